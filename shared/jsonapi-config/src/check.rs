@@ -1,0 +1,565 @@
+//! Turns the file as written ([`crate::raw`]) into a checked [`Schema`], naming the key of
+//! every problem it finds.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::raw::{RawApi, RawAttribute, RawConfig, RawFilter, RawRelationship, RawType, TitleSpec};
+use crate::schema::{
+    Action, ActionSet, ApiSettings, Attribute, DataType, Filter, FilterTarget, IdStrategy,
+    OnDelete, Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart,
+    TitleTemplate,
+};
+
+/// A problem with the meaning of the file: the dotted key it is about and what is wrong.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) key: Vec<String>,
+    pub(crate) message: String,
+}
+
+fn problem(key: &[&str], message: impl Into<String>) -> Problem {
+    Problem {
+        key: key.iter().map(|s| (*s).to_owned()).collect(),
+        message: message.into(),
+    }
+}
+
+type Checked<T> = Result<T, Problem>;
+
+pub(crate) fn check(raw: RawConfig) -> Checked<Schema> {
+    let api = check_api(&raw.api)?;
+    if raw.types.is_empty() {
+        return Err(problem(&["types"], "declare at least one resource type"));
+    }
+    let mut types = IndexMap::new();
+    for (name, ty) in &raw.types {
+        check_type_name(name)?;
+        types.insert(name.clone(), check_type(name, ty)?);
+    }
+    resolve_relationships(&raw, &mut types)?;
+    for (name, ty) in &raw.types {
+        let resolved = types.get_mut(name).expect("inserted above");
+        resolved.filters = check_filters(resolved, &ty.filters)?;
+        resolved.sorters = check_sorters(resolved, &ty.sorters)?;
+    }
+    for (name, ty) in &raw.types {
+        let title = check_title(name, ty.title.as_ref(), &types)?;
+        types.get_mut(name).expect("inserted above").title = title;
+    }
+    Ok(Schema {
+        api,
+        types: types.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+    })
+}
+
+fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
+    let prefix = raw.prefix.clone().unwrap_or_else(|| "/api".to_owned());
+    if !prefix.starts_with('/') || prefix.ends_with('/') && prefix.len() > 1 {
+        return Err(problem(
+            &["api", "prefix"],
+            "must start with \"/\" and not end with one, like \"/api\"",
+        ));
+    }
+    let page_size = match raw.page_size {
+        None => 10,
+        Some(n) if n >= 1 => n as usize,
+        Some(_) => return Err(problem(&["api", "pageSize"], "must be at least 1")),
+    };
+    let max_results = match raw.max_results {
+        None | Some(-1) => None,
+        Some(n) if n >= 1 => Some(n as usize),
+        Some(_) => {
+            return Err(problem(
+                &["api", "maxResults"],
+                "must be -1 (unlimited) or at least 1",
+            ));
+        }
+    };
+    if max_results.is_some_and(|m| m < page_size) {
+        return Err(problem(
+            &["api", "maxResults"],
+            "must not be smaller than pageSize",
+        ));
+    }
+    Ok(ApiSettings {
+        enabled: raw.enabled.unwrap_or(true),
+        prefix: if prefix == "/" { String::new() } else { prefix },
+        page_size,
+        max_results,
+        max_related: raw.max_related.unwrap_or(1000).max(1),
+        max_delete: raw.max_delete.unwrap_or(100).max(1),
+    })
+}
+
+/// Type names are URL segments and key prefixes: lowercase letters and digits only.
+fn check_type_name(name: &str) -> Checked<()> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            &["types", name],
+            "a type name must be lowercase letters and digits, starting with a letter (e.g. \"orderlineitems\")",
+        ))
+    }
+}
+
+/// Member names must be valid JSON:API member names and may not be `id` or `type`.
+fn check_member_name(path: &[&str], name: &str) -> Checked<()> {
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "id"
+        && name != "type";
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            path,
+            "a field name must be letters, digits or \"_\", start with a letter, and not be \"id\" or \"type\"",
+        ))
+    }
+}
+
+fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
+    let mut attributes = IndexMap::new();
+    for (field, attr) in &raw.attributes {
+        let path = ["types", name, "attributes", field];
+        check_member_name(&path, field)?;
+        attributes.insert(field.clone(), check_attribute(&path, field, attr)?);
+    }
+    let mut relationships = IndexMap::new();
+    for (field, rel) in &raw.relationships {
+        let path = ["types", name, "relationships", field];
+        check_member_name(&path, field)?;
+        if attributes.contains_key(field) {
+            return Err(problem(&path, "an attribute already has this name"));
+        }
+        relationships.insert(field.clone(), check_relationship(&path, field, rel)?);
+    }
+    let mut actions: Vec<Action> = Action::ALL
+        .into_iter()
+        .filter(|a| *a != Action::UpdateList)
+        .collect();
+    for (action, enabled) in &raw.actions {
+        let Some(a) = Action::from_name(action) else {
+            let known: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+            return Err(problem(
+                &["types", name, "actions", action],
+                format!("unknown action; known actions: {}", known.join(", ")),
+            ));
+        };
+        actions.retain(|x| *x != a);
+        if *enabled {
+            actions.push(a);
+        }
+    }
+    let mut upsert = Vec::new();
+    if raw.id == IdStrategy::Client {
+        upsert.push("id".to_owned());
+    }
+    for field in &raw.upsert {
+        match attributes.get(field) {
+            Some(a) if a.unique => upsert.push(field.clone()),
+            Some(_) => {
+                return Err(problem(
+                    &["types", name, "upsert"],
+                    format!("\"{field}\" must be unique to be an upsert key"),
+                ));
+            }
+            None if field == "id" => {
+                return Err(problem(
+                    &["types", name, "upsert"],
+                    "\"id\" is an upsert key only for types whose ids the client chooses (id: client), and then it is one already",
+                ));
+            }
+            None => {
+                return Err(problem(
+                    &["types", name, "upsert"],
+                    format!("\"{field}\" is not an attribute of this type"),
+                ));
+            }
+        }
+    }
+    Ok(ResourceType {
+        name: name.to_owned(),
+        id: raw.id,
+        attributes,
+        relationships,
+        filters: IndexMap::new(),
+        sorters: Vec::new(),
+        actions: ActionSet::new(actions),
+        validation: raw.validation,
+        upsert,
+        title: Vec::new(),
+    })
+}
+
+fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> Checked<Attribute> {
+    let key = |k: &str| {
+        let mut p = path.to_vec();
+        p.push(k);
+        p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let fail = |k: &str, m: String| Problem {
+        key: key(k),
+        message: m,
+    };
+    let dt = raw.data_type;
+    let is_string = matches!(dt, DataType::String | DataType::Text);
+    let is_number = matches!(
+        dt,
+        DataType::Integer | DataType::Bigint | DataType::Decimal | DataType::Float
+    );
+    if (raw.max_length.is_some() || raw.min_length.is_some()) && !is_string {
+        return Err(fail(
+            "maxLength",
+            "maxLength and minLength apply to string and text attributes only".to_owned(),
+        ));
+    }
+    let bound = |k: &str, v: &Option<Value>| -> Checked<Option<String>> {
+        match v {
+            None => Ok(None),
+            Some(_) if !is_number => Err(fail(
+                k,
+                "min and max apply to numeric attributes only".to_owned(),
+            )),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::String(s)) if s.parse::<f64>().is_ok() => Ok(Some(s.clone())),
+            Some(_) => Err(fail(k, "must be a number".to_owned())),
+        }
+    };
+    let min = bound("min", &raw.min)?;
+    let max = bound("max", &raw.max)?;
+    let values = match (&raw.values, dt) {
+        (Some(v), DataType::Enum) if !v.is_empty() => v.clone(),
+        (_, DataType::Enum) => {
+            return Err(fail(
+                "values",
+                "an enum attribute needs a non-empty list of values".to_owned(),
+            ));
+        }
+        (Some(_), _) => {
+            return Err(fail(
+                "values",
+                "values apply to enum attributes only".to_owned(),
+            ));
+        }
+        (None, _) => Vec::new(),
+    };
+    if raw.format.is_some() && dt != DataType::String {
+        return Err(fail(
+            "format",
+            "format applies to string attributes only".to_owned(),
+        ));
+    }
+    if raw.unique && !matches!(dt, DataType::String | DataType::Integer | DataType::Bigint) {
+        return Err(fail(
+            "unique",
+            "unique applies to string, integer and bigint attributes".to_owned(),
+        ));
+    }
+    if raw.timestamp.is_some() && dt != DataType::Datetime {
+        return Err(fail(
+            "timestamp",
+            "timestamp applies to datetime attributes only".to_owned(),
+        ));
+    }
+    if let Some(default) = &raw.default {
+        let fits = match dt {
+            DataType::Boolean => default.is_boolean(),
+            DataType::Integer | DataType::Float => default.is_number(),
+            DataType::Bigint | DataType::Decimal => default.is_number() || default.is_string(),
+            DataType::Enum => default.as_str().is_some_and(|s| values.iter().any(|v| v == s)),
+            DataType::Strings => default
+                .as_array()
+                .is_some_and(|a| a.iter().all(Value::is_string)),
+            DataType::Json => default.is_object(),
+            _ => default.is_string(),
+        };
+        if !fits {
+            return Err(fail(
+                "default",
+                format!("the default does not fit the data type of \"{name}\""),
+            ));
+        }
+    }
+    Ok(Attribute {
+        name: name.to_owned(),
+        data_type: dt,
+        required: raw.required,
+        nullable: raw.nullable.unwrap_or(!raw.required),
+        max_length: raw.max_length,
+        min_length: raw.min_length,
+        min,
+        max,
+        values,
+        format: raw.format,
+        unique: raw.unique,
+        default: raw.default.clone(),
+        read_only: raw.read_only,
+        direction: raw.direction,
+        timestamp: raw.timestamp,
+    })
+}
+
+fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Checked<Relationship> {
+    if raw.many && raw.required {
+        let mut p = path.to_vec();
+        p.push("required");
+        return Err(problem(&p, "only to-one relationships can be required"));
+    }
+    let on_delete = match (raw.on_delete, raw.required) {
+        (Some(OnDelete::Nullify), true) => {
+            let mut p = path.to_vec();
+            p.push("onDelete");
+            return Err(problem(
+                &p,
+                "a required relationship cannot be cleared: use restrict or cascade",
+            ));
+        }
+        (Some(d), _) => d,
+        (None, true) => OnDelete::Restrict,
+        (None, false) => OnDelete::Nullify,
+    };
+    Ok(Relationship {
+        name: name.to_owned(),
+        target: raw.target.clone(),
+        many: raw.many,
+        inverse: raw.inverse.clone(),
+        required: raw.required,
+        on_delete,
+        storage: RelationshipStorage::Owned,
+    })
+}
+
+/// Checks targets and inverses, and decides which side of each pair stores the linkage:
+/// the to-one side does, and the to-many side is derived from it.
+fn resolve_relationships(raw: &RawConfig, types: &mut IndexMap<String, ResourceType>) -> Checked<()> {
+    let mut derived = Vec::new();
+    for (name, ty) in &raw.types {
+        for (field, rel) in &ty.relationships {
+            let path = ["types", name.as_str(), "relationships", field.as_str()];
+            let Some(target) = types.get(&rel.target) else {
+                let mut p = path.to_vec();
+                p.push("target");
+                return Err(problem(
+                    &p,
+                    format!("\"{}\" is not a declared type", rel.target),
+                ));
+            };
+            let Some(inverse) = &rel.inverse else {
+                continue;
+            };
+            let mut p = path.to_vec();
+            p.push("inverse");
+            let Some(other) = target.relationships.get(inverse) else {
+                return Err(problem(
+                    &p,
+                    format!("\"{}\" has no relationship \"{inverse}\"", rel.target),
+                ));
+            };
+            if other.target != *name || other.inverse.as_deref() != Some(field) {
+                return Err(problem(
+                    &p,
+                    format!(
+                        "\"{}.{inverse}\" must target \"{name}\" and name \"{field}\" as its inverse",
+                        rel.target
+                    ),
+                ));
+            }
+            match (rel.many, other.many) {
+                (true, false) => derived.push((name.clone(), field.clone(), inverse.clone())),
+                (false, true) => {}
+                _ => {
+                    return Err(problem(
+                        &p,
+                        "inverse pairs must be one to-one and one to-many relationship",
+                    ));
+                }
+            }
+        }
+    }
+    for (ty, field, inverse) in derived {
+        let rel = types
+            .get_mut(&ty)
+            .and_then(|t| t.relationships.get_mut(&field))
+            .expect("checked above");
+        rel.storage = RelationshipStorage::InverseOf { field: inverse };
+    }
+    Ok(())
+}
+
+fn default_operators(target: FilterTarget, id: IdStrategy) -> Vec<Operator> {
+    use Operator::*;
+    match target {
+        FilterTarget::Id if id == IdStrategy::Sequence => vec![Eq, Neq, Lt, Lte, Gt, Gte],
+        FilterTarget::Id => vec![Eq, Neq],
+        FilterTarget::Relationship { .. } => vec![Eq, Neq, Exists, NeqOrNull],
+        FilterTarget::Attribute(dt) => match dt {
+            DataType::String | DataType::Boolean | DataType::Enum => {
+                vec![Eq, Neq, Exists, NeqOrNull]
+            }
+            DataType::Text | DataType::Json | DataType::Strings => vec![Exists],
+            DataType::Integer
+            | DataType::Bigint
+            | DataType::Decimal
+            | DataType::Float
+            | DataType::Date
+            | DataType::Datetime => vec![Eq, Neq, Lt, Lte, Gt, Gte, Exists, NeqOrNull],
+        },
+    }
+}
+
+fn check_filters(
+    ty: &ResourceType,
+    raw: &IndexMap<String, Option<RawFilter>>,
+) -> Checked<IndexMap<String, Filter>> {
+    let mut filters = IndexMap::new();
+    let mut all: Vec<(&String, Option<&RawFilter>)> =
+        raw.iter().map(|(k, v)| (k, v.as_ref())).collect();
+    let id = "id".to_owned();
+    if !raw.contains_key("id") {
+        // The model system always offers `filter[id]`.
+        all.insert(0, (&id, None));
+    }
+    for (field, spec) in all {
+        let path = ["types", ty.name.as_str(), "filters", field.as_str()];
+        let target = if field == "id" {
+            FilterTarget::Id
+        } else if let Some(a) = ty.attributes.get(field) {
+            if !a.readable() {
+                return Err(problem(&path, "an input-only attribute cannot be filtered"));
+            }
+            FilterTarget::Attribute(a.data_type)
+        } else if let Some(r) = ty.relationships.get(field) {
+            FilterTarget::Relationship { many: r.many }
+        } else {
+            return Err(problem(
+                &path,
+                "not an attribute or relationship of this type",
+            ));
+        };
+        let mut operators = default_operators(target, ty.id);
+        let no_options = RawFilter::default();
+        let spec = spec.unwrap_or(&no_options);
+        for op in &spec.operators {
+            let Some(op) = Operator::parse(op) else {
+                let mut p = path.to_vec();
+                p.push("operators");
+                let known: Vec<_> = Operator::ALL.iter().map(|o| o.name()).collect();
+                return Err(problem(
+                    &p,
+                    format!("unknown operator \"{op}\"; known: {}", known.join(", ")),
+                ));
+            };
+            if !operators.contains(&op) {
+                operators.push(op);
+            }
+        }
+        let (array_default, range_default) = match target {
+            FilterTarget::Attribute(DataType::String | DataType::Text | DataType::Boolean) => {
+                (false, false)
+            }
+            FilterTarget::Attribute(DataType::Enum) => (true, false),
+            FilterTarget::Attribute(DataType::Strings | DataType::Json) => (true, false),
+            FilterTarget::Relationship { .. } => (true, false),
+            FilterTarget::Id if ty.id != IdStrategy::Sequence => (true, false),
+            _ => (true, true),
+        };
+        filters.insert(
+            field.clone(),
+            Filter {
+                field: field.clone(),
+                target,
+                operators,
+                allow_array: spec.allow_array.unwrap_or(array_default),
+                allow_range: spec.allow_range.unwrap_or(range_default),
+            },
+        );
+    }
+    Ok(filters)
+}
+
+fn check_sorters(ty: &ResourceType, raw: &[String]) -> Checked<Vec<String>> {
+    let mut sorters = vec!["id".to_owned()];
+    for (i, field) in raw.iter().enumerate() {
+        let index = i.to_string();
+        let path = ["types", ty.name.as_str(), "sorters", index.as_str()];
+        let ok = field == "id"
+            || ty.attributes.get(field).is_some_and(|a| {
+                a.readable() && !matches!(a.data_type, DataType::Json | DataType::Strings)
+            })
+            || ty.relationships.get(field).is_some_and(|r| !r.many);
+        if !ok {
+            return Err(problem(
+                &path,
+                format!("\"{field}\" is not a sortable field: use id, a scalar attribute or a to-one relationship"),
+            ));
+        }
+        if !sorters.contains(field) {
+            sorters.push(field.clone());
+        }
+    }
+    Ok(sorters)
+}
+
+fn check_title(
+    name: &str,
+    spec: Option<&TitleSpec>,
+    types: &IndexMap<String, ResourceType>,
+) -> Checked<Vec<TitleTemplate>> {
+    let alternatives: Vec<&String> = match spec {
+        None => return Ok(vec![TitleTemplate(vec![TitlePart::Field("id".to_owned())])]),
+        Some(TitleSpec::One(s)) => vec![s],
+        Some(TitleSpec::FirstOf(v)) => v.iter().collect(),
+    };
+    let ty = &types[name];
+    let path = ["types", name, "title"];
+    let mut templates = Vec::new();
+    for text in alternatives {
+        let mut parts = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(TitlePart::Literal(rest[..open].to_owned()));
+            }
+            let Some(close) = rest[open..].find('}') else {
+                return Err(problem(&path, format!("unclosed \"{{\" in \"{text}\"")));
+            };
+            let field = &rest[open + 1..open + close];
+            parts.push(title_field(ty, types, field).ok_or_else(|| {
+                problem(
+                    &path,
+                    format!("\"{{{field}}}\" is not a field or a to-one relationship's field"),
+                )
+            })?);
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(TitlePart::Literal(rest.to_owned()));
+        }
+        templates.push(TitleTemplate(parts));
+    }
+    Ok(templates)
+}
+
+fn title_field(
+    ty: &ResourceType,
+    types: &IndexMap<String, ResourceType>,
+    field: &str,
+) -> Option<TitlePart> {
+    let scalar = |t: &ResourceType, f: &str| f == "id" || t.attributes.contains_key(f);
+    match field.split_once('.') {
+        None => scalar(ty, field).then(|| TitlePart::Field(field.to_owned())),
+        Some((rel, f)) => {
+            let r = ty.relationships.get(rel).filter(|r| !r.many)?;
+            scalar(&types[&r.target], f).then(|| TitlePart::Related(rel.to_owned(), f.to_owned()))
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The configuration file as written: serde structures that mirror the YAML one to one.
+//!
+//! Everything here is checked for shape only (unknown keys are refused); the meaning is checked
+//! when [`crate::Schema`] is built from it, so every error can name the key it is about.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub(crate) api: RawApi,
+    pub(crate) types: IndexMap<String, RawType>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawApi {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) page_size: Option<i64>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) max_related: Option<usize>,
+    pub(crate) max_delete: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawType {
+    pub(crate) id: IdStrategy,
+    #[serde(default)]
+    pub(crate) title: Option<TitleSpec>,
+    #[serde(default)]
+    pub(crate) attributes: IndexMap<String, RawAttribute>,
+    #[serde(default)]
+    pub(crate) relationships: IndexMap<String, RawRelationship>,
+    #[serde(default)]
+    pub(crate) filters: IndexMap<String, Option<RawFilter>>,
+    #[serde(default)]
+    pub(crate) sorters: Vec<String>,
+    #[serde(default)]
+    pub(crate) actions: IndexMap<String, bool>,
+    #[serde(default)]
+    pub(crate) validation: bool,
+    #[serde(default)]
+    pub(crate) upsert: Vec<String>,
+}
+
+/// How the identifiers of a type are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdStrategy {
+    /// 1, 2, 3, … allocated by the store, never repeated.
+    Sequence,
+    /// A generated ULID.
+    Ulid,
+    /// Chosen by the client; required on create.
+    Client,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum TitleSpec {
+    One(String),
+    FirstOf(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawAttribute {
+    #[serde(rename = "type")]
+    pub(crate) data_type: DataType,
+    #[serde(default)]
+    pub(crate) required: bool,
+    pub(crate) nullable: Option<bool>,
+    pub(crate) max_length: Option<usize>,
+    pub(crate) min_length: Option<usize>,
+    pub(crate) min: Option<Value>,
+    pub(crate) max: Option<Value>,
+    pub(crate) values: Option<Vec<String>>,
+    pub(crate) format: Option<Format>,
+    #[serde(default)]
+    pub(crate) unique: bool,
+    pub(crate) default: Option<Value>,
+    #[serde(default)]
+    pub(crate) read_only: bool,
+    #[serde(default)]
+    pub(crate) direction: Direction,
+    pub(crate) timestamp: Option<Timestamp>,
+}
+
+/// The data type of an attribute (and of the filters on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataType {
+    /// A short string (an optional `maxLength`).
+    String,
+    /// A long string; filtered only by `exists` unless more operators are enabled.
+    Text,
+    /// A 64-bit signed integer, a JSON number.
+    Integer,
+    /// A 64-bit signed integer sent as a JSON string, as the model system does.
+    Bigint,
+    /// An exact decimal, sent as a JSON string (`"12.50"`).
+    Decimal,
+    /// A double-precision number.
+    Float,
+    /// `true` or `false`.
+    Boolean,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// `YYYY-MM-DDTHH:MM:SSZ`, always UTC.
+    Datetime,
+    /// One of the configured `values`.
+    Enum,
+    /// An array of strings.
+    Strings,
+    /// Any JSON object.
+    Json,
+}
+
+/// A format check on a string attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// An e-mail address.
+    Email,
+}
+
+/// Whether a field is accepted in requests, returned in responses, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// Accepted and returned.
+    #[default]
+    Bidirectional,
+    /// Accepted, never returned.
+    InputOnly,
+    /// Returned; sending it is an `extra fields constraint` error.
+    OutputOnly,
+}
+
+/// A timestamp the engine maintains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Timestamp {
+    /// Set when the resource is created.
+    Created,
+    /// Set when the resource is created and on every change.
+    Updated,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawRelationship {
+    pub(crate) target: String,
+    #[serde(default)]
+    pub(crate) many: bool,
+    pub(crate) inverse: Option<String>,
+    #[serde(default)]
+    pub(crate) required: bool,
+    pub(crate) on_delete: Option<OnDelete>,
+}
+
+/// What deleting the target of a to-one relationship does to the resources that point at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDelete {
+    /// Refuse the delete with a 409 while such resources exist.
+    Restrict,
+    /// Clear the relationship (only for relationships that are not required).
+    Nullify,
+    /// Delete those resources too.
+    Cascade,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawFilter {
+    #[serde(default)]
+    pub(crate) operators: Vec<String>,
+    pub(crate) allow_array: Option<bool>,
+    pub(crate) allow_range: Option<bool>,
+}

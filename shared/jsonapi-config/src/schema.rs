@@ -1,0 +1,402 @@
+//! The checked configuration: resource types with resolved relationships, filters and actions.
+
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+pub use crate::raw::{DataType, Direction, Format, IdStrategy, OnDelete, Timestamp};
+
+/// Every resource type of one API, and the API-wide settings.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    /// API-wide settings.
+    pub api: ApiSettings,
+    pub(crate) types: IndexMap<String, Arc<ResourceType>>,
+}
+
+impl Schema {
+    /// The type with this name, if the API serves it.
+    pub fn resource_type(&self, name: &str) -> Option<&Arc<ResourceType>> {
+        self.types.get(name)
+    }
+
+    /// Every type, in the order of the configuration file.
+    pub fn types(&self) -> impl Iterator<Item = &Arc<ResourceType>> {
+        self.types.values()
+    }
+}
+
+/// API-wide settings (`api:` in the file).
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// `false` answers 404 on every route, as the model system does with the API feature off.
+    pub enabled: bool,
+    /// The URL prefix of every route, without a trailing slash (default `/api`).
+    pub prefix: String,
+    /// Page size when `page[size]` is absent (default 10).
+    pub page_size: usize,
+    /// The largest `page[size]`, and the cap of an unpaged list; `None` = unlimited.
+    pub max_results: Option<usize>,
+    /// The most members of a to-many relationship rendered inside a resource (default 1000).
+    pub max_related: usize,
+    /// The most resources one `DELETE /api/{type}` deletes (default 100).
+    pub max_delete: usize,
+}
+
+/// One resource type.
+#[derive(Debug, Clone)]
+pub struct ResourceType {
+    /// The type name, as in URLs and in `type` members.
+    pub name: String,
+    /// How ids are made.
+    pub id: IdStrategy,
+    /// Attributes in declaration order.
+    pub attributes: IndexMap<String, Attribute>,
+    /// Relationships in declaration order.
+    pub relationships: IndexMap<String, Relationship>,
+    /// Filters by name (`id`, an attribute or a relationship).
+    pub filters: IndexMap<String, Filter>,
+    /// Fields that `sort` accepts.
+    pub sorters: Vec<String>,
+    /// The actions this type serves.
+    pub actions: ActionSet,
+    /// Whether `meta.validate` (a dry run) is allowed.
+    pub validation: bool,
+    /// Fields `meta.upsert` may match on (`id` included when the client chooses ids).
+    pub upsert: Vec<String>,
+    /// `meta.title`: the first alternative whose fields are all non-empty.
+    pub title: Vec<TitleTemplate>,
+}
+
+impl ResourceType {
+    /// An attribute or relationship with this name exists.
+    pub fn has_field(&self, name: &str) -> bool {
+        self.attributes.contains_key(name) || self.relationships.contains_key(name)
+    }
+
+    /// The attributes whose values must be unique across the type.
+    pub fn unique_attributes(&self) -> impl Iterator<Item = &Attribute> {
+        self.attributes.values().filter(|a| a.unique)
+    }
+}
+
+/// One attribute and its constraints.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    /// The member name.
+    pub name: String,
+    /// The data type.
+    pub data_type: DataType,
+    /// Must be present and not blank on create, and may not be blanked later.
+    pub required: bool,
+    /// May hold `null`.
+    pub nullable: bool,
+    /// Longest accepted string, in characters.
+    pub max_length: Option<usize>,
+    /// Shortest accepted string, in characters.
+    pub min_length: Option<usize>,
+    /// Smallest accepted number, as written in the file.
+    pub min: Option<String>,
+    /// Largest accepted number, as written in the file.
+    pub max: Option<String>,
+    /// Allowed values of an `enum`.
+    pub values: Vec<String>,
+    /// A format check.
+    pub format: Option<Format>,
+    /// Unique across the type; enforced by the store.
+    pub unique: bool,
+    /// Value on create when the request omits it.
+    pub default: Option<Value>,
+    /// Returned, silently ignored when sent.
+    pub read_only: bool,
+    /// Accepted, returned, or both.
+    pub direction: Direction,
+    /// Maintained by the engine.
+    pub timestamp: Option<Timestamp>,
+}
+
+impl Attribute {
+    /// A request may set this attribute.
+    pub fn writable(&self) -> bool {
+        !self.read_only && self.timestamp.is_none() && self.direction != Direction::OutputOnly
+    }
+
+    /// Responses carry this attribute.
+    pub fn readable(&self) -> bool {
+        self.direction != Direction::InputOnly
+    }
+}
+
+/// One relationship.
+#[derive(Debug, Clone)]
+pub struct Relationship {
+    /// The member name.
+    pub name: String,
+    /// The related type.
+    pub target: String,
+    /// To-many (`true`) or to-one.
+    pub many: bool,
+    /// The relationship of the target type that mirrors this one.
+    pub inverse: Option<String>,
+    /// A to-one that must always point at a resource.
+    pub required: bool,
+    /// What deleting the target does to resources that point at it (to-one only).
+    pub on_delete: OnDelete,
+    /// Where the linkage is stored.
+    pub storage: RelationshipStorage,
+}
+
+/// Where the engine keeps the linkage of a relationship.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelationshipStorage {
+    /// In the resource itself (a to-one id, or the ids of a to-many without inverse).
+    Owned,
+    /// Derived from the to-one relationship `field` of the target type: writing this side
+    /// rewrites that field on the related resources.
+    InverseOf {
+        /// The to-one relationship on the target type.
+        field: String,
+    },
+}
+
+/// The actions of the model system, one per route and method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `GET /{type}/{id}`
+    Get,
+    /// `GET /{type}`
+    GetList,
+    /// `POST /{type}`
+    Create,
+    /// `PATCH /{type}/{id}`
+    Update,
+    /// `DELETE /{type}/{id}`
+    Delete,
+    /// `DELETE /{type}` with filters
+    DeleteList,
+    /// `PATCH /{type}` (batch API)
+    UpdateList,
+    /// `GET /{type}/{id}/{relationship}`
+    GetSubresource,
+    /// `GET /{type}/{id}/relationships/{relationship}`
+    GetRelationship,
+    /// `PATCH /{type}/{id}/relationships/{relationship}`
+    UpdateRelationship,
+    /// `POST /{type}/{id}/relationships/{relationship}`
+    AddRelationship,
+    /// `DELETE /{type}/{id}/relationships/{relationship}`
+    DeleteRelationship,
+}
+
+impl Action {
+    /// Every action, in a stable order.
+    pub const ALL: [Self; 12] = [
+        Self::Get,
+        Self::GetList,
+        Self::Create,
+        Self::Update,
+        Self::Delete,
+        Self::DeleteList,
+        Self::UpdateList,
+        Self::GetSubresource,
+        Self::GetRelationship,
+        Self::UpdateRelationship,
+        Self::AddRelationship,
+        Self::DeleteRelationship,
+    ];
+
+    /// The name used in the configuration file and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::GetList => "get_list",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::DeleteList => "delete_list",
+            Self::UpdateList => "update_list",
+            Self::GetSubresource => "get_subresource",
+            Self::GetRelationship => "get_relationship",
+            Self::UpdateRelationship => "update_relationship",
+            Self::AddRelationship => "add_relationship",
+            Self::DeleteRelationship => "delete_relationship",
+        }
+    }
+
+    /// The action with this configuration name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The actions a type serves.
+#[derive(Debug, Clone, Default)]
+pub struct ActionSet(Vec<Action>);
+
+impl ActionSet {
+    pub(crate) fn new(actions: Vec<Action>) -> Self {
+        Self(actions)
+    }
+
+    /// The action is enabled.
+    pub fn allows(&self, action: Action) -> bool {
+        self.0.contains(&action)
+    }
+}
+
+/// The filter operators of the model system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operator {
+    /// equal (to-many: contains any)
+    Eq,
+    /// not equal (to-many: contains none)
+    Neq,
+    /// less than
+    Lt,
+    /// less than or equal
+    Lte,
+    /// greater than
+    Gt,
+    /// greater than or equal
+    Gte,
+    /// `true`: not null; `false`: null
+    Exists,
+    /// not equal, or null
+    NeqOrNull,
+    /// substring (to-many: contains all)
+    Contains,
+    /// not a substring
+    NotContains,
+    /// prefix
+    StartsWith,
+    /// not a prefix
+    NotStartsWith,
+    /// suffix
+    EndsWith,
+    /// not a suffix
+    NotEndsWith,
+    /// `true`: empty or null; `false`: neither
+    Empty,
+}
+
+impl Operator {
+    /// Every operator.
+    pub const ALL: [Self; 15] = [
+        Self::Eq,
+        Self::Neq,
+        Self::Lt,
+        Self::Lte,
+        Self::Gt,
+        Self::Gte,
+        Self::Exists,
+        Self::NeqOrNull,
+        Self::Contains,
+        Self::NotContains,
+        Self::StartsWith,
+        Self::NotStartsWith,
+        Self::EndsWith,
+        Self::NotEndsWith,
+        Self::Empty,
+    ];
+
+    /// The name used in `filter[field][name]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::Neq => "neq",
+            Self::Lt => "lt",
+            Self::Lte => "lte",
+            Self::Gt => "gt",
+            Self::Gte => "gte",
+            Self::Exists => "exists",
+            Self::NeqOrNull => "neq_or_null",
+            Self::Contains => "contains",
+            Self::NotContains => "not_contains",
+            Self::StartsWith => "starts_with",
+            Self::NotStartsWith => "not_starts_with",
+            Self::EndsWith => "ends_with",
+            Self::NotEndsWith => "not_ends_with",
+            Self::Empty => "empty",
+        }
+    }
+
+    /// The symbol the model system uses for it in configuration files.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Eq => "=",
+            Self::Neq => "!=",
+            Self::Lt => "<",
+            Self::Lte => "<=",
+            Self::Gt => ">",
+            Self::Gte => ">=",
+            Self::Exists => "*",
+            Self::NeqOrNull => "!*",
+            Self::Contains => "~",
+            Self::NotContains => "!~",
+            Self::StartsWith => "^",
+            Self::NotStartsWith => "!^",
+            Self::EndsWith => "$",
+            Self::NotEndsWith => "!$",
+            Self::Empty => "empty",
+        }
+    }
+
+    /// The operator with this name or symbol.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.name() == s || o.symbol() == s)
+    }
+}
+
+/// What a filter applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterTarget {
+    /// The resource id.
+    Id,
+    /// An attribute of this data type.
+    Attribute(DataType),
+    /// A relationship, matched by related id.
+    Relationship {
+        /// A to-many relationship.
+        many: bool,
+    },
+}
+
+/// One declared filter.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// The field it filters on.
+    pub field: String,
+    /// What kind of field that is.
+    pub target: FilterTarget,
+    /// The operators it accepts.
+    pub operators: Vec<Operator>,
+    /// Comma lists (`a,b` = a OR b) are accepted.
+    pub allow_array: bool,
+    /// Ranges (`a..b`) are accepted.
+    pub allow_range: bool,
+}
+
+/// One alternative of a title: literal text and `{field}` or `{relationship.field}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleTemplate(pub Vec<TitlePart>);
+
+/// A piece of a [`TitleTemplate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TitlePart {
+    /// Text copied as is.
+    Literal(String),
+    /// A field of the resource (`id` or an attribute).
+    Field(String),
+    /// A field of a to-one related resource.
+    Related(String, String),
+}
