@@ -1,0 +1,253 @@
+//! The embedded backend: the storage port on [redb], one crash-safe, transactional file in a
+//! data folder.
+//!
+//! Items live in one redb table keyed by `(pk, sk)`; a tuple of strings orders exactly as
+//! DynamoDB orders a partition's sort keys (byte-wise), so range reads agree between the
+//! backends. Values are the item's attributes as JSON. Every write transaction is durable when
+//! it returns (redb's default, fsync on commit), and redb serialises write transactions, so a
+//! condition checked inside one cannot be raced.
+//!
+//! redb is synchronous; each call runs on tokio's blocking pool so that a commit's fsync never
+//! stalls the request threads.
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use jsonapi_store::{Attrs, Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreResult, Write};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+const ITEMS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("items");
+
+/// The file inside the data folder.
+pub const DATA_FILE: &str = "jsonapi.redb";
+
+/// The embedded store.
+#[derive(Debug, Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store in `dir`, creating the folder when needed.
+    ///
+    /// # Errors
+    /// The folder or file cannot be created or opened (another process may hold it).
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| internal(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(DATA_FILE);
+        let db = Database::create(&path)
+            .map_err(|e| internal(format!("cannot open {}: {e}", path.display())))?;
+        let txn = db.begin_write().map_err(internal)?;
+        txn.open_table(ITEMS).map_err(internal)?;
+        txn.commit().map_err(internal)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(internal)?
+    }
+}
+
+fn decode(bytes: &[u8]) -> StoreResult<Attrs> {
+    serde_json::from_slice(bytes).map_err(|e| internal(format!("corrupt item: {e}")))
+}
+
+fn encode(attrs: &Attrs) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(attrs).map_err(internal)
+}
+
+/// The tuple-key bounds of one partition's sort-key range.
+fn tuple_bounds<'a>(
+    pk: &'a str,
+    (from, to): (Bound<&'a str>, Bound<&'a str>),
+) -> (Bound<(&'a str, &'a str)>, Bound<(&'a str, &'a str)>) {
+    let lower = match from {
+        Bound::Included(s) => Bound::Included((pk, s)),
+        Bound::Excluded(s) => Bound::Excluded((pk, s)),
+        Bound::Unbounded => Bound::Included((pk, "")),
+    };
+    let upper = match to {
+        Bound::Included(s) => Bound::Included((pk, s)),
+        Bound::Excluded(s) => Bound::Excluded((pk, s)),
+        // Every sort key of `pk` sorts below the first key of the next partition; the
+        // partition key followed by the largest char is past all of them.
+        Bound::Unbounded => Bound::Included((pk, "\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}")),
+    };
+    (lower, upper)
+}
+
+fn read_range(db: &Database, query: &RangeQuery, keys_only: bool) -> StoreResult<(Vec<Item>, bool)> {
+    let txn = db.begin_read().map_err(internal)?;
+    let table = txn.open_table(ITEMS).map_err(internal)?;
+    let bounds = tuple_bounds(&query.pk, query.remaining_bounds());
+    let range = table.range::<(&str, &str)>(bounds).map_err(internal)?;
+    let mut items = Vec::new();
+    let mut more = false;
+    let mut push = |entry: Result<(redb::AccessGuard<'_, (&str, &str)>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> StoreResult<bool> {
+        let (k, v) = entry.map_err(internal)?;
+        if items.len() == query.limit {
+            more = true;
+            return Ok(false);
+        }
+        let (pk, sk) = k.value();
+        let attrs = if keys_only { Attrs::new() } else { decode(v.value())? };
+        items.push(Item {
+            key: Key::new(pk, sk),
+            attrs,
+        });
+        Ok(true)
+    };
+    if query.reverse {
+        for entry in range.rev() {
+            if !push(entry)? {
+                break;
+            }
+        }
+    } else {
+        for entry in range {
+            if !push(entry)? {
+                break;
+            }
+        }
+    }
+    Ok((items, more))
+}
+
+impl Store for RedbStore {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        let key = key.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let table = txn.open_table(ITEMS).map_err(internal)?;
+            let found = table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(internal)?;
+            found
+                .map(|v| decode(v.value()).map(|attrs| Item { key, attrs }))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> StoreResult<Vec<Item>> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let table = txn.open_table(ITEMS).map_err(internal)?;
+            let mut items = Vec::with_capacity(keys.len());
+            for key in keys {
+                let found = table
+                    .get((key.pk.as_str(), key.sk.as_str()))
+                    .map_err(internal)?;
+                if let Some(v) = found {
+                    items.push(Item {
+                        attrs: decode(v.value())?,
+                        key,
+                    });
+                }
+            }
+            Ok(items)
+        })
+        .await
+    }
+
+    async fn query(&self, query: &RangeQuery) -> StoreResult<QueryPage> {
+        let query = query.clone();
+        self.blocking(move |db| {
+            let (items, more) = read_range(db, &query, false)?;
+            let next = if more {
+                items.last().map(|i| i.key.sk.clone())
+            } else {
+                None
+            };
+            Ok(QueryPage { items, next })
+        })
+        .await
+    }
+
+    async fn count(&self, query: &RangeQuery) -> StoreResult<u64> {
+        let mut query = query.clone();
+        query.limit = usize::MAX - 1;
+        self.blocking(move |db| Ok(read_range(db, &query, true)?.0.len() as u64))
+            .await
+    }
+
+    async fn allocate(&self, key: &Key, n: u64) -> StoreResult<u64> {
+        let key = key.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(internal)?;
+            let first = {
+                let mut table = txn.open_table(ITEMS).map_err(internal)?;
+                let k = (key.pk.as_str(), key.sk.as_str());
+                let current = match table.get(k).map_err(internal)? {
+                    Some(v) => decode(v.value())?,
+                    None => Attrs::new(),
+                };
+                let next = current.get("next").and_then(serde_json::Value::as_u64).unwrap_or(1);
+                let mut attrs = Attrs::new();
+                attrs.insert("next".to_owned(), (next + n).into());
+                table.insert(k, encode(&attrs)?.as_slice()).map_err(internal)?;
+                next
+            };
+            txn.commit().map_err(internal)?;
+            Ok(first)
+        })
+        .await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(internal)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(internal)?;
+                // Check every condition before the first write, as DynamoDB does.
+                for (index, write) in writes.iter().enumerate() {
+                    if let Some(condition) = write.condition() {
+                        let key = write.key();
+                        let current = table
+                            .get((key.pk.as_str(), key.sk.as_str()))
+                            .map_err(internal)?
+                            .map(|v| decode(v.value()))
+                            .transpose()?;
+                        if !condition.holds(current.as_ref()) {
+                            return Err(StoreError::ConditionFailed { index });
+                        }
+                    }
+                }
+                for write in &writes {
+                    match write {
+                        Write::Put { item, .. } => {
+                            table
+                                .insert(
+                                    (item.key.pk.as_str(), item.key.sk.as_str()),
+                                    encode(&item.attrs)?.as_slice(),
+                                )
+                                .map_err(internal)?;
+                        }
+                        Write::Delete { key, .. } => {
+                            table
+                                .remove((key.pk.as_str(), key.sk.as_str()))
+                                .map_err(internal)?;
+                        }
+                        Write::Check { .. } => {}
+                    }
+                }
+            }
+            // Returning early above drops the transaction, which aborts it.
+            txn.commit().map_err(internal)
+        })
+        .await
+    }
+}

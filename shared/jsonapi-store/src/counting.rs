@@ -1,0 +1,113 @@
+//! A [`Store`] wrapper that counts round trips, so tests and benchmarks can assert how many
+//! requests an API call costs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Item, Key, QueryPage, RangeQuery, Store, StoreResult, Write};
+
+/// Round trips made through a [`Counting`] store, by kind.
+#[derive(Debug, Default)]
+pub struct RoundTrips {
+    gets: AtomicU64,
+    batch_gets: AtomicU64,
+    queries: AtomicU64,
+    counts: AtomicU64,
+    allocations: AtomicU64,
+    transactions: AtomicU64,
+}
+
+/// A snapshot of [`RoundTrips`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundTripCounts {
+    /// Single-item reads.
+    pub gets: u64,
+    /// Batch reads.
+    pub batch_gets: u64,
+    /// Range queries.
+    pub queries: u64,
+    /// Counting queries.
+    pub counts: u64,
+    /// Counter allocations.
+    pub allocations: u64,
+    /// Transactions.
+    pub transactions: u64,
+}
+
+impl RoundTripCounts {
+    /// Every round trip.
+    pub fn total(&self) -> u64 {
+        self.gets + self.batch_gets + self.queries + self.counts + self.allocations + self.transactions
+    }
+}
+
+impl RoundTrips {
+    /// The counts so far.
+    pub fn snapshot(&self) -> RoundTripCounts {
+        RoundTripCounts {
+            gets: self.gets.load(Ordering::Relaxed),
+            batch_gets: self.batch_gets.load(Ordering::Relaxed),
+            queries: self.queries.load(Ordering::Relaxed),
+            counts: self.counts.load(Ordering::Relaxed),
+            allocations: self.allocations.load(Ordering::Relaxed),
+            transactions: self.transactions.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Wraps a store and counts what passes through it.
+#[derive(Debug)]
+pub struct Counting<S> {
+    inner: S,
+    trips: Arc<RoundTrips>,
+}
+
+impl<S> Counting<S> {
+    /// Wraps `inner`; the counters are shared with the returned handle.
+    pub fn new(inner: S) -> (Self, Arc<RoundTrips>) {
+        let trips = Arc::new(RoundTrips::default());
+        (
+            Self {
+                inner,
+                trips: Arc::clone(&trips),
+            },
+            trips,
+        )
+    }
+}
+
+impl<S: Store> Store for Counting<S> {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        bump(&self.trips.gets);
+        self.inner.get(key).await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> StoreResult<Vec<Item>> {
+        bump(&self.trips.batch_gets);
+        self.inner.batch_get(keys).await
+    }
+
+    async fn query(&self, query: &RangeQuery) -> StoreResult<QueryPage> {
+        bump(&self.trips.queries);
+        self.inner.query(query).await
+    }
+
+    async fn count(&self, query: &RangeQuery) -> StoreResult<u64> {
+        bump(&self.trips.counts);
+        self.inner.count(query).await
+    }
+
+    async fn allocate(&self, key: &Key, n: u64) -> StoreResult<u64> {
+        bump(&self.trips.allocations);
+        self.inner.allocate(key, n).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        bump(&self.trips.transactions);
+        self.inner.transact(writes).await
+    }
+}

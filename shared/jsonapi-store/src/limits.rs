@@ -1,0 +1,72 @@
+//! The limits of the strictest backend, DynamoDB, enforced for every backend so that an API
+//! behaves the same locally and in the cloud.
+
+use std::collections::HashSet;
+
+use crate::{Item, Write};
+
+/// Most actions in one transaction.
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+/// Most bytes in one transaction.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+/// Most bytes in one item.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// Most keys in one batch get.
+pub const MAX_BATCH_GET: usize = 100;
+
+/// A request that a store would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// Too many actions in one transaction.
+    #[error("the change needs {0} store writes; one transaction holds at most {MAX_TRANSACTION_WRITES}")]
+    TooManyWrites(usize),
+    /// The transaction is too large.
+    #[error("the change is {0} bytes; one transaction holds at most {MAX_TRANSACTION_BYTES} bytes")]
+    TransactionTooLarge(usize),
+    /// One item is too large.
+    #[error("a stored item would be {0} bytes; an item holds at most {MAX_ITEM_BYTES} bytes")]
+    ItemTooLarge(usize),
+    /// Two actions touch one item (DynamoDB refuses that).
+    #[error("two writes of one transaction touch the same item ({0})")]
+    DuplicateKey(String),
+}
+
+/// The size of an item as DynamoDB counts it, closely enough: names and values.
+pub fn item_size(item: &Item) -> usize {
+    let attrs: usize = item
+        .attrs
+        .iter()
+        .map(|(k, v)| k.len() + serde_json::to_string(v).map_or(0, |s| s.len()))
+        .sum();
+    "pk".len() + item.key.pk.len() + "sk".len() + item.key.sk.len() + attrs
+}
+
+/// Checks a transaction against every limit.
+///
+/// # Errors
+/// The first limit it breaks.
+pub fn check_transaction(writes: &[Write]) -> Result<(), LimitError> {
+    if writes.len() > MAX_TRANSACTION_WRITES {
+        return Err(LimitError::TooManyWrites(writes.len()));
+    }
+    let mut keys = HashSet::new();
+    let mut total = 0;
+    for write in writes {
+        let key = write.key();
+        if !keys.insert(key) {
+            return Err(LimitError::DuplicateKey(format!("{} / {}", key.pk, key.sk)));
+        }
+        let size = match write {
+            Write::Put { item, .. } => item_size(item),
+            Write::Delete { key, .. } | Write::Check { key, .. } => key.pk.len() + key.sk.len(),
+        };
+        if size > MAX_ITEM_BYTES {
+            return Err(LimitError::ItemTooLarge(size));
+        }
+        total += size;
+    }
+    if total > MAX_TRANSACTION_BYTES {
+        return Err(LimitError::TransactionTooLarge(total));
+    }
+    Ok(())
+}
