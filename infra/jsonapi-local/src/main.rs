@@ -1,0 +1,64 @@
+//! `jsonapi-local`: serves the API of a configuration file (the example domain by default) on
+//! the embedded store, until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use jsonapi_local::{Options, Server};
+use tracing_subscriber::EnvFilter;
+
+/// Serve a JSON:API from one configuration file on the embedded store.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data folder of the embedded store.
+    #[arg(long, default_value = "./data")]
+    data: PathBuf,
+    /// API configuration file (default: the example domain).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Load the example seed data (once per data folder).
+    #[arg(long)]
+    seed: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let options = Options { listen: args.listen, data: args.data, config: args.config, seed: args.seed };
+    let server = match Server::start(options).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("jsonapi-local: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The one line scripts and tests wait for.
+    println!("listening on {}", server.base_url());
+    tracing::info!("API at {}/api (stop with Ctrl-C)", server.base_url());
+    shutdown_signal().await;
+    server.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the process can only be killed; serve until then.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,133 @@
+//! The example domain's seed data: a few categories, fifty products, customers with orders.
+//!
+//! It is loaded through the API itself (the same validation, ids, indexes and order totals a
+//! client gets) and only once per data folder: a marker item records that it was loaded.
+
+use http::{HeaderMap, HeaderValue, Method, header};
+use jsonapi_engine::{ApiRequest, MEDIA_TYPE};
+use jsonapi_store::{Condition, Item, Key, Store, Write};
+use serde_json::{Value, json};
+
+use crate::LocalEngine;
+
+fn marker() -> Key {
+    Key::new("meta#seed", "#")
+}
+
+const CATEGORIES: [(&str, Option<usize>); 5] = [
+    ("Electronics", None),
+    ("Books", None),
+    ("Home & Garden", None),
+    ("Laptops", Some(1)),
+    ("Phones", Some(1)),
+];
+
+const PRODUCT_NAMES: [&str; 10] = [
+    "Wireless Mouse",
+    "Mechanical Keyboard",
+    "USB-C Hub",
+    "Noise-Cancelling Headphones",
+    "27-inch Monitor",
+    "Paperback Novel",
+    "Cookbook",
+    "Garden Hose",
+    "LED Desk Lamp",
+    "Ceramic Mug",
+];
+
+/// Loads the seed data unless this data folder has it already.
+pub(crate) async fn load(engine: &LocalEngine) -> Result<(), String> {
+    let store = engine.store();
+    if store.get(&marker()).await.map_err(|e| e.to_string())?.is_some() {
+        return Ok(());
+    }
+    for (label, id) in [("Administrator", "admin"), ("Editor", "editor"), ("Viewer", "viewer")] {
+        post(engine, "roles", json!({"type": "roles", "id": id, "attributes": {"label": label, "permissions": {}}})).await?;
+    }
+    let mut categories = Vec::new();
+    for (name, parent) in CATEGORIES {
+        let mut data = json!({"type": "categories", "attributes": {"name": name}});
+        if let Some(p) = parent {
+            data["relationships"] = json!({"parent": {"data": {"type": "categories", "id": categories[p - 1]}}});
+        }
+        categories.push(post(engine, "categories", data).await?);
+    }
+    let mut products = Vec::new();
+    for n in 1..=50_usize {
+        let name = PRODUCT_NAMES[(n - 1) % PRODUCT_NAMES.len()];
+        let category = &categories[(n - 1) % categories.len()];
+        let price = format!("{}.{:02}", 5 + (n * 7) % 95, (n * 13) % 100);
+        let data = json!({
+            "type": "products",
+            "attributes": {
+                "sku": format!("SKU-{n:04}"),
+                "name": format!("{name} {n}"),
+                "description": format!("Seed product number {n}."),
+                "price": price,
+                "status": if n % 10 == 0 { "disabled" } else { "enabled" },
+                "quantity": (n * 3) % 40,
+                "tags": if n % 2 == 0 { json!(["featured", "seed"]) } else { json!(["seed"]) },
+            },
+            "relationships": {"category": {"data": {"type": "categories", "id": category}}}
+        });
+        products.push(post(engine, "products", data).await?);
+    }
+    post(
+        engine,
+        "users",
+        json!({"type": "users", "attributes": {"username": "admin", "email": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "password": "change-me"},
+               "relationships": {"roles": {"data": [{"type": "roles", "id": "admin"}]}}}),
+    )
+    .await?;
+    for (c, (name, email)) in [("Acme Ltd", "orders@acme.example"), ("Globex", "buying@globex.example"), ("Initech", "it@initech.example")]
+        .into_iter()
+        .enumerate()
+    {
+        let customer = post(engine, "customers", json!({"type": "customers", "attributes": {"name": name, "email": email}})).await?;
+        for o in 0..2_usize {
+            let order = post(
+                engine,
+                "orders",
+                json!({"type": "orders", "attributes": {"poNumber": format!("PO-{}{}", c + 1, o + 1)},
+                       "relationships": {"customer": {"data": {"type": "customers", "id": customer}}}}),
+            )
+            .await?;
+            for l in 0..3_usize {
+                let product = &products[(c * 7 + o * 3 + l) % products.len()];
+                post(
+                    engine,
+                    "orderlineitems",
+                    json!({"type": "orderlineitems", "attributes": {"quantity": l + 1, "price": format!("{}.50", 10 + l)},
+                           "relationships": {"order": {"data": {"type": "orders", "id": order}},
+                                             "product": {"data": {"type": "products", "id": product}}}}),
+                )
+                .await?;
+            }
+        }
+    }
+    let marker = Write::Put {
+        item: Item { key: marker(), attrs: serde_json::Map::new() },
+        condition: Some(Condition::Absent),
+    };
+    store.transact(vec![marker]).await.map_err(|e| e.to_string())
+}
+
+/// Creates one resource through the API and returns its id.
+async fn post(engine: &LocalEngine, ty: &str, data: Value) -> Result<String, String> {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    let request = ApiRequest {
+        method: Method::POST,
+        path: format!("{}/{ty}", engine.schema().api.prefix),
+        query: None,
+        headers,
+        body: serde_json::to_vec(&json!({ "data": data })).map_err(|e| e.to_string())?.into(),
+        base_url: "http://localhost".to_owned(),
+    };
+    let response = crate::call(engine, request).await;
+    let body: Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
+    if !response.status.is_success() {
+        return Err(format!("creating {ty} failed ({}): {body}", response.status));
+    }
+    body["data"]["id"].as_str().map(str::to_owned).ok_or_else(|| format!("no id in {body}"))
+}

@@ -1,0 +1,4 @@
+//! The model system's actions, one module per kind: reads and writes.
+
+mod read;
+mod write;

@@ -1,0 +1,465 @@
+//! The write actions: create, update and delete, and what they share: applying a request's
+//! resource object to a resource, checking linkage, and keeping inverse relationships and
+//! delete rules consistent inside the same transaction.
+
+use std::collections::HashMap;
+
+use http::StatusCode;
+use http::header::{HeaderValue, LOCATION};
+use jsonapi_config::{Action, IdStrategy, OnDelete, RelationshipStorage, ResourceType};
+use jsonapi_store::{RangeQuery, Store};
+use serde_json::Value;
+
+use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer};
+use crate::engine::{CommitError, Ctx, Engine, check_id};
+use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::extension::ChangeSet;
+use crate::query::{self, Accepts};
+use crate::render::{self, resource_url};
+use crate::request::ApiResponse;
+use crate::resource::{self, Resource};
+use crate::values;
+
+/// A to-many relationship derived from the related type's to-one: writing it rewrites that
+/// to-one on the related resources, which happens inside the write's transaction.
+#[derive(Debug, Clone)]
+struct InverseWrite {
+    rel: String,
+    target: String,
+    field: String,
+    ids: Vec<String>,
+}
+
+/// A checked resource object: the resource with the request applied, and the inverse
+/// relationships still to apply once the resource's id is known.
+struct Applied {
+    resource: Resource,
+    inverse: Vec<InverseWrite>,
+}
+
+fn extra_field(pointer: String, name: &str) -> ApiError {
+    ApiError::bad_request(
+        title::EXTRA_FIELDS,
+        format!("This form should not contain extra fields: \"{name}\"."),
+    )
+    .at(pointer)
+}
+
+impl<S: Store> Engine<S> {
+    pub(crate) async fn create(&self, ctx: &Ctx, ty: &ResourceType, query: Option<&str>, body: &[u8]) -> ApiResult<ApiResponse> {
+        query::parse(query, Accepts::default(), &self.schema.api)?;
+        let object = document::parse_single(body)?;
+        check_type(ty, &object)?;
+        check_meta(&object)?;
+        let client_id = match (ty.id, &object.id) {
+            (IdStrategy::Client, None) => {
+                return Err(ApiError::bad_request(title::ENTITY_IDENTIFIER, "The identifier is mandatory.")
+                    .at("/data/id")
+                    .into());
+            }
+            (IdStrategy::Client, Some(id)) => {
+                check_id(ty, id).map_err(|e| e.at("/data/id"))?;
+                Some(id.clone())
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "access denied exception",
+                    format!("The server generates the ids of \"{}\"; remove \"id\" from the request.", ty.name),
+                )
+                .at("/data/id")
+                .into());
+            }
+            (_, None) => None,
+        };
+        let mut base = Resource::new(&ty.name, "");
+        for attr in ty.attributes.values() {
+            if let Some(default) = &attr.default {
+                if let Ok(v) = values::accept(attr, default) {
+                    base.attributes.insert(attr.name.clone(), v);
+                }
+            }
+        }
+        let applied = self.apply(ty, base, &object, true).await?;
+        let id = match client_id {
+            Some(id) => id,
+            None => self.new_id(ty).await?,
+        };
+        let mut resource = applied.resource;
+        resource.id = id.clone();
+        let stored = self
+            .with_retries(async || {
+                let mut changes = ChangeSet::default();
+                changes.put(None, resource.clone());
+                self.stage_inverse(ty, &id, &applied.inverse, &mut changes, true).await?;
+                let staged = self.commit(Action::Create, changes).await?;
+                Ok(staged.staged(&ty.name, &id).flatten().cloned().expect("the primary resource is staged"))
+            })
+            .await?;
+        let linkage = self.linkage(ty, &stored).await?;
+        let data = self.resource_object(ctx, ty, &stored, &linkage);
+        let mut response = ApiResponse::document(StatusCode::CREATED, &render::document(data, None));
+        let location = resource_url(ctx, &ty.name, &id);
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            response.headers.insert(LOCATION, v);
+        }
+        Ok(response)
+    }
+
+    pub(crate) async fn update(&self, ctx: &Ctx, ty: &ResourceType, id: &str, query: Option<&str>, body: &[u8]) -> ApiResult<ApiResponse> {
+        check_id(ty, id)?;
+        query::parse(query, Accepts::default(), &self.schema.api)?;
+        let object = document::parse_single(body)?;
+        check_type(ty, &object)?;
+        match &object.id {
+            None => {
+                return Err(ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.").at("/data/id").into());
+            }
+            Some(body_id) if body_id != id => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    title::CONFLICT,
+                    "The 'id' property of the primary data object should match 'id' parameter of the query string.",
+                )
+                .at("/data/id")
+                .into());
+            }
+            Some(_) => {}
+        }
+        check_meta(&object)?;
+        let stored = self
+            .with_retries(async || {
+                let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+                let applied = self.apply(ty, before.clone(), &object, false).await?;
+                let unchanged = before.clone();
+                let mut changes = ChangeSet::default();
+                changes.put(Some(before), applied.resource);
+                self.stage_inverse(ty, id, &applied.inverse, &mut changes, false).await?;
+                let staged = self.commit(Action::Update, changes).await?;
+                // An update that changes nothing is not written, and the resource stays as read.
+                Ok(staged.staged(&ty.name, id).flatten().cloned().unwrap_or(unchanged))
+            })
+            .await?;
+        let linkage = self.linkage(ty, &stored).await?;
+        let data = self.resource_object(ctx, ty, &stored, &linkage);
+        Ok(ApiResponse::document(StatusCode::OK, &render::document(data, None)))
+    }
+
+    pub(crate) async fn delete(&self, ty: &ResourceType, id: &str, query: Option<&str>) -> ApiResult<ApiResponse> {
+        check_id(ty, id)?;
+        query::parse(query, Accepts::default(), &self.schema.api)?;
+        self.with_retries(async || {
+            let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+            let mut changes = ChangeSet::default();
+            self.stage_delete(before, &mut changes).await?;
+            self.commit(Action::Delete, changes).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+    }
+
+    /// A new id for a type whose ids the server makes.
+    async fn new_id(&self, ty: &ResourceType) -> ApiResult<String> {
+        Ok(match ty.id {
+            IdStrategy::Sequence => self.store.allocate(&resource::sequence_key(&ty.name), 1).await?.to_string(),
+            IdStrategy::Ulid | IdStrategy::Client => ulid::Ulid::new().to_string(),
+        })
+    }
+
+    /// Applies a resource object's attributes and relationships to `resource`, collecting every
+    /// problem with its pointer.
+    async fn apply(&self, ty: &ResourceType, mut resource: Resource, object: &ResourceObject, creating: bool) -> ApiResult<Applied> {
+        let mut errors = Vec::new();
+        let at = |member: &str, name: &str| format!("{}/{member}/{}", object.pointer, escape_pointer(name));
+        for (name, value) in &object.attributes {
+            let Some(attr) = ty.attributes.get(name).filter(|a| a.direction != jsonapi_config::Direction::OutputOnly) else {
+                errors.push(extra_field(at("attributes", name), name));
+                continue;
+            };
+            if !attr.writable() {
+                continue; // read-only: ignored, as the model system does with timestamps
+            }
+            if value.is_null() {
+                if attr.required {
+                    errors.push(values::not_blank().at(at("attributes", name)));
+                } else if !attr.nullable {
+                    errors.push(values::not_null().at(at("attributes", name)));
+                } else {
+                    resource.attributes.insert(name.clone(), Value::Null);
+                }
+                continue;
+            }
+            match values::accept(attr, value) {
+                Ok(v) if attr.required && values::is_blank(&v) => errors.push(values::not_blank().at(at("attributes", name))),
+                Ok(v) => {
+                    resource.attributes.insert(name.clone(), v);
+                }
+                Err(e) => errors.push(e.at(at("attributes", name))),
+            }
+        }
+        if creating {
+            for attr in ty.attributes.values().filter(|a| a.required && a.writable()) {
+                if !object.attributes.contains_key(&attr.name) {
+                    errors.push(values::not_blank().at(at("attributes", &attr.name)));
+                }
+            }
+        }
+        let mut inverse = Vec::new();
+        let mut wanted: HashMap<String, Vec<&Identifier>> = HashMap::new();
+        for (name, linkage) in &object.relationships {
+            let here = at("relationships", name);
+            let Some(rel) = ty.relationships.get(name) else {
+                errors.push(extra_field(here, name));
+                continue;
+            };
+            let target = self.target_of(ty, name);
+            match (rel.many, linkage) {
+                (false, Linkage::One(None)) => {
+                    if rel.required {
+                        errors.push(values::not_blank().at(format!("{here}/data")));
+                    } else if rel.storage == RelationshipStorage::Owned {
+                        resource.to_one.insert(name.clone(), None);
+                    }
+                }
+                (false, Linkage::One(Some(ident))) => {
+                    if check_identifier(target, ident, &mut errors) {
+                        wanted.entry(target.name.clone()).or_default().push(ident);
+                        resource.to_one.insert(name.clone(), Some(ident.id.clone()));
+                    }
+                }
+                (true, Linkage::Many(idents)) => {
+                    if idents.len() > self.schema.api.max_related {
+                        errors.push(ApiError::bad_request(
+                            title::REQUEST_DATA,
+                            format!("A relationship takes at most {} members in one request.", self.schema.api.max_related),
+                        ).at(format!("{here}/data")));
+                        continue;
+                    }
+                    let mut ids: Vec<String> = Vec::new();
+                    for ident in idents {
+                        if check_identifier(target, ident, &mut errors) && !ids.contains(&ident.id) {
+                            ids.push(ident.id.clone());
+                            wanted.entry(target.name.clone()).or_default().push(ident);
+                        }
+                    }
+                    match &rel.storage {
+                        RelationshipStorage::Owned => {
+                            resource.to_many.insert(name.clone(), ids);
+                        }
+                        RelationshipStorage::InverseOf { field } => inverse.push(InverseWrite {
+                            rel: name.clone(),
+                            target: target.name.clone(),
+                            field: field.clone(),
+                            ids,
+                        }),
+                    }
+                }
+                (false, Linkage::Many(_)) => errors.push(
+                    ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-one relationship should be a resource identifier or null.")
+                        .at(format!("{here}/data")),
+                ),
+                (true, Linkage::One(_)) => errors.push(
+                    ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-many relationship should be an array.")
+                        .at(format!("{here}/data")),
+                ),
+            }
+        }
+        if creating {
+            for rel in ty.relationships.values().filter(|r| r.required) {
+                if !object.relationships.contains_key(&rel.name) {
+                    errors.push(values::not_blank().at(format!("{}/data", at("relationships", &rel.name))));
+                }
+            }
+        }
+        // Linkage must point at stored resources: one batch read per related type.
+        for (target_name, idents) in wanted {
+            let target = self.schema.resource_type(&target_name).expect("checked target");
+            let ids: Vec<String> = idents.iter().map(|i| i.id.clone()).collect();
+            let found: Vec<String> = self.load_many(target, &ids).await?.into_iter().map(|r| r.id).collect();
+            for ident in idents {
+                if !found.contains(&ident.id) && !(target_name == ty.name && ident.id == resource.id) {
+                    errors.push(ApiError::bad_request(title::FORM, "The entity does not exist.").at(ident.pointer.clone()));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Applied { resource, inverse })
+        } else {
+            Err(ApiErrors(errors))
+        }
+    }
+
+    /// Rewrites the to-one side of inverse relationships so that `id`'s to-many holds exactly
+    /// the requested members.
+    async fn stage_inverse(&self, ty: &ResourceType, id: &str, writes: &[InverseWrite], changes: &mut ChangeSet, creating: bool) -> Result<(), CommitError> {
+        for w in writes {
+            let target = self.schema.resource_type(&w.target).expect("checked target");
+            let current = if creating {
+                Vec::new()
+            } else {
+                self.inverse_ids(ty, id, target, &w.field, 0, self.schema.api.max_related).await?.0
+            };
+            let removed: Vec<String> = current.iter().filter(|c| !w.ids.contains(c)).cloned().collect();
+            let added: Vec<String> = w.ids.iter().filter(|i| !current.contains(i)).cloned().collect();
+            let field_required = target.relationships[&w.field].required;
+            if field_required && !removed.is_empty() {
+                return Err(ApiErrors::from(
+                    ApiError::bad_request(
+                        title::FORM,
+                        format!(
+                            "\"{}\" {} cannot leave this relationship because its \"{}\" is required; move it to another resource or delete it instead.",
+                            w.target,
+                            removed.join(", "),
+                            w.field
+                        ),
+                    )
+                    .at(format!("/data/relationships/{}/data", w.rel)),
+                )
+                .into());
+            }
+            for (ids, value) in [(removed, None), (added, Some(id.to_owned()))] {
+                for mut r in self.staged_or_loaded(target, &ids, changes).await? {
+                    let before = changes.original(&r.ty, &r.id).map_or_else(|| Some(r.clone()), |b| b.cloned());
+                    r.to_one.insert(w.field.clone(), value.clone());
+                    changes.put(before, r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resources as the change set will leave them: staged ones from the set, others loaded.
+    async fn staged_or_loaded(&self, ty: &ResourceType, ids: &[String], changes: &ChangeSet) -> ApiResult<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match changes.staged(&ty.name, id) {
+                Some(Some(r)) => out.push(r.clone()),
+                Some(None) => {}
+                None => missing.push(id.clone()),
+            }
+        }
+        out.extend(self.load_many(ty, &missing).await?);
+        Ok(out)
+    }
+
+    /// Stages the deletion of a resource and what its relationships' delete rules require of
+    /// the resources that point at it: refuse (restrict), clear the link (nullify), or delete
+    /// them too (cascade, followed transitively).
+    async fn stage_delete(&self, root: Resource, changes: &mut ChangeSet) -> Result<(), CommitError> {
+        let mut pending = vec![root];
+        while let Some(doomed) = pending.pop() {
+            if matches!(changes.staged(&doomed.ty, &doomed.id), Some(None)) {
+                continue;
+            }
+            let doomed_ty = self.schema.resource_type(&doomed.ty).expect("known type").clone();
+            changes.delete(doomed.clone());
+            for referrer in self.schema.types() {
+                for rel in referrer.relationships.values() {
+                    if rel.target != doomed.ty || rel.storage != RelationshipStorage::Owned {
+                        continue;
+                    }
+                    let query = RangeQuery::prefix(
+                        resource::index_pk(&referrer.name, &rel.name),
+                        &resource::linkage_prefix(&doomed_ty, &doomed.id),
+                        1,
+                    );
+                    let (ids, _) = self.range_ids(query, 0, self.schema.api.max_delete).await?;
+                    let referring = self.staged_or_loaded(referrer, &ids, changes).await?;
+                    let referring: Vec<Resource> = referring
+                        .into_iter()
+                        .filter(|r| {
+                            r.related(&rel.name) == Some(doomed.id.as_str())
+                                || r.to_many.get(&rel.name).is_some_and(|ids| ids.contains(&doomed.id))
+                        })
+                        .collect();
+                    if referring.is_empty() {
+                        continue;
+                    }
+                    if rel.many {
+                        for mut r in referring {
+                            let before = changes.original(&r.ty, &r.id).map_or_else(|| Some(r.clone()), |b| b.cloned());
+                            if let Some(ids) = r.to_many.get_mut(&rel.name) {
+                                ids.retain(|i| *i != doomed.id);
+                            }
+                            changes.put(before, r);
+                        }
+                        continue;
+                    }
+                    match rel.on_delete {
+                        OnDelete::Restrict => {
+                            let ids: Vec<&str> = referring.iter().map(|r| r.id.as_str()).collect();
+                            return Err(ApiErrors::from(ApiError::new(
+                                StatusCode::CONFLICT,
+                                title::CONFLICT,
+                                format!(
+                                    "The entity cannot be deleted: \"{}\" {} refer to it through the required relationship \"{}\"; delete or move them first.",
+                                    referrer.name,
+                                    ids.join(", "),
+                                    rel.name
+                                ),
+                            ))
+                            .into());
+                        }
+                        OnDelete::Nullify => {
+                            for mut r in referring {
+                                let before = changes.original(&r.ty, &r.id).map_or_else(|| Some(r.clone()), |b| b.cloned());
+                                r.to_one.insert(rel.name.clone(), None);
+                                changes.put(before, r);
+                            }
+                        }
+                        OnDelete::Cascade => pending.extend(referring),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A linkage identifier must name the relationship's target type and a well-formed id.
+fn check_identifier(target: &ResourceType, ident: &Identifier, errors: &mut Vec<ApiError>) -> bool {
+    if ident.ty != target.name {
+        errors.push(
+            ApiError::bad_request(
+                title::FORM,
+                format!("The type \"{}\" does not fit this relationship; use \"{}\".", ident.ty, target.name),
+            )
+            .at(format!("{}/type", ident.pointer)),
+        );
+        return false;
+    }
+    match check_id(target, &ident.id) {
+        Ok(()) => true,
+        Err(e) => {
+            errors.push(e.at(format!("{}/id", ident.pointer)));
+            false
+        }
+    }
+}
+
+fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(), ApiError> {
+    if object.ty == ty.name {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            title::CONFLICT,
+            format!(
+                "The 'type' property of the primary data object should match the requested resource type \"{}\".",
+                ty.name
+            ),
+        )
+        .at("/data/type"))
+    }
+}
+
+/// Meta options (`upsert`, `validate`, …) of the primary resource object.
+fn check_meta(object: &ResourceObject) -> Result<(), ApiError> {
+    match object.meta.iter().find(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null)) {
+        Some((key, _)) => Err(ApiError::bad_request(title::VALUE, "The option is not supported.")
+            .at(format!("/data/meta/{}", escape_pointer(key)))),
+        None => Ok(()),
+    }
+}

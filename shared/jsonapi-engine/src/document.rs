@@ -1,0 +1,294 @@
+//! Request documents: checking their shape and reading the primary resource object.
+//!
+//! Every problem is collected with a pointer into the request, so one response reports all of
+//! them.
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiErrors, title};
+
+/// A resource identifier in a request (`{"type", "id"}`), with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identifier {
+    pub(crate) ty: String,
+    pub(crate) id: String,
+    pub(crate) pointer: String,
+}
+
+/// The `data` of one relationship in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Linkage {
+    /// A to-one: an identifier or `null`.
+    One(Option<Identifier>),
+    /// A to-many.
+    Many(Vec<Identifier>),
+}
+
+/// One resource object of a request.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceObject {
+    pub(crate) ty: String,
+    pub(crate) id: Option<String>,
+    pub(crate) attributes: Map<String, Value>,
+    pub(crate) relationships: IndexMap<String, Linkage>,
+    pub(crate) meta: Map<String, Value>,
+    /// Where the object sits in the request (`/data`).
+    pub(crate) pointer: String,
+}
+
+fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request(title::REQUEST_DATA, detail).at(pointer)
+}
+
+/// Parses a request body as a JSON:API document whose `data` is one resource object.
+///
+/// # Errors
+/// Malformed JSON (`bad request http exception`) or every shape problem found
+/// (`request data constraint`, each with a pointer).
+pub(crate) fn parse_single(body: &[u8]) -> Result<ResourceObject, ApiErrors> {
+    let doc = parse_json(body)?;
+    let mut errors = Vec::new();
+    let top = check_top_level(&doc, &mut errors);
+    let data = top.and_then(|t| t.get("data"));
+    let object = match data {
+        None if top.is_some() => {
+            errors.push(shape("/data", "The primary data object should exist."));
+            None
+        }
+        None => None,
+        Some(Value::Object(o)) => resource_object(o, "/data", &mut errors),
+        Some(_) => {
+            errors.push(shape("/data", "The primary data object should be an object."));
+            None
+        }
+    };
+    match object {
+        Some(o) if errors.is_empty() => Ok(o),
+        _ => Err(ApiErrors(errors)),
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(shape("", "The request data should not be empty.").into());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "bad request http exception",
+            format!("Invalid json message received: {e}."),
+        )
+        .into()
+    })
+}
+
+fn check_top_level<'a>(doc: &'a Value, errors: &mut Vec<ApiError>) -> Option<&'a Map<String, Value>> {
+    let Value::Object(top) = doc else {
+        errors.push(shape("", "The request data should be a JSON object."));
+        return None;
+    };
+    for (key, value) in top {
+        match key.as_str() {
+            "data" => {}
+            "jsonapi" | "meta" | "links" => {
+                if !value.is_object() {
+                    errors.push(shape(&format!("/{key}"), format!("The '{key}' property should be an object.")));
+                }
+            }
+            "included" => errors.push(shape(
+                "/included",
+                "The 'included' section is not supported by this endpoint.",
+            )),
+            _ => errors.push(shape(
+                &format!("/{}", escape_pointer(key)),
+                format!("The '{key}' property is not allowed at the top level of a request document."),
+            )),
+        }
+    }
+    Some(top)
+}
+
+/// Escapes a member name for a JSON pointer (RFC 6901).
+pub(crate) fn escape_pointer(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+fn string_member(
+    obj: &Map<String, Value>,
+    key: &str,
+    pointer: &str,
+    errors: &mut Vec<ApiError>,
+) -> Option<String> {
+    match obj.get(key) {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(shape(
+                &format!("{pointer}/{key}"),
+                format!("The '{key}' property should be a string."),
+            ));
+            None
+        }
+    }
+}
+
+fn resource_object(
+    obj: &Map<String, Value>,
+    pointer: &str,
+    errors: &mut Vec<ApiError>,
+) -> Option<ResourceObject> {
+    let before = errors.len();
+    let ty = string_member(obj, "type", pointer, errors);
+    if !obj.contains_key("type") {
+        errors.push(shape(&format!("{pointer}/type"), "The 'type' property is required."));
+    }
+    let id = string_member(obj, "id", pointer, errors);
+    string_member(obj, "lid", pointer, errors);
+    let mut attributes = Map::new();
+    let mut relationships = IndexMap::new();
+    let mut meta = Map::new();
+    for (key, value) in obj {
+        let here = format!("{pointer}/{}", escape_pointer(key));
+        match key.as_str() {
+            "type" | "id" | "lid" | "links" => {}
+            "attributes" => match value {
+                Value::Object(a) => attributes = a.clone(),
+                _ => errors.push(shape(&here, "The 'attributes' property should be an object.")),
+            },
+            "meta" => match value {
+                Value::Object(m) => meta = m.clone(),
+                _ => errors.push(shape(&here, "The 'meta' property should be an object.")),
+            },
+            "relationships" => match value {
+                Value::Object(rels) => {
+                    for (name, rel) in rels {
+                        let at = format!("{here}/{}", escape_pointer(name));
+                        if let Some(linkage) = relationship(rel, &at, errors) {
+                            relationships.insert(name.clone(), linkage);
+                        }
+                    }
+                }
+                _ => errors.push(shape(&here, "The 'relationships' property should be an object.")),
+            },
+            _ => errors.push(shape(
+                &here,
+                format!("The '{key}' property is not allowed in a resource object."),
+            )),
+        }
+    }
+    (errors.len() == before).then(|| ResourceObject {
+        ty: ty.unwrap_or_default(),
+        id,
+        attributes,
+        relationships,
+        meta,
+        pointer: pointer.to_owned(),
+    })
+}
+
+fn relationship(rel: &Value, pointer: &str, errors: &mut Vec<ApiError>) -> Option<Linkage> {
+    let Value::Object(rel) = rel else {
+        errors.push(shape(pointer, "A relationship should be an object with a 'data' property."));
+        return None;
+    };
+    let Some(data) = rel.get("data") else {
+        errors.push(shape(pointer, "The 'data' property is required."));
+        return None;
+    };
+    let at = format!("{pointer}/data");
+    match data {
+        Value::Null => Some(Linkage::One(None)),
+        Value::Object(o) => identifier(o, &at, errors).map(|i| Linkage::One(Some(i))),
+        Value::Array(items) => {
+            let before = errors.len();
+            let ids: Vec<Identifier> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let at = format!("{at}/{i}");
+                    match item {
+                        Value::Object(o) => identifier(o, &at, errors),
+                        _ => {
+                            errors.push(shape(&at, "A resource identifier should be an object with 'type' and 'id'."));
+                            None
+                        }
+                    }
+                })
+                .collect();
+            (errors.len() == before).then_some(Linkage::Many(ids))
+        }
+        _ => {
+            errors.push(shape(
+                &at,
+                "The 'data' property should be null, a resource identifier or an array of them.",
+            ));
+            None
+        }
+    }
+}
+
+fn identifier(obj: &Map<String, Value>, pointer: &str, errors: &mut Vec<ApiError>) -> Option<Identifier> {
+    let before = errors.len();
+    let ty = string_member(obj, "type", pointer, errors);
+    let id = string_member(obj, "id", pointer, errors);
+    if !obj.contains_key("type") {
+        errors.push(shape(&format!("{pointer}/type"), "The 'type' property is required."));
+    }
+    if !obj.contains_key("id") {
+        errors.push(shape(&format!("{pointer}/id"), "The 'id' property is required."));
+    }
+    if let Some(key) = obj.keys().find(|k| !matches!(k.as_str(), "type" | "id" | "meta")) {
+        errors.push(shape(
+            &format!("{pointer}/{}", escape_pointer(key)),
+            format!("The '{key}' property is not allowed in a resource identifier."),
+        ));
+    }
+    (errors.len() == before).then(|| Identifier {
+        ty: ty.unwrap_or_default(),
+        id: id.unwrap_or_default(),
+        pointer: pointer.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pointers(body: &str) -> Vec<String> {
+        parse_single(body.as_bytes())
+            .expect_err("invalid")
+            .0
+            .into_iter()
+            .map(|e| match e.source {
+                Some(crate::error::Source::Pointer(p)) => p,
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_a_resource_object() {
+        let o = parse_single(
+            br#"{"data":{"type":"products","attributes":{"name":"x"},"relationships":{"category":{"data":{"type":"categories","id":"1"}},"tags":{"data":[]}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(o.ty, "products");
+        assert_eq!(o.attributes["name"], "x");
+        assert_eq!(o.relationships["tags"], Linkage::Many(vec![]));
+    }
+
+    #[test]
+    fn reports_every_shape_problem_with_a_pointer() {
+        assert_eq!(pointers(r#"{"data":{"id":5,"attributes":[]}}"#), ["/data/type", "/data/id", "/data/attributes"]);
+        assert_eq!(pointers(r#"{"data":[]}"#), ["/data"]);
+        assert_eq!(pointers(r#"{}"#), ["/data"]);
+        assert_eq!(pointers(r#"{"data":{"type":"a","relationships":{"c":{"data":[{"type":"x"}]}}}}"#), ["/data/relationships/c/data/0/id"]);
+        assert_eq!(pointers(""), [""]);
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        let e = parse_single(b"{").unwrap_err();
+        assert_eq!(e.0[0].title, "bad request http exception");
+    }
+}

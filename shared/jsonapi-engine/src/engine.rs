@@ -1,0 +1,427 @@
+//! The engine: one [`Engine`] per process, holding the schema, the store and the extensions,
+//! and turning each [`ApiRequest`] into an [`ApiResponse`].
+
+use std::sync::Arc;
+
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::{Method, StatusCode};
+use jsonapi_config::{Action, ResourceType, Schema};
+use jsonapi_store::{Key, RangeQuery, Store, StoreError, limits};
+
+use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::extension::{BoxFuture, ChangeSet, Extension, FlushContext, Loader};
+use crate::request::{ApiRequest, ApiResponse, negotiate};
+use crate::resource::{self, Origin, Resource};
+use crate::routing::Route;
+use crate::values;
+
+/// How often a write is re-run from fresh reads when a concurrent write changed a resource it
+/// read (an optimistic-concurrency conflict) before the client gets a 409.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// The JSON:API engine over a store.
+#[derive(Debug)]
+pub struct Engine<S> {
+    pub(crate) schema: Arc<Schema>,
+    pub(crate) store: S,
+    pub(crate) extensions: Vec<Box<dyn Extension>>,
+}
+
+/// Per-request settings read from headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    /// `{base_url}{prefix}`: what every link starts with.
+    pub(crate) api_url: String,
+    /// Links are rendered (no `X-Include: noHateoas`).
+    pub(crate) hateoas: bool,
+    /// `X-Include: totalCount`.
+    pub(crate) total_count: bool,
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine serving `schema` from `store`, with the extensions the schema calls for
+    /// (the example domain's order total).
+    pub fn new(schema: Schema, store: S) -> Self {
+        let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
+        if let Some(ext) = crate::extensions::OrderTotal::for_example_domain(&schema) {
+            extensions.push(Box::new(ext));
+        }
+        Self {
+            schema: Arc::new(schema),
+            store,
+            extensions,
+        }
+    }
+
+    /// Adds an extension, called after the ones already registered.
+    #[must_use]
+    pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// The schema served.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Answers one request. Never panics on input and never fails: every problem is an error
+    /// document.
+    pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
+        let head = req.method == Method::HEAD;
+        let mut response = match self.route(&req).await {
+            Ok(r) => r,
+            Err(errors) => ApiResponse::errors(&errors),
+        };
+        if head {
+            let len = response.body.len();
+            response.body = bytes::Bytes::new();
+            if len > 0 {
+                response.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+        }
+        response
+    }
+
+    async fn route(&self, req: &ApiRequest) -> ApiResult<ApiResponse> {
+        let api = &self.schema.api;
+        let not_found = || {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                title::NOT_FOUND,
+                format!("No route found for \"{} {}\".", req.method, req.path),
+            )
+        };
+        if !api.enabled {
+            return Err(not_found().into());
+        }
+        let route = Route::parse(&api.prefix, &req.path).ok_or_else(not_found)?;
+        let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
+            let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
+                "entity"
+            } else {
+                "parent entity"
+            };
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                title::ENTITY_TYPE,
+                format!("Unknown {what} type: {}.", route.ty()),
+            )
+        })?;
+        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = &route {
+            if !ty.relationships.contains_key(rel) {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    title::RELATIONSHIP,
+                    "Unsupported subresource.",
+                )
+                .into());
+            }
+        }
+        let allowed = route.allowed_methods(ty);
+        if allowed.len() == 1 {
+            // No action is enabled on this route for the type: the route does not exist.
+            return Err(not_found().into());
+        }
+        let allow = HeaderValue::from_str(&allowed.join(", ")).expect("method names are ASCII");
+        if req.method == Method::OPTIONS {
+            let mut r = ApiResponse::empty(StatusCode::OK);
+            r.headers.insert(ALLOW, allow);
+            r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+            return Ok(r);
+        }
+        if !allowed.contains(&req.method.as_str()) {
+            let mut r = ApiResponse::errors(
+                &ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method not allowed http exception",
+                    format!(
+                        "The {} method is not allowed for this URL; allowed methods: {}.",
+                        req.method,
+                        allowed.join(", ")
+                    ),
+                )
+                .into(),
+            );
+            r.headers.insert(ALLOW, allow);
+            return Ok(r);
+        }
+        negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        let ctx = self.context(req);
+        let method = if req.method == Method::HEAD { Method::GET } else { req.method.clone() };
+        let query = req.query.as_deref();
+        match (route, method) {
+            (Route::List { .. }, Method::GET) => self.get_list(&ctx, ty, query).await,
+            (Route::List { .. }, Method::POST) => self.create(&ctx, ty, query, &req.body).await,
+            (Route::Item { id, .. }, Method::GET) => self.get(&ctx, ty, &id, query).await,
+            (Route::Item { id, .. }, Method::PATCH) => {
+                self.update(&ctx, ty, &id, query, &req.body).await
+            }
+            (Route::Item { id, .. }, Method::DELETE) => self.delete(ty, &id, query).await,
+            (Route::Related { id, rel, .. }, Method::GET) => {
+                self.get_related(&ctx, ty, &id, &rel, query).await
+            }
+            (Route::Relationship { id, rel, .. }, Method::GET) => {
+                self.get_relationship(&ctx, ty, &id, &rel, query).await
+            }
+            (_, method) => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed http exception",
+                format!("The {method} method is not implemented for this URL yet."),
+            )
+            .into()),
+        }
+    }
+
+    fn context(&self, req: &ApiRequest) -> Ctx {
+        let include: Vec<String> = req
+            .headers
+            .get_all("x-include")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        Ctx {
+            api_url: format!("{}{}", req.base_url.trim_end_matches('/'), self.schema.api.prefix),
+            hateoas: !include.iter().any(|k| k == "nohateoas"),
+            total_count: include.iter().any(|k| k == "totalcount"),
+        }
+    }
+
+    /// The resource type of a relationship's target.
+    pub(crate) fn target_of(&self, ty: &ResourceType, rel: &str) -> &Arc<ResourceType> {
+        let target = &ty.relationships[rel].target;
+        self.schema.resource_type(target).expect("targets are checked with the configuration")
+    }
+
+    /// One stored resource.
+    pub(crate) async fn load(&self, ty: &ResourceType, id: &str) -> ApiResult<Option<Resource>> {
+        let item = self.store.get(&resource::resource_key(&ty.name, id)).await?;
+        Ok(item.map(|item| self.decode(ty, &item)).transpose()?)
+    }
+
+    fn decode(&self, ty: &ResourceType, item: &jsonapi_store::Item) -> Result<Resource, ApiError> {
+        let mut r = Resource::from_item(ty, item).ok_or_else(|| {
+            ApiError::internal(&format!("unreadable item {} / {}", item.key.pk, item.key.sk))
+        })?;
+        for ext in &self.extensions {
+            ext.customize_loaded_data(&mut r);
+        }
+        Ok(r)
+    }
+
+    /// Stored resources by id, in the order of `ids` (missing ones left out), one batch read
+    /// per hundred ids.
+    pub(crate) async fn load_many(&self, ty: &ResourceType, ids: &[String]) -> ApiResult<Vec<Resource>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in ids.chunks(limits::MAX_BATCH_GET) {
+            let keys: Vec<Key> = chunk.iter().map(|id| resource::resource_key(&ty.name, id)).collect();
+            for item in self.store.batch_get(&keys).await? {
+                let r = self.decode(ty, &item)?;
+                found.insert(r.id.clone(), r);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// Ids read from an index or listing range: up to `limit` ids, and whether more exist.
+    pub(crate) async fn range_ids(&self, mut query: RangeQuery, skip: usize, limit: usize) -> ApiResult<(Vec<String>, bool)> {
+        let mut ids = Vec::new();
+        let mut skipped = 0;
+        loop {
+            let want = skip - skipped + limit + 1 - ids.len();
+            query.limit = want.clamp(1, 1000);
+            let page = self.store.query(&query).await?;
+            for item in &page.items {
+                if skipped < skip {
+                    skipped += 1;
+                    continue;
+                }
+                if let Some(id) = item.attrs.get("id").and_then(serde_json::Value::as_str) {
+                    ids.push(id.to_owned());
+                }
+            }
+            if ids.len() > limit {
+                ids.truncate(limit);
+                return Ok((ids, true));
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok((ids, false)),
+            }
+        }
+    }
+
+    /// The ids of the resources linked through an inverse to-many relationship: those whose
+    /// to-one `field` (on the target type) points at `id`.
+    pub(crate) async fn inverse_ids(&self, ty: &ResourceType, id: &str, target: &ResourceType, field: &str, skip: usize, limit: usize) -> ApiResult<(Vec<String>, bool)> {
+        let query = RangeQuery::prefix(
+            resource::index_pk(&target.name, field),
+            &resource::linkage_prefix(ty, id),
+            limit + 1,
+        );
+        self.range_ids(query, skip, limit).await
+    }
+
+    /// Runs the extensions and writes a change set in one transaction. Timestamps and versions
+    /// are set here, so every staged change gets them.
+    pub(crate) async fn commit(&self, action: Action, mut changes: ChangeSet) -> Result<ChangeSet, CommitError> {
+        for ext in &self.extensions {
+            let mut ctx = FlushContext::new(action, &mut changes, self);
+            ext.pre_flush(&mut ctx).await.map_err(CommitError::Rejected)?;
+        }
+        let now = values::format_datetime(time::OffsetDateTime::now_utc());
+        let mut staged = ChangeSet::default();
+        let mut writes = Vec::new();
+        let mut origins = Vec::new();
+        for change in changes.into_changes() {
+            let after = change.after.map(|mut a| {
+                if change.before.as_ref() != Some(&a) {
+                    a.version = change.before.as_ref().map_or(1, |b| b.version + 1);
+                    let ty = self.schema.resource_type(&a.ty).expect("known type");
+                    for attr in ty.attributes.values() {
+                        use jsonapi_config::Timestamp;
+                        match attr.timestamp {
+                            Some(Timestamp::Updated) => {
+                                a.attributes.insert(attr.name.clone(), now.clone().into());
+                            }
+                            Some(Timestamp::Created) if change.before.is_none() => {
+                                a.attributes.insert(attr.name.clone(), now.clone().into());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                a
+            });
+            if change.before.is_some() && change.before == after {
+                continue;
+            }
+            for (w, o) in resource::writes_for(&self.schema, change.before.as_ref(), after.as_ref()) {
+                writes.push(w);
+                origins.push(o);
+            }
+            match after {
+                Some(a) => staged.put(change.before, a),
+                None => staged.delete(change.before.expect("a deletion has a before")),
+            }
+        }
+        limits::check_transaction(&writes).map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
+        if writes.is_empty() {
+            return Ok(staged);
+        }
+        match self.store.transact(writes).await {
+            Ok(()) => {
+                for ext in &self.extensions {
+                    ext.post_save(action, &staged);
+                }
+                Ok(staged)
+            }
+            Err(StoreError::ConditionFailed { index }) => Err(match origins.swap_remove(index) {
+                Origin::Resource { created: true, .. } => CommitError::Exists,
+                Origin::Unique { field, .. } => CommitError::Unique { field },
+                Origin::Resource { .. } | Origin::Derived => CommitError::Stale,
+            }),
+            Err(StoreError::Conflict) => Err(CommitError::Stale),
+            Err(e) => Err(CommitError::Rejected(e.into())),
+        }
+    }
+
+    /// Runs a write until it commits without a concurrency conflict (bounded).
+    pub(crate) async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> ApiResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CommitError>>,
+    {
+        for _ in 0..WRITE_ATTEMPTS {
+            match attempt().await {
+                Err(CommitError::Stale) => continue,
+                Err(CommitError::Rejected(e)) => return Err(e),
+                Err(CommitError::Exists) => {
+                    return Err(ApiError::new(StatusCode::CONFLICT, title::CONFLICT, "The entity already exists.").at("/data/id").into());
+                }
+                Err(CommitError::Unique { field, .. }) => {
+                    return Err(ApiError::bad_request("unique entity constraint", "This value is already used.")
+                        .at(format!("/data/attributes/{field}"))
+                        .into());
+                }
+                Ok(v) => return Ok(v),
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            title::CONFLICT,
+            "The resource was changed by other requests while this one was applied; retry the request.",
+        )
+        .into())
+    }
+}
+
+/// Checks an id from a URL or a document against the type's id strategy.
+pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
+    use jsonapi_config::IdStrategy;
+    let invalid = |what: &str| {
+        ApiError::bad_request(
+            title::ENTITY_IDENTIFIER,
+            format!("Expected {what} value. Given \"{id}\"."),
+        )
+    };
+    match ty.id {
+        IdStrategy::Sequence => match id.parse::<u64>() {
+            Ok(n) if n >= 1 && n.to_string() == id => Ok(()),
+            _ => Err(invalid("integer")),
+        },
+        IdStrategy::Ulid => ulid::Ulid::from_string(id)
+            .map(|_| ())
+            .map_err(|_| invalid("ULID")),
+        IdStrategy::Client => {
+            if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
+                Err(invalid("a non-empty identifier of at most 255 characters without control characters as"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a change set was not written.
+#[derive(Debug)]
+pub(crate) enum CommitError {
+    /// A resource read by the request changed meanwhile; re-run it.
+    Stale,
+    /// A resource to be created exists already.
+    Exists,
+    /// A unique value is taken.
+    Unique { field: String },
+    /// Refused (by an extension, a limit or the store).
+    Rejected(ApiErrors),
+}
+
+impl From<ApiErrors> for CommitError {
+    fn from(e: ApiErrors) -> Self {
+        Self::Rejected(e)
+    }
+}
+
+impl From<ApiError> for CommitError {
+    fn from(e: ApiError) -> Self {
+        Self::Rejected(e.into())
+    }
+}
+
+impl<S: Store> Loader for Engine<S> {
+    fn load<'a>(&'a self, ty: &'a str, id: &'a str) -> BoxFuture<'a, ApiResult<Option<Resource>>> {
+        Box::pin(async move {
+            match self.schema.resource_type(ty) {
+                Some(t) => Engine::load(self, t, id).await,
+                None => Ok(None),
+            }
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The engine's one error type: a list of JSON:API error objects and the status they add up to.
+//!
+//! Titles follow the model system: validation problems end in "constraint", exceptions in
+//! "exception". The detail always says what to change; `source` points at the member, parameter
+//! or header at fault. A 5xx never shows its cause to the client; the cause is logged once.
+
+use http::StatusCode;
+use jsonapi_store::StoreError;
+use serde_json::{Map, Value, json};
+
+/// Where an error comes from in the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A JSON pointer into the request document.
+    Pointer(String),
+    /// A query parameter.
+    Parameter(String),
+    /// A request header.
+    Header(String),
+}
+
+/// One JSON:API error object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status of this problem.
+    pub status: StatusCode,
+    /// The short, stable category (`not blank constraint`, `not found http exception`…).
+    pub title: String,
+    /// What happened and what to change.
+    pub detail: Option<String>,
+    /// What in the request is at fault.
+    pub source: Option<Source>,
+}
+
+/// Model-system error titles used in several places.
+pub mod title {
+    /// An invalid request document.
+    pub const REQUEST_DATA: &str = "request data constraint";
+    /// A 409.
+    pub const CONFLICT: &str = "conflict constraint";
+    /// A bad query parameter.
+    pub const FILTER: &str = "filter constraint";
+    /// A bad `sort`.
+    pub const SORT: &str = "sort constraint";
+    /// An unknown or not-writable field.
+    pub const EXTRA_FIELDS: &str = "extra fields constraint";
+    /// A value that does not fit its field, or linkage to a missing resource.
+    pub const FORM: &str = "form constraint";
+    /// A malformed or missing id.
+    pub const ENTITY_IDENTIFIER: &str = "entity identifier constraint";
+    /// An unknown type.
+    pub const ENTITY_TYPE: &str = "entity type constraint";
+    /// An unknown relationship.
+    pub const RELATIONSHIP: &str = "relationship constraint";
+    /// A misused meta option.
+    pub const VALUE: &str = "value constraint";
+    /// A 404.
+    pub const NOT_FOUND: &str = "not found http exception";
+}
+
+impl ApiError {
+    /// An error with a status, title and detail.
+    pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            title: title.to_owned(),
+            detail: Some(detail.into()),
+            source: None,
+        }
+    }
+
+    /// A 400 with a title and detail.
+    pub fn bad_request(title: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, title, detail)
+    }
+
+    /// Adds a pointer into the request document.
+    #[must_use]
+    pub fn at(mut self, pointer: impl Into<String>) -> Self {
+        self.source = Some(Source::Pointer(pointer.into()));
+        self
+    }
+
+    /// Adds the query parameter at fault.
+    #[must_use]
+    pub fn param(mut self, name: impl Into<String>) -> Self {
+        self.source = Some(Source::Parameter(name.into()));
+        self
+    }
+
+    /// Adds the header at fault.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>) -> Self {
+        self.source = Some(Source::Header(name.into()));
+        self
+    }
+
+    /// The canonical 404 for a missing resource.
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            title::NOT_FOUND,
+            "An entity with the requested identifier does not exist.",
+        )
+    }
+
+    /// A 500 whose cause goes to the log, never to the client.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error.message = %cause, "internal error");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "runtime exception".to_owned(),
+            detail: Some(
+                "An unexpected error occurred while processing the request; it has been logged."
+                    .to_owned(),
+            ),
+            source: None,
+        }
+    }
+
+    /// The error object.
+    pub fn to_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("status".into(), self.status.as_u16().to_string().into());
+        obj.insert("title".into(), self.title.clone().into());
+        if let Some(detail) = &self.detail {
+            obj.insert("detail".into(), detail.clone().into());
+        }
+        if let Some(source) = &self.source {
+            let source = match source {
+                Source::Pointer(p) => json!({ "pointer": p }),
+                Source::Parameter(p) => json!({ "parameter": p }),
+                Source::Header(h) => json!({ "header": h }),
+            };
+            obj.insert("source".into(), source);
+        }
+        Value::Object(obj)
+    }
+}
+
+/// Every problem of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiErrors(pub Vec<ApiError>);
+
+impl ApiErrors {
+    /// The status of the response, by the model system's rule: the highest class wins; within
+    /// it a single distinct code is used as is, a 4xx mix containing 409 is 409, otherwise the
+    /// class's base code (400 or 500).
+    pub fn status(&self) -> StatusCode {
+        let Some(class) = self.0.iter().map(|e| e.status.as_u16() / 100).max() else {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        };
+        let mut codes: Vec<u16> = self
+            .0
+            .iter()
+            .map(|e| e.status.as_u16())
+            .filter(|c| c / 100 == class)
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let code = match codes.as_slice() {
+            [single] => *single,
+            many if class == 4 && many.contains(&409) => 409,
+            _ => class * 100,
+        };
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The error document.
+    pub fn to_document(&self) -> Value {
+        json!({
+            "jsonapi": { "version": "1.1" },
+            "errors": self.0.iter().map(ApiError::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl From<ApiError> for ApiErrors {
+    fn from(e: ApiError) -> Self {
+        Self(vec![e])
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Limit(limit) => ApiError::bad_request(
+                title::REQUEST_DATA,
+                format!("The request is too large to be applied at once: {limit}. Split it into smaller requests."),
+            ),
+            StoreError::Unavailable { ref detail, .. } => {
+                tracing::warn!(error.message = %detail, "store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service unavailable http exception",
+                    "The data store is busy; retry the request later.",
+                )
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<StoreError> for ApiErrors {
+    fn from(e: StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+/// A result whose error is a list of JSON:API errors.
+pub type ApiResult<T> = Result<T, ApiErrors>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(codes: &[u16]) -> ApiErrors {
+        ApiErrors(
+            codes
+                .iter()
+                .map(|c| ApiError::new(StatusCode::from_u16(*c).unwrap(), "t", "d"))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn combined_status_follows_the_model_rule() {
+        assert_eq!(errors(&[400, 400]).status(), 400);
+        assert_eq!(errors(&[404]).status(), 404);
+        assert_eq!(errors(&[400, 404]).status(), 400);
+        assert_eq!(errors(&[400, 409, 404]).status(), 409);
+        assert_eq!(errors(&[400, 500]).status(), 500);
+        assert_eq!(errors(&[500, 503]).status(), 500);
+    }
+}

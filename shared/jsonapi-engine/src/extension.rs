@@ -1,0 +1,176 @@
+//! Behaviour that configuration cannot express plugs in here, as the model system's processors
+//! do: an [`Extension`] is called at named stages of each write action and may change what is
+//! about to be stored, stage changes to other resources, or refuse the request.
+//!
+//! Stages, named after the model system's processor groups:
+//! - `customize_loaded_data` ([`Extension::customize_loaded_data`]): every resource read from
+//!   the store passes through it before it is rendered (computed values).
+//! - `pre_flush_data` ([`Extension::pre_flush`]): a write request has been checked and applied to
+//!   the [`ChangeSet`] (the primary resource and any related resources it touches); hooks may
+//!   add or change staged resources, or refuse. Everything staged is then written in one store
+//!   transaction.
+//! - `post_save_data` ([`Extension::post_save`]): the transaction has been committed (never on
+//!   a validate-only request); for notifications. It cannot fail the request.
+//!
+//! Extensions read other resources through [`FlushContext::load`], which sees staged changes,
+//! so several hooks compose.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+
+use indexmap::IndexMap;
+use jsonapi_config::Action;
+
+use crate::error::ApiResult;
+use crate::resource::Resource;
+
+/// A boxed, sendable future, for object-safe async hooks.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One resource's change: its state before (`None` = it is being created) and after
+/// (`None` = it is being deleted).
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// As stored now.
+    pub before: Option<Resource>,
+    /// As it will be stored.
+    pub after: Option<Resource>,
+}
+
+/// Every resource a request changes; written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    changes: IndexMap<(String, String), Change>,
+}
+
+impl ChangeSet {
+    /// Stages a new state for a resource (`before` is kept from an earlier staging).
+    pub fn put(&mut self, before: Option<Resource>, after: Resource) {
+        let key = (after.ty.clone(), after.id.clone());
+        match self.changes.get_mut(&key) {
+            Some(change) => change.after = Some(after),
+            None => {
+                self.changes.insert(key, Change { before, after: Some(after) });
+            }
+        }
+    }
+
+    /// Stages the deletion of a stored resource.
+    pub fn delete(&mut self, before: Resource) {
+        let key = (before.ty.clone(), before.id.clone());
+        match self.changes.get_mut(&key) {
+            Some(change) => change.after = None,
+            None => {
+                self.changes.insert(key, Change { before: Some(before), after: None });
+            }
+        }
+    }
+
+    /// The staged state of a resource: `Some(None)` when it is being deleted, `None` when the
+    /// change set does not touch it.
+    pub fn staged(&self, ty: &str, id: &str) -> Option<Option<&Resource>> {
+        self.changes
+            .get(&(ty.to_owned(), id.to_owned()))
+            .map(|c| c.after.as_ref())
+    }
+
+    /// The state a resource had before this request, if the change set touches it.
+    pub fn original(&self, ty: &str, id: &str) -> Option<Option<&Resource>> {
+        self.changes
+            .get(&(ty.to_owned(), id.to_owned()))
+            .map(|c| c.before.as_ref())
+    }
+
+    /// Every change, in staging order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.changes.values()
+    }
+
+    pub(crate) fn into_changes(self) -> impl Iterator<Item = Change> {
+        self.changes.into_values()
+    }
+}
+
+/// Reads resources for hooks.
+pub trait Loader: Send + Sync {
+    /// The stored resource, if any.
+    fn load<'a>(&'a self, ty: &'a str, id: &'a str) -> BoxFuture<'a, ApiResult<Option<Resource>>>;
+}
+
+/// What a hook sees and may change.
+pub struct FlushContext<'a> {
+    /// The action being run.
+    pub action: Action,
+    /// The staged changes.
+    pub changes: &'a mut ChangeSet,
+    loader: &'a dyn Loader,
+    /// Resources read from the store by [`Self::load`], as stored: the `before` of a later
+    /// [`Self::stage`].
+    loaded: HashMap<(String, String), Resource>,
+}
+
+impl Debug for FlushContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlushContext")
+            .field("action", &self.action)
+            .field("changes", &self.changes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> FlushContext<'a> {
+    pub(crate) fn new(action: Action, changes: &'a mut ChangeSet, loader: &'a dyn Loader) -> Self {
+        Self { action, changes, loader, loaded: HashMap::new() }
+    }
+
+    /// A resource as it will be after this request: staged if the request touches it,
+    /// otherwise as stored.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn load(&mut self, ty: &str, id: &str) -> ApiResult<Option<Resource>> {
+        if let Some(staged) = self.changes.staged(ty, id) {
+            return Ok(staged.cloned());
+        }
+        let stored = self.loader.load(ty, id).await?;
+        if let Some(r) = &stored {
+            self.loaded.insert((ty.to_owned(), id.to_owned()), r.clone());
+        }
+        Ok(stored)
+    }
+
+    /// Stages a new state of a resource returned by [`Self::load`].
+    pub fn stage(&mut self, resource: Resource) {
+        let key = (resource.ty.clone(), resource.id.clone());
+        let before = match self.changes.original(&key.0, &key.1) {
+            Some(original) => original.cloned(),
+            None => self.loaded.get(&key).cloned(),
+        };
+        self.changes.put(before, resource);
+    }
+}
+
+/// A plug-in of behaviour at named stages of the write actions.
+pub trait Extension: Send + Sync + Debug {
+    /// `pre_flush_data`: runs after the request has been applied to the change set and before
+    /// the change set is written.
+    ///
+    /// # Errors
+    /// Errors abort the request; nothing is written.
+    fn pre_flush<'a>(&'a self, ctx: &'a mut FlushContext<'_>) -> BoxFuture<'a, ApiResult<()>> {
+        let _ = ctx;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// `customize_loaded_data`: adjusts a resource read from the store before it is rendered.
+    fn customize_loaded_data(&self, resource: &mut Resource) {
+        let _ = resource;
+    }
+
+    /// `post_save_data`: the changes are stored.
+    fn post_save(&self, action: Action, changes: &ChangeSet) {
+        let _ = (action, changes);
+    }
+}

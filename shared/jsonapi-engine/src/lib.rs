@@ -1,0 +1,34 @@
+//! The JSON:API engine: the Oro Web API's behaviour for the resource types of a [`Schema`],
+//! over any [`jsonapi_store::Store`].
+//!
+//! # Layout
+//! - [`engine`]: [`Engine`], routing a request to its action, loading, committing.
+//! - `routing`, [`request`]: URL paths to routes; requests, responses, content negotiation.
+//! - `query`: query parameters (paging…), checked against what an action supports.
+//! - `document`: request documents (shape checks with pointers); `render`: response documents.
+//! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete.
+//! - [`resource`]: a resource and its items in the logical table; `values`: data types,
+//!   constraints and order-preserving sort keys.
+//! - [`extension`]: the hooks at named stages of the actions; [`extensions`]: shipped ones.
+//! - [`error`]: the one error type, mapped to JSON:API error objects.
+//!
+//! The engine knows nothing of HTTP servers, Lambda or AWS: adapters build an [`ApiRequest`]
+//! and send back the [`ApiResponse`].
+
+mod actions;
+mod document;
+pub mod engine;
+pub mod error;
+pub mod extension;
+pub mod extensions;
+mod query;
+mod render;
+pub mod request;
+pub mod resource;
+mod routing;
+mod values;
+
+pub use engine::Engine;
+pub use error::{ApiError, ApiErrors};
+pub use jsonapi_config::Schema;
+pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};

@@ -1,0 +1,209 @@
+//! The engine's view of HTTP: a request and a response, free of any server or Lambda type, and
+//! JSON:API content negotiation.
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiErrors};
+
+/// The JSON:API media type.
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// One request, as the HTTP adapters hand it over.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// The method.
+    pub method: Method,
+    /// The path, still percent-encoded.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: Option<String>,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    /// The public base URL links are built on (`https://api.example.com` or
+    /// `https://abc.execute-api.us-east-1.amazonaws.com/prod`), without a trailing slash.
+    pub base_url: String,
+}
+
+/// One response.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers, `Content-Type` included when there is a body.
+    pub headers: HeaderMap,
+    /// The body (empty for 204 and HEAD).
+    pub body: Bytes,
+}
+
+impl ApiResponse {
+    /// A JSON:API document.
+    pub fn document(status: StatusCode, doc: &Value) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+        Self {
+            status,
+            headers,
+            body: Bytes::from(serde_json::to_vec(doc).expect("documents serialize")),
+        }
+    }
+
+    /// No body.
+    pub fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// An error document with the combined status.
+    pub fn errors(errors: &ApiErrors) -> Self {
+        Self::document(errors.status(), &errors.to_document())
+    }
+}
+
+/// One media range of a header: `type/subtype` and its parameters (names lowercased).
+struct MediaRange<'a> {
+    essence: String,
+    params: Vec<(String, &'a str)>,
+}
+
+fn media_ranges(header: &str) -> Vec<MediaRange<'_>> {
+    header
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|range| {
+            let mut parts = range.split(';');
+            let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let params = parts
+                .filter_map(|p| {
+                    let (k, v) = p.split_once('=')?;
+                    Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"')))
+                })
+                .collect();
+            MediaRange { essence, params }
+        })
+        .collect()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Result<Option<String>, ApiError> {
+    let values: Vec<&'a HeaderValue> = headers.get_all(name).iter().collect();
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut joined = Vec::new();
+    for v in values {
+        joined.push(v.to_str().map_err(|_| {
+            ApiError::bad_request(
+                "bad request http exception",
+                format!("The \"{name}\" header is not valid text."),
+            )
+            .header(name.as_str())
+        })?);
+    }
+    Ok(Some(joined.join(",")))
+}
+
+/// Checks `Accept` and `Content-Type` the way JSON:API 1.1 asks (the model system's rules, with
+/// JSON:API's treatment of `ext` and `profile`).
+///
+/// # Errors
+/// 406 when `Accept` admits no usable JSON:API media type; 415 when the body's `Content-Type` is
+/// not the JSON:API media type without parameters. The detail says what to send instead.
+pub fn negotiate(method: &Method, headers: &HeaderMap, has_body: bool) -> Result<(), ApiError> {
+    if let Some(accept) = header_str(headers, &ACCEPT)? {
+        let ranges = media_ranges(&accept);
+        let jsonapi: Vec<_> = ranges.iter().filter(|r| r.essence == MEDIA_TYPE).collect();
+        // A JSON:API range is usable when its only parameters are `q` and `profile` (profiles
+        // MUST be ignored when unknown); an `ext` we do not support makes it unusable.
+        let usable = jsonapi
+            .iter()
+            .any(|r| r.params.iter().all(|(k, _)| k == "q" || k == "profile"));
+        let wildcard = ranges.iter().any(|r| {
+            matches!(r.essence.as_str(), "*/*" | "application/*" | "application/json")
+                && !r.params.iter().any(|(k, v)| k == "q" && v.parse::<f32>() == Ok(0.0))
+        });
+        if !usable && !wildcard {
+            let detail = if jsonapi.is_empty() {
+                "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\")."
+            } else {
+                "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\"."
+            };
+            return Err(ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "not acceptable http exception",
+                detail,
+            )
+            .header("Accept"));
+        }
+    }
+    let sends_body = has_body || *method == Method::POST || *method == Method::PATCH;
+    if !sends_body {
+        return Ok(());
+    }
+    let unsupported = |detail: &str| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported media type http exception",
+            detail,
+        )
+        .header("Content-Type")
+    };
+    let Some(content_type) = header_str(headers, &CONTENT_TYPE)? else {
+        return Err(unsupported(
+            "The request has a body but no \"Content-Type\" header; send \"Content-Type: application/vnd.api+json\".",
+        ));
+    };
+    let ranges = media_ranges(&content_type);
+    match ranges.as_slice() {
+        [r] if r.essence == MEDIA_TYPE => {
+            if let Some((k, _)) = r.params.iter().find(|(k, _)| k != "profile") {
+                return Err(unsupported(&format!(
+                    "The \"Content-Type\" header must be \"application/vnd.api+json\" without parameters; remove \"{k}\"."
+                )));
+            }
+            Ok(())
+        }
+        _ => Err(unsupported(&format!(
+            "The \"Content-Type\" header must be \"application/vnd.api+json\", not \"{}\".",
+            content_type.trim()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(accept: Option<&str>, content_type: Option<&str>) -> Option<u16> {
+        let mut h = HeaderMap::new();
+        if let Some(a) = accept {
+            h.insert(ACCEPT, a.parse().unwrap());
+        }
+        if let Some(c) = content_type {
+            h.insert(CONTENT_TYPE, c.parse().unwrap());
+        }
+        negotiate(&Method::POST, &h, true).err().map(|e| e.status.as_u16())
+    }
+
+    #[test]
+    fn negotiation_follows_json_api() {
+        assert_eq!(check(None, Some(MEDIA_TYPE)), None);
+        assert_eq!(check(Some("*/*"), Some(MEDIA_TYPE)), None);
+        assert_eq!(check(Some("application/vnd.api+json; charset=utf-8"), Some(MEDIA_TYPE)), Some(406));
+        assert_eq!(check(Some("application/vnd.api+json; charset=utf-8, application/vnd.api+json"), Some(MEDIA_TYPE)), None);
+        assert_eq!(check(Some("application/vnd.api+json; profile=\"https://x\""), Some(MEDIA_TYPE)), None);
+        assert_eq!(check(Some("text/html"), Some(MEDIA_TYPE)), Some(406));
+        assert_eq!(check(None, Some("application/vnd.api+json; charset=utf-8")), Some(415));
+        assert_eq!(check(None, Some("application/vnd.api+json; ext=\"https://example.com/x\"")), Some(415));
+        assert_eq!(check(None, Some("application/vnd.api+json; profile=\"https://example.com/p\"")), None);
+        assert_eq!(check(None, Some("Application/VND.API+JSON")), None);
+        assert_eq!(check(None, Some("application/json")), Some(415));
+        assert_eq!(check(None, None), Some(415));
+    }
+}

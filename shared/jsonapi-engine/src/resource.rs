@@ -1,0 +1,347 @@
+//! A resource as the engine holds it, and how it maps onto the items of the logical table.
+//!
+//! # Item layout
+//! | item | pk | sk | attributes |
+//! |---|---|---|---|
+//! | resource | `{type}#{id}` | `#` | `id`, `v` (version), `a` (attributes), `r` (owned linkage) |
+//! | listing entry | `list#{type}` | `{id key}` | `id` |
+//! | index entry | `idx#{type}#{field}` | `{value key}\u{1}{id key}` | `id` |
+//! | unique value | `uniq#{type}#{field}#{value}` | `#` | `id` |
+//! | sequence | `seq#{type}` | `#` | `next` |
+//!
+//! Id keys and value keys order like the values they encode (see [`crate::values`]), so a key
+//! range is a value range. Every item but the resource item is *derived*: a write computes the
+//! derived items before and after the change and writes only the difference, in the same
+//! transaction as the resource item.
+
+use indexmap::IndexMap;
+use jsonapi_config::{DataType, IdStrategy, RelationshipStorage, ResourceType, Schema};
+use jsonapi_store::{Attrs, Condition, Item, Key, Write};
+use serde_json::{Map, Value};
+
+use crate::values::{self, SEPARATOR};
+
+/// A resource: attributes in their stored form and the linkage it owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Its type.
+    pub ty: String,
+    /// Its id.
+    pub id: String,
+    /// Bumped by every write; guards against lost updates.
+    pub version: u64,
+    /// Attribute values (stored form), including input-only ones.
+    pub attributes: Map<String, Value>,
+    /// Owned to-one linkage: related id or `None`.
+    pub to_one: IndexMap<String, Option<String>>,
+    /// Owned to-many linkage (relationships without an inverse).
+    pub to_many: IndexMap<String, Vec<String>>,
+}
+
+impl Resource {
+    /// An empty resource of a type (no attributes, no linkage, version 0).
+    pub fn new(ty: &str, id: &str) -> Self {
+        Self {
+            ty: ty.to_owned(),
+            id: id.to_owned(),
+            version: 0,
+            attributes: Map::new(),
+            to_one: IndexMap::new(),
+            to_many: IndexMap::new(),
+        }
+    }
+
+    /// The related id of an owned to-one relationship.
+    pub fn related(&self, rel: &str) -> Option<&str> {
+        self.to_one.get(rel).and_then(Option::as_deref)
+    }
+
+    fn to_item(&self) -> Item {
+        let mut r = Map::new();
+        for (name, id) in &self.to_one {
+            r.insert(name.clone(), id.clone().map_or(Value::Null, Value::String));
+        }
+        for (name, ids) in &self.to_many {
+            r.insert(name.clone(), Value::from(ids.clone()));
+        }
+        let mut attrs = Attrs::new();
+        attrs.insert("id".into(), self.id.clone().into());
+        attrs.insert("v".into(), self.version.into());
+        attrs.insert("a".into(), Value::Object(self.attributes.clone()));
+        attrs.insert("r".into(), Value::Object(r));
+        Item {
+            key: resource_key(&self.ty, &self.id),
+            attrs,
+        }
+    }
+
+    /// Reads a resource item.
+    pub(crate) fn from_item(ty: &ResourceType, item: &Item) -> Option<Self> {
+        let a = &item.attrs;
+        let id = a.get("id")?.as_str()?.to_owned();
+        let version = a.get("v")?.as_u64()?;
+        let attributes = a.get("a")?.as_object()?.clone();
+        let r = a.get("r")?.as_object()?;
+        let mut to_one = IndexMap::new();
+        let mut to_many = IndexMap::new();
+        for (name, rel) in &ty.relationships {
+            match (&rel.storage, rel.many) {
+                (RelationshipStorage::Owned, false) => {
+                    let id = r.get(name).and_then(Value::as_str).map(str::to_owned);
+                    to_one.insert(name.clone(), id);
+                }
+                (RelationshipStorage::Owned, true) => {
+                    let ids = r
+                        .get(name)
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default();
+                    to_many.insert(name.clone(), ids);
+                }
+                (RelationshipStorage::InverseOf { .. }, _) => {}
+            }
+        }
+        Some(Self {
+            ty: ty.name.clone(),
+            id,
+            version,
+            attributes,
+            to_one,
+            to_many,
+        })
+    }
+}
+
+/// The key of a resource item.
+pub(crate) fn resource_key(ty: &str, id: &str) -> Key {
+    Key::new(format!("{ty}#{id}"), "#")
+}
+
+/// The key of a type's sequence counter.
+pub(crate) fn sequence_key(ty: &str) -> Key {
+    Key::new(format!("seq#{ty}"), "#")
+}
+
+/// The partition of a type's listing entries.
+pub(crate) fn listing_pk(ty: &str) -> String {
+    format!("list#{ty}")
+}
+
+/// The partition of a field's index entries.
+pub(crate) fn index_pk(ty: &str, field: &str) -> String {
+    format!("idx#{ty}#{field}")
+}
+
+/// The sort key of an id: sequence ids as fixed-width numbers, so they sort numerically.
+pub(crate) fn id_key(ty: &ResourceType, id: &str) -> String {
+    match ty.id {
+        IdStrategy::Sequence => id
+            .parse::<u64>()
+            .map_or_else(|_| values::escape(id), |n| format!("{n:020}")),
+        IdStrategy::Ulid | IdStrategy::Client => values::escape(id),
+    }
+}
+
+/// The sort-key prefix of the index entries of one value of an indexed relationship: all the
+/// resources that point at `related_id`.
+pub(crate) fn linkage_prefix(target: &ResourceType, related_id: &str) -> String {
+    format!("1{}{SEPARATOR}", id_key(target, related_id))
+}
+
+/// DynamoDB caps sort keys at 1024 bytes; long values are cut (the cut keeps the order of
+/// the prefix, and readers re-check values on the items themselves).
+const MAX_VALUE_KEY_BYTES: usize = 512;
+
+fn truncate(mut s: String) -> String {
+    if s.len() > MAX_VALUE_KEY_BYTES {
+        let mut end = MAX_VALUE_KEY_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// Which fields of a type have index entries: declared filters and sorters, and every
+/// relationship the type owns (inverse reads and delete rules look related resources up there).
+pub(crate) fn indexed_fields(ty: &ResourceType) -> Vec<&str> {
+    let mut fields: Vec<&str> = Vec::new();
+    let candidates = ty
+        .filters
+        .keys()
+        .chain(ty.sorters.iter())
+        .map(String::as_str)
+        .chain(
+            ty.relationships
+                .values()
+                .filter(|r| r.storage == RelationshipStorage::Owned)
+                .map(|r| r.name.as_str()),
+        );
+    for f in candidates {
+        let indexable = f != "id"
+            && (ty.relationships.contains_key(f)
+                || ty
+                    .attributes
+                    .get(f)
+                    .is_some_and(|a| !matches!(a.data_type, DataType::Json | DataType::Text)));
+        if indexable && !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    fields
+}
+
+/// What a write of the transaction is about, to explain a failed condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The resource item (a create, or a version check).
+    Resource { ty: String, id: String, created: bool },
+    /// A unique value claimed by a resource.
+    Unique { ty: String, id: String, field: String },
+    /// Listing and index entries.
+    Derived,
+}
+
+struct Derived {
+    item: Item,
+    unique: Option<String>,
+}
+
+fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
+    let ty = schema.resource_type(&r.ty).expect("resources have known types");
+    let idk = id_key(ty, &r.id);
+    let id_attrs = || {
+        let mut a = Attrs::new();
+        a.insert("id".into(), r.id.clone().into());
+        a
+    };
+    let mut out = vec![Derived {
+        item: Item {
+            key: Key::new(listing_pk(&r.ty), idk.clone()),
+            attrs: id_attrs(),
+        },
+        unique: None,
+    }];
+    for field in indexed_fields(ty) {
+        let keys: Vec<String> = if let Some(rel) = ty.relationships.get(field) {
+            let target = schema.resource_type(&rel.target).expect("checked target");
+            if rel.many {
+                r.to_many
+                    .get(field)
+                    .into_iter()
+                    .flatten()
+                    .map(|id| format!("1{}", id_key(target, id)))
+                    .collect()
+            } else {
+                match r.related(field) {
+                    Some(id) => vec![format!("1{}", id_key(target, id))],
+                    None => vec!["0".to_owned()],
+                }
+            }
+        } else {
+            let attr = &ty.attributes[field];
+            let v = r.attributes.get(field).unwrap_or(&Value::Null);
+            values::sort_keys(attr.data_type, v)
+        };
+        for k in keys {
+            out.push(Derived {
+                item: Item {
+                    key: Key::new(index_pk(&r.ty, field), format!("{}{SEPARATOR}{idk}", truncate(k))),
+                    attrs: id_attrs(),
+                },
+                unique: None,
+            });
+        }
+    }
+    for attr in ty.unique_attributes() {
+        let Some(v) = r.attributes.get(&attr.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        out.push(Derived {
+            item: Item {
+                key: Key::new(format!("uniq#{}#{}#{value}", r.ty, attr.name), "#"),
+                attrs: id_attrs(),
+            },
+            unique: Some(attr.name.clone()),
+        });
+    }
+    out
+}
+
+/// The writes that take a resource from `before` to `after` (`None` = absent), with the origin
+/// of each write. The resource item is guarded by its version (or by its absence on create);
+/// claimed unique values by their absence.
+pub(crate) fn writes_for(
+    schema: &Schema,
+    before: Option<&Resource>,
+    after: Option<&Resource>,
+) -> Vec<(Write, Origin)> {
+    let mut writes = Vec::new();
+    let Some(any) = after.or(before) else {
+        return writes;
+    };
+    let origin = Origin::Resource {
+        ty: any.ty.clone(),
+        id: any.id.clone(),
+        created: before.is_none(),
+    };
+    let guard = before.map_or(Condition::Absent, |b| Condition::Equals {
+        name: "v".into(),
+        value: b.version.into(),
+    });
+    match after {
+        Some(a) => writes.push((
+            Write::Put {
+                item: a.to_item(),
+                condition: Some(guard),
+            },
+            origin,
+        )),
+        None => writes.push((
+            Write::Delete {
+                key: resource_key(&any.ty, &any.id),
+                condition: Some(guard),
+            },
+            origin,
+        )),
+    }
+    let old = before.map(|b| derived_items(schema, b)).unwrap_or_default();
+    let new = after.map(|a| derived_items(schema, a)).unwrap_or_default();
+    for d in &old {
+        if !new.iter().any(|n| n.item.key == d.item.key) {
+            writes.push((
+                Write::Delete {
+                    key: d.item.key.clone(),
+                    condition: None,
+                },
+                Origin::Derived,
+            ));
+        }
+    }
+    for d in new {
+        if old.iter().any(|o| o.item == d.item) {
+            continue;
+        }
+        let (condition, origin) = match d.unique {
+            Some(field) => (
+                Some(Condition::Absent),
+                Origin::Unique {
+                    ty: any.ty.clone(),
+                    id: any.id.clone(),
+                    field,
+                },
+            ),
+            None => (None, Origin::Derived),
+        };
+        writes.push((
+            Write::Put {
+                item: d.item,
+                condition,
+            },
+            origin,
+        ));
+    }
+    writes
+}

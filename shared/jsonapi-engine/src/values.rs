@@ -1,0 +1,312 @@
+//! Attribute values: checking input against the data type and constraints, the stored form,
+//! the output form, and sort keys that order like the values.
+
+use std::str::FromStr;
+
+use http::StatusCode;
+use jsonapi_config::{Attribute, DataType, Format};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::error::{ApiError, title};
+
+/// A datetime as the API writes it: UTC, seconds, `Z`.
+pub(crate) fn format_datetime(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    let f = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&f).expect("every UTC datetime formats")
+}
+
+fn form_error(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request(title::FORM, detail)
+}
+
+/// Parses a datetime in any RFC 3339 form, or without an offset (taken as UTC).
+pub(crate) fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    let f = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    PrimitiveDateTime::parse(s, &f).ok().map(PrimitiveDateTime::assume_utc)
+}
+
+pub(crate) fn parse_date(s: &str) -> Option<Date> {
+    Date::parse(s, format_description!("[year]-[month]-[day]")).ok()
+}
+
+pub(crate) fn parse_decimal(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::String(s) => Decimal::from_str(s.trim()).ok().filter(|_| !s.trim().is_empty()),
+        Value::Number(n) => Decimal::from_str(&n.to_string())
+            .ok()
+            .or_else(|| n.as_f64().and_then(|f| Decimal::try_from(f).ok())),
+        _ => None,
+    }
+}
+
+/// A value is blank for `required`: null, an empty or whitespace-only string, an empty array.
+pub(crate) fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Checks a value sent for `attr` and returns its stored form. `null` is left to the caller.
+pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
+    let expected = |what: &str| form_error(format!("This value should be of type {what}."));
+    let stored = match attr.data_type {
+        DataType::String | DataType::Text => {
+            let s = v.as_str().ok_or_else(|| expected("string"))?;
+            check_length(attr, s)?;
+            if attr.format == Some(Format::Email) && !email_address::EmailAddress::is_valid(s) {
+                return Err(ApiError::bad_request(
+                    "email constraint",
+                    "This value is not a valid email address.",
+                ));
+            }
+            Value::String(s.to_owned())
+        }
+        DataType::Enum => {
+            let s = v.as_str().ok_or_else(|| expected("string"))?;
+            if !attr.values.iter().any(|x| x == s) {
+                return Err(ApiError::bad_request(
+                    "choice constraint",
+                    format!(
+                        "The value you selected is not a valid choice. Valid choices: {}.",
+                        attr.values.join(", ")
+                    ),
+                ));
+            }
+            Value::String(s.to_owned())
+        }
+        DataType::Integer => {
+            let n = v.as_i64().ok_or_else(|| expected("integer"))?;
+            check_range(attr, Decimal::from(n))?;
+            Value::from(n)
+        }
+        DataType::Bigint => {
+            let n = match v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| expected("bigint (an integer, or a string of digits)"))?;
+            check_range(attr, Decimal::from(n))?;
+            Value::String(n.to_string())
+        }
+        DataType::Decimal => {
+            let d = parse_decimal(v).ok_or_else(|| expected("decimal (a number or a string like \"12.50\")"))?;
+            check_range(attr, d)?;
+            Value::String(d.to_string())
+        }
+        DataType::Float => {
+            let f = v.as_f64().ok_or_else(|| expected("float"))?;
+            if let Ok(d) = Decimal::try_from(f) {
+                check_range(attr, d)?;
+            }
+            Value::from(f)
+        }
+        DataType::Boolean => Value::Bool(v.as_bool().ok_or_else(|| expected("boolean"))?),
+        DataType::Date => {
+            let d = v
+                .as_str()
+                .and_then(parse_date)
+                .ok_or_else(|| form_error("This value is not a valid date; use YYYY-MM-DD."))?;
+            Value::String(d.to_string())
+        }
+        DataType::Datetime => {
+            let t = v.as_str().and_then(parse_datetime).ok_or_else(|| {
+                form_error("This value is not a valid datetime; use YYYY-MM-DDTHH:MM:SSZ.")
+            })?;
+            Value::String(format_datetime(t))
+        }
+        DataType::Strings => {
+            let items = v.as_array().ok_or_else(|| expected("array of strings"))?;
+            if !items.iter().all(Value::is_string) {
+                return Err(expected("array of strings"));
+            }
+            v.clone()
+        }
+        DataType::Json => {
+            if !v.is_object() {
+                return Err(expected("object"));
+            }
+            v.clone()
+        }
+    };
+    Ok(stored)
+}
+
+fn check_length(attr: &Attribute, s: &str) -> Result<(), ApiError> {
+    let len = s.chars().count();
+    if let Some(max) = attr.max_length.filter(|m| len > *m) {
+        return Err(ApiError::bad_request(
+            "length constraint",
+            format!("This value is too long. It should have {max} characters or less."),
+        ));
+    }
+    if let Some(min) = attr.min_length.filter(|m| len < *m) {
+        return Err(ApiError::bad_request(
+            "length constraint",
+            format!("This value is too short. It should have {min} characters or more."),
+        ));
+    }
+    Ok(())
+}
+
+fn check_range(attr: &Attribute, n: Decimal) -> Result<(), ApiError> {
+    let bound = |b: &Option<String>| b.as_deref().and_then(|s| Decimal::from_str(s).ok());
+    if let Some(min) = bound(&attr.min).filter(|m| n < *m) {
+        return Err(ApiError::bad_request(
+            "range constraint",
+            format!("This value should be {min} or more."),
+        ));
+    }
+    if let Some(max) = bound(&attr.max).filter(|m| n > *m) {
+        return Err(ApiError::bad_request(
+            "range constraint",
+            format!("This value should be {max} or less."),
+        ));
+    }
+    Ok(())
+}
+
+/// A not-null violation.
+pub(crate) fn not_null() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "not null constraint",
+        "This value should not be null.",
+    )
+}
+
+/// A not-blank violation.
+pub(crate) fn not_blank() -> ApiError {
+    ApiError::bad_request("not blank constraint", "This value should not be blank.")
+}
+
+/// The sort key of a stored value: keys order like the values, and `null` sorts first.
+/// Arrays index each element separately, so they have one key per element.
+pub(crate) fn sort_keys(data_type: DataType, v: &Value) -> Vec<String> {
+    match (data_type, v) {
+        (_, Value::Null) => vec!["0".to_owned()],
+        (DataType::Strings, Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| format!("1{}", escape(s)))
+            .collect(),
+        (DataType::Json, _) => Vec::new(),
+        (dt, v) => scalar_key(dt, v).map(|k| format!("1{k}")).into_iter().collect(),
+    }
+}
+
+fn scalar_key(data_type: DataType, v: &Value) -> Option<String> {
+    Some(match data_type {
+        DataType::String | DataType::Text | DataType::Enum | DataType::Date | DataType::Datetime => {
+            escape(v.as_str()?)
+        }
+        DataType::Integer => int_key(v.as_i64()?),
+        DataType::Bigint => int_key(v.as_str()?.parse().ok()?),
+        DataType::Decimal => decimal_key(Decimal::from_str(v.as_str()?).ok()?),
+        DataType::Float => float_key(v.as_f64()?),
+        DataType::Boolean => if v.as_bool()? { "1" } else { "0" }.to_owned(),
+        DataType::Strings | DataType::Json => return None,
+    })
+}
+
+/// Flipping the sign bit makes two's complement order like unsigned order.
+pub(crate) fn int_key(n: i64) -> String {
+    format!("{:016x}", (n as u64) ^ (1 << 63))
+}
+
+fn float_key(f: f64) -> String {
+    let bits = f.to_bits();
+    let ordered = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    format!("{ordered:016x}")
+}
+
+/// Fixed-point digits (29 integer, 28 fraction, the range of `Decimal`); negative numbers
+/// take the nines' complement so that a larger magnitude sorts lower.
+fn decimal_key(d: Decimal) -> String {
+    let abs = d.abs();
+    let int = abs.trunc().to_string();
+    let frac = (abs.fract()).to_string();
+    let frac = frac.strip_prefix("0.").unwrap_or("");
+    let digits = format!("{int:0>29}{frac:0<28}");
+    if d.is_sign_negative() && !d.is_zero() {
+        let complement: String = digits
+            .chars()
+            .map(|c| char::from(b'9' - (c as u8 - b'0') + b'0'))
+            .collect();
+        format!("n{complement}")
+    } else {
+        format!("p{digits}")
+    }
+}
+
+/// The separator between the parts of an index sort key. Values escape the characters up to
+/// it, so that the separator sorts below any character a value can hold and `"a"` sorts
+/// before `"ab"`.
+pub(crate) const SEPARATOR: char = '\u{1}';
+
+pub(crate) fn escape(s: &str) -> String {
+    if !s.chars().any(|c| c <= '\u{2}') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if c <= '\u{2}' {
+            out.push('\u{2}');
+            out.push(char::from(c as u8 + b'0'));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_keys_order_like_numbers() {
+        let ints = [-5_i64, -1, 0, 1, 7, 10, 1_000_000];
+        let keys: Vec<_> = ints.iter().map(|n| int_key(*n)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        let decs = ["-100.5", "-2", "-1.99", "0", "0.001", "1", "1.5", "10", "100.25"];
+        let keys: Vec<_> = decs
+            .iter()
+            .map(|s| decimal_key(Decimal::from_str(s).unwrap()))
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        let floats = [-3.5, -0.1, 0.0, 0.1, 2.0, 1e10];
+        let keys: Vec<_> = floats.iter().map(|f| float_key(*f)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
+
+    #[test]
+    fn string_keys_order_like_strings_and_null_first() {
+        let mut keys: Vec<String> = ["b", "a", "ab", ""]
+            .iter()
+            .map(|s| format!("{}{SEPARATOR}", escape(s)))
+            .collect();
+        keys.sort();
+        assert_eq!(keys[0], format!("{SEPARATOR}"));
+        assert_eq!(keys[1], format!("a{SEPARATOR}"));
+        assert_eq!(keys[2], format!("ab{SEPARATOR}"));
+        assert!(sort_keys(DataType::String, &Value::Null)[0] < sort_keys(DataType::String, &"".into())[0]);
+    }
+
+    #[test]
+    fn datetimes_are_normalised_to_utc() {
+        let t = parse_datetime("2024-03-11T19:41:17+02:00").unwrap();
+        assert_eq!(format_datetime(t), "2024-03-11T17:41:17Z");
+    }
+}
