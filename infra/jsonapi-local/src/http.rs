@@ -15,7 +15,11 @@ use crate::LocalEngine;
 /// The largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-pub(crate) async fn answer(engine: &LocalEngine, addr: SocketAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn answer(
+    engine: &LocalEngine,
+    addr: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();

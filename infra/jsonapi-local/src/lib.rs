@@ -89,10 +89,17 @@ impl Server {
         if options.seed {
             seed::load(&engine).await.map_err(StartError::Seed)?;
         }
-        let listener = TcpListener::bind(options.listen)
-            .await
-            .map_err(|source| StartError::Listen { addr: options.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: options.listen, source })?;
+        let listener =
+            TcpListener::bind(options.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: options.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: options.listen,
+            source,
+        })?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(listener, engine, addr, stopped));
         Ok(Self { addr, stop, task })
@@ -115,7 +122,12 @@ impl Server {
     }
 }
 
-async fn serve(listener: TcpListener, engine: Arc<LocalEngine>, addr: SocketAddr, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    engine: Arc<LocalEngine>,
+    addr: SocketAddr,
+    mut stopped: watch::Receiver<bool>,
+) {
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
@@ -138,7 +150,10 @@ async fn serve(listener: TcpListener, engine: Arc<LocalEngine>, addr: SocketAddr
         }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections did not finish within {DRAIN:?}");
     }
 }

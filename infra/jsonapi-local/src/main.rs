@@ -30,11 +30,18 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let options = Options { listen: args.listen, data: args.data, config: args.config, seed: args.seed };
+    let options = Options {
+        listen: args.listen,
+        data: args.data,
+        config: args.config,
+        seed: args.seed,
+    };
     let server = match Server::start(options).await {
         Ok(server) => server,
         Err(e) => {
@@ -52,7 +59,10 @@ async fn main() -> ExitCode {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         // Without signal handlers the process can only be killed; serve until then.
         std::future::pending::<()>().await;
         return;

@@ -38,17 +38,32 @@ const PRODUCT_NAMES: [&str; 10] = [
 /// Loads the seed data unless this data folder has it already.
 pub(crate) async fn load(engine: &LocalEngine) -> Result<(), String> {
     let store = engine.store();
-    if store.get(&marker()).await.map_err(|e| e.to_string())?.is_some() {
+    if store
+        .get(&marker())
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
         return Ok(());
     }
-    for (label, id) in [("Administrator", "admin"), ("Editor", "editor"), ("Viewer", "viewer")] {
-        post(engine, "roles", json!({"type": "roles", "id": id, "attributes": {"label": label, "permissions": {}}})).await?;
+    for (label, id) in [
+        ("Administrator", "admin"),
+        ("Editor", "editor"),
+        ("Viewer", "viewer"),
+    ] {
+        post(
+            engine,
+            "roles",
+            json!({"type": "roles", "id": id, "attributes": {"label": label, "permissions": {}}}),
+        )
+        .await?;
     }
     let mut categories = Vec::new();
     for (name, parent) in CATEGORIES {
         let mut data = json!({"type": "categories", "attributes": {"name": name}});
         if let Some(p) = parent {
-            data["relationships"] = json!({"parent": {"data": {"type": "categories", "id": categories[p - 1]}}});
+            data["relationships"] =
+                json!({"parent": {"data": {"type": "categories", "id": categories[p - 1]}}});
         }
         categories.push(post(engine, "categories", data).await?);
     }
@@ -79,11 +94,20 @@ pub(crate) async fn load(engine: &LocalEngine) -> Result<(), String> {
                "relationships": {"roles": {"data": [{"type": "roles", "id": "admin"}]}}}),
     )
     .await?;
-    for (c, (name, email)) in [("Acme Ltd", "orders@acme.example"), ("Globex", "buying@globex.example"), ("Initech", "it@initech.example")]
-        .into_iter()
-        .enumerate()
+    for (c, (name, email)) in [
+        ("Acme Ltd", "orders@acme.example"),
+        ("Globex", "buying@globex.example"),
+        ("Initech", "it@initech.example"),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let customer = post(engine, "customers", json!({"type": "customers", "attributes": {"name": name, "email": email}})).await?;
+        let customer = post(
+            engine,
+            "customers",
+            json!({"type": "customers", "attributes": {"name": name, "email": email}}),
+        )
+        .await?;
         for o in 0..2_usize {
             let order = post(
                 engine,
@@ -106,10 +130,16 @@ pub(crate) async fn load(engine: &LocalEngine) -> Result<(), String> {
         }
     }
     let marker = Write::Put {
-        item: Item { key: marker(), attrs: serde_json::Map::new() },
+        item: Item {
+            key: marker(),
+            attrs: serde_json::Map::new(),
+        },
         condition: Some(Condition::Absent),
     };
-    store.transact(vec![marker]).await.map_err(|e| e.to_string())
+    store
+        .transact(vec![marker])
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Creates one resource through the API and returns its id.
@@ -121,13 +151,21 @@ async fn post(engine: &LocalEngine, ty: &str, data: Value) -> Result<String, Str
         path: format!("{}/{ty}", engine.schema().api.prefix),
         query: None,
         headers,
-        body: serde_json::to_vec(&json!({ "data": data })).map_err(|e| e.to_string())?.into(),
+        body: serde_json::to_vec(&json!({ "data": data }))
+            .map_err(|e| e.to_string())?
+            .into(),
         base_url: "http://localhost".to_owned(),
     };
     let response = crate::call(engine, request).await;
     let body: Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
     if !response.status.is_success() {
-        return Err(format!("creating {ty} failed ({}): {body}", response.status));
+        return Err(format!(
+            "creating {ty} failed ({}): {body}",
+            response.status
+        ));
     }
-    body["data"]["id"].as_str().map(str::to_owned).ok_or_else(|| format!("no id in {body}"))
+    body["data"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no id in {body}"))
 }

@@ -29,7 +29,7 @@ fn problem(key: &[&str], message: impl Into<String>) -> Problem {
 
 type Checked<T> = Result<T, Problem>;
 
-pub(crate) fn check(raw: RawConfig) -> Checked<Schema> {
+pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
     let api = check_api(&raw.api)?;
     if raw.types.is_empty() {
         return Err(problem(&["types"], "declare at least one resource type"));
@@ -39,7 +39,7 @@ pub(crate) fn check(raw: RawConfig) -> Checked<Schema> {
         check_type_name(name)?;
         types.insert(name.clone(), check_type(name, ty)?);
     }
-    resolve_relationships(&raw, &mut types)?;
+    resolve_relationships(raw, &mut types)?;
     for (name, ty) in &raw.types {
         let resolved = types.get_mut(name).expect("inserted above");
         resolved.filters = check_filters(resolved, &ty.filters)?;
@@ -275,7 +275,9 @@ fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> Checked<Att
             DataType::Boolean => default.is_boolean(),
             DataType::Integer | DataType::Float => default.is_number(),
             DataType::Bigint | DataType::Decimal => default.is_number() || default.is_string(),
-            DataType::Enum => default.as_str().is_some_and(|s| values.iter().any(|v| v == s)),
+            DataType::Enum => default
+                .as_str()
+                .is_some_and(|s| values.iter().any(|v| v == s)),
             DataType::Strings => default
                 .as_array()
                 .is_some_and(|a| a.iter().all(Value::is_string)),
@@ -340,7 +342,10 @@ fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Check
 
 /// Checks targets and inverses, and decides which side of each pair stores the linkage:
 /// the to-one side does, and the to-many side is derived from it.
-fn resolve_relationships(raw: &RawConfig, types: &mut IndexMap<String, ResourceType>) -> Checked<()> {
+fn resolve_relationships(
+    raw: &RawConfig,
+    types: &mut IndexMap<String, ResourceType>,
+) -> Checked<()> {
     let mut derived = Vec::new();
     for (name, ty) in &raw.types {
         for (field, rel) in &ty.relationships {
@@ -499,7 +504,9 @@ fn check_sorters(ty: &ResourceType, raw: &[String]) -> Checked<Vec<String>> {
         if !ok {
             return Err(problem(
                 &path,
-                format!("\"{field}\" is not a sortable field: use id, a scalar attribute or a to-one relationship"),
+                format!(
+                    "\"{field}\" is not a sortable field: use id, a scalar attribute or a to-one relationship"
+                ),
             ));
         }
         if !sorters.contains(field) {

@@ -101,7 +101,7 @@ pub fn parse(file: &str, text: &str) -> Result<Schema, ConfigError> {
             message: strip_location(&inner.to_string()),
         }
     })?;
-    check::check(raw).map_err(|p| ConfigError {
+    check::check(&raw).map_err(|p| ConfigError {
         file: file.to_owned(),
         line: locate::line_of(text, &p.key),
         key: p.key.join("."),

@@ -59,7 +59,10 @@ pub(crate) fn parse_single(body: &[u8]) -> Result<ResourceObject, ApiErrors> {
         None => None,
         Some(Value::Object(o)) => resource_object(o, "/data", &mut errors),
         Some(_) => {
-            errors.push(shape("/data", "The primary data object should be an object."));
+            errors.push(shape(
+                "/data",
+                "The primary data object should be an object.",
+            ));
             None
         }
     };
@@ -82,7 +85,10 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
     })
 }
 
-fn check_top_level<'a>(doc: &'a Value, errors: &mut Vec<ApiError>) -> Option<&'a Map<String, Value>> {
+fn check_top_level<'a>(
+    doc: &'a Value,
+    errors: &mut Vec<ApiError>,
+) -> Option<&'a Map<String, Value>> {
     let Value::Object(top) = doc else {
         errors.push(shape("", "The request data should be a JSON object."));
         return None;
@@ -92,7 +98,10 @@ fn check_top_level<'a>(doc: &'a Value, errors: &mut Vec<ApiError>) -> Option<&'a
             "data" => {}
             "jsonapi" | "meta" | "links" => {
                 if !value.is_object() {
-                    errors.push(shape(&format!("/{key}"), format!("The '{key}' property should be an object.")));
+                    errors.push(shape(
+                        &format!("/{key}"),
+                        format!("The '{key}' property should be an object."),
+                    ));
                 }
             }
             "included" => errors.push(shape(
@@ -101,7 +110,9 @@ fn check_top_level<'a>(doc: &'a Value, errors: &mut Vec<ApiError>) -> Option<&'a
             )),
             _ => errors.push(shape(
                 &format!("/{}", escape_pointer(key)),
-                format!("The '{key}' property is not allowed at the top level of a request document."),
+                format!(
+                    "The '{key}' property is not allowed at the top level of a request document."
+                ),
             )),
         }
     }
@@ -140,7 +151,10 @@ fn resource_object(
     let before = errors.len();
     let ty = string_member(obj, "type", pointer, errors);
     if !obj.contains_key("type") {
-        errors.push(shape(&format!("{pointer}/type"), "The 'type' property is required."));
+        errors.push(shape(
+            &format!("{pointer}/type"),
+            "The 'type' property is required.",
+        ));
     }
     let id = string_member(obj, "id", pointer, errors);
     string_member(obj, "lid", pointer, errors);
@@ -153,7 +167,10 @@ fn resource_object(
             "type" | "id" | "lid" | "links" => {}
             "attributes" => match value {
                 Value::Object(a) => attributes = a.clone(),
-                _ => errors.push(shape(&here, "The 'attributes' property should be an object.")),
+                _ => errors.push(shape(
+                    &here,
+                    "The 'attributes' property should be an object.",
+                )),
             },
             "meta" => match value {
                 Value::Object(m) => meta = m.clone(),
@@ -168,7 +185,10 @@ fn resource_object(
                         }
                     }
                 }
-                _ => errors.push(shape(&here, "The 'relationships' property should be an object.")),
+                _ => errors.push(shape(
+                    &here,
+                    "The 'relationships' property should be an object.",
+                )),
             },
             _ => errors.push(shape(
                 &here,
@@ -188,7 +208,10 @@ fn resource_object(
 
 fn relationship(rel: &Value, pointer: &str, errors: &mut Vec<ApiError>) -> Option<Linkage> {
     let Value::Object(rel) = rel else {
-        errors.push(shape(pointer, "A relationship should be an object with a 'data' property."));
+        errors.push(shape(
+            pointer,
+            "A relationship should be an object with a 'data' property.",
+        ));
         return None;
     };
     let Some(data) = rel.get("data") else {
@@ -209,7 +232,10 @@ fn relationship(rel: &Value, pointer: &str, errors: &mut Vec<ApiError>) -> Optio
                     match item {
                         Value::Object(o) => identifier(o, &at, errors),
                         _ => {
-                            errors.push(shape(&at, "A resource identifier should be an object with 'type' and 'id'."));
+                            errors.push(shape(
+                                &at,
+                                "A resource identifier should be an object with 'type' and 'id'.",
+                            ));
                             None
                         }
                     }
@@ -227,17 +253,30 @@ fn relationship(rel: &Value, pointer: &str, errors: &mut Vec<ApiError>) -> Optio
     }
 }
 
-fn identifier(obj: &Map<String, Value>, pointer: &str, errors: &mut Vec<ApiError>) -> Option<Identifier> {
+fn identifier(
+    obj: &Map<String, Value>,
+    pointer: &str,
+    errors: &mut Vec<ApiError>,
+) -> Option<Identifier> {
     let before = errors.len();
     let ty = string_member(obj, "type", pointer, errors);
     let id = string_member(obj, "id", pointer, errors);
     if !obj.contains_key("type") {
-        errors.push(shape(&format!("{pointer}/type"), "The 'type' property is required."));
+        errors.push(shape(
+            &format!("{pointer}/type"),
+            "The 'type' property is required.",
+        ));
     }
     if !obj.contains_key("id") {
-        errors.push(shape(&format!("{pointer}/id"), "The 'id' property is required."));
+        errors.push(shape(
+            &format!("{pointer}/id"),
+            "The 'id' property is required.",
+        ));
     }
-    if let Some(key) = obj.keys().find(|k| !matches!(k.as_str(), "type" | "id" | "meta")) {
+    if let Some(key) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "type" | "id" | "meta"))
+    {
         errors.push(shape(
             &format!("{pointer}/{}", escape_pointer(key)),
             format!("The '{key}' property is not allowed in a resource identifier."),
@@ -279,10 +318,16 @@ mod tests {
 
     #[test]
     fn reports_every_shape_problem_with_a_pointer() {
-        assert_eq!(pointers(r#"{"data":{"id":5,"attributes":[]}}"#), ["/data/type", "/data/id", "/data/attributes"]);
+        assert_eq!(
+            pointers(r#"{"data":{"id":5,"attributes":[]}}"#),
+            ["/data/type", "/data/id", "/data/attributes"]
+        );
         assert_eq!(pointers(r#"{"data":[]}"#), ["/data"]);
         assert_eq!(pointers(r#"{}"#), ["/data"]);
-        assert_eq!(pointers(r#"{"data":{"type":"a","relationships":{"c":{"data":[{"type":"x"}]}}}}"#), ["/data/relationships/c/data/0/id"]);
+        assert_eq!(
+            pointers(r#"{"data":{"type":"a","relationships":{"c":{"data":[{"type":"x"}]}}}}"#),
+            ["/data/relationships/c/data/0/id"]
+        );
         assert_eq!(pointers(""), [""]);
     }
 

@@ -82,7 +82,9 @@ impl<S: Store> Engine<S> {
             let len = response.body.len();
             response.body = bytes::Bytes::new();
             if len > 0 {
-                response.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                response
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
             }
         }
         response
@@ -113,15 +115,15 @@ impl<S: Store> Engine<S> {
                 format!("Unknown {what} type: {}.", route.ty()),
             )
         })?;
-        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = &route {
-            if !ty.relationships.contains_key(rel) {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    title::RELATIONSHIP,
-                    "Unsupported subresource.",
-                )
-                .into());
-            }
+        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = &route
+            && !ty.relationships.contains_key(rel)
+        {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                title::RELATIONSHIP,
+                "Unsupported subresource.",
+            )
+            .into());
         }
         let allowed = route.allowed_methods(ty);
         if allowed.len() == 1 {
@@ -153,7 +155,11 @@ impl<S: Store> Engine<S> {
         }
         negotiate(&req.method, &req.headers, !req.body.is_empty())?;
         let ctx = self.context(req);
-        let method = if req.method == Method::HEAD { Method::GET } else { req.method.clone() };
+        let method = if req.method == Method::HEAD {
+            Method::GET
+        } else {
+            req.method.clone()
+        };
         let query = req.query.as_deref();
         match (route, method) {
             (Route::List { .. }, Method::GET) => self.get_list(&ctx, ty, query).await,
@@ -188,7 +194,11 @@ impl<S: Store> Engine<S> {
             .map(|s| s.trim().to_ascii_lowercase())
             .collect();
         Ctx {
-            api_url: format!("{}{}", req.base_url.trim_end_matches('/'), self.schema.api.prefix),
+            api_url: format!(
+                "{}{}",
+                req.base_url.trim_end_matches('/'),
+                self.schema.api.prefix
+            ),
             hateoas: !include.iter().any(|k| k == "nohateoas"),
             total_count: include.iter().any(|k| k == "totalcount"),
         }
@@ -197,18 +207,26 @@ impl<S: Store> Engine<S> {
     /// The resource type of a relationship's target.
     pub(crate) fn target_of(&self, ty: &ResourceType, rel: &str) -> &Arc<ResourceType> {
         let target = &ty.relationships[rel].target;
-        self.schema.resource_type(target).expect("targets are checked with the configuration")
+        self.schema
+            .resource_type(target)
+            .expect("targets are checked with the configuration")
     }
 
     /// One stored resource.
     pub(crate) async fn load(&self, ty: &ResourceType, id: &str) -> ApiResult<Option<Resource>> {
-        let item = self.store.get(&resource::resource_key(&ty.name, id)).await?;
+        let item = self
+            .store
+            .get(&resource::resource_key(&ty.name, id))
+            .await?;
         Ok(item.map(|item| self.decode(ty, &item)).transpose()?)
     }
 
     fn decode(&self, ty: &ResourceType, item: &jsonapi_store::Item) -> Result<Resource, ApiError> {
         let mut r = Resource::from_item(ty, item).ok_or_else(|| {
-            ApiError::internal(&format!("unreadable item {} / {}", item.key.pk, item.key.sk))
+            ApiError::internal(&format!(
+                "unreadable item {} / {}",
+                item.key.pk, item.key.sk
+            ))
         })?;
         for ext in &self.extensions {
             ext.customize_loaded_data(&mut r);
@@ -218,10 +236,17 @@ impl<S: Store> Engine<S> {
 
     /// Stored resources by id, in the order of `ids` (missing ones left out), one batch read
     /// per hundred ids.
-    pub(crate) async fn load_many(&self, ty: &ResourceType, ids: &[String]) -> ApiResult<Vec<Resource>> {
+    pub(crate) async fn load_many(
+        &self,
+        ty: &ResourceType,
+        ids: &[String],
+    ) -> ApiResult<Vec<Resource>> {
         let mut found = std::collections::HashMap::new();
         for chunk in ids.chunks(limits::MAX_BATCH_GET) {
-            let keys: Vec<Key> = chunk.iter().map(|id| resource::resource_key(&ty.name, id)).collect();
+            let keys: Vec<Key> = chunk
+                .iter()
+                .map(|id| resource::resource_key(&ty.name, id))
+                .collect();
             for item in self.store.batch_get(&keys).await? {
                 let r = self.decode(ty, &item)?;
                 found.insert(r.id.clone(), r);
@@ -231,7 +256,12 @@ impl<S: Store> Engine<S> {
     }
 
     /// Ids read from an index or listing range: up to `limit` ids, and whether more exist.
-    pub(crate) async fn range_ids(&self, mut query: RangeQuery, skip: usize, limit: usize) -> ApiResult<(Vec<String>, bool)> {
+    pub(crate) async fn range_ids(
+        &self,
+        mut query: RangeQuery,
+        skip: usize,
+        limit: usize,
+    ) -> ApiResult<(Vec<String>, bool)> {
         let mut ids = Vec::new();
         let mut skipped = 0;
         loop {
@@ -260,7 +290,15 @@ impl<S: Store> Engine<S> {
 
     /// The ids of the resources linked through an inverse to-many relationship: those whose
     /// to-one `field` (on the target type) points at `id`.
-    pub(crate) async fn inverse_ids(&self, ty: &ResourceType, id: &str, target: &ResourceType, field: &str, skip: usize, limit: usize) -> ApiResult<(Vec<String>, bool)> {
+    pub(crate) async fn inverse_ids(
+        &self,
+        ty: &ResourceType,
+        id: &str,
+        target: &ResourceType,
+        field: &str,
+        skip: usize,
+        limit: usize,
+    ) -> ApiResult<(Vec<String>, bool)> {
         let query = RangeQuery::prefix(
             resource::index_pk(&target.name, field),
             &resource::linkage_prefix(ty, id),
@@ -271,10 +309,16 @@ impl<S: Store> Engine<S> {
 
     /// Runs the extensions and writes a change set in one transaction. Timestamps and versions
     /// are set here, so every staged change gets them.
-    pub(crate) async fn commit(&self, action: Action, mut changes: ChangeSet) -> Result<ChangeSet, CommitError> {
+    pub(crate) async fn commit(
+        &self,
+        action: Action,
+        mut changes: ChangeSet,
+    ) -> Result<ChangeSet, CommitError> {
         for ext in &self.extensions {
             let mut ctx = FlushContext::new(action, &mut changes, self);
-            ext.pre_flush(&mut ctx).await.map_err(CommitError::Rejected)?;
+            ext.pre_flush(&mut ctx)
+                .await
+                .map_err(CommitError::Rejected)?;
         }
         let now = values::format_datetime(time::OffsetDateTime::now_utc());
         let mut staged = ChangeSet::default();
@@ -303,7 +347,8 @@ impl<S: Store> Engine<S> {
             if change.before.is_some() && change.before == after {
                 continue;
             }
-            for (w, o) in resource::writes_for(&self.schema, change.before.as_ref(), after.as_ref()) {
+            for (w, o) in resource::writes_for(&self.schema, change.before.as_ref(), after.as_ref())
+            {
                 writes.push(w);
                 origins.push(o);
             }
@@ -312,7 +357,8 @@ impl<S: Store> Engine<S> {
                 None => staged.delete(change.before.expect("a deletion has a before")),
             }
         }
-        limits::check_transaction(&writes).map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
+        limits::check_transaction(&writes)
+            .map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
         if writes.is_empty() {
             return Ok(staged);
         }
@@ -344,12 +390,21 @@ impl<S: Store> Engine<S> {
                 Err(CommitError::Stale) => continue,
                 Err(CommitError::Rejected(e)) => return Err(e),
                 Err(CommitError::Exists) => {
-                    return Err(ApiError::new(StatusCode::CONFLICT, title::CONFLICT, "The entity already exists.").at("/data/id").into());
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        title::CONFLICT,
+                        "The entity already exists.",
+                    )
+                    .at("/data/id")
+                    .into());
                 }
                 Err(CommitError::Unique { field, .. }) => {
-                    return Err(ApiError::bad_request("unique entity constraint", "This value is already used.")
-                        .at(format!("/data/attributes/{field}"))
-                        .into());
+                    return Err(ApiError::bad_request(
+                        "unique entity constraint",
+                        "This value is already used.",
+                    )
+                    .at(format!("/data/attributes/{field}"))
+                    .into());
                 }
                 Ok(v) => return Ok(v),
             }
@@ -382,7 +437,9 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             .map_err(|_| invalid("ULID")),
         IdStrategy::Client => {
             if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
-                Err(invalid("a non-empty identifier of at most 255 characters without control characters as"))
+                Err(invalid(
+                    "a non-empty identifier of at most 255 characters without control characters as",
+                ))
             } else {
                 Ok(())
             }

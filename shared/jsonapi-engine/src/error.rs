@@ -186,7 +186,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Limit(limit) => ApiError::bad_request(
                 title::REQUEST_DATA,
-                format!("The request is too large to be applied at once: {limit}. Split it into smaller requests."),
+                format!(
+                    "The request is too large to be applied at once: {limit}. Split it into smaller requests."
+                ),
             ),
             StoreError::Unavailable { ref detail, .. } => {
                 tracing::warn!(error.message = %detail, "store unavailable");

@@ -52,7 +52,13 @@ impl ChangeSet {
         match self.changes.get_mut(&key) {
             Some(change) => change.after = Some(after),
             None => {
-                self.changes.insert(key, Change { before, after: Some(after) });
+                self.changes.insert(
+                    key,
+                    Change {
+                        before,
+                        after: Some(after),
+                    },
+                );
             }
         }
     }
@@ -63,7 +69,13 @@ impl ChangeSet {
         match self.changes.get_mut(&key) {
             Some(change) => change.after = None,
             None => {
-                self.changes.insert(key, Change { before: Some(before), after: None });
+                self.changes.insert(
+                    key,
+                    Change {
+                        before: Some(before),
+                        after: None,
+                    },
+                );
             }
         }
     }
@@ -122,7 +134,12 @@ impl Debug for FlushContext<'_> {
 
 impl<'a> FlushContext<'a> {
     pub(crate) fn new(action: Action, changes: &'a mut ChangeSet, loader: &'a dyn Loader) -> Self {
-        Self { action, changes, loader, loaded: HashMap::new() }
+        Self {
+            action,
+            changes,
+            loader,
+            loaded: HashMap::new(),
+        }
     }
 
     /// A resource as it will be after this request: staged if the request touches it,
@@ -136,7 +153,8 @@ impl<'a> FlushContext<'a> {
         }
         let stored = self.loader.load(ty, id).await?;
         if let Some(r) = &stored {
-            self.loaded.insert((ty.to_owned(), id.to_owned()), r.clone());
+            self.loaded
+                .insert((ty.to_owned(), id.to_owned()), r.clone());
         }
         Ok(stored)
     }

@@ -22,16 +22,25 @@ pub(crate) enum Linkage {
 impl<S: Store> Engine<S> {
     /// The linkage of every relationship of a resource; inverse to-many relationships are read
     /// from the related type's index.
-    pub(crate) async fn linkage(&self, ty: &ResourceType, r: &Resource) -> ApiResult<IndexMap<String, Linkage>> {
+    pub(crate) async fn linkage(
+        &self,
+        ty: &ResourceType,
+        r: &Resource,
+    ) -> ApiResult<IndexMap<String, Linkage>> {
         let mut out = IndexMap::new();
         for (name, rel) in &ty.relationships {
             let linkage = match (&rel.storage, rel.many) {
-                (RelationshipStorage::Owned, false) => Linkage::One(r.related(name).map(str::to_owned)),
+                (RelationshipStorage::Owned, false) => {
+                    Linkage::One(r.related(name).map(str::to_owned))
+                }
                 (RelationshipStorage::Owned, true) => {
                     let ids = r.to_many.get(name).cloned().unwrap_or_default();
                     let max = self.schema.api.max_related;
                     let more = ids.len() > max;
-                    Linkage::Many { ids: ids.into_iter().take(max).collect(), more }
+                    Linkage::Many {
+                        ids: ids.into_iter().take(max).collect(),
+                        more,
+                    }
                 }
                 (RelationshipStorage::InverseOf { field }, _) => {
                     let target = self.target_of(ty, name);
@@ -69,7 +78,12 @@ impl<S: Store> Engine<S> {
             .attributes
             .values()
             .filter(|a| a.readable())
-            .map(|a| (a.name.clone(), r.attributes.get(&a.name).cloned().unwrap_or(Value::Null)))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    r.attributes.get(&a.name).cloned().unwrap_or(Value::Null),
+                )
+            })
             .collect();
         if !attributes.is_empty() {
             obj.insert("attributes".into(), Value::Object(attributes));
@@ -91,7 +105,11 @@ impl<S: Store> Engine<S> {
                     if let Linkage::Many { more: true, .. } = link {
                         links.insert(
                             "next".into(),
-                            format!("{rel_url}?page%5Bsize%5D={}&page%5Bnumber%5D=2", self.schema.api.max_related).into(),
+                            format!(
+                                "{rel_url}?page%5Bsize%5D={}&page%5Bnumber%5D=2",
+                                self.schema.api.max_related
+                            )
+                            .into(),
                         );
                     }
                     if !links.is_empty() {
@@ -107,7 +125,12 @@ impl<S: Store> Engine<S> {
     }
 
     /// Resource objects for several resources of one type.
-    pub(crate) async fn resource_objects(&self, ctx: &Ctx, ty: &ResourceType, resources: &[Resource]) -> ApiResult<Vec<Value>> {
+    pub(crate) async fn resource_objects(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        resources: &[Resource],
+    ) -> ApiResult<Vec<Value>> {
         let mut out = Vec::with_capacity(resources.len());
         for r in resources {
             let linkage = self.linkage(ty, r).await?;

@@ -91,7 +91,10 @@ fn media_ranges(header: &str) -> Vec<MediaRange<'_>> {
         .collect()
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Result<Option<String>, ApiError> {
+fn header_str<'a>(
+    headers: &'a HeaderMap,
+    name: &http::HeaderName,
+) -> Result<Option<String>, ApiError> {
     let values: Vec<&'a HeaderValue> = headers.get_all(name).iter().collect();
     if values.is_empty() {
         return Ok(None);
@@ -125,8 +128,13 @@ pub fn negotiate(method: &Method, headers: &HeaderMap, has_body: bool) -> Result
             .iter()
             .any(|r| r.params.iter().all(|(k, _)| k == "q" || k == "profile"));
         let wildcard = ranges.iter().any(|r| {
-            matches!(r.essence.as_str(), "*/*" | "application/*" | "application/json")
-                && !r.params.iter().any(|(k, v)| k == "q" && v.parse::<f32>() == Ok(0.0))
+            matches!(
+                r.essence.as_str(),
+                "*/*" | "application/*" | "application/json"
+            ) && !r
+                .params
+                .iter()
+                .any(|(k, v)| k == "q" && v.parse::<f32>() == Ok(0.0))
         });
         if !usable && !wildcard {
             let detail = if jsonapi.is_empty() {
@@ -188,20 +196,55 @@ mod tests {
         if let Some(c) = content_type {
             h.insert(CONTENT_TYPE, c.parse().unwrap());
         }
-        negotiate(&Method::POST, &h, true).err().map(|e| e.status.as_u16())
+        negotiate(&Method::POST, &h, true)
+            .err()
+            .map(|e| e.status.as_u16())
     }
 
     #[test]
     fn negotiation_follows_json_api() {
         assert_eq!(check(None, Some(MEDIA_TYPE)), None);
         assert_eq!(check(Some("*/*"), Some(MEDIA_TYPE)), None);
-        assert_eq!(check(Some("application/vnd.api+json; charset=utf-8"), Some(MEDIA_TYPE)), Some(406));
-        assert_eq!(check(Some("application/vnd.api+json; charset=utf-8, application/vnd.api+json"), Some(MEDIA_TYPE)), None);
-        assert_eq!(check(Some("application/vnd.api+json; profile=\"https://x\""), Some(MEDIA_TYPE)), None);
+        assert_eq!(
+            check(
+                Some("application/vnd.api+json; charset=utf-8"),
+                Some(MEDIA_TYPE)
+            ),
+            Some(406)
+        );
+        assert_eq!(
+            check(
+                Some("application/vnd.api+json; charset=utf-8, application/vnd.api+json"),
+                Some(MEDIA_TYPE)
+            ),
+            None
+        );
+        assert_eq!(
+            check(
+                Some("application/vnd.api+json; profile=\"https://x\""),
+                Some(MEDIA_TYPE)
+            ),
+            None
+        );
         assert_eq!(check(Some("text/html"), Some(MEDIA_TYPE)), Some(406));
-        assert_eq!(check(None, Some("application/vnd.api+json; charset=utf-8")), Some(415));
-        assert_eq!(check(None, Some("application/vnd.api+json; ext=\"https://example.com/x\"")), Some(415));
-        assert_eq!(check(None, Some("application/vnd.api+json; profile=\"https://example.com/p\"")), None);
+        assert_eq!(
+            check(None, Some("application/vnd.api+json; charset=utf-8")),
+            Some(415)
+        );
+        assert_eq!(
+            check(
+                None,
+                Some("application/vnd.api+json; ext=\"https://example.com/x\"")
+            ),
+            Some(415)
+        );
+        assert_eq!(
+            check(
+                None,
+                Some("application/vnd.api+json; profile=\"https://example.com/p\"")
+            ),
+            None
+        );
         assert_eq!(check(None, Some("Application/VND.API+JSON")), None);
         assert_eq!(check(None, Some("application/json")), Some(415));
         assert_eq!(check(None, None), Some(415));

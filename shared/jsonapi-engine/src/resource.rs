@@ -94,7 +94,11 @@ impl Resource {
                     let ids = r
                         .get(name)
                         .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     to_many.insert(name.clone(), ids);
                 }
@@ -196,9 +200,17 @@ pub(crate) fn indexed_fields(ty: &ResourceType) -> Vec<&str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Origin {
     /// The resource item (a create, or a version check).
-    Resource { ty: String, id: String, created: bool },
+    Resource {
+        ty: String,
+        id: String,
+        created: bool,
+    },
     /// A unique value claimed by a resource.
-    Unique { ty: String, id: String, field: String },
+    Unique {
+        ty: String,
+        id: String,
+        field: String,
+    },
     /// Listing and index entries.
     Derived,
 }
@@ -209,7 +221,9 @@ struct Derived {
 }
 
 fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
-    let ty = schema.resource_type(&r.ty).expect("resources have known types");
+    let ty = schema
+        .resource_type(&r.ty)
+        .expect("resources have known types");
     let idk = id_key(ty, &r.id);
     let id_attrs = || {
         let mut a = Attrs::new();
@@ -247,7 +261,10 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
         for k in keys {
             out.push(Derived {
                 item: Item {
-                    key: Key::new(index_pk(&r.ty, field), format!("{}{SEPARATOR}{idk}", truncate(k))),
+                    key: Key::new(
+                        index_pk(&r.ty, field),
+                        format!("{}{SEPARATOR}{idk}", truncate(k)),
+                    ),
                     attrs: id_attrs(),
                 },
                 unique: None,

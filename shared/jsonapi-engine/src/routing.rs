@@ -104,20 +104,42 @@ mod tests {
     #[test]
     fn paths_become_routes() {
         let p = |s| Route::parse("/api", s);
-        assert_eq!(p("/api/products"), Some(Route::List { ty: "products".into() }));
+        assert_eq!(
+            p("/api/products"),
+            Some(Route::List {
+                ty: "products".into()
+            })
+        );
         assert_eq!(
             p("/api/products/1"),
-            Some(Route::Item { ty: "products".into(), id: "1".into() })
+            Some(Route::Item {
+                ty: "products".into(),
+                id: "1".into()
+            })
         );
         assert_eq!(
             p("/api/products/1/category"),
-            Some(Route::Related { ty: "products".into(), id: "1".into(), rel: "category".into() })
+            Some(Route::Related {
+                ty: "products".into(),
+                id: "1".into(),
+                rel: "category".into()
+            })
         );
         assert_eq!(
             p("/api/products/1/relationships/category"),
-            Some(Route::Relationship { ty: "products".into(), id: "1".into(), rel: "category".into() })
+            Some(Route::Relationship {
+                ty: "products".into(),
+                id: "1".into(),
+                rel: "category".into()
+            })
         );
-        assert_eq!(p("/api/roles/a%20b"), Some(Route::Item { ty: "roles".into(), id: "a b".into() }));
+        assert_eq!(
+            p("/api/roles/a%20b"),
+            Some(Route::Item {
+                ty: "roles".into(),
+                id: "a b".into()
+            })
+        );
         assert_eq!(p("/api"), None);
         assert_eq!(p("/api/"), None);
         assert_eq!(p("/api/products/"), None);

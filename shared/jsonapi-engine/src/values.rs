@@ -30,7 +30,9 @@ pub(crate) fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
         return Some(t);
     }
     let f = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    PrimitiveDateTime::parse(s, &f).ok().map(PrimitiveDateTime::assume_utc)
+    PrimitiveDateTime::parse(s, &f)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
 }
 
 pub(crate) fn parse_date(s: &str) -> Option<Date> {
@@ -39,7 +41,9 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
 
 pub(crate) fn parse_decimal(v: &Value) -> Option<Decimal> {
     match v {
-        Value::String(s) => Decimal::from_str(s.trim()).ok().filter(|_| !s.trim().is_empty()),
+        Value::String(s) => Decimal::from_str(s.trim())
+            .ok()
+            .filter(|_| !s.trim().is_empty()),
         Value::Number(n) => Decimal::from_str(&n.to_string())
             .ok()
             .or_else(|| n.as_f64().and_then(|f| Decimal::try_from(f).ok())),
@@ -101,7 +105,8 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
             Value::String(n.to_string())
         }
         DataType::Decimal => {
-            let d = parse_decimal(v).ok_or_else(|| expected("decimal (a number or a string like \"12.50\")"))?;
+            let d = parse_decimal(v)
+                .ok_or_else(|| expected("decimal (a number or a string like \"12.50\")"))?;
             check_range(attr, d)?;
             Value::String(d.to_string())
         }
@@ -202,15 +207,20 @@ pub(crate) fn sort_keys(data_type: DataType, v: &Value) -> Vec<String> {
             .map(|s| format!("1{}", escape(s)))
             .collect(),
         (DataType::Json, _) => Vec::new(),
-        (dt, v) => scalar_key(dt, v).map(|k| format!("1{k}")).into_iter().collect(),
+        (dt, v) => scalar_key(dt, v)
+            .map(|k| format!("1{k}"))
+            .into_iter()
+            .collect(),
     }
 }
 
 fn scalar_key(data_type: DataType, v: &Value) -> Option<String> {
     Some(match data_type {
-        DataType::String | DataType::Text | DataType::Enum | DataType::Date | DataType::Datetime => {
-            escape(v.as_str()?)
-        }
+        DataType::String
+        | DataType::Text
+        | DataType::Enum
+        | DataType::Date
+        | DataType::Datetime => escape(v.as_str()?),
         DataType::Integer => int_key(v.as_i64()?),
         DataType::Bigint => int_key(v.as_str()?.parse().ok()?),
         DataType::Decimal => decimal_key(Decimal::from_str(v.as_str()?).ok()?),
@@ -227,7 +237,11 @@ pub(crate) fn int_key(n: i64) -> String {
 
 fn float_key(f: f64) -> String {
     let bits = f.to_bits();
-    let ordered = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
     format!("{ordered:016x}")
 }
 
@@ -280,7 +294,9 @@ mod tests {
         let ints = [-5_i64, -1, 0, 1, 7, 10, 1_000_000];
         let keys: Vec<_> = ints.iter().map(|n| int_key(*n)).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
-        let decs = ["-100.5", "-2", "-1.99", "0", "0.001", "1", "1.5", "10", "100.25"];
+        let decs = [
+            "-100.5", "-2", "-1.99", "0", "0.001", "1", "1.5", "10", "100.25",
+        ];
         let keys: Vec<_> = decs
             .iter()
             .map(|s| decimal_key(Decimal::from_str(s).unwrap()))
@@ -301,7 +317,10 @@ mod tests {
         assert_eq!(keys[0], format!("{SEPARATOR}"));
         assert_eq!(keys[1], format!("a{SEPARATOR}"));
         assert_eq!(keys[2], format!("ab{SEPARATOR}"));
-        assert!(sort_keys(DataType::String, &Value::Null)[0] < sort_keys(DataType::String, &"".into())[0]);
+        assert!(
+            sort_keys(DataType::String, &Value::Null)[0]
+                < sort_keys(DataType::String, &"".into())[0]
+        );
     }
 
     #[test]

@@ -14,10 +14,15 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-use jsonapi_store::{Attrs, Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreResult, Write};
+use jsonapi_store::{
+    Attrs, Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreResult, Write,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-const ITEMS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("items");
+/// `(pk, sk)`
+type TupleKey<'a> = (&'a str, &'a str);
+
+const ITEMS: TableDefinition<'_, TupleKey<'_>, &[u8]> = TableDefinition::new("items");
 
 /// The file inside the data folder.
 pub const DATA_FILE: &str = "jsonapi.redb";
@@ -72,7 +77,7 @@ fn encode(attrs: &Attrs) -> StoreResult<Vec<u8>> {
 fn tuple_bounds<'a>(
     pk: &'a str,
     (from, to): (Bound<&'a str>, Bound<&'a str>),
-) -> (Bound<(&'a str, &'a str)>, Bound<(&'a str, &'a str)>) {
+) -> (Bound<TupleKey<'a>>, Bound<TupleKey<'a>>) {
     let lower = match from {
         Bound::Included(s) => Bound::Included((pk, s)),
         Bound::Excluded(s) => Bound::Excluded((pk, s)),
@@ -88,39 +93,38 @@ fn tuple_bounds<'a>(
     (lower, upper)
 }
 
-fn read_range(db: &Database, query: &RangeQuery, keys_only: bool) -> StoreResult<(Vec<Item>, bool)> {
+fn read_range(
+    db: &Database,
+    query: &RangeQuery,
+    keys_only: bool,
+) -> StoreResult<(Vec<Item>, bool)> {
     let txn = db.begin_read().map_err(internal)?;
     let table = txn.open_table(ITEMS).map_err(internal)?;
     let bounds = tuple_bounds(&query.pk, query.remaining_bounds());
-    let range = table.range::<(&str, &str)>(bounds).map_err(internal)?;
+    let range = table.range::<TupleKey<'_>>(bounds).map_err(internal)?;
+    let entries: Box<dyn Iterator<Item = _>> = if query.reverse {
+        Box::new(range.rev())
+    } else {
+        Box::new(range)
+    };
     let mut items = Vec::new();
     let mut more = false;
-    let mut push = |entry: Result<(redb::AccessGuard<'_, (&str, &str)>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> StoreResult<bool> {
+    for entry in entries {
         let (k, v) = entry.map_err(internal)?;
         if items.len() == query.limit {
             more = true;
-            return Ok(false);
+            break;
         }
         let (pk, sk) = k.value();
-        let attrs = if keys_only { Attrs::new() } else { decode(v.value())? };
+        let attrs = if keys_only {
+            Attrs::new()
+        } else {
+            decode(v.value())?
+        };
         items.push(Item {
             key: Key::new(pk, sk),
             attrs,
         });
-        Ok(true)
-    };
-    if query.reverse {
-        for entry in range.rev() {
-            if !push(entry)? {
-                break;
-            }
-        }
-    } else {
-        for entry in range {
-            if !push(entry)? {
-                break;
-            }
-        }
     }
     Ok((items, more))
 }
@@ -195,10 +199,15 @@ impl Store for RedbStore {
                     Some(v) => decode(v.value())?,
                     None => Attrs::new(),
                 };
-                let next = current.get("next").and_then(serde_json::Value::as_u64).unwrap_or(1);
+                let next = current
+                    .get("next")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(1);
                 let mut attrs = Attrs::new();
                 attrs.insert("next".to_owned(), (next + n).into());
-                table.insert(k, encode(&attrs)?.as_slice()).map_err(internal)?;
+                table
+                    .insert(k, encode(&attrs)?.as_slice())
+                    .map_err(internal)?;
                 next
             };
             txn.commit().map_err(internal)?;

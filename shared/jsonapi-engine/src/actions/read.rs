@@ -18,7 +18,11 @@ enum Source<'a> {
     /// The type's listing (all resources, by id).
     Listing,
     /// An inverse to-many: resources of `target` whose `field` points at `id`.
-    Inverse { owner: &'a ResourceType, id: &'a str, field: &'a str },
+    Inverse {
+        owner: &'a ResourceType,
+        id: &'a str,
+        field: &'a str,
+    },
     /// An owned to-many's ids.
     Ids(Vec<String>),
 }
@@ -30,30 +34,67 @@ struct IdPage {
 }
 
 impl<S: Store> Engine<S> {
-    pub(crate) async fn get(&self, ctx: &Ctx, ty: &ResourceType, id: &str, query: Option<&str>) -> ApiResult<ApiResponse> {
+    pub(crate) async fn get(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        id: &str,
+        query: Option<&str>,
+    ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         query::parse(query, Accepts::default(), &self.schema.api)?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
         let linkage = self.linkage(ty, &r).await?;
         let data = self.resource_object(ctx, ty, &r, &linkage);
-        Ok(ApiResponse::document(StatusCode::OK, &render::document(data, None)))
+        Ok(ApiResponse::document(
+            StatusCode::OK,
+            &render::document(data, None),
+        ))
     }
 
-    pub(crate) async fn get_list(&self, ctx: &Ctx, ty: &ResourceType, query: Option<&str>) -> ApiResult<ApiResponse> {
+    pub(crate) async fn get_list(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        query: Option<&str>,
+    ) -> ApiResult<ApiResponse> {
         let q = query::parse(query, Accepts { paging: true }, &self.schema.api)?;
         let url = format!("{}/{}", ctx.api_url, ty.name);
-        self.collection(ctx, ty, Source::Listing, &q, &url, None).await
+        self.collection(ctx, ty, Source::Listing, &q, &url, None)
+            .await
     }
 
-    pub(crate) async fn get_related(&self, ctx: &Ctx, ty: &ResourceType, id: &str, rel: &str, query: Option<&str>) -> ApiResult<ApiResponse> {
+    pub(crate) async fn get_related(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        id: &str,
+        rel: &str,
+        query: Option<&str>,
+    ) -> ApiResult<ApiResponse> {
         self.related_document(ctx, ty, id, rel, query, false).await
     }
 
-    pub(crate) async fn get_relationship(&self, ctx: &Ctx, ty: &ResourceType, id: &str, rel: &str, query: Option<&str>) -> ApiResult<ApiResponse> {
+    pub(crate) async fn get_relationship(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        id: &str,
+        rel: &str,
+        query: Option<&str>,
+    ) -> ApiResult<ApiResponse> {
         self.related_document(ctx, ty, id, rel, query, true).await
     }
 
-    async fn related_document(&self, ctx: &Ctx, ty: &ResourceType, id: &str, rel_name: &str, query: Option<&str>, identifiers: bool) -> ApiResult<ApiResponse> {
+    async fn related_document(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        id: &str,
+        rel_name: &str,
+        query: Option<&str>,
+        identifiers: bool,
+    ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         let rel = &ty.relationships[rel_name];
         let q = query::parse(query, Accepts { paging: rel.many }, &self.schema.api)?;
@@ -67,11 +108,19 @@ impl<S: Store> Engine<S> {
         };
         if rel.many {
             let source = match &rel.storage {
-                RelationshipStorage::Owned => Source::Ids(owner.to_many.get(rel_name).cloned().unwrap_or_default()),
-                RelationshipStorage::InverseOf { field } => Source::Inverse { owner: ty, id, field },
+                RelationshipStorage::Owned => {
+                    Source::Ids(owner.to_many.get(rel_name).cloned().unwrap_or_default())
+                }
+                RelationshipStorage::InverseOf { field } => Source::Inverse {
+                    owner: ty,
+                    id,
+                    field,
+                },
             };
             let related = identifiers.then(|| format!("{base}/{rel_name}"));
-            return self.collection(ctx, target, source, &q, &url, related).await;
+            return self
+                .collection(ctx, target, source, &q, &url, related)
+                .await;
         }
         let related_id = match self.linkage(ty, &owner).await?.swap_remove(rel_name) {
             Some(Linkage::One(id)) => id,
@@ -95,17 +144,34 @@ impl<S: Store> Engine<S> {
             },
             None => Value::Null,
         };
-        Ok(ApiResponse::document(StatusCode::OK, &render::document(data, Some(links))))
+        Ok(ApiResponse::document(
+            StatusCode::OK,
+            &render::document(data, Some(links)),
+        ))
     }
 
     /// A paged collection of `ty` resources from a source of ids; with `related` (the URL of
     /// the related resources), a relationship document of their identifiers.
-    async fn collection(&self, ctx: &Ctx, ty: &ResourceType, source: Source<'_>, q: &QueryParams, url: &str, related: Option<String>) -> ApiResult<ApiResponse> {
+    async fn collection(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        source: Source<'_>,
+        q: &QueryParams,
+        url: &str,
+        related: Option<String>,
+    ) -> ApiResult<ApiResponse> {
         let identifiers = related.is_some();
         let (skip, limit) = page_window(q.paging, self.schema.api.max_results);
         let page = self.page_ids(ty, &source, skip, limit).await?;
         let data = if identifiers {
-            linkage_data(&ty.name, &Linkage::Many { ids: page.ids.clone(), more: false })
+            linkage_data(
+                &ty.name,
+                &Linkage::Many {
+                    ids: page.ids.clone(),
+                    more: false,
+                },
+            )
         } else {
             let resources: Vec<Resource> = self.load_many(ty, &page.ids).await?;
             Value::Array(self.resource_objects(ctx, ty, &resources).await?)
@@ -120,21 +186,34 @@ impl<S: Store> Engine<S> {
         let mut response = ApiResponse::document(StatusCode::OK, &render::document(data, links));
         if ctx.total_count {
             let total = self.count_ids(ty, &source).await?;
-            response.headers.insert("x-include-total-count", HeaderValue::from(total));
+            response
+                .headers
+                .insert("x-include-total-count", HeaderValue::from(total));
         }
         Ok(response)
     }
 
-    async fn page_ids(&self, ty: &ResourceType, source: &Source<'_>, skip: usize, limit: usize) -> ApiResult<IdPage> {
+    async fn page_ids(
+        &self,
+        ty: &ResourceType,
+        source: &Source<'_>,
+        skip: usize,
+        limit: usize,
+    ) -> ApiResult<IdPage> {
         if limit == 0 {
-            return Ok(IdPage { ids: Vec::new(), more: false });
+            return Ok(IdPage {
+                ids: Vec::new(),
+                more: false,
+            });
         }
         let (ids, more) = match source {
             Source::Listing => {
                 let query = RangeQuery::partition(resource::listing_pk(&ty.name), limit + 1);
                 self.range_ids(query, skip, limit).await?
             }
-            Source::Inverse { owner, id, field } => self.inverse_ids(owner, id, ty, field, skip, limit).await?,
+            Source::Inverse { owner, id, field } => {
+                self.inverse_ids(owner, id, ty, field, skip, limit).await?
+            }
             Source::Ids(ids) => {
                 let mut ids = ids.clone();
                 ids.sort_by_key(|id| resource::id_key(ty, id));
@@ -148,9 +227,17 @@ impl<S: Store> Engine<S> {
 
     async fn count_ids(&self, ty: &ResourceType, source: &Source<'_>) -> ApiResult<u64> {
         Ok(match source {
-            Source::Listing => self.store.count(&RangeQuery::partition(resource::listing_pk(&ty.name), 1)).await?,
+            Source::Listing => {
+                self.store
+                    .count(&RangeQuery::partition(resource::listing_pk(&ty.name), 1))
+                    .await?
+            }
             Source::Inverse { owner, id, field } => {
-                let query = RangeQuery::prefix(resource::index_pk(&ty.name, field), &resource::linkage_prefix(owner, id), 1);
+                let query = RangeQuery::prefix(
+                    resource::index_pk(&ty.name, field),
+                    &resource::linkage_prefix(owner, id),
+                    1,
+                );
                 self.store.count(&query).await?
             }
             Source::Ids(ids) => ids.len() as u64,
@@ -170,7 +257,11 @@ fn page_window(paging: Paging, max_results: Option<usize>) -> (usize, usize) {
 fn paging_links(url: &str, q: &QueryParams, more: bool) -> Map<String, Value> {
     let with = |number: Option<usize>| {
         let qs = query::link_query(&q.pairs, number);
-        if qs.is_empty() { url.to_owned() } else { format!("{url}?{qs}") }
+        if qs.is_empty() {
+            url.to_owned()
+        } else {
+            format!("{url}?{qs}")
+        }
     };
     let mut links = Map::new();
     links.insert("self".into(), with(Some(q.paging.number)).into());

@@ -46,16 +46,25 @@ fn extra_field(pointer: String, name: &str) -> ApiError {
 }
 
 impl<S: Store> Engine<S> {
-    pub(crate) async fn create(&self, ctx: &Ctx, ty: &ResourceType, query: Option<&str>, body: &[u8]) -> ApiResult<ApiResponse> {
+    pub(crate) async fn create(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> ApiResult<ApiResponse> {
         query::parse(query, Accepts::default(), &self.schema.api)?;
         let object = document::parse_single(body)?;
         check_type(ty, &object)?;
         check_meta(&object)?;
         let client_id = match (ty.id, &object.id) {
             (IdStrategy::Client, None) => {
-                return Err(ApiError::bad_request(title::ENTITY_IDENTIFIER, "The identifier is mandatory.")
-                    .at("/data/id")
-                    .into());
+                return Err(ApiError::bad_request(
+                    title::ENTITY_IDENTIFIER,
+                    "The identifier is mandatory.",
+                )
+                .at("/data/id")
+                .into());
             }
             (IdStrategy::Client, Some(id)) => {
                 check_id(ty, id).map_err(|e| e.at("/data/id"))?;
@@ -65,7 +74,10 @@ impl<S: Store> Engine<S> {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "access denied exception",
-                    format!("The server generates the ids of \"{}\"; remove \"id\" from the request.", ty.name),
+                    format!(
+                        "The server generates the ids of \"{}\"; remove \"id\" from the request.",
+                        ty.name
+                    ),
                 )
                 .at("/data/id")
                 .into());
@@ -74,10 +86,10 @@ impl<S: Store> Engine<S> {
         };
         let mut base = Resource::new(&ty.name, "");
         for attr in ty.attributes.values() {
-            if let Some(default) = &attr.default {
-                if let Ok(v) = values::accept(attr, default) {
-                    base.attributes.insert(attr.name.clone(), v);
-                }
+            if let Some(default) = &attr.default
+                && let Ok(v) = values::accept(attr, default)
+            {
+                base.attributes.insert(attr.name.clone(), v);
             }
         }
         let applied = self.apply(ty, base, &object, true).await?;
@@ -91,14 +103,20 @@ impl<S: Store> Engine<S> {
             .with_retries(async || {
                 let mut changes = ChangeSet::default();
                 changes.put(None, resource.clone());
-                self.stage_inverse(ty, &id, &applied.inverse, &mut changes, true).await?;
+                self.stage_inverse(ty, &id, &applied.inverse, &mut changes, true)
+                    .await?;
                 let staged = self.commit(Action::Create, changes).await?;
-                Ok(staged.staged(&ty.name, &id).flatten().cloned().expect("the primary resource is staged"))
+                Ok(staged
+                    .staged(&ty.name, &id)
+                    .flatten()
+                    .cloned()
+                    .expect("the primary resource is staged"))
             })
             .await?;
         let linkage = self.linkage(ty, &stored).await?;
         let data = self.resource_object(ctx, ty, &stored, &linkage);
-        let mut response = ApiResponse::document(StatusCode::CREATED, &render::document(data, None));
+        let mut response =
+            ApiResponse::document(StatusCode::CREATED, &render::document(data, None));
         let location = resource_url(ctx, &ty.name, &id);
         if let Ok(v) = HeaderValue::from_str(&location) {
             response.headers.insert(LOCATION, v);
@@ -106,14 +124,26 @@ impl<S: Store> Engine<S> {
         Ok(response)
     }
 
-    pub(crate) async fn update(&self, ctx: &Ctx, ty: &ResourceType, id: &str, query: Option<&str>, body: &[u8]) -> ApiResult<ApiResponse> {
+    pub(crate) async fn update(
+        &self,
+        ctx: &Ctx,
+        ty: &ResourceType,
+        id: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         query::parse(query, Accepts::default(), &self.schema.api)?;
         let object = document::parse_single(body)?;
         check_type(ty, &object)?;
         match &object.id {
             None => {
-                return Err(ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.").at("/data/id").into());
+                return Err(ApiError::bad_request(
+                    title::REQUEST_DATA,
+                    "The 'id' property is required.",
+                )
+                .at("/data/id")
+                .into());
             }
             Some(body_id) if body_id != id => {
                 return Err(ApiError::new(
@@ -134,18 +164,31 @@ impl<S: Store> Engine<S> {
                 let unchanged = before.clone();
                 let mut changes = ChangeSet::default();
                 changes.put(Some(before), applied.resource);
-                self.stage_inverse(ty, id, &applied.inverse, &mut changes, false).await?;
+                self.stage_inverse(ty, id, &applied.inverse, &mut changes, false)
+                    .await?;
                 let staged = self.commit(Action::Update, changes).await?;
                 // An update that changes nothing is not written, and the resource stays as read.
-                Ok(staged.staged(&ty.name, id).flatten().cloned().unwrap_or(unchanged))
+                Ok(staged
+                    .staged(&ty.name, id)
+                    .flatten()
+                    .cloned()
+                    .unwrap_or(unchanged))
             })
             .await?;
         let linkage = self.linkage(ty, &stored).await?;
         let data = self.resource_object(ctx, ty, &stored, &linkage);
-        Ok(ApiResponse::document(StatusCode::OK, &render::document(data, None)))
+        Ok(ApiResponse::document(
+            StatusCode::OK,
+            &render::document(data, None),
+        ))
     }
 
-    pub(crate) async fn delete(&self, ty: &ResourceType, id: &str, query: Option<&str>) -> ApiResult<ApiResponse> {
+    pub(crate) async fn delete(
+        &self,
+        ty: &ResourceType,
+        id: &str,
+        query: Option<&str>,
+    ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         query::parse(query, Accepts::default(), &self.schema.api)?;
         self.with_retries(async || {
@@ -162,18 +205,34 @@ impl<S: Store> Engine<S> {
     /// A new id for a type whose ids the server makes.
     async fn new_id(&self, ty: &ResourceType) -> ApiResult<String> {
         Ok(match ty.id {
-            IdStrategy::Sequence => self.store.allocate(&resource::sequence_key(&ty.name), 1).await?.to_string(),
+            IdStrategy::Sequence => self
+                .store
+                .allocate(&resource::sequence_key(&ty.name), 1)
+                .await?
+                .to_string(),
             IdStrategy::Ulid | IdStrategy::Client => ulid::Ulid::new().to_string(),
         })
     }
 
     /// Applies a resource object's attributes and relationships to `resource`, collecting every
     /// problem with its pointer.
-    async fn apply(&self, ty: &ResourceType, mut resource: Resource, object: &ResourceObject, creating: bool) -> ApiResult<Applied> {
+    async fn apply(
+        &self,
+        ty: &ResourceType,
+        mut resource: Resource,
+        object: &ResourceObject,
+        creating: bool,
+    ) -> ApiResult<Applied> {
         let mut errors = Vec::new();
-        let at = |member: &str, name: &str| format!("{}/{member}/{}", object.pointer, escape_pointer(name));
+        let at = |member: &str, name: &str| {
+            format!("{}/{member}/{}", object.pointer, escape_pointer(name))
+        };
         for (name, value) in &object.attributes {
-            let Some(attr) = ty.attributes.get(name).filter(|a| a.direction != jsonapi_config::Direction::OutputOnly) else {
+            let Some(attr) = ty
+                .attributes
+                .get(name)
+                .filter(|a| a.direction != jsonapi_config::Direction::OutputOnly)
+            else {
                 errors.push(extra_field(at("attributes", name), name));
                 continue;
             };
@@ -191,7 +250,9 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             match values::accept(attr, value) {
-                Ok(v) if attr.required && values::is_blank(&v) => errors.push(values::not_blank().at(at("attributes", name))),
+                Ok(v) if attr.required && values::is_blank(&v) => {
+                    errors.push(values::not_blank().at(at("attributes", name)))
+                }
                 Ok(v) => {
                     resource.attributes.insert(name.clone(), v);
                 }
@@ -199,7 +260,11 @@ impl<S: Store> Engine<S> {
             }
         }
         if creating {
-            for attr in ty.attributes.values().filter(|a| a.required && a.writable()) {
+            for attr in ty
+                .attributes
+                .values()
+                .filter(|a| a.required && a.writable())
+            {
                 if !object.attributes.contains_key(&attr.name) {
                     errors.push(values::not_blank().at(at("attributes", &attr.name)));
                 }
@@ -268,18 +333,31 @@ impl<S: Store> Engine<S> {
         if creating {
             for rel in ty.relationships.values().filter(|r| r.required) {
                 if !object.relationships.contains_key(&rel.name) {
-                    errors.push(values::not_blank().at(format!("{}/data", at("relationships", &rel.name))));
+                    errors.push(
+                        values::not_blank().at(format!("{}/data", at("relationships", &rel.name))),
+                    );
                 }
             }
         }
         // Linkage must point at stored resources: one batch read per related type.
         for (target_name, idents) in wanted {
-            let target = self.schema.resource_type(&target_name).expect("checked target");
+            let target = self
+                .schema
+                .resource_type(&target_name)
+                .expect("checked target");
             let ids: Vec<String> = idents.iter().map(|i| i.id.clone()).collect();
-            let found: Vec<String> = self.load_many(target, &ids).await?.into_iter().map(|r| r.id).collect();
+            let found: Vec<String> = self
+                .load_many(target, &ids)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
             for ident in idents {
-                if !found.contains(&ident.id) && !(target_name == ty.name && ident.id == resource.id) {
-                    errors.push(ApiError::bad_request(title::FORM, "The entity does not exist.").at(ident.pointer.clone()));
+                if !found.contains(&ident.id) {
+                    errors.push(
+                        ApiError::bad_request(title::FORM, "The entity does not exist.")
+                            .at(ident.pointer.clone()),
+                    );
                 }
             }
         }
@@ -292,16 +370,37 @@ impl<S: Store> Engine<S> {
 
     /// Rewrites the to-one side of inverse relationships so that `id`'s to-many holds exactly
     /// the requested members.
-    async fn stage_inverse(&self, ty: &ResourceType, id: &str, writes: &[InverseWrite], changes: &mut ChangeSet, creating: bool) -> Result<(), CommitError> {
+    async fn stage_inverse(
+        &self,
+        ty: &ResourceType,
+        id: &str,
+        writes: &[InverseWrite],
+        changes: &mut ChangeSet,
+        creating: bool,
+    ) -> Result<(), CommitError> {
         for w in writes {
-            let target = self.schema.resource_type(&w.target).expect("checked target");
+            let target = self
+                .schema
+                .resource_type(&w.target)
+                .expect("checked target");
             let current = if creating {
                 Vec::new()
             } else {
-                self.inverse_ids(ty, id, target, &w.field, 0, self.schema.api.max_related).await?.0
+                self.inverse_ids(ty, id, target, &w.field, 0, self.schema.api.max_related)
+                    .await?
+                    .0
             };
-            let removed: Vec<String> = current.iter().filter(|c| !w.ids.contains(c)).cloned().collect();
-            let added: Vec<String> = w.ids.iter().filter(|i| !current.contains(i)).cloned().collect();
+            let removed: Vec<String> = current
+                .iter()
+                .filter(|c| !w.ids.contains(c))
+                .cloned()
+                .collect();
+            let added: Vec<String> = w
+                .ids
+                .iter()
+                .filter(|i| !current.contains(i))
+                .cloned()
+                .collect();
             let field_required = target.relationships[&w.field].required;
             if field_required && !removed.is_empty() {
                 return Err(ApiErrors::from(
@@ -320,7 +419,9 @@ impl<S: Store> Engine<S> {
             }
             for (ids, value) in [(removed, None), (added, Some(id.to_owned()))] {
                 for mut r in self.staged_or_loaded(target, &ids, changes).await? {
-                    let before = changes.original(&r.ty, &r.id).map_or_else(|| Some(r.clone()), |b| b.cloned());
+                    let before = changes
+                        .original(&r.ty, &r.id)
+                        .map_or_else(|| Some(r.clone()), |b| b.cloned());
                     r.to_one.insert(w.field.clone(), value.clone());
                     changes.put(before, r);
                 }
@@ -330,7 +431,12 @@ impl<S: Store> Engine<S> {
     }
 
     /// Resources as the change set will leave them: staged ones from the set, others loaded.
-    async fn staged_or_loaded(&self, ty: &ResourceType, ids: &[String], changes: &ChangeSet) -> ApiResult<Vec<Resource>> {
+    async fn staged_or_loaded(
+        &self,
+        ty: &ResourceType,
+        ids: &[String],
+        changes: &ChangeSet,
+    ) -> ApiResult<Vec<Resource>> {
         let mut out = Vec::new();
         let mut missing = Vec::new();
         for id in ids {
@@ -347,13 +453,21 @@ impl<S: Store> Engine<S> {
     /// Stages the deletion of a resource and what its relationships' delete rules require of
     /// the resources that point at it: refuse (restrict), clear the link (nullify), or delete
     /// them too (cascade, followed transitively).
-    async fn stage_delete(&self, root: Resource, changes: &mut ChangeSet) -> Result<(), CommitError> {
+    async fn stage_delete(
+        &self,
+        root: Resource,
+        changes: &mut ChangeSet,
+    ) -> Result<(), CommitError> {
         let mut pending = vec![root];
         while let Some(doomed) = pending.pop() {
             if matches!(changes.staged(&doomed.ty, &doomed.id), Some(None)) {
                 continue;
             }
-            let doomed_ty = self.schema.resource_type(&doomed.ty).expect("known type").clone();
+            let doomed_ty = self
+                .schema
+                .resource_type(&doomed.ty)
+                .expect("known type")
+                .clone();
             changes.delete(doomed.clone());
             for referrer in self.schema.types() {
                 for rel in referrer.relationships.values() {
@@ -371,7 +485,9 @@ impl<S: Store> Engine<S> {
                         .into_iter()
                         .filter(|r| {
                             r.related(&rel.name) == Some(doomed.id.as_str())
-                                || r.to_many.get(&rel.name).is_some_and(|ids| ids.contains(&doomed.id))
+                                || r.to_many
+                                    .get(&rel.name)
+                                    .is_some_and(|ids| ids.contains(&doomed.id))
                         })
                         .collect();
                     if referring.is_empty() {
@@ -379,7 +495,9 @@ impl<S: Store> Engine<S> {
                     }
                     if rel.many {
                         for mut r in referring {
-                            let before = changes.original(&r.ty, &r.id).map_or_else(|| Some(r.clone()), |b| b.cloned());
+                            let before = changes
+                                .original(&r.ty, &r.id)
+                                .map_or_else(|| Some(r.clone()), |b| b.cloned());
                             if let Some(ids) = r.to_many.get_mut(&rel.name) {
                                 ids.retain(|i| *i != doomed.id);
                             }
@@ -404,7 +522,9 @@ impl<S: Store> Engine<S> {
                         }
                         OnDelete::Nullify => {
                             for mut r in referring {
-                                let before = changes.original(&r.ty, &r.id).map_or_else(|| Some(r.clone()), |b| b.cloned());
+                                let before = changes
+                                    .original(&r.ty, &r.id)
+                                    .map_or_else(|| Some(r.clone()), |b| b.cloned());
                                 r.to_one.insert(rel.name.clone(), None);
                                 changes.put(before, r);
                             }
@@ -424,7 +544,10 @@ fn check_identifier(target: &ResourceType, ident: &Identifier, errors: &mut Vec<
         errors.push(
             ApiError::bad_request(
                 title::FORM,
-                format!("The type \"{}\" does not fit this relationship; use \"{}\".", ident.ty, target.name),
+                format!(
+                    "The type \"{}\" does not fit this relationship; use \"{}\".",
+                    ident.ty, target.name
+                ),
             )
             .at(format!("{}/type", ident.pointer)),
         );
@@ -457,9 +580,15 @@ fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(), ApiError
 
 /// Meta options (`upsert`, `validate`, …) of the primary resource object.
 fn check_meta(object: &ResourceObject) -> Result<(), ApiError> {
-    match object.meta.iter().find(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null)) {
-        Some((key, _)) => Err(ApiError::bad_request(title::VALUE, "The option is not supported.")
-            .at(format!("/data/meta/{}", escape_pointer(key)))),
+    match object
+        .meta
+        .iter()
+        .find(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null))
+    {
+        Some((key, _)) => Err(
+            ApiError::bad_request(title::VALUE, "The option is not supported.")
+                .at(format!("/data/meta/{}", escape_pointer(key))),
+        ),
         None => Ok(()),
     }
 }

@@ -10,7 +10,7 @@
 use std::str::FromStr;
 
 use indexmap::IndexMap;
-use jsonapi_config::{Schema, DataType};
+use jsonapi_config::{DataType, Schema};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -85,17 +85,18 @@ impl Extension for OrderTotal {
         Box::pin(async move {
             let mut deltas: IndexMap<String, Decimal> = IndexMap::new();
             for change in ctx.changes.changes() {
-                let is_line = |r: &Option<Resource>| r.as_ref().is_some_and(|r| r.ty == self.line_type);
+                let is_line =
+                    |r: &Option<Resource>| r.as_ref().is_some_and(|r| r.ty == self.line_type);
                 if is_line(&change.before) || is_line(&change.after) {
-                    if let Some(before) = &change.before {
-                        if let Some(order) = before.related(&self.line_order) {
-                            *deltas.entry(order.to_owned()).or_default() -= self.amount(before);
-                        }
+                    if let Some(before) = &change.before
+                        && let Some(order) = before.related(&self.line_order)
+                    {
+                        *deltas.entry(order.to_owned()).or_default() -= self.amount(before);
                     }
-                    if let Some(after) = &change.after {
-                        if let Some(order) = after.related(&self.line_order) {
-                            *deltas.entry(order.to_owned()).or_default() += self.amount(after);
-                        }
+                    if let Some(after) = &change.after
+                        && let Some(order) = after.related(&self.line_order)
+                    {
+                        *deltas.entry(order.to_owned()).or_default() += self.amount(after);
                     }
                 } else if let (None, Some(order)) = (&change.before, &change.after) {
                     // A new order starts at zero (plus whatever its new line items add).
@@ -114,7 +115,9 @@ impl Extension for OrderTotal {
                     continue;
                 }
                 let total = money(self.total_of(&order) + delta);
-                order.attributes.insert(self.total.clone(), Value::String(total));
+                order
+                    .attributes
+                    .insert(self.total.clone(), Value::String(total));
                 ctx.stage(order);
             }
             Ok(())
