@@ -1,0 +1,137 @@
+//! Shared helpers for the benchmark binaries (`ceiling` and `loadgen`).
+//!
+//! Kept in a library so the small pure pieces (template rendering, header
+//! parsing, percentiles, the loopback guard) can be unit-tested.
+
+use std::net::SocketAddr;
+
+use hyper::header::{HeaderName, HeaderValue};
+
+/// The fixed JSON:API document the `ceiling` server answers with. Small and
+/// constant so the ceiling measures only HTTP/runtime overhead.
+pub const CEILING_BODY: &str = r#"{"jsonapi":{"version":"1.1"},"data":{"type":"products","id":"1","attributes":{"name":"x"}}}"#;
+
+/// The JSON:API media type, used by the ceiling's responses.
+pub const JSONAPI_MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// Replaces every `{n}` in `template` with `n`, so each request can carry a
+/// unique value (e.g. a SKU that has a uniqueness constraint).
+pub fn render_template(template: &str, n: u64) -> String {
+    template.replace("{n}", &n.to_string())
+}
+
+/// Parses a `K:V` command-line header. Only the first `:` splits, so values
+/// may contain colons; surrounding whitespace is trimmed on both sides.
+pub fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = raw
+        .split_once(':')
+        .ok_or_else(|| format!("header {raw:?} is not of the form K:V"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|e| format!("bad header name in {raw:?}: {e}"))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|e| format!("bad header value in {raw:?}: {e}"))?;
+    Ok((name, value))
+}
+
+/// Nearest-rank percentile (`p` in 0..=100) of latencies given in
+/// microseconds, returned in milliseconds. `sorted_us` must be sorted
+/// ascending; an empty slice yields 0 so the output line stays valid JSON.
+pub fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    // Nearest rank: the smallest value with at least p% of samples <= it.
+    let rank = (p / 100.0 * sorted_us.len() as f64).ceil() as usize;
+    let idx = rank.clamp(1, sorted_us.len()) - 1;
+    sorted_us[idx] as f64 / 1000.0
+}
+
+/// Resolves `host:port` (an IP literal or `localhost`) and returns an address
+/// only if *every* resolved address is loopback. The load generator must never
+/// send traffic off this machine, so anything else is refused outright.
+pub async fn resolve_loopback(host: &str, port: u16) -> Result<SocketAddr, String> {
+    // `Uri::host()` keeps IPv6 brackets ("[::1]"), which is exactly the form
+    // `lookup_host` needs in front of ":port".
+    let target = format!("{host}:{port}");
+    // Other names are refused before any DNS lookup: a benchmark target is an
+    // IP literal or `localhost`, and nothing else should even be resolved.
+    let is_ip_literal = host
+        .trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok();
+    if !is_ip_literal && !host.eq_ignore_ascii_case("localhost") {
+        return Err(format!(
+            "refusing {target}: use a loopback IP literal or localhost"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&target)
+        .await
+        .map_err(|e| format!("cannot resolve {target}: {e}"))?
+        .collect();
+    check_loopback(&target, &addrs)
+}
+
+/// The pure part of [`resolve_loopback`]: picks the first address if all are
+/// loopback.
+fn check_loopback(target: &str, addrs: &[SocketAddr]) -> Result<SocketAddr, String> {
+    match addrs.first() {
+        None => Err(format!("{target} resolved to no address")),
+        Some(_) if addrs.iter().any(|a| !a.ip().is_loopback()) => Err(format!(
+            "refusing {target}: it resolves to a non-loopback address ({addrs:?}); \
+             loadgen only targets this machine"
+        )),
+        Some(first) => Ok(*first),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_replaces_every_placeholder() {
+        assert_eq!(render_template("a-{n}-b-{n}", 42), "a-42-b-42");
+        assert_eq!(render_template("none", 1), "none");
+    }
+
+    #[test]
+    fn header_splits_on_first_colon_and_trims() {
+        let (k, v) = parse_header("Content-Type: application/vnd.api+json").unwrap();
+        assert_eq!(k, "content-type");
+        assert_eq!(v, "application/vnd.api+json");
+        let (_, v) = parse_header("X-Url:http://x:1").unwrap();
+        assert_eq!(v, "http://x:1");
+        assert!(parse_header("no-colon").is_err());
+        assert!(parse_header("bad name: v").is_err());
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let us: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile_ms(&us, 50.0), 50.0);
+        assert_eq!(percentile_ms(&us, 99.0), 99.0);
+        assert_eq!(percentile_ms(&us, 100.0), 100.0);
+        assert_eq!(percentile_ms(&[1500], 99.0), 1.5);
+        assert_eq!(percentile_ms(&[], 50.0), 0.0);
+    }
+
+    #[test]
+    fn only_loopback_addresses_pass() {
+        let lo4: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let lo6: SocketAddr = "[::1]:80".parse().unwrap();
+        let other: SocketAddr = "10.0.0.1:80".parse().unwrap();
+        assert_eq!(check_loopback("t", &[lo4, lo6]), Ok(lo4));
+        assert!(check_loopback("t", &[lo4, other]).is_err());
+        assert!(check_loopback("t", &[]).is_err());
+    }
+
+    #[tokio::test]
+    async fn resolver_refuses_non_loopback_literals() {
+        assert!(resolve_loopback("127.0.0.1", 1).await.is_ok());
+        assert!(resolve_loopback("[::1]", 1).await.is_ok());
+        assert!(resolve_loopback("192.168.1.1", 1).await.is_err());
+        assert!(resolve_loopback("8.8.8.8", 1).await.is_err());
+        assert!(resolve_loopback("example.com", 1).await.is_err());
+        assert!(resolve_loopback("localhost", 1).await.is_ok());
+    }
+}
