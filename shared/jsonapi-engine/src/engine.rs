@@ -10,6 +10,7 @@ use jsonapi_store::{Key, RangeQuery, Store, StoreError, limits};
 
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::{BoxFuture, ChangeSet, Extension, FlushContext, Loader};
+use crate::query;
 use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::resource::{self, Origin, Resource};
 use crate::routing::Route;
@@ -25,6 +26,8 @@ pub struct Engine<S> {
     pub(crate) schema: Arc<Schema>,
     pub(crate) store: S,
     pub(crate) extensions: Vec<Box<dyn Extension>>,
+    /// The key that signs cursors, read from (or created in) the store on first use.
+    pub(crate) cursor_secret: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// Per-request settings read from headers.
@@ -36,6 +39,8 @@ pub(crate) struct Ctx {
     pub(crate) hateoas: bool,
     /// `X-Include: totalCount`.
     pub(crate) total_count: bool,
+    /// `X-Include: deletedCount`.
+    pub(crate) deleted_count: bool,
 }
 
 impl<S: Store> Engine<S> {
@@ -50,6 +55,7 @@ impl<S: Store> Engine<S> {
             schema: Arc::new(schema),
             store,
             extensions,
+            cursor_secret: std::sync::OnceLock::new(),
         }
     }
 
@@ -162,8 +168,16 @@ impl<S: Store> Engine<S> {
         };
         let query = req.query.as_deref();
         match (route, method) {
-            (Route::List { .. }, Method::GET) => self.get_list(&ctx, ty, query).await,
+            (Route::List { .. }, Method::GET) => self.get_list(&ctx, ty, query::pairs(query)).await,
+            (Route::List { .. }, Method::POST) if overrides_to_get(req) => {
+                self.get_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
+                    .await
+            }
             (Route::List { .. }, Method::POST) => self.create(&ctx, ty, query, &req.body).await,
+            (Route::List { .. }, Method::DELETE) => {
+                self.delete_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
+                    .await
+            }
             (Route::Item { id, .. }, Method::GET) => self.get(&ctx, ty, &id, query).await,
             (Route::Item { id, .. }, Method::PATCH) => {
                 self.update(&ctx, ty, &id, query, &req.body).await
@@ -201,6 +215,7 @@ impl<S: Store> Engine<S> {
             ),
             hateoas: !include.iter().any(|k| k == "nohateoas"),
             total_count: include.iter().any(|k| k == "totalcount"),
+            deleted_count: include.iter().any(|k| k == "deletedcount"),
         }
     }
 
@@ -305,6 +320,14 @@ impl<S: Store> Engine<S> {
             limit + 1,
         );
         self.range_ids(query, skip, limit).await
+    }
+
+    /// How many store writes a change set needs (before extensions add theirs).
+    pub(crate) fn count_writes(&self, changes: &ChangeSet) -> usize {
+        changes
+            .changes()
+            .map(|c| resource::writes_for(&self.schema, c.before.as_ref(), c.after.as_ref()).len())
+            .sum()
     }
 
     /// Runs the extensions and writes a change set in one transaction. Timestamps and versions
@@ -447,6 +470,14 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// `X-HTTP-Method-Override: GET` on a POST runs get_list (for filters too long for a URL).
+fn overrides_to_get(req: &ApiRequest) -> bool {
+    req.headers
+        .get("x-http-method-override")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("GET"))
+}
+
 /// Why a change set was not written.
 #[derive(Debug)]
 pub(crate) enum CommitError {
@@ -463,6 +494,18 @@ pub(crate) enum CommitError {
 impl From<ApiErrors> for CommitError {
     fn from(e: ApiErrors) -> Self {
         Self::Rejected(e)
+    }
+}
+
+impl CommitError {
+    /// The errors of a refusal made before anything was written (staging, not committing).
+    pub(crate) fn into_errors(self) -> ApiErrors {
+        match self {
+            Self::Rejected(e) => e,
+            Self::Stale | Self::Exists | Self::Unique { .. } => {
+                ApiError::internal(&"a staging step reported a commit conflict").into()
+            }
+        }
     }
 }
 

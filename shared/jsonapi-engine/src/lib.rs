@@ -16,11 +16,14 @@
 //! and send back the [`ApiResponse`].
 
 mod actions;
+mod cursor;
 mod document;
 pub mod engine;
 pub mod error;
 pub mod extension;
 pub mod extensions;
+mod filter;
+mod plan;
 mod query;
 mod render;
 pub mod request;

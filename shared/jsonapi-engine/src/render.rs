@@ -1,12 +1,17 @@
-//! Response documents: resource objects with their attributes, linkage and HATEOAS links.
+//! Response documents: resource objects with their attributes, linkage and HATEOAS links,
+//! shaped by `fields`, `include` and `meta=title`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
-use jsonapi_config::{Action, RelationshipStorage, ResourceType};
+use jsonapi_config::{Action, RelationshipStorage, ResourceType, TitlePart};
 use jsonapi_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::engine::{Ctx, Engine};
 use crate::error::ApiResult;
+use crate::query::QueryParams;
 use crate::resource::Resource;
 use crate::routing::encode_segment;
 
@@ -19,16 +24,67 @@ pub(crate) enum Linkage {
     Many { ids: Vec<String>, more: bool },
 }
 
+impl Linkage {
+    fn ids(&self) -> Vec<String> {
+        match self {
+            Self::One(id) => id.iter().cloned().collect(),
+            Self::Many { ids, .. } => ids.clone(),
+        }
+    }
+}
+
+/// How resources are shaped: `fields[type]`, `include`, `meta=title`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape<'a> {
+    pub(crate) fields: Option<&'a HashMap<String, Vec<String>>>,
+    pub(crate) include: &'a [Vec<String>],
+    pub(crate) meta_title: bool,
+}
+
+impl<'a> Shape<'a> {
+    /// Everything, nothing included.
+    pub(crate) const FULL: Shape<'static> = Shape {
+        fields: None,
+        include: &[],
+        meta_title: false,
+    };
+
+    /// The shape a request's query asks for.
+    pub(crate) fn of(q: &'a QueryParams) -> Self {
+        Self {
+            fields: Some(&q.fields),
+            include: &q.include,
+            meta_title: q.meta_title,
+        }
+    }
+
+    fn shows(&self, ty: &str, field: &str) -> bool {
+        self.fields
+            .and_then(|f| f.get(ty))
+            .is_none_or(|names| names.iter().any(|n| n == field))
+    }
+}
+
+/// Rendered primary data and the `included` section (present when `include` was asked).
+pub(crate) struct Rendered {
+    pub(crate) data: Vec<Value>,
+    pub(crate) included: Option<Vec<Value>>,
+}
+
 impl<S: Store> Engine<S> {
-    /// The linkage of every relationship of a resource; inverse to-many relationships are read
-    /// from the related type's index.
+    /// The linkage of a resource's relationships (those the shape shows); inverse to-many
+    /// relationships are read from the related type's index.
     pub(crate) async fn linkage(
         &self,
         ty: &ResourceType,
         r: &Resource,
+        shape: Shape<'_>,
     ) -> ApiResult<IndexMap<String, Linkage>> {
         let mut out = IndexMap::new();
         for (name, rel) in &ty.relationships {
+            if !shape.shows(&ty.name, name) {
+                continue;
+            }
             let linkage = match (&rel.storage, rel.many) {
                 (RelationshipStorage::Owned, false) => {
                     Linkage::One(r.related(name).map(str::to_owned))
@@ -59,6 +115,176 @@ impl<S: Store> Engine<S> {
         Ok(out)
     }
 
+    /// Renders resources of one type as primary data, with what the shape includes.
+    pub(crate) async fn render(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        resources: Vec<Resource>,
+        shape: Shape<'_>,
+    ) -> ApiResult<Rendered> {
+        let mut seen: HashSet<(String, String)> = resources
+            .iter()
+            .map(|r| (ty.name.clone(), r.id.clone()))
+            .collect();
+        let mut frontier = Vec::new();
+        for r in resources {
+            let linkage = self.linkage(ty, &r, shape).await?;
+            frontier.push((Arc::clone(ty), r, linkage));
+        }
+        let data = self.objects(ctx, &frontier, shape).await?;
+        if shape.include.is_empty() {
+            return Ok(Rendered {
+                data,
+                included: None,
+            });
+        }
+        let mut included = Vec::new();
+        // One level of every include path at a time: one batch read per related type.
+        let mut paths: Vec<&[String]> = shape.include.iter().map(Vec::as_slice).collect();
+        let mut level = frontier;
+        while !paths.is_empty() && !level.is_empty() {
+            let mut wanted: IndexMap<String, Vec<String>> = IndexMap::new();
+            for (lty, _, linkage) in &level {
+                for path in &paths {
+                    let Some((rel, _)) = path.split_first() else {
+                        continue;
+                    };
+                    let Some(link) = linkage.get(rel) else {
+                        continue;
+                    };
+                    let target = lty.relationships[rel].target.clone();
+                    for id in link.ids() {
+                        if seen.insert((target.clone(), id.clone())) {
+                            wanted.entry(target.clone()).or_default().push(id);
+                        }
+                    }
+                }
+            }
+            let mut next = Vec::new();
+            for (target_name, ids) in wanted {
+                let target = Arc::clone(
+                    self.schema
+                        .resource_type(&target_name)
+                        .expect("checked target"),
+                );
+                for r in self.load_many(&target, &ids).await? {
+                    let linkage = self.linkage(&target, &r, shape).await?;
+                    next.push((Arc::clone(&target), r, linkage));
+                }
+            }
+            included.extend(self.objects(ctx, &next, shape).await?);
+            paths = paths
+                .iter()
+                .filter_map(|p| p.get(1..).filter(|rest| !rest.is_empty()))
+                .collect();
+            level = next;
+        }
+        Ok(Rendered {
+            data,
+            included: Some(included),
+        })
+    }
+
+    async fn objects(
+        &self,
+        ctx: &Ctx,
+        items: &[(Arc<ResourceType>, Resource, IndexMap<String, Linkage>)],
+        shape: Shape<'_>,
+    ) -> ApiResult<Vec<Value>> {
+        let titles = if shape.meta_title {
+            Some(self.titles(items).await?)
+        } else {
+            None
+        };
+        Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, (ty, r, linkage))| {
+                let mut obj = self.resource_object(ctx, ty, r, linkage, shape);
+                if let Some(titles) = &titles {
+                    obj["meta"] = json!({ "title": titles[i] });
+                }
+                obj
+            })
+            .collect())
+    }
+
+    /// `meta.title` of each resource: the first alternative whose placeholders are all
+    /// non-empty (related values come from one batch read per relationship).
+    async fn titles(
+        &self,
+        items: &[(Arc<ResourceType>, Resource, IndexMap<String, Linkage>)],
+    ) -> ApiResult<Vec<String>> {
+        let mut related: HashMap<(String, String), Resource> = HashMap::new();
+        let mut wanted: IndexMap<String, Vec<String>> = IndexMap::new();
+        for (ty, r, _) in items {
+            for part in ty.title.iter().flat_map(|t| &t.0) {
+                if let TitlePart::Related(rel, _) = part
+                    && let Some(id) = r.related(rel)
+                {
+                    wanted
+                        .entry(ty.relationships[rel].target.clone())
+                        .or_default()
+                        .push(id.to_owned());
+                }
+            }
+        }
+        for (target, mut ids) in wanted {
+            ids.sort();
+            ids.dedup();
+            let t = self.schema.resource_type(&target).expect("checked target");
+            for r in self.load_many(t, &ids).await? {
+                related.insert((target.clone(), r.id.clone()), r);
+            }
+        }
+        let text = |r: &Resource, field: &str| -> String {
+            if field == "id" {
+                return r.id.clone();
+            }
+            match r.attributes.get(field) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(v) => v.to_string(),
+            }
+        };
+        Ok(items
+            .iter()
+            .map(|(ty, r, _)| {
+                ty.title
+                    .iter()
+                    .find_map(|template| {
+                        let mut out = String::new();
+                        for part in &template.0 {
+                            let piece = match part {
+                                TitlePart::Literal(s) => {
+                                    out.push_str(s);
+                                    continue;
+                                }
+                                TitlePart::Field(f) => text(r, f),
+                                TitlePart::Related(rel, f) => r
+                                    .related(rel)
+                                    .and_then(|id| {
+                                        related.get(&(
+                                            ty.relationships[rel].target.clone(),
+                                            id.to_owned(),
+                                        ))
+                                    })
+                                    .map(|t| text(t, f))
+                                    .unwrap_or_default(),
+                            };
+                            if piece.is_empty() {
+                                return None;
+                            }
+                            out.push_str(&piece);
+                        }
+                        Some(out)
+                    })
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
     /// A resource object.
     pub(crate) fn resource_object(
         &self,
@@ -66,6 +292,7 @@ impl<S: Store> Engine<S> {
         ty: &ResourceType,
         r: &Resource,
         linkage: &IndexMap<String, Linkage>,
+        shape: Shape<'_>,
     ) -> Value {
         let mut obj = Map::new();
         obj.insert("type".into(), ty.name.clone().into());
@@ -77,7 +304,7 @@ impl<S: Store> Engine<S> {
         let attributes: Map<String, Value> = ty
             .attributes
             .values()
-            .filter(|a| a.readable())
+            .filter(|a| a.readable() && shape.shows(&ty.name, &a.name))
             .map(|a| {
                 (
                     a.name.clone(),
@@ -103,14 +330,11 @@ impl<S: Store> Engine<S> {
                         links.insert("related".into(), format!("{self_url}/{name}").into());
                     }
                     if let Linkage::Many { more: true, .. } = link {
-                        links.insert(
-                            "next".into(),
-                            format!(
-                                "{rel_url}?page%5Bsize%5D={}&page%5Bnumber%5D=2",
-                                self.schema.api.max_related
-                            )
-                            .into(),
+                        let next = format!(
+                            "{rel_url}?page%5Bsize%5D={}&page%5Bnumber%5D=2",
+                            self.schema.api.max_related
                         );
+                        links.insert("next".into(), next.into());
                     }
                     if !links.is_empty() {
                         o.insert("links".into(), Value::Object(links));
@@ -122,21 +346,6 @@ impl<S: Store> Engine<S> {
             obj.insert("relationships".into(), Value::Object(rels));
         }
         Value::Object(obj)
-    }
-
-    /// Resource objects for several resources of one type.
-    pub(crate) async fn resource_objects(
-        &self,
-        ctx: &Ctx,
-        ty: &ResourceType,
-        resources: &[Resource],
-    ) -> ApiResult<Vec<Value>> {
-        let mut out = Vec::with_capacity(resources.len());
-        for r in resources {
-            let linkage = self.linkage(ty, r).await?;
-            out.push(self.resource_object(ctx, ty, r, &linkage));
-        }
-        Ok(out)
     }
 }
 
@@ -155,13 +364,30 @@ pub(crate) fn resource_url(ctx: &Ctx, ty: &str, id: &str) -> String {
     format!("{}/{ty}/{}", ctx.api_url, encode_segment(id))
 }
 
-/// A top-level document around `data`.
-pub(crate) fn document(data: Value, links: Option<Map<String, Value>>) -> Value {
+/// A top-level document around `data`, with `included` when asked for.
+pub(crate) fn document(
+    data: Value,
+    included: Option<Vec<Value>>,
+    links: Option<Map<String, Value>>,
+) -> Value {
     let mut doc = Map::new();
     doc.insert("jsonapi".into(), json!({ "version": "1.1" }));
     if let Some(links) = links.filter(|l| !l.is_empty()) {
         doc.insert("links".into(), Value::Object(links));
     }
     doc.insert("data".into(), data);
+    if let Some(included) = included {
+        doc.insert("included".into(), Value::Array(included));
+    }
     Value::Object(doc)
+}
+
+/// A document with one resource (or `null`) as primary data.
+pub(crate) fn single(
+    rendered: Rendered,
+    links: Option<Map<String, Value>>,
+    status: http::StatusCode,
+) -> crate::request::ApiResponse {
+    let data = rendered.data.into_iter().next().unwrap_or(Value::Null);
+    crate::request::ApiResponse::document(status, &document(data, rendered.included, links))
 }

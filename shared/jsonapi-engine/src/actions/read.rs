@@ -1,73 +1,56 @@
-//! The read actions: get, get_list, get_subresource, get_relationship.
+//! The read actions: get, get_list, get_subresource, get_relationship (and the reading half of
+//! delete_list: which resources a filter selects).
+
+use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::HeaderValue;
-use jsonapi_config::{RelationshipStorage, ResourceType};
-use jsonapi_store::{RangeQuery, Store};
+use jsonapi_config::{Operator, RelationshipStorage, ResourceType};
+use jsonapi_store::Store;
 use serde_json::{Map, Value};
 
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiResult};
-use crate::query::{self, Accepts, PageSize, Paging, QueryParams};
-use crate::render::{self, Linkage, linkage_data, resource_url};
+use crate::error::{ApiError, ApiErrors, ApiResult};
+use crate::filter::{Field, Operand, PathPredicate, Predicate};
+use crate::plan::{self, Plan, PlanPage, Window};
+use crate::query::{self, Accepts, PageSize, QueryParams};
+use crate::render::{self, Linkage, Shape, linkage_data, resource_url};
 use crate::request::ApiResponse;
-use crate::resource::{self, Resource};
+use crate::resource::Resource;
 
-/// Where a collection's ids come from.
-enum Source<'a> {
-    /// The type's listing (all resources, by id).
-    Listing,
-    /// An inverse to-many: resources of `target` whose `field` points at `id`.
-    Inverse {
-        owner: &'a ResourceType,
-        id: &'a str,
-        field: &'a str,
-    },
-    /// An owned to-many's ids.
-    Ids(Vec<String>),
-}
-
-/// One page of ids and what the paging links need.
-struct IdPage {
-    ids: Vec<String>,
-    more: bool,
-}
+/// Most ids a dotted filter (`filter[category.name]=…`) may resolve to.
+const MAX_PATH_MATCHES: usize = 1000;
 
 impl<S: Store> Engine<S> {
     pub(crate) async fn get(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(query, Accepts::default(), &self.schema.api)?;
+        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
-        let linkage = self.linkage(ty, &r).await?;
-        let data = self.resource_object(ctx, ty, &r, &linkage);
-        Ok(ApiResponse::document(
-            StatusCode::OK,
-            &render::document(data, None),
-        ))
+        let rendered = self.render(ctx, ty, vec![r], Shape::of(&q)).await?;
+        Ok(render::single(rendered, None, StatusCode::OK))
     }
 
     pub(crate) async fn get_list(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
-        query: Option<&str>,
+        ty: &Arc<ResourceType>,
+        pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
-        let q = query::parse(query, Accepts { paging: true }, &self.schema.api)?;
+        let q = query::parse(&self.schema, ty, pairs, Accepts::COLLECTION)?;
         let url = format!("{}/{}", ctx.api_url, ty.name);
-        self.collection(ctx, ty, Source::Listing, &q, &url, None)
-            .await
+        self.collection(ctx, ty, Vec::new(), &q, &url, None).await
     }
 
     pub(crate) async fn get_related(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         rel: &str,
         query: Option<&str>,
@@ -78,7 +61,7 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn get_relationship(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         rel: &str,
         query: Option<&str>,
@@ -89,7 +72,7 @@ impl<S: Store> Engine<S> {
     async fn related_document(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         rel_name: &str,
         query: Option<&str>,
@@ -97,32 +80,61 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         let rel = &ty.relationships[rel_name];
-        let q = query::parse(query, Accepts { paging: rel.many }, &self.schema.api)?;
+        let accepts = match (rel.many, identifiers) {
+            (true, false) => Accepts::COLLECTION,
+            (true, true) => Accepts {
+                paging: true,
+                filters: true,
+                shaping: false,
+            },
+            (false, false) => Accepts::SINGLE,
+            (false, true) => Accepts::NONE,
+        };
+        let target = Arc::clone(self.target_of(ty, rel_name));
+        let q = query::parse(&self.schema, &target, query::pairs(query), accepts)?;
         let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
-        let target = self.target_of(ty, rel_name);
         let base = resource_url(ctx, &ty.name, id);
+        let related_url = format!("{base}/{rel_name}");
         let url = if identifiers {
             format!("{base}/relationships/{rel_name}")
         } else {
-            format!("{base}/{rel_name}")
+            related_url.clone()
         };
         if rel.many {
-            let source = match &rel.storage {
-                RelationshipStorage::Owned => {
-                    Source::Ids(owner.to_many.get(rel_name).cloned().unwrap_or_default())
-                }
-                RelationshipStorage::InverseOf { field } => Source::Inverse {
-                    owner: ty,
-                    id,
-                    field,
+            // The members are the target resources that match one more predicate.
+            let member = match &rel.storage {
+                RelationshipStorage::Owned => Predicate {
+                    parameter: String::new(),
+                    field: Field::Id,
+                    op: Operator::Eq,
+                    operand: Operand::List(
+                        owner
+                            .to_many
+                            .get(rel_name)
+                            .into_iter()
+                            .flatten()
+                            .cloned()
+                            .map(Value::String)
+                            .collect(),
+                    ),
+                },
+                RelationshipStorage::InverseOf { field } => Predicate {
+                    parameter: String::new(),
+                    field: Field::Relationship(field.clone(), false),
+                    op: Operator::Eq,
+                    operand: Operand::One(Value::String(id.to_owned())),
                 },
             };
-            let related = identifiers.then(|| format!("{base}/{rel_name}"));
+            let related = identifiers.then_some(related_url);
             return self
-                .collection(ctx, target, source, &q, &url, related)
+                .collection(ctx, &target, vec![member], &q, &url, related)
                 .await;
         }
-        let related_id = match self.linkage(ty, &owner).await?.swap_remove(rel_name) {
+        let related_id = match self
+            .linkage(ty, &owner, Shape::FULL)
+            .await?
+            .swap_remove(rel_name)
+        {
             Some(Linkage::One(id)) => id,
             _ => None,
         };
@@ -130,62 +142,177 @@ impl<S: Store> Engine<S> {
         if ctx.hateoas {
             links.insert("self".into(), url.into());
             if identifiers {
-                links.insert("related".into(), format!("{base}/{rel_name}").into());
+                links.insert("related".into(), related_url.into());
             }
         }
-        let data = match related_id {
-            Some(rid) if identifiers => linkage_data(&target.name, &Linkage::One(Some(rid))),
-            Some(rid) => match self.load(target, &rid).await? {
-                Some(r) => {
-                    let linkage = self.linkage(target, &r).await?;
-                    self.resource_object(ctx, target, &r, &linkage)
-                }
-                None => Value::Null,
-            },
-            None => Value::Null,
+        if identifiers {
+            let data = linkage_data(&target.name, &Linkage::One(related_id));
+            return Ok(ApiResponse::document(
+                StatusCode::OK,
+                &render::document(data, None, Some(links)),
+            ));
+        }
+        let resources = match related_id {
+            Some(rid) => self.load(&target, &rid).await?.into_iter().collect(),
+            None => Vec::new(),
         };
-        Ok(ApiResponse::document(
-            StatusCode::OK,
-            &render::document(data, Some(links)),
-        ))
+        let rendered = self.render(ctx, &target, resources, Shape::of(&q)).await?;
+        Ok(render::single(rendered, Some(links), StatusCode::OK))
     }
 
-    /// A paged collection of `ty` resources from a source of ids; with `related` (the URL of
-    /// the related resources), a relationship document of their identifiers.
+    /// Turns dotted filters into predicates on the primary type: `filter[category.name]=x`
+    /// becomes "category is one of the categories whose name is x".
+    pub(crate) async fn resolve_filters(
+        &self,
+        ty: &ResourceType,
+        filters: &[PathPredicate],
+    ) -> ApiResult<Vec<Predicate>> {
+        let mut out = Vec::new();
+        for f in filters {
+            if f.path.is_empty() {
+                out.push(f.predicate.clone());
+                continue;
+            }
+            // Walk from the last type back to the primary one, one planned read per step.
+            let mut types = vec![Arc::clone(
+                self.schema.resource_type(&ty.name).expect("known"),
+            )];
+            for rel in &f.path {
+                let last = types.last().expect("non-empty");
+                types.push(Arc::clone(self.target_of(last, rel)));
+            }
+            let mut predicate = f.predicate.clone();
+            for depth in (0..f.path.len()).rev() {
+                let target = &types[depth + 1];
+                let plan = plan::plan(&self.schema, target, vec![predicate.clone()], Vec::new());
+                let page = self
+                    .execute(
+                        target,
+                        &plan,
+                        Window::Offset {
+                            skip: 0,
+                            limit: MAX_PATH_MATCHES,
+                        },
+                    )
+                    .await?;
+                if page.more {
+                    return Err(ApiError::bad_request(
+                        crate::error::title::FILTER,
+                        format!("The filter matches more than {MAX_PATH_MATCHES} related resources; narrow it."),
+                    )
+                    .param(&f.predicate.parameter)
+                    .into());
+                }
+                let ids = page
+                    .resources
+                    .into_iter()
+                    .map(|r| Value::String(r.id))
+                    .collect();
+                let rel = &f.path[depth];
+                let owner = &types[depth];
+                predicate = match &owner.relationships[rel].storage {
+                    RelationshipStorage::Owned => Predicate {
+                        parameter: f.predicate.parameter.clone(),
+                        field: Field::Relationship(rel.clone(), owner.relationships[rel].many),
+                        op: Operator::Eq,
+                        operand: Operand::List(ids),
+                    },
+                    RelationshipStorage::InverseOf { field } => {
+                        // "the owner has a member matching": owners are the members' `field`.
+                        let members = self
+                            .load_many(
+                                target,
+                                &ids.iter()
+                                    .filter_map(|v| v.as_str().map(str::to_owned))
+                                    .collect::<Vec<_>>(),
+                            )
+                            .await?;
+                        let owners = members
+                            .iter()
+                            .filter_map(|m| m.related(field))
+                            .map(|s| Value::String(s.to_owned()))
+                            .collect();
+                        Predicate {
+                            parameter: f.predicate.parameter.clone(),
+                            field: Field::Id,
+                            op: Operator::Eq,
+                            operand: Operand::List(owners),
+                        }
+                    }
+                };
+            }
+            out.push(predicate);
+        }
+        Ok(out)
+    }
+
+    /// A page of `ty` resources matching the query's filters and `extra`; with `related` (the
+    /// URL of the related resources), a relationship document of their identifiers.
     async fn collection(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
-        source: Source<'_>,
+        ty: &Arc<ResourceType>,
+        extra: Vec<Predicate>,
         q: &QueryParams,
         url: &str,
         related: Option<String>,
     ) -> ApiResult<ApiResponse> {
-        let identifiers = related.is_some();
-        let (skip, limit) = page_window(q.paging, self.schema.api.max_results);
-        let page = self.page_ids(ty, &source, skip, limit).await?;
-        let data = if identifiers {
-            linkage_data(
-                &ty.name,
-                &Linkage::Many {
-                    ids: page.ids.clone(),
-                    more: false,
+        let mut predicates = extra;
+        predicates.extend(self.resolve_filters(ty, &q.filters).await?);
+        let plan = plan::plan(&self.schema, ty, predicates, q.sort.clone());
+        let page_size = match q.paging.size {
+            PageSize::Size(n) => n,
+            PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX / 4),
+        };
+        let cursor_mode = q.paging.after.is_some() || q.paging.before.is_some();
+        let window = match (&q.paging.after, &q.paging.before) {
+            (Some(c), _) => Window::Cursor {
+                from: if c.is_empty() {
+                    None
+                } else {
+                    Some(self.decode_cursor(&plan, c, "page[after]").await?)
                 },
+                backwards: false,
+                limit: page_size,
+            },
+            (None, Some(c)) => Window::Cursor {
+                from: Some(self.decode_cursor(&plan, c, "page[before]").await?),
+                backwards: true,
+                limit: page_size,
+            },
+            (None, None) => Window::Offset {
+                skip: (q.paging.number - 1).saturating_mul(page_size),
+                limit: page_size,
+            },
+        };
+        let page = self.execute(ty, &plan, window).await?;
+        let links = if ctx.hateoas {
+            let mut links = if cursor_mode {
+                self.cursor_links(url, q, &plan, &page).await?
+            } else {
+                number_links(url, q, page.more)
+            };
+            if let Some(related) = &related {
+                links.insert("related".into(), related.clone().into());
+            }
+            Some(links)
+        } else {
+            None
+        };
+        let doc = if related.is_some() {
+            let ids = page.resources.iter().map(|r| r.id.clone()).collect();
+            render::document(
+                linkage_data(&ty.name, &Linkage::Many { ids, more: false }),
+                None,
+                links,
             )
         } else {
-            let resources: Vec<Resource> = self.load_many(ty, &page.ids).await?;
-            Value::Array(self.resource_objects(ctx, ty, &resources).await?)
+            let rendered = self.render(ctx, ty, page.resources, Shape::of(q)).await?;
+            render::document(Value::Array(rendered.data), rendered.included, links)
         };
-        let links = ctx.hateoas.then(|| {
-            let mut links = paging_links(url, q, page.more);
-            if let Some(related) = related {
-                links.insert("related".into(), related.into());
-            }
-            links
-        });
-        let mut response = ApiResponse::document(StatusCode::OK, &render::document(data, links));
+        let mut response = ApiResponse::document(StatusCode::OK, &doc);
         if ctx.total_count {
-            let total = self.count_ids(ty, &source).await?;
+            let total = self.count(ty, &plan).await?;
             response
                 .headers
                 .insert("x-include-total-count", HeaderValue::from(total));
@@ -193,70 +320,87 @@ impl<S: Store> Engine<S> {
         Ok(response)
     }
 
-    async fn page_ids(
+    async fn cursor_links(
         &self,
-        ty: &ResourceType,
-        source: &Source<'_>,
-        skip: usize,
-        limit: usize,
-    ) -> ApiResult<IdPage> {
-        if limit == 0 {
-            return Ok(IdPage {
-                ids: Vec::new(),
-                more: false,
-            });
-        }
-        let (ids, more) = match source {
-            Source::Listing => {
-                let query = RangeQuery::partition(resource::listing_pk(&ty.name), limit + 1);
-                self.range_ids(query, skip, limit).await?
-            }
-            Source::Inverse { owner, id, field } => {
-                self.inverse_ids(owner, id, ty, field, skip, limit).await?
-            }
-            Source::Ids(ids) => {
-                let mut ids = ids.clone();
-                ids.sort_by_key(|id| resource::id_key(ty, id));
-                let window: Vec<String> = ids.iter().skip(skip).take(limit).cloned().collect();
-                let more = ids.len() > skip + window.len();
-                (window, more)
+        url: &str,
+        q: &QueryParams,
+        plan: &Plan,
+        page: &PlanPage,
+    ) -> ApiResult<Map<String, Value>> {
+        let link = |paging: &[(&str, String)]| {
+            let qs = query::link_query(&q.pairs, paging);
+            if qs.is_empty() {
+                url.to_owned()
+            } else {
+                format!("{url}?{qs}")
             }
         };
-        Ok(IdPage { ids, more })
+        let mut links = Map::new();
+        let self_paging: Vec<(&str, String)> = match (&q.paging.after, &q.paging.before) {
+            (Some(c), _) => vec![("page[after]", c.clone())],
+            (None, Some(c)) => vec![("page[before]", c.clone())],
+            (None, None) => Vec::new(),
+        };
+        links.insert("self".into(), link(&self_paging).into());
+        let backwards = q.paging.before.is_some();
+        let started = q.paging.after.as_deref().is_some_and(|c| !c.is_empty());
+        let (has_next, has_prev) = if backwards {
+            (true, page.more)
+        } else {
+            (page.more, started)
+        };
+        if let (true, Some(last)) = (has_next, &page.last) {
+            links.insert(
+                "next".into(),
+                link(&[("page[after]", self.encode_cursor(plan, last).await?)]).into(),
+            );
+        }
+        if let (true, Some(first)) = (has_prev, &page.first) {
+            links.insert(
+                "prev".into(),
+                link(&[("page[before]", self.encode_cursor(plan, first).await?)]).into(),
+            );
+        }
+        Ok(links)
     }
 
-    async fn count_ids(&self, ty: &ResourceType, source: &Source<'_>) -> ApiResult<u64> {
-        Ok(match source {
-            Source::Listing => {
-                self.store
-                    .count(&RangeQuery::partition(resource::listing_pk(&ty.name), 1))
-                    .await?
-            }
-            Source::Inverse { owner, id, field } => {
-                let query = RangeQuery::prefix(
-                    resource::index_pk(&ty.name, field),
-                    &resource::linkage_prefix(owner, id),
-                    1,
-                );
-                self.store.count(&query).await?
-            }
-            Source::Ids(ids) => ids.len() as u64,
-        })
-    }
-}
-
-/// Items to skip and the page size.
-fn page_window(paging: Paging, max_results: Option<usize>) -> (usize, usize) {
-    match paging.size {
-        PageSize::Size(n) => ((paging.number - 1).saturating_mul(n), n),
-        PageSize::Unpaged => (0, max_results.unwrap_or(usize::MAX / 2)),
+    /// The resources a `DELETE /api/{type}` selects: at most `limit`, and how many match.
+    pub(crate) async fn select_for_delete(
+        &self,
+        ty: &ResourceType,
+        q: &QueryParams,
+        limit: usize,
+        count: bool,
+    ) -> ApiResult<(Vec<Resource>, Option<u64>)> {
+        if q.filters.is_empty() {
+            return Err(ApiErrors::from(ApiError::bad_request(
+                crate::error::title::FILTER,
+                "At least one filter must be provided.",
+            )));
+        }
+        let predicates = self.resolve_filters(ty, &q.filters).await?;
+        let plan = plan::plan(&self.schema, ty, predicates, Vec::new());
+        let page = self
+            .execute(ty, &plan, Window::Offset { skip: 0, limit })
+            .await?;
+        let total = if count {
+            Some(self.count(ty, &plan).await?)
+        } else {
+            None
+        };
+        Ok((page.resources, total))
     }
 }
 
 /// `self`, and `first`/`prev`/`next` only where they lead somewhere (the model has no `last`).
-fn paging_links(url: &str, q: &QueryParams, more: bool) -> Map<String, Value> {
-    let with = |number: Option<usize>| {
-        let qs = query::link_query(&q.pairs, number);
+fn number_links(url: &str, q: &QueryParams, more: bool) -> Map<String, Value> {
+    let with = |number: usize| {
+        let paging: Vec<(&str, String)> = if number > 1 {
+            vec![("page[number]", number.to_string())]
+        } else {
+            Vec::new()
+        };
+        let qs = query::link_query(&q.pairs, &paging);
         if qs.is_empty() {
             url.to_owned()
         } else {
@@ -264,14 +408,14 @@ fn paging_links(url: &str, q: &QueryParams, more: bool) -> Map<String, Value> {
         }
     };
     let mut links = Map::new();
-    links.insert("self".into(), with(Some(q.paging.number)).into());
+    links.insert("self".into(), with(q.paging.number).into());
     if let PageSize::Size(size) = q.paging.size {
         if q.paging.number > 1 && size > 0 {
-            links.insert("first".into(), with(None).into());
-            links.insert("prev".into(), with(Some(q.paging.number - 1)).into());
+            links.insert("first".into(), with(1).into());
+            links.insert("prev".into(), with(q.paging.number - 1).into());
         }
         if more && size > 0 {
-            links.insert("next".into(), with(Some(q.paging.number + 1)).into());
+            links.insert("next".into(), with(q.paging.number + 1).into());
         }
     }
     links

@@ -3,6 +3,7 @@
 //! delete rules consistent inside the same transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
@@ -15,10 +16,14 @@ use crate::engine::{CommitError, Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
-use crate::render::{self, resource_url};
+use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
 use crate::resource::{self, Resource};
 use crate::values;
+
+/// Writes per delete_list transaction, below the store's limit to leave room for what
+/// extensions add at `pre_flush_data`.
+const BATCH_WRITES: usize = 80;
 
 /// A to-many relationship derived from the related type's to-one: writing it rewrites that
 /// to-one on the related resources, which happens inside the write's transaction.
@@ -49,11 +54,11 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn create(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         query: Option<&str>,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
-        query::parse(query, Accepts::default(), &self.schema.api)?;
+        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
         let object = document::parse_single(body)?;
         check_type(ty, &object)?;
         check_meta(&object)?;
@@ -113,10 +118,8 @@ impl<S: Store> Engine<S> {
                     .expect("the primary resource is staged"))
             })
             .await?;
-        let linkage = self.linkage(ty, &stored).await?;
-        let data = self.resource_object(ctx, ty, &stored, &linkage);
-        let mut response =
-            ApiResponse::document(StatusCode::CREATED, &render::document(data, None));
+        let rendered = self.render(ctx, ty, vec![stored], Shape::of(&q)).await?;
+        let mut response = render::single(rendered, None, StatusCode::CREATED);
         let location = resource_url(ctx, &ty.name, &id);
         if let Ok(v) = HeaderValue::from_str(&location) {
             response.headers.insert(LOCATION, v);
@@ -127,13 +130,13 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn update(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         query: Option<&str>,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(query, Accepts::default(), &self.schema.api)?;
+        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
         let object = document::parse_single(body)?;
         check_type(ty, &object)?;
         match &object.id {
@@ -175,12 +178,8 @@ impl<S: Store> Engine<S> {
                     .unwrap_or(unchanged))
             })
             .await?;
-        let linkage = self.linkage(ty, &stored).await?;
-        let data = self.resource_object(ctx, ty, &stored, &linkage);
-        Ok(ApiResponse::document(
-            StatusCode::OK,
-            &render::document(data, None),
-        ))
+        let rendered = self.render(ctx, ty, vec![stored], Shape::of(&q)).await?;
+        Ok(render::single(rendered, None, StatusCode::OK))
     }
 
     pub(crate) async fn delete(
@@ -190,7 +189,7 @@ impl<S: Store> Engine<S> {
         query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(query, Accepts::default(), &self.schema.api)?;
+        query::parse(&self.schema, ty, query::pairs(query), Accepts::NONE)?;
         self.with_retries(async || {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
             let mut changes = ChangeSet::default();
@@ -200,6 +199,76 @@ impl<S: Store> Engine<S> {
         })
         .await?;
         Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+    }
+
+    /// `DELETE /api/{type}`: deletes what the filters select, at most `maxDelete` per call, in
+    /// one transaction per batch (as many deletions as the store's transaction limit holds).
+    pub(crate) async fn delete_list(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        pairs: Vec<(String, String)>,
+    ) -> ApiResult<ApiResponse> {
+        let accepts = Accepts {
+            paging: false,
+            filters: true,
+            shaping: false,
+        };
+        let q = query::parse(&self.schema, ty, pairs, accepts)?;
+        let (selected, total) = self
+            .select_for_delete(ty, &q, self.schema.api.max_delete, ctx.total_count)
+            .await?;
+        let mut batches: Vec<Vec<String>> = Vec::new();
+        let mut staged = ChangeSet::default();
+        for r in selected {
+            let id = r.id.clone();
+            let mut candidate = staged.clone();
+            self.stage_delete(r, &mut candidate)
+                .await
+                .map_err(|e| e.into_errors())?;
+            let fits = self.count_writes(&candidate) <= BATCH_WRITES;
+            match batches.last_mut() {
+                Some(batch) if fits => {
+                    batch.push(id);
+                    staged = candidate;
+                }
+                _ => {
+                    batches.push(vec![id.clone()]);
+                    staged = ChangeSet::default();
+                    let r = self.load(ty, &id).await?.ok_or_else(ApiError::not_found)?;
+                    self.stage_delete(r, &mut staged)
+                        .await
+                        .map_err(|e| e.into_errors())?;
+                }
+            }
+        }
+        let mut deleted = 0;
+        for batch in batches {
+            deleted += self
+                .with_retries(async || {
+                    let mut changes = ChangeSet::default();
+                    let mut n = 0;
+                    for r in self.load_many(ty, &batch).await? {
+                        self.stage_delete(r, &mut changes).await?;
+                        n += 1;
+                    }
+                    self.commit(Action::DeleteList, changes).await?;
+                    Ok(n)
+                })
+                .await?;
+        }
+        let mut response = ApiResponse::empty(StatusCode::NO_CONTENT);
+        if ctx.deleted_count {
+            response
+                .headers
+                .insert("x-include-deleted-count", HeaderValue::from(deleted));
+        }
+        if let Some(total) = total {
+            response
+                .headers
+                .insert("x-include-total-count", HeaderValue::from(total));
+        }
+        Ok(response)
     }
 
     /// A new id for a type whose ids the server makes.

@@ -1,0 +1,487 @@
+//! Filters: `filter[field]=v` and `filter[field][op]=v` checked against the declared filters,
+//! values parsed by data type, and predicates that can both be matched against a resource and
+//! turned into key ranges of the field's index.
+
+use std::ops::Bound;
+
+use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, ResourceType, Schema};
+use serde_json::Value;
+
+use crate::error::{ApiError, title};
+use crate::resource::{Resource, id_key};
+use crate::values::{self, SEPARATOR};
+
+/// The field a predicate tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The resource id.
+    Id,
+    /// An attribute.
+    Attribute(String, DataType),
+    /// A relationship, by related id (`many`: to-many).
+    Relationship(String, bool),
+}
+
+impl Field {
+    /// The index partition field name (`None` for the id, which uses the listing).
+    pub(crate) fn name(&self) -> Option<&str> {
+        match self {
+            Self::Id => None,
+            Self::Attribute(n, _) | Self::Relationship(n, _) => Some(n),
+        }
+    }
+}
+
+/// The operand of a predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Operand {
+    /// One value (stored form; a related id for relationships).
+    One(Value),
+    /// `a,b`: any of them.
+    List(Vec<Value>),
+    /// `a..b`, inclusive.
+    Range(Value, Value),
+    /// `exists` and `empty` take a boolean.
+    Flag(bool),
+}
+
+/// One checked filter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Predicate {
+    /// The query parameter it came from.
+    pub(crate) parameter: String,
+    pub(crate) field: Field,
+    pub(crate) op: Operator,
+    pub(crate) operand: Operand,
+}
+
+/// A dotted filter (`filter[category.name]`): a predicate on a related type, applied through a
+/// relationship.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PathPredicate {
+    /// The relationships walked, from the primary type.
+    pub(crate) path: Vec<String>,
+    /// The predicate on the last type of the path.
+    pub(crate) predicate: Predicate,
+}
+
+fn constraint(parameter: &str, detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request(title::FILTER, detail).param(parameter)
+}
+
+/// Parses one `filter[...]` parameter.
+///
+/// # Errors
+/// Unknown filter, unsupported operator, a value of the wrong type, a list or range where not
+/// allowed: each a `filter constraint` naming the exact parameter.
+pub(crate) fn parse(
+    schema: &Schema,
+    ty: &ResourceType,
+    name: &str,
+    value: &str,
+) -> Result<PathPredicate, ApiError> {
+    let inner = name
+        .strip_prefix("filter[")
+        .ok_or_else(|| constraint(name, "The filter is not supported."))?;
+    let (path, op) = match inner.split_once("][") {
+        Some((path, rest)) => (
+            path,
+            Some(
+                rest.strip_suffix(']')
+                    .ok_or_else(|| constraint(name, "The filter is not supported."))?,
+            ),
+        ),
+        None => (
+            inner
+                .strip_suffix(']')
+                .ok_or_else(|| constraint(name, "The filter is not supported."))?,
+            None,
+        ),
+    };
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut current = ty;
+    let mut walked = Vec::new();
+    for rel in &segments[..segments.len() - 1] {
+        let relationship = current
+            .relationships
+            .get(*rel)
+            .ok_or_else(|| constraint(name, "The filter is not supported."))?;
+        walked.push((*rel).to_owned());
+        current = schema
+            .resource_type(&relationship.target)
+            .expect("checked target");
+    }
+    let field_name = segments[segments.len() - 1];
+    let filter = current
+        .filters
+        .get(field_name)
+        .ok_or_else(|| constraint(name, "The filter is not supported."))?;
+    let op = match op {
+        None => Operator::Eq,
+        Some(op) => Operator::ALL
+            .into_iter()
+            .find(|o| o.name() == op)
+            .ok_or_else(|| constraint(name, format!("The operator \"{op}\" is not supported.")))?,
+    };
+    if !filter.operators.contains(&op) {
+        return Err(constraint(
+            name,
+            format!("The operator \"{}\" is not supported.", op.name()),
+        ));
+    }
+    let field = match filter.target {
+        FilterTarget::Id => Field::Id,
+        FilterTarget::Attribute(dt) => Field::Attribute(field_name.to_owned(), dt),
+        FilterTarget::Relationship { many } => Field::Relationship(field_name.to_owned(), many),
+    };
+    let target = match &field {
+        Field::Relationship(rel, _) => schema
+            .resource_type(&current.relationships[rel].target)
+            .expect("checked target"),
+        _ => current,
+    };
+    let operand = operand(filter, &field, target, op, value).map_err(|d| constraint(name, d))?;
+    Ok(PathPredicate {
+        path: walked,
+        predicate: Predicate {
+            parameter: name.to_owned(),
+            field,
+            op,
+            operand,
+        },
+    })
+}
+
+fn operand(
+    filter: &Filter,
+    field: &Field,
+    id_type: &ResourceType,
+    op: Operator,
+    raw: &str,
+) -> Result<Operand, String> {
+    if matches!(op, Operator::Exists | Operator::Empty) {
+        return parse_bool(raw).map(Operand::Flag);
+    }
+    let one = |s: &str| parse_value(field, id_type, s);
+    let list_ops = matches!(
+        op,
+        Operator::Eq
+            | Operator::Neq
+            | Operator::NeqOrNull
+            | Operator::Contains
+            | Operator::NotContains
+    );
+    if filter.allow_array && list_ops && raw.contains(',') {
+        let values: Result<Vec<Value>, String> = raw.split(',').map(one).collect();
+        return values.map(Operand::List);
+    }
+    let range_ops = matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull);
+    if filter.allow_range
+        && range_ops
+        && let Some((lo, hi)) = raw.split_once("..")
+    {
+        return Ok(Operand::Range(one(lo)?, one(hi)?));
+    }
+    one(raw).map(Operand::One)
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "true" | "True" | "yes" | "Yes" => Ok(true),
+        "0" | "false" | "False" | "no" | "No" => Ok(false),
+        _ => Err(format!("Expected boolean value. Given \"{s}\".")),
+    }
+}
+
+/// A filter value in the stored form of the field.
+fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, String> {
+    let expected = |what: &str| format!("Expected {what} value. Given \"{s}\".");
+    match field {
+        Field::Id | Field::Relationship(..) => match id_type.id {
+            IdStrategy::Sequence => s
+                .parse::<u64>()
+                .ok()
+                .filter(|n| n.to_string() == s)
+                .map(|_| Value::String(s.to_owned()))
+                .ok_or_else(|| expected("integer")),
+            _ => Ok(Value::String(s.to_owned())),
+        },
+        Field::Attribute(_, dt) => match dt {
+            DataType::String | DataType::Text | DataType::Enum | DataType::Strings => {
+                Ok(Value::String(s.to_owned()))
+            }
+            DataType::Integer => s
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| expected("integer")),
+            DataType::Bigint => s
+                .parse::<i64>()
+                .map(|n| Value::String(n.to_string()))
+                .map_err(|_| expected("integer")),
+            DataType::Decimal => values::parse_decimal(&Value::String(s.to_owned()))
+                .map(|d| Value::String(d.to_string()))
+                .ok_or_else(|| expected("decimal")),
+            DataType::Float => s
+                .parse::<f64>()
+                .map(Value::from)
+                .map_err(|_| expected("float")),
+            DataType::Boolean => parse_bool(s).map(Value::Bool),
+            DataType::Date => values::parse_date(s)
+                .map(|d| Value::String(d.to_string()))
+                .ok_or_else(|| expected("date")),
+            DataType::Datetime => values::parse_datetime(s)
+                .or_else(|| values::parse_date(s).map(|d| d.midnight().assume_utc()))
+                .map(|t| Value::String(values::format_datetime(t)))
+                .ok_or_else(|| expected("datetime")),
+            DataType::Json => Err("This field cannot be filtered by value.".to_owned()),
+        },
+    }
+}
+
+/// The value of a field on a resource, as the index sees it: a list (to-many and arrays) or
+/// one value (`Null` when absent).
+fn field_values(field: &Field, r: &Resource, to_many: &dyn Fn(&str) -> Vec<String>) -> Vec<Value> {
+    match field {
+        Field::Id => vec![Value::String(r.id.clone())],
+        Field::Attribute(name, DataType::Strings) => match r.attributes.get(name) {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        },
+        Field::Attribute(name, _) => vec![r.attributes.get(name).cloned().unwrap_or(Value::Null)],
+        Field::Relationship(name, false) => vec![
+            r.related(name)
+                .map_or(Value::Null, |id| Value::String(id.to_owned())),
+        ],
+        Field::Relationship(name, true) => to_many(name).into_iter().map(Value::String).collect(),
+    }
+}
+
+impl Predicate {
+    fn is_multi(&self) -> bool {
+        matches!(
+            self.field,
+            Field::Relationship(_, true) | Field::Attribute(_, DataType::Strings)
+        )
+    }
+
+    /// Whether a resource passes; `to_many` gives the ids of a to-many relationship.
+    pub(crate) fn matches(
+        &self,
+        ty: &ResourceType,
+        r: &Resource,
+        to_many: &dyn Fn(&str) -> Vec<String>,
+    ) -> bool {
+        let values = field_values(&self.field, r, to_many);
+        let cmp = |a: &Value, b: &Value| compare(&self.field, ty, a, b);
+        let eq_any = |v: &Value| match &self.operand {
+            Operand::One(x) => cmp(v, x) == Some(std::cmp::Ordering::Equal),
+            Operand::List(xs) => xs
+                .iter()
+                .any(|x| cmp(v, x) == Some(std::cmp::Ordering::Equal)),
+            Operand::Range(lo, hi) => {
+                cmp(v, lo).is_some_and(std::cmp::Ordering::is_ge)
+                    && cmp(v, hi).is_some_and(std::cmp::Ordering::is_le)
+            }
+            Operand::Flag(_) => false,
+        };
+        let text = |f: &dyn Fn(&str, &str) -> bool| {
+            let needles: Vec<&str> = match &self.operand {
+                Operand::One(Value::String(s)) => vec![s.as_str()],
+                Operand::List(xs) => xs.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|v| needles.iter().any(|n| f(v, n)))
+        };
+        let present: Vec<&Value> = values.iter().filter(|v| !v.is_null()).collect();
+        let multi = self.is_multi();
+        match self.op {
+            Operator::Eq => present.iter().any(|v| eq_any(v)),
+            Operator::Neq => !present.is_empty() && !present.iter().any(|v| eq_any(v)),
+            Operator::NeqOrNull => !present.iter().any(|v| eq_any(v)),
+            Operator::Exists => matches!(self.operand, Operand::Flag(f) if f != present.is_empty()),
+            Operator::Empty => {
+                let empty = present.is_empty() || present.iter().all(|v| values::is_blank(v));
+                matches!(self.operand, Operand::Flag(f) if f == empty)
+            }
+            Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte => match &self.operand {
+                Operand::One(x) => present.iter().any(|v| {
+                    cmp(v, x).is_some_and(|o| match self.op {
+                        Operator::Lt => o.is_lt(),
+                        Operator::Lte => o.is_le(),
+                        Operator::Gt => o.is_gt(),
+                        _ => o.is_ge(),
+                    })
+                }),
+                _ => false,
+            },
+            // On to-many relationships and arrays, `contains` means "holds all the values".
+            Operator::Contains if multi => match &self.operand {
+                Operand::One(x) => present
+                    .iter()
+                    .any(|v| cmp(v, x) == Some(std::cmp::Ordering::Equal)),
+                Operand::List(xs) => xs.iter().all(|x| {
+                    present
+                        .iter()
+                        .any(|v| cmp(v, x) == Some(std::cmp::Ordering::Equal))
+                }),
+                _ => false,
+            },
+            Operator::NotContains if multi => match &self.operand {
+                Operand::One(x) => !present
+                    .iter()
+                    .any(|v| cmp(v, x) == Some(std::cmp::Ordering::Equal)),
+                Operand::List(xs) => !xs.iter().all(|x| {
+                    present
+                        .iter()
+                        .any(|v| cmp(v, x) == Some(std::cmp::Ordering::Equal))
+                }),
+                _ => false,
+            },
+            Operator::Contains => text(&|v, n| v.contains(n)),
+            Operator::NotContains => !text(&|v, n| v.contains(n)),
+            Operator::StartsWith => text(&|v, n| v.starts_with(n)),
+            Operator::NotStartsWith => !text(&|v, n| v.starts_with(n)),
+            Operator::EndsWith => text(&|v, n| v.ends_with(n)),
+            Operator::NotEndsWith => !text(&|v, n| v.ends_with(n)),
+        }
+    }
+
+    /// The key ranges of the field's index that hold every match, in ascending order; `None`
+    /// when the operator cannot be served by ranges (the predicate is then checked on items).
+    pub(crate) fn ranges(
+        &self,
+        ty: &ResourceType,
+        target: Option<&ResourceType>,
+    ) -> Option<Vec<(Bound<String>, Bound<String>)>> {
+        let key = |v: &Value| value_key(&self.field, ty, target, v);
+        let point = |v: &Value| -> Option<(Bound<String>, Bound<String>)> {
+            let k = key(v)?;
+            Some(prefix_range(&format!("{k}{SEPARATOR}")))
+        };
+        let exact = matches!(self.field, Field::Id);
+        let ranges = match (&self.op, &self.operand) {
+            (Operator::Eq, Operand::One(v)) if exact => {
+                vec![(Bound::Included(key(v)?), Bound::Included(key(v)?))]
+            }
+            (Operator::Eq, Operand::One(v)) => vec![point(v)?],
+            (Operator::Eq | Operator::Contains, Operand::List(vs))
+                if self.op == Operator::Eq || self.is_multi() =>
+            {
+                let mut keys: Vec<String> = vs.iter().map(key).collect::<Option<_>>()?;
+                keys.sort();
+                keys.dedup();
+                if self.op == Operator::Contains {
+                    // "holds all": any one value's range holds every match.
+                    keys.truncate(1);
+                }
+                keys.into_iter()
+                    .map(|k| {
+                        if exact {
+                            (Bound::Included(k.clone()), Bound::Included(k))
+                        } else {
+                            prefix_range(&format!("{k}{SEPARATOR}"))
+                        }
+                    })
+                    .collect()
+            }
+            (Operator::Contains, Operand::One(v)) if self.is_multi() => vec![point(v)?],
+            (Operator::Eq, Operand::Range(lo, hi)) => {
+                let (lo, hi) = (key(lo)?, key(hi)?);
+                vec![(Bound::Included(lo), upper_inclusive(&hi, exact))]
+            }
+            (Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte, Operand::One(v)) => {
+                let k = key(v)?;
+                // Present values start at "1"; nulls ("0…") never match a comparison.
+                let floor = if exact {
+                    Bound::Unbounded
+                } else {
+                    Bound::Included("1".to_owned())
+                };
+                vec![match self.op {
+                    Operator::Lt => (floor, Bound::Excluded(k)),
+                    Operator::Lte => (floor, upper_inclusive(&k, exact)),
+                    Operator::Gt => (
+                        if exact {
+                            Bound::Excluded(k)
+                        } else {
+                            Bound::Included(format!(
+                                "{k}{}",
+                                char::from_u32(SEPARATOR as u32 + 1).expect("valid")
+                            ))
+                        },
+                        Bound::Unbounded,
+                    ),
+                    _ => (Bound::Included(k), Bound::Unbounded),
+                }]
+            }
+            (Operator::StartsWith, Operand::One(Value::String(s)))
+                if !exact && matches!(self.field, Field::Attribute(..)) =>
+            {
+                vec![prefix_range(&format!("1{}", values::escape(s)))]
+            }
+            (Operator::Exists, Operand::Flag(true)) if !exact => vec![prefix_range("1")],
+            (Operator::Exists, Operand::Flag(false)) if !exact => vec![prefix_range("0")],
+            _ => return None,
+        };
+        Some(ranges)
+    }
+}
+
+/// Everything up to the key that holds `hi` and all ids after it.
+fn upper_inclusive(hi: &str, exact: bool) -> Bound<String> {
+    if exact {
+        Bound::Included(hi.to_owned())
+    } else {
+        Bound::Excluded(format!(
+            "{hi}{}",
+            char::from_u32(SEPARATOR as u32 + 1).expect("valid")
+        ))
+    }
+}
+
+fn prefix_range(prefix: &str) -> (Bound<String>, Bound<String>) {
+    (
+        Bound::Included(prefix.to_owned()),
+        jsonapi_store::prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded),
+    )
+}
+
+/// The index key of a filter value (without the id part): the listing's id key for ids.
+fn value_key(
+    field: &Field,
+    ty: &ResourceType,
+    target: Option<&ResourceType>,
+    v: &Value,
+) -> Option<String> {
+    match field {
+        Field::Id => Some(id_key(ty, v.as_str()?)),
+        Field::Relationship(..) => Some(format!("1{}", id_key(target?, v.as_str()?))),
+        Field::Attribute(_, DataType::Strings) => Some(format!("1{}", values::escape(v.as_str()?))),
+        Field::Attribute(_, dt) => values::sort_keys(*dt, v).into_iter().next(),
+    }
+}
+
+/// Orders two values of a field the way its index does.
+fn compare(field: &Field, ty: &ResourceType, a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match field {
+        Field::Id | Field::Relationship(..) => match ty.id {
+            // Relationship ids are compared as strings; ids of sequence types numerically.
+            IdStrategy::Sequence if matches!(field, Field::Id) => Some(
+                a.as_str()?
+                    .parse::<u64>()
+                    .ok()?
+                    .cmp(&b.as_str()?.parse::<u64>().ok()?),
+            ),
+            _ => Some(a.as_str()?.cmp(b.as_str()?)),
+        },
+        Field::Attribute(_, DataType::Strings) => Some(a.as_str()?.cmp(b.as_str()?)),
+        Field::Attribute(_, dt) => {
+            let ka = values::sort_keys(*dt, a).into_iter().next()?;
+            let kb = values::sort_keys(*dt, b).into_iter().next()?;
+            Some(ka.cmp(&kb))
+        }
+    }
+}
