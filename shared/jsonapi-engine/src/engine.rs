@@ -20,12 +20,17 @@ use crate::values;
 /// read (an optimistic-concurrency conflict) before the client gets a 409.
 const WRITE_ATTEMPTS: usize = 5;
 
+/// How many sequence ids one store round trip reserves.
+const SEQUENCE_BLOCK: u64 = 16;
+
 /// The JSON:API engine over a store.
 #[derive(Debug)]
 pub struct Engine<S> {
     pub(crate) schema: Arc<Schema>,
     pub(crate) store: S,
     pub(crate) extensions: Vec<Box<dyn Extension>>,
+    /// Sequence ids reserved from the store and not handed out yet, per type: `(next, end)`.
+    pub(crate) sequences: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
     /// The key that signs cursors, read from (or created in) the store on first use.
     pub(crate) cursor_secret: std::sync::OnceLock<Vec<u8>>,
 }
@@ -55,6 +60,7 @@ impl<S: Store> Engine<S> {
             schema: Arc::new(schema),
             store,
             extensions,
+            sequences: std::sync::Mutex::default(),
             cursor_secret: std::sync::OnceLock::new(),
         }
     }
@@ -320,6 +326,29 @@ impl<S: Store> Engine<S> {
             limit + 1,
         );
         self.range_ids(query, skip, limit).await
+    }
+
+    /// The next id of a sequence. Ids are reserved from the store in blocks, so most creates
+    /// cost no extra round trip; ids a process reserved but did not use are skipped (gaps, as
+    /// database sequences have), never handed out twice.
+    pub(crate) async fn next_sequence(&self, ty: &str) -> ApiResult<u64> {
+        let take = |seqs: &mut std::collections::HashMap<String, (u64, u64)>| {
+            let slot = seqs.get_mut(ty)?;
+            (slot.0 < slot.1).then(|| {
+                slot.0 += 1;
+                slot.0 - 1
+            })
+        };
+        if let Some(id) = take(&mut self.sequences.lock().expect("not poisoned")) {
+            return Ok(id);
+        }
+        let first = self
+            .store
+            .allocate(&resource::sequence_key(ty), SEQUENCE_BLOCK)
+            .await?;
+        let mut seqs = self.sequences.lock().expect("not poisoned");
+        seqs.insert(ty.to_owned(), (first + 1, first + SEQUENCE_BLOCK));
+        Ok(first)
     }
 
     /// How many store writes a change set needs (before extensions add theirs).

@@ -37,7 +37,12 @@ pub struct RoundTripCounts {
 impl RoundTripCounts {
     /// Every round trip.
     pub fn total(&self) -> u64 {
-        self.gets + self.batch_gets + self.queries + self.counts + self.allocations + self.transactions
+        self.gets
+            + self.batch_gets
+            + self.queries
+            + self.counts
+            + self.allocations
+            + self.transactions
     }
 }
 

@@ -11,6 +11,8 @@
 //! What the items mean (resources, index entries, unique values…) is decided by the engine;
 //! backends store items and never look inside them.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod counting;
 pub mod limits;
 
@@ -166,7 +168,10 @@ impl RangeQuery {
 
     /// The bounds of the range still to read, after the cursor.
     pub fn remaining_bounds(&self) -> (Bound<&str>, Bound<&str>) {
-        let (mut from, mut to) = (self.from.as_ref().map(String::as_str), self.to.as_ref().map(String::as_str));
+        let (mut from, mut to) = (
+            self.from.as_ref().map(String::as_str),
+            self.to.as_ref().map(String::as_str),
+        );
         if let Some(after) = &self.after {
             if self.reverse {
                 to = Bound::Excluded(after.as_str());

@@ -18,7 +18,9 @@ pub const MAX_BATCH_GET: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitError {
     /// Too many actions in one transaction.
-    #[error("the change needs {0} store writes; one transaction holds at most {MAX_TRANSACTION_WRITES}")]
+    #[error(
+        "the change needs {0} store writes; one transaction holds at most {MAX_TRANSACTION_WRITES}"
+    )]
     TooManyWrites(usize),
     /// The transaction is too large.
     #[error("the change is {0} bytes; one transaction holds at most {MAX_TRANSACTION_BYTES} bytes")]

@@ -274,11 +274,7 @@ impl<S: Store> Engine<S> {
     /// A new id for a type whose ids the server makes.
     async fn new_id(&self, ty: &ResourceType) -> ApiResult<String> {
         Ok(match ty.id {
-            IdStrategy::Sequence => self
-                .store
-                .allocate(&resource::sequence_key(&ty.name), 1)
-                .await?
-                .to_string(),
+            IdStrategy::Sequence => self.next_sequence(&ty.name).await?.to_string(),
             IdStrategy::Ulid | IdStrategy::Client => ulid::Ulid::new().to_string(),
         })
     }
