@@ -10,6 +10,7 @@ use jsonapi_store::{Key, RangeQuery, Store, StoreError, limits};
 
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::{BoxFuture, ChangeSet, Extension, FlushContext, Loader};
+use crate::operation::Operation;
 use crate::query;
 use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::resource::{self, Origin, Resource};
@@ -100,6 +101,34 @@ impl<S: Store> Engine<S> {
             }
         }
         response
+    }
+
+    /// The operation a request belongs to, if its path is an API path.
+    pub fn operation_of(&self, method: &Method, path: &str) -> Option<Operation> {
+        let route = Route::parse(&self.schema.api.prefix, path)?;
+        Operation::of(method, route.kind())
+    }
+
+    /// Answers a request on behalf of one operation (a function of the cloud shape). A request
+    /// of another operation means the deployment routes it wrongly: it is logged and answered
+    /// with a 404, as an unknown URL.
+    pub async fn handle_as(&self, operation: Operation, req: ApiRequest) -> ApiResponse {
+        match self.operation_of(&req.method, &req.path) {
+            Some(op) if op == operation => self.handle(req).await,
+            // Paths outside the API and unknown methods get the engine's own 404/405.
+            None => self.handle(req).await,
+            Some(op) => {
+                tracing::error!(expected = operation.name(), got = op.name(), path = %req.path, "request routed to the wrong function");
+                ApiResponse::errors(
+                    &ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        title::NOT_FOUND,
+                        format!("No route found for \"{} {}\".", req.method, req.path),
+                    )
+                    .into(),
+                )
+            }
+        }
     }
 
     async fn route(&self, req: &ApiRequest) -> ApiResult<ApiResponse> {

@@ -25,6 +25,17 @@ impl Route {
         }
     }
 
+    /// The shape of the path.
+    pub(crate) fn kind(&self) -> crate::operation::PathKind {
+        use crate::operation::PathKind;
+        match self {
+            Self::List { .. } => PathKind::List,
+            Self::Item { .. } => PathKind::Item,
+            Self::Related { .. } => PathKind::Related,
+            Self::Relationship { .. } => PathKind::Relationship,
+        }
+    }
+
     /// Splits a path under `prefix` into a route; `None` when it is not an API path.
     pub(crate) fn parse(prefix: &str, path: &str) -> Option<Self> {
         let rest = path.strip_prefix(prefix)?.strip_prefix('/')?;
