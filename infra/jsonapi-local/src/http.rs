@@ -10,13 +10,14 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
 
-use crate::LocalEngine;
+use jsonapi_engine::Engine;
+use jsonapi_store::Store;
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-pub(crate) async fn answer(
-    engine: &LocalEngine,
+pub(crate) async fn answer<S: Store>(
+    engine: &Engine<S>,
     addr: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {

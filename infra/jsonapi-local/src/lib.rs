@@ -17,13 +17,12 @@ use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use jsonapi_engine::{ApiRequest, Engine};
+use jsonapi_engine::Engine;
+use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-pub use jsonapi_engine::engine::Engine as ApiEngine;
 
 /// How the server is started.
 #[derive(Debug, Clone)]
@@ -36,6 +35,19 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Load the example seed data (once per data folder).
     pub seed: bool,
+    /// Serve from DynamoDB instead of the embedded store in `data`.
+    pub dynamodb: Option<DynamoOptions>,
+}
+
+/// Where the DynamoDB backend's table is.
+#[derive(Debug, Clone)]
+pub struct DynamoOptions {
+    /// An endpoint such as DynamoDB Local's `http://127.0.0.1:8000`; `None` = AWS.
+    pub endpoint: Option<String>,
+    /// The table.
+    pub table: String,
+    /// Create the table first when it does not exist.
+    pub create_table: bool,
 }
 
 /// Why the server could not start.
@@ -60,9 +72,6 @@ pub enum StartError {
     Seed(String),
 }
 
-/// The engine as the local server runs it.
-pub type LocalEngine = Engine<RedbStore>;
-
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
@@ -84,11 +93,6 @@ impl Server {
             Some(path) => jsonapi_config::load_file(path)?,
             None => jsonapi_config::example_domain(),
         };
-        let store = RedbStore::open(&options.data)?;
-        let engine = Arc::new(Engine::new(schema, store));
-        if options.seed {
-            seed::load(&engine).await.map_err(StartError::Seed)?;
-        }
         let listener =
             TcpListener::bind(options.listen)
                 .await
@@ -101,7 +105,35 @@ impl Server {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, engine, addr, stopped));
+        let task = match &options.dynamodb {
+            None => {
+                let engine = Engine::new(schema, RedbStore::open(&options.data)?);
+                tokio::spawn(serve(
+                    listener,
+                    prepare(engine, options.seed).await?,
+                    addr,
+                    stopped,
+                ))
+            }
+            Some(d) => {
+                let config = jsonapi_store_dynamodb::Config {
+                    endpoint: d.endpoint.clone(),
+                    table: d.table.clone(),
+                    region: None,
+                };
+                let store = jsonapi_store_dynamodb::DynamoStore::connect(config).await?;
+                if d.create_table {
+                    store.create_table().await?;
+                }
+                let engine = Engine::new(schema, store);
+                tokio::spawn(serve(
+                    listener,
+                    prepare(engine, options.seed).await?,
+                    addr,
+                    stopped,
+                ))
+            }
+        };
         Ok(Self { addr, stop, task })
     }
 
@@ -122,9 +154,17 @@ impl Server {
     }
 }
 
-async fn serve(
+/// Seeds the store when asked.
+async fn prepare<S: Store>(engine: Engine<S>, seed: bool) -> Result<Arc<Engine<S>>, StartError> {
+    if seed {
+        seed::load(&engine).await.map_err(StartError::Seed)?;
+    }
+    Ok(Arc::new(engine))
+}
+
+async fn serve<S: Store>(
     listener: TcpListener,
-    engine: Arc<LocalEngine>,
+    engine: Arc<Engine<S>>,
     addr: SocketAddr,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -156,9 +196,4 @@ async fn serve(
     {
         tracing::warn!("some connections did not finish within {DRAIN:?}");
     }
-}
-
-/// Answers one request outside HTTP (used by the seed loader).
-pub(crate) async fn call(engine: &LocalEngine, request: ApiRequest) -> jsonapi_engine::ApiResponse {
-    engine.handle(request).await
 }

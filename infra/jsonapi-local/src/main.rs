@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use jsonapi_local::{Options, Server};
+use jsonapi_local::{DynamoOptions, Options, Server};
 use tracing_subscriber::EnvFilter;
 
 /// Serve a JSON:API from one configuration file on the embedded store.
@@ -25,6 +25,26 @@ struct Args {
     /// Load the example seed data (once per data folder).
     #[arg(long)]
     seed: bool,
+    /// Storage backend.
+    #[arg(long, value_enum, default_value_t = Backend::Embedded)]
+    store: Backend,
+    /// DynamoDB endpoint, e.g. DynamoDB Local's http://127.0.0.1:8000 (default: AWS).
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// DynamoDB table.
+    #[arg(long, default_value = "jsonapi")]
+    table: String,
+    /// Create the DynamoDB table when it does not exist.
+    #[arg(long)]
+    create_table: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// redb in the data folder.
+    Embedded,
+    /// DynamoDB (or DynamoDB Local with --endpoint).
+    Dynamodb,
 }
 
 #[tokio::main]
@@ -36,11 +56,17 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let dynamodb = (args.store == Backend::Dynamodb).then(|| DynamoOptions {
+        endpoint: args.endpoint,
+        table: args.table,
+        create_table: args.create_table,
+    });
     let options = Options {
         listen: args.listen,
         data: args.data,
         config: args.config,
         seed: args.seed,
+        dynamodb,
     };
     let server = match Server::start(options).await {
         Ok(server) => server,

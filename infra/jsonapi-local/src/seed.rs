@@ -8,7 +8,7 @@ use jsonapi_engine::{ApiRequest, MEDIA_TYPE};
 use jsonapi_store::{Condition, Item, Key, Store, Write};
 use serde_json::{Value, json};
 
-use crate::LocalEngine;
+use jsonapi_engine::Engine;
 
 fn marker() -> Key {
     Key::new("meta#seed", "#")
@@ -36,7 +36,7 @@ const PRODUCT_NAMES: [&str; 10] = [
 ];
 
 /// Loads the seed data unless this data folder has it already.
-pub(crate) async fn load(engine: &LocalEngine) -> Result<(), String> {
+pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
     let store = engine.store();
     if store
         .get(&marker())
@@ -143,7 +143,7 @@ pub(crate) async fn load(engine: &LocalEngine) -> Result<(), String> {
 }
 
 /// Creates one resource through the API and returns its id.
-async fn post(engine: &LocalEngine, ty: &str, data: Value) -> Result<String, String> {
+async fn post<S: Store>(engine: &Engine<S>, ty: &str, data: Value) -> Result<String, String> {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     let request = ApiRequest {
@@ -156,7 +156,7 @@ async fn post(engine: &LocalEngine, ty: &str, data: Value) -> Result<String, Str
             .into(),
         base_url: "http://localhost".to_owned(),
     };
-    let response = crate::call(engine, request).await;
+    let response = engine.handle(request).await;
     let body: Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
     if !response.status.is_success() {
         return Err(format!(

@@ -104,17 +104,23 @@ impl DynamoStore {
         }
         if let Some(endpoint) = &config.endpoint {
             loader = loader.endpoint_url(endpoint.clone());
+            // A local endpoint needs no real region; naming one keeps the SDK's region chain
+            // from asking the instance metadata service, which exists only on AWS.
+            let region_in_env = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                .iter()
+                .any(|v| std::env::var_os(v).is_some());
+            if config.region.is_none() && !region_in_env {
+                loader = loader.region(Region::new("us-east-1"));
+            }
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
                 loader = loader
                     .credentials_provider(Credentials::new("test", "test", None, None, "static"));
             }
         }
         let sdk_config = loader.load().await;
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk_config);
-        if sdk_config.region().is_none() && config.endpoint.is_some() {
-            builder = builder.region(Region::new("us-east-1"));
-        }
-        let store = Self::from_client(Client::from_conf(builder.build()), config.table);
+        let client =
+            Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&sdk_config).build());
+        let store = Self::from_client(client, config.table);
         match store
             .client
             .describe_table()
