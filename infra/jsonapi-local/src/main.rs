@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let dynamodb = (args.store == Backend::Dynamodb).then(|| DynamoOptions {
+    let dynamodb = (args.store == Backend::Dynamodb).then_some(DynamoOptions {
         endpoint: args.endpoint,
         table: args.table,
         create_table: args.create_table,
