@@ -291,18 +291,40 @@ impl<S: Store> Engine<S> {
         ty: &ResourceType,
         ids: &[String],
     ) -> ApiResult<Vec<Resource>> {
+        let keys: Vec<(&str, &str)> = ids
+            .iter()
+            .map(|id| (ty.name.as_str(), id.as_str()))
+            .collect();
+        Ok(self.load_keys(&keys).await?.into_iter().flatten().collect())
+    }
+
+    /// Stored resources of any types, in the order of `keys` (`None` where missing), one batch
+    /// read per hundred keys whatever their types: they are items of one table.
+    pub(crate) async fn load_keys(
+        &self,
+        keys: &[(&str, &str)],
+    ) -> ApiResult<Vec<Option<Resource>>> {
         let mut found = std::collections::HashMap::new();
-        for chunk in ids.chunks(limits::MAX_BATCH_GET) {
-            let keys: Vec<Key> = chunk
+        for chunk in keys.chunks(limits::MAX_BATCH_GET) {
+            let item_keys: Vec<Key> = chunk
                 .iter()
-                .map(|id| resource::resource_key(&ty.name, id))
+                .map(|(ty, id)| resource::resource_key(ty, id))
                 .collect();
-            for item in self.store.batch_get(&keys).await? {
+            for item in self.store.batch_get(&item_keys).await? {
+                let Some((ty, _)) = item.key.pk.split_once('#') else {
+                    continue;
+                };
+                let Some(ty) = self.schema.resource_type(ty) else {
+                    continue;
+                };
                 let r = self.decode(ty, &item)?;
-                found.insert(r.id.clone(), r);
+                found.insert((r.ty.clone(), r.id.clone()), r);
             }
         }
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        Ok(keys
+            .iter()
+            .map(|(ty, id)| found.remove(&((*ty).to_owned(), (*id).to_owned())))
+            .collect())
     }
 
     /// Ids read from an index or listing range: up to `limit` ids, and whether more exist.

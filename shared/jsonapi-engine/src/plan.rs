@@ -368,7 +368,10 @@ impl<S: Store> Engine<S> {
         let mut seen = HashSet::new();
         let mut skipped = 0;
         while let Some((lo, hi)) = plan.scan.ranges.get(range) {
-            let want = (skip - skipped + limit + 1 - found.len()).clamp(1, 1000);
+            let needed = skip - skipped + limit + 1 - found.len();
+            // When items may fail the predicates, read ahead: a batch read of a hundred items
+            // costs one round trip, like a batch read of ten.
+            let want = if plan.exact { needed } else { needed.max(100) }.clamp(1, 1000);
             let query = RangeQuery {
                 pk: plan.scan.pk.clone(),
                 from: lo.clone(),

@@ -22,6 +22,8 @@ pub(crate) enum Linkage {
     One(Option<String>),
     /// A to-many (capped at `maxRelated`; `more` when the cap cut it).
     Many { ids: Vec<String>, more: bool },
+    /// Not read: rendered with links only.
+    Unread,
 }
 
 impl Linkage {
@@ -29,6 +31,7 @@ impl Linkage {
         match self {
             Self::One(id) => id.iter().cloned().collect(),
             Self::Many { ids, .. } => ids.clone(),
+            Self::Unread => Vec::new(),
         }
     }
 }
@@ -80,9 +83,28 @@ impl<S: Store> Engine<S> {
         r: &Resource,
         shape: Shape<'_>,
     ) -> ApiResult<IndexMap<String, Linkage>> {
+        self.linkage_of(ty, r, shape, None).await
+    }
+
+    /// As [`Self::linkage`]; with `inverse`, inverse relationships outside that set are not
+    /// read and render with links only (included resources read only what a longer include
+    /// path needs: each would otherwise cost a range read).
+    async fn linkage_of(
+        &self,
+        ty: &ResourceType,
+        r: &Resource,
+        shape: Shape<'_>,
+        inverse: Option<&HashSet<&str>>,
+    ) -> ApiResult<IndexMap<String, Linkage>> {
         let mut out = IndexMap::new();
         for (name, rel) in &ty.relationships {
             if !shape.shows(&ty.name, name) {
+                continue;
+            }
+            if let (RelationshipStorage::InverseOf { .. }, Some(wanted)) = (&rel.storage, inverse)
+                && !wanted.contains(name.as_str())
+            {
+                out.insert(name.clone(), Linkage::Unread);
                 continue;
             }
             let linkage = match (&rel.storage, rel.many) {
@@ -140,11 +162,11 @@ impl<S: Store> Engine<S> {
             });
         }
         let mut included = Vec::new();
-        // One level of every include path at a time: one batch read per related type.
+        // One level of every include path at a time: one batch read for all related types.
         let mut paths: Vec<&[String]> = shape.include.iter().map(Vec::as_slice).collect();
         let mut level = frontier;
         while !paths.is_empty() && !level.is_empty() {
-            let mut wanted: IndexMap<String, Vec<String>> = IndexMap::new();
+            let mut wanted: Vec<(String, String)> = Vec::new();
             for (lty, _, linkage) in &level {
                 for path in &paths {
                     let Some((rel, _)) = path.split_first() else {
@@ -153,31 +175,39 @@ impl<S: Store> Engine<S> {
                     let Some(link) = linkage.get(rel) else {
                         continue;
                     };
-                    let target = lty.relationships[rel].target.clone();
+                    let target = &lty.relationships[rel].target;
                     for id in link.ids() {
                         if seen.insert((target.clone(), id.clone())) {
-                            wanted.entry(target.clone()).or_default().push(id);
+                            wanted.push((target.clone(), id));
                         }
                     }
                 }
             }
-            let mut next = Vec::new();
-            for (target_name, ids) in wanted {
-                let target = Arc::clone(
-                    self.schema
-                        .resource_type(&target_name)
-                        .expect("checked target"),
-                );
-                for r in self.load_many(&target, &ids).await? {
-                    let linkage = self.linkage(&target, &r, shape).await?;
-                    next.push((Arc::clone(&target), r, linkage));
-                }
-            }
-            included.extend(self.objects(ctx, &next, shape).await?);
             paths = paths
                 .iter()
                 .filter_map(|p| p.get(1..).filter(|rest| !rest.is_empty()))
                 .collect();
+            let continuing: HashSet<&str> = paths
+                .iter()
+                .filter_map(|p| p.first().map(String::as_str))
+                .collect();
+            let keys: Vec<(&str, &str)> = wanted
+                .iter()
+                .map(|(t, id)| (t.as_str(), id.as_str()))
+                .collect();
+            let mut next = Vec::new();
+            for r in self.load_keys(&keys).await?.into_iter().flatten() {
+                let target = Arc::clone(
+                    self.schema
+                        .resource_type(&r.ty)
+                        .expect("stored types are known"),
+                );
+                let linkage = self
+                    .linkage_of(&target, &r, shape, Some(&continuing))
+                    .await?;
+                next.push((target, r, linkage));
+            }
+            included.extend(self.objects(ctx, &next, shape).await?);
             level = next;
         }
         Ok(Rendered {
@@ -340,8 +370,13 @@ impl<S: Store> Engine<S> {
                         o.insert("links".into(), Value::Object(links));
                     }
                 }
-                o.insert("data".into(), linkage_data(&rel.target, link));
-                rels.insert(name.clone(), Value::Object(o));
+                if *link != Linkage::Unread {
+                    o.insert("data".into(), linkage_data(&rel.target, link));
+                }
+                // A relationship object needs links or data.
+                if !o.is_empty() {
+                    rels.insert(name.clone(), Value::Object(o));
+                }
             }
             obj.insert("relationships".into(), Value::Object(rels));
         }
@@ -356,6 +391,7 @@ pub(crate) fn linkage_data(target: &str, link: &Linkage) -> Value {
         Linkage::One(None) => Value::Null,
         Linkage::One(Some(id)) => ident(id),
         Linkage::Many { ids, .. } => Value::Array(ids.iter().map(ident).collect()),
+        Linkage::Unread => Value::Null,
     }
 }
 
