@@ -1,0 +1,246 @@
+//! Planned reads, asserted by counting the store's round trips: a page costs an index range
+//! read plus one batch read, an include level one more batch read, a write one transaction.
+//! The same scenario runs on the embedded store and on DynamoDB Local.
+
+use http::{HeaderMap, Method, StatusCode, header};
+use jsonapi_engine::{ApiRequest, ApiResponse, Engine, MEDIA_TYPE};
+use jsonapi_store::Store;
+use jsonapi_store::counting::{Counting, RoundTripCounts, RoundTrips};
+use serde_json::{Value, json};
+
+struct Harness<S> {
+    engine: Engine<Counting<S>>,
+    trips: std::sync::Arc<RoundTrips>,
+}
+
+fn delta(after: RoundTripCounts, before: RoundTripCounts) -> RoundTripCounts {
+    RoundTripCounts {
+        gets: after.gets - before.gets,
+        batch_gets: after.batch_gets - before.batch_gets,
+        queries: after.queries - before.queries,
+        counts: after.counts - before.counts,
+        allocations: after.allocations - before.allocations,
+        transactions: after.transactions - before.transactions,
+    }
+}
+
+impl<S: Store> Harness<S> {
+    fn new(store: S) -> Self {
+        let (store, trips) = Counting::new(store);
+        Self {
+            engine: Engine::new(jsonapi_config::example_domain(), store),
+            trips,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (ApiResponse, RoundTripCounts) {
+        let (path, query) = match uri.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (uri.to_owned(), None),
+        };
+        let mut headers = HeaderMap::new();
+        if body.is_some() {
+            headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().unwrap());
+        }
+        let request = ApiRequest {
+            method,
+            path,
+            query,
+            headers,
+            body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+            base_url: "http://test".to_owned(),
+        };
+        let before = self.trips.snapshot();
+        let response = self.engine.handle(request).await;
+        (response, delta(self.trips.snapshot(), before))
+    }
+
+    async fn create(&self, ty: &str, data: Value) -> String {
+        let (r, _) = self
+            .call(
+                Method::POST,
+                &format!("/api/{ty}"),
+                Some(json!({ "data": data })),
+            )
+            .await;
+        let doc: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(r.status, StatusCode::CREATED, "{doc}");
+        doc["data"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn ids(response: &ApiResponse) -> Vec<String> {
+    let doc: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(response.status, StatusCode::OK, "{doc}");
+    doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn scenario<S: Store>(store: S) {
+    let h = Harness::new(store);
+    let mut categories = Vec::new();
+    for name in ["A", "B", "C"] {
+        categories.push(
+            h.create(
+                "categories",
+                json!({"type": "categories", "attributes": {"name": name}}),
+            )
+            .await,
+        );
+    }
+    // Product n: price n.50, category n % 3.
+    let mut products = Vec::new();
+    for n in 0..30_usize {
+        let id = h
+            .create(
+                "products",
+                json!({"type": "products",
+                       "attributes": {"sku": format!("P{n}"), "name": format!("Product {n:02}"), "price": format!("{n}.50")},
+                       "relationships": {"category": {"data": {"type": "categories", "id": categories[n % 3]}}}}),
+            )
+            .await;
+        products.push((id, n));
+    }
+    let customer = h
+        .create(
+            "customers",
+            json!({"type": "customers", "attributes": {"name": "C", "email": "c@example.com"}}),
+        )
+        .await;
+    let order = h
+        .create("orders", json!({"type": "orders", "relationships": {"customer": {"data": {"type": "customers", "id": customer}}}}))
+        .await;
+    let line = h
+        .create(
+            "orderlineitems",
+            json!({"type": "orderlineitems", "attributes": {"quantity": 2, "price": "3.00"},
+                   "relationships": {"order": {"data": {"type": "orders", "id": order}},
+                                     "product": {"data": {"type": "products", "id": products[0].0}}}}),
+        )
+        .await;
+
+    // One resource: one read.
+    let (r, trips) = h
+        .call(
+            Method::GET,
+            &format!("/api/products/{}", products[7].0),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(trips.total(), 1, "{trips:?}");
+
+    // One resource with two to-one relationships included: one read plus one batch read.
+    let (r, trips) = h
+        .call(
+            Method::GET,
+            &format!("/api/orderlineitems/{line}?include=order,product"),
+            None,
+        )
+        .await;
+    let doc: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(doc["included"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(
+        (trips.gets, trips.batch_gets, trips.total()),
+        (1, 1, 2),
+        "{trips:?}"
+    );
+
+    // A page of 10 filtered on an indexed field, by id: an index range and a batch read.
+    let expected: Vec<String> = products
+        .iter()
+        .filter(|(_, n)| n % 3 == 1)
+        .map(|(id, _)| id.clone())
+        .take(10)
+        .collect();
+    let (r, trips) = h
+        .call(
+            Method::GET,
+            &format!(
+                "/api/products?filter[category]={}&page[size]=10",
+                categories[1]
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), expected);
+    assert!(trips.total() <= 2, "{trips:?}");
+
+    // Filtered and sorted by the same field, descending.
+    let mut expected: Vec<(String, usize)> =
+        products.iter().filter(|(_, n)| *n >= 10).cloned().collect();
+    expected.sort_by(|a, b| b.1.cmp(&a.1));
+    let expected: Vec<String> = expected.into_iter().map(|(id, _)| id).take(10).collect();
+    let (r, trips) = h
+        .call(
+            Method::GET,
+            "/api/products?filter[price][gte]=10&sort=-price&page[size]=10",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), expected);
+    assert!(trips.total() <= 2, "{trips:?}");
+
+    // Each include level adds one batch read.
+    let (r, trips) = h
+        .call(
+            Method::GET,
+            &format!(
+                "/api/products?filter[category]={}&page[size]=10&include=category",
+                categories[2]
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r).len(), 10);
+    assert!(trips.total() <= 3 && trips.batch_gets == 2, "{trips:?}");
+
+    // A write is one transaction.
+    let (r, trips) = h
+        .call(
+            Method::PATCH,
+            &format!("/api/products/{}", products[3].0),
+            Some(json!({"data": {"type": "products", "id": products[3].0, "attributes": {"price": "99.00"}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(trips.transactions, 1, "{trips:?}");
+    let (r, trips) = h
+        .call(Method::POST, "/api/products", Some(json!({"data": {"type": "products", "attributes": {"sku": "NEW", "name": "New", "price": "1"}}})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(trips.transactions, 1, "{trips:?}");
+    assert!(trips.allocations <= 1, "{trips:?}");
+}
+
+#[tokio::test]
+async fn planned_reads_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(jsonapi_store_redb::RedbStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn planned_reads_on_dynamodb() {
+    let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT")
+        .expect("JSONAPI_DYNAMODB_ENDPOINT is not set: start DynamoDB Local with `infra/dynamodb/local.sh start 8000` and set it to http://127.0.0.1:8000");
+    let table = format!("roundtrips-{}", ulid::Ulid::new());
+    let store = jsonapi_store_dynamodb::DynamoStore::connect(jsonapi_store_dynamodb::Config {
+        endpoint: Some(endpoint),
+        table,
+        region: None,
+    })
+    .await
+    .unwrap();
+    store.create_table().await.unwrap();
+    scenario(store.clone()).await;
+    store.delete_table().await.unwrap();
+}
