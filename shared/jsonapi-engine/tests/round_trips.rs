@@ -178,7 +178,7 @@ async fn scenario<S: Store>(store: S) {
     // Filtered and sorted by the same field, descending.
     let mut expected: Vec<(String, usize)> =
         products.iter().filter(|(_, n)| *n >= 10).cloned().collect();
-    expected.sort_by(|a, b| b.1.cmp(&a.1));
+    expected.sort_by_key(|p| std::cmp::Reverse(p.1));
     let expected: Vec<String> = expected.into_iter().map(|(id, _)| id).take(10).collect();
     let (r, trips) = h
         .call(
