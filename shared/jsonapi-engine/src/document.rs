@@ -12,7 +12,10 @@ use crate::error::{ApiError, ApiErrors, title};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Identifier {
     pub(crate) ty: String,
+    /// The `id`, or the `lid` when `local`.
     pub(crate) id: String,
+    /// Given as a JSON:API 1.1 `lid`: names a resource created by the same request.
+    pub(crate) local: bool,
     pub(crate) pointer: String,
 }
 
@@ -30,6 +33,8 @@ pub(crate) enum Linkage {
 pub(crate) struct ResourceObject {
     pub(crate) ty: String,
     pub(crate) id: Option<String>,
+    /// A JSON:API 1.1 local id, naming a new resource within the request.
+    pub(crate) lid: Option<String>,
     pub(crate) attributes: Map<String, Value>,
     pub(crate) relationships: IndexMap<String, Linkage>,
     pub(crate) meta: Map<String, Value>,
@@ -41,15 +46,35 @@ fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
     ApiError::bad_request(title::REQUEST_DATA, detail).at(pointer)
 }
 
-/// Parses a request body as a JSON:API document whose `data` is one resource object.
+/// Parses a request document whose `data` is one resource object and whose `included` (when
+/// `with_included`) holds more resource objects to write with it.
 ///
 /// # Errors
-/// Malformed JSON (`bad request http exception`) or every shape problem found
-/// (`request data constraint`, each with a pointer).
-pub(crate) fn parse_single(body: &[u8]) -> Result<ResourceObject, ApiErrors> {
+/// As [`parse_single`]; pointers into `included` are `/included/N/...`.
+pub(crate) fn parse_compound(
+    body: &[u8],
+    with_included: bool,
+) -> Result<(ResourceObject, Vec<ResourceObject>), ApiErrors> {
     let doc = parse_json(body)?;
     let mut errors = Vec::new();
-    let top = check_top_level(&doc, &mut errors);
+    let top = check_top_level(&doc, with_included, &mut errors);
+    let mut included = Vec::new();
+    match top.and_then(|t| t.get("included")) {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("/included/{i}");
+                match item {
+                    Value::Object(o) => included.extend(resource_object(o, &at, &mut errors)),
+                    _ => errors.push(shape(&at, "An included item should be a resource object.")),
+                }
+            }
+        }
+        Some(_) => errors.push(shape(
+            "/included",
+            "The 'included' property should be an array.",
+        )),
+    }
     let data = top.and_then(|t| t.get("data"));
     let object = match data {
         None if top.is_some() => {
@@ -67,7 +92,29 @@ pub(crate) fn parse_single(body: &[u8]) -> Result<ResourceObject, ApiErrors> {
         }
     };
     match object {
-        Some(o) if errors.is_empty() => Ok(o),
+        Some(o) if errors.is_empty() => Ok((o, included)),
+        _ => Err(ApiErrors(errors)),
+    }
+}
+
+/// Parses the body of a relationship endpoint: `{"data": null | identifier | [identifiers]}`.
+///
+/// # Errors
+/// Malformed JSON or a wrong shape, with pointers.
+pub(crate) fn parse_linkage(body: &[u8]) -> Result<Linkage, ApiErrors> {
+    let doc = parse_json(body)?;
+    let mut errors = Vec::new();
+    let top = check_top_level(&doc, false, &mut errors);
+    let linkage = match top {
+        Some(t) if t.contains_key("data") => relationship(&doc, "", &mut errors),
+        Some(_) => {
+            errors.push(shape("/data", "The 'data' property is required."));
+            None
+        }
+        None => None,
+    };
+    match linkage {
+        Some(l) if errors.is_empty() => Ok(l),
         _ => Err(ApiErrors(errors)),
     }
 }
@@ -87,6 +134,7 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
 
 fn check_top_level<'a>(
     doc: &'a Value,
+    with_included: bool,
     errors: &mut Vec<ApiError>,
 ) -> Option<&'a Map<String, Value>> {
     let Value::Object(top) = doc else {
@@ -104,6 +152,7 @@ fn check_top_level<'a>(
                     ));
                 }
             }
+            "included" if with_included => {}
             "included" => errors.push(shape(
                 "/included",
                 "The 'included' section is not supported by this endpoint.",
@@ -157,7 +206,7 @@ fn resource_object(
         ));
     }
     let id = string_member(obj, "id", pointer, errors);
-    string_member(obj, "lid", pointer, errors);
+    let lid = string_member(obj, "lid", pointer, errors);
     let mut attributes = Map::new();
     let mut relationships = IndexMap::new();
     let mut meta = Map::new();
@@ -199,6 +248,7 @@ fn resource_object(
     (errors.len() == before).then(|| ResourceObject {
         ty: ty.unwrap_or_default(),
         id,
+        lid,
         attributes,
         relationships,
         meta,
@@ -261,13 +311,14 @@ fn identifier(
     let before = errors.len();
     let ty = string_member(obj, "type", pointer, errors);
     let id = string_member(obj, "id", pointer, errors);
+    let lid = string_member(obj, "lid", pointer, errors);
     if !obj.contains_key("type") {
         errors.push(shape(
             &format!("{pointer}/type"),
             "The 'type' property is required.",
         ));
     }
-    if !obj.contains_key("id") {
+    if !obj.contains_key("id") && !obj.contains_key("lid") {
         errors.push(shape(
             &format!("{pointer}/id"),
             "The 'id' property is required.",
@@ -275,16 +326,18 @@ fn identifier(
     }
     if let Some(key) = obj
         .keys()
-        .find(|k| !matches!(k.as_str(), "type" | "id" | "meta"))
+        .find(|k| !matches!(k.as_str(), "type" | "id" | "lid" | "meta"))
     {
         errors.push(shape(
             &format!("{pointer}/{}", escape_pointer(key)),
             format!("The '{key}' property is not allowed in a resource identifier."),
         ));
     }
+    let local = id.is_none();
     (errors.len() == before).then(|| Identifier {
         ty: ty.unwrap_or_default(),
-        id: id.unwrap_or_default(),
+        id: id.or(lid).unwrap_or_default(),
+        local,
         pointer: pointer.to_owned(),
     })
 }
@@ -294,7 +347,7 @@ mod tests {
     use super::*;
 
     fn pointers(body: &str) -> Vec<String> {
-        parse_single(body.as_bytes())
+        parse_compound(body.as_bytes(), false)
             .expect_err("invalid")
             .0
             .into_iter()
@@ -307,10 +360,12 @@ mod tests {
 
     #[test]
     fn reads_a_resource_object() {
-        let o = parse_single(
+        let o = parse_compound(
             br#"{"data":{"type":"products","attributes":{"name":"x"},"relationships":{"category":{"data":{"type":"categories","id":"1"}},"tags":{"data":[]}}}}"#,
+            false,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(o.ty, "products");
         assert_eq!(o.attributes["name"], "x");
         assert_eq!(o.relationships["tags"], Linkage::Many(vec![]));
@@ -333,7 +388,7 @@ mod tests {
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        let e = parse_single(b"{").unwrap_err();
+        let e = parse_compound(b"{", false).unwrap_err();
         assert_eq!(e.0[0].title, "bad request http exception");
     }
 }

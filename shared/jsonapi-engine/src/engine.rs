@@ -208,14 +208,17 @@ impl<S: Store> Engine<S> {
                 self.get_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
                     .await
             }
-            (Route::List { .. }, Method::POST) => self.create(&ctx, ty, query, &req.body).await,
+            (Route::List { .. }, Method::POST) => {
+                self.write_document(&ctx, ty, None, query, &req.body).await
+            }
             (Route::List { .. }, Method::DELETE) => {
                 self.delete_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
                     .await
             }
             (Route::Item { id, .. }, Method::GET) => self.get(&ctx, ty, &id, query).await,
             (Route::Item { id, .. }, Method::PATCH) => {
-                self.update(&ctx, ty, &id, query, &req.body).await
+                self.write_document(&ctx, ty, Some(&id), query, &req.body)
+                    .await
             }
             (Route::Item { id, .. }, Method::DELETE) => self.delete(ty, &id, query).await,
             (Route::Related { id, rel, .. }, Method::GET) => {
@@ -223,6 +226,10 @@ impl<S: Store> Engine<S> {
             }
             (Route::Relationship { id, rel, .. }, Method::GET) => {
                 self.get_relationship(&ctx, ty, &id, &rel, query).await
+            }
+            (Route::Relationship { id, rel, .. }, method) => {
+                self.write_relationship(ty, &id, &rel, &method, query, &req.body)
+                    .await
             }
             (_, method) => Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -415,7 +422,18 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn commit(
         &self,
         action: Action,
+        changes: ChangeSet,
+    ) -> Result<ChangeSet, CommitError> {
+        self.commit_as(action, changes, false).await
+    }
+
+    /// As [`Self::commit`]; a `dry_run` (`meta.validate`) checks every condition by reading
+    /// instead of writing, so it reports what the write would, and changes nothing.
+    pub(crate) async fn commit_as(
+        &self,
+        action: Action,
         mut changes: ChangeSet,
+        dry_run: bool,
     ) -> Result<ChangeSet, CommitError> {
         for ext in &self.extensions {
             let mut ctx = FlushContext::new(action, &mut changes, self);
@@ -465,7 +483,13 @@ impl<S: Store> Engine<S> {
         if writes.is_empty() {
             return Ok(staged);
         }
-        match self.store.transact(writes).await {
+        let outcome = if dry_run {
+            self.check_conditions(&writes).await
+        } else {
+            self.store.transact(writes).await
+        };
+        match outcome {
+            Ok(()) if dry_run => Ok(staged),
             Ok(()) => {
                 for ext in &self.extensions {
                     ext.post_save(action, &staged);
@@ -474,12 +498,39 @@ impl<S: Store> Engine<S> {
             }
             Err(StoreError::ConditionFailed { index }) => Err(match origins.swap_remove(index) {
                 Origin::Resource { created: true, .. } => CommitError::Exists,
-                Origin::Unique { field, .. } => CommitError::Unique { field },
+                Origin::Unique { ty, id, field } => CommitError::Unique { ty, id, field },
                 Origin::Resource { .. } | Origin::Derived => CommitError::Stale,
             }),
             Err(StoreError::Conflict) => Err(CommitError::Stale),
             Err(e) => Err(CommitError::Rejected(e.into())),
         }
+    }
+
+    /// The first condition of a transaction that does not hold now, as the store would report
+    /// it (one read per condition).
+    async fn check_conditions(&self, writes: &[jsonapi_store::Write]) -> Result<(), StoreError> {
+        for (index, write) in writes.iter().enumerate() {
+            if let Some(condition) = write.condition() {
+                let current = self.store.get(write.key()).await?;
+                if !condition.holds(current.as_ref().map(|i| &i.attrs)) {
+                    return Err(StoreError::ConditionFailed { index });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The id the next `n`-th new resource of a sequence would get, without reserving it.
+    pub(crate) async fn peek_sequence(&self, ty: &str) -> ApiResult<u64> {
+        if let Some((next, end)) = self.sequences.lock().expect("not poisoned").get(ty)
+            && next < end
+        {
+            return Ok(*next);
+        }
+        let item = self.store.get(&resource::sequence_key(ty)).await?;
+        Ok(item
+            .and_then(|i| i.attrs.get("next").and_then(serde_json::Value::as_u64))
+            .unwrap_or(1))
     }
 
     /// Runs a write until it commits without a concurrency conflict (bounded).
@@ -566,7 +617,11 @@ pub(crate) enum CommitError {
     /// A resource to be created exists already.
     Exists,
     /// A unique value is taken.
-    Unique { field: String },
+    Unique {
+        ty: String,
+        id: String,
+        field: String,
+    },
     /// Refused (by an extension, a limit or the store).
     Rejected(ApiErrors),
 }

@@ -6,17 +6,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use http::StatusCode;
-use http::header::{HeaderValue, LOCATION};
-use jsonapi_config::{Action, IdStrategy, OnDelete, RelationshipStorage, ResourceType};
+use http::header::HeaderValue;
+use jsonapi_config::{Action, OnDelete, RelationshipStorage, ResourceType};
 use jsonapi_store::{RangeQuery, Store};
 use serde_json::Value;
 
-use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer};
+use crate::document::{Identifier, Linkage, ResourceObject, escape_pointer};
 use crate::engine::{CommitError, Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
-use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
 use crate::resource::{self, Resource};
 use crate::values;
@@ -28,18 +27,18 @@ const BATCH_WRITES: usize = 80;
 /// A to-many relationship derived from the related type's to-one: writing it rewrites that
 /// to-one on the related resources, which happens inside the write's transaction.
 #[derive(Debug, Clone)]
-struct InverseWrite {
-    rel: String,
-    target: String,
-    field: String,
-    ids: Vec<String>,
+pub(crate) struct InverseWrite {
+    pub(crate) rel: String,
+    pub(crate) target: String,
+    pub(crate) field: String,
+    pub(crate) ids: Vec<String>,
 }
 
 /// A checked resource object: the resource with the request applied, and the inverse
 /// relationships still to apply once the resource's id is known.
-struct Applied {
-    resource: Resource,
-    inverse: Vec<InverseWrite>,
+pub(crate) struct Applied {
+    pub(crate) resource: Resource,
+    pub(crate) inverse: Vec<InverseWrite>,
 }
 
 fn extra_field(pointer: String, name: &str) -> ApiError {
@@ -51,137 +50,6 @@ fn extra_field(pointer: String, name: &str) -> ApiError {
 }
 
 impl<S: Store> Engine<S> {
-    pub(crate) async fn create(
-        &self,
-        ctx: &Ctx,
-        ty: &Arc<ResourceType>,
-        query: Option<&str>,
-        body: &[u8],
-    ) -> ApiResult<ApiResponse> {
-        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
-        let object = document::parse_single(body)?;
-        check_type(ty, &object)?;
-        check_meta(&object)?;
-        let client_id = match (ty.id, &object.id) {
-            (IdStrategy::Client, None) => {
-                return Err(ApiError::bad_request(
-                    title::ENTITY_IDENTIFIER,
-                    "The identifier is mandatory.",
-                )
-                .at("/data/id")
-                .into());
-            }
-            (IdStrategy::Client, Some(id)) => {
-                check_id(ty, id).map_err(|e| e.at("/data/id"))?;
-                Some(id.clone())
-            }
-            (_, Some(_)) => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "access denied exception",
-                    format!(
-                        "The server generates the ids of \"{}\"; remove \"id\" from the request.",
-                        ty.name
-                    ),
-                )
-                .at("/data/id")
-                .into());
-            }
-            (_, None) => None,
-        };
-        let mut base = Resource::new(&ty.name, "");
-        for attr in ty.attributes.values() {
-            if let Some(default) = &attr.default
-                && let Ok(v) = values::accept(attr, default)
-            {
-                base.attributes.insert(attr.name.clone(), v);
-            }
-        }
-        let applied = self.apply(ty, base, &object, true).await?;
-        let id = match client_id {
-            Some(id) => id,
-            None => self.new_id(ty).await?,
-        };
-        let mut resource = applied.resource;
-        resource.id = id.clone();
-        let stored = self
-            .with_retries(async || {
-                let mut changes = ChangeSet::default();
-                changes.put(None, resource.clone());
-                self.stage_inverse(ty, &id, &applied.inverse, &mut changes, true)
-                    .await?;
-                let staged = self.commit(Action::Create, changes).await?;
-                Ok(staged
-                    .staged(&ty.name, &id)
-                    .flatten()
-                    .cloned()
-                    .expect("the primary resource is staged"))
-            })
-            .await?;
-        let rendered = self.render(ctx, ty, vec![stored], Shape::of(&q)).await?;
-        let mut response = render::single(rendered, None, StatusCode::CREATED);
-        let location = resource_url(ctx, &ty.name, &id);
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            response.headers.insert(LOCATION, v);
-        }
-        Ok(response)
-    }
-
-    pub(crate) async fn update(
-        &self,
-        ctx: &Ctx,
-        ty: &Arc<ResourceType>,
-        id: &str,
-        query: Option<&str>,
-        body: &[u8],
-    ) -> ApiResult<ApiResponse> {
-        check_id(ty, id)?;
-        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
-        let object = document::parse_single(body)?;
-        check_type(ty, &object)?;
-        match &object.id {
-            None => {
-                return Err(ApiError::bad_request(
-                    title::REQUEST_DATA,
-                    "The 'id' property is required.",
-                )
-                .at("/data/id")
-                .into());
-            }
-            Some(body_id) if body_id != id => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    title::CONFLICT,
-                    "The 'id' property of the primary data object should match 'id' parameter of the query string.",
-                )
-                .at("/data/id")
-                .into());
-            }
-            Some(_) => {}
-        }
-        check_meta(&object)?;
-        let stored = self
-            .with_retries(async || {
-                let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
-                let applied = self.apply(ty, before.clone(), &object, false).await?;
-                let unchanged = before.clone();
-                let mut changes = ChangeSet::default();
-                changes.put(Some(before), applied.resource);
-                self.stage_inverse(ty, id, &applied.inverse, &mut changes, false)
-                    .await?;
-                let staged = self.commit(Action::Update, changes).await?;
-                // An update that changes nothing is not written, and the resource stays as read.
-                Ok(staged
-                    .staged(&ty.name, id)
-                    .flatten()
-                    .cloned()
-                    .unwrap_or(unchanged))
-            })
-            .await?;
-        let rendered = self.render(ctx, ty, vec![stored], Shape::of(&q)).await?;
-        Ok(render::single(rendered, None, StatusCode::OK))
-    }
-
     pub(crate) async fn delete(
         &self,
         ty: &ResourceType,
@@ -271,22 +139,18 @@ impl<S: Store> Engine<S> {
         Ok(response)
     }
 
-    /// A new id for a type whose ids the server makes.
-    async fn new_id(&self, ty: &ResourceType) -> ApiResult<String> {
-        Ok(match ty.id {
-            IdStrategy::Sequence => self.next_sequence(&ty.name).await?.to_string(),
-            IdStrategy::Ulid | IdStrategy::Client => ulid::Ulid::new().to_string(),
-        })
-    }
-
     /// Applies a resource object's attributes and relationships to `resource`, collecting every
     /// problem with its pointer.
-    async fn apply(
+    ///
+    /// Identifiers naming resources created or updated by the same request (a temporary `id`
+    /// or a `lid`) resolve through `locals`; the others must name stored resources.
+    pub(crate) async fn apply(
         &self,
         ty: &ResourceType,
         mut resource: Resource,
         object: &ResourceObject,
         creating: bool,
+        locals: &Locals,
     ) -> ApiResult<Applied> {
         let mut errors = Vec::new();
         let at = |member: &str, name: &str| {
@@ -353,9 +217,11 @@ impl<S: Store> Engine<S> {
                     }
                 }
                 (false, Linkage::One(Some(ident))) => {
-                    if check_identifier(target, ident, &mut errors) {
-                        wanted.entry(target.name.clone()).or_default().push(ident);
-                        resource.to_one.insert(name.clone(), Some(ident.id.clone()));
+                    if let Some((id, stored)) = resolve(target, ident, locals, &mut errors) {
+                        if stored {
+                            wanted.entry(target.name.clone()).or_default().push(ident);
+                        }
+                        resource.to_one.insert(name.clone(), Some(id));
                     }
                 }
                 (true, Linkage::Many(idents)) => {
@@ -368,9 +234,14 @@ impl<S: Store> Engine<S> {
                     }
                     let mut ids: Vec<String> = Vec::new();
                     for ident in idents {
-                        if check_identifier(target, ident, &mut errors) && !ids.contains(&ident.id) {
-                            ids.push(ident.id.clone());
-                            wanted.entry(target.name.clone()).or_default().push(ident);
+                        let Some((id, stored)) = resolve(target, ident, locals, &mut errors) else {
+                            continue;
+                        };
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                            if stored {
+                                wanted.entry(target.name.clone()).or_default().push(ident);
+                            }
                         }
                     }
                     match &rel.storage {
@@ -393,15 +264,6 @@ impl<S: Store> Engine<S> {
                     ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-many relationship should be an array.")
                         .at(format!("{here}/data")),
                 ),
-            }
-        }
-        if creating {
-            for rel in ty.relationships.values().filter(|r| r.required) {
-                if !object.relationships.contains_key(&rel.name) {
-                    errors.push(
-                        values::not_blank().at(format!("{}/data", at("relationships", &rel.name))),
-                    );
-                }
             }
         }
         // Linkage must point at stored resources: one batch read per related type.
@@ -435,7 +297,7 @@ impl<S: Store> Engine<S> {
 
     /// Rewrites the to-one side of inverse relationships so that `id`'s to-many holds exactly
     /// the requested members.
-    async fn stage_inverse(
+    pub(crate) async fn stage_inverse(
         &self,
         ty: &ResourceType,
         id: &str,
@@ -603,6 +465,57 @@ impl<S: Store> Engine<S> {
     }
 }
 
+/// Ids given to the resources a request creates or updates, by `(type, "id:…" | "lid:…")`.
+pub(crate) type Locals = HashMap<(String, String), String>;
+
+/// The key of an identifier in [`Locals`].
+pub(crate) fn local_key(ty: &str, ident_id: &str, lid: bool) -> (String, String) {
+    (
+        ty.to_owned(),
+        format!("{}:{ident_id}", if lid { "lid" } else { "id" }),
+    )
+}
+
+/// The id an identifier names, and whether it must be a stored resource (checked in one
+/// batch read) rather than one of the request's own.
+fn resolve(
+    target: &ResourceType,
+    ident: &Identifier,
+    locals: &Locals,
+    errors: &mut Vec<ApiError>,
+) -> Option<(String, bool)> {
+    if ident.ty != target.name {
+        errors.push(
+            ApiError::bad_request(
+                title::FORM,
+                format!(
+                    "The type \"{}\" does not fit this relationship; use \"{}\".",
+                    ident.ty, target.name
+                ),
+            )
+            .at(format!("{}/type", ident.pointer)),
+        );
+        return None;
+    }
+    if let Some(id) = locals.get(&local_key(&target.name, &ident.id, ident.local)) {
+        return Some((id.clone(), false));
+    }
+    if ident.local {
+        errors.push(
+            ApiError::bad_request(
+                title::REQUEST_DATA,
+                format!(
+                    "The lid \"{}\" does not name a resource of this request.",
+                    ident.id
+                ),
+            )
+            .at(format!("{}/lid", ident.pointer)),
+        );
+        return None;
+    }
+    check_identifier(target, ident, errors).then(|| (ident.id.clone(), true))
+}
+
 /// A linkage identifier must name the relationship's target type and a well-formed id.
 fn check_identifier(target: &ResourceType, ident: &Identifier, errors: &mut Vec<ApiError>) -> bool {
     if ident.ty != target.name {
@@ -627,7 +540,7 @@ fn check_identifier(target: &ResourceType, ident: &Identifier, errors: &mut Vec<
     }
 }
 
-fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(), ApiError> {
+pub(crate) fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(), ApiError> {
     if object.ty == ty.name {
         Ok(())
     } else {
@@ -640,20 +553,5 @@ fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(), ApiError
             ),
         )
         .at("/data/type"))
-    }
-}
-
-/// Meta options (`upsert`, `validate`, …) of the primary resource object.
-fn check_meta(object: &ResourceObject) -> Result<(), ApiError> {
-    match object
-        .meta
-        .iter()
-        .find(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null))
-    {
-        Some((key, _)) => Err(
-            ApiError::bad_request(title::VALUE, "The option is not supported.")
-                .at(format!("/data/meta/{}", escape_pointer(key))),
-        ),
-        None => Ok(()),
     }
 }

@@ -1,0 +1,732 @@
+//! create and update: one resource object, with the `included` resources written in the same
+//! transaction (temporary ids, JSON:API 1.1 `lid`, `meta.update`), `meta.upsert` and
+//! `meta.validate` (a dry run that writes nothing).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use http::StatusCode;
+use http::header::{HeaderValue, LOCATION};
+use jsonapi_config::{Action, IdStrategy, ResourceType};
+use jsonapi_store::{Key, Store};
+use serde_json::{Value, json};
+
+use super::write::{Applied, Locals, check_type, local_key};
+use crate::document::{self, Linkage, ResourceObject};
+use crate::engine::{CommitError, Ctx, Engine, check_id};
+use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::extension::ChangeSet;
+use crate::query::{self, Accepts};
+use crate::render::{self, Shape, resource_url};
+use crate::request::ApiResponse;
+use crate::resource::Resource;
+use crate::values;
+
+/// The meta option of one resource object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MetaOp {
+    None,
+    /// `meta.update`: an existing resource (included items only).
+    Update,
+    /// `meta.upsert`: by id, or by these unique fields.
+    Upsert(Option<Vec<String>>),
+    /// `meta.validate`: run everything, write nothing (primary only).
+    Validate,
+}
+
+/// One resource object of the request.
+struct Node<'a> {
+    object: &'a ResourceObject,
+    ty: Arc<ResourceType>,
+    meta: MetaOp,
+}
+
+/// The result of one attempt: what was (or would be) stored, and each node's id.
+struct Written {
+    staged: ChangeSet,
+    ids: Vec<String>,
+    created: Vec<bool>,
+}
+
+fn value_error(pointer: String, detail: &str) -> ApiError {
+    ApiError::bad_request(title::VALUE, detail).at(pointer)
+}
+
+/// Reads and checks the meta options of a resource object.
+fn meta_op(
+    object: &ResourceObject,
+    ty: &ResourceType,
+    primary: bool,
+    patch: bool,
+    errors: &mut Vec<ApiError>,
+) -> MetaOp {
+    let at = |key: &str| format!("{}/meta/{key}", object.pointer);
+    let enabled: Vec<&String> = object
+        .meta
+        .iter()
+        .filter(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null))
+        .map(|(k, _)| k)
+        .collect();
+    if enabled.len() > 1 {
+        errors.push(
+            ApiError::bad_request(title::REQUEST_DATA, "Only one meta option can be used.")
+                .at(format!("{}/meta", object.pointer)),
+        );
+        return MetaOp::None;
+    }
+    let Some(key) = enabled.first() else {
+        return MetaOp::None;
+    };
+    let value = &object.meta[*key];
+    match key.as_str() {
+        "validate" if primary && ty.validation && *value == Value::Bool(true) => MetaOp::Validate,
+        "update" if !primary && *value == Value::Bool(true) => MetaOp::Update,
+        "upsert" => {
+            let fields: Option<Vec<String>> = match value {
+                Value::Bool(true) => None,
+                Value::Array(items) => {
+                    match items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                    {
+                        Some(f) if f == ["id"] => None,
+                        Some(f) if !f.is_empty() => Some(f),
+                        _ => {
+                            errors.push(value_error(at("upsert"), "The upsert option must be true or a non-empty list of field names."));
+                            return MetaOp::None;
+                        }
+                    }
+                }
+                _ => {
+                    errors.push(value_error(
+                        at("upsert"),
+                        "The upsert option must be true or a non-empty list of field names.",
+                    ));
+                    return MetaOp::None;
+                }
+            };
+            match &fields {
+                None if !ty.upsert.iter().any(|f| f == "id") => {
+                    errors.push(value_error(
+                        at("upsert"),
+                        "The upsert operation is not supported for resources with auto-generated identifier value.",
+                    ));
+                    MetaOp::None
+                }
+                Some(_) if patch => {
+                    errors.push(value_error(at("upsert"), "Only the entity identifier can be used by the upsert operation to find an entity."));
+                    MetaOp::None
+                }
+                Some(f) if f.iter().any(|f| !ty.upsert.contains(f)) => {
+                    errors.push(value_error(
+                        at("upsert"),
+                        "The upsert operation cannot use this field to find an entity.",
+                    ));
+                    MetaOp::None
+                }
+                _ => MetaOp::Upsert(fields),
+            }
+        }
+        _ => {
+            errors.push(value_error(at(key), "The option is not supported."));
+            MetaOp::None
+        }
+    }
+}
+
+/// A placeholder id for a resource the request creates, until its real id is allocated;
+/// no real id can contain a NUL.
+fn placeholder(node: usize) -> String {
+    format!("\u{0}{node}")
+}
+
+fn rename(r: &mut Resource, ids: &HashMap<String, String>) {
+    let swap = |id: &mut String| {
+        if let Some(real) = ids.get(id.as_str()) {
+            real.clone_into(id);
+        }
+    };
+    swap(&mut r.id);
+    r.to_one.values_mut().flatten().for_each(swap);
+    r.to_many.values_mut().flatten().for_each(swap);
+}
+
+impl<S: Store> Engine<S> {
+    /// `POST /api/{type}` (`url_id` = `None`) and `PATCH /api/{type}/{id}`.
+    pub(crate) async fn write_document(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        url_id: Option<&str>,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> ApiResult<ApiResponse> {
+        if let Some(id) = url_id {
+            check_id(ty, id)?;
+        }
+        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
+        let (primary, included) = document::parse_compound(body, true)?;
+        check_type(ty, &primary)?;
+        if let Some(id) = url_id {
+            match &primary.id {
+                None => {
+                    return Err(ApiError::bad_request(
+                        title::REQUEST_DATA,
+                        "The 'id' property is required.",
+                    )
+                    .at("/data/id")
+                    .into());
+                }
+                Some(body_id) if body_id != id => {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        title::CONFLICT,
+                        "The 'id' property of the primary data object should match 'id' parameter of the query string.",
+                    )
+                    .at("/data/id")
+                    .into());
+                }
+                Some(_) => {}
+            }
+        }
+        let mut errors = Vec::new();
+        let mut nodes = vec![Node {
+            meta: meta_op(&primary, ty, true, url_id.is_some(), &mut errors),
+            object: &primary,
+            ty: Arc::clone(ty),
+        }];
+        for object in &included {
+            let Some(t) = self.schema.resource_type(&object.ty) else {
+                errors.push(
+                    ApiError::bad_request(
+                        title::ENTITY_TYPE,
+                        format!("Unknown entity type: {}.", object.ty),
+                    )
+                    .at(format!("{}/type", object.pointer)),
+                );
+                continue;
+            };
+            let meta = meta_op(object, t, false, false, &mut errors);
+            let actions: &[Action] = match meta {
+                MetaOp::Update => &[Action::Update],
+                MetaOp::Upsert(_) => &[Action::Create, Action::Update],
+                _ => &[Action::Create],
+            };
+            if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
+                errors.push(
+                    ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "action not allowed exception",
+                        format!("The \"{a}\" action is not allowed."),
+                    )
+                    .at(object.pointer.clone()),
+                );
+            }
+            if object.id.is_none() && object.lid.is_none() {
+                errors.push(
+                    ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.")
+                        .at(format!("{}/id", object.pointer)),
+                );
+            }
+            nodes.push(Node {
+                object,
+                ty: Arc::clone(t),
+                meta,
+            });
+        }
+        errors.extend(duplicates(&nodes));
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors));
+        }
+        let validate = nodes[0].meta == MetaOp::Validate;
+        let action = if url_id.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        };
+        let written = self
+            .with_retries(async || self.write_nodes(&nodes, url_id, action, validate).await)
+            .await?;
+
+        let primary_id = written.ids[0].clone();
+        let stored = written
+            .staged
+            .staged(&ty.name, &primary_id)
+            .flatten()
+            .cloned();
+        let stored = match stored {
+            Some(r) => r,
+            // An update that changed nothing was not written; the resource stays as read.
+            None => self
+                .load(ty, &primary_id)
+                .await?
+                .ok_or_else(ApiError::not_found)?,
+        };
+        let shape = Shape::of(&q);
+        let mut rendered = self.render(ctx, ty, vec![stored], shape).await?;
+        if nodes.len() > 1 {
+            let own = Shape {
+                include: &[],
+                ..shape
+            };
+            let mut objects = Vec::new();
+            for (n, node) in nodes.iter().enumerate().skip(1) {
+                let id = &written.ids[n];
+                let r = match written.staged.staged(&node.ty.name, id).flatten().cloned() {
+                    Some(r) => r,
+                    None => self
+                        .load(&node.ty, id)
+                        .await?
+                        .ok_or_else(ApiError::not_found)?,
+                };
+                let mut obj = self
+                    .render(ctx, &node.ty, vec![r], own)
+                    .await?
+                    .data
+                    .remove(0);
+                let include_id = node
+                    .object
+                    .id
+                    .clone()
+                    .or_else(|| node.object.lid.clone())
+                    .unwrap_or_default();
+                obj["meta"]["includeId"] = json!(include_id);
+                objects.push(obj);
+            }
+            let mine: HashSet<(String, String)> = objects.iter().map(identity).collect();
+            let mut all = objects;
+            all.extend(
+                rendered
+                    .included
+                    .take()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|o| !mine.contains(&identity(o))),
+            );
+            rendered.included = Some(all);
+        }
+        let status = if written.created[0] {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = render::single(rendered, None, status);
+        if written.created[0]
+            && !validate
+            && let Ok(v) = HeaderValue::from_str(&resource_url(ctx, &ty.name, &primary_id))
+        {
+            response.headers.insert(LOCATION, v);
+        }
+        Ok(response)
+    }
+
+    /// One attempt at writing every node; re-run from fresh reads on a concurrency conflict.
+    async fn write_nodes(
+        &self,
+        nodes: &[Node<'_>],
+        url_id: Option<&str>,
+        action: Action,
+        validate: bool,
+    ) -> Result<Written, CommitError> {
+        let mut errors = Vec::new();
+        // What each node is: an existing resource (update) or a new one (create).
+        let mut befores: Vec<Option<Resource>> = Vec::new();
+        for (n, node) in nodes.iter().enumerate() {
+            befores.push(self.find_existing(n, node, url_id, &mut errors).await?);
+        }
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors).into());
+        }
+        let mut locals = Locals::new();
+        let mut ids = Vec::new();
+        for (n, node) in nodes.iter().enumerate() {
+            let id = match (&befores[n], node.ty.id, &node.object.id) {
+                (Some(b), _, _) => b.id.clone(),
+                (None, IdStrategy::Client, Some(id)) => id.clone(),
+                (None, _, _) => placeholder(n),
+            };
+            if let Some(id_given) = &node.object.id {
+                locals.insert(local_key(&node.ty.name, id_given, false), id.clone());
+            }
+            if let Some(lid) = &node.object.lid {
+                locals.insert(local_key(&node.ty.name, lid, true), id.clone());
+            }
+            ids.push(id);
+        }
+        let mut applied: Vec<Applied> = Vec::new();
+        for (n, node) in nodes.iter().enumerate() {
+            let base = match &befores[n] {
+                Some(b) => b.clone(),
+                None => self.new_resource(&node.ty, &ids[n]),
+            };
+            match self
+                .apply(&node.ty, base, node.object, befores[n].is_none(), &locals)
+                .await
+            {
+                Ok(a) => applied.push(a),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        if nodes.len() > 1 {
+            errors.extend(unlinked(nodes));
+        }
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors).into());
+        }
+        // Real ids for the new resources; a dry run only peeks at what they would be.
+        let mut real: HashMap<String, String> = HashMap::new();
+        let mut peeked: HashMap<String, u64> = HashMap::new();
+        for (n, node) in nodes.iter().enumerate() {
+            if ids[n] != placeholder(n) {
+                continue;
+            }
+            let id = match node.ty.id {
+                IdStrategy::Sequence if validate => {
+                    let offset = peeked.entry(node.ty.name.clone()).or_default();
+                    *offset += 1;
+                    (self.peek_sequence(&node.ty.name).await? + *offset - 1).to_string()
+                }
+                IdStrategy::Sequence => self.next_sequence(&node.ty.name).await?.to_string(),
+                IdStrategy::Ulid | IdStrategy::Client => ulid::Ulid::new().to_string(),
+            };
+            real.insert(ids[n].clone(), id.clone());
+            ids[n] = id;
+        }
+        let mut changes = ChangeSet::default();
+        for (n, a) in applied.iter_mut().enumerate() {
+            rename(&mut a.resource, &real);
+            for w in &mut a.inverse {
+                for id in &mut w.ids {
+                    if let Some(r) = real.get(id.as_str()) {
+                        r.clone_into(id);
+                    }
+                }
+            }
+            changes.put(befores[n].clone(), a.resource.clone());
+        }
+        for (n, node) in nodes.iter().enumerate() {
+            self.stage_inverse(
+                &node.ty,
+                &ids[n],
+                &applied[n].inverse,
+                &mut changes,
+                befores[n].is_none(),
+            )
+            .await?;
+        }
+        errors.extend(self.missing_required(&changes, nodes, &ids));
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors).into());
+        }
+        let upserting = nodes.iter().any(|n| matches!(n.meta, MetaOp::Upsert(_)));
+        let staged = match self.commit_as(action, changes, validate).await {
+            Ok(staged) => staged,
+            // Two upserts of one key raced and the other created it: look it up again.
+            Err(CommitError::Unique { .. }) if upserting => return Err(CommitError::Stale),
+            Err(CommitError::Unique { ty, id, field }) => {
+                let pointer = nodes
+                    .iter()
+                    .zip(&ids)
+                    .find(|(node, nid)| node.ty.name == ty && **nid == id)
+                    .map_or_else(
+                        || "/data".to_owned(),
+                        |(node, _)| node.object.pointer.clone(),
+                    );
+                return Err(ApiErrors::from(
+                    ApiError::bad_request(
+                        "unique entity constraint",
+                        "This value is already used.",
+                    )
+                    .at(format!("{pointer}/attributes/{field}")),
+                )
+                .into());
+            }
+            Err(e) => return Err(e),
+        };
+        let created = befores.iter().map(Option::is_none).collect();
+        Ok(Written {
+            staged,
+            ids,
+            created,
+        })
+    }
+
+    /// The stored resource a node updates, or `None` when it creates one.
+    async fn find_existing(
+        &self,
+        n: usize,
+        node: &Node<'_>,
+        url_id: Option<&str>,
+        errors: &mut Vec<ApiError>,
+    ) -> ApiResult<Option<Resource>> {
+        let object = node.object;
+        let ty = &node.ty;
+        let id_pointer = format!("{}/id", object.pointer);
+        let load = async |id: &str, errors: &mut Vec<ApiError>| -> ApiResult<Option<Resource>> {
+            if let Err(e) = check_id(ty, id) {
+                errors.push(e.at(id_pointer.clone()));
+                return Ok(None);
+            }
+            self.load(ty, id).await
+        };
+        Ok(match (&node.meta, n, url_id) {
+            (MetaOp::Upsert(None), 0, Some(id)) => load(id, errors).await?,
+            (_, 0, Some(id)) => match load(id, errors).await? {
+                Some(r) => Some(r),
+                None if errors.is_empty() => return Err(ApiError::not_found().into()),
+                None => None,
+            },
+            (MetaOp::Update, _, _) => match &object.id {
+                Some(id) => match load(id, errors).await? {
+                    Some(r) => Some(r),
+                    None => {
+                        errors.push(ApiError::not_found().at(object.pointer.clone()));
+                        None
+                    }
+                },
+                None => {
+                    errors.push(
+                        ApiError::bad_request(
+                            title::REQUEST_DATA,
+                            "The 'id' property is required to update a resource.",
+                        )
+                        .at(id_pointer.clone()),
+                    );
+                    None
+                }
+            },
+            (MetaOp::Upsert(None), _, _) => match &object.id {
+                Some(id) => load(id, errors).await?,
+                None => {
+                    errors.push(
+                        ApiError::bad_request(
+                            title::REQUEST_DATA,
+                            "The 'id' property is required to upsert by id.",
+                        )
+                        .at(id_pointer.clone()),
+                    );
+                    None
+                }
+            },
+            (MetaOp::Upsert(Some(fields)), _, _) => {
+                self.find_by_unique(node, fields, errors).await?
+            }
+            _ => {
+                match (ty.id, &object.id, n) {
+                    (IdStrategy::Client, None, _) => {
+                        errors.push(ApiError::bad_request(title::ENTITY_IDENTIFIER, "The identifier is mandatory.").at(id_pointer.clone()));
+                    }
+                    (IdStrategy::Client, Some(id), _) => {
+                        if let Err(e) = check_id(ty, id) {
+                            errors.push(e.at(id_pointer.clone()));
+                        }
+                    }
+                    // A new primary resource's id is the server's to choose.
+                    (_, Some(_), 0) => errors.push(
+                        ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            "access denied exception",
+                            format!("The server generates the ids of \"{}\"; remove \"id\" from the request (a \"lid\" can name it).", ty.name),
+                        )
+                        .at(id_pointer.clone()),
+                    ),
+                    // An included item's `id` is a temporary id.
+                    _ => {}
+                }
+                None
+            }
+        })
+    }
+
+    /// `meta.upsert: [fields]`: the resource holding these unique values, looked up through
+    /// the unique-value items (one read per field); 409 when they name different resources.
+    async fn find_by_unique(
+        &self,
+        node: &Node<'_>,
+        fields: &[String],
+        errors: &mut Vec<ApiError>,
+    ) -> ApiResult<Option<Resource>> {
+        let object = node.object;
+        let mut owners: Vec<String> = Vec::new();
+        for field in fields {
+            let attr = &node.ty.attributes[field];
+            let Some(value) = object.attributes.get(field).filter(|v| !v.is_null()) else {
+                errors.push(value_error(
+                    format!("{}/meta/upsert", object.pointer),
+                    &format!("The upsert field \"{field}\" needs a value in the request."),
+                ));
+                return Ok(None);
+            };
+            let Ok(stored) = values::accept(attr, value) else {
+                // The value itself is reported by the attribute checks.
+                return Ok(None);
+            };
+            let text = stored
+                .as_str()
+                .map_or_else(|| stored.to_string(), str::to_owned);
+            let item = self
+                .store
+                .get(&Key::new(
+                    format!("uniq#{}#{field}#{text}", node.ty.name),
+                    "#",
+                ))
+                .await?;
+            if let Some(owner) =
+                item.and_then(|i| i.attrs.get("id").and_then(Value::as_str).map(str::to_owned))
+                && !owners.contains(&owner)
+            {
+                owners.push(owner);
+            }
+        }
+        match owners.as_slice() {
+            [] => Ok(None),
+            [one] => self.load(&node.ty, one).await,
+            _ => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                title::CONFLICT,
+                "The upsert operation founds more than one entity.",
+            )
+            .at(format!("{}/meta/upsert", object.pointer))
+            .into()),
+        }
+    }
+
+    /// A new resource of a type, with its defaults.
+    pub(crate) fn new_resource(&self, ty: &ResourceType, id: &str) -> Resource {
+        let mut r = Resource::new(&ty.name, id);
+        for attr in ty.attributes.values() {
+            if let Some(default) = &attr.default
+                && let Ok(v) = values::accept(attr, default)
+            {
+                r.attributes.insert(attr.name.clone(), v);
+            }
+        }
+        r
+    }
+
+    /// Required to-one relationships left empty on created resources, once every inverse
+    /// write of the request has been staged.
+    fn missing_required(
+        &self,
+        changes: &ChangeSet,
+        nodes: &[Node<'_>],
+        ids: &[String],
+    ) -> Vec<ApiError> {
+        let mut errors = Vec::new();
+        for change in changes.changes().filter(|c| c.before.is_none()) {
+            let Some(r) = &change.after else { continue };
+            let ty = self.schema.resource_type(&r.ty).expect("known type");
+            let pointer = nodes
+                .iter()
+                .zip(ids)
+                .find(|(node, id)| node.ty.name == r.ty && **id == r.id)
+                .map_or_else(
+                    || "/data".to_owned(),
+                    |(node, _)| node.object.pointer.clone(),
+                );
+            for rel in ty
+                .relationships
+                .values()
+                .filter(|rel| rel.required && r.related(&rel.name).is_none())
+            {
+                errors.push(
+                    values::not_blank().at(format!("{pointer}/relationships/{}/data", rel.name)),
+                );
+            }
+        }
+        errors
+    }
+}
+
+fn identity(obj: &Value) -> (String, String) {
+    (
+        obj["type"].as_str().unwrap_or_default().to_owned(),
+        obj["id"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Included items that repeat an earlier one (same type and id or lid).
+fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut errors = Vec::new();
+    for (n, node) in nodes.iter().enumerate().skip(1) {
+        let key = match (&node.object.id, &node.object.lid) {
+            (Some(id), _) => local_key(&node.ty.name, id, false),
+            (None, Some(lid)) => local_key(&node.ty.name, lid, true),
+            (None, None) => continue,
+        };
+        match seen.get(&key) {
+            Some(first) => errors.push(
+                ApiError::bad_request(
+                    title::REQUEST_DATA,
+                    format!("The item duplicates the item with the index {first}."),
+                )
+                .at(node.object.pointer.clone()),
+            ),
+            None => {
+                seen.insert(key, n - 1);
+            }
+        }
+    }
+    errors
+}
+
+/// Included items not linked to the primary resource, directly or through other included
+/// items, in either direction.
+fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
+    let names = |node: &Node<'_>| -> Vec<(String, String)> {
+        let mut keys = Vec::new();
+        if let Some(id) = &node.object.id {
+            keys.push(local_key(&node.ty.name, id, false));
+        }
+        if let Some(lid) = &node.object.lid {
+            keys.push(local_key(&node.ty.name, lid, true));
+        }
+        keys
+    };
+    let node_of: HashMap<(String, String), usize> = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(n, node)| names(node).into_iter().map(move |k| (k, n)))
+        .collect();
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (n, node) in nodes.iter().enumerate() {
+        for linkage in node.object.relationships.values() {
+            let idents = match linkage {
+                Linkage::One(Some(i)) => vec![i],
+                Linkage::Many(is) => is.iter().collect(),
+                Linkage::One(None) => Vec::new(),
+            };
+            for ident in idents {
+                if let Some(&m) = node_of.get(&local_key(&ident.ty, &ident.id, ident.local)) {
+                    edges[n].push(m);
+                    edges[m].push(n);
+                }
+            }
+        }
+    }
+    let mut reached = vec![false; nodes.len()];
+    let mut queue = VecDeque::from([0]);
+    reached[0] = true;
+    while let Some(n) = queue.pop_front() {
+        for &m in &edges[n] {
+            if !reached[m] {
+                reached[m] = true;
+                queue.push_back(m);
+            }
+        }
+    }
+    nodes
+        .iter()
+        .zip(reached)
+        .filter(|(_, r)| !r)
+        .map(|(node, _)| {
+            ApiError::bad_request(
+                title::REQUEST_DATA,
+                "The entity should have a relationship with the primary entity and this should be explicitly specified in the request.",
+            )
+            .at(node.object.pointer.clone())
+        })
+        .collect()
+}

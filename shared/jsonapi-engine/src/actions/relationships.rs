@@ -1,0 +1,182 @@
+//! update_relationship, add_relationship and delete_relationship:
+//! `PATCH|POST|DELETE /api/{type}/{id}/relationships/{relationship}`.
+//!
+//! Inverse relationships are written through the related resources' to-one side, in the
+//! same transaction, so both sides always agree.
+
+use http::{Method, StatusCode};
+use jsonapi_config::{Action, RelationshipStorage, ResourceType};
+use jsonapi_store::Store;
+
+use super::write::InverseWrite;
+use crate::document::{self, Identifier, Linkage};
+use crate::engine::{Engine, check_id};
+use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::extension::ChangeSet;
+use crate::query::{self, Accepts};
+use crate::request::ApiResponse;
+use crate::values;
+
+impl<S: Store> Engine<S> {
+    pub(crate) async fn write_relationship(
+        &self,
+        ty: &ResourceType,
+        id: &str,
+        rel_name: &str,
+        method: &Method,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> ApiResult<ApiResponse> {
+        check_id(ty, id)?;
+        query::parse(&self.schema, ty, query::pairs(query), Accepts::NONE)?;
+        let rel = &ty.relationships[rel_name];
+        let target = self.target_of(ty, rel_name);
+        let idents: Vec<Identifier> = match (document::parse_linkage(body)?, rel.many) {
+            (Linkage::One(ident), false) => ident.into_iter().collect(),
+            (Linkage::Many(idents), true) => idents,
+            (Linkage::Many(_), false) => {
+                return Err(ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-one relationship should be a resource identifier or null.").at("/data").into());
+            }
+            (Linkage::One(_), true) => {
+                return Err(ApiError::bad_request(
+                    title::REQUEST_DATA,
+                    "The 'data' property of a to-many relationship should be an array.",
+                )
+                .at("/data")
+                .into());
+            }
+        };
+        let mut errors = Vec::new();
+        for ident in &idents {
+            if ident.ty != target.name {
+                errors.push(
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        title::CONFLICT,
+                        format!(
+                            "The type \"{}\" does not fit this relationship; use \"{}\".",
+                            ident.ty, target.name
+                        ),
+                    )
+                    .at(format!("{}/type", ident.pointer)),
+                );
+            } else if ident.local {
+                errors.push(
+                    ApiError::bad_request(
+                        title::REQUEST_DATA,
+                        "A relationship endpoint takes ids, not lids.",
+                    )
+                    .at(format!("{}/lid", ident.pointer)),
+                );
+            } else if let Err(e) = check_id(target, &ident.id) {
+                errors.push(e.at(format!("{}/id", ident.pointer)));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors));
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for ident in &idents {
+            if !ids.contains(&ident.id) {
+                ids.push(ident.id.clone());
+            }
+        }
+        let action = match *method {
+            Method::POST => Action::AddRelationship,
+            Method::DELETE => Action::DeleteRelationship,
+            _ => Action::UpdateRelationship,
+        };
+        self.with_retries(async || {
+            let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+            // Members must exist (JSON:API: 404 for a missing related resource).
+            let found: Vec<String> = self
+                .load_many(target, &ids)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            let missing: Vec<ApiError> = idents
+                .iter()
+                .filter(|i| !found.contains(&i.id) && action != Action::DeleteRelationship)
+                .map(|i| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        title::NOT_FOUND,
+                        "The entity does not exist.",
+                    )
+                    .at(i.pointer.clone())
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(ApiErrors(missing).into());
+            }
+            let mut changes = ChangeSet::default();
+            let mut after = owner.clone();
+            match (&rel.storage, rel.many) {
+                (RelationshipStorage::Owned, false) => {
+                    if ids.is_empty() && rel.required {
+                        return Err(ApiErrors::from(values::not_null().at("/data")).into());
+                    }
+                    after
+                        .to_one
+                        .insert(rel_name.to_owned(), ids.first().cloned());
+                }
+                (RelationshipStorage::Owned, true) => {
+                    let members = after.to_many.entry(rel_name.to_owned()).or_default();
+                    match action {
+                        Action::AddRelationship => members.extend(
+                            ids.iter()
+                                .filter(|i| !members.contains(i))
+                                .cloned()
+                                .collect::<Vec<_>>(),
+                        ),
+                        Action::DeleteRelationship => members.retain(|m| !ids.contains(m)),
+                        _ => members.clone_from(&ids),
+                    }
+                    if members.len() > self.schema.api.max_related {
+                        return Err(ApiErrors::from(ApiError::bad_request(
+                            title::REQUEST_DATA,
+                            format!(
+                                "A relationship holds at most {} members.",
+                                self.schema.api.max_related
+                            ),
+                        ))
+                        .into());
+                    }
+                }
+                (RelationshipStorage::InverseOf { field }, _) => {
+                    let current = self
+                        .inverse_ids(ty, id, target, field, 0, self.schema.api.max_related)
+                        .await?
+                        .0;
+                    let wanted = match action {
+                        Action::AddRelationship => current
+                            .iter()
+                            .chain(ids.iter().filter(|i| !current.contains(i)))
+                            .cloned()
+                            .collect(),
+                        Action::DeleteRelationship => current
+                            .iter()
+                            .filter(|c| !ids.contains(c))
+                            .cloned()
+                            .collect(),
+                        _ => ids.clone(),
+                    };
+                    let write = InverseWrite {
+                        rel: rel_name.to_owned(),
+                        target: target.name.clone(),
+                        field: field.clone(),
+                        ids: wanted,
+                    };
+                    self.stage_inverse(ty, id, &[write], &mut changes, false)
+                        .await?;
+                }
+            }
+            changes.put(Some(owner), after);
+            self.commit(action, changes).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+    }
+}
