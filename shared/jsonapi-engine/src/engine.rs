@@ -19,7 +19,7 @@ use crate::values;
 
 /// How often a write is re-run from fresh reads when a concurrent write changed a resource it
 /// read (an optimistic-concurrency conflict) before the client gets a 409.
-const WRITE_ATTEMPTS: usize = 5;
+const WRITE_ATTEMPTS: u32 = 10;
 
 /// How many sequence ids one store round trip reserves.
 const SEQUENCE_BLOCK: u64 = 16;
@@ -539,9 +539,15 @@ impl<S: Store> Engine<S> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CommitError>>,
     {
-        for _ in 0..WRITE_ATTEMPTS {
+        for n in 0..WRITE_ATTEMPTS {
             match attempt().await {
-                Err(CommitError::Stale) => continue,
+                Err(CommitError::Stale) => {
+                    // Writers that collided back off for a random while, growing with each
+                    // attempt, so they do not collide again in lockstep.
+                    let ceiling = 1_u64 << n.min(6);
+                    let jitter = u64::from(ulid::Ulid::new().random() as u16) % (ceiling * 1000);
+                    tokio::time::sleep(std::time::Duration::from_micros(jitter)).await;
+                }
                 Err(CommitError::Rejected(e)) => return Err(e),
                 Err(CommitError::Exists) => {
                     return Err(ApiError::new(

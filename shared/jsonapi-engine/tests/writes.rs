@@ -1,0 +1,324 @@
+//! Writes that must be all or nothing: compound documents, upsert races, validate-only
+//! requests, and a store that fails in the middle of a transaction.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http::{HeaderMap, Method, StatusCode, header};
+use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE};
+use jsonapi_store::{Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreResult, Write};
+use jsonapi_store_redb::RedbStore;
+use serde_json::{Value, json};
+
+/// A store whose transactions fail while `failing` is set: the storage failing mid-write.
+#[derive(Debug)]
+struct Faulty {
+    inner: RedbStore,
+    failing: Arc<AtomicBool>,
+}
+
+impl Store for Faulty {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> StoreResult<Vec<Item>> {
+        self.inner.batch_get(keys).await
+    }
+    async fn query(&self, query: &RangeQuery) -> StoreResult<QueryPage> {
+        self.inner.query(query).await
+    }
+    async fn count(&self, query: &RangeQuery) -> StoreResult<u64> {
+        self.inner.count(query).await
+    }
+    async fn allocate(&self, key: &Key, n: u64) -> StoreResult<u64> {
+        self.inner.allocate(key, n).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Internal("injected failure".to_owned()));
+        }
+        self.inner.transact(writes).await
+    }
+}
+
+async fn call<S: Store>(
+    engine: &Engine<S>,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let (path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+        None => (uri.to_owned(), None),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().unwrap());
+    let request = ApiRequest {
+        method,
+        path,
+        query,
+        headers,
+        body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+        base_url: "http://test".to_owned(),
+    };
+    let response = engine.handle(request).await;
+    let doc = if response.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&response.body).unwrap()
+    };
+    (response.status, doc)
+}
+
+fn engine_in(dir: &std::path::Path) -> Engine<RedbStore> {
+    Engine::new(
+        jsonapi_config::example_domain(),
+        RedbStore::open(dir).unwrap(),
+    )
+}
+
+async fn customer<S: Store>(engine: &Engine<S>) -> String {
+    let (status, doc) = call(engine, Method::POST, "/api/customers", Some(json!({"data": {"type": "customers", "attributes": {"name": "C", "email": "c@example.com"}}}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    doc["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn product<S: Store>(engine: &Engine<S>, sku: &str) -> String {
+    let body = json!({"data": {"type": "products", "attributes": {"sku": sku, "name": sku, "price": "1"}}});
+    let (status, doc) = call(engine, Method::POST, "/api/products", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    doc["data"]["id"].as_str().unwrap().to_owned()
+}
+
+fn order_with_lines(customer: &str, product: &str) -> Value {
+    json!({
+        "data": {"type": "orders", "lid": "o", "relationships": {"customer": {"data": {"type": "customers", "id": customer}}}},
+        "included": [
+            {"type": "orderlineitems", "id": "a", "attributes": {"quantity": 3, "price": "2.50"},
+             "relationships": {"order": {"data": {"type": "orders", "lid": "o"}}, "product": {"data": {"type": "products", "id": product}}}},
+            {"type": "orderlineitems", "id": "b", "attributes": {"quantity": 1, "price": "0.25"},
+             "relationships": {"order": {"data": {"type": "orders", "lid": "o"}}, "product": {"data": {"type": "products", "id": product}}}}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn a_compound_create_is_one_transaction_and_leaves_nothing_when_the_store_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = Arc::new(AtomicBool::new(false));
+    let store = Faulty {
+        inner: RedbStore::open(dir.path()).unwrap(),
+        failing: Arc::clone(&failing),
+    };
+    let engine = Engine::new(jsonapi_config::example_domain(), store);
+    let c = customer(&engine).await;
+    let p = product(&engine, "P").await;
+
+    failing.store(true, Ordering::SeqCst);
+    let (status, doc) = call(
+        &engine,
+        Method::POST,
+        "/api/orders",
+        Some(order_with_lines(&c, &p)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{doc}");
+    assert!(
+        !doc.to_string().contains("injected"),
+        "the cause stays in the logs: {doc}"
+    );
+    failing.store(false, Ordering::SeqCst);
+    for ty in ["orders", "orderlineitems"] {
+        let (_, doc) = call(&engine, Method::GET, &format!("/api/{ty}"), None).await;
+        assert_eq!(doc["data"], json!([]), "no partial graph of {ty}");
+    }
+
+    let (status, doc) = call(
+        &engine,
+        Method::POST,
+        "/api/orders",
+        Some(order_with_lines(&c, &p)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    assert_eq!(doc["data"]["attributes"]["total"], "7.75");
+    let included = doc["included"].as_array().unwrap();
+    assert_eq!(included.len(), 2);
+    assert_eq!(included[0]["meta"]["includeId"], "a");
+    assert_eq!(
+        doc["data"]["relationships"]["lineItems"]["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_included_item_rejects_the_whole_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let c = customer(&engine).await;
+    let p = product(&engine, "P").await;
+    let mut body = order_with_lines(&c, &p);
+    body["included"][1]["attributes"]["quantity"] = json!(0);
+    let (status, doc) = call(&engine, Method::POST, "/api/orders", Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{doc}");
+    assert_eq!(
+        doc["errors"][0]["source"]["pointer"],
+        "/included/1/attributes/quantity"
+    );
+    let (_, doc) = call(&engine, Method::GET, "/api/orders", None).await;
+    assert_eq!(doc["data"], json!([]));
+}
+
+#[tokio::test]
+async fn concurrent_upserts_of_one_key_make_one_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(engine_in(dir.path()));
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let engine = Arc::clone(&engine);
+            tokio::spawn(async move {
+                let body = json!({"data": {"type": "products", "meta": {"upsert": ["sku"]},
+                                           "attributes": {"sku": "RACE", "name": format!("v{n}"), "price": "1"}}});
+                call(&engine, Method::POST, "/api/products", Some(body)).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let (status, doc) = t.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("unexpected {other}: {doc}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let (_, doc) = call(
+        &*engine,
+        Method::GET,
+        "/api/products?filter[sku]=RACE",
+        None,
+    )
+    .await;
+    assert_eq!(doc["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn validate_persists_nothing_and_consumes_no_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    product(&engine, "FIRST").await;
+    let body = json!({"data": {"type": "products", "meta": {"validate": true}, "attributes": {"sku": "V", "name": "V", "price": "1"}}});
+    let (status, doc) = call(&engine, Method::POST, "/api/products", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let would_be = doc["data"]["id"].as_str().unwrap().to_owned();
+    let (_, list) = call(&engine, Method::GET, "/api/products?filter[sku]=V", None).await;
+    assert_eq!(list["data"], json!([]));
+    assert_eq!(
+        product(&engine, "REAL").await,
+        would_be,
+        "the id the dry run showed is still free"
+    );
+
+    let taken = json!({"data": {"type": "products", "meta": {"validate": true}, "attributes": {"sku": "REAL", "name": "V", "price": "1"}}});
+    let (status, doc) = call(&engine, Method::POST, "/api/products", Some(taken)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{doc}");
+    assert_eq!(doc["errors"][0]["title"], "unique entity constraint");
+
+    let (status, doc) = call(&engine, Method::POST, "/api/categories", Some(json!({"data": {"type": "categories", "meta": {"validate": true}, "attributes": {"name": "x"}}}))).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "categories do not enable validation: {doc}"
+    );
+    assert_eq!(doc["errors"][0]["source"]["pointer"], "/data/meta/validate");
+}
+
+#[tokio::test]
+async fn inverse_sides_agree_and_totals_follow_relationship_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let c = customer(&engine).await;
+    let p = product(&engine, "P").await;
+    let (_, first) = call(
+        &engine,
+        Method::POST,
+        "/api/orders",
+        Some(order_with_lines(&c, &p)),
+    )
+    .await;
+    let first_id = first["data"]["id"].as_str().unwrap().to_owned();
+    let line_a = first["included"][0]["id"].as_str().unwrap().to_owned();
+    let (_, second) = call(&engine, Method::POST, "/api/orders", Some(json!({"data": {"type": "orders", "relationships": {"customer": {"data": {"type": "customers", "id": c}}}}}))).await;
+    let second_id = second["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(second["data"]["attributes"]["total"], "0.00");
+
+    // Move line a (3 x 2.50) to the second order through the order's to-one side.
+    let (status, _) = call(
+        &engine,
+        Method::PATCH,
+        &format!("/api/orderlineitems/{line_a}/relationships/order"),
+        Some(json!({"data": {"type": "orders", "id": second_id}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, o1) = call(
+        &engine,
+        Method::GET,
+        &format!("/api/orders/{first_id}"),
+        None,
+    )
+    .await;
+    let (_, o2) = call(
+        &engine,
+        Method::GET,
+        &format!("/api/orders/{second_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(o1["data"]["attributes"]["total"], "0.25");
+    assert_eq!(o2["data"]["attributes"]["total"], "7.50");
+    assert_eq!(
+        o2["data"]["relationships"]["lineItems"]["data"],
+        json!([{"type": "orderlineitems", "id": line_a}])
+    );
+
+    // Line items cannot leave an order without another: their order is required.
+    let (status, doc) = call(
+        &engine,
+        Method::PATCH,
+        &format!("/api/orders/{second_id}/relationships/lineItems"),
+        Some(json!({"data": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{doc}");
+
+    // Deleting an order deletes its line items (cascade); its customer refuses while orders remain.
+    let (status, doc) = call(
+        &engine,
+        Method::DELETE,
+        &format!("/api/customers/{c}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{doc}");
+    let (status, _) = call(
+        &engine,
+        Method::DELETE,
+        &format!("/api/orders/{second_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &engine,
+        Method::GET,
+        &format!("/api/orderlineitems/{line_a}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
