@@ -26,6 +26,7 @@ CONTENT_TYPE='Content-Type: application/vnd.api+json'
 SCENARIOS=(
   'GET one|GET|/api/products/1|'
   'GET list page|GET|/api/products?page[size]=10|'
+  'GET filtered sorted page + include|GET|/api/products?filter[category]=2&sort=-price&page[size]=10&include=category|'
   'POST create|POST|/api/products|{"data":{"type":"products","attributes":{"sku":"bench-{n}-{run}","name":"Bench {n}","price":"9.99"}}}'
 )
 
@@ -49,6 +50,7 @@ cleanup() {
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  if [ -n "${DDB_PORT:-}" ]; then bash "$ROOT/infra/dynamodb/local.sh" stop "$DDB_PORT" >&2 || true; fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -95,6 +97,15 @@ start_backends() {
   start_server embedded "$BIN/jsonapi-local" --listen 127.0.0.1:0 --data "$TMP/data-embedded" --seed
   BACKENDS+=(embedded)
   BACKEND_URL[embedded]=$STARTED_URL
+  if [ "${BENCH_DYNAMODB:-1}" = 1 ]; then
+    bash "$ROOT/infra/dynamodb/local.sh" install
+    DDB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    bash "$ROOT/infra/dynamodb/local.sh" start "$DDB_PORT" >&2
+    start_server dynamodb "$BIN/jsonapi-local" --listen 127.0.0.1:0 --store dynamodb \
+      --endpoint "http://127.0.0.1:$DDB_PORT" --table "bench-$RUN_ID" --create-table --seed
+    BACKENDS+=(dynamodb)
+    BACKEND_URL[dynamodb]=$STARTED_URL
+  fi
 }
 
 # loadgen_json URL METHOD BODY: one loadgen run, prints its JSON line.

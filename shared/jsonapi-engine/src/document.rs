@@ -50,11 +50,9 @@ fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
 /// `with_included`) holds more resource objects to write with it.
 ///
 /// # Errors
-/// As [`parse_single`]; pointers into `included` are `/included/N/...`.
-pub(crate) fn parse_compound(
-    body: &[u8],
-    with_included: bool,
-) -> Result<(ResourceObject, Vec<ResourceObject>), ApiErrors> {
+/// Malformed JSON (`bad request http exception`), or a document without a primary resource
+/// object; pointers into `included` are `/included/N/...`.
+pub(crate) fn parse_compound(body: &[u8], with_included: bool) -> Result<Parsed, ApiErrors> {
     let doc = parse_json(body)?;
     let mut errors = Vec::new();
     let top = check_top_level(&doc, with_included, &mut errors);
@@ -92,9 +90,22 @@ pub(crate) fn parse_compound(
         }
     };
     match object {
-        Some(o) if errors.is_empty() => Ok((o, included)),
-        _ => Err(ApiErrors(errors)),
+        Some(o) => Ok(Parsed {
+            primary: o,
+            included,
+            errors,
+        }),
+        None => Err(ApiErrors(errors)),
     }
+}
+
+/// A request document: the resource objects as far as they could be read, and every shape
+/// problem found (to be reported together with the problems later checks find).
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) primary: ResourceObject,
+    pub(crate) included: Vec<ResourceObject>,
+    pub(crate) errors: Vec<ApiError>,
 }
 
 /// Parses the body of a relationship endpoint: `{"data": null | identifier | [identifiers]}`.
@@ -197,7 +208,6 @@ fn resource_object(
     pointer: &str,
     errors: &mut Vec<ApiError>,
 ) -> Option<ResourceObject> {
-    let before = errors.len();
     let ty = string_member(obj, "type", pointer, errors);
     if !obj.contains_key("type") {
         errors.push(shape(
@@ -245,7 +255,9 @@ fn resource_object(
             )),
         }
     }
-    (errors.len() == before).then(|| ResourceObject {
+    // The object is returned with the members that could be read, so that later checks
+    // (type, id, fields) can add their problems to the same response.
+    Some(ResourceObject {
         ty: ty.unwrap_or_default(),
         id,
         lid,
@@ -347,9 +359,11 @@ mod tests {
     use super::*;
 
     fn pointers(body: &str) -> Vec<String> {
-        parse_compound(body.as_bytes(), false)
-            .expect_err("invalid")
-            .0
+        let errors = match parse_compound(body.as_bytes(), false) {
+            Ok(parsed) => parsed.errors,
+            Err(e) => e.0,
+        };
+        errors
             .into_iter()
             .map(|e| match e.source {
                 Some(crate::error::Source::Pointer(p)) => p,
@@ -365,7 +379,7 @@ mod tests {
             false,
         )
         .unwrap()
-        .0;
+        .primary;
         assert_eq!(o.ty, "products");
         assert_eq!(o.attributes["name"], "x");
         assert_eq!(o.relationships["tags"], Linkage::Many(vec![]));

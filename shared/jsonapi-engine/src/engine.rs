@@ -31,7 +31,7 @@ pub struct Engine<S> {
     pub(crate) store: S,
     pub(crate) extensions: Vec<Box<dyn Extension>>,
     /// Sequence ids reserved from the store and not handed out yet, per type: `(next, end)`.
-    pub(crate) sequences: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+    pub(crate) sequences: tokio::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
     /// The key that signs cursors, read from (or created in) the store on first use.
     pub(crate) cursor_secret: std::sync::OnceLock<Vec<u8>>,
 }
@@ -61,7 +61,7 @@ impl<S: Store> Engine<S> {
             schema: Arc::new(schema),
             store,
             extensions,
-            sequences: std::sync::Mutex::default(),
+            sequences: tokio::sync::Mutex::default(),
             cursor_secret: std::sync::OnceLock::new(),
         }
     }
@@ -390,21 +390,19 @@ impl<S: Store> Engine<S> {
     /// cost no extra round trip; ids a process reserved but did not use are skipped (gaps, as
     /// database sequences have), never handed out twice.
     pub(crate) async fn next_sequence(&self, ty: &str) -> ApiResult<u64> {
-        let take = |seqs: &mut std::collections::HashMap<String, (u64, u64)>| {
-            let slot = seqs.get_mut(ty)?;
-            (slot.0 < slot.1).then(|| {
-                slot.0 += 1;
-                slot.0 - 1
-            })
-        };
-        if let Some(id) = take(&mut self.sequences.lock().expect("not poisoned")) {
-            return Ok(id);
+        // Held across the reservation, so concurrent creates share one block instead of each
+        // reserving (and wasting) their own.
+        let mut seqs = self.sequences.lock().await;
+        if let Some(slot) = seqs.get_mut(ty)
+            && slot.0 < slot.1
+        {
+            slot.0 += 1;
+            return Ok(slot.0 - 1);
         }
         let first = self
             .store
             .allocate(&resource::sequence_key(ty), SEQUENCE_BLOCK)
             .await?;
-        let mut seqs = self.sequences.lock().expect("not poisoned");
         seqs.insert(ty.to_owned(), (first + 1, first + SEQUENCE_BLOCK));
         Ok(first)
     }
@@ -522,7 +520,7 @@ impl<S: Store> Engine<S> {
 
     /// The id the next `n`-th new resource of a sequence would get, without reserving it.
     pub(crate) async fn peek_sequence(&self, ty: &str) -> ApiResult<u64> {
-        if let Some((next, end)) = self.sequences.lock().expect("not poisoned").get(ty)
+        if let Some((next, end)) = self.sequences.lock().await.get(ty)
             && next < end
         {
             return Ok(*next);

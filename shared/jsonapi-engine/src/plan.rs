@@ -52,7 +52,13 @@ pub(crate) struct Plan {
     pub(crate) sort: Vec<SortKey>,
     /// The ranges hold exactly the matches, so the store can count them.
     pub(crate) exact: bool,
+    /// For an in-memory plan: the ordered plan to use instead when its ranges hold more than
+    /// [`PROBE_LIMIT`] ids (reading them all would cost more than scanning the sort index).
+    pub(crate) fallback: Option<Box<Plan>>,
 }
+
+/// The most matches an in-memory plan reads when an ordered plan is available.
+pub(crate) const PROBE_LIMIT: usize = 200;
 
 /// A position in a plan's results, carried by cursors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +163,7 @@ pub(crate) fn plan(
             predicates,
             sort,
             exact,
+            fallback: None,
         };
     }
     let best = candidates.iter().max_by_key(|(_, _, s)| *s);
@@ -174,12 +181,30 @@ pub(crate) fn plan(
             predicates,
             sort,
             exact,
+            fallback: None,
         };
     }
-    // 3. a selective predicate, sorted in memory.
+    // 4. the sort field's index, whole (the listing when sorting by id).
+    let pk = index_of(&first_field).unwrap_or_else(|| resource::listing_pk(&ty.name));
+    let ranges = vec![(Bound::Unbounded, Bound::Unbounded)];
+    // 3. a selective predicate, sorted in memory; when it matches many, step 4 instead.
     if let Some((i, scan, s)) = best
         && (*s >= 2 || !single_key)
     {
+        let fallback = single_key.then(|| {
+            Box::new(Plan {
+                scan: Scan {
+                    pk: pk.clone(),
+                    ranges: ranges.clone(),
+                },
+                ordered: true,
+                reverse: desc,
+                predicates: predicates.clone(),
+                sort: sort.clone(),
+                exact: false,
+                fallback: None,
+            })
+        });
         let exact = exact_if(*i);
         return Plan {
             scan: scan.clone(),
@@ -188,11 +213,9 @@ pub(crate) fn plan(
             predicates,
             sort,
             exact,
+            fallback,
         };
     }
-    // 4. the sort field's index, whole (the listing when sorting by id).
-    let pk = index_of(&first_field).unwrap_or_else(|| resource::listing_pk(&ty.name));
-    let ranges = vec![(Bound::Unbounded, Bound::Unbounded)];
     let exact = predicates.is_empty();
     match (single_key, best) {
         (true, _) => Plan {
@@ -202,6 +225,7 @@ pub(crate) fn plan(
             predicates,
             sort,
             exact,
+            fallback: None,
         },
         (false, Some((i, scan, _))) => {
             let exact = exact_if(*i);
@@ -212,6 +236,7 @@ pub(crate) fn plan(
                 predicates,
                 sort,
                 exact,
+                fallback: None,
             }
         }
         (false, None) => Plan {
@@ -221,6 +246,7 @@ pub(crate) fn plan(
             predicates,
             sort,
             exact,
+            fallback: None,
         },
     }
 }
@@ -281,6 +307,31 @@ fn sort_key(schema: &Schema, ty: &ResourceType, field: &Field, r: &Resource) -> 
 }
 
 impl<S: Store> Engine<S> {
+    /// The plan to run: an in-memory plan whose ranges hold too many ids gives way to its
+    /// ordered fallback (one probing range read decides).
+    pub(crate) async fn choose(&self, plan: Plan) -> ApiResult<Plan> {
+        let Some(fallback) = &plan.fallback else {
+            return Ok(plan);
+        };
+        let mut total = 0;
+        for (lo, hi) in &plan.scan.ranges {
+            let query = RangeQuery {
+                pk: plan.scan.pk.clone(),
+                from: lo.clone(),
+                to: hi.clone(),
+                reverse: false,
+                limit: PROBE_LIMIT + 1,
+                after: None,
+            };
+            let (ids, more) = self.range_ids(query, 0, PROBE_LIMIT + 1 - total).await?;
+            total += ids.len();
+            if more || total > PROBE_LIMIT {
+                return Ok((**fallback).clone());
+            }
+        }
+        Ok(plan)
+    }
+
     /// Whether a resource passes every predicate of a plan.
     async fn passes(&self, ty: &ResourceType, plan: &Plan, r: &Resource) -> ApiResult<bool> {
         for p in &plan.predicates {

@@ -166,31 +166,43 @@ impl<S: Store> Engine<S> {
             check_id(ty, id)?;
         }
         let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
-        let (primary, included) = document::parse_compound(body, true)?;
-        check_type(ty, &primary)?;
-        if let Some(id) = url_id {
-            match &primary.id {
-                None => {
-                    return Err(ApiError::bad_request(
-                        title::REQUEST_DATA,
-                        "The 'id' property is required.",
-                    )
-                    .at("/data/id")
-                    .into());
-                }
-                Some(body_id) if body_id != id => {
-                    return Err(ApiError::new(
+        let parsed = document::parse_compound(body, true)?;
+        let (primary, included) = (parsed.primary, parsed.included);
+        // Every problem of the document is reported at once: shape, type, id.
+        let mut errors = parsed.errors;
+        let reported = |errors: &[ApiError], pointer: &str| {
+            errors
+                .iter()
+                .any(|e| e.source == Some(crate::error::Source::Pointer(pointer.to_owned())))
+        };
+        if !reported(&errors, "/data/type")
+            && let Err(e) = check_type(ty, &primary)
+        {
+            errors.push(e);
+        }
+        if !reported(&errors, "/data/id") {
+            match (url_id, &primary.id) {
+                (Some(_), None) => errors.push(ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.").at("/data/id")),
+                (Some(id), Some(body_id)) if body_id != id => errors.push(
+                    ApiError::new(
                         StatusCode::CONFLICT,
                         title::CONFLICT,
                         "The 'id' property of the primary data object should match 'id' parameter of the query string.",
                     )
-                    .at("/data/id")
-                    .into());
-                }
-                Some(_) => {}
+                    .at("/data/id"),
+                ),
+                // A new resource's id is the server's to choose (upsert by id excepted).
+                (None, Some(_)) if ty.id != IdStrategy::Client => errors.push(
+                    ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "access denied exception",
+                        format!("The server generates the ids of \"{}\"; remove \"id\" from the request (a \"lid\" can name it).", ty.name),
+                    )
+                    .at("/data/id"),
+                ),
+                _ => {}
             }
         }
-        let mut errors = Vec::new();
         let mut nodes = vec![Node {
             meta: meta_op(&primary, ty, true, url_id.is_some(), &mut errors),
             object: &primary,
@@ -515,23 +527,20 @@ impl<S: Store> Engine<S> {
             _ => {
                 match (ty.id, &object.id, n) {
                     (IdStrategy::Client, None, _) => {
-                        errors.push(ApiError::bad_request(title::ENTITY_IDENTIFIER, "The identifier is mandatory.").at(id_pointer.clone()));
+                        errors.push(
+                            ApiError::bad_request(
+                                title::ENTITY_IDENTIFIER,
+                                "The identifier is mandatory.",
+                            )
+                            .at(id_pointer.clone()),
+                        );
                     }
                     (IdStrategy::Client, Some(id), _) => {
                         if let Err(e) = check_id(ty, id) {
                             errors.push(e.at(id_pointer.clone()));
                         }
                     }
-                    // A new primary resource's id is the server's to choose.
-                    (_, Some(_), 0) => errors.push(
-                        ApiError::new(
-                            StatusCode::FORBIDDEN,
-                            "access denied exception",
-                            format!("The server generates the ids of \"{}\"; remove \"id\" from the request (a \"lid\" can name it).", ty.name),
-                        )
-                        .at(id_pointer.clone()),
-                    ),
-                    // An included item's `id` is a temporary id.
+                    // An included item's `id` is a temporary id (a primary's was refused earlier).
                     _ => {}
                 }
                 None

@@ -184,7 +184,14 @@ impl<S: Store> Engine<S> {
             let mut predicate = f.predicate.clone();
             for depth in (0..f.path.len()).rev() {
                 let target = &types[depth + 1];
-                let plan = plan::plan(&self.schema, target, vec![predicate.clone()], Vec::new());
+                let plan = self
+                    .choose(plan::plan(
+                        &self.schema,
+                        target,
+                        vec![predicate.clone()],
+                        Vec::new(),
+                    ))
+                    .await?;
                 let page = self
                     .execute(
                         target,
@@ -259,7 +266,9 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<ApiResponse> {
         let mut predicates = extra;
         predicates.extend(self.resolve_filters(ty, &q.filters).await?);
-        let plan = plan::plan(&self.schema, ty, predicates, q.sort.clone());
+        let plan = self
+            .choose(plan::plan(&self.schema, ty, predicates, q.sort.clone()))
+            .await?;
         let page_size = match q.paging.size {
             PageSize::Size(n) => n,
             PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX / 4),
@@ -278,6 +287,11 @@ impl<S: Store> Engine<S> {
             (None, Some(c)) => Window::Cursor {
                 from: Some(self.decode_cursor(&plan, c, "page[before]").await?),
                 backwards: true,
+                limit: page_size,
+            },
+            // Without paging (`page[size]=-1`) `page[number]` is ignored.
+            (None, None) if q.paging.size == PageSize::Unpaged => Window::Offset {
+                skip: 0,
                 limit: page_size,
             },
             (None, None) => Window::Offset {
@@ -379,7 +393,9 @@ impl<S: Store> Engine<S> {
             )));
         }
         let predicates = self.resolve_filters(ty, &q.filters).await?;
-        let plan = plan::plan(&self.schema, ty, predicates, Vec::new());
+        let plan = self
+            .choose(plan::plan(&self.schema, ty, predicates, Vec::new()))
+            .await?;
         let page = self
             .execute(ty, &plan, Window::Offset { skip: 0, limit })
             .await?;

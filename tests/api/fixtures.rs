@@ -1,0 +1,68 @@
+//! Resources the tests create for themselves, and the attributes they send.
+
+use jsonapi_tests::values::id_of;
+use jsonapi_tests::{ApiClient, Value, json, to_one};
+
+/// A valid `products` attribute set with this SKU.
+pub(crate) fn product_attributes(sku: &str) -> Value {
+    json!({ "sku": sku, "name": format!("Product {sku}"), "price": "10.00" })
+}
+
+/// Creates a product with this SKU (and the defaults for everything else).
+pub(crate) async fn create_product(api: &ApiClient, sku: &str) -> Value {
+    api.create("products", product_attributes(sku), json!({}))
+        .await
+}
+
+/// Creates a category, optionally under a parent.
+pub(crate) async fn create_category(api: &ApiClient, name: &str, parent: Option<&str>) -> Value {
+    let relationships = match parent {
+        Some(parent) => json!({ "parent": to_one("categories", parent) }),
+        None => json!({}),
+    };
+    api.create("categories", json!({ "name": name }), relationships)
+        .await
+}
+
+/// Creates a customer.
+pub(crate) async fn create_customer(api: &ApiClient, name: &str, email: &str) -> Value {
+    api.create(
+        "customers",
+        json!({ "name": name, "email": email }),
+        json!({}),
+    )
+    .await
+}
+
+/// Creates an order for a customer; returns its id.
+pub(crate) async fn create_order(api: &ApiClient, customer: &str) -> String {
+    let order = api
+        .create(
+            "orders",
+            json!({ "poNumber": "PO-1" }),
+            json!({ "customer": to_one("customers", customer) }),
+        )
+        .await;
+    id_of(&order).to_owned()
+}
+
+/// Creates a line item of `quantity` × `price` on an order; returns its id.
+pub(crate) async fn create_line_item(
+    api: &ApiClient,
+    order: &str,
+    product: &str,
+    quantity: i64,
+    price: &str,
+) -> String {
+    let item = api
+        .create(
+            "orderlineitems",
+            json!({ "quantity": quantity, "price": price }),
+            json!({
+                "order": to_one("orders", order),
+                "product": to_one("products", product),
+            }),
+        )
+        .await;
+    id_of(&item).to_owned()
+}

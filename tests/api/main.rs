@@ -1,0 +1,24 @@
+//! The whole API over HTTP, one test binary, one module per feature.
+//!
+//! Every test that writes starts its own `jsonapi-local` on a fresh data folder
+//! (`jsonapi_tests::TestApp`); tests that only read the seed data share one seeded server
+//! (`jsonapi_tests::shared_seeded`). Every response is checked against the JSON:API 1.1 schema
+//! and the structural rules by the harness before the test looks at it.
+//!
+//! `JSONAPI_TEST_BACKEND=dynamodb` with `JSONAPI_DYNAMODB_ENDPOINT=http://127.0.0.1:PORT` runs
+//! the same suite on DynamoDB (one table per server) instead of the embedded store.
+
+mod concurrency;
+mod creating;
+mod deleting;
+mod errors;
+mod fetching;
+mod fixtures;
+mod formats;
+mod links;
+mod negotiation;
+mod order_total;
+mod paging;
+mod persistence;
+mod process;
+mod updating;

@@ -1,0 +1,735 @@
+//! Black-box test harness for the JSON:API served by `jsonapi-local`.
+//!
+//! Every test starts its own server on a fresh data folder ([`TestApp::spawn`]) and talks to it over
+//! real HTTP with a small hyper client ([`ApiClient`]). Every response the harness sees is checked
+//! before the test gets it ([`conformance`]): the body must be a JSON:API 1.1 document (validated
+//! against the vendored 1.1 schema plus the structural rules the schema cannot express), served
+//! as `application/vnd.api+json`, with `jsonapi.version` `1.1`; an error document's HTTP status
+//! must follow the model's status-combination rule. A violation fails the test with every problem
+//! listed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonapi_local::{DynamoOptions, Options, Server};
+use tempfile::TempDir;
+
+pub use hyper::{HeaderMap, Method, StatusCode};
+pub use serde_json::{Value, json};
+
+pub mod binary;
+pub mod conformance;
+pub mod values;
+
+/// The JSON:API media type.
+pub const MT: &str = "application/vnd.api+json";
+
+/// How long one request may take before the test fails (a hung server must not hang the suite).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------------
+// The application under test
+// ---------------------------------------------------------------------------------------------
+
+/// A running `jsonapi-local` on a fresh temporary data folder, plus a client for it.
+///
+/// Dereferences to its [`ApiClient`], so `app.get("/api/products")` works directly.
+pub struct TestApp {
+    api: ApiClient,
+    server: Option<Server>,
+    data_dir: TempDir,
+}
+
+impl fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestApp")
+            .field("base_url", &self.api.base_url)
+            .field("data_dir", &self.data_dir.path())
+            .field("running", &self.server.is_some())
+            .finish()
+    }
+}
+
+impl TestApp {
+    /// A server for the example domain on an empty store.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(false).await
+    }
+
+    /// A server for the example domain loaded with the example seed data.
+    pub async fn spawn_seeded() -> Self {
+        Self::spawn_with(true).await
+    }
+
+    async fn spawn_with(seed: bool) -> Self {
+        let data_dir = tempfile::Builder::new()
+            .prefix("jsonapi-tests-")
+            .tempdir()
+            .expect("a temporary data folder");
+        let server = start_server(data_dir.path(), seed).await;
+        let api = ApiClient::new(server.base_url());
+        Self {
+            api,
+            server: Some(server),
+            data_dir,
+        }
+    }
+
+    /// The folder the server keeps its data in.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// The address the server listens on.
+    ///
+    /// # Panics
+    /// When the server is stopped.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.as_ref().expect("the server is running").addr()
+    }
+
+    /// The client for this server (cheap to clone; for concurrent requests).
+    pub fn client(&self) -> ApiClient {
+        self.api.clone()
+    }
+
+    /// Stops the server gracefully and starts a new one on the same data folder (without seed).
+    /// The new server listens on another port; the client follows it.
+    pub async fn restart(&mut self) {
+        self.restart_with(false).await;
+    }
+
+    /// Like [`TestApp::restart`], asking the new server to load the seed data.
+    pub async fn restart_with_seed(&mut self) {
+        self.restart_with(true).await;
+    }
+
+    async fn restart_with(&mut self, seed: bool) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        let server = start_server(self.data_dir.path(), seed).await;
+        self.api = ApiClient::new(server.base_url());
+        self.server = Some(server);
+    }
+
+    /// Stops the server gracefully (the data folder is removed when the app is dropped).
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+}
+
+impl Deref for TestApp {
+    type Target = ApiClient;
+    fn deref(&self) -> &ApiClient {
+        &self.api
+    }
+}
+
+async fn start_server(data: &Path, seed: bool) -> Server {
+    let options = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data: data.to_path_buf(),
+        config: None,
+        seed,
+        dynamodb: dynamodb_backend(data),
+    };
+    match Server::start(options).await {
+        Ok(server) => server,
+        Err(e) => panic!("jsonapi-local did not start on {}: {e}", data.display()),
+    }
+}
+
+/// The store the servers under test use, from the environment:
+/// `JSONAPI_TEST_BACKEND` unset or `embedded` → the embedded store in the data folder;
+/// `dynamodb` → DynamoDB at `JSONAPI_DYNAMODB_ENDPOINT` (e.g. DynamoDB Local on loopback), one
+/// table per test app, named after its data folder (so a restart finds the same table).
+fn dynamodb_backend(data: &Path) -> Option<DynamoOptions> {
+    match std::env::var("JSONAPI_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("" | "embedded") => None,
+        Ok("dynamodb") => {
+            let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT")
+                .expect("JSONAPI_DYNAMODB_ENDPOINT names the DynamoDB endpoint");
+            let folder = data
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("a data folder name");
+            let table: String = folder
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            Some(DynamoOptions {
+                endpoint: Some(endpoint),
+                table,
+                create_table: true,
+            })
+        }
+        Ok(other) => panic!("JSONAPI_TEST_BACKEND={other:?}: expected embedded or dynamodb"),
+    }
+}
+
+/// A client for one server loaded with the seed data and shared by every test of this process
+/// that only reads it (seeding is the slow part of starting a server, much more so on
+/// DynamoDB). Never write through it: tests that change data start their own [`TestApp`].
+///
+/// The server runs on a thread and runtime of its own, for the life of the test process; its
+/// data folder is `$TMPDIR/jsonapi-tests-shared-{pid}`, and folders left by earlier processes
+/// that are gone are removed when it starts.
+///
+/// # Panics
+/// When the shared server cannot start.
+pub fn shared_seeded() -> ApiClient {
+    static BASE_URL: OnceLock<String> = OnceLock::new();
+    ApiClient::new(BASE_URL.get_or_init(start_shared_seeded).clone())
+}
+
+fn start_shared_seeded() -> String {
+    const PREFIX: &str = "jsonapi-tests-shared-";
+    let tmp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else {
+                continue;
+            };
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let data = tmp.join(format!("{PREFIX}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("the shared data folder");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("shared-seeded-server".to_owned())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("the shared server's runtime");
+            runtime.block_on(async move {
+                let server = start_server(&data, true).await;
+                let _ = sender.send(server.base_url());
+                // Serve until the test process exits.
+                std::future::pending::<()>().await;
+            });
+        })
+        .expect("the shared server's thread");
+    receiver
+        .recv()
+        .expect("the shared seeded server started (see the panic above)")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP client
+// ---------------------------------------------------------------------------------------------
+
+/// A small HTTP/1.1 client bound to one server's base URL. Every response is checked by
+/// [`conformance::check`] before it is returned.
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    base_url: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl ApiClient {
+    /// A client for `base_url` (`http://127.0.0.1:PORT`, no trailing slash).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let mut base_url = base_url.into();
+        while base_url.ends_with('/') {
+            base_url.pop();
+        }
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Self { base_url, client }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The absolute URL of `path` (returned unchanged when it is already absolute).
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base_url)
+        }
+    }
+
+    /// Sends exactly the given headers and body (no defaults are added).
+    ///
+    /// # Panics
+    /// When the request cannot be sent or times out, or when the response breaks a conformance
+    /// rule (see [`conformance::check`]).
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> TestResponse {
+        let url = self.url(path);
+        let mut builder = hyper::Request::builder().method(method.clone()).uri(&url);
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("a valid header name");
+            let value = HeaderValue::from_str(value).expect("a valid header value");
+            builder = builder.header(name, value);
+        }
+        let body = Full::new(Bytes::from(body.unwrap_or_default().to_owned()));
+        let request = builder.body(body).expect("a valid request");
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .unwrap_or_else(|e| panic!("{method} {url}: the request failed: {e:?}"));
+            let (parts, body) = response.into_parts();
+            let raw = body
+                .collect()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {url}: reading the body failed: {e}"))
+                .to_bytes();
+            (parts, raw)
+        })
+        .await;
+        let Ok((parts, raw)) = response else {
+            panic!("{method} {url}: no response within {REQUEST_TIMEOUT:?}");
+        };
+        let body = if raw.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice::<Value>(&raw) {
+                Ok(value) => Some(value),
+                Err(e) => panic!(
+                    "{method} {url} -> {}: the body is not JSON ({e}):\n{}",
+                    parts.status,
+                    String::from_utf8_lossy(&raw)
+                ),
+            }
+        };
+        let response = TestResponse {
+            method,
+            url,
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            raw,
+        };
+        let problems = conformance::check(&response, &self.base_url);
+        if !problems.is_empty() {
+            panic!(
+                "{}\nthe response breaks {} conformance rule(s):\n  - {}",
+                response.describe(),
+                problems.len(),
+                problems.join("\n  - ")
+            );
+        }
+        response
+    }
+
+    /// `GET` with `Accept: application/vnd.api+json`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.get_with(path, &[]).await
+    }
+
+    /// `GET` with `Accept: application/vnd.api+json` and extra headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let headers = with_defaults(&[("Accept", MT)], headers);
+        self.request(Method::GET, path, &headers, None).await
+    }
+
+    /// `POST` of a JSON document with the JSON:API `Content-Type` and `Accept`.
+    pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
+        self.post_with(path, body, &[]).await
+    }
+
+    /// `POST` with extra headers.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let headers = with_defaults(&[("Accept", MT), ("Content-Type", MT)], headers);
+        let body = body.to_string();
+        self.request(Method::POST, path, &headers, Some(&body))
+            .await
+    }
+
+    /// `PATCH` of a JSON document with the JSON:API `Content-Type` and `Accept`.
+    pub async fn patch(&self, path: &str, body: &Value) -> TestResponse {
+        self.patch_with(path, body, &[]).await
+    }
+
+    /// `PATCH` with extra headers.
+    pub async fn patch_with(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let headers = with_defaults(&[("Accept", MT), ("Content-Type", MT)], headers);
+        let body = body.to_string();
+        self.request(Method::PATCH, path, &headers, Some(&body))
+            .await
+    }
+
+    /// `DELETE` with the JSON:API `Accept`.
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.request(Method::DELETE, path, &[("Accept", MT)], None)
+            .await
+    }
+
+    /// `OPTIONS` with the JSON:API `Accept`.
+    pub async fn options(&self, path: &str) -> TestResponse {
+        self.request(Method::OPTIONS, path, &[("Accept", MT)], None)
+            .await
+    }
+
+    /// `HEAD` with the JSON:API `Accept`.
+    pub async fn head(&self, path: &str) -> TestResponse {
+        self.head_with(path, &[]).await
+    }
+
+    /// `HEAD` with extra headers.
+    pub async fn head_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let headers = with_defaults(&[("Accept", MT)], headers);
+        self.request(Method::HEAD, path, &headers, None).await
+    }
+
+    /// `POST /api/{ty}` of `{"data": {"type": ty, attributes, relationships}}`; asserts `201` and
+    /// returns the created resource object.
+    pub async fn create(&self, ty: &str, attributes: Value, relationships: Value) -> Value {
+        let response = self
+            .post(
+                &format!("/api/{ty}"),
+                &resource_doc(ty, None, attributes, relationships),
+            )
+            .await;
+        response.assert_status(201);
+        response.data().clone()
+    }
+
+    /// `GET /api/{ty}/{id}`; asserts `200` and returns the resource object.
+    pub async fn fetch(&self, ty: &str, id: &str) -> Value {
+        let response = self.get(&format!("/api/{ty}/{id}")).await;
+        response.assert_status(200);
+        response.data().clone()
+    }
+
+    /// Every resource of `ty` (`page[size]=-1`), in the server's default order.
+    pub async fn list_all(&self, ty: &str) -> Vec<Value> {
+        let response = self.get(&format!("/api/{ty}?page[size]=-1")).await;
+        response.assert_status(200);
+        response
+            .data()
+            .as_array()
+            .unwrap_or_else(|| panic!("{}\nthe data is not an array", response.describe()))
+            .clone()
+    }
+}
+
+/// `defaults` overridden (by case-insensitive name) by `extra`.
+fn with_defaults<'a>(
+    defaults: &[(&'a str, &'a str)],
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut headers: Vec<(&str, &str)> = defaults
+        .iter()
+        .filter(|(name, _)| !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+        .copied()
+        .collect();
+    headers.extend_from_slice(extra);
+    headers
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+/// One response, its body read and parsed.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    /// The request's method.
+    pub method: Method,
+    /// The request's absolute URL.
+    pub url: String,
+    /// The response status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body parsed as JSON; `None` when the body is empty.
+    pub body: Option<Value>,
+    /// The body as received.
+    pub raw: Bytes,
+}
+
+impl TestResponse {
+    /// The first value of header `name` as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The whole document.
+    ///
+    /// # Panics
+    /// When the body is empty.
+    pub fn json(&self) -> &Value {
+        match &self.body {
+            Some(body) => body,
+            None => panic!("{}\nexpected a body", self.describe()),
+        }
+    }
+
+    /// The top-level `data` member.
+    ///
+    /// # Panics
+    /// When the document has no `data`.
+    pub fn data(&self) -> &Value {
+        match self.json().get("data") {
+            Some(data) => data,
+            None => panic!("{}\nexpected a top-level data member", self.describe()),
+        }
+    }
+
+    /// The resource objects of a collection document.
+    ///
+    /// # Panics
+    /// When `data` is not an array.
+    pub fn items(&self) -> &[Value] {
+        match self.data().as_array() {
+            Some(items) => items,
+            None => panic!("{}\nexpected data to be an array", self.describe()),
+        }
+    }
+
+    /// The ids of a collection document's resources, in order.
+    pub fn ids(&self) -> Vec<String> {
+        self.items()
+            .iter()
+            .map(|r| values::id_of(r).to_owned())
+            .collect()
+    }
+
+    /// The top-level `errors` member (empty when absent).
+    pub fn errors(&self) -> &[Value] {
+        self.body
+            .as_ref()
+            .and_then(|b| b.get("errors"))
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Asserts the status code, showing the whole response when it differs.
+    ///
+    /// # Panics
+    /// When the status differs.
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "{}\nexpected status {status}",
+            self.describe()
+        );
+        self
+    }
+
+    /// The methods listed in the `Allow` header, in order.
+    ///
+    /// # Panics
+    /// When there is no `Allow` header.
+    pub fn allow(&self) -> Vec<String> {
+        let Some(allow) = self.header("allow") else {
+            panic!("{}\nexpected an Allow header", self.describe());
+        };
+        allow
+            .split(',')
+            .map(|m| m.trim().to_ascii_uppercase())
+            .filter(|m| !m.is_empty())
+            .collect()
+    }
+
+    /// `METHOD URL -> STATUS`, the headers and the body, for failure messages.
+    pub fn describe(&self) -> String {
+        let mut out = format!("{} {} -> {}\n", self.method, self.url, self.status);
+        for (name, value) in &self.headers {
+            out.push_str(&format!(
+                "{name}: {}\n",
+                value.to_str().unwrap_or("<binary>")
+            ));
+        }
+        match &self.body {
+            Some(body) => {
+                out.push_str(&serde_json::to_string_pretty(body).unwrap_or_default());
+            }
+            None if self.raw.is_empty() => out.push_str("<empty body>"),
+            None => out.push_str(&String::from_utf8_lossy(&self.raw)),
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error assertions
+// ---------------------------------------------------------------------------------------------
+
+/// What an error's `source` member must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// `source.pointer` equal to this.
+    Pointer(&'a str),
+    /// `source.parameter` equal to this.
+    Parameter(&'a str),
+    /// `source.header` equal to this.
+    Header(&'a str),
+    /// No `source` member.
+    Absent,
+    /// Anything (the source is not part of the contract for this error).
+    Any,
+}
+
+impl Source<'_> {
+    fn matches(self, error: &Value) -> bool {
+        let source = error.get("source");
+        let member = |name: &str, expected: &str| {
+            source.and_then(|s| s.get(name)).and_then(Value::as_str) == Some(expected)
+        };
+        match self {
+            Source::Pointer(p) => member("pointer", p),
+            Source::Parameter(p) => member("parameter", p),
+            Source::Header(h) => member("header", h),
+            Source::Absent => source.is_none(),
+            Source::Any => true,
+        }
+    }
+}
+
+/// The error of `response` with this status, title and source, if any.
+pub fn find_error<'r>(
+    response: &'r TestResponse,
+    status: u16,
+    title: &str,
+    source: Source<'_>,
+) -> Option<&'r Value> {
+    let status = status.to_string();
+    response.errors().iter().find(|e| {
+        e.get("status").and_then(Value::as_str) == Some(status.as_str())
+            && e.get("title").and_then(Value::as_str) == Some(title)
+            && source.matches(e)
+    })
+}
+
+/// Asserts that `response` lists an error with this status, title and source (whatever the HTTP
+/// status); returns it.
+///
+/// # Panics
+/// When no such error is listed.
+pub fn assert_has_error<'r>(
+    response: &'r TestResponse,
+    status: u16,
+    title: &str,
+    source: Source<'_>,
+) -> &'r Value {
+    match find_error(response, status, title, source) {
+        Some(error) => error,
+        None => panic!(
+            "{}\nexpected an error {{status: \"{status}\", title: \"{title}\", source: {source:?}}}",
+            response.describe()
+        ),
+    }
+}
+
+/// Asserts the HTTP status and that an error with this status, title and source is listed;
+/// returns that error.
+///
+/// # Panics
+/// When the status differs or no such error is listed.
+pub fn assert_error<'r>(
+    response: &'r TestResponse,
+    status: u16,
+    title: &str,
+    source: Source<'_>,
+) -> &'r Value {
+    response.assert_status(status);
+    assert_has_error(response, status, title, source)
+}
+
+/// Asserts [`assert_error`] and that the error's `detail` is exactly `detail`.
+///
+/// # Panics
+/// As [`assert_error`], or when the detail differs.
+pub fn assert_error_detail<'r>(
+    response: &'r TestResponse,
+    status: u16,
+    title: &str,
+    source: Source<'_>,
+    detail: &str,
+) -> &'r Value {
+    let error = assert_error(response, status, title, source);
+    assert_eq!(
+        error.get("detail").and_then(Value::as_str),
+        Some(detail),
+        "{}\nexpected the detail {detail:?}",
+        response.describe()
+    );
+    error
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request documents
+// ---------------------------------------------------------------------------------------------
+
+/// `{"data": {"type", "id"?, "attributes", "relationships"?}}`; empty objects are left out.
+pub fn resource_doc(ty: &str, id: Option<&str>, attributes: Value, relationships: Value) -> Value {
+    let mut data = serde_json::Map::new();
+    data.insert("type".to_owned(), json!(ty));
+    if let Some(id) = id {
+        data.insert("id".to_owned(), json!(id));
+    }
+    if !is_empty_object(&attributes) {
+        data.insert("attributes".to_owned(), attributes);
+    }
+    if !is_empty_object(&relationships) {
+        data.insert("relationships".to_owned(), relationships);
+    }
+    json!({ "data": data })
+}
+
+fn is_empty_object(value: &Value) -> bool {
+    value.is_null() || value.as_object().is_some_and(serde_json::Map::is_empty)
+}
+
+/// A to-one relationship object: `{"data": {"type", "id"}}`.
+pub fn to_one(ty: &str, id: &str) -> Value {
+    json!({ "data": { "type": ty, "id": id } })
+}
+
+/// A to-many relationship object: `{"data": [{"type", "id"}, …]}`.
+pub fn to_many(ty: &str, ids: &[&str]) -> Value {
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "type": ty, "id": id }))
+        .collect();
+    json!({ "data": data })
+}
