@@ -44,6 +44,7 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
         let resolved = types.get_mut(name).expect("inserted above");
         resolved.filters = check_filters(resolved, &ty.filters)?;
         resolved.sorters = check_sorters(resolved, &ty.sorters)?;
+        resolved.indexes = check_indexes(resolved, &ty.indexes)?;
     }
     for (name, ty) in &raw.types {
         let title = check_title(name, ty.title.as_ref(), &types)?;
@@ -196,6 +197,7 @@ fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
         actions: ActionSet::new(actions),
         validation: raw.validation,
         upsert,
+        indexes: Vec::new(),
         title: Vec::new(),
     })
 }
@@ -514,6 +516,48 @@ fn check_sorters(ty: &ResourceType, raw: &[String]) -> Checked<Vec<String>> {
         }
     }
     Ok(sorters)
+}
+
+fn check_indexes(ty: &ResourceType, raw: &[Vec<String>]) -> Checked<Vec<[String; 2]>> {
+    let mut indexes = Vec::new();
+    for (i, fields) in raw.iter().enumerate() {
+        let index = i.to_string();
+        let path = ["types", ty.name.as_str(), "indexes", index.as_str()];
+        let [first, second] = fields.as_slice() else {
+            return Err(problem(
+                &path,
+                "a composite index names two fields: [equality field, sort field]",
+            ));
+        };
+        for f in [first, second] {
+            let ok = ty.attributes.get(f).is_some_and(|a| {
+                a.readable()
+                    && !matches!(
+                        a.data_type,
+                        DataType::Json | DataType::Strings | DataType::Text
+                    )
+            }) || ty
+                .relationships
+                .get(f)
+                .is_some_and(|r| !r.many && r.storage == RelationshipStorage::Owned);
+            if !ok {
+                return Err(problem(
+                    &path,
+                    format!(
+                        "\"{f}\" cannot be indexed: use a scalar attribute or a to-one relationship"
+                    ),
+                ));
+            }
+        }
+        if !ty.filters.contains_key(first) {
+            return Err(problem(
+                &path,
+                format!("\"{first}\" must be a declared filter to lead a composite index"),
+            ));
+        }
+        indexes.push([first.clone(), second.clone()]);
+    }
+    Ok(indexes)
 }
 
 fn check_title(

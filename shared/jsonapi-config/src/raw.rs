@@ -46,6 +46,8 @@ pub(crate) struct RawType {
     pub(crate) validation: bool,
     #[serde(default)]
     pub(crate) upsert: Vec<String>,
+    #[serde(default)]
+    pub(crate) indexes: Vec<Vec<String>>,
 }
 
 /// How the identifiers of a type are made.

@@ -68,6 +68,9 @@ pub struct ResourceType {
     pub upsert: Vec<String>,
     /// `meta.title`: the first alternative whose fields are all non-empty.
     pub title: Vec<TitleTemplate>,
+    /// Composite indexes: an equality on the first field with a sort (or range) on the second
+    /// is served by one key range.
+    pub indexes: Vec<[String; 2]>,
 }
 
 impl ResourceType {

@@ -349,6 +349,23 @@ impl Predicate {
         }
     }
 
+    /// For an equality on one value: the value's key in the field's index (what leads the
+    /// entries of a composite index).
+    pub(crate) fn point_key(
+        &self,
+        ty: &ResourceType,
+        target: Option<&ResourceType>,
+    ) -> Option<String> {
+        match (&self.op, &self.operand, &self.field) {
+            (
+                Operator::Eq,
+                Operand::One(v),
+                Field::Attribute(..) | Field::Relationship(_, false),
+            ) => value_key(&self.field, ty, target, v),
+            _ => None,
+        }
+    }
+
     /// The key ranges of the field's index that hold every match, in ascending order; `None`
     /// when the operator cannot be served by ranges (the predicate is then checked on items).
     pub(crate) fn ranges(

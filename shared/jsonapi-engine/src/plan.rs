@@ -143,6 +143,52 @@ pub(crate) fn plan(
             Some((i, Scan { pk, ranges }, selectivity(p)))
         })
         .collect();
+    // 0. a composite index: an equality on its first field, sorted by its second.
+    if single_key {
+        for [lead, second] in &ty.indexes {
+            if first_field.name() != Some(second.as_str()) {
+                continue;
+            }
+            let Some(prefix) = predicates
+                .iter()
+                .find(|p| p.field.name() == Some(lead.as_str()))
+                .and_then(|p| p.point_key(ty, target_of(&p.field)))
+            else {
+                continue;
+            };
+            let prefix = format!("{prefix}{}", crate::values::SEPARATOR);
+            let within = |b: &Bound<String>, end: bool| match b {
+                Bound::Included(k) => Bound::Included(format!("{prefix}{k}")),
+                Bound::Excluded(k) => Bound::Excluded(format!("{prefix}{k}")),
+                Bound::Unbounded if end => {
+                    jsonapi_store::prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded)
+                }
+                Bound::Unbounded => Bound::Included(prefix.clone()),
+            };
+            // A range on the second field narrows the read; otherwise the whole prefix.
+            let ranges = predicates
+                .iter()
+                .find(|p| p.field == first_field)
+                .and_then(|p| p.ranges(ty, target_of(&p.field)))
+                .unwrap_or_else(|| vec![(Bound::Unbounded, Bound::Unbounded)])
+                .iter()
+                .map(|(lo, hi)| (within(lo, false), within(hi, true)))
+                .collect();
+            let scan = Scan {
+                pk: resource::composite_pk(&ty.name, lead, second),
+                ranges,
+            };
+            return Plan {
+                scan,
+                ordered: true,
+                reverse: desc,
+                predicates,
+                sort,
+                exact: false,
+                fallback: None,
+            };
+        }
+    }
     let exact_if = |i: usize| {
         predicates.len() == 1
             && i == 0

@@ -220,6 +220,37 @@ struct Derived {
     unique: Option<String>,
 }
 
+/// The sort keys a field contributes to its index: one per value (arrays and to-many
+/// relationships hold several; `null` is `"0"`).
+fn field_keys(schema: &Schema, ty: &ResourceType, r: &Resource, field: &str) -> Vec<String> {
+    if let Some(rel) = ty.relationships.get(field) {
+        let target = schema.resource_type(&rel.target).expect("checked target");
+        if rel.many {
+            return r
+                .to_many
+                .get(field)
+                .into_iter()
+                .flatten()
+                .map(|id| format!("1{}", id_key(target, id)))
+                .collect();
+        }
+        return match r.related(field) {
+            Some(id) => vec![format!("1{}", id_key(target, id))],
+            None => vec!["0".to_owned()],
+        };
+    }
+    let attr = &ty.attributes[field];
+    values::sort_keys(
+        attr.data_type,
+        r.attributes.get(field).unwrap_or(&Value::Null),
+    )
+}
+
+/// The partition of a composite index's entries.
+pub(crate) fn composite_pk(ty: &str, first: &str, second: &str) -> String {
+    format!("idx#{ty}#{first}+{second}")
+}
+
 fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
     let ty = schema
         .resource_type(&r.ty)
@@ -238,27 +269,7 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
         unique: None,
     }];
     for field in indexed_fields(ty) {
-        let keys: Vec<String> = if let Some(rel) = ty.relationships.get(field) {
-            let target = schema.resource_type(&rel.target).expect("checked target");
-            if rel.many {
-                r.to_many
-                    .get(field)
-                    .into_iter()
-                    .flatten()
-                    .map(|id| format!("1{}", id_key(target, id)))
-                    .collect()
-            } else {
-                match r.related(field) {
-                    Some(id) => vec![format!("1{}", id_key(target, id))],
-                    None => vec!["0".to_owned()],
-                }
-            }
-        } else {
-            let attr = &ty.attributes[field];
-            let v = r.attributes.get(field).unwrap_or(&Value::Null);
-            values::sort_keys(attr.data_type, v)
-        };
-        for k in keys {
+        for k in field_keys(schema, ty, r, field) {
             out.push(Derived {
                 item: Item {
                     key: Key::new(
@@ -269,6 +280,24 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
                 },
                 unique: None,
             });
+        }
+    }
+    for [first, second] in &ty.indexes {
+        for ka in field_keys(schema, ty, r, first) {
+            for kb in field_keys(schema, ty, r, second) {
+                let sk = format!(
+                    "{}{SEPARATOR}{}{SEPARATOR}{idk}",
+                    truncate(ka.clone()),
+                    truncate(kb)
+                );
+                out.push(Derived {
+                    item: Item {
+                        key: Key::new(composite_pk(&r.ty, first, second), sk),
+                        attrs: id_attrs(),
+                    },
+                    unique: None,
+                });
+            }
         }
     }
     for attr in ty.unique_attributes() {

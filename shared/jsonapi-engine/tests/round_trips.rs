@@ -190,6 +190,27 @@ async fn scenario<S: Store>(store: S) {
     assert_eq!(ids(&r), expected);
     assert!(trips.total() <= 2, "{trips:?}");
 
+    // A composite index serves an equality on one field sorted by another.
+    let mut expected: Vec<(String, usize)> = products
+        .iter()
+        .filter(|(_, n)| n % 3 == 0)
+        .cloned()
+        .collect();
+    expected.sort_by_key(|p| std::cmp::Reverse(p.1));
+    let expected: Vec<String> = expected.into_iter().map(|(id, _)| id).take(5).collect();
+    let (r, trips) = h
+        .call(
+            Method::GET,
+            &format!(
+                "/api/products?filter[category]={}&sort=-price&page[size]=5",
+                categories[0]
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), expected);
+    assert!(trips.total() <= 2, "{trips:?}");
+
     // Each include level adds one batch read.
     let (r, trips) = h
         .call(
