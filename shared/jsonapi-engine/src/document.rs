@@ -179,6 +179,17 @@ fn check_top_level<'a>(
     Some(top)
 }
 
+/// Linkage of the wrong kind for its relationship (an array for a to-one, or not an array for
+/// a to-many), at `pointer`.
+pub(crate) fn wrong_shape(many: bool, pointer: &str) -> ApiError {
+    let detail = if many {
+        "The 'data' property of a to-many relationship should be an array."
+    } else {
+        "The 'data' property of a to-one relationship should be a resource identifier or null."
+    };
+    shape(pointer, detail)
+}
+
 /// Escapes a member name for a JSON pointer (RFC 6901).
 pub(crate) fn escape_pointer(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")

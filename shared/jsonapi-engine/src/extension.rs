@@ -63,6 +63,18 @@ impl ChangeSet {
         }
     }
 
+    /// Stages a change to `current` (the resource as stored, or as staged already): `edit`
+    /// is applied to it, and its stored state is kept as the change's `before`.
+    pub fn edit(&mut self, current: Resource, edit: impl FnOnce(&mut Resource)) {
+        let before = match self.original(&current.ty, &current.id) {
+            Some(original) => original.cloned(),
+            None => Some(current.clone()),
+        };
+        let mut after = current;
+        edit(&mut after);
+        self.put(before, after);
+    }
+
     /// Stages the deletion of a stored resource.
     pub fn delete(&mut self, before: Resource) {
         let key = (before.ty.clone(), before.id.clone());

@@ -143,158 +143,114 @@ pub(crate) fn plan(
             Some((i, Scan { pk, ranges }, selectivity(p)))
         })
         .collect();
-    // 0. a composite index: an equality on its first field, sorted by its second.
-    if single_key {
-        for [lead, second] in &ty.indexes {
-            if first_field.name() != Some(second.as_str()) {
-                continue;
-            }
-            let Some(prefix) = predicates
-                .iter()
-                .find(|p| p.field.name() == Some(lead.as_str()))
-                .and_then(|p| p.point_key(ty, target_of(&p.field)))
-            else {
-                continue;
-            };
-            let prefix = format!("{prefix}{}", crate::values::SEPARATOR);
-            let within = |b: &Bound<String>, end: bool| match b {
-                Bound::Included(k) => Bound::Included(format!("{prefix}{k}")),
-                Bound::Excluded(k) => Bound::Excluded(format!("{prefix}{k}")),
-                Bound::Unbounded if end => {
-                    jsonapi_store::prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded)
-                }
-                Bound::Unbounded => Bound::Included(prefix.clone()),
-            };
-            // A range on the second field narrows the read; otherwise the whole prefix.
-            let ranges = predicates
-                .iter()
-                .find(|p| p.field == first_field)
-                .and_then(|p| p.ranges(ty, target_of(&p.field)))
-                .unwrap_or_else(|| vec![(Bound::Unbounded, Bound::Unbounded)])
-                .iter()
-                .map(|(lo, hi)| (within(lo, false), within(hi, true)))
-                .collect();
-            let scan = Scan {
-                pk: resource::composite_pk(&ty.name, lead, second),
-                ranges,
-            };
-            return Plan {
-                scan,
-                ordered: true,
-                reverse: desc,
-                predicates,
-                sort,
-                exact: false,
-                fallback: None,
-            };
-        }
-    }
+    let whole_sort_index = Scan {
+        pk: index_of(&first_field).unwrap_or_else(|| resource::listing_pk(&ty.name)),
+        ranges: vec![(Bound::Unbounded, Bound::Unbounded)],
+    };
+    // Only a lone predicate can be served exactly (a count of keys); a "holds all" list
+    // reads the range of one of its values.
     let exact_if = |i: usize| {
         predicates.len() == 1
             && i == 0
             && !matches!(predicates[0].operand, Operand::List(_) if predicates[0].op == Operator::Contains)
     };
-    // 1. the sort field's index serves a predicate.
-    if single_key
-        && let Some((i, scan, _)) = candidates
-            .iter()
-            .filter(|(i, _, _)| predicates[*i].field == first_field)
-            .max_by_key(|(_, _, s)| *s)
-    {
-        let exact = exact_if(*i);
-        return Plan {
-            scan: scan.clone(),
-            ordered: true,
-            reverse: desc,
-            predicates,
-            sort,
-            exact,
-            fallback: None,
-        };
-    }
     let best = candidates.iter().max_by_key(|(_, _, s)| *s);
-    // 2. one value's range is in id order.
-    if let Some((i, scan, 3)) = best
+    // (scan, in the requested order, exact, the ordered scan to fall back on)
+    let (scan, ordered, exact, fallback) = if let Some(scan) = single_key
+        .then(|| composite_scan(ty, &predicates, &first_field, &target_of))
+        .flatten()
+    {
+        // 0. a composite index: an equality on its first field, sorted by its second.
+        (scan, true, false, None)
+    } else if let Some((i, scan, _)) = candidates
+        .iter()
+        .filter(|(i, _, _)| single_key && predicates[*i].field == first_field)
+        .max_by_key(|(_, _, s)| *s)
+    {
+        // 1. the sort field's index serves a predicate.
+        (scan.clone(), true, exact_if(*i), None)
+    } else if let Some((i, scan, 3)) = best
         && single_key
         && first_field == Field::Id
         && scan.ranges.len() == 1
     {
-        let exact = exact_if(*i);
-        return Plan {
-            scan: scan.clone(),
-            ordered: true,
-            reverse: desc,
-            predicates,
-            sort,
-            exact,
-            fallback: None,
-        };
-    }
-    // 4. the sort field's index, whole (the listing when sorting by id).
-    let pk = index_of(&first_field).unwrap_or_else(|| resource::listing_pk(&ty.name));
-    let ranges = vec![(Bound::Unbounded, Bound::Unbounded)];
-    // 3. a selective predicate, sorted in memory; when it matches many, step 4 instead.
-    if let Some((i, scan, s)) = best
+        // 2. one value's range is in id order.
+        (scan.clone(), true, exact_if(*i), None)
+    } else if let Some((i, scan, s)) = best
         && (*s >= 2 || !single_key)
     {
-        let fallback = single_key.then(|| {
-            Box::new(Plan {
-                scan: Scan {
-                    pk: pk.clone(),
-                    ranges: ranges.clone(),
-                },
-                ordered: true,
-                reverse: desc,
-                predicates: predicates.clone(),
-                sort: sort.clone(),
-                exact: false,
-                fallback: None,
-            })
-        });
-        let exact = exact_if(*i);
-        return Plan {
-            scan: scan.clone(),
-            ordered: false,
-            reverse: false,
-            predicates,
-            sort,
-            exact,
-            fallback,
-        };
-    }
-    let exact = predicates.is_empty();
-    match (single_key, best) {
-        (true, _) => Plan {
-            scan: Scan { pk, ranges },
+        // 3. a selective predicate, sorted in memory; when it matches many, step 4 instead.
+        let fallback = single_key.then(|| whole_sort_index.clone());
+        (scan.clone(), false, exact_if(*i), fallback)
+    } else if single_key {
+        // 4. the sort field's index, whole (the listing when sorting by id).
+        let exact = predicates.is_empty();
+        (whole_sort_index, true, exact, None)
+    } else {
+        // Several sort keys and no usable predicate: every resource, sorted in memory.
+        let exact = predicates.is_empty();
+        (whole_sort_index, false, exact, None)
+    };
+    let fallback = fallback.map(|scan| {
+        Box::new(Plan {
+            scan,
             ordered: true,
             reverse: desc,
-            predicates,
-            sort,
-            exact,
+            predicates: predicates.clone(),
+            sort: sort.clone(),
+            exact: false,
             fallback: None,
-        },
-        (false, Some((i, scan, _))) => {
-            let exact = exact_if(*i);
-            Plan {
-                scan: scan.clone(),
-                ordered: false,
-                reverse: false,
-                predicates,
-                sort,
-                exact,
-                fallback: None,
-            }
-        }
-        (false, None) => Plan {
-            scan: Scan { pk, ranges },
-            ordered: false,
-            reverse: false,
-            predicates,
-            sort,
-            exact,
-            fallback: None,
-        },
+        })
+    });
+    Plan {
+        scan,
+        ordered,
+        reverse: ordered && desc,
+        predicates,
+        sort,
+        exact,
+        fallback,
     }
+}
+
+/// The range of a composite index `[lead, second]` when an equality on `lead` is given and
+/// the sort is by `second` (narrowed by a range on `second` when one is given).
+fn composite_scan<'a>(
+    ty: &ResourceType,
+    predicates: &[Predicate],
+    sort_field: &Field,
+    target_of: &dyn Fn(&Field) -> Option<&'a ResourceType>,
+) -> Option<Scan> {
+    ty.indexes.iter().find_map(|[lead, second]| {
+        if sort_field.name() != Some(second.as_str()) {
+            return None;
+        }
+        let prefix = predicates
+            .iter()
+            .find(|p| p.field.name() == Some(lead.as_str()))
+            .and_then(|p| p.point_key(ty, target_of(&p.field)))?;
+        let prefix = format!("{prefix}{}", crate::values::SEPARATOR);
+        let within = |b: &Bound<String>, end: bool| match b {
+            Bound::Included(k) => Bound::Included(format!("{prefix}{k}")),
+            Bound::Excluded(k) => Bound::Excluded(format!("{prefix}{k}")),
+            Bound::Unbounded if end => {
+                jsonapi_store::prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded)
+            }
+            Bound::Unbounded => Bound::Included(prefix.clone()),
+        };
+        let ranges = predicates
+            .iter()
+            .find(|p| p.field == *sort_field)
+            .and_then(|p| p.ranges(ty, target_of(&p.field)))
+            .unwrap_or_else(|| vec![(Bound::Unbounded, Bound::Unbounded)])
+            .iter()
+            .map(|(lo, hi)| (within(lo, false), within(hi, true)))
+            .collect();
+        Some(Scan {
+            pk: resource::composite_pk(&ty.name, lead, second),
+            ranges,
+        })
+    })
 }
 
 impl Plan {

@@ -34,17 +34,7 @@ impl<S: Store> Engine<S> {
         let idents: Vec<Identifier> = match (document::parse_linkage(body)?, rel.many) {
             (Linkage::One(ident), false) => ident.into_iter().collect(),
             (Linkage::Many(idents), true) => idents,
-            (Linkage::Many(_), false) => {
-                return Err(ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-one relationship should be a resource identifier or null.").at("/data").into());
-            }
-            (Linkage::One(_), true) => {
-                return Err(ApiError::bad_request(
-                    title::REQUEST_DATA,
-                    "The 'data' property of a to-many relationship should be an array.",
-                )
-                .at("/data")
-                .into());
-            }
+            (_, many) => return Err(document::wrong_shape(many, "/data").into()),
         };
         let mut errors = Vec::new();
         for ident in &idents {

@@ -11,7 +11,7 @@ use jsonapi_config::{Action, OnDelete, RelationshipStorage, ResourceType};
 use jsonapi_store::{RangeQuery, Store};
 use serde_json::Value;
 
-use crate::document::{Identifier, Linkage, ResourceObject, escape_pointer};
+use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer};
 use crate::engine::{CommitError, Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
@@ -226,10 +226,16 @@ impl<S: Store> Engine<S> {
                 }
                 (true, Linkage::Many(idents)) => {
                     if idents.len() > self.schema.api.max_related {
-                        errors.push(ApiError::bad_request(
-                            title::REQUEST_DATA,
-                            format!("A relationship takes at most {} members in one request.", self.schema.api.max_related),
-                        ).at(format!("{here}/data")));
+                        errors.push(
+                            ApiError::bad_request(
+                                title::REQUEST_DATA,
+                                format!(
+                                    "A relationship takes at most {} members in one request.",
+                                    self.schema.api.max_related
+                                ),
+                            )
+                            .at(format!("{here}/data")),
+                        );
                         continue;
                     }
                     let mut ids: Vec<String> = Vec::new();
@@ -256,14 +262,7 @@ impl<S: Store> Engine<S> {
                         }),
                     }
                 }
-                (false, Linkage::Many(_)) => errors.push(
-                    ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-one relationship should be a resource identifier or null.")
-                        .at(format!("{here}/data")),
-                ),
-                (true, Linkage::One(_)) => errors.push(
-                    ApiError::bad_request(title::REQUEST_DATA, "The 'data' property of a to-many relationship should be an array.")
-                        .at(format!("{here}/data")),
-                ),
+                (many, _) => errors.push(document::wrong_shape(many, &format!("{here}/data"))),
             }
         }
         // Linkage must point at stored resources: one batch read per related type.
@@ -345,12 +344,10 @@ impl<S: Store> Engine<S> {
                 .into());
             }
             for (ids, value) in [(removed, None), (added, Some(id.to_owned()))] {
-                for mut r in self.staged_or_loaded(target, &ids, changes).await? {
-                    let before = changes
-                        .original(&r.ty, &r.id)
-                        .map_or_else(|| Some(r.clone()), |b| b.cloned());
-                    r.to_one.insert(w.field.clone(), value.clone());
-                    changes.put(before, r);
+                for r in self.staged_or_loaded(target, &ids, changes).await? {
+                    changes.edit(r, |r| {
+                        r.to_one.insert(w.field.clone(), value.clone());
+                    });
                 }
             }
         }
@@ -421,14 +418,12 @@ impl<S: Store> Engine<S> {
                         continue;
                     }
                     if rel.many {
-                        for mut r in referring {
-                            let before = changes
-                                .original(&r.ty, &r.id)
-                                .map_or_else(|| Some(r.clone()), |b| b.cloned());
-                            if let Some(ids) = r.to_many.get_mut(&rel.name) {
-                                ids.retain(|i| *i != doomed.id);
-                            }
-                            changes.put(before, r);
+                        for r in referring {
+                            changes.edit(r, |r| {
+                                if let Some(ids) = r.to_many.get_mut(&rel.name) {
+                                    ids.retain(|i| *i != doomed.id);
+                                }
+                            });
                         }
                         continue;
                     }
@@ -448,12 +443,10 @@ impl<S: Store> Engine<S> {
                             .into());
                         }
                         OnDelete::Nullify => {
-                            for mut r in referring {
-                                let before = changes
-                                    .original(&r.ty, &r.id)
-                                    .map_or_else(|| Some(r.clone()), |b| b.cloned());
-                                r.to_one.insert(rel.name.clone(), None);
-                                changes.put(before, r);
+                            for r in referring {
+                                changes.edit(r, |r| {
+                                    r.to_one.insert(rel.name.clone(), None);
+                                });
                             }
                         }
                         OnDelete::Cascade => pending.extend(referring),
