@@ -2,7 +2,8 @@
 //! over any [`jsonapi_store::Store`].
 //!
 //! # Layout
-//! - [`engine`]: [`Engine`], routing a request to its action, loading, committing.
+//! - [`engine`]: [`Engine`], routing a request to its action, loading resources.
+//! - `commit`: writing a change set in one transaction (or a dry run), with retries.
 //! - `routing`, [`request`]: URL paths to routes; requests, responses, content negotiation.
 //! - `query`: query parameters (paging…), checked against what an action supports.
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
@@ -16,6 +17,7 @@
 //! and send back the [`ApiResponse`].
 
 mod actions;
+mod commit;
 mod cursor;
 mod document;
 pub mod engine;

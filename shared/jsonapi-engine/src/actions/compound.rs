@@ -12,8 +12,9 @@ use jsonapi_store::{Key, Store};
 use serde_json::{Value, json};
 
 use super::write::{Applied, Locals, check_type, local_key};
+use crate::commit::CommitError;
 use crate::document::{self, Linkage, ResourceObject};
-use crate::engine::{CommitError, Ctx, Engine, check_id};
+use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};

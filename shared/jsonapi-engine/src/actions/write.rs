@@ -11,8 +11,9 @@ use jsonapi_config::{Action, OnDelete, RelationshipStorage, ResourceType};
 use jsonapi_store::{RangeQuery, Store};
 use serde_json::Value;
 
+use crate::commit::CommitError;
 use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer};
-use crate::engine::{CommitError, Ctx, Engine, check_id};
+use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
