@@ -1,7 +1,15 @@
 //! Planned reads, asserted by counting the store's round trips: a page costs an index range
 //! read plus one batch read, an include level one more batch read, a write one transaction.
-//! The same scenario runs on the embedded store and on DynamoDB Local.
+//! The same scenario runs on the embedded store and on DynamoDB Local, where an interceptor on
+//! the SDK client also counts the HTTP requests sent to DynamoDB: they must equal the store's
+//! round trips (no hidden retries or extra pages).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
 use http::{HeaderMap, Method, StatusCode, header};
 use jsonapi_engine::{ApiRequest, ApiResponse, Engine, MEDIA_TYPE};
 use jsonapi_store::Store;
@@ -10,7 +18,29 @@ use serde_json::{Value, json};
 
 struct Harness<S> {
     engine: Engine<Counting<S>>,
-    trips: std::sync::Arc<RoundTrips>,
+    trips: Arc<RoundTrips>,
+    /// Requests the DynamoDB SDK sent, when the store is DynamoDB.
+    sdk_requests: Option<Arc<AtomicU64>>,
+}
+
+/// Counts every request the DynamoDB SDK transmits (retries included).
+#[derive(Debug, Clone, Default)]
+struct CountRequests(Arc<AtomicU64>);
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "count-requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 fn delta(after: RoundTripCounts, before: RoundTripCounts) -> RoundTripCounts {
@@ -25,11 +55,12 @@ fn delta(after: RoundTripCounts, before: RoundTripCounts) -> RoundTripCounts {
 }
 
 impl<S: Store> Harness<S> {
-    fn new(store: S) -> Self {
+    fn new(store: S, sdk_requests: Option<Arc<AtomicU64>>) -> Self {
         let (store, trips) = Counting::new(store);
         Self {
             engine: Engine::new(jsonapi_config::example_domain(), store),
             trips,
+            sdk_requests,
         }
     }
 
@@ -56,8 +87,18 @@ impl<S: Store> Harness<S> {
             base_url: "http://test".to_owned(),
         };
         let before = self.trips.snapshot();
+        let sdk_before = self.sdk_requests.as_ref().map(|c| c.load(Ordering::SeqCst));
         let response = self.engine.handle(request).await;
-        (response, delta(self.trips.snapshot(), before))
+        let trips = delta(self.trips.snapshot(), before);
+        if let (Some(counter), Some(sdk_before)) = (&self.sdk_requests, sdk_before) {
+            let sent = counter.load(Ordering::SeqCst) - sdk_before;
+            assert_eq!(
+                sent,
+                trips.total(),
+                "DynamoDB requests vs store round trips for {uri}"
+            );
+        }
+        (response, trips)
     }
 
     async fn create(&self, ty: &str, data: Value) -> String {
@@ -85,8 +126,8 @@ fn ids(response: &ApiResponse) -> Vec<String> {
         .collect()
 }
 
-async fn scenario<S: Store>(store: S) {
-    let h = Harness::new(store);
+async fn scenario<S: Store>(store: S, sdk_requests: Option<Arc<AtomicU64>>) {
+    let h = Harness::new(store, sdk_requests);
     let mut categories = Vec::new();
     for name in ["A", "B", "C"] {
         categories.push(
@@ -246,7 +287,11 @@ async fn scenario<S: Store>(store: S) {
 #[tokio::test]
 async fn planned_reads_on_the_embedded_store() {
     let dir = tempfile::tempdir().unwrap();
-    scenario(jsonapi_store_redb::RedbStore::open(dir.path()).unwrap()).await;
+    scenario(
+        jsonapi_store_redb::RedbStore::open(dir.path()).unwrap(),
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -254,14 +299,23 @@ async fn planned_reads_on_dynamodb() {
     let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT")
         .expect("JSONAPI_DYNAMODB_ENDPOINT is not set: start DynamoDB Local with `infra/dynamodb/local.sh start 8000` and set it to http://127.0.0.1:8000");
     let table = format!("roundtrips-{}", ulid::Ulid::new());
-    let store = jsonapi_store_dynamodb::DynamoStore::connect(jsonapi_store_dynamodb::Config {
-        endpoint: Some(endpoint),
+    let counter = CountRequests::default();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .load()
+        .await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(counter.clone())
+        .build();
+    let store = jsonapi_store_dynamodb::DynamoStore::from_client(
+        aws_sdk_dynamodb::Client::from_conf(config),
         table,
-        region: None,
-    })
-    .await
-    .unwrap();
+    );
     store.create_table().await.unwrap();
-    scenario(store.clone()).await;
+    scenario(store.clone(), Some(Arc::clone(&counter.0))).await;
     store.delete_table().await.unwrap();
 }

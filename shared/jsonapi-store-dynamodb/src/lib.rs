@@ -32,8 +32,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, Select,
-    TableStatus, TransactWriteItem,
+    AttributeValue, ConditionCheck, ConsumedCapacity, Delete, KeysAndAttributes, Put,
+    ReturnConsumedCapacity, ReturnValue, Select, TableStatus, TransactWriteItem,
 };
 use jsonapi_store::{
     Condition, Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreResult, Write,
@@ -416,6 +416,14 @@ fn transact_item(table: &str, write: &Write) -> StoreResult<TransactWriteItem> {
     Ok(item.build())
 }
 
+/// Logs the capacity a request consumed, at debug level (`RUST_LOG=jsonapi_store_dynamodb=debug`).
+fn log_capacity<'a>(operation: &str, consumed: impl Iterator<Item = &'a ConsumedCapacity>) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let units: f64 = consumed.filter_map(ConsumedCapacity::capacity_units).sum();
+        tracing::debug!(operation, capacity_units = units, "DynamoDB request");
+    }
+}
+
 impl Store for DynamoStore {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         let found = self
@@ -424,9 +432,11 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key_map(&key.pk, &key.sk)))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| sdk_error("GetItem", &e))?;
+        log_capacity("GetItem", found.consumed_capacity().into_iter());
         found.item().map(item_from).transpose()
     }
 
@@ -456,9 +466,11 @@ impl Store for DynamoStore {
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
                     .map_err(|e| sdk_error("BatchGetItem", &e))?;
+                log_capacity("BatchGetItem", answer.consumed_capacity().iter());
                 for map in answer
                     .responses()
                     .and_then(|r| r.get(&self.table))
@@ -517,9 +529,11 @@ impl Store for DynamoStore {
                     wanted.saturating_sub(items.len()).saturating_add(slack),
                 ))
                 .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(|e| sdk_error("Query", &e))?;
+            log_capacity("Query", page.consumed_capacity().into_iter());
             for map in page.items() {
                 let item = item_from(map)?;
                 if plan.drop_last.as_ref() == Some(&item.key.sk) {
@@ -613,10 +627,14 @@ impl Store for DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                log_capacity("TransactWriteItems", out.consumed_capacity().iter());
+                Ok(())
+            }
             Err(e) => match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
                     Err(cancelled(
