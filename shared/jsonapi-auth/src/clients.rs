@@ -1,0 +1,527 @@
+//! API clients ("OAuth applications") in the store.
+//!
+//! A client is created with a random secret that is returned once ([`NewClient`]) and kept only
+//! as an argon2id hash. Items:
+//! - `auth#client#{id}` / `#`: `name`, `roles`, `grant_types`, `secret_hash`, `created`
+//!   (RFC 3339), `revoked`;
+//! - `auth#clients` / `{id}`: a key-only listing entry, so that listing is a query, not a scan.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jsonapi_store::limits::MAX_BATCH_GET;
+use jsonapi_store::{Attrs, Condition, Item, Key, RangeQuery, Store, StoreError, Write};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::clock::Clock;
+use crate::grants::GrantType;
+use crate::password::{PasswordError, Passwords};
+use crate::secret::SecretString;
+use crate::util::{bool_attr, random_token, str_attr, strings_attr, strings_value};
+
+/// The listing partition.
+pub const LISTING_PK: &str = "auth#clients";
+/// Random bytes in a client id (22 URL-safe base64 characters).
+pub const ID_BYTES: usize = 16;
+/// Random bytes in a client secret (43 URL-safe base64 characters).
+pub const SECRET_BYTES: usize = 32;
+/// Longest client name.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest client id accepted from a request.
+const MAX_ID_CHARS: usize = 64;
+
+/// The key of a client's item.
+pub fn client_key(id: &str) -> Key {
+    Key::new(format!("auth#client#{id}"), "#")
+}
+
+/// A client just created: its id and its secret, which is not stored and cannot be shown again.
+#[derive(Clone)]
+pub struct NewClient {
+    /// The client id.
+    pub id: String,
+    /// The plain secret; show it to the operator once.
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewClient")
+            .field("id", &self.id)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// What may be shown about a client (no secret, no hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientInfo {
+    /// The client id.
+    pub id: String,
+    /// A human name.
+    pub name: String,
+    /// Role ids granted to its client-credentials tokens.
+    pub roles: Vec<String>,
+    /// The grants it may use.
+    pub grant_types: Vec<GrantType>,
+    /// When it was created (RFC 3339).
+    pub created: String,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+impl ClientInfo {
+    fn from_attrs(id: &str, attrs: &Attrs) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: str_attr(attrs, "name").unwrap_or_default().to_owned(),
+            roles: strings_attr(attrs, "roles"),
+            grant_types: strings_attr(attrs, "grant_types")
+                .iter()
+                .filter_map(|g| GrantType::parse(g))
+                .collect(),
+            created: str_attr(attrs, "created").unwrap_or_default().to_owned(),
+            revoked: bool_attr(attrs, "revoked"),
+        }
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No client has this id.
+    #[error("no client has this id")]
+    NotFound,
+    /// The request is invalid (empty name, no grant type...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Hashing the secret failed.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a client could not authenticate; all but `Store` are answered `invalid_client`.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    /// No client has this id.
+    #[error("unknown client")]
+    Unknown,
+    /// The secret does not match.
+    #[error("wrong client secret")]
+    WrongSecret,
+    /// The client was revoked.
+    #[error("revoked client")]
+    Revoked,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The API clients in a store.
+pub struct ClientStore<S> {
+    store: Arc<S>,
+    passwords: Passwords,
+    clock: Clock,
+}
+
+impl<S> Clone for ClientStore<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            passwords: self.passwords.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+impl<S> fmt::Debug for ClientStore<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientStore")
+            .field("passwords", &self.passwords)
+            .finish_non_exhaustive()
+    }
+}
+
+fn rfc3339(epoch: u64) -> String {
+    i64::try_from(epoch)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Whether `id` could be one of our client ids (anything else is unknown without a lookup).
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl<S: Store> ClientStore<S> {
+    /// The clients kept in `store`, secrets hashed with `passwords`.
+    pub fn new(store: Arc<S>, passwords: Passwords) -> Self {
+        Self {
+            store,
+            passwords,
+            clock: Clock::system(),
+        }
+    }
+
+    /// Sets the clock (creation times).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Creates a client and returns its id and secret (the only time the secret is seen).
+    ///
+    /// # Errors
+    /// An empty or too long name, no grant type, or a store failure.
+    pub async fn create(
+        &self,
+        name: &str,
+        roles: &[String],
+        grant_types: &[GrantType],
+    ) -> Result<NewClient, ClientError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(ClientError::Invalid(format!(
+                "a client name has 1 to {MAX_NAME_CHARS} characters"
+            )));
+        }
+        if grant_types.is_empty() {
+            return Err(ClientError::Invalid(
+                "a client needs at least one grant type".into(),
+            ));
+        }
+        let secret = SecretString::new(random_token(SECRET_BYTES));
+        let hash = self.passwords.hash_blocking(secret.expose()).await?;
+        let mut grants: Vec<GrantType> = Vec::new();
+        for g in grant_types {
+            if !grants.contains(g) {
+                grants.push(*g);
+            }
+        }
+        let grants = Value::Array(
+            grants
+                .iter()
+                .map(|g| Value::String(g.as_str().to_owned()))
+                .collect(),
+        );
+        // A fresh random id collides with probability 2^-128; retry once anyway.
+        for _ in 0..2 {
+            let id = random_token(ID_BYTES);
+            let mut attrs = Attrs::new();
+            attrs.insert("name".into(), name.into());
+            attrs.insert("roles".into(), strings_value(roles));
+            attrs.insert("grant_types".into(), grants.clone());
+            attrs.insert("secret_hash".into(), hash.as_str().into());
+            attrs.insert("created".into(), rfc3339(self.clock.now()).into());
+            attrs.insert("revoked".into(), false.into());
+            let writes = vec![
+                Write::Put {
+                    item: Item {
+                        key: client_key(&id),
+                        attrs,
+                    },
+                    condition: Some(Condition::Absent),
+                },
+                Write::Put {
+                    item: Item {
+                        key: Key::new(LISTING_PK, id.clone()),
+                        attrs: Attrs::new(),
+                    },
+                    condition: Some(Condition::Absent),
+                },
+            ];
+            match self.store.transact(writes).await {
+                Ok(()) => {
+                    tracing::info!(client_id = %id, "API client created");
+                    return Ok(NewClient { id, secret });
+                }
+                Err(StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ClientError::Store(StoreError::Conflict))
+    }
+
+    /// One client.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn get(&self, id: &str) -> Result<Option<ClientInfo>, ClientError> {
+        if !plausible_id(id) {
+            return Ok(None);
+        }
+        let item = self.store.get(&client_key(id)).await?;
+        Ok(item.map(|i| ClientInfo::from_attrs(id, &i.attrs)))
+    }
+
+    /// Every client, oldest first, revoked ones included.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn list(&self) -> Result<Vec<ClientInfo>, ClientError> {
+        let mut ids = Vec::new();
+        let mut query = RangeQuery::partition(LISTING_PK, 1000);
+        loop {
+            let page = self.store.query(&query).await?;
+            ids.extend(page.items.into_iter().map(|i| i.key.sk));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        let mut clients = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_BATCH_GET) {
+            let keys: Vec<Key> = chunk.iter().map(|id| client_key(id)).collect();
+            for item in self.store.batch_get(&keys).await? {
+                if let Some(id) = item.key.pk.strip_prefix("auth#client#") {
+                    clients.push(ClientInfo::from_attrs(id, &item.attrs));
+                }
+            }
+        }
+        clients.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        Ok(clients)
+    }
+
+    /// Revokes a client: it can no longer obtain tokens (tokens already issued live until
+    /// they expire; its refresh tokens fail at the next use, which authenticates the client).
+    ///
+    /// # Errors
+    /// [`ClientError::NotFound`], or a store failure.
+    pub async fn revoke(&self, id: &str) -> Result<(), ClientError> {
+        if !plausible_id(id) {
+            return Err(ClientError::NotFound);
+        }
+        let key = client_key(id);
+        let Some(mut item) = self.store.get(&key).await? else {
+            return Err(ClientError::NotFound);
+        };
+        item.attrs.insert("revoked".into(), true.into());
+        let write = Write::Put {
+            item,
+            condition: Some(Condition::Present),
+        };
+        match self.store.transact(vec![write]).await {
+            Ok(()) => {
+                tracing::info!(client_id = %id, "API client revoked");
+                Ok(())
+            }
+            Err(StoreError::ConditionFailed { .. }) => Err(ClientError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks a client's credentials; an unknown id costs as much time as a known one.
+    ///
+    /// # Errors
+    /// Why the client is refused, or a store failure.
+    pub async fn authenticate(
+        &self,
+        id: &str,
+        secret: &str,
+    ) -> Result<ClientInfo, ClientAuthError> {
+        let item = if plausible_id(id) {
+            self.store.get(&client_key(id)).await?
+        } else {
+            None
+        };
+        let hash = item
+            .as_ref()
+            .and_then(|i| str_attr(&i.attrs, "secret_hash"));
+        if !self.passwords.verify_blocking(secret, hash).await {
+            return Err(if item.is_some() {
+                ClientAuthError::WrongSecret
+            } else {
+                ClientAuthError::Unknown
+            });
+        }
+        let Some(item) = item else {
+            return Err(ClientAuthError::Unknown);
+        };
+        let info = ClientInfo::from_attrs(id, &item.attrs);
+        if info.revoked {
+            return Err(ClientAuthError::Revoked);
+        }
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonapi_store_redb::RedbStore;
+
+    use super::*;
+
+    pub(crate) fn store() -> (tempfile::TempDir, Arc<RedbStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RedbStore::open(dir.path()).unwrap());
+        (dir, store)
+    }
+
+    fn clients(store: &Arc<RedbStore>) -> ClientStore<RedbStore> {
+        ClientStore::new(Arc::clone(store), Passwords::insecure_fast_for_tests())
+    }
+
+    #[tokio::test]
+    async fn created_client_authenticates_and_stores_only_a_hash() {
+        let (_dir, store) = store();
+        let c = clients(&store);
+        let new = c
+            .create(
+                "Shop sync",
+                &["integration".into()],
+                &[GrantType::ClientCredentials],
+            )
+            .await
+            .unwrap();
+        assert_eq!(new.id.len(), 22);
+        assert!(new.secret.expose().len() >= 43);
+
+        let info = c.authenticate(&new.id, new.secret.expose()).await.unwrap();
+        assert_eq!(info.name, "Shop sync");
+        assert_eq!(info.roles, vec!["integration".to_owned()]);
+        assert!(info.allows(GrantType::ClientCredentials));
+        assert!(!info.allows(GrantType::Password));
+        assert!(!info.revoked);
+        assert!(info.created.ends_with('Z'), "{}", info.created);
+
+        // The stored item holds an argon2id hash and never the secret.
+        let item = store.get(&client_key(&new.id)).await.unwrap().unwrap();
+        let stored = serde_json::to_string(&item.attrs).unwrap();
+        assert!(!stored.contains(new.secret.expose()));
+        assert!(
+            str_attr(&item.attrs, "secret_hash")
+                .unwrap()
+                .starts_with("$argon2id$")
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_secret_unknown_and_revoked_clients_are_refused() {
+        let (_dir, store) = store();
+        let c = clients(&store);
+        let new = c
+            .create("a", &[], &[GrantType::ClientCredentials])
+            .await
+            .unwrap();
+        assert!(matches!(
+            c.authenticate(&new.id, "nope").await,
+            Err(ClientAuthError::WrongSecret)
+        ));
+        assert!(matches!(
+            c.authenticate("unknownclientid", new.secret.expose()).await,
+            Err(ClientAuthError::Unknown)
+        ));
+        assert!(matches!(
+            c.authenticate("bad#id", new.secret.expose()).await,
+            Err(ClientAuthError::Unknown)
+        ));
+        assert!(matches!(
+            c.authenticate("", "").await,
+            Err(ClientAuthError::Unknown)
+        ));
+
+        c.revoke(&new.id).await.unwrap();
+        assert!(matches!(
+            c.authenticate(&new.id, new.secret.expose()).await,
+            Err(ClientAuthError::Revoked)
+        ));
+        // Revoking twice is fine; an unknown id is NotFound.
+        c.revoke(&new.id).await.unwrap();
+        assert!(matches!(
+            c.revoke("nobody").await,
+            Err(ClientError::NotFound)
+        ));
+        assert!(c.get(&new.id).await.unwrap().unwrap().revoked);
+    }
+
+    #[tokio::test]
+    async fn list_shows_every_client_without_secrets() {
+        let (_dir, store) = store();
+        let clock = Clock::manual(1_700_000_000);
+        let c = clients(&store).with_clock(clock.clone());
+        let mut made = Vec::new();
+        for i in 0..5 {
+            made.push(
+                c.create(
+                    &format!("client {i}"),
+                    &["r".into()],
+                    &[
+                        GrantType::Password,
+                        GrantType::Password,
+                        GrantType::RefreshToken,
+                    ],
+                )
+                .await
+                .unwrap(),
+            );
+            clock.advance(1);
+        }
+        c.revoke(&made[2].id).await.unwrap();
+        let list = c.list().await.unwrap();
+        assert_eq!(list.len(), 5);
+        let names: Vec<&str> = list.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["client 0", "client 1", "client 2", "client 3", "client 4"]
+        );
+        assert_eq!(list[0].created, "2023-11-14T22:13:20Z");
+        assert_eq!(
+            list[0].grant_types,
+            vec![GrantType::Password, GrantType::RefreshToken]
+        );
+        assert!(list[2].revoked);
+        let shown = serde_json::to_string(&list).unwrap() + &format!("{list:?}");
+        for m in &made {
+            assert!(!shown.contains(m.secret.expose()));
+        }
+        assert!(!shown.contains("argon2"));
+    }
+
+    #[tokio::test]
+    async fn invalid_creations_are_refused() {
+        let (_dir, store) = store();
+        let c = clients(&store);
+        assert!(matches!(
+            c.create("  ", &[], &[GrantType::Password]).await,
+            Err(ClientError::Invalid(_))
+        ));
+        assert!(matches!(
+            c.create(&"x".repeat(201), &[], &[GrantType::Password])
+                .await,
+            Err(ClientError::Invalid(_))
+        ));
+        assert!(matches!(
+            c.create("a", &[], &[]).await,
+            Err(ClientError::Invalid(_))
+        ));
+        assert!(c.list().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn debug_of_a_new_client_hides_the_secret() {
+        let (_dir, store) = store();
+        let c = clients(&store);
+        let new = c.create("a", &[], &[GrantType::Password]).await.unwrap();
+        let shown = format!("{new:?} {c:?}");
+        assert!(shown.contains(&new.id));
+        assert!(!shown.contains(new.secret.expose()));
+    }
+}

@@ -1,0 +1,129 @@
+//! OAuth 2.0 building blocks for the JSON:API engine: what `POST /oauth2-token` and the bearer
+//! check of every other route need, with no HTTP server and no engine in sight.
+//!
+//! # Layout
+//! - [`keys`]: signing keys (HS256 secret, ES256 / RS256 key pairs; generation, PEM, JWK) and
+//!   the public JWKS document.
+//! - [`jwt`]: [`TokenSigner`] makes access tokens, [`TokenVerifier`] checks them (ours and an
+//!   external OpenID provider's), [`TokenError`] says why one was refused.
+//! - [`password`]: argon2id hashing ([`Passwords`]) with a dummy check for unknown users.
+//! - [`clients`]: API clients in the store; the secret is shown once and kept only as a hash.
+//! - [`refresh`]: opaque, rotating refresh tokens in families; reuse kills the family.
+//! - [`backoff`]: failure counters with exponential waits, shared through the store.
+//! - [`grants`]: [`TokenService::exchange`], the token endpoint's logic, with the request
+//!   parser and the RFC 6749 responses.
+//! - [`permissions`]: VIEW / CREATE / EDIT / DELETE per resource type, and what each action needs.
+//!
+//! # Storage
+//! Everything persistent lives in the engine's single table through [`jsonapi_store::Store`],
+//! under partition keys that start with `auth#` (no resource type can produce them):
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | client | `auth#client#{id}` | `#` |
+//! | client listing entry | `auth#clients` | `{id}` |
+//! | refresh token | `auth#refresh#{base64url(sha256(token))}` | `#` |
+//! | refresh family | `auth#family#{id}` | `#` |
+//! | back-off counter | `auth#backoff#{base64url(sha256(key))}` | `#` |
+//!
+//! Items that can expire carry [`TTL_ATTRIBUTE`] (epoch seconds), so a DynamoDB table can have
+//! TTL enabled on it; the code never relies on that deletion and checks expiry itself.
+//!
+//! # Secrets
+//! Plain secrets travel as [`SecretString`], whose `Debug` and `Display` print `[redacted]`;
+//! every type that holds a secret, a hash or a token prints neither.
+//!
+//! # Wiring
+//! ```
+//! use std::sync::Arc;
+//! use jsonapi_auth::{
+//!     GrantType, Grants, Passwords, Permission, RolePermissions, ServiceOptions, SigningKey,
+//!     TokenRequest, TokenService, TokenSigner, User, UserDirectory,
+//! };
+//! use jsonapi_store::StoreError;
+//!
+//! /// The engine implements this over its `users` type.
+//! struct NoUsers;
+//! impl UserDirectory for NoUsers {
+//!     async fn find_by_username(&self, _: &str) -> Result<Option<User>, StoreError> { Ok(None) }
+//!     async fn find_by_id(&self, _: &str) -> Result<Option<User>, StoreError> { Ok(None) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = Arc::new(jsonapi_store_redb::RedbStore::open(dir.path()).unwrap());
+//! let key = SigningKey::generate_es256().unwrap(); // or from_pem / from_jwk / hs256
+//! let signer = TokenSigner::new(key, "https://api.example.test", "jsonapi").with_ttl(3600);
+//! let verifier = signer.verifier(); // every API function checks bearers with this
+//! let jwks = signer.key().jwks(); // serve at /.well-known/jwks.json
+//! assert_eq!(jwks["keys"][0]["alg"], "ES256");
+//!
+//! let options = ServiceOptions {
+//!     passwords: Passwords::insecure_fast_for_tests(), // Passwords::default() in production
+//!     ..ServiceOptions::default()
+//! };
+//! let service = TokenService::new(store, signer, NoUsers, options);
+//!
+//! // The "create client" command prints the secret once.
+//! let client = service
+//!     .clients()
+//!     .create("sync", &["integration".into()], &[GrantType::ClientCredentials])
+//!     .await
+//!     .unwrap();
+//!
+//! // POST /oauth2-token
+//! let body = format!(
+//!     r#"{{"grant_type":"client_credentials","client_id":"{}","client_secret":"{}"}}"#,
+//!     client.id,
+//!     client.secret.expose()
+//! );
+//! let request = TokenRequest::parse(Some("application/json"), body.as_bytes())
+//!     .and_then(|r| r.with_authorization(None))
+//!     .unwrap();
+//! let response = service.exchange(request).await.unwrap(); // Err: status(), body(), headers()
+//! let json = response.to_json();
+//! assert_eq!(json["token_type"], "Bearer");
+//!
+//! // Any API call: `Authorization: Bearer ...`
+//! let principal = verifier.verify(json["access_token"].as_str().unwrap()).unwrap();
+//! assert_eq!(principal.roles, ["integration"]);
+//!
+//! // The roles' `permissions`, looked up by the engine, decide the action.
+//! let role = RolePermissions::parse(&serde_json::json!({"products": ["VIEW"]})).unwrap();
+//! let grants = Grants::from_roles([&role]);
+//! assert!(grants.allows_action("products", "get_list"));
+//! assert!(!grants.allows("products", Permission::Edit));
+//! # }
+//! ```
+
+pub mod backoff;
+pub mod clients;
+mod clock;
+pub mod grants;
+pub mod jwt;
+pub mod keys;
+pub mod password;
+pub mod permissions;
+pub mod refresh;
+mod secret;
+mod util;
+
+pub use backoff::{Backoff, BackoffPolicy, RetryAfter};
+pub use clients::{ClientInfo, ClientStore, NewClient};
+pub use clock::Clock;
+pub use grants::{
+    ErrorCode, GrantType, OAuthError, ServiceOptions, TokenRequest, TokenResponse, TokenService,
+    User, UserDirectory,
+};
+pub use jwt::{
+    AccessClaims, AccessToken, ExternalIssuer, Principal, TokenError, TokenSigner, TokenVerifier,
+};
+pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use password::{PasswordHash, Passwords};
+pub use permissions::{Grants, Permission, RolePermissions};
+pub use refresh::{RefreshTokens, Rotated};
+pub use secret::SecretString;
+
+/// The attribute holding an item's expiry in epoch seconds (for DynamoDB's TTL).
+pub const TTL_ATTRIBUTE: &str = "ttl";

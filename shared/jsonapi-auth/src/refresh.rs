@@ -1,0 +1,637 @@
+//! Rotating refresh tokens.
+//!
+//! A refresh token is an opaque random string; the store keeps only its SHA-256:
+//! - `auth#refresh#{hash}` / `#`: `family`, `subject`, `client_id`, `roles`, `expires`, `used`;
+//! - `auth#family#{id}` / `#`: `revoked`, `subject`, `client_id`.
+//!
+//! Using a token ([`RefreshTokens::rotate`]) marks it used and issues the next token of the same
+//! family in one transaction whose conditions are: the old token is still unused, the family
+//! is not revoked, the new token is new. Two concurrent rotations of one token therefore
+//! cannot both succeed. A used token presented again (by a thief or by the slower of two racing
+//! requests) revokes its whole family: every token of it is dead from then on.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jsonapi_store::{Attrs, Condition, Item, Key, Store, StoreError, Write};
+use serde_json::Value;
+
+use crate::TTL_ATTRIBUTE;
+use crate::clock::Clock;
+use crate::secret::SecretString;
+use crate::util::{
+    bool_attr, random_token, sha256_b64, str_attr, strings_attr, strings_value, u64_attr,
+};
+
+/// Default refresh-token lifetime (Oro's: 18 144 000 s, 210 days).
+pub const DEFAULT_REFRESH_TTL: u64 = 18_144_000;
+/// Random bytes in a refresh token (43 URL-safe base64 characters).
+pub const TOKEN_BYTES: usize = 32;
+/// Longer presented tokens are unknown without a lookup.
+const MAX_TOKEN_CHARS: usize = 256;
+/// Attempts of a rotation that keeps meeting concurrent writes.
+const ATTEMPTS: usize = 4;
+
+fn token_key(token: &str) -> Key {
+    Key::new(format!("auth#refresh#{}", sha256_b64(token)), "#")
+}
+
+fn family_key(family: &str) -> Key {
+    Key::new(format!("auth#family#{family}"), "#")
+}
+
+/// A refresh token just issued.
+#[derive(Clone)]
+pub struct IssuedRefresh {
+    /// The token, to hand to the client.
+    pub token: SecretString,
+    /// Its family id (for logs and revocation).
+    pub family: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for IssuedRefresh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedRefresh")
+            .field("token", &self.token)
+            .field("family", &self.family)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// A successful rotation: the next token and what the old one was issued for.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The next token of the family.
+    pub token: IssuedRefresh,
+    /// The subject (`user:{id}`).
+    pub subject: String,
+    /// The client it belongs to.
+    pub client_id: String,
+    /// The roles recorded at issue.
+    pub roles: Vec<String>,
+}
+
+/// Why a refresh token was refused (all are `invalid_grant` at the token endpoint).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// No such token (never issued, or long expired).
+    #[error("unknown refresh token")]
+    Unknown,
+    /// The token has expired.
+    #[error("expired refresh token")]
+    Expired,
+    /// The token was used before: its family is now revoked.
+    #[error("refresh token reused; its family was revoked")]
+    Reused,
+    /// The token's family was revoked earlier.
+    #[error("refresh token revoked")]
+    Revoked,
+    /// The token belongs to another client: its family is now revoked.
+    #[error("refresh token issued to another client; its family was revoked")]
+    WrongClient,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The refresh tokens in a store.
+pub struct RefreshTokens<S> {
+    store: Arc<S>,
+    ttl: u64,
+    clock: Clock,
+}
+
+impl<S> Clone for RefreshTokens<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            ttl: self.ttl,
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+impl<S> fmt::Debug for RefreshTokens<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshTokens")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Stored {
+    family: String,
+    subject: String,
+    client_id: String,
+    roles: Vec<String>,
+    expires: u64,
+    used: bool,
+}
+
+impl Stored {
+    fn from_attrs(attrs: &Attrs) -> Self {
+        Self {
+            family: str_attr(attrs, "family").unwrap_or_default().to_owned(),
+            subject: str_attr(attrs, "subject").unwrap_or_default().to_owned(),
+            client_id: str_attr(attrs, "client_id").unwrap_or_default().to_owned(),
+            roles: strings_attr(attrs, "roles"),
+            expires: u64_attr(attrs, "expires").unwrap_or(0),
+            used: bool_attr(attrs, "used"),
+        }
+    }
+
+    fn attrs(&self) -> Attrs {
+        let mut a = Attrs::new();
+        a.insert("family".into(), self.family.clone().into());
+        a.insert("subject".into(), self.subject.clone().into());
+        a.insert("client_id".into(), self.client_id.clone().into());
+        a.insert("roles".into(), strings_value(&self.roles));
+        a.insert("expires".into(), self.expires.into());
+        a.insert("used".into(), self.used.into());
+        a.insert(TTL_ATTRIBUTE.into(), self.expires.into());
+        a
+    }
+}
+
+fn family_attrs(subject: &str, client_id: &str, revoked: bool, ttl: u64) -> Attrs {
+    let mut a = Attrs::new();
+    a.insert("subject".into(), subject.into());
+    a.insert("client_id".into(), client_id.into());
+    a.insert("revoked".into(), revoked.into());
+    a.insert(TTL_ATTRIBUTE.into(), ttl.into());
+    a
+}
+
+fn not_revoked() -> Condition {
+    Condition::Equals {
+        name: "revoked".into(),
+        value: Value::Bool(false),
+    }
+}
+
+impl<S: Store> RefreshTokens<S> {
+    /// The refresh tokens in `store`, living [`DEFAULT_REFRESH_TTL`] seconds.
+    pub fn new(store: Arc<S>) -> Self {
+        Self {
+            store,
+            ttl: DEFAULT_REFRESH_TTL,
+            clock: Clock::system(),
+        }
+    }
+
+    /// Sets the lifetime in seconds (at least 1).
+    #[must_use]
+    pub fn with_ttl(mut self, seconds: u64) -> Self {
+        self.ttl = seconds.max(1);
+        self
+    }
+
+    /// Sets the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The lifetime in seconds.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+
+    /// Starts a new family with its first token.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn issue(
+        &self,
+        subject: &str,
+        client_id: &str,
+        roles: &[String],
+    ) -> Result<IssuedRefresh, RefreshError> {
+        for _ in 0..ATTEMPTS {
+            let family = random_token(16);
+            let token = SecretString::new(random_token(TOKEN_BYTES));
+            let expires = self.clock.now() + self.ttl;
+            let stored = Stored {
+                family: family.clone(),
+                subject: subject.to_owned(),
+                client_id: client_id.to_owned(),
+                roles: roles.to_vec(),
+                expires,
+                used: false,
+            };
+            let writes = vec![
+                Write::Put {
+                    item: Item {
+                        key: family_key(&family),
+                        attrs: family_attrs(subject, client_id, false, expires),
+                    },
+                    condition: Some(Condition::Absent),
+                },
+                Write::Put {
+                    item: Item {
+                        key: token_key(token.expose()),
+                        attrs: stored.attrs(),
+                    },
+                    condition: Some(Condition::Absent),
+                },
+            ];
+            match self.store.transact(writes).await {
+                Ok(()) => {
+                    return Ok(IssuedRefresh {
+                        token,
+                        family,
+                        expires_in: self.ttl,
+                    });
+                }
+                Err(StoreError::ConditionFailed { .. } | StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// Uses `token` on behalf of `client_id`: marks it used and returns the next token of its
+    /// family.
+    ///
+    /// # Errors
+    /// Unknown, expired, reused (the family is revoked now), revoked, another client's (the
+    /// family is revoked now), or a store failure.
+    pub async fn rotate(&self, token: &str, client_id: &str) -> Result<Rotated, RefreshError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+            return Err(RefreshError::Unknown);
+        }
+        let key = token_key(token);
+        for _ in 0..ATTEMPTS {
+            let Some(item) = self.store.get(&key).await? else {
+                return Err(RefreshError::Unknown);
+            };
+            let old = Stored::from_attrs(&item.attrs);
+            if old.client_id != client_id {
+                self.revoke_family(&old.family).await?;
+                tracing::warn!(family = %old.family, "refresh token presented by another client; family revoked");
+                return Err(RefreshError::WrongClient);
+            }
+            if old.used {
+                self.revoke_family(&old.family).await?;
+                tracing::warn!(family = %old.family, "refresh token reused; family revoked");
+                return Err(RefreshError::Reused);
+            }
+            let now = self.clock.now();
+            if old.expires <= now {
+                return Err(RefreshError::Expired);
+            }
+
+            let next = SecretString::new(random_token(TOKEN_BYTES));
+            let expires = now + self.ttl;
+            let fresh = Stored {
+                family: old.family.clone(),
+                subject: old.subject.clone(),
+                client_id: old.client_id.clone(),
+                roles: old.roles.clone(),
+                expires,
+                used: false,
+            };
+            let mut spent = item.attrs.clone();
+            spent.insert("used".into(), true.into());
+            spent.insert("used_at".into(), now.into());
+            let writes = vec![
+                Write::Put {
+                    item: Item {
+                        key: key.clone(),
+                        attrs: spent,
+                    },
+                    condition: Some(Condition::Equals {
+                        name: "used".into(),
+                        value: Value::Bool(false),
+                    }),
+                },
+                Write::Put {
+                    item: Item {
+                        key: family_key(&old.family),
+                        attrs: family_attrs(&old.subject, &old.client_id, false, expires),
+                    },
+                    condition: Some(not_revoked()),
+                },
+                Write::Put {
+                    item: Item {
+                        key: token_key(next.expose()),
+                        attrs: fresh.attrs(),
+                    },
+                    condition: Some(Condition::Absent),
+                },
+            ];
+            match self.store.transact(writes).await {
+                Ok(()) => {
+                    return Ok(Rotated {
+                        token: IssuedRefresh {
+                            token: next,
+                            family: old.family,
+                            expires_in: self.ttl,
+                        },
+                        subject: old.subject,
+                        client_id: old.client_id,
+                        roles: old.roles,
+                    });
+                }
+                // The family was revoked (or has vanished).
+                Err(StoreError::ConditionFailed { index: 1 }) => return Err(RefreshError::Revoked),
+                // Another rotation used the token first (read again: it is now a reuse), the
+                // new token collided, or the backend saw a concurrent transaction.
+                Err(StoreError::ConditionFailed { .. } | StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// Revokes the family of `token` (logout, RFC 7009); an unknown token is ignored.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn revoke(&self, token: &str) -> Result<(), RefreshError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+            return Ok(());
+        }
+        if let Some(item) = self.store.get(&token_key(token)).await? {
+            let family = Stored::from_attrs(&item.attrs).family;
+            self.revoke_family(&family).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes a family: none of its tokens can be used any more.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn revoke_family(&self, family: &str) -> Result<(), RefreshError> {
+        let key = family_key(family);
+        for _ in 0..ATTEMPTS {
+            let Some(item) = self.store.get(&key).await? else {
+                return Ok(());
+            };
+            if bool_attr(&item.attrs, "revoked") {
+                return Ok(());
+            }
+            let mut attrs = item.attrs;
+            attrs.insert("revoked".into(), true.into());
+            let write = Write::Put {
+                item: Item {
+                    key: key.clone(),
+                    attrs,
+                },
+                condition: Some(not_revoked()),
+            };
+            match self.store.transact(vec![write]).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed { .. } | StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// Whether a family is revoked (a missing family counts as revoked).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn is_family_revoked(&self, family: &str) -> Result<bool, RefreshError> {
+        Ok(self
+            .store
+            .get(&family_key(family))
+            .await?
+            .is_none_or(|i| bool_attr(&i.attrs, "revoked")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonapi_store_redb::RedbStore;
+
+    use super::*;
+
+    fn setup() -> (
+        tempfile::TempDir,
+        Arc<RedbStore>,
+        RefreshTokens<RedbStore>,
+        Clock,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RedbStore::open(dir.path()).unwrap());
+        let clock = Clock::manual(1_000_000);
+        let tokens = RefreshTokens::new(Arc::clone(&store))
+            .with_ttl(600)
+            .with_clock(clock.clone());
+        (dir, store, tokens, clock)
+    }
+
+    fn roles() -> Vec<String> {
+        vec!["editor".into()]
+    }
+
+    #[tokio::test]
+    async fn rotation_chains_tokens_in_one_family_and_stores_only_hashes() {
+        let (_dir, store, tokens, clock) = setup();
+        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        assert_eq!(first.expires_in, 600);
+        assert_eq!(first.token.expose().len(), 43);
+        // Only the hash is a key; the token appears nowhere.
+        assert!(
+            store
+                .get(&token_key(first.token.expose()))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let item = store
+            .get(&token_key(first.token.expose()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!item.key.pk.contains(first.token.expose()));
+        assert!(
+            !serde_json::to_string(&item.attrs)
+                .unwrap()
+                .contains(first.token.expose())
+        );
+        assert_eq!(u64_attr(&item.attrs, TTL_ATTRIBUTE), Some(1_000_600));
+
+        clock.advance(100);
+        let second = tokens.rotate(first.token.expose(), "app").await.unwrap();
+        assert_eq!(second.subject, "user:1");
+        assert_eq!(second.client_id, "app");
+        assert_eq!(second.roles, roles());
+        assert_eq!(second.token.family, first.family);
+        assert_ne!(second.token.token.expose(), first.token.expose());
+        let third = tokens
+            .rotate(second.token.token.expose(), "app")
+            .await
+            .unwrap();
+        assert_eq!(third.token.family, first.family);
+        assert!(!tokens.is_family_revoked(&first.family).await.unwrap());
+        // The new token lives a full lifetime from its rotation.
+        let item = store
+            .get(&token_key(third.token.token.expose()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u64_attr(&item.attrs, "expires"), Some(1_000_700));
+    }
+
+    #[tokio::test]
+    async fn reuse_of_a_rotated_token_revokes_the_family() {
+        let (_dir, _store, tokens, _clock) = setup();
+        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let second = tokens.rotate(first.token.expose(), "app").await.unwrap();
+        // Another, unrelated family is untouched.
+        let other = tokens.issue("user:2", "app", &roles()).await.unwrap();
+
+        assert!(matches!(
+            tokens.rotate(first.token.expose(), "app").await,
+            Err(RefreshError::Reused)
+        ));
+        assert!(tokens.is_family_revoked(&first.family).await.unwrap());
+        // The thief's or the victim's newer token is dead too.
+        assert!(matches!(
+            tokens.rotate(second.token.token.expose(), "app").await,
+            Err(RefreshError::Revoked)
+        ));
+        // And the first stays a reuse.
+        assert!(matches!(
+            tokens.rotate(first.token.expose(), "app").await,
+            Err(RefreshError::Reused)
+        ));
+        assert!(tokens.rotate(other.token.expose(), "app").await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_concurrent_rotations_of_one_token_cannot_both_succeed() {
+        let (_dir, _store, tokens, _clock) = setup();
+        for _ in 0..5 {
+            let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+            let (a, b) = tokio::join!(
+                tokio::spawn({
+                    let tokens = tokens.clone();
+                    let t = first.token.clone();
+                    async move { tokens.rotate(t.expose(), "app").await }
+                }),
+                tokio::spawn({
+                    let tokens = tokens.clone();
+                    let t = first.token.clone();
+                    async move { tokens.rotate(t.expose(), "app").await }
+                }),
+            );
+            let results = [a.unwrap(), b.unwrap()];
+            let ok = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(ok, 1, "{results:?}");
+            assert!(
+                results
+                    .iter()
+                    .any(|r| matches!(r, Err(RefreshError::Reused))),
+                "{results:?}"
+            );
+            // The loser's reuse revoked the family, so the winner's token is dead as well.
+            let winner = results.into_iter().find_map(Result::ok).unwrap();
+            assert!(matches!(
+                tokens.rotate(winner.token.token.expose(), "app").await,
+                Err(RefreshError::Revoked)
+            ));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_rotations_yield_exactly_one_success() {
+        let (_dir, _store, tokens, _clock) = setup();
+        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let tokens = tokens.clone();
+                let t = first.token.clone();
+                tokio::spawn(async move { tokens.rotate(t.expose(), "app").await })
+            })
+            .collect();
+        let mut ok = 0;
+        for h in handles {
+            match h.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(RefreshError::Reused | RefreshError::Revoked) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(ok, 1);
+    }
+
+    #[tokio::test]
+    async fn expired_unknown_and_foreign_tokens_are_refused() {
+        let (_dir, _store, tokens, clock) = setup();
+        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        assert!(matches!(
+            tokens.rotate("nope", "app").await,
+            Err(RefreshError::Unknown)
+        ));
+        assert!(matches!(
+            tokens.rotate("", "app").await,
+            Err(RefreshError::Unknown)
+        ));
+        assert!(matches!(
+            tokens.rotate(&"x".repeat(1000), "app").await,
+            Err(RefreshError::Unknown)
+        ));
+
+        clock.advance(600);
+        assert!(matches!(
+            tokens.rotate(first.token.expose(), "app").await,
+            Err(RefreshError::Expired)
+        ));
+        // Expiry does not revoke: a newer sibling would still work (none here).
+        assert!(!tokens.is_family_revoked(&first.family).await.unwrap());
+
+        let second = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        assert!(matches!(
+            tokens.rotate(second.token.expose(), "other-app").await,
+            Err(RefreshError::WrongClient)
+        ));
+        assert!(tokens.is_family_revoked(&second.family).await.unwrap());
+        assert!(matches!(
+            tokens.rotate(second.token.expose(), "app").await,
+            Err(RefreshError::Revoked)
+        ));
+    }
+
+    #[tokio::test]
+    async fn explicit_revocation_kills_the_family() {
+        let (_dir, _store, tokens, _clock) = setup();
+        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let second = tokens.rotate(first.token.expose(), "app").await.unwrap();
+        tokens.revoke(second.token.token.expose()).await.unwrap();
+        assert!(matches!(
+            tokens.rotate(second.token.token.expose(), "app").await,
+            Err(RefreshError::Revoked)
+        ));
+        tokens.revoke("unknown").await.unwrap();
+        tokens.revoke_family(&first.family).await.unwrap();
+        tokens.revoke_family("no-such-family").await.unwrap();
+        assert!(tokens.is_family_revoked("no-such-family").await.unwrap());
+    }
+
+    #[test]
+    fn debug_hides_tokens() {
+        let issued = IssuedRefresh {
+            token: SecretString::new("the-refresh-token-value"),
+            family: "fam".into(),
+            expires_in: 5,
+        };
+        let rotated = Rotated {
+            token: issued.clone(),
+            subject: "user:1".into(),
+            client_id: "app".into(),
+            roles: vec![],
+        };
+        let shown = format!("{issued:?} {rotated:?}");
+        assert!(!shown.contains("the-refresh-token-value"));
+        assert!(shown.contains("fam"));
+    }
+}
