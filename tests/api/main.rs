@@ -8,17 +8,31 @@
 //! `JSONAPI_TEST_BACKEND=dynamodb` with `JSONAPI_DYNAMODB_ENDPOINT=http://127.0.0.1:PORT` runs
 //! the same suite on DynamoDB (one table per server) instead of the embedded store.
 
+mod compound_writes;
 mod concurrency;
 mod creating;
+mod cursor_paging;
+mod delete_list;
 mod deleting;
 mod errors;
 mod fetching;
+mod filtering;
 mod fixtures;
 mod formats;
+mod including;
 mod links;
+mod meta_title;
+mod method_override;
 mod negotiation;
 mod order_total;
 mod paging;
 mod persistence;
 mod process;
+mod query_support;
+mod relationship_writes;
+mod sorting;
+mod sparse_fields;
+mod total_count;
 mod updating;
+mod upsert;
+mod validate;

@@ -206,8 +206,19 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
                 .ok_or_else(|| expected("integer")),
             _ => Ok(Value::String(s.to_owned())),
         },
-        Field::Attribute(_, dt) => match dt {
-            DataType::String | DataType::Text | DataType::Enum | DataType::Strings => {
+        Field::Attribute(name, dt) => match dt {
+            DataType::Enum => {
+                let values = &id_type.attributes[name.as_str()].values;
+                if values.iter().any(|v| v == s) {
+                    Ok(Value::String(s.to_owned()))
+                } else {
+                    Err(format!(
+                        "Expected one of {}. Given \"{s}\".",
+                        values.join(", ")
+                    ))
+                }
+            }
+            DataType::String | DataType::Text | DataType::Strings => {
                 Ok(Value::String(s.to_owned()))
             }
             DataType::Integer => s

@@ -314,7 +314,7 @@ fn parse_fields(schema: &Schema, ty: &str, value: &str) -> Result<(String, Vec<S
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    if value.starts_with(',') || value.ends_with(',') {
+    if value.starts_with(',') || value.ends_with(',') || value.contains(",,") {
         return Err(ApiError::bad_request(
             title::FILTER,
             format!("Expected an array of not empty strings. Given \"{value}\"."),

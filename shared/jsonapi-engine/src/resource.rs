@@ -121,6 +121,14 @@ pub(crate) fn resource_key(ty: &str, id: &str) -> Key {
     Key::new(format!("{ty}#{id}"), "#")
 }
 
+/// The key of the item that claims a unique value (stored form) of a field.
+pub(crate) fn unique_key(ty: &str, field: &str, value: &Value) -> Key {
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned);
+    Key::new(format!("uniq#{ty}#{field}#{text}"), "#")
+}
+
 /// The key of a type's sequence counter.
 pub(crate) fn sequence_key(ty: &str) -> Key {
     Key::new(format!("seq#{ty}"), "#")
@@ -304,10 +312,9 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
         let Some(v) = r.attributes.get(&attr.name).filter(|v| !v.is_null()) else {
             continue;
         };
-        let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
         out.push(Derived {
             item: Item {
-                key: Key::new(format!("uniq#{}#{}#{value}", r.ty, attr.name), "#"),
+                key: unique_key(&r.ty, &attr.name, v),
                 attrs: id_attrs(),
             },
             unique: Some(attr.name.clone()),

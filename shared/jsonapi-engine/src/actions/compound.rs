@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 use jsonapi_config::{Action, IdStrategy, ResourceType};
-use jsonapi_store::{Key, Store};
+use jsonapi_store::Store;
 use serde_json::{Value, json};
 
 use super::write::{Applied, Locals, check_type, local_key};
@@ -385,6 +385,11 @@ impl<S: Store> Engine<S> {
             errors.extend(unlinked(nodes));
         }
         if !errors.is_empty() {
+            // The transaction would report a taken unique value; a request refused for
+            // other reasons reports it too, so that every problem comes back at once.
+            for (n, node) in nodes.iter().enumerate() {
+                errors.extend(self.taken_values(node, befores[n].as_ref()).await?);
+            }
             return Err(ApiErrors(errors).into());
         }
         // Real ids for the new resources; a dry run only peeks at what they would be.
@@ -572,18 +577,7 @@ impl<S: Store> Engine<S> {
                 // The value itself is reported by the attribute checks.
                 return Ok(None);
             };
-            let text = stored
-                .as_str()
-                .map_or_else(|| stored.to_string(), str::to_owned);
-            let item = self
-                .store
-                .get(&Key::new(
-                    format!("uniq#{}#{field}#{text}", node.ty.name),
-                    "#",
-                ))
-                .await?;
-            if let Some(owner) =
-                item.and_then(|i| i.attrs.get("id").and_then(Value::as_str).map(str::to_owned))
+            if let Some(owner) = self.unique_owner(&node.ty.name, field, &stored).await?
                 && !owners.contains(&owner)
             {
                 owners.push(owner);
@@ -600,6 +594,53 @@ impl<S: Store> Engine<S> {
             .at(format!("{}/meta/upsert", object.pointer))
             .into()),
         }
+    }
+
+    /// The resource holding a unique value (stored form), read from its unique-value item.
+    async fn unique_owner(
+        &self,
+        ty: &str,
+        field: &str,
+        stored: &Value,
+    ) -> ApiResult<Option<String>> {
+        let item = self
+            .store
+            .get(&crate::resource::unique_key(ty, field, stored))
+            .await?;
+        Ok(item.and_then(|i| i.attrs.get("id").and_then(Value::as_str).map(str::to_owned)))
+    }
+
+    /// Unique values a node sends that another resource holds (one read per unique field).
+    async fn taken_values(
+        &self,
+        node: &Node<'_>,
+        before: Option<&Resource>,
+    ) -> ApiResult<Vec<ApiError>> {
+        let mut errors = Vec::new();
+        for attr in node.ty.unique_attributes() {
+            let Some(Ok(stored)) = node
+                .object
+                .attributes
+                .get(&attr.name)
+                .filter(|v| !v.is_null())
+                .map(|v| values::accept(attr, v))
+            else {
+                continue;
+            };
+            let owner = self
+                .unique_owner(&node.ty.name, &attr.name, &stored)
+                .await?;
+            if owner.is_some_and(|o| before.is_none_or(|b| b.id != o)) {
+                errors.push(
+                    ApiError::bad_request(
+                        "unique entity constraint",
+                        "This value is already used.",
+                    )
+                    .at(format!("{}/attributes/{}", node.object.pointer, attr.name)),
+                );
+            }
+        }
+        Ok(errors)
     }
 
     /// A new resource of a type, with its defaults.
