@@ -37,7 +37,14 @@ fn request(method: Method, uri: &str, body: Option<String>) -> ApiRequest {
     };
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().expect("valid"));
-    ApiRequest { method, path, query, headers, body: body.unwrap_or_default().into(), base_url: "http://bench".to_owned() }
+    ApiRequest {
+        method,
+        path,
+        query,
+        headers,
+        body: body.unwrap_or_default().into(),
+        base_url: "http://bench".to_owned(),
+    }
 }
 
 async fn run<S: Store>(store: S, args: &Args, backend: &str) {
@@ -45,8 +52,11 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
     let engine = Arc::new(Engine::new(jsonapi_config::example_domain(), store));
     let started = Instant::now();
     for name in ["Garden", "Kitchen", "Office", "Outdoor", "Toys"] {
-        let body = json!({"data": {"type": "categories", "attributes": {"name": name}}}).to_string();
-        engine.handle(request(Method::POST, "/api/categories", Some(body))).await;
+        let body =
+            json!({"data": {"type": "categories", "attributes": {"name": name}}}).to_string();
+        engine
+            .handle(request(Method::POST, "/api/categories", Some(body)))
+            .await;
     }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let loaders: Vec<_> = (0..args.load_concurrency)
@@ -72,16 +82,32 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
         l.await.expect("loader");
     }
     let load = started.elapsed();
-    eprintln!("{backend}: loaded {} products in {:.1}s ({:.0}/s)", args.products, load.as_secs_f64(), args.products as f64 / load.as_secs_f64());
+    eprintln!(
+        "{backend}: loaded {} products in {:.1}s ({:.0}/s)",
+        args.products,
+        load.as_secs_f64(),
+        args.products as f64 / load.as_secs_f64()
+    );
 
     let scenarios: [(&str, Method, &str); 5] = [
         ("GET one", Method::GET, "/api/products/777"),
         ("GET list page", Method::GET, "/api/products?page[size]=10"),
-        ("filtered, sorted page + include", Method::GET, "/api/products?filter[category]=3&sort=-price&page[size]=10&include=category"),
-        ("price range, sorted by name", Method::GET, "/api/products?filter[price][gte]=40&filter[price][lt]=60&sort=name&page[size]=10"),
+        (
+            "filtered, sorted page + include",
+            Method::GET,
+            "/api/products?filter[category]=3&sort=-price&page[size]=10&include=category",
+        ),
+        (
+            "price range, sorted by name",
+            Method::GET,
+            "/api/products?filter[price][gte]=40&filter[price][lt]=60&sort=name&page[size]=10",
+        ),
         ("POST create", Method::POST, "/api/products"),
     ];
-    println!("{backend:<10} {:<34} {:>10} {:>16}", "scenario", "req/s", "round trips/req");
+    println!(
+        "{backend:<10} {:<34} {:>10} {:>16}",
+        "scenario", "req/s", "round trips/req"
+    );
     for (name, method, uri) in scenarios {
         let before = trips.snapshot().total();
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -91,11 +117,18 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
                 json!({"data": {"type": "products", "attributes": {"sku": format!("N{n}"), "name": "New", "price": "1.00"}}}).to_string()
             });
             let r = engine.handle(request(method.clone(), uri, body)).await;
-            assert!(r.status.is_success(), "{name}: {}", String::from_utf8_lossy(&r.body));
+            assert!(
+                r.status.is_success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&r.body)
+            );
             n += 1;
         }
         let per = (trips.snapshot().total() - before) as f64 / n as f64;
-        println!("{backend:<10} {name:<34} {:>10.0} {per:>16.2}", n as f64 / args.seconds as f64);
+        println!(
+            "{backend:<10} {name:<34} {:>10.0} {per:>16.2}",
+            n as f64 / args.seconds as f64
+        );
     }
 }
 
@@ -105,15 +138,25 @@ async fn main() {
     match &args.endpoint {
         None => {
             let dir = tempfile::tempdir().expect("temp dir");
-            run(jsonapi_store_redb::RedbStore::open(dir.path()).expect("store"), &args, "embedded").await;
+            run(
+                jsonapi_store_redb::RedbStore::open(dir.path()).expect("store"),
+                &args,
+                "embedded",
+            )
+            .await;
         }
         Some(endpoint) => {
-            let config = jsonapi_store_dynamodb::Config { endpoint: Some(endpoint.clone()), table: format!("bench-{}", std::process::id()), region: None };
-            let store = jsonapi_store_dynamodb::DynamoStore::connect(config).await.expect("DynamoDB");
+            let config = jsonapi_store_dynamodb::Config {
+                endpoint: Some(endpoint.clone()),
+                table: format!("bench-{}", std::process::id()),
+                region: None,
+            };
+            let store = jsonapi_store_dynamodb::DynamoStore::connect(config)
+                .await
+                .expect("DynamoDB");
             store.create_table().await.expect("table");
             run(store.clone(), &args, "dynamodb").await;
             store.delete_table().await.expect("table");
         }
     }
 }
-

@@ -1,0 +1,7 @@
+//! `POST /{type}/{id}/relationships/{relationship}` (API prefix first): the `add-relationship` operation as one Lambda function.
+
+// One invocation at a time per Lambda instance: a single-threaded runtime starts faster.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), jsonapi_lambda::Error> {
+    jsonapi_lambda::run(jsonapi_lambda::Operation::AddRelationship).await
+}

@@ -1,0 +1,127 @@
+//! Cold start of function binaries, without Lambda: the time from starting the process to the
+//! Runtime API receiving its first answer, against the fake of `tests/common/runtime_api.rs`
+//! and DynamoDB Local on loopback. Run by `infra/bench/lambda.sh`.
+//!
+//! ```text
+//! cold_start [--runs N] NAME=BINARY...     (JSONAPI_DYNAMODB_ENDPOINT must be set)
+//! ```
+//!
+//! Each binary answers the fixture event of its operation (`fn-get` the get event, …; any
+//! other name the get event) on a table holding one product. Prints one line per binary, the
+//! medians of the runs: `NAME<TAB>init ms<TAB>first answer ms`, where init ends when the process
+//! first asks the Runtime API for an invocation (what Lambda reports as Init Duration) and the
+//! first answer includes the request (one or more DynamoDB round trips). With
+//! `COLD_START_LOGS=<filter>` (`info`, `debug`…) the functions' logs go to stderr.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/common/runtime_api.rs"]
+mod runtime_api;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jsonapi_engine::{Engine, Operation};
+use jsonapi_store_dynamodb::{Config, DynamoStore};
+use runtime_api::{Record, RuntimeApi};
+use serde_json::Value;
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../../tests/fixtures/apigw/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("JSON")
+}
+
+/// The event a function binary is given: one of its own routes.
+fn event_for(name: &str) -> Value {
+    let fixture_name = match name.strip_prefix("fn-") {
+        Some("get-list") => "list-products",
+        Some("create") => "create-product",
+        Some("update") => "update-product",
+        Some("delete") => "delete-product",
+        Some("delete-list") => "delete-products",
+        Some("get-subresource") => "get-product-category",
+        Some("get-relationship") => "get-product-category-relationship",
+        Some("update-relationship") => "update-product-category-relationship",
+        Some("add-relationship") => "add-category-products",
+        Some("delete-relationship") => "delete-category-products",
+        Some("options") => "options-products",
+        _ => "get-product",
+    };
+    fixture(fixture_name)
+}
+
+/// Milliseconds from spawning `binary` to the end of its init, and to its first answer.
+async fn cold_start(binary: &str, event: Value, table: &str, endpoint: &str) -> (f64, f64) {
+    let logs = std::env::var("COLD_START_LOGS").ok();
+    let mut api = RuntimeApi::start().await;
+    api.invoke("bench-1", event);
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("TABLE_NAME", table)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+        .env("RUST_LOG", logs.as_deref().unwrap_or("info"))
+        .stdout(if logs.is_some() {
+            Stdio::from(std::io::stderr())
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(binary);
+    let record = api.record(Duration::from_secs(30)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let ms = |at: Instant| at.duration_since(started).as_secs_f64() * 1000.0;
+    match (record, api.first_poll()) {
+        (Some(Record::Response { at, .. }), Some(polled)) => (ms(polled), ms(at)),
+        (other, _) => panic!("{binary}: expected an answer, got {other:?}"),
+    }
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 5;
+    if args.first().map(String::as_str) == Some("--runs") {
+        runs = args[1].parse().expect("--runs N");
+        args.drain(..2);
+    }
+    let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT").expect("JSONAPI_DYNAMODB_ENDPOINT");
+    let store = DynamoStore::connect(Config {
+        endpoint: Some(endpoint.clone()),
+        table: format!("jsonapi-bench-cold-start-{}", std::process::id()),
+        region: None,
+    })
+    .await
+    .expect("DynamoDB Local");
+    store.create_table().await.expect("a table");
+    // One product, so that reads find something.
+    let engine = Engine::new(jsonapi_config::example_domain(), store.clone());
+    let create = lambda_http::request::from_str(&fixture("create-product").to_string()).unwrap();
+    jsonapi_lambda::handle(&engine, Operation::Create, create).await;
+
+    for arg in &args {
+        let (name, binary) = arg.split_once('=').expect("NAME=BINARY");
+        let (mut init, mut answer) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (i, a) = cold_start(binary, event_for(name), store.table(), &endpoint).await;
+            init.push(i);
+            answer.push(a);
+        }
+        println!("{name}\t{:.1}\t{:.1}", median(init), median(answer));
+    }
+    store.delete_table().await.expect("delete the table");
+}

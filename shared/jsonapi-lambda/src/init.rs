@@ -1,0 +1,137 @@
+//! What a function does once per process, before its first invocation: read its settings from
+//! the environment, load the configuration, connect the store. A failure here is reported to
+//! the Runtime API's init-error endpoint, so that Lambda (and CloudWatch) show why the function
+//! cannot start instead of a bare "Runtime exited".
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use jsonapi_engine::Engine;
+use jsonapi_store_dynamodb::{Config, DynamoStore};
+use lambda_http::lambda_runtime::Diagnostic;
+
+/// The settings of a function, all from its environment (`template.yaml` sets them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    /// `JSONAPI_CONFIG`: the API configuration file; the example domain when unset.
+    pub(crate) config: Option<PathBuf>,
+    /// `TABLE_NAME`: the DynamoDB table.
+    pub(crate) table: String,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`: a local DynamoDB (tests, `cargo lambda watch`).
+    pub(crate) endpoint: Option<String>,
+}
+
+/// Why a function cannot start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitError {
+    /// A short category: the Runtime API's `errorType`.
+    pub kind: &'static str,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for InitError {}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// `JSONAPI_PUBLIC_URL`, read once: the base URL of links when a custom domain fronts the API.
+pub(crate) fn public_url() -> Option<&'static str> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| var("JSONAPI_PUBLIC_URL")).as_deref()
+}
+
+impl Settings {
+    /// Reads and checks the environment.
+    pub(crate) fn from_env() -> Result<Self, InitError> {
+        let table = var("TABLE_NAME").ok_or_else(|| InitError {
+            kind: "MissingTableName",
+            message: "the environment variable TABLE_NAME is not set; it must name the DynamoDB \
+                      table of the API (template.yaml sets it to the stack's table)"
+                .to_owned(),
+        })?;
+        if let Some(url) = public_url()
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(InitError {
+                kind: "InvalidPublicUrl",
+                message: format!(
+                    "JSONAPI_PUBLIC_URL must be an absolute URL such as https://api.example.com, not \"{url}\""
+                ),
+            });
+        }
+        Ok(Self {
+            config: var("JSONAPI_CONFIG").map(PathBuf::from),
+            table,
+            endpoint: var("AWS_ENDPOINT_URL_DYNAMODB"),
+        })
+    }
+
+    /// The engine: the configuration checked, the store connected (its first connection is
+    /// opened here, during init, not in the first request).
+    pub(crate) async fn engine(&self) -> Result<Engine<DynamoStore>, InitError> {
+        let started = Instant::now();
+        let schema = match &self.config {
+            Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
+                kind: "InvalidConfiguration",
+                message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
+            })?,
+            None => jsonapi_config::example_domain(),
+        };
+        let config_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let store = DynamoStore::connect(Config {
+            endpoint: self.endpoint.clone(),
+            table: self.table.clone(),
+            region: None,
+        })
+        .await
+        .map_err(|e| InitError {
+            kind: "StoreUnavailable",
+            message: format!("cannot connect to the DynamoDB table {}: {e}", self.table),
+        })?;
+        // Once per cold start: where the init time goes (Lambda's REPORT line has the total).
+        tracing::info!(
+            config_ms,
+            connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms,
+            "initialised"
+        );
+        Ok(Engine::new(schema, store))
+    }
+}
+
+/// Tells the Runtime API why init failed (`POST /runtime/init/error`). lambda_runtime only does
+/// this for its own SnapStart hooks, and a `main` that returns an error before the runtime loop
+/// never talks to the Runtime API at all.
+pub(crate) async fn report(error: &InitError) {
+    use lambda_runtime_api_client::{PooledClient, body::Body, build_request};
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return; // not on Lambda: the error printed by `main` is all there is
+    }
+    let diagnostic = Diagnostic {
+        error_type: error.kind.to_owned(),
+        error_message: error.message.clone(),
+    };
+    let request = build_request()
+        .method(http::Method::POST)
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", "Runtime.InitError")
+        .body(Body::from(
+            serde_json::to_vec(&diagnostic).expect("a diagnostic serializes"),
+        ));
+    let sent = match request {
+        Ok(request) => PooledClient::builder().build().call(request).await.err(),
+        Err(e) => Some(e.into()),
+    };
+    if let Some(e) = sent {
+        tracing::error!(error = %e, "could not report the init error to the Runtime API");
+    }
+}

@@ -1,0 +1,346 @@
+//! Each function's handler fed real API Gateway HTTP API events (`tests/fixtures/apigw/`),
+//! against DynamoDB Local: what a client of the deployed API would get.
+//!
+//! Needs `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`); each test makes
+//! its own table and deletes it.
+
+mod common;
+
+use base64::Engine as _;
+use common::{fixture, with_id, with_table};
+use http::StatusCode;
+use jsonapi_engine::{Engine, MEDIA_TYPE};
+use jsonapi_lambda::{Body, Operation, api_request, handle};
+use jsonapi_store_dynamodb::DynamoStore;
+use serde_json::{Value, json};
+
+/// The public base URL of the fixtures' API: the execute-api domain and the `prod` stage.
+const BASE: &str = "https://r4nd0m1d.execute-api.us-east-1.amazonaws.com/prod";
+
+fn request(event: &Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event")
+}
+
+/// A response: status, headers and the JSON document (`Null` without a body).
+struct Answer {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    doc: Value,
+}
+
+async fn send(engine: &Engine<DynamoStore>, op: Operation, event: &Value) -> Answer {
+    let response = handle(engine, op, request(event)).await;
+    let (parts, body) = response.into_parts();
+    let doc = match body {
+        Body::Empty => Value::Null,
+        Body::Text(text) => serde_json::from_str(&text).expect("a JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    if doc != Value::Null {
+        assert_eq!(parts.headers["content-type"], MEDIA_TYPE);
+    }
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        doc,
+    }
+}
+
+/// The create fixture with other attributes (its body stays base64, as API Gateway sends it).
+fn create_event(sku: &str, price: &str, quantity: u32) -> Value {
+    let mut event = fixture("create-product");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut doc: Value =
+        serde_json::from_slice(&b64.decode(event["body"].as_str().unwrap()).expect("base64"))
+            .unwrap();
+    let attrs = &mut doc["data"]["attributes"];
+    attrs["sku"] = sku.into();
+    attrs["price"] = price.into();
+    attrs["quantity"] = quantity.into();
+    event["body"] = b64.encode(doc.to_string()).into();
+    event
+}
+
+fn engine(store: DynamoStore) -> Engine<DynamoStore> {
+    Engine::new(jsonapi_config::example_domain(), store)
+}
+
+#[test]
+fn an_event_becomes_the_request_the_client_sent() {
+    // Arrange
+    let event = fixture("create-product");
+    // Act
+    let req = api_request(request(&event), None);
+    // Assert
+    assert_eq!(req.method, http::Method::POST);
+    assert_eq!(
+        req.path, "/api/products",
+        "the stage is not part of the API path"
+    );
+    assert_eq!(req.base_url, BASE, "links start with the stage");
+    assert_eq!(
+        req.headers["cookie"],
+        "session=opaque-session-id; theme=dark"
+    );
+    assert_eq!(req.headers["content-type"], MEDIA_TYPE);
+    let body: Value = serde_json::from_slice(&req.body).expect("the base64 body, decoded");
+    assert_eq!(body["data"]["attributes"]["sku"], "LAMBDA-1");
+}
+
+#[test]
+fn query_strings_arrive_exactly_as_sent() {
+    let event = fixture("list-products");
+    let req = api_request(request(&event), None);
+    // Repeated names stay repeated (API Gateway's `queryStringParameters` would have joined them
+    // into "2,3"), brackets stay as they were sent, encoded or not.
+    assert_eq!(
+        req.query.as_deref(),
+        Some(
+            "filter[status]=enabled&filter[quantity][gte]=2&filter[quantity][gte]=3&page%5Bsize%5D=2&sort=-price"
+        )
+    );
+    let req = api_request(request(&fixture("get-product")), None);
+    assert_eq!(
+        req.query.as_deref(),
+        Some("fields%5Bproducts%5D=sku,name,price")
+    );
+}
+
+#[test]
+fn the_default_stage_adds_nothing_and_a_custom_domain_replaces_the_base_url() {
+    let req = api_request(request(&fixture("head-product")), None);
+    assert_eq!(req.path, "/api/products/1");
+    assert_eq!(
+        req.base_url,
+        "https://r4nd0m1d.execute-api.us-east-1.amazonaws.com"
+    );
+    let req = api_request(
+        request(&fixture("get-product")),
+        Some("https://api.example.com/"),
+    );
+    assert_eq!(req.base_url, "https://api.example.com");
+    assert_eq!(req.path, "/api/products/1");
+}
+
+#[test]
+fn a_decoded_path_reaches_the_engine_encoded() {
+    // HTTP APIs decode `rawPath`: a client's `/api/roles/sales%20team` arrives with a space.
+    let mut event = fixture("get-product");
+    event["rawPath"] = "/prod/api/roles/sales team".into();
+    let req = api_request(request(&event), None);
+    assert_eq!(req.path, "/api/roles/sales%20team");
+}
+
+#[tokio::test]
+async fn a_product_can_be_created_read_listed_updated_and_deleted() {
+    with_table("crud", |store| async move {
+        let engine = engine(store);
+
+        // create (base64 body, cookies, named stage)
+        let created = send(&engine, Operation::Create, &fixture("create-product")).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
+        let id = created.doc["data"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        assert_eq!(created.doc["data"]["attributes"]["name"], "Lambda Shirt");
+        assert_eq!(
+            created.doc["data"]["links"]["self"],
+            format!("{BASE}/api/products/{id}"),
+            "links use the public URL with the stage"
+        );
+        for (sku, price, quantity) in [
+            ("LAMBDA-2", "29.99", 5),
+            ("LAMBDA-3", "24.99", 4),
+            ("LAMBDA-4", "9.99", 1),
+        ] {
+            let r = send(
+                &engine,
+                Operation::Create,
+                &create_event(sku, price, quantity),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.doc);
+        }
+
+        // get, with a sparse fieldset sent encoded
+        let got = send(
+            &engine,
+            Operation::Get,
+            &with_id(fixture("get-product"), &id),
+        )
+        .await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.doc);
+        let attributes = got.doc["data"]["attributes"].as_object().unwrap();
+        let mut names: Vec<&String> = attributes.keys().collect();
+        names.sort();
+        assert_eq!(names, ["name", "price", "sku"]);
+        assert_eq!(
+            got.doc["data"]["links"]["self"],
+            format!("{BASE}/api/products/{id}")
+        );
+
+        // head, on the $default stage
+        let head = send(
+            &engine,
+            Operation::Get,
+            &with_id(fixture("head-product"), &id),
+        )
+        .await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.doc, Value::Null, "HEAD has no body");
+        assert!(head.headers.contains_key("content-length"));
+
+        // list: two filters on one field (quantity >= 2 and >= 3), the second page exists
+        let list = send(&engine, Operation::GetList, &fixture("list-products")).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.doc);
+        let ids: Vec<&str> = list.doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["attributes"]["sku"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["LAMBDA-2", "LAMBDA-3"],
+            "quantity >= 3, by price descending, 2 a page"
+        );
+        let next = list.doc["links"]["next"].as_str().expect("a next link");
+        assert!(next.starts_with(&format!("{BASE}/api/products?")), "{next}");
+        assert!(
+            next.contains("page%5Bnumber%5D=2") || next.contains("page[number]=2"),
+            "{next}"
+        );
+
+        // update (plain text body)
+        let updated = send(
+            &engine,
+            Operation::Update,
+            &with_id(fixture("update-product"), &id),
+        )
+        .await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.doc);
+        assert_eq!(
+            updated.doc["data"]["attributes"]["name"],
+            "Lambda Shirt (blue)"
+        );
+        assert_eq!(updated.doc["data"]["attributes"]["quantity"], 7);
+
+        // delete, then it is gone
+        let deleted = send(
+            &engine,
+            Operation::Delete,
+            &with_id(fixture("delete-product"), &id),
+        )
+        .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.doc);
+        let gone = send(
+            &engine,
+            Operation::Get,
+            &with_id(fixture("get-product"), &id),
+        )
+        .await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert_eq!(gone.doc["errors"][0]["status"], "404", "{}", gone.doc);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_other_function_answers_its_routes() {
+    with_table("others", |store| async move {
+        let engine = engine(store);
+        let created = send(&engine, Operation::Create, &fixture("create-product")).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
+        let id = created.doc["data"]["id"].as_str().unwrap().to_owned();
+        let third = send(
+            &engine,
+            Operation::Create,
+            &create_event("LAMBDA-3", "5.00", 2),
+        )
+        .await;
+        let third = third.doc["data"]["id"].as_str().unwrap().to_owned();
+
+        let related = send(
+            &engine,
+            Operation::GetSubresource,
+            &with_id(fixture("get-product-category"), &id),
+        )
+        .await;
+        assert_eq!(related.status, StatusCode::OK, "{}", related.doc);
+        assert_eq!(related.doc["data"], Value::Null, "no category yet");
+
+        let linkage = send(
+            &engine,
+            Operation::GetRelationship,
+            &with_id(fixture("get-product-category-relationship"), &id),
+        )
+        .await;
+        assert_eq!(linkage.status, StatusCode::OK, "{}", linkage.doc);
+        assert_eq!(
+            linkage.doc["links"]["self"],
+            format!("{BASE}/api/products/{id}/relationships/category")
+        );
+
+        let options = send(&engine, Operation::Options, &fixture("options-products")).await;
+        assert_eq!(options.status, StatusCode::OK);
+        let allow = options.headers["allow"].to_str().unwrap();
+        assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+
+        let deleted = send(&engine, Operation::DeleteList, &fixture("delete-products")).await;
+        assert!(
+            deleted.status.is_success(),
+            "{} {}",
+            deleted.status,
+            deleted.doc
+        );
+        let gone = send(
+            &engine,
+            Operation::Get,
+            &with_id(fixture("get-product"), &third),
+        )
+        .await;
+        assert_eq!(
+            gone.status,
+            StatusCode::NOT_FOUND,
+            "filter[sku]=LAMBDA-3 deleted it"
+        );
+
+        // Relationship writes: whatever the engine answers, it is its answer for this route (a
+        // JSON:API document), not the 404 of a request routed to the wrong function.
+        for (op, name) in [
+            (
+                Operation::UpdateRelationship,
+                "update-product-category-relationship",
+            ),
+            (Operation::AddRelationship, "add-category-products"),
+            (Operation::DeleteRelationship, "delete-category-products"),
+        ] {
+            let answer = send(&engine, op, &fixture(name)).await;
+            let detail = answer.doc["errors"][0]["detail"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                !detail.starts_with("No route found"),
+                "{name}: {}",
+                answer.doc
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_for_another_function_is_a_json_api_404() {
+    with_table("misrouted", |store| async move {
+        let engine = engine(store);
+        // The get event sent to the create function: a deployment error, not a client's.
+        let answer = send(&engine, Operation::Create, &fixture("get-product")).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            answer.doc["errors"][0]["detail"],
+            json!("No route found for \"GET /api/products/1\".")
+        );
+    })
+    .await;
+}
