@@ -24,13 +24,21 @@ bash infra/dynamodb/local.sh start "$port"
 trap 'bash infra/dynamodb/local.sh stop "$port" || true' EXIT
 export JSONAPI_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
+# Every test run's output also goes to a log, summed up at the end.
+results=$(mktemp)
+trap 'bash infra/dynamodb/local.sh stop "$port" || true; rm -f "$results"' EXIT
+
 step "tests (the black-box suite on the embedded store)"
-cargo test --locked --workspace
+cargo test --locked --workspace 2>&1 | tee -a "$results"
 
 step "the black-box suite on DynamoDB Local"
-JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api
+JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api 2>&1 | tee -a "$results"
 
 if [ -f infra/sam/validate.sh ]; then
     step "template checks (cfn-lint, sam validate)"
     bash infra/sam/validate.sh
 fi
+
+step "summary"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i + 1) ~ /^passed;?$/) p += $i; if ($(i + 1) ~ /^failed;?$/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$results"
