@@ -56,9 +56,12 @@ pub enum StartError {
     /// The configuration file is unusable (the message names file, line and key).
     #[error("{0}")]
     Config(#[from] jsonapi_config::ConfigError),
-    /// The data folder cannot be opened.
-    #[error("cannot open the data folder: {0}")]
+    /// The store cannot be opened (data folder, or DynamoDB table).
+    #[error("cannot open the store: {0}")]
     Store(#[from] jsonapi_store::StoreError),
+    /// `--store dynamodb` in a build without the DynamoDB backend.
+    #[error("this build has no DynamoDB backend; build with the \"dynamodb\" feature")]
+    NoDynamoDb,
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -115,6 +118,9 @@ impl Server {
                     stopped,
                 ))
             }
+            #[cfg(not(feature = "dynamodb"))]
+            Some(_) => return Err(StartError::NoDynamoDb),
+            #[cfg(feature = "dynamodb")]
             Some(d) => {
                 let config = jsonapi_store_dynamodb::Config {
                     endpoint: d.endpoint.clone(),
