@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Validates template.yaml offline, without AWS credentials:
-#   cfn-lint                  schemas, property types, value ranges (E3xxx), IAM action names
+#   cfn-lint                  schemas, property types, value ranges (E3xxx)
 #   sam validate --lint       the same linter as SAM CLI runs it
 #   sam validate              the SAM translator: undefined references such as
 #                             `ApiId: !Ref Apii`, which both lint runs miss (cfn-lint stopped
 #                             running the translator), and events, policies, globals
-# Each catches errors the others miss (shared/reference/rust-serverless.md, section 5).
+# Each catches errors the others miss (shared/reference/rust-serverless.md, section 5). None
+# checks the action names in a function's inline policy (`dynamodb:TransactWriteItems`, which
+# does not exist, passes all three), nor what the template means for the code: that is
+# shared/jsonapi-lambda/tests/template.rs (`cargo test -p jsonapi-lambda --test template`).
 #
 #   infra/sam/validate.sh [TEMPLATE]      # default: template.yaml at the repository root
 #

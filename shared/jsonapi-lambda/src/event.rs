@@ -61,7 +61,12 @@ pub fn api_request(request: Request, public_url: Option<&str>) -> ApiRequest {
         "" => request.uri().path().to_owned(),
         raw => raw.to_owned(),
     };
-    let path = encode_path(strip_stage(&raw_path, stage.as_deref()));
+    // Via the execute-api domain, a named stage is the first segment; via a custom domain, the
+    // API mapping's path (the public URL's path, `/v1`) is.
+    let stage_segment = stage.as_deref().map(|s| format!("/{s}"));
+    let mapping = public_url.map(url_path).filter(|p| !p.is_empty());
+    let below_stage = strip_base(&raw_path, stage_segment.as_deref());
+    let path = encode_path(strip_base(below_stage, mapping));
     let base_url = match public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
@@ -73,7 +78,7 @@ pub fn api_request(request: Request, public_url: Option<&str>) -> ApiRequest {
                 .as_deref()
                 .or_else(|| header("host"))
                 .unwrap_or("localhost");
-            let stage = stage.map(|s| format!("/{s}")).unwrap_or_default();
+            let stage = stage_segment.unwrap_or_default();
             format!("{scheme}://{host}{stage}")
         }
     };
@@ -93,14 +98,23 @@ pub fn api_request(request: Request, public_url: Option<&str>) -> ApiRequest {
     }
 }
 
-/// `path` without its leading `/{stage}` segment, when it has one.
-fn strip_stage<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
-    let Some(stage) = stage else { return path };
-    match path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+/// `path` without `base` (`/prod`, `/v1/shop`) in front, when it has it as whole segments.
+fn strip_base<'a>(path: &'a str, base: Option<&str>) -> &'a str {
+    let Some(base) = base else { return path };
+    match path.strip_prefix(base) {
         Some("") => "/",
         Some(rest) if rest.starts_with('/') => rest,
         _ => path,
     }
+}
+
+/// The path of an absolute URL, without a trailing slash (`""` for none).
+fn url_path(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or("", |i| &after_scheme[i..])
+        .trim_end_matches('/')
 }
 
 /// Percent-encodes what a decoded path holds that an encoded one cannot, leaving existing
@@ -181,18 +195,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stages_are_stripped_only_as_a_whole_first_segment() {
+    fn bases_are_stripped_only_as_whole_first_segments() {
+        let prod = Some("/prod");
+        assert_eq!(strip_base("/prod/api/products", prod), "/api/products");
+        assert_eq!(strip_base("/prod", prod), "/");
+        assert_eq!(strip_base("/production/api", prod), "/production/api");
+        assert_eq!(strip_base("/api/products", prod), "/api/products");
+        assert_eq!(strip_base("/api/products", None), "/api/products");
+        assert_eq!(strip_base("/v1/shop/api/x", Some("/v1/shop")), "/api/x");
+    }
+
+    #[test]
+    fn the_path_of_a_public_url_is_found() {
+        assert_eq!(url_path("https://api.example.com"), "");
+        assert_eq!(url_path("https://api.example.com/"), "");
+        assert_eq!(url_path("https://api.example.com/v1/"), "/v1");
         assert_eq!(
-            strip_stage("/prod/api/products", Some("prod")),
-            "/api/products"
+            url_path("http://127.0.0.1:9000/lambda-url/fn-get"),
+            "/lambda-url/fn-get"
         );
-        assert_eq!(strip_stage("/prod", Some("prod")), "/");
-        assert_eq!(
-            strip_stage("/production/api", Some("prod")),
-            "/production/api"
-        );
-        assert_eq!(strip_stage("/api/products", Some("prod")), "/api/products");
-        assert_eq!(strip_stage("/api/products", None), "/api/products");
     }
 
     #[test]

@@ -120,6 +120,13 @@ fn the_default_stage_adds_nothing_and_a_custom_domain_replaces_the_base_url() {
     );
     assert_eq!(req.base_url, "https://api.example.com");
     assert_eq!(req.path, "/api/products/1");
+    // A custom domain whose API mapping has a path: requests arrive with it in front.
+    let mut event = fixture("get-product");
+    event["rawPath"] = "/v1/api/products/1".into();
+    event["requestContext"]["domainName"] = "api.example.com".into();
+    let req = api_request(request(&event), Some("https://api.example.com/v1"));
+    assert_eq!(req.path, "/api/products/1");
+    assert_eq!(req.base_url, "https://api.example.com/v1");
 }
 
 #[test]
