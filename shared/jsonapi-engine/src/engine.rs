@@ -43,10 +43,13 @@ pub(crate) struct Ctx {
 
 impl<S: Store> Engine<S> {
     /// An engine serving `schema` from `store`, with the extensions the schema calls for
-    /// (the example domain's order total).
+    /// (the example domain's order total and password hashing).
     pub fn new(schema: Schema, store: S) -> Self {
         let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
         if let Some(ext) = crate::extensions::OrderTotal::for_example_domain(&schema) {
+            extensions.push(Box::new(ext));
+        }
+        if let Some(ext) = crate::extensions::PasswordHashing::for_example_domain(&schema) {
             extensions.push(Box::new(ext));
         }
         Self {

@@ -322,3 +322,56 @@ async fn inverse_sides_agree_and_totals_follow_relationship_writes() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn passwords_are_stored_only_as_argon2id_hashes_and_never_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let body = json!({"data": {"type": "users", "attributes": {"username": "ada", "email": "ada@example.com", "password": "s3cret-Pass"}}});
+    let (status, doc) = call(&engine, Method::POST, "/api/users", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    assert!(
+        doc["data"]["attributes"].get("password").is_none(),
+        "input-only: {doc}"
+    );
+    let id = doc["data"]["id"].as_str().unwrap().to_owned();
+    let stored = |engine: &Engine<RedbStore>| {
+        let key = Key::new(format!("users#{id}"), "#");
+        let store = engine.store().clone();
+        async move {
+            store.get(&key).await.unwrap().unwrap().attrs["a"]["password"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let first = stored(&engine).await;
+    assert!(first.starts_with("$argon2id$"), "{first}");
+    assert!(!first.contains("s3cret-Pass"));
+
+    // An update without a password keeps the hash; a new password gets a new hash.
+    let patch = json!({"data": {"type": "users", "id": id, "attributes": {"firstName": "Ada"}}});
+    call(
+        &engine,
+        Method::PATCH,
+        &format!("/api/users/{id}"),
+        Some(patch),
+    )
+    .await;
+    assert_eq!(stored(&engine).await, first);
+    let patch =
+        json!({"data": {"type": "users", "id": id, "attributes": {"password": "an0ther-Pass"}}});
+    let (status, _) = call(
+        &engine,
+        Method::PATCH,
+        &format!("/api/users/{id}"),
+        Some(patch),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let second = stored(&engine).await;
+    assert!(
+        second.starts_with("$argon2id$") && second != first,
+        "{second}"
+    );
+}
