@@ -11,6 +11,7 @@ use common::{fixture, with_id, with_table};
 use http::StatusCode;
 use jsonapi_engine::{Engine, MEDIA_TYPE};
 use jsonapi_lambda::{Body, Operation, api_request, handle};
+use jsonapi_store::{Item, Key, QueryPage, RangeQuery, StoreResult, Write};
 use jsonapi_store_dynamodb::DynamoStore;
 use serde_json::{Value, json};
 
@@ -335,6 +336,44 @@ async fn every_other_function_answers_its_routes() {
         }
     })
     .await;
+}
+
+/// A store that panics whatever it is asked: a bug anywhere below the Lambda edge.
+#[derive(Debug)]
+struct Panicking;
+
+impl jsonapi_store::Store for Panicking {
+    async fn get(&self, _: &Key) -> StoreResult<Option<Item>> {
+        panic!("a bug in the store")
+    }
+    async fn batch_get(&self, _: &[Key]) -> StoreResult<Vec<Item>> {
+        panic!("a bug in the store")
+    }
+    async fn query(&self, _: &RangeQuery) -> StoreResult<QueryPage> {
+        panic!("a bug in the store")
+    }
+    async fn count(&self, _: &RangeQuery) -> StoreResult<u64> {
+        panic!("a bug in the store")
+    }
+    async fn allocate(&self, _: &Key, _: u64) -> StoreResult<u64> {
+        panic!("a bug in the store")
+    }
+    async fn transact(&self, _: Vec<Write>) -> StoreResult<()> {
+        panic!("a bug in the store")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_below_the_edge_is_a_json_api_500_not_a_502() {
+    let engine = Engine::new(jsonapi_config::example_domain(), Panicking);
+    let response = handle(&engine, Operation::Get, request(&fixture("get-product"))).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["content-type"], MEDIA_TYPE);
+    let Body::Text(text) = response.body() else {
+        panic!("a document")
+    };
+    let doc: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(doc["errors"][0]["status"], "500", "{doc}");
 }
 
 #[tokio::test]
