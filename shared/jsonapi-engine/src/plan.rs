@@ -40,6 +40,25 @@ pub(crate) struct Scan {
     pub(crate) ranges: Vec<(Bound<String>, Bound<String>)>,
 }
 
+impl Scan {
+    /// A forward read of one of its ranges.
+    pub(crate) fn range_query(
+        &self,
+        lo: &Bound<String>,
+        hi: &Bound<String>,
+        limit: usize,
+    ) -> RangeQuery {
+        RangeQuery {
+            pk: self.pk.clone(),
+            from: lo.clone(),
+            to: hi.clone(),
+            reverse: false,
+            limit,
+            after: None,
+        }
+    }
+}
+
 /// How a collection is read.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -317,14 +336,7 @@ impl<S: Store> Engine<S> {
         };
         let mut total = 0;
         for (lo, hi) in &plan.scan.ranges {
-            let query = RangeQuery {
-                pk: plan.scan.pk.clone(),
-                from: lo.clone(),
-                to: hi.clone(),
-                reverse: false,
-                limit: PROBE_LIMIT + 1,
-                after: None,
-            };
+            let query = plan.scan.range_query(lo, hi, PROBE_LIMIT + 1);
             let (ids, more) = self.range_ids(query, 0, PROBE_LIMIT + 1 - total).await?;
             total += ids.len();
             if more || total > PROBE_LIMIT {
@@ -510,14 +522,7 @@ impl<S: Store> Engine<S> {
         let mut ids = Vec::new();
         let mut seen = HashSet::new();
         for (lo, hi) in &plan.scan.ranges {
-            let query = RangeQuery {
-                pk: plan.scan.pk.clone(),
-                from: lo.clone(),
-                to: hi.clone(),
-                reverse: false,
-                limit: 1000,
-                after: None,
-            };
+            let query = plan.scan.range_query(lo, hi, 1000);
             let (range_ids, more) = self
                 .range_ids(query, 0, MAX_SORTED_IN_MEMORY + 1 - ids.len())
                 .await?;
@@ -587,14 +592,7 @@ impl<S: Store> Engine<S> {
         if plan.exact {
             let mut total = 0;
             for (lo, hi) in &plan.scan.ranges {
-                let query = RangeQuery {
-                    pk: plan.scan.pk.clone(),
-                    from: lo.clone(),
-                    to: hi.clone(),
-                    reverse: false,
-                    limit: 1,
-                    after: None,
-                };
+                let query = plan.scan.range_query(lo, hi, 1);
                 total += self.store.count(&query).await?;
             }
             return Ok(total);

@@ -478,17 +478,8 @@ fn resolve(
     locals: &Locals,
     errors: &mut Vec<ApiError>,
 ) -> Option<(String, bool)> {
-    if ident.ty != target.name {
-        errors.push(
-            ApiError::bad_request(
-                title::FORM,
-                format!(
-                    "The type \"{}\" does not fit this relationship; use \"{}\".",
-                    ident.ty, target.name
-                ),
-            )
-            .at(format!("{}/type", ident.pointer)),
-        );
+    if let Some(e) = wrong_type(target, ident) {
+        errors.push(e);
         return None;
     }
     if let Some(id) = locals.get(&local_key(&target.name, &ident.id, ident.local)) {
@@ -510,19 +501,24 @@ fn resolve(
     check_identifier(target, ident, errors).then(|| (ident.id.clone(), true))
 }
 
+/// The error for an identifier whose type is not the relationship's target type.
+fn wrong_type(target: &ResourceType, ident: &Identifier) -> Option<ApiError> {
+    (ident.ty != target.name).then(|| {
+        ApiError::bad_request(
+            title::FORM,
+            format!(
+                "The type \"{}\" does not fit this relationship; use \"{}\".",
+                ident.ty, target.name
+            ),
+        )
+        .at(format!("{}/type", ident.pointer))
+    })
+}
+
 /// A linkage identifier must name the relationship's target type and a well-formed id.
 fn check_identifier(target: &ResourceType, ident: &Identifier, errors: &mut Vec<ApiError>) -> bool {
-    if ident.ty != target.name {
-        errors.push(
-            ApiError::bad_request(
-                title::FORM,
-                format!(
-                    "The type \"{}\" does not fit this relationship; use \"{}\".",
-                    ident.ty, target.name
-                ),
-            )
-            .at(format!("{}/type", ident.pointer)),
-        );
+    if let Some(e) = wrong_type(target, ident) {
+        errors.push(e);
         return false;
     }
     match check_id(target, &ident.id) {
