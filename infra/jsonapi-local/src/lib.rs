@@ -6,7 +6,9 @@
 //!   is released.
 //! - `http`: the hyper adapter (HTTP request ↔ [`ApiRequest`]/[`jsonapi_engine::ApiResponse`]).
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
+//! - `dev_client`: the development API client, made once per data folder.
 
+mod dev_client;
 mod http;
 mod seed;
 
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use jsonapi_auth::NewClient;
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
@@ -35,6 +38,9 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Load the example seed data (once per data folder).
     pub seed: bool,
+    /// Make the development API client (holding the `admin` role) unless the data folder has
+    /// one; see [`Server::dev_client`].
+    pub dev_client: bool,
     /// Serve from DynamoDB instead of the embedded store in `data`.
     pub dynamodb: Option<DynamoOptions>,
 }
@@ -73,14 +79,30 @@ pub enum StartError {
     /// The seed data could not be loaded.
     #[error("cannot load the seed data: {0}")]
     Seed(String),
+    /// `JWT_PRIVATE_KEY` or `JWT_SECRET` holds no usable key.
+    #[error("the signing key in the environment is unusable: {0}")]
+    SigningKey(#[from] jsonapi_auth::KeyError),
 }
 
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    dev_client: DevClient,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+}
+
+/// The development client of a data folder.
+#[derive(Debug, Clone, Default)]
+pub enum DevClient {
+    /// Not asked for.
+    #[default]
+    None,
+    /// Made at this start: the only time its secret is known.
+    Created(NewClient),
+    /// Made at an earlier start (its id).
+    Existing(String),
 }
 
 /// How long in-flight requests get to finish when the server stops.
@@ -108,15 +130,13 @@ impl Server {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
+        let dev_client;
         let task = match &options.dynamodb {
             None => {
                 let engine = Engine::new(schema, RedbStore::open(&options.data)?);
-                tokio::spawn(serve(
-                    listener,
-                    prepare(engine, options.seed).await?,
-                    addr,
-                    stopped,
-                ))
+                let (engine, client) = prepare(engine, &options).await?;
+                dev_client = client;
+                tokio::spawn(serve(listener, engine, addr, stopped))
             }
             #[cfg(not(feature = "dynamodb"))]
             Some(_) => return Err(StartError::NoDynamoDb),
@@ -132,20 +152,27 @@ impl Server {
                     store.create_table().await?;
                 }
                 let engine = Engine::new(schema, store);
-                tokio::spawn(serve(
-                    listener,
-                    prepare(engine, options.seed).await?,
-                    addr,
-                    stopped,
-                ))
+                let (engine, client) = prepare(engine, &options).await?;
+                dev_client = client;
+                tokio::spawn(serve(listener, engine, addr, stopped))
             }
         };
-        Ok(Self { addr, stop, task })
+        Ok(Self {
+            addr,
+            dev_client,
+            stop,
+            task,
+        })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The development client, when [`Options::dev_client`] asked for it.
+    pub fn dev_client(&self) -> &DevClient {
+        &self.dev_client
     }
 
     /// `http://ADDR`
@@ -160,12 +187,32 @@ impl Server {
     }
 }
 
-/// Seeds the store when asked.
-async fn prepare<S: Store>(engine: Engine<S>, seed: bool) -> Result<Arc<Engine<S>>, StartError> {
-    if seed {
+/// Applies the signing key of the environment, seeds the store and makes the development
+/// client when asked.
+async fn prepare<S: Store>(
+    mut engine: Engine<S>,
+    options: &Options,
+) -> Result<(Arc<Engine<S>>, DevClient), StartError> {
+    if let Some(key) = jsonapi_engine::auth::signing_key_from_env()? {
+        engine = engine.with_signing_key(key);
+    }
+    if options.seed {
         seed::load(&engine).await.map_err(StartError::Seed)?;
     }
-    Ok(Arc::new(engine))
+    let client = if options.dev_client {
+        match dev_client::ensure(&engine)
+            .await
+            .map_err(StartError::Seed)?
+        {
+            Some(created) => DevClient::Created(created),
+            None => dev_client::existing(&engine)
+                .await
+                .map_or(DevClient::None, DevClient::Existing),
+        }
+    } else {
+        DevClient::None
+    };
+    Ok((Arc::new(engine), client))
 }
 
 async fn serve<S: Store>(

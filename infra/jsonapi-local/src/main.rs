@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use jsonapi_local::{DynamoOptions, Options, Server};
+use jsonapi_local::{DevClient, DynamoOptions, Options, Server};
 use tracing_subscriber::EnvFilter;
 
 /// Serve a JSON:API from one configuration file on the embedded store.
@@ -66,6 +66,7 @@ async fn main() -> ExitCode {
         data: args.data,
         config: args.config,
         seed: args.seed,
+        dev_client: args.seed,
         dynamodb,
     };
     let server = match Server::start(options).await {
@@ -77,6 +78,17 @@ async fn main() -> ExitCode {
     };
     // The one line scripts and tests wait for.
     println!("listening on {}", server.base_url());
+    match server.dev_client() {
+        DevClient::Created(client) => println!(
+            "development client (its secret is shown only now; keep it): client_id={} client_secret={}",
+            client.id,
+            client.secret.expose()
+        ),
+        DevClient::Existing(id) => println!(
+            "development client: client_id={id} (its secret was shown when it was made; `jsonapi-local client add` makes another)"
+        ),
+        DevClient::None => {}
+    }
     tracing::info!("API at {}/api (stop with Ctrl-C)", server.base_url());
     shutdown_signal().await;
     server.stop().await;

@@ -3,8 +3,7 @@
 //! It is loaded through the API itself (the same validation, ids, indexes and order totals a
 //! client gets) and only once per data folder: a marker item records that it was loaded.
 
-use http::{HeaderMap, HeaderValue, Method, header};
-use jsonapi_engine::{ApiRequest, MEDIA_TYPE};
+use http::Method;
 use jsonapi_store::{Condition, Item, Key, Store, Write};
 use serde_json::{Value, json};
 
@@ -46,15 +45,25 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
     {
         return Ok(());
     }
-    for (label, id) in [
-        ("Administrator", "admin"),
-        ("Editor", "editor"),
-        ("Viewer", "viewer"),
+    let catalog = json!(["VIEW", "CREATE", "EDIT", "DELETE"]);
+    for (label, id, permissions) in [
+        ("Administrator", "admin", json!({"*": ["ALL"]})),
+        (
+            "Editor",
+            "editor",
+            json!({"categories": catalog, "products": catalog, "customers": ["VIEW"],
+                   "orders": ["VIEW"], "orderlineitems": ["VIEW"]}),
+        ),
+        (
+            "Viewer",
+            "viewer",
+            json!({"categories": ["VIEW"], "products": ["VIEW"]}),
+        ),
     ] {
         post(
             engine,
             "roles",
-            json!({"type": "roles", "id": id, "attributes": {"label": label, "permissions": {}}}),
+            json!({"type": "roles", "id": id, "attributes": {"label": label, "permissions": permissions}}),
         )
         .await?;
     }
@@ -142,21 +151,13 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Creates one resource through the API and returns its id.
+/// Creates one resource through the API (as the process itself) and returns its id.
 async fn post<S: Store>(engine: &Engine<S>, ty: &str, data: Value) -> Result<String, String> {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
-    let request = ApiRequest {
-        method: Method::POST,
-        path: format!("{}/{ty}", engine.schema().api.prefix),
-        query: None,
-        headers,
-        body: serde_json::to_vec(&json!({ "data": data }))
-            .map_err(|e| e.to_string())?
-            .into(),
-        base_url: "http://localhost".to_owned(),
-    };
-    let response = engine.handle(request).await;
+    let path = format!("{}/{ty}", engine.schema().api.prefix);
+    let body = json!({ "data": data });
+    let response = engine
+        .handle_as_system(crate::dev_client::request(Method::POST, path, Some(&body)))
+        .await;
     let body: Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
     if !response.status.is_success() {
         return Err(format!(

@@ -220,6 +220,9 @@ pub enum TokenError {
     /// A required claim is missing or has the wrong type.
     #[error("missing or invalid claims")]
     Claims,
+    /// The client it was issued to has been revoked.
+    #[error("client revoked")]
+    Revoked,
 }
 
 impl TokenError {
@@ -235,6 +238,7 @@ impl TokenError {
             Self::Audience => "The access token is meant for another audience",
             Self::UnknownKey => "The access token was signed with an unknown key",
             Self::Claims => "The access token lacks required claims",
+            Self::Revoked => "The access token's client has been revoked",
         }
     }
 

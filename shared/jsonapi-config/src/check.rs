@@ -6,11 +6,14 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::raw::{RawApi, RawAttribute, RawConfig, RawFilter, RawRelationship, RawType, TitleSpec};
+use crate::raw::{
+    RawApi, RawAttribute, RawAuth, RawConfig, RawCors, RawFilter, RawRelationship, RawType,
+    TitleSpec,
+};
 use crate::schema::{
-    Action, ActionSet, ApiSettings, Attribute, DataType, Filter, FilterTarget, IdStrategy,
-    OnDelete, Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart,
-    TitleTemplate,
+    Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DataType,
+    ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, OnDelete, Operator, Relationship,
+    RelationshipStorage, ResourceType, Schema, TitlePart, TitleTemplate,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -30,7 +33,7 @@ fn problem(key: &[&str], message: impl Into<String>) -> Problem {
 type Checked<T> = Result<T, Problem>;
 
 pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
-    let api = check_api(&raw.api)?;
+    let mut api = check_api(&raw.api)?;
     if raw.types.is_empty() {
         return Err(problem(&["types"], "declare at least one resource type"));
     }
@@ -50,6 +53,7 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
         let title = check_title(name, ty.title.as_ref(), &types)?;
         types.get_mut(name).expect("inserted above").title = title;
     }
+    api.auth = check_auth(&raw.api.auth, &types)?;
     Ok(Schema {
         api,
         types: types.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
@@ -92,7 +96,198 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         max_results,
         max_related: raw.max_related.unwrap_or(1000).max(1),
         max_delete: raw.max_delete.unwrap_or(100).max(1),
+        auth: AuthSettings {
+            enabled: true,
+            issuer: String::new(),
+            audience: String::new(),
+            access_token_lifetime: 0,
+            refresh_token_lifetime: 0,
+            anonymous: Vec::new(),
+            users: None,
+            roles: None,
+            external_issuers: Vec::new(),
+        },
+        cors: check_cors(&raw.cors)?,
     })
+}
+
+fn check_cors(raw: &RawCors) -> Checked<CorsSettings> {
+    for (n, origin) in raw.allow_origins.iter().enumerate() {
+        let ok = origin == "*"
+            || (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/')
+                && !origin.contains(char::is_whitespace);
+        if !ok {
+            return Err(problem(
+                &["api", "cors", "allowOrigins", &n.to_string()],
+                "must be \"*\" or an origin such as \"https://app.example.com\" (scheme and host, no path)",
+            ));
+        }
+    }
+    let header_names = |key: &str, names: &[String]| -> Checked<Vec<String>> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(n, h)| {
+                http_token(h).then(|| h.clone()).ok_or_else(|| {
+                    problem(
+                        &["api", "cors", key, &n.to_string()],
+                        "is not a header name",
+                    )
+                })
+            })
+            .collect()
+    };
+    Ok(CorsSettings {
+        allow_origins: raw.allow_origins.clone(),
+        allow_credentials: raw.allow_credentials.unwrap_or(false),
+        allow_headers: header_names("allowHeaders", &raw.allow_headers)?,
+        expose_headers: header_names("exposeHeaders", &raw.expose_headers)?,
+        preflight_max_age: raw.preflight_max_age.unwrap_or(600),
+    })
+}
+
+/// An RFC 9110 token (what a header name is made of).
+fn http_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The default lifetime of refresh tokens: the model's 18144000 s.
+const REFRESH_TOKEN_LIFETIME: u64 = 18_144_000;
+
+fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<AuthSettings> {
+    let access = raw.access_token_lifetime.unwrap_or(3600);
+    if !(60..=86_400).contains(&access) {
+        return Err(problem(
+            &["api", "auth", "accessTokenLifetime"],
+            "must be between 60 and 86400 seconds",
+        ));
+    }
+    let refresh = raw.refresh_token_lifetime.unwrap_or(REFRESH_TOKEN_LIFETIME);
+    if refresh < access {
+        return Err(problem(
+            &["api", "auth", "refreshTokenLifetime"],
+            "must not be shorter than accessTokenLifetime",
+        ));
+    }
+    for (n, ty) in raw.anonymous.iter().enumerate() {
+        if !types.contains_key(ty) {
+            return Err(problem(
+                &["api", "auth", "anonymous", &n.to_string()],
+                format!("unknown type \"{ty}\""),
+            ));
+        }
+    }
+    let roles = check_roles_type(raw.roles.as_deref(), types)?;
+    let users = check_users_type(raw.users.as_deref(), roles.as_deref(), types)?;
+    let mut external_issuers = Vec::new();
+    for (n, issuer) in raw.external_issuers.iter().enumerate() {
+        let n = n.to_string();
+        if issuer.issuer.trim().is_empty() {
+            return Err(problem(
+                &["api", "auth", "externalIssuers", &n, "issuer"],
+                "must not be empty",
+            ));
+        }
+        if !issuer.jwks.get("keys").is_some_and(Value::is_array) {
+            return Err(problem(
+                &["api", "auth", "externalIssuers", &n, "jwks"],
+                "must be a JWKS document: a mapping with a \"keys\" list",
+            ));
+        }
+        external_issuers.push(ExternalIssuerSettings {
+            issuer: issuer.issuer.clone(),
+            audiences: issuer.audiences.clone(),
+            roles_claim: issuer
+                .roles_claim
+                .clone()
+                .unwrap_or_else(|| "roles".to_owned()),
+            jwks: issuer.jwks.clone(),
+        });
+    }
+    Ok(AuthSettings {
+        enabled: raw.enabled.unwrap_or(true),
+        issuer: raw.issuer.clone().unwrap_or_else(|| "jsonapi".to_owned()),
+        audience: raw.audience.clone().unwrap_or_else(|| "jsonapi".to_owned()),
+        access_token_lifetime: access,
+        refresh_token_lifetime: refresh,
+        anonymous: raw.anonymous.clone(),
+        users,
+        roles,
+        external_issuers,
+    })
+}
+
+/// The roles type: named, or `roles` when the API has one. It needs a `permissions` json
+/// attribute.
+fn check_roles_type(
+    named: Option<&str>,
+    types: &IndexMap<String, ResourceType>,
+) -> Checked<Option<String>> {
+    let key = ["api", "auth", "roles"];
+    let Some(ty) = named.or(types.contains_key("roles").then_some("roles")) else {
+        return Ok(None);
+    };
+    let resolved = types
+        .get(ty)
+        .ok_or_else(|| problem(&key, format!("unknown type \"{ty}\"")))?;
+    if !resolved
+        .attributes
+        .get("permissions")
+        .is_some_and(|a| a.data_type == DataType::Json)
+    {
+        return Err(problem(
+            &key,
+            format!("the roles type \"{ty}\" needs a \"permissions\" attribute of type json"),
+        ));
+    }
+    Ok(Some(ty.to_owned()))
+}
+
+/// The users type: named, or `users` when the API has one. It needs string `username` and
+/// `password` attributes and, with a roles type, a to-many `roles` relationship to it.
+fn check_users_type(
+    named: Option<&str>,
+    roles: Option<&str>,
+    types: &IndexMap<String, ResourceType>,
+) -> Checked<Option<String>> {
+    let key = ["api", "auth", "users"];
+    let Some(ty) = named.or(types.contains_key("users").then_some("users")) else {
+        return Ok(None);
+    };
+    let resolved = types
+        .get(ty)
+        .ok_or_else(|| problem(&key, format!("unknown type \"{ty}\"")))?;
+    let string = |name: &str| {
+        resolved
+            .attributes
+            .get(name)
+            .is_some_and(|a| a.data_type == DataType::String)
+    };
+    if !string("username") || !string("password") {
+        return Err(problem(
+            &key,
+            format!(
+                "the users type \"{ty}\" needs string attributes \"username\" and \"password\""
+            ),
+        ));
+    }
+    if let Some(roles) = roles
+        && !resolved
+            .relationships
+            .get("roles")
+            .is_some_and(|r| r.many && r.target == roles)
+    {
+        return Err(problem(
+            &key,
+            format!(
+                "the users type \"{ty}\" needs a to-many \"roles\" relationship to \"{roles}\""
+            ),
+        ));
+    }
+    Ok(Some(ty.to_owned()))
 }
 
 /// Type names are URL segments and key prefixes: lowercase letters and digits only.

@@ -24,6 +24,49 @@ pub(crate) struct RawApi {
     pub(crate) max_results: Option<i64>,
     pub(crate) max_related: Option<usize>,
     pub(crate) max_delete: Option<usize>,
+    #[serde(default)]
+    pub(crate) auth: RawAuth,
+    #[serde(default)]
+    pub(crate) cors: RawCors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawAuth {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) access_token_lifetime: Option<u64>,
+    pub(crate) refresh_token_lifetime: Option<u64>,
+    #[serde(default)]
+    pub(crate) anonymous: Vec<String>,
+    pub(crate) users: Option<String>,
+    pub(crate) roles: Option<String>,
+    #[serde(default)]
+    pub(crate) external_issuers: Vec<RawIssuer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawIssuer {
+    pub(crate) issuer: String,
+    #[serde(default)]
+    pub(crate) audiences: Vec<String>,
+    pub(crate) roles_claim: Option<String>,
+    pub(crate) jwks: Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawCors {
+    #[serde(default)]
+    pub(crate) allow_origins: Vec<String>,
+    pub(crate) allow_credentials: Option<bool>,
+    #[serde(default)]
+    pub(crate) allow_headers: Vec<String>,
+    #[serde(default)]
+    pub(crate) expose_headers: Vec<String>,
+    pub(crate) preflight_max_age: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -43,6 +43,65 @@ pub struct ApiSettings {
     pub max_related: usize,
     /// The most resources one `DELETE /api/{type}` deletes (default 100).
     pub max_delete: usize,
+    /// Who may call the API (`api.auth`).
+    pub auth: AuthSettings,
+    /// Cross-origin requests (`api.cors`); off while `allow_origins` is empty.
+    pub cors: CorsSettings,
+}
+
+/// Authentication and authorization settings (`api.auth`).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `false` serves every caller without a token and without permission checks (a local,
+    /// private development setting).
+    pub enabled: bool,
+    /// `iss` of the access tokens this API signs (default `jsonapi`).
+    pub issuer: String,
+    /// `aud` of the access tokens this API signs and accepts (default `jsonapi`).
+    pub audience: String,
+    /// Access-token lifetime in seconds (default 3600).
+    pub access_token_lifetime: u64,
+    /// Refresh-token lifetime in seconds (default 18144000, the model's 210 days).
+    pub refresh_token_lifetime: u64,
+    /// Types anyone may read (VIEW) without a token.
+    pub anonymous: Vec<String>,
+    /// The type whose resources sign in with the password grant (`username`, `password`,
+    /// `enabled`, to-many `roles`); `None` turns the password grant off.
+    pub users: Option<String>,
+    /// The type whose resources are roles (their `permissions` attribute grants VIEW / CREATE /
+    /// EDIT / DELETE per type); `None` = every authenticated caller may do everything.
+    pub roles: Option<String>,
+    /// Other token issuers (OpenID providers such as Cognito) whose access tokens are accepted.
+    pub external_issuers: Vec<ExternalIssuerSettings>,
+}
+
+/// An external token issuer (`api.auth.externalIssuers[]`).
+#[derive(Debug, Clone)]
+pub struct ExternalIssuerSettings {
+    /// Its `iss`.
+    pub issuer: String,
+    /// Accepted `aud` values; empty = not checked.
+    pub audiences: Vec<String>,
+    /// The claim holding role ids (default `roles`; Cognito: `cognito:groups`).
+    pub roles_claim: String,
+    /// Its JWKS document (`{"keys": [...]}`).
+    pub jwks: Value,
+}
+
+/// CORS settings (`api.cors`), as the model's `oro_api.cors`.
+#[derive(Debug, Clone)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API (`*` = any); empty turns CORS off.
+    pub allow_origins: Vec<String>,
+    /// Sends `Access-Control-Allow-Credentials: true`.
+    pub allow_credentials: bool,
+    /// Request headers allowed besides `Authorization`, `Content-Type`, `X-Include`.
+    pub allow_headers: Vec<String>,
+    /// Response headers exposed besides `Location`, `X-Include-Total-Count`,
+    /// `X-Include-Deleted-Count`.
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache a preflight answer, in seconds (default 600; 0 = not cached).
+    pub preflight_max_age: u64,
 }
 
 /// One resource type.

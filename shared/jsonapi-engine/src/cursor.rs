@@ -8,7 +8,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
-use jsonapi_store::{Condition, Item, Key, Store, StoreError, Write};
+use jsonapi_store::{Key, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -33,40 +33,16 @@ impl<S: Store> Engine<S> {
         if let Some(secret) = self.cursor_secret.get() {
             return Ok(secret.clone());
         }
-        let read = |item: Option<Item>| {
-            item.and_then(|i| {
-                i.attrs
-                    .get("secret")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-        };
-        let secret = match read(self.store.get(&secret_key()).await?) {
-            Some(secret) => secret,
-            None => {
-                // Four ULIDs carry 320 random bits from a cryptographic generator.
-                let fresh: Vec<u8> = (0..4).flat_map(|_| ulid::Ulid::new().to_bytes()).collect();
-                let mut attrs = serde_json::Map::new();
-                attrs.insert("secret".into(), URL_SAFE_NO_PAD.encode(&fresh).into());
-                let put = Write::Put {
-                    item: Item {
-                        key: secret_key(),
-                        attrs,
-                    },
-                    condition: Some(Condition::Absent),
-                };
-                match self.store.transact(vec![put]).await {
-                    Ok(()) => fresh,
-                    // Another process created it first: use theirs.
-                    Err(StoreError::ConditionFailed { .. }) => {
-                        read(self.store.get(&secret_key()).await?)
-                            .ok_or_else(|| ApiError::internal(&"the cursor secret is unreadable"))?
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
+        let encoded = crate::stored_secret::get_or_create(&*self.store, secret_key(), true, || {
+            // Four ULIDs carry 320 random bits from a cryptographic generator.
+            let fresh: Vec<u8> = (0..4).flat_map(|_| ulid::Ulid::new().to_bytes()).collect();
+            Ok(URL_SAFE_NO_PAD.encode(fresh))
+        })
+        .await?
+        .unwrap_or_default();
+        let secret = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|_| ApiError::internal(&"the cursor secret is unreadable"))?;
         Ok(self.cursor_secret.get_or_init(|| secret).clone())
     }
 

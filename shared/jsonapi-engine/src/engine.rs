@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use http::{Method, StatusCode};
-use jsonapi_config::{ResourceType, Schema};
+use jsonapi_auth::Passwords;
+use jsonapi_config::{RelationshipStorage, ResourceType, Schema};
 use jsonapi_store::{Key, RangeQuery, Store, limits};
 
+use crate::auth::{Access, Auth, Refusal};
 use crate::error::{ApiError, ApiResult, title};
 use crate::extension::{BoxFuture, Extension, Loader};
 use crate::operation::Operation;
@@ -20,12 +22,14 @@ use crate::routing::Route;
 #[derive(Debug)]
 pub struct Engine<S> {
     pub(crate) schema: Arc<Schema>,
-    pub(crate) store: S,
+    pub(crate) store: Arc<S>,
     pub(crate) extensions: Vec<Box<dyn Extension>>,
     /// Sequence ids reserved from the store and not handed out yet, per type: `(next, end)`.
     pub(crate) sequences: tokio::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
     /// The key that signs cursors, read from (or created in) the store on first use.
     pub(crate) cursor_secret: std::sync::OnceLock<Vec<u8>>,
+    /// Tokens, the signing key, cached role permissions.
+    pub(crate) auth: Auth<S>,
 }
 
 /// Per-request settings read from headers.
@@ -39,6 +43,8 @@ pub(crate) struct Ctx {
     pub(crate) total_count: bool,
     /// `X-Include: deletedCount`.
     pub(crate) deleted_count: bool,
+    /// What the caller may do.
+    pub(crate) access: Arc<Access>,
 }
 
 impl<S: Store> Engine<S> {
@@ -49,15 +55,18 @@ impl<S: Store> Engine<S> {
         if let Some(ext) = crate::extensions::OrderTotal::for_example_domain(&schema) {
             extensions.push(Box::new(ext));
         }
-        if let Some(ext) = crate::extensions::PasswordHashing::for_example_domain(&schema) {
+        let passwords = Passwords::default();
+        if let Some(ext) = crate::extensions::PasswordHashing::for_users(&schema, passwords.clone())
+        {
             extensions.push(Box::new(ext));
         }
         Self {
             schema: Arc::new(schema),
-            store,
+            store: Arc::new(store),
             extensions,
             sequences: tokio::sync::Mutex::default(),
             cursor_secret: std::sync::OnceLock::new(),
+            auth: Auth::new(passwords),
         }
     }
 
@@ -78,14 +87,38 @@ impl<S: Store> Engine<S> {
         &self.store
     }
 
-    /// Answers one request. Never panics on input and never fails: every problem is an error
-    /// document.
+    /// Answers one request for whoever its bearer token speaks for. Never panics on input and
+    /// never fails: every problem is an error document.
     pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
+        self.serve(req, false).await
+    }
+
+    /// Answers a request from the process itself (seed data, maintenance commands): no token
+    /// is needed and nothing is refused for want of permission. Never reachable over HTTP.
+    pub async fn handle_as_system(&self, req: ApiRequest) -> ApiResponse {
+        self.serve(req, true).await
+    }
+
+    async fn serve(&self, req: ApiRequest, system: bool) -> ApiResponse {
         let head = req.method == Method::HEAD;
-        let mut response = match self.route(&req).await {
-            Ok(r) => r,
-            Err(errors) => ApiResponse::errors(&errors),
+        let endpoint = if self.schema.api.enabled {
+            self.auth_endpoint(&req).await
+        } else {
+            None
         };
+        let mut response = match endpoint {
+            Some(r) => r,
+            None => match self.route(&req, system).await {
+                Ok(r) => r,
+                Err(errors) => ApiResponse::errors(&errors),
+            },
+        };
+        crate::cors::apply(
+            &self.schema.api.cors,
+            &req.method,
+            &req.headers,
+            &mut response,
+        );
         if head {
             let len = response.body.len();
             response.body = bytes::Bytes::new();
@@ -100,6 +133,9 @@ impl<S: Store> Engine<S> {
 
     /// The operation a request belongs to, if its path is an API path.
     pub fn operation_of(&self, method: &Method, path: &str) -> Option<Operation> {
+        if path == crate::auth::TOKEN_PATH || path == crate::auth::JWKS_PATH {
+            return Some(Operation::Token);
+        }
         let route = Route::parse(&self.schema.api.prefix, path)?;
         Operation::of(method, route.kind())
     }
@@ -126,7 +162,7 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    async fn route(&self, req: &ApiRequest) -> ApiResult<ApiResponse> {
+    async fn route(&self, req: &ApiRequest, system: bool) -> ApiResult<ApiResponse> {
         let api = &self.schema.api;
         let not_found = || {
             ApiError::new(
@@ -138,6 +174,21 @@ impl<S: Store> Engine<S> {
         if !api.enabled {
             return Err(not_found().into());
         }
+        // Every route but OPTIONS needs a caller; a bad token is refused before anything else
+        // (also before unknown types are told apart, which would tell strangers what exists).
+        let access = if system || req.method == Method::OPTIONS {
+            Access::Everything
+        } else {
+            match self.authenticate(req).await? {
+                Ok(Access::Granted {
+                    anonymous: true, ..
+                }) if api.auth.anonymous.is_empty() => {
+                    return Ok(Refusal::Unauthenticated(None).response());
+                }
+                Ok(access) => access,
+                Err(refusal) => return Ok(refusal.response()),
+            }
+        };
         let route = Route::parse(&api.prefix, &req.path).ok_or_else(not_found)?;
         let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
             let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
@@ -189,8 +240,11 @@ impl<S: Store> Engine<S> {
             r.headers.insert(ALLOW, allow);
             return Ok(r);
         }
+        if let Err(refusal) = self.authorize(&access, req, &route, ty) {
+            return Ok(refusal.response());
+        }
         negotiate(&req.method, &req.headers, !req.body.is_empty())?;
-        let ctx = self.context(req);
+        let ctx = self.context(req, access);
         let method = if req.method == Method::HEAD {
             Method::GET
         } else {
@@ -235,7 +289,44 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    fn context(&self, req: &ApiRequest) -> Ctx {
+    /// The permissions the route's action needs (the model's defaults: VIEW to read, CREATE +
+    /// VIEW to create, EDIT + VIEW to update or change relationships, DELETE to delete), on
+    /// the type, on the related type of a subresource, and on the type whose items a
+    /// relationship write changes when the linkage is kept on the other side.
+    fn authorize(
+        &self,
+        access: &Access,
+        req: &ApiRequest,
+        route: &Route,
+        ty: &ResourceType,
+    ) -> Result<(), Refusal> {
+        let operation = if matches!(route, Route::List { .. })
+            && req.method == Method::POST
+            && overrides_to_get(req)
+        {
+            Operation::GetList
+        } else {
+            match Operation::of(&req.method, route.kind()) {
+                Some(op) => op,
+                None => return Ok(()),
+            }
+        };
+        let needed = jsonapi_auth::permissions::required(operation.name()).unwrap_or(&[]);
+        access.require(&ty.name, needed)?;
+        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = route {
+            let relationship = &ty.relationships[rel];
+            if operation == Operation::GetSubresource {
+                access.require(&relationship.target, needed)?;
+            } else if !operation.read_only()
+                && matches!(relationship.storage, RelationshipStorage::InverseOf { .. })
+            {
+                access.require(&relationship.target, needed)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn context(&self, req: &ApiRequest, access: Access) -> Ctx {
         let include: Vec<String> = req
             .headers
             .get_all("x-include")
@@ -253,6 +344,7 @@ impl<S: Store> Engine<S> {
             hateoas: !include.iter().any(|k| k == "nohateoas"),
             total_count: include.iter().any(|k| k == "totalcount"),
             deleted_count: include.iter().any(|k| k == "deletedcount"),
+            access: Arc::new(access),
         }
     }
 

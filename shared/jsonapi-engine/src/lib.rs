@@ -11,13 +11,17 @@
 //! - [`resource`]: a resource and its items in the logical table; `values`: data types,
 //!   constraints and order-preserving sort keys.
 //! - [`extension`]: the hooks at named stages of the actions; [`extensions`]: shipped ones.
+//! - [`auth`]: bearer tokens, role permissions, the token endpoint; `cors`: CORS headers.
+//! - `stored_secret`: keys the engine keeps in its own store.
 //! - [`error`]: the one error type, mapped to JSON:API error objects.
 //!
 //! The engine knows nothing of HTTP servers, Lambda or AWS: adapters build an [`ApiRequest`]
 //! and send back the [`ApiResponse`].
 
 mod actions;
+pub mod auth;
 mod commit;
+mod cors;
 mod cursor;
 mod document;
 pub mod engine;
@@ -32,10 +36,11 @@ mod render;
 pub mod request;
 pub mod resource;
 mod routing;
+mod stored_secret;
 mod values;
 
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use jsonapi_config::Schema;
-pub use operation::{Operation, PathKind, ROUTES};
+pub use operation::{AUTH_ROUTES, Operation, PathKind, ROUTES};
 pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};

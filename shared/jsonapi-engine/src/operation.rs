@@ -30,6 +30,8 @@ pub enum Operation {
     DeleteRelationship,
     /// `OPTIONS` on every route
     Options,
+    /// `POST /oauth2-token` and `GET /.well-known/jwks.json` (outside the API prefix)
+    Token,
 }
 
 /// The shape of a route's path below the API prefix.
@@ -59,6 +61,15 @@ impl PathKind {
     /// Every kind.
     pub const ALL: [Self; 4] = [Self::List, Self::Item, Self::Related, Self::Relationship];
 }
+
+/// The routes outside the API prefix: the token endpoint and the JWKS document, all served by
+/// [`Operation::Token`] (`HEAD` as `GET`).
+pub const AUTH_ROUTES: [(Method, &str); 4] = [
+    (Method::POST, crate::auth::TOKEN_PATH),
+    (Method::OPTIONS, crate::auth::TOKEN_PATH),
+    (Method::GET, crate::auth::JWKS_PATH),
+    (Method::OPTIONS, crate::auth::JWKS_PATH),
+];
 
 /// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
 /// `GET`; `OPTIONS` on every path by [`Operation::Options`].
@@ -98,7 +109,7 @@ pub const ROUTES: [(Method, PathKind, Operation); 15] = [
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -111,6 +122,7 @@ impl Operation {
         Self::AddRelationship,
         Self::DeleteRelationship,
         Self::Options,
+        Self::Token,
     ];
 
     /// The kebab-case name used for function folders (`functions/get-list`).
@@ -128,6 +140,7 @@ impl Operation {
             Self::AddRelationship => "add-relationship",
             Self::DeleteRelationship => "delete-relationship",
             Self::Options => "options",
+            Self::Token => "token",
         }
     }
 

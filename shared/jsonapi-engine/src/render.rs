@@ -176,6 +176,10 @@ impl<S: Store> Engine<S> {
                         continue;
                     };
                     let target = &lty.relationships[rel].target;
+                    // What the caller may not read stays linkage only.
+                    if !ctx.access.can_view(target) {
+                        continue;
+                    }
                     for id in link.ids() {
                         if seen.insert((target.clone(), id.clone())) {
                             wanted.push((target.clone(), id));
@@ -223,7 +227,7 @@ impl<S: Store> Engine<S> {
         shape: Shape<'_>,
     ) -> ApiResult<Vec<Value>> {
         let titles = if shape.meta_title {
-            Some(self.titles(items).await?)
+            Some(self.titles(ctx, items).await?)
         } else {
             None
         };
@@ -244,14 +248,17 @@ impl<S: Store> Engine<S> {
     /// non-empty (related values come from one batch read per relationship).
     async fn titles(
         &self,
+        ctx: &Ctx,
         items: &[(Arc<ResourceType>, Resource, IndexMap<String, Linkage>)],
     ) -> ApiResult<Vec<String>> {
         let mut related: HashMap<(String, String), Resource> = HashMap::new();
         let mut wanted: IndexMap<String, Vec<String>> = IndexMap::new();
         for (ty, r, _) in items {
             for part in ty.title.iter().flat_map(|t| &t.0) {
+                // A title shows nothing of a type the caller may not read.
                 if let TitlePart::Related(rel, _) = part
                     && let Some(id) = r.related(rel)
+                    && ctx.access.can_view(&ty.relationships[rel].target)
                 {
                     wanted
                         .entry(ty.relationships[rel].target.clone())

@@ -12,6 +12,8 @@ use jsonapi_store::Store;
 use serde_json::{Value, json};
 
 use super::write::{Applied, Locals, check_type, local_key};
+use crate::auth::Access;
+use crate::auth::access::access_denied;
 use crate::commit::CommitError;
 use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
@@ -22,6 +24,7 @@ use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
 use crate::resource::Resource;
 use crate::values;
+use jsonapi_auth::Permission;
 
 /// The meta option of one resource object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +262,10 @@ impl<S: Store> Engine<S> {
             Action::Create
         };
         let written = self
-            .with_retries(async || self.write_nodes(&nodes, url_id, action, validate).await)
+            .with_retries(async || {
+                self.write_nodes(&ctx.access, &nodes, url_id, action, validate)
+                    .await
+            })
             .await?;
 
         let primary_id = written.ids[0].clone();
@@ -337,6 +343,7 @@ impl<S: Store> Engine<S> {
     /// One attempt at writing every node; re-run from fresh reads on a concurrency conflict.
     async fn write_nodes(
         &self,
+        access: &Access,
         nodes: &[Node<'_>],
         url_id: Option<&str>,
         action: Action,
@@ -347,6 +354,22 @@ impl<S: Store> Engine<S> {
         let mut befores: Vec<Option<Resource>> = Vec::new();
         for (n, node) in nodes.iter().enumerate() {
             befores.push(self.find_existing(n, node, url_id, &mut errors).await?);
+        }
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors).into());
+        }
+        // Each node needs what its own action would: included resources too, and an upsert
+        // needs EDIT when it finds one and CREATE when it makes one.
+        for (n, node) in nodes.iter().enumerate() {
+            let action = if befores[n].is_some() {
+                "update"
+            } else {
+                "create"
+            };
+            let needed = jsonapi_auth::permissions::required(action).unwrap_or(&[]);
+            if !needed.iter().all(|p| access.allows(&node.ty.name, *p)) {
+                errors.push(access_denied().at(node.object.pointer.clone()));
+            }
         }
         if !errors.is_empty() {
             return Err(ApiErrors(errors).into());
@@ -410,6 +433,20 @@ impl<S: Store> Engine<S> {
             };
             real.insert(ids[n].clone(), id.clone());
             ids[n] = id;
+        }
+        // Linkage kept on the other side changes resources of the related type.
+        for (n, a) in applied.iter().enumerate() {
+            for w in &a.inverse {
+                if !access.allows(&w.target, Permission::Edit) {
+                    errors.push(access_denied().at(format!(
+                        "{}/relationships/{}",
+                        nodes[n].object.pointer, w.rel
+                    )));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors).into());
         }
         let mut changes = ChangeSet::default();
         for (n, a) in applied.iter_mut().enumerate() {

@@ -43,6 +43,8 @@ impl<S: Store> Engine<S> {
         pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
         let q = query::parse(&self.schema, ty, pairs, Accepts::COLLECTION)?;
+        ctx.access
+            .check_filter_paths(&self.schema, ty, &q.filters)?;
         let url = format!("{}/{}", ctx.api_url, ty.name);
         self.collection(ctx, ty, Vec::new(), &q, &url, None).await
     }
@@ -92,6 +94,8 @@ impl<S: Store> Engine<S> {
         };
         let target = Arc::clone(self.target_of(ty, rel_name));
         let q = query::parse(&self.schema, &target, query::pairs(query), accepts)?;
+        ctx.access
+            .check_filter_paths(&self.schema, &target, &q.filters)?;
         let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
         let base = resource_url(ctx, &ty.name, id);
         let related_url = format!("{base}/{rel_name}");

@@ -84,6 +84,8 @@ impl<S: Store> Engine<S> {
             shaping: false,
         };
         let q = query::parse(&self.schema, ty, pairs, accepts)?;
+        ctx.access
+            .check_filter_paths(&self.schema, ty, &q.filters)?;
         let (selected, total) = self
             .select_for_delete(ty, &q, self.schema.api.max_delete, ctx.total_count)
             .await?;

@@ -1,6 +1,6 @@
-//! The example domain's `users.password`: accepted in requests, never returned, and stored
-//! only as an argon2id hash (a PHC string), computed at `pre_flush_data` whenever a request
-//! sets a new value.
+//! The users type's `password` (the type named by `api.auth.users`, `users` by default):
+//! accepted in requests, never returned, and stored only as an argon2id hash (a PHC string),
+//! computed at `pre_flush_data` whenever a request sets a new value.
 
 use jsonapi_auth::Passwords;
 use jsonapi_config::{DataType, Direction, Schema};
@@ -18,14 +18,16 @@ pub struct PasswordHashing {
 }
 
 impl PasswordHashing {
-    /// The extension for `users.password`, if the schema declares it as an input-only string.
-    pub fn for_example_domain(schema: &Schema) -> Option<Self> {
-        let attr = schema.resource_type("users")?.attributes.get("password")?;
+    /// The extension for the users type's `password`, if the schema declares it as an
+    /// input-only string.
+    pub fn for_users(schema: &Schema, passwords: Passwords) -> Option<Self> {
+        let ty = schema.api.auth.users.as_deref()?;
+        let attr = schema.resource_type(ty)?.attributes.get("password")?;
         (attr.data_type == DataType::String && attr.direction == Direction::InputOnly).then(|| {
             Self {
-                ty: "users".to_owned(),
+                ty: ty.to_owned(),
                 field: "password".to_owned(),
-                passwords: Passwords::default(),
+                passwords,
             }
         })
     }

@@ -1,0 +1,107 @@
+//! The development client: one API client per data folder, made at the first start that asks
+//! for it, holding the `admin` role (made too when the API has roles and no `admin` yet), so a
+//! new user can get a token with curl at once. Its secret is shown only when it is made.
+
+use http::{HeaderMap, HeaderValue, Method, header};
+use jsonapi_auth::{GrantType, NewClient};
+use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE};
+use jsonapi_store::{Condition, Item, Key, Store, Write};
+use serde_json::{Value, json};
+
+fn marker() -> Key {
+    Key::new("meta#dev-client", "#")
+}
+
+/// Creates the development client unless this data folder has one; `None` when it had.
+pub(crate) async fn ensure<S: Store>(engine: &Engine<S>) -> Result<Option<NewClient>, String> {
+    let store = engine.store();
+    if store
+        .get(&marker())
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let roles = match engine.schema().api.auth.roles.clone() {
+        Some(ty) => {
+            ensure_admin_role(engine, &ty).await?;
+            vec!["admin".to_owned()]
+        }
+        None => Vec::new(),
+    };
+    let client = engine
+        .clients()
+        .await
+        .map_err(|e| e.to_document().to_string())?
+        .create(
+            "development",
+            &roles,
+            &[
+                GrantType::ClientCredentials,
+                GrantType::Password,
+                GrantType::RefreshToken,
+            ],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("client_id".into(), client.id.clone().into());
+    let put = Write::Put {
+        item: Item {
+            key: marker(),
+            attrs,
+        },
+        condition: Some(Condition::Absent),
+    };
+    store.transact(vec![put]).await.map_err(|e| e.to_string())?;
+    Ok(Some(client))
+}
+
+/// The id of the development client made earlier in this data folder.
+pub(crate) async fn existing<S: Store>(engine: &Engine<S>) -> Option<String> {
+    let item = engine.store().get(&marker()).await.ok()??;
+    item.attrs
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// An `admin` role granting everything on every type, unless one exists.
+async fn ensure_admin_role<S: Store>(engine: &Engine<S>, ty: &str) -> Result<(), String> {
+    let prefix = &engine.schema().api.prefix;
+    let found = engine
+        .handle_as_system(request(Method::GET, format!("{prefix}/{ty}/admin"), None))
+        .await;
+    if found.status.is_success() {
+        return Ok(());
+    }
+    let body = json!({"data": {"type": ty, "id": "admin",
+        "attributes": {"label": "Administrator", "permissions": {"*": ["ALL"]}}}});
+    let created = engine
+        .handle_as_system(request(Method::POST, format!("{prefix}/{ty}"), Some(&body)))
+        .await;
+    if created.status.is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot create the admin role ({}): {}",
+            created.status,
+            String::from_utf8_lossy(&created.body)
+        ))
+    }
+}
+
+/// A request made by the process itself.
+pub(crate) fn request(method: Method, path: String, body: Option<&Value>) -> ApiRequest {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    ApiRequest {
+        method,
+        path,
+        query: None,
+        headers,
+        body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+        base_url: "http://localhost".to_owned(),
+    }
+}

@@ -1,0 +1,125 @@
+//! The permissions one request runs with, and the refusals: 401 (no or a bad token) and 403
+//! `access denied exception`.
+
+use http::StatusCode;
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use jsonapi_auth::{Grants, Permission, TokenError};
+use jsonapi_config::{ResourceType, Schema};
+
+use crate::error::{ApiError, ApiErrors};
+use crate::filter::PathPredicate;
+use crate::request::ApiResponse;
+
+/// What the caller of one request may do.
+#[derive(Debug, Clone)]
+pub(crate) enum Access {
+    /// Authentication is off, or the engine's own in-process caller (the seed loader).
+    Everything,
+    /// A caller holding these grants; `anonymous` when the request carried no token (its
+    /// grants are then VIEW on the types open to anonymous reads).
+    Granted { grants: Grants, anonymous: bool },
+}
+
+/// The 403 of every missing permission.
+pub(crate) fn access_denied() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "access denied exception",
+        "No access to this type of entities.",
+    )
+}
+
+/// Why a request is refused before its action runs.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// 401: no token where one is needed, or a token that does not check out.
+    Unauthenticated(Option<TokenError>),
+    /// 403.
+    Forbidden,
+}
+
+impl Refusal {
+    /// The response: a JSON:API error document; a 401 carries `WWW-Authenticate` (RFC 6750 §3:
+    /// no error code when no credentials came).
+    pub(crate) fn response(&self) -> ApiResponse {
+        match self {
+            Self::Forbidden => ApiResponse::errors(&access_denied().into()),
+            Self::Unauthenticated(reason) => {
+                let (detail, challenge) = match reason {
+                    None => (
+                        "A valid access token is required (Authorization: Bearer ...).",
+                        "Bearer realm=\"api\"".to_owned(),
+                    ),
+                    Some(e) => (e.reason(), e.www_authenticate()),
+                };
+                let error = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication exception",
+                    format!("{}.", detail.trim_end_matches('.')),
+                );
+                let mut response = ApiResponse::errors(&error.into());
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers.insert(WWW_AUTHENTICATE, value);
+                }
+                response
+            }
+        }
+    }
+}
+
+impl Access {
+    /// Whether the caller holds `permission` on `ty`.
+    pub(crate) fn allows(&self, ty: &str, permission: Permission) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Granted { grants, .. } => grants.allows(ty, permission),
+        }
+    }
+
+    /// Whether the caller may read resources of `ty` (what `include`, titles and filter paths
+    /// reach into).
+    pub(crate) fn can_view(&self, ty: &str) -> bool {
+        self.allows(ty, Permission::View)
+    }
+
+    /// Refuses unless the caller holds every one of `needed` on `ty`: an anonymous caller is
+    /// asked to authenticate (401), an authenticated one is denied (403).
+    pub(crate) fn require(&self, ty: &str, needed: &[Permission]) -> Result<(), Refusal> {
+        if needed.iter().all(|p| self.allows(ty, *p)) {
+            return Ok(());
+        }
+        Err(match self {
+            Self::Granted {
+                anonymous: true, ..
+            } => Refusal::Unauthenticated(None),
+            _ => Refusal::Forbidden,
+        })
+    }
+
+    /// Filters through relationships read the related type: a filter path crossing a type the
+    /// caller may not view would let it probe values it cannot read, so it is refused.
+    pub(crate) fn check_filter_paths(
+        &self,
+        schema: &Schema,
+        ty: &ResourceType,
+        filters: &[PathPredicate],
+    ) -> Result<(), ApiErrors> {
+        let mut errors = Vec::new();
+        for filter in filters {
+            let mut current = ty;
+            for rel in &filter.path {
+                let target = &current.relationships[rel].target;
+                current = schema.resource_type(target).expect("checked target");
+                if !self.can_view(target) {
+                    errors.push(access_denied().param(filter.predicate.parameter.clone()));
+                    break;
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiErrors(errors))
+        }
+    }
+}

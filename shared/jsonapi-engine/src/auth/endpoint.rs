@@ -1,0 +1,128 @@
+//! `POST /oauth2-token` (RFC 6749 §3.2: JSON or form body, client credentials in the body or
+//! in HTTP Basic) and `GET /.well-known/jwks.json` (the public key that checks our tokens).
+//!
+//! These speak OAuth, not JSON:API: answers and errors are plain JSON as RFC 6749 §5 has them,
+//! never cached.
+
+use bytes::Bytes;
+use http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, PRAGMA,
+};
+use http::{HeaderMap, Method, StatusCode};
+use jsonapi_auth::{OAuthError, TokenRequest};
+use jsonapi_store::Store;
+use serde_json::{Value, json};
+
+use crate::engine::Engine;
+use crate::error::ApiError;
+use crate::request::{ApiRequest, ApiResponse};
+
+/// The token endpoint's path (outside the API prefix, as in the model system).
+pub const TOKEN_PATH: &str = "/oauth2-token";
+/// The JWKS document's path.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+fn json_response(status: StatusCode, body: &Value, cache: &'static str) -> ApiResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    ApiResponse {
+        status,
+        headers,
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+fn oauth_error(e: &OAuthError) -> ApiResponse {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = json_response(status, &e.body(), "no-store");
+    response
+        .headers
+        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    for (name, value) in e.headers() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers.insert(name, value);
+        }
+    }
+    response
+}
+
+fn only(allow: &'static str, method: &Method) -> ApiResponse {
+    let mut response = if *method == Method::OPTIONS {
+        let mut r = ApiResponse::empty(StatusCode::OK);
+        r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+        r
+    } else {
+        ApiResponse::errors(
+            &ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed http exception",
+                format!(
+                    "The {method} method is not allowed for this URL; allowed methods: {allow}."
+                ),
+            )
+            .into(),
+        )
+    };
+    response
+        .headers
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+impl<S: Store> Engine<S> {
+    /// Answers the token endpoint and the JWKS document; `None` for any other path.
+    pub(crate) async fn auth_endpoint(&self, req: &ApiRequest) -> Option<ApiResponse> {
+        let get = req.method == Method::GET || req.method == Method::HEAD;
+        Some(match req.path.as_str() {
+            TOKEN_PATH if req.method == Method::POST => self.token(req).await,
+            TOKEN_PATH => only("OPTIONS, POST", &req.method),
+            JWKS_PATH if get => self.jwks().await,
+            JWKS_PATH => only("OPTIONS, GET, HEAD", &req.method),
+            _ => return None,
+        })
+    }
+
+    async fn token(&self, req: &ApiRequest) -> ApiResponse {
+        let content_type = req.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let authorization = req.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let request = match TokenRequest::parse(content_type, &req.body)
+            .and_then(|r| r.with_authorization(authorization))
+        {
+            Ok(r) => r,
+            Err(e) => return oauth_error(&e),
+        };
+        let tokens = match self.tokens(true).await {
+            Ok(Some(tokens)) => tokens,
+            Ok(None) | Err(_) => {
+                return oauth_error(&OAuthError::new(
+                    jsonapi_auth::ErrorCode::ServerError,
+                    "The token service is unavailable.",
+                ));
+            }
+        };
+        match tokens.service.exchange(request).await {
+            Ok(answer) => {
+                let mut response = json_response(StatusCode::OK, &answer.to_json(), "no-store");
+                response
+                    .headers
+                    .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+                response
+            }
+            Err(e) => oauth_error(&e),
+        }
+    }
+
+    async fn jwks(&self) -> ApiResponse {
+        match self.tokens(true).await {
+            // An HS256 secret has no public half: the document lists no key.
+            Ok(Some(tokens)) => json_response(
+                StatusCode::OK,
+                &tokens.service.signer().key().jwks(),
+                "public, max-age=300",
+            ),
+            Ok(None) => json_response(StatusCode::OK, &json!({"keys": []}), "no-store"),
+            Err(errors) => ApiResponse::errors(&errors),
+        }
+    }
+}

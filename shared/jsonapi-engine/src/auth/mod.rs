@@ -1,0 +1,318 @@
+//! Who is calling and what they may do: the bearer check of every API route, role permissions,
+//! the token endpoint and its signing key.
+//!
+//! - `access`: [`Access`], the permissions one request runs with, and the 401 / 403 refusals.
+//! - `users`: the users type as the password grant's user directory.
+//! - `endpoint`: `POST /oauth2-token` and `GET /.well-known/jwks.json`.
+//!
+//! Access tokens are JWTs that name role ids; what a role allows is read from the roles type
+//! when a token is used (cached for [`CACHE_TTL`]), so editing a role takes effect within
+//! seconds instead of when tokens expire. A revoked client's tokens stop working as fast.
+
+pub(crate) mod access;
+mod endpoint;
+mod users;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::header::AUTHORIZATION;
+use jsonapi_auth::{
+    ExternalIssuer, Grants, Passwords, Permission, RolePermissions, ServiceOptions, SigningKey,
+    TokenError, TokenService, TokenSigner, TokenVerifier,
+};
+use jsonapi_store::{Key, Store};
+use serde_json::Value;
+
+pub(crate) use access::{Access, Refusal};
+pub use endpoint::{JWKS_PATH, TOKEN_PATH};
+use users::Users;
+
+use crate::engine::Engine;
+use crate::error::{ApiError, ApiResult};
+use crate::request::ApiRequest;
+
+/// How long role permissions and client revocations are trusted before being read again.
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// The authentication state of an engine.
+pub(crate) struct Auth<S> {
+    /// A key given by the deployment; without one, the key kept in the store is used.
+    pub(crate) key: Option<SigningKey>,
+    pub(crate) passwords: Passwords,
+    tokens: tokio::sync::OnceCell<Tokens<S>>,
+    roles: Cache<RolePermissions>,
+    clients: Cache<bool>,
+}
+
+impl<S> std::fmt::Debug for Auth<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Auth<S> {
+    pub(crate) fn new(passwords: Passwords) -> Self {
+        Self {
+            key: None,
+            passwords,
+            tokens: tokio::sync::OnceCell::new(),
+            roles: Cache::default(),
+            clients: Cache::default(),
+        }
+    }
+}
+
+/// The token service and the verifier, built once the signing key is known.
+pub(crate) struct Tokens<S> {
+    pub(crate) service: TokenService<S, Users<S>>,
+    pub(crate) verifier: TokenVerifier,
+}
+
+/// Values read from the store, trusted for [`CACHE_TTL`].
+struct Cache<V> {
+    entries: Mutex<HashMap<String, (Instant, V)>>,
+}
+
+impl<V> Default for Cache<V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> Cache<V> {
+    fn get(&self, key: &str) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: String, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget stale entries now and then so the map stays as small as the working set.
+        if entries.len() > 1024 {
+            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+}
+
+/// The signing key a deployment gives in the environment: `JWT_PRIVATE_KEY` (an ES256 or
+/// RS256 private key in PEM) or else `JWT_SECRET` (an HS256 secret of at least 32 bytes);
+/// `None` when neither is set (the key kept in the store is used then).
+///
+/// # Errors
+/// A variable is set to something that is not a usable key.
+pub fn signing_key_from_env() -> Result<Option<SigningKey>, jsonapi_auth::KeyError> {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(pem) = set("JWT_PRIVATE_KEY") {
+        return SigningKey::from_pem(&pem).map(Some);
+    }
+    if let Some(secret) = set("JWT_SECRET") {
+        return SigningKey::hs256(secret.as_bytes()).map(Some);
+    }
+    Ok(None)
+}
+
+fn signing_key_item() -> Key {
+    Key::new("meta#signing-key", "#")
+}
+
+/// The bearer token of an `Authorization` header; `None` for another scheme or no token.
+fn bearer(header: &http::HeaderValue) -> Option<&str> {
+    let value = header.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+impl<S: Store> Engine<S> {
+    /// Signs tokens with `key` (an HS256 secret or an ES256 / RS256 private key) instead of
+    /// the key kept in the store.
+    #[must_use]
+    pub fn with_signing_key(mut self, key: SigningKey) -> Self {
+        self.auth.key = Some(key);
+        self
+    }
+
+    /// The token service (API clients, refresh tokens, the token endpoint). With `create`, a
+    /// signing key is made and stored when there is none; without, `None` until one exists.
+    pub(crate) async fn tokens(&self, create: bool) -> ApiResult<Option<&Tokens<S>>> {
+        if let Some(tokens) = self.auth.tokens.get() {
+            return Ok(Some(tokens));
+        }
+        let key = match &self.auth.key {
+            Some(key) => key.clone(),
+            None => {
+                let pem = crate::stored_secret::get_or_create(
+                    &*self.store,
+                    signing_key_item(),
+                    create,
+                    || {
+                        let key =
+                            SigningKey::generate_es256().map_err(|e| ApiError::internal(&e))?;
+                        let pem = key
+                            .to_pem()
+                            .ok_or_else(|| ApiError::internal(&"an ES256 key has a PEM form"))?;
+                        Ok(pem.expose().to_owned())
+                    },
+                )
+                .await?;
+                let Some(pem) = pem else { return Ok(None) };
+                SigningKey::from_pem(&pem).map_err(|e| ApiError::internal(&e))?
+            }
+        };
+        let settings = &self.schema.api.auth;
+        let signer = TokenSigner::new(key, &settings.issuer, &settings.audience)
+            .with_ttl(settings.access_token_lifetime);
+        let mut verifier = signer.verifier();
+        for issuer in &settings.external_issuers {
+            let external = ExternalIssuer {
+                issuer: issuer.issuer.clone(),
+                audiences: issuer.audiences.clone(),
+                jwks: issuer.jwks.clone(),
+                roles_claim: issuer.roles_claim.clone(),
+            };
+            verifier = verifier.with_external(&external).map_err(|e| {
+                ApiError::internal(&format!("external issuer {}: {e}", issuer.issuer))
+            })?;
+        }
+        let options = ServiceOptions {
+            refresh_ttl: settings.refresh_token_lifetime,
+            passwords: self.auth.passwords.clone(),
+            ..ServiceOptions::default()
+        };
+        let users = Users::new(Arc::clone(&self.schema), Arc::clone(&self.store));
+        let service = TokenService::new(Arc::clone(&self.store), signer, users, options);
+        Ok(Some(
+            self.auth
+                .tokens
+                .get_or_init(|| async { Tokens { service, verifier } })
+                .await,
+        ))
+    }
+
+    /// The API clients (create, list, revoke), over this engine's store.
+    ///
+    /// # Errors
+    /// The store cannot be read or written (the signing key is created on first use).
+    pub async fn clients(&self) -> Result<&jsonapi_auth::ClientStore<S>, crate::ApiErrors> {
+        let tokens = self
+            .tokens(true)
+            .await?
+            .expect("the key is created when missing");
+        Ok(tokens.service.clients())
+    }
+
+    /// Who the request speaks for. `Ok(Err(_))` is a refusal to answer as it is; `Err` a
+    /// store failure.
+    pub(crate) async fn authenticate(
+        &self,
+        req: &ApiRequest,
+    ) -> ApiResult<Result<Access, Refusal>> {
+        let settings = &self.schema.api.auth;
+        if !settings.enabled {
+            return Ok(Ok(Access::Everything));
+        }
+        let mut grants = Grants::new();
+        for ty in &settings.anonymous {
+            grants.add(&RolePermissions::default().with(ty, Permission::View));
+        }
+        let Some(header) = req.headers.get(AUTHORIZATION) else {
+            return Ok(Ok(Access::Granted {
+                grants,
+                anonymous: true,
+            }));
+        };
+        let Some(token) = bearer(header) else {
+            return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Malformed))));
+        };
+        let Some(tokens) = self.tokens(false).await? else {
+            // No key was ever made, so no token of ours exists.
+            return Ok(Err(Refusal::Unauthenticated(Some(TokenError::UnknownKey))));
+        };
+        let principal = match tokens.verifier.verify(token) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(reason = %e, "bearer token refused");
+                return Ok(Err(Refusal::Unauthenticated(Some(e))));
+            }
+        };
+        if !principal.external
+            && let Some(client) = &principal.client_id
+            && !self.client_active(tokens, client).await?
+        {
+            return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Revoked))));
+        }
+        let Some(roles_type) = &settings.roles else {
+            // No roles type: authentication is all there is.
+            return Ok(Ok(Access::Everything));
+        };
+        for role in self.role_permissions(roles_type, &principal.roles).await? {
+            grants.add(&role);
+        }
+        Ok(Ok(Access::Granted {
+            grants,
+            anonymous: false,
+        }))
+    }
+
+    /// Whether a client still exists and is not revoked.
+    async fn client_active(&self, tokens: &Tokens<S>, id: &str) -> ApiResult<bool> {
+        if let Some(active) = self.auth.clients.get(id) {
+            return Ok(active);
+        }
+        let active = match tokens.service.clients().get(id).await {
+            Ok(info) => info.is_some_and(|c| !c.revoked),
+            Err(e) => return Err(ApiError::internal(&e).into()),
+        };
+        self.auth.clients.put(id.to_owned(), active);
+        Ok(active)
+    }
+
+    /// The permissions of these roles: cached ones, the rest in one batch read.
+    async fn role_permissions(
+        &self,
+        roles_type: &str,
+        roles: &[String],
+    ) -> ApiResult<Vec<RolePermissions>> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for role in roles {
+            match self.auth.roles.get(role) {
+                Some(p) => found.push(p),
+                None => missing.push(role.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let ty = self
+            .schema
+            .resource_type(roles_type)
+            .expect("checked with the configuration");
+        let mut loaded: HashMap<String, RolePermissions> = HashMap::new();
+        for r in self.load_many(ty, &missing).await? {
+            let permissions = r.attributes.get("permissions").unwrap_or(&Value::Null);
+            let parsed = RolePermissions::parse(permissions).unwrap_or_else(|e| {
+                tracing::warn!(role = %r.id, error = %e, "role permissions unreadable; the role grants nothing");
+                RolePermissions::default()
+            });
+            loaded.insert(r.id.clone(), parsed);
+        }
+        for role in missing {
+            // An unknown role grants nothing (and is remembered as such).
+            let permissions = loaded.remove(&role).unwrap_or_default();
+            self.auth.roles.put(role, permissions.clone());
+            found.push(permissions);
+        }
+        Ok(found)
+    }
+}
