@@ -43,12 +43,12 @@ pub(crate) fn apply(
     }
     let headers = &mut response.headers;
     let preflight = *method == Method::OPTIONS;
-    if preflight && settings.preflight_max_age > 0 {
-        if let Ok(v) =
+    if preflight
+        && settings.preflight_max_age > 0
+        && let Ok(v) =
             HeaderValue::from_str(&format!("max-age={}, public", settings.preflight_max_age))
-        {
-            headers.insert(CACHE_CONTROL, v);
-        }
+    {
+        headers.insert(CACHE_CONTROL, v);
     }
     // The answer depends on the origin, so caches must key on it.
     headers.append(VARY, HeaderValue::from_static("Origin"));

@@ -315,11 +315,10 @@ impl<S: Store> Engine<S> {
         access.require(&ty.name, needed)?;
         if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = route {
             let relationship = &ty.relationships[rel];
-            if operation == Operation::GetSubresource {
-                access.require(&relationship.target, needed)?;
-            } else if !operation.read_only()
-                && matches!(relationship.storage, RelationshipStorage::InverseOf { .. })
-            {
+            let reads_target = operation == Operation::GetSubresource;
+            let writes_target = !operation.read_only()
+                && matches!(relationship.storage, RelationshipStorage::InverseOf { .. });
+            if reads_target || writes_target {
                 access.require(&relationship.target, needed)?;
             }
         }

@@ -92,14 +92,11 @@ impl<S: Store> Engine<S> {
             Ok(r) => r,
             Err(e) => return oauth_error(&e),
         };
-        let tokens = match self.tokens(true).await {
-            Ok(Some(tokens)) => tokens,
-            Ok(None) | Err(_) => {
-                return oauth_error(&OAuthError::new(
-                    jsonapi_auth::ErrorCode::ServerError,
-                    "The token service is unavailable.",
-                ));
-            }
+        let Ok(Some(tokens)) = self.tokens(true).await else {
+            return oauth_error(&OAuthError::new(
+                jsonapi_auth::ErrorCode::ServerError,
+                "The token service is unavailable.",
+            ));
         };
         match tokens.service.exchange(request).await {
             Ok(answer) => {
