@@ -7,7 +7,9 @@
 //! - `http`: the hyper adapter (HTTP request ↔ [`ApiRequest`]/[`jsonapi_engine::ApiResponse`]).
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
+//! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
 
+mod clients;
 mod dev_client;
 mod http;
 mod seed;
@@ -17,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use clients::{ClientCommand, run_client_command};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use jsonapi_auth::NewClient;
@@ -79,6 +82,9 @@ pub enum StartError {
     /// The seed data could not be loaded.
     #[error("cannot load the seed data: {0}")]
     Seed(String),
+    /// A client command failed.
+    #[error("{0}")]
+    Client(String),
     /// `JWT_PRIVATE_KEY` or `JWT_SECRET` holds no usable key.
     #[error("the signing key in the environment is unusable: {0}")]
     SigningKey(#[from] jsonapi_auth::KeyError),
@@ -130,33 +136,17 @@ impl Server {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let dev_client;
-        let task = match &options.dynamodb {
-            None => {
-                let engine = Engine::new(schema, RedbStore::open(&options.data)?);
-                let (engine, client) = prepare(engine, &options).await?;
-                dev_client = client;
-                tokio::spawn(serve(listener, engine, addr, stopped))
-            }
-            #[cfg(not(feature = "dynamodb"))]
-            Some(_) => return Err(StartError::NoDynamoDb),
-            #[cfg(feature = "dynamodb")]
-            Some(d) => {
-                let config = jsonapi_store_dynamodb::Config {
-                    endpoint: d.endpoint.clone(),
-                    table: d.table.clone(),
-                    region: None,
-                };
-                let store = jsonapi_store_dynamodb::DynamoStore::connect(config).await?;
-                if d.create_table {
-                    store.create_table().await?;
-                }
-                let engine = Engine::new(schema, store);
-                let (engine, client) = prepare(engine, &options).await?;
-                dev_client = client;
-                tokio::spawn(serve(listener, engine, addr, stopped))
-            }
-        };
+        let (task, dev_client) = open(
+            &options,
+            schema,
+            Start {
+                listener,
+                addr,
+                stopped,
+                options: &options,
+            },
+        )
+        .await??;
         Ok(Self {
             addr,
             dev_client,
@@ -187,15 +177,80 @@ impl Server {
     }
 }
 
-/// Applies the signing key of the environment, seeds the store and makes the development
-/// client when asked.
+/// Work to do with an engine over the store the options name, whatever its type.
+pub(crate) trait WithEngine {
+    /// What the work gives.
+    type Output;
+    /// Does it.
+    async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output;
+}
+
+/// Opens the store the options name (the data folder, or a DynamoDB table), builds the engine
+/// for `schema` with the environment's signing key, and hands it to `work`.
+pub(crate) async fn open<W: WithEngine>(
+    options: &Options,
+    schema: jsonapi_config::Schema,
+    work: W,
+) -> Result<W::Output, StartError> {
+    let key = jsonapi_engine::auth::signing_key_from_env()?;
+    match &options.dynamodb {
+        None => Ok(work
+            .run(keyed(
+                Engine::new(schema, RedbStore::open(&options.data)?),
+                key,
+            ))
+            .await),
+        #[cfg(not(feature = "dynamodb"))]
+        Some(_) => Err(StartError::NoDynamoDb),
+        #[cfg(feature = "dynamodb")]
+        Some(d) => {
+            let config = jsonapi_store_dynamodb::Config {
+                endpoint: d.endpoint.clone(),
+                table: d.table.clone(),
+                region: None,
+            };
+            let store = jsonapi_store_dynamodb::DynamoStore::connect(config).await?;
+            if d.create_table {
+                store.create_table().await?;
+            }
+            let engine = Engine::new(schema, store);
+            Ok(work.run(keyed(engine, key)).await)
+        }
+    }
+}
+
+fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> Engine<S> {
+    match key {
+        Some(key) => engine.with_signing_key(key),
+        None => engine,
+    }
+}
+
+/// Starting the server: prepare the engine, then serve it.
+struct Start<'a> {
+    listener: TcpListener,
+    addr: SocketAddr,
+    stopped: watch::Receiver<bool>,
+    options: &'a Options,
+}
+
+impl WithEngine for Start<'_> {
+    type Output = Result<(JoinHandle<()>, DevClient), StartError>;
+
+    async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
+        let (engine, client) = prepare(engine, self.options).await?;
+        Ok((
+            tokio::spawn(serve(self.listener, engine, self.addr, self.stopped)),
+            client,
+        ))
+    }
+}
+
+/// Seeds the store and makes the development client when asked.
 async fn prepare<S: Store>(
-    mut engine: Engine<S>,
+    engine: Engine<S>,
     options: &Options,
 ) -> Result<(Arc<Engine<S>>, DevClient), StartError> {
-    if let Some(key) = jsonapi_engine::auth::signing_key_from_env()? {
-        engine = engine.with_signing_key(key);
-    }
     if options.seed {
         seed::load(&engine).await.map_err(StartError::Seed)?;
     }

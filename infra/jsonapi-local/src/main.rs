@@ -5,38 +5,72 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use jsonapi_local::{DevClient, DynamoOptions, Options, Server};
+use clap::{Parser, Subcommand};
+use jsonapi_auth::GrantType;
+use jsonapi_local::{ClientCommand, DevClient, DynamoOptions, Options, Server, run_client_command};
 use tracing_subscriber::EnvFilter;
 
 /// Serve a JSON:API from one configuration file on the embedded store.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Data folder of the embedded store.
-    #[arg(long, default_value = "./data")]
+    #[arg(long, default_value = "./data", global = true)]
     data: PathBuf,
     /// API configuration file (default: the example domain).
-    #[arg(long)]
+    #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Load the example seed data (once per data folder).
     #[arg(long)]
     seed: bool,
     /// Storage backend.
-    #[arg(long, value_enum, default_value_t = Backend::Embedded)]
+    #[arg(long, value_enum, default_value_t = Backend::Embedded, global = true)]
     store: Backend,
     /// DynamoDB endpoint, e.g. DynamoDB Local's http://127.0.0.1:8000 (default: AWS).
-    #[arg(long)]
+    #[arg(long, global = true)]
     endpoint: Option<String>,
     /// DynamoDB table.
-    #[arg(long, default_value = "jsonapi")]
+    #[arg(long, default_value = "jsonapi", global = true)]
     table: String,
     /// Create the DynamoDB table when it does not exist.
-    #[arg(long)]
+    #[arg(long, global = true)]
     create_table: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage the API clients that may ask for tokens (stop a server using the same data
+    /// folder first; a DynamoDB table may stay in use).
+    #[command(subcommand)]
+    Client(ClientArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientArgs {
+    /// Create a client; prints its id and its secret, which is shown only this once.
+    Add {
+        /// A human name.
+        #[arg(long)]
+        name: String,
+        /// Role ids its tokens carry, comma-separated (e.g. admin or editor,viewer).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Grants it may use, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "client_credentials")]
+        grants: Vec<String>,
+    },
+    /// List the clients (never their secrets).
+    List,
+    /// Revoke a client: no new tokens, and its tokens stop working within seconds.
+    Revoke {
+        /// The client id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -69,6 +103,9 @@ async fn main() -> ExitCode {
         dev_client: args.seed,
         dynamodb,
     };
+    if let Some(Command::Client(command)) = args.command {
+        return client(&options, command).await;
+    }
     let server = match Server::start(options).await {
         Ok(server) => server,
         Err(e) => {
@@ -93,6 +130,46 @@ async fn main() -> ExitCode {
     shutdown_signal().await;
     server.stop().await;
     ExitCode::SUCCESS
+}
+
+async fn client(options: &Options, args: ClientArgs) -> ExitCode {
+    let command = match args {
+        ClientArgs::Add {
+            name,
+            roles,
+            grants,
+        } => {
+            let mut parsed = Vec::new();
+            for grant in &grants {
+                match GrantType::parse(grant.trim()) {
+                    Some(g) => parsed.push(g),
+                    None => {
+                        eprintln!(
+                            "jsonapi-local: unknown grant \"{grant}\" (expected client_credentials, password or refresh_token)"
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            ClientCommand::Add {
+                name,
+                roles,
+                grants: parsed,
+            }
+        }
+        ClientArgs::List => ClientCommand::List,
+        ClientArgs::Revoke { id } => ClientCommand::Revoke { id },
+    };
+    match run_client_command(options, command).await {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("jsonapi-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn shutdown_signal() {

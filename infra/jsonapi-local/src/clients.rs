@@ -1,0 +1,123 @@
+//! `jsonapi-local client add | list | revoke`: the API clients of a store, managed from the
+//! command line (the embedded store must not be in use by a running server; a DynamoDB table
+//! may be).
+
+use jsonapi_auth::GrantType;
+use jsonapi_engine::Engine;
+use jsonapi_store::Store;
+
+use crate::{Options, StartError, WithEngine, open};
+
+/// One client command.
+#[derive(Debug, Clone)]
+pub enum ClientCommand {
+    /// Creates a client and prints its id and secret (the only time the secret is shown).
+    Add {
+        /// A human name.
+        name: String,
+        /// Role ids granted to its tokens.
+        roles: Vec<String>,
+        /// The grants it may use.
+        grants: Vec<GrantType>,
+    },
+    /// Lists every client (never a secret).
+    List,
+    /// Revokes a client: no new tokens, and its tokens stop working within seconds.
+    Revoke {
+        /// The client id.
+        id: String,
+    },
+}
+
+/// Runs a client command on the store the options name; returns what to print.
+///
+/// # Errors
+/// The store cannot be opened, or the command failed (unknown client, bad name...).
+pub async fn run_client_command(
+    options: &Options,
+    command: ClientCommand,
+) -> Result<String, StartError> {
+    let schema = match &options.config {
+        Some(path) => jsonapi_config::load_file(path)?,
+        None => jsonapi_config::example_domain(),
+    };
+    open(options, schema, command)
+        .await?
+        .map_err(StartError::Client)
+}
+
+impl WithEngine for ClientCommand {
+    type Output = Result<String, String>;
+
+    async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
+        let clients = engine
+            .clients()
+            .await
+            .map_err(|e| e.to_document().to_string())?;
+        match self {
+            Self::Add {
+                name,
+                roles,
+                grants,
+            } => {
+                let mut out = String::new();
+                for role in unknown_roles(&engine, &roles).await {
+                    out.push_str(&format!(
+                        "warning: no role \"{role}\" exists yet; it grants nothing until it is created\n"
+                    ));
+                }
+                let client = clients
+                    .create(&name, &roles, &grants)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                out.push_str(&format!(
+                    "client_id={}\nclient_secret={}\n(the secret is shown only now: keep it)\n",
+                    client.id,
+                    client.secret.expose()
+                ));
+                Ok(out)
+            }
+            Self::List => {
+                let mut out = String::from("id\tname\troles\tgrants\tcreated\trevoked\n");
+                for c in clients.list().await.map_err(|e| e.to_string())? {
+                    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+                    out.push_str(&format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\n",
+                        c.id,
+                        c.name,
+                        c.roles.join(","),
+                        grants.join(","),
+                        c.created,
+                        if c.revoked { "yes" } else { "no" }
+                    ));
+                }
+                Ok(out)
+            }
+            Self::Revoke { id } => {
+                clients
+                    .revoke(&id)
+                    .await
+                    .map_err(|e| format!("cannot revoke {id}: {e}"))?;
+                Ok(format!("client {id} revoked\n"))
+            }
+        }
+    }
+}
+
+/// The roles among `roles` that the roles type does not hold.
+async fn unknown_roles<S: Store>(engine: &Engine<S>, roles: &[String]) -> Vec<String> {
+    let Some(ty) = engine.schema().api.auth.roles.clone() else {
+        return Vec::new();
+    };
+    let mut unknown = Vec::new();
+    for role in roles {
+        let path = format!("{}/{ty}/{role}", engine.schema().api.prefix);
+        let found = engine
+            .handle_as_system(crate::dev_client::request(http::Method::GET, path, None))
+            .await;
+        if !found.status.is_success() {
+            unknown.push(role.clone());
+        }
+    }
+    unknown
+}
