@@ -34,6 +34,8 @@ SCENARIOS=(
 # start_backends). Every scenario runs against each backend.
 BACKENDS=()
 declare -A BACKEND_URL=()
+# Their access tokens: every request carries one, as a real client's would.
+declare -A BACKEND_TOKEN=()
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-bench.XXXXXX")"
@@ -90,6 +92,30 @@ start_server() {
   done
 }
 
+# token_for NAME URL: an access token (client credentials) for the development
+# client that server NAME printed when it made it.
+token_for() {
+  local out="$TMP/$1.out" id='' secret='' deadline=$((SECONDS + 30))
+  while [[ -z $secret ]]; do
+    id=$(sed -n 's/.*client_id=\([^ ]*\) client_secret=.*/\1/p' "$out")
+    secret=$(sed -n 's/.*client_secret=\([^ ]*\).*/\1/p' "$out")
+    if [[ -z $secret ]]; then
+      if ((SECONDS >= deadline)); then
+        echo "$1 printed no development client" >&2
+        exit 1
+      fi
+      sleep 0.1
+    fi
+  done
+  python3 - "$2/oauth2-token" "$id" "$secret" <<'PY'
+import json, sys, urllib.request
+url, client_id, secret = sys.argv[1:]
+body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["access_token"])
+PY
+}
+
 # Starts the engine backends. To add one (e.g. DynamoDB Local), start it the
 # same way and append its name to BACKENDS with its URL in BACKEND_URL.
 start_backends() {
@@ -97,6 +123,7 @@ start_backends() {
   start_server embedded "$BIN/jsonapi-local" --listen 127.0.0.1:0 --data "$TMP/data-embedded" --seed
   BACKENDS+=(embedded)
   BACKEND_URL[embedded]=$STARTED_URL
+  BACKEND_TOKEN[embedded]=$(token_for embedded "$STARTED_URL")
   if [ "${BENCH_DYNAMODB:-1}" = 1 ]; then
     bash "$ROOT/infra/dynamodb/local.sh" install
     DDB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -105,12 +132,13 @@ start_backends() {
       --endpoint "http://127.0.0.1:$DDB_PORT" --table "bench-$RUN_ID" --create-table --seed
     BACKENDS+=(dynamodb)
     BACKEND_URL[dynamodb]=$STARTED_URL
+    BACKEND_TOKEN[dynamodb]=$(token_for dynamodb "$STARTED_URL")
   fi
 }
 
-# loadgen_json URL METHOD BODY: one loadgen run, prints its JSON line.
+# loadgen_json URL METHOD BODY TOKEN: one loadgen run, prints its JSON line.
 loadgen_json() {
-  local args=(--url "$1" --method "$2" --header "$ACCEPT"
+  local args=(--url "$1" --method "$2" --header "$ACCEPT" --header "Authorization: Bearer $4"
     --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP")
   if [[ -n $3 ]]; then args+=(--body-template "$3" --header "$CONTENT_TYPE"); fi
   "$BIN/loadgen" "${args[@]}"
@@ -147,9 +175,10 @@ for backend in "${BACKENDS[@]}"; do
     best_engine='' best_ceiling=''
     for ((round = 1; round <= ROUNDS; round++)); do
       run_body=${body//\{run\}/$RUN_ID-$backend-$round}
-      engine=$(loadgen_json "${BACKEND_URL[$backend]}$path" "$method" "$run_body")
+      engine=$(loadgen_json "${BACKEND_URL[$backend]}$path" "$method" "$run_body" "${BACKEND_TOKEN[$backend]}")
       echo "$backend / $name / round $round / engine:  $engine" >&2
-      ceiling=$(loadgen_json "$CEILING_URL$path" "$method" "$run_body")
+      # The ceiling gets the same bytes, token included (it ignores it).
+      ceiling=$(loadgen_json "$CEILING_URL$path" "$method" "$run_body" "${BACKEND_TOKEN[$backend]}")
       echo "$backend / $name / round $round / ceiling: $ceiling" >&2
       TOTAL_ERRORS=$((TOTAL_ERRORS + $(field errors "$engine") + $(field errors "$ceiling")))
       if better "$engine" "$best_engine"; then best_engine=$engine; fi
