@@ -49,7 +49,8 @@ pub(crate) struct Ctx {
 
 impl<S: Store> Engine<S> {
     /// An engine serving `schema` from `store`, with the extensions the schema calls for
-    /// (the example domain's order total and password hashing).
+    /// (the example domain's order total; the users type's password hashing; the roles type's
+    /// permission check).
     pub fn new(schema: Schema, store: S) -> Self {
         let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
         if let Some(ext) = crate::extensions::OrderTotal::for_example_domain(&schema) {
@@ -58,6 +59,9 @@ impl<S: Store> Engine<S> {
         let passwords = Passwords::default();
         if let Some(ext) = crate::extensions::PasswordHashing::for_users(&schema, passwords.clone())
         {
+            extensions.push(Box::new(ext));
+        }
+        if let Some(ext) = crate::extensions::RolePermissionsCheck::for_roles(&schema) {
             extensions.push(Box::new(ext));
         }
         Self {
