@@ -5,7 +5,9 @@
 use http::{HeaderMap, HeaderValue, Method, header};
 use jsonapi_auth::{GrantType, NewClient};
 use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE};
-use jsonapi_store::{Condition, Item, Key, Store, Write};
+use jsonapi_store::{Key, Store};
+
+use crate::seed::{read_marker, write_marker};
 use serde_json::{Value, json};
 
 fn marker() -> Key {
@@ -47,20 +49,13 @@ pub(crate) async fn ensure<S: Store>(engine: &Engine<S>) -> Result<Option<NewCli
         .map_err(|e| e.to_string())?;
     let mut attrs = serde_json::Map::new();
     attrs.insert("client_id".into(), client.id.clone().into());
-    let put = Write::Put {
-        item: Item {
-            key: marker(),
-            attrs,
-        },
-        condition: Some(Condition::Absent),
-    };
-    store.transact(vec![put]).await.map_err(|e| e.to_string())?;
+    write_marker(engine.store(), marker(), attrs).await?;
     Ok(Some(client))
 }
 
 /// The id of the development client made earlier in this data folder.
 pub(crate) async fn existing<S: Store>(engine: &Engine<S>) -> Option<String> {
-    let item = engine.store().get(&marker()).await.ok()??;
+    let item = read_marker(engine.store(), &marker()).await.ok()??;
     item.attrs
         .get("client_id")
         .and_then(Value::as_str)

@@ -36,13 +36,7 @@ const PRODUCT_NAMES: [&str; 10] = [
 
 /// Loads the seed data unless this data folder has it already.
 pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
-    let store = engine.store();
-    if store
-        .get(&marker())
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
+    if read_marker(engine.store(), &marker()).await?.is_some() {
         return Ok(());
     }
     let catalog = json!(["VIEW", "CREATE", "EDIT", "DELETE"]);
@@ -138,17 +132,25 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
             }
         }
     }
-    let marker = Write::Put {
-        item: Item {
-            key: marker(),
-            attrs: serde_json::Map::new(),
-        },
+    write_marker(engine.store(), marker(), serde_json::Map::new()).await
+}
+
+/// A marker item: something done once per data folder (or table).
+pub(crate) async fn read_marker<S: Store>(store: &S, key: &Key) -> Result<Option<Item>, String> {
+    store.get(key).await.map_err(|e| e.to_string())
+}
+
+/// Records that something was done, unless a racing process recorded it first.
+pub(crate) async fn write_marker<S: Store>(
+    store: &S,
+    key: Key,
+    attrs: serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    let put = Write::Put {
+        item: Item { key, attrs },
         condition: Some(Condition::Absent),
     };
-    store
-        .transact(vec![marker])
-        .await
-        .map_err(|e| e.to_string())
+    store.transact(vec![put]).await.map_err(|e| e.to_string())
 }
 
 /// Creates one resource through the API (as the process itself) and returns its id.

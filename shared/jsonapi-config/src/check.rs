@@ -220,74 +220,83 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
     })
 }
 
-/// The roles type: named, or `roles` when the API has one. It needs a `permissions` json
-/// attribute.
+/// A type auth relies on: the one named under `key`, which must pass `check`; or else
+/// `default` when the API has such a type and it passes (an API whose `users` type is not
+/// made for signing in simply has no password grant).
+fn auth_type(
+    key: &str,
+    named: Option<&str>,
+    default: &str,
+    types: &IndexMap<String, ResourceType>,
+    check: impl Fn(&ResourceType) -> Result<(), String>,
+) -> Checked<Option<String>> {
+    let at = ["api", "auth", key];
+    match named {
+        Some(ty) => {
+            let resolved = types
+                .get(ty)
+                .ok_or_else(|| problem(&at, format!("unknown type \"{ty}\"")))?;
+            check(resolved).map_err(|m| problem(&at, format!("the type \"{ty}\" {m}")))?;
+            Ok(Some(ty.to_owned()))
+        }
+        None => Ok(types
+            .get(default)
+            .filter(|t| check(t).is_ok())
+            .map(|_| default.to_owned())),
+    }
+}
+
+/// The roles type needs a `permissions` json attribute.
 fn check_roles_type(
     named: Option<&str>,
     types: &IndexMap<String, ResourceType>,
 ) -> Checked<Option<String>> {
-    let key = ["api", "auth", "roles"];
-    let Some(ty) = named.or(types.contains_key("roles").then_some("roles")) else {
-        return Ok(None);
-    };
-    let resolved = types
-        .get(ty)
-        .ok_or_else(|| problem(&key, format!("unknown type \"{ty}\"")))?;
-    if !resolved
-        .attributes
-        .get("permissions")
-        .is_some_and(|a| a.data_type == DataType::Json)
-    {
-        return Err(problem(
-            &key,
-            format!("the roles type \"{ty}\" needs a \"permissions\" attribute of type json"),
-        ));
-    }
-    Ok(Some(ty.to_owned()))
+    auth_type("roles", named, "roles", types, |ty| {
+        if ty
+            .attributes
+            .get("permissions")
+            .is_some_and(|a| a.data_type == DataType::Json)
+        {
+            Ok(())
+        } else {
+            Err("needs a \"permissions\" attribute of type json".to_owned())
+        }
+    })
 }
 
-/// The users type: named, or `users` when the API has one. It needs string `username` and
-/// `password` attributes and, with a roles type, a to-many `roles` relationship to it.
+/// The users type needs a unique string `username`, a string `password` and, with a roles
+/// type, a to-many `roles` relationship to it.
 fn check_users_type(
     named: Option<&str>,
     roles: Option<&str>,
     types: &IndexMap<String, ResourceType>,
 ) -> Checked<Option<String>> {
-    let key = ["api", "auth", "users"];
-    let Some(ty) = named.or(types.contains_key("users").then_some("users")) else {
-        return Ok(None);
-    };
-    let resolved = types
-        .get(ty)
-        .ok_or_else(|| problem(&key, format!("unknown type \"{ty}\"")))?;
-    let string = |name: &str| {
-        resolved
-            .attributes
-            .get(name)
-            .is_some_and(|a| a.data_type == DataType::String)
-    };
-    if !string("username") || !string("password") {
-        return Err(problem(
-            &key,
-            format!(
-                "the users type \"{ty}\" needs string attributes \"username\" and \"password\""
-            ),
-        ));
-    }
-    if let Some(roles) = roles
-        && !resolved
-            .relationships
-            .get("roles")
-            .is_some_and(|r| r.many && r.target == roles)
-    {
-        return Err(problem(
-            &key,
-            format!(
-                "the users type \"{ty}\" needs a to-many \"roles\" relationship to \"{roles}\""
-            ),
-        ));
-    }
-    Ok(Some(ty.to_owned()))
+    auth_type("users", named, "users", types, |ty| {
+        let string = |name: &str| {
+            ty.attributes
+                .get(name)
+                .filter(|a| a.data_type == DataType::String)
+        };
+        if !string("username").is_some_and(|a| a.unique) || string("password").is_none() {
+            return Err(
+                "needs a unique string attribute \"username\" and a string attribute \"password\""
+                    .to_owned(),
+            );
+        }
+        match roles {
+            Some(roles)
+                if !ty
+                    .relationships
+                    .get("roles")
+                    .is_some_and(|r| r.many && r.target == roles) =>
+            {
+                Err(format!(
+                    "needs a to-many \"roles\" relationship to \"{roles}\""
+                ))
+            }
+            _ => Ok(()),
+        }
+    })
 }
 
 /// Type names are URL segments and key prefixes: lowercase letters and digits only.
