@@ -12,7 +12,10 @@ use jsonapi_engine::Engine;
 use jsonapi_store_dynamodb::{Config, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
 
-/// The settings of a function, all from its environment (`template.yaml` sets them).
+/// The settings of a function, all from its environment (`template.yaml` sets them). The key
+/// that signs access tokens is read apart, in [`Settings::engine`]
+/// (`jsonapi_engine::auth::signing_key_from_env`: `JWT_PRIVATE_KEY`, else `JWT_SECRET`, else the
+/// key kept in the table), so that it is never part of a value that could be printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
     /// `JSONAPI_CONFIG`: the API configuration file; the example domain when unset.
@@ -21,6 +24,40 @@ pub(crate) struct Settings {
     pub(crate) table: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`: a local DynamoDB (tests, `cargo lambda watch`).
     pub(crate) endpoint: Option<String>,
+    /// `TOKEN_LIFETIME_SECONDS`: replaces the configuration's `api.auth.accessTokenLifetime`
+    /// (the template's `TokenLifetimeSeconds`: the deployed functions carry no configuration
+    /// file to change it in).
+    pub(crate) token_lifetime: Option<u64>,
+}
+
+/// The bounds `api.auth.accessTokenLifetime` has in the configuration (jsonapi-config).
+const TOKEN_LIFETIME: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// `TOKEN_LIFETIME_SECONDS`, checked: whole seconds within [`TOKEN_LIFETIME`].
+fn token_lifetime(value: Option<&str>) -> Result<Option<u64>, InitError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.trim().parse::<u64>() {
+        Ok(seconds) if TOKEN_LIFETIME.contains(&seconds) => Ok(Some(seconds)),
+        _ => Err(InitError {
+            kind: "InvalidTokenLifetime",
+            message: format!(
+                "TOKEN_LIFETIME_SECONDS must be whole seconds from {} to {}, not \"{value}\"",
+                TOKEN_LIFETIME.start(),
+                TOKEN_LIFETIME.end()
+            ),
+        }),
+    }
+}
+
+/// Where the signing key comes from, for the init log line (never the key itself).
+fn signing_key_source() -> &'static str {
+    if var("JWT_PRIVATE_KEY").is_some() {
+        "JWT_PRIVATE_KEY"
+    } else if var("JWT_SECRET").is_some() {
+        "JWT_SECRET"
+    } else {
+        "table"
+    }
 }
 
 /// Why a function cannot start.
@@ -73,6 +110,7 @@ impl Settings {
             config: var("JSONAPI_CONFIG").map(PathBuf::from),
             table,
             endpoint: var("AWS_ENDPOINT_URL_DYNAMODB"),
+            token_lifetime: token_lifetime(var("TOKEN_LIFETIME_SECONDS").as_deref())?,
         })
     }
 
@@ -80,13 +118,37 @@ impl Settings {
     /// opened here, during init, not in the first request).
     pub(crate) async fn engine(&self) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
-        let schema = match &self.config {
+        let mut schema = match &self.config {
             Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
                 kind: "InvalidConfiguration",
                 message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
             })?,
             None => jsonapi_config::example_domain(),
         };
+        if let Some(seconds) = self.token_lifetime {
+            let auth = &mut schema.api.auth;
+            if seconds > auth.refresh_token_lifetime {
+                return Err(InitError {
+                    kind: "InvalidTokenLifetime",
+                    message: format!(
+                        "TOKEN_LIFETIME_SECONDS ({seconds}) must not be longer than the refresh \
+                         tokens' lifetime (api.auth.refreshTokenLifetime: {})",
+                        auth.refresh_token_lifetime
+                    ),
+                });
+            }
+            auth.access_token_lifetime = seconds;
+        }
+        // The error names the variable, never its value.
+        let key = jsonapi_engine::auth::signing_key_from_env().map_err(|e| InitError {
+            kind: "InvalidSigningKey",
+            message: format!(
+                "{} is not a usable token signing key: {e}. JWT_SECRET takes an HS256 secret of \
+                 32 or more bytes, JWT_PRIVATE_KEY an ES256 or RS256 private key in PEM; leave \
+                 both empty to use the key kept in the table",
+                signing_key_source()
+            ),
+        })?;
         let config_ms = started.elapsed().as_secs_f64() * 1000.0;
         let store = DynamoStore::connect(Config {
             endpoint: self.endpoint.clone(),
@@ -102,9 +164,14 @@ impl Settings {
         tracing::info!(
             config_ms,
             connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms,
+            signing_key = signing_key_source(),
             "initialised"
         );
-        Ok(Engine::new(schema, store))
+        let engine = Engine::new(schema, store);
+        Ok(match key {
+            Some(key) => engine.with_signing_key(key),
+            None => engine,
+        })
     }
 }
 
@@ -133,5 +200,27 @@ pub(crate) async fn report(error: &InitError) {
     };
     if let Some(e) = sent {
         tracing::error!(error = %e, "could not report the init error to the Runtime API");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_lifetime_is_whole_seconds_within_the_configurations_bounds() {
+        assert_eq!(token_lifetime(None), Ok(None));
+        assert_eq!(token_lifetime(Some("3600")), Ok(Some(3600)));
+        assert_eq!(token_lifetime(Some(" 60 ")), Ok(Some(60)));
+        assert_eq!(token_lifetime(Some("86400")), Ok(Some(86_400)));
+        for bad in ["59", "86401", "-1", "1h", "3600.5", ""] {
+            let e = token_lifetime(Some(bad)).unwrap_err();
+            assert_eq!(e.kind, "InvalidTokenLifetime", "{bad}");
+            assert!(
+                e.message.contains("TOKEN_LIFETIME_SECONDS"),
+                "{}",
+                e.message
+            );
+        }
     }
 }

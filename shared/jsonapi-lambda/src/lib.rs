@@ -4,8 +4,8 @@
 //! # Layout
 //! - `event`: an API Gateway request to an [`jsonapi_engine::ApiRequest`] (stage, raw path and
 //!   query, cookies, base64 bodies, the public base URL of links) and the engine's answer back.
-//! - `init`: settings from the environment, the engine built once per process, init errors
-//!   reported to the Runtime API.
+//! - `init`: settings from the environment (the token signing key and lifetime included), the
+//!   engine built once per process, init errors reported to the Runtime API.
 //! - `telemetry`: JSON logs with the Lambda request id.
 //!
 //! A function's `main` is one line, [`run`]. Tests call [`handle`] with events from
@@ -69,8 +69,9 @@ pub async fn handle<S: Store>(
 }
 
 /// Runs a function: logs, the engine built once from the environment (`JSONAPI_CONFIG`,
-/// `TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`, `JSONAPI_PUBLIC_URL`), then the Runtime API loop
-/// answering every invocation with [`handle`].
+/// `TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`, `JSONAPI_PUBLIC_URL`, `TOKEN_LIFETIME_SECONDS`,
+/// and the token signing key `JWT_PRIVATE_KEY` or `JWT_SECRET`, else the key kept in the
+/// table), then the Runtime API loop answering every invocation with [`handle`].
 ///
 /// # Errors
 /// The function cannot start ([`InitError`], also reported to the Runtime API's init-error

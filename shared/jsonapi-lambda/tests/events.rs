@@ -1,5 +1,6 @@
 //! Each function's handler fed real API Gateway HTTP API events (`tests/fixtures/apigw/`),
-//! against DynamoDB Local: what a client of the deployed API would get.
+//! against DynamoDB Local: what a client of the deployed API would get. API events carry the
+//! access token an API client got from the token function's handler (`common::admin_client`).
 //!
 //! Needs `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`); each test makes
 //! its own table and deletes it.
@@ -7,8 +8,9 @@
 mod common;
 
 use base64::Engine as _;
-use common::{fixture, with_id, with_table};
+use common::{admin_client, fixture, parts, request, token_event, with_id, with_table, with_token};
 use http::StatusCode;
+use jsonapi_auth::SigningKey;
 use jsonapi_engine::{Engine, MEDIA_TYPE};
 use jsonapi_lambda::{Body, Operation, api_request, handle};
 use jsonapi_store::{Item, Key, QueryPage, RangeQuery, StoreResult, Write};
@@ -18,10 +20,6 @@ use serde_json::{Value, json};
 /// The public base URL of the fixtures' API: the execute-api domain and the `prod` stage.
 const BASE: &str = "https://r4nd0m1d.execute-api.us-east-1.amazonaws.com/prod";
 
-fn request(event: &Value) -> lambda_http::Request {
-    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event")
-}
-
 /// A response: status, headers and the JSON document (`Null` without a body).
 struct Answer {
     status: StatusCode,
@@ -29,20 +27,29 @@ struct Answer {
     doc: Value,
 }
 
+/// A JSON:API function's answer.
 async fn send(engine: &Engine<DynamoStore>, op: Operation, event: &Value) -> Answer {
-    let response = handle(engine, op, request(event)).await;
-    let (parts, body) = response.into_parts();
-    let doc = match body {
-        Body::Empty => Value::Null,
-        Body::Text(text) => serde_json::from_str(&text).expect("a JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    };
-    if doc != Value::Null {
-        assert_eq!(parts.headers["content-type"], MEDIA_TYPE);
+    let answer = send_any(engine, op, event).await;
+    if answer.doc != Value::Null {
+        assert_eq!(answer.headers["content-type"], MEDIA_TYPE);
     }
+    answer
+}
+
+/// The token function's answer: OAuth's plain JSON (RFC 6749 §5), never cached.
+async fn send_oauth(engine: &Engine<DynamoStore>, event: &Value) -> Answer {
+    let answer = send_any(engine, Operation::Token, event).await;
+    if answer.doc != Value::Null {
+        assert_eq!(answer.headers["content-type"], "application/json");
+    }
+    answer
+}
+
+async fn send_any(engine: &Engine<DynamoStore>, op: Operation, event: &Value) -> Answer {
+    let (status, headers, doc) = parts(handle(engine, op, request(event)).await);
     Answer {
-        status: parts.status,
-        headers: parts.headers,
+        status,
+        headers,
         doc,
     }
 }
@@ -143,6 +150,10 @@ fn a_decoded_path_reaches_the_engine_encoded() {
 async fn a_product_can_be_created_read_listed_updated_and_deleted() {
     with_table("crud", |store| async move {
         let engine = engine(store);
+        let client = admin_client(&engine).await;
+        let fixture = |name: &str| with_token(fixture(name), &client.token);
+        let create_event =
+            |sku, price, quantity| with_token(create_event(sku, price, quantity), &client.token);
 
         // create (base64 body, cookies, named stage)
         let created = send(&engine, Operation::Create, &fixture("create-product")).await;
@@ -258,6 +269,10 @@ async fn a_product_can_be_created_read_listed_updated_and_deleted() {
 async fn every_other_function_answers_its_routes() {
     with_table("others", |store| async move {
         let engine = engine(store);
+        let client = admin_client(&engine).await;
+        let fixture = |name: &str| with_token(fixture(name), &client.token);
+        let create_event =
+            |sku, price, quantity| with_token(create_event(sku, price, quantity), &client.token);
         let created = send(&engine, Operation::Create, &fixture("create-product")).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
         let id = created.doc["data"]["id"].as_str().unwrap().to_owned();
@@ -315,7 +330,8 @@ async fn every_other_function_answers_its_routes() {
         );
 
         // Relationship writes: whatever the engine answers, it is its answer for this route (a
-        // JSON:API document), not the 404 of a request routed to the wrong function.
+        // JSON:API document), not the 404 of a request routed to the wrong function, nor a
+        // refusal of the caller.
         for (op, name) in [
             (
                 Operation::UpdateRelationship,
@@ -330,6 +346,11 @@ async fn every_other_function_answers_its_routes() {
                 .unwrap_or_default();
             assert!(
                 !detail.starts_with("No route found"),
+                "{name}: {}",
+                answer.doc
+            );
+            assert!(
+                ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&answer.status),
                 "{name}: {}",
                 answer.doc
             );
@@ -366,7 +387,9 @@ impl jsonapi_store::Store for Panicking {
 #[tokio::test]
 async fn a_panic_below_the_edge_is_a_json_api_500_not_a_502() {
     let engine = Engine::new(jsonapi_config::example_domain(), Panicking);
-    let response = handle(&engine, Operation::Get, request(&fixture("get-product"))).await;
+    // A bearer token makes the engine read its signing key: the store's first call.
+    let event = with_token(fixture("get-product"), "any.token.value");
+    let response = handle(&engine, Operation::Get, request(&event)).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(response.headers()["content-type"], MEDIA_TYPE);
     let Body::Text(text) = response.body() else {
@@ -389,4 +412,210 @@ async fn a_request_for_another_function_is_a_json_api_404() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_token_function_answers_oauth_json_for_form_and_json_bodies() {
+    with_table("token", |store| async move {
+        let engine = engine(store);
+        let client = admin_client(&engine).await;
+
+        // The form fixture, base64 as API Gateway sends it.
+        let ok = send_oauth(&engine, &token_event(&client.id, &client.secret)).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.doc);
+        assert_eq!(ok.headers["cache-control"], "no-store");
+        assert_eq!(ok.doc["token_type"], "Bearer");
+        assert_eq!(ok.doc["expires_in"], 3600, "api.auth.accessTokenLifetime");
+        let token = ok.doc["access_token"].as_str().expect("access_token");
+        assert_eq!(token.split('.').count(), 3, "a JWT");
+
+        // The same request as JSON, a plain text body.
+        let mut event = token_event(&client.id, &client.secret);
+        event["headers"]["content-type"] = "application/json".into();
+        event["isBase64Encoded"] = false.into();
+        event["body"] = json!({"grant_type": "client_credentials", "client_id": client.id,
+            "client_secret": client.secret})
+        .to_string()
+        .into();
+        let ok = send_oauth(&engine, &event).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.doc);
+
+        // A wrong secret: 401 invalid_client with a Basic challenge (RFC 6749 §5.2).
+        let bad = send_oauth(&engine, &token_event(&client.id, "not-the-secret")).await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED, "{}", bad.doc);
+        assert_eq!(bad.doc["error"], "invalid_client", "{}", bad.doc);
+        assert!(bad.doc["error_description"].is_string(), "{}", bad.doc);
+        let challenge = bad.headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Basic"), "{challenge}");
+        assert!(bad.doc.get("access_token").is_none());
+
+        // An unknown client, the same answer.
+        let unknown = send_oauth(&engine, &token_event("no-such-client", &client.secret)).await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED, "{}", unknown.doc);
+        assert_eq!(unknown.doc["error"], "invalid_client");
+
+        // A grant the endpoint does not know: 400 unsupported_grant_type.
+        let mut event = token_event(&client.id, &client.secret);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let form = format!(
+            "grant_type=authorization_code&code=xyz&client_id={}&client_secret={}",
+            client.id, client.secret
+        );
+        event["body"] = b64.encode(form).into();
+        let unsupported = send_oauth(&engine, &event).await;
+        assert_eq!(
+            unsupported.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            unsupported.doc
+        );
+        assert_eq!(unsupported.doc["error"], "unsupported_grant_type");
+
+        // A grant this client may not use: 400 unauthorized_client.
+        let mut event = token_event(&client.id, &client.secret);
+        let form = format!(
+            "grant_type=password&username=admin&password=x&client_id={}&client_secret={}",
+            client.id, client.secret
+        );
+        event["body"] = b64.encode(form).into();
+        let refused = send_oauth(&engine, &event).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.doc);
+        assert_eq!(
+            refused.doc["error"], "unauthorized_client",
+            "{}",
+            refused.doc
+        );
+
+        // OPTIONS on the token route: the token function's, not the options function's.
+        let mut event = fixture("token-client-credentials");
+        event["requestContext"]["http"]["method"] = "OPTIONS".into();
+        event["routeKey"] = "OPTIONS /oauth2-token".into();
+        event["body"] = Value::Null;
+        event["isBase64Encoded"] = false.into();
+        let options = send_oauth(&engine, &event).await;
+        assert_eq!(options.status, StatusCode::OK);
+        assert_eq!(options.headers["allow"], "OPTIONS, POST");
+
+        // The token route sent to an API function: a routing error, answered as such.
+        let misrouted = send(
+            &engine,
+            Operation::Create,
+            &token_event(&client.id, &client.secret),
+        )
+        .await;
+        assert_eq!(misrouted.status, StatusCode::NOT_FOUND, "{}", misrouted.doc);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_api_event_without_a_valid_token_is_a_json_api_401_with_a_challenge() {
+    with_table("no-token", |store| async move {
+        let engine = engine(store);
+        let client = admin_client(&engine).await;
+        let id = {
+            let created = send(
+                &engine,
+                Operation::Create,
+                &with_token(fixture("create-product"), &client.token),
+            )
+            .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
+            created.doc["data"]["id"].as_str().unwrap().to_owned()
+        };
+        let event = with_id(fixture("get-product"), &id);
+
+        // No Authorization header: RFC 6750 §3, a challenge without an error code.
+        let none = send(&engine, Operation::Get, &event).await;
+        assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{}", none.doc);
+        assert_eq!(none.headers["www-authenticate"], "Bearer realm=\"api\"");
+        assert_eq!(none.doc["errors"][0]["status"], "401", "{}", none.doc);
+        assert_eq!(none.doc["errors"][0]["title"], "authentication exception");
+        assert!(none.doc.get("data").is_none(), "{}", none.doc);
+
+        // A token that is not ours: invalid_token.
+        let forged = send(&engine, Operation::Get, &with_token(event.clone(), "a.b.c")).await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{}", forged.doc);
+        let challenge = forged.headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("invalid_token"), "{challenge}");
+        assert_eq!(forged.doc["errors"][0]["status"], "401");
+
+        // The same request with the client's token.
+        let ok = send(&engine, Operation::Get, &with_token(event, &client.token)).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.doc);
+
+        // A revoked client's token stops working (after the revocation cache's few seconds;
+        // a fresh engine, as a new function instance, reads it at once).
+        engine
+            .clients()
+            .await
+            .unwrap()
+            .revoke(&client.id)
+            .await
+            .unwrap();
+        let fresh = Engine::new(jsonapi_config::example_domain(), engine.store().clone());
+        let event = with_token(with_id(fixture("get-product"), &id), &client.token);
+        let revoked = send(&fresh, Operation::Get, &event).await;
+        assert_eq!(revoked.status, StatusCode::UNAUTHORIZED, "{}", revoked.doc);
+
+        // OPTIONS needs no token.
+        let options = send(&engine, Operation::Options, &fixture("options-products")).await;
+        assert_eq!(options.status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_jwks_event_serves_the_public_key_that_checks_the_tokens() {
+    with_table("jwks", |store| async move {
+        // Without a key from the environment: the ES256 key kept in the table, made by the
+        // first request that needs it.
+        let engine = engine(store.clone());
+        let jwks = send_oauth(&engine, &fixture("get-jwks")).await;
+        assert_eq!(jwks.status, StatusCode::OK, "{}", jwks.doc);
+        let keys = jwks.doc["keys"].as_array().expect("keys");
+        assert_eq!(keys.len(), 1, "{}", jwks.doc);
+        assert_eq!(keys[0]["alg"], "ES256");
+        assert_eq!(keys[0]["use"], "sig");
+        assert!(keys[0].get("d").is_none(), "no private part");
+        let cache = jwks.headers["cache-control"].to_str().unwrap();
+        assert!(cache.starts_with("public"), "{cache}");
+
+        // A token issued afterwards names that key.
+        let client = admin_client(&engine).await;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header: Value =
+            serde_json::from_slice(&b64.decode(client.token.split('.').next().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], keys[0]["kid"]);
+
+        // HEAD, as API Gateway routes it to the same function.
+        let mut head = fixture("get-jwks");
+        head["requestContext"]["http"]["method"] = "HEAD".into();
+        head["routeKey"] = "HEAD /.well-known/jwks.json".into();
+        let head = send_oauth(&engine, &head).await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.doc, Value::Null);
+
+        // A deployment's HS256 secret (JwtSecret) has no public half: no key is listed, and
+        // the stored key no longer checks tokens.
+        let secret = SigningKey::hs256(b"0123456789abcdef0123456789abcdef-test").unwrap();
+        let hs = engine_with_key(store, secret);
+        let jwks = send_oauth(&hs, &fixture("get-jwks")).await;
+        assert_eq!(jwks.status, StatusCode::OK);
+        assert_eq!(jwks.doc, json!({"keys": []}));
+        let refused = send(
+            &hs,
+            Operation::Get,
+            &with_token(fixture("get-product"), &client.token),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.doc);
+    })
+    .await;
+}
+
+fn engine_with_key(store: DynamoStore, key: SigningKey) -> Engine<DynamoStore> {
+    engine(store).with_signing_key(key)
 }

@@ -1,9 +1,11 @@
-//! A real function binary (`fn-get`) run as Lambda runs it, against a fake of the Runtime API:
-//! it answers several invocations from one process (the engine and the DynamoDB connection are
-//! built once), a query string `http::Uri` refuses is answered instead of crashing the
-//! invocation, and a function that cannot start tells the Runtime API why.
+//! Real function binaries (`fn-get`, `fn-token`) run as Lambda runs them, against a fake of the
+//! Runtime API: a process answers several invocations (the engine and the DynamoDB connection
+//! are built once), a query string `http::Uri` refuses is answered instead of crashing the
+//! invocation, the token function issues tokens the API functions accept (with the signing key
+//! and lifetime from the environment, or the key kept in the table), nothing secret reaches the
+//! logs, and a function that cannot start tells the Runtime API why.
 //!
-//! The invocation test needs `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`).
+//! The invocation tests need `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`).
 
 mod common;
 
@@ -14,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::runtime_api::{Record, RuntimeApi};
-use common::{endpoint, fixture, with_id, with_table};
-use jsonapi_engine::Engine;
+use common::{admin_client, endpoint, fixture, token_event, with_id, with_table, with_token};
+use jsonapi_auth::SigningKey;
+use jsonapi_engine::{Engine, MEDIA_TYPE};
 use jsonapi_lambda::{Body, Operation};
 use serde_json::Value;
 
@@ -124,13 +127,18 @@ impl Drop for Function {
 
 /// The API Gateway response of an invocation: status and JSON:API document.
 fn response(record: Option<Record>, id: &str) -> (u64, Value) {
+    json_response(record, id, MEDIA_TYPE)
+}
+
+/// The API Gateway response of an invocation: status and JSON document of `content_type`.
+fn json_response(record: Option<Record>, id: &str, content_type: &str) -> (u64, Value) {
     match record {
         Some(Record::Response {
             request_id, body, ..
         }) => {
             assert_eq!(request_id, id);
             assert_eq!(body["isBase64Encoded"], false);
-            assert_eq!(body["headers"]["content-type"], jsonapi_engine::MEDIA_TYPE);
+            assert_eq!(body["headers"]["content-type"], content_type, "{body}");
             let doc = serde_json::from_str(body["body"].as_str().expect("a body")).expect("JSON");
             (body["statusCode"].as_u64().expect("a status"), doc)
         }
@@ -138,12 +146,20 @@ fn response(record: Option<Record>, id: &str) -> (u64, Value) {
     }
 }
 
+/// Whether any log line holds `secret`.
+fn leaks(function: &Function, secret: &str) -> bool {
+    function.logs.lock().unwrap().contains(secret)
+}
+
 #[tokio::test]
 async fn a_function_process_answers_invocation_after_invocation() {
     let binary = build("fn-get");
     with_table("runtime", |store| async move {
-        // Arrange: a product, created in-process through the create function's handler.
+        // Arrange: an API client and its token (the signing key kept in the table, which the
+        // process reads), a product created in-process through the create function's handler.
         let engine = Engine::new(jsonapi_config::example_domain(), store.clone());
+        let client = admin_client(&engine).await;
+        let fixture = |name: &str| with_token(fixture(name), &client.token);
         let event = fixture("create-product").to_string();
         let created = jsonapi_lambda::handle(
             &engine,
@@ -216,6 +232,16 @@ async fn a_function_process_answers_invocation_after_invocation() {
             !all.contains("fields[products]") && !all.contains("LAMBDA-1"),
             "{all}"
         );
+        assert!(
+            !leaks(&function, &client.token),
+            "the bearer token is logged"
+        );
+        let initialised = logs.iter().find(|l| l["message"] == "initialised");
+        assert_eq!(
+            initialised.expect("an init line")["signing_key"],
+            "table",
+            "{logs:?}"
+        );
         drop(function);
     })
     .await;
@@ -232,15 +258,42 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
     )
     .unwrap();
     let config = config.to_str().unwrap();
+    // Values that must not show in the error nor in the logs.
+    let short_secret = "sh0rt-s3cret-value";
+    let bad_pem =
+        "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldA==\n-----END PRIVATE KEY-----\n";
     let cases = [
         (
             vec![("TABLE_NAME", "t"), ("JSONAPI_CONFIG", config)],
             "InvalidConfiguration",
             config,
+            None,
         ),
-        (vec![], "MissingTableName", "TABLE_NAME"),
+        (vec![], "MissingTableName", "TABLE_NAME", None),
+        (
+            vec![("TABLE_NAME", "t"), ("JWT_SECRET", short_secret)],
+            "InvalidSigningKey",
+            "JWT_SECRET",
+            Some(short_secret),
+        ),
+        (
+            vec![
+                ("TABLE_NAME", "t"),
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("JWT_PRIVATE_KEY", bad_pem),
+            ],
+            "InvalidSigningKey",
+            "JWT_PRIVATE_KEY",
+            Some("bm90LWEta2V5LXNlY3JldA"),
+        ),
+        (
+            vec![("TABLE_NAME", "t"), ("TOKEN_LIFETIME_SECONDS", "5")],
+            "InvalidTokenLifetime",
+            "TOKEN_LIFETIME_SECONDS",
+            None,
+        ),
     ];
-    for (env, kind, named) in cases {
+    for (env, kind, named, secret) in cases {
         let mut api = RuntimeApi::start().await;
         let mut function = Function::start(&binary, &api.address(), &env);
         match api.record(WAIT).await {
@@ -254,6 +307,9 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
                     message.contains(named),
                     "{kind}: the message names {named}: {message}"
                 );
+                if let Some(secret) = secret {
+                    assert!(!message.contains(secret), "{kind}: {message}");
+                }
             }
             other => panic!("{kind}: expected an init error, got {other:?}"),
         }
@@ -261,5 +317,80 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
             function.exit_failed(),
             "{kind}: the process exits with an error"
         );
+        if let Some(secret) = secret {
+            assert!(!leaks(&function, secret), "{kind}: the value is logged");
+        }
     }
+}
+
+#[tokio::test]
+async fn the_token_function_signs_with_the_environments_key_and_lifetime() {
+    let token_binary = build("fn-token");
+    let get_binary = build("fn-get");
+    with_table("runtime-token", |store| async move {
+        // The deployment's JwtSecret: every function gets it as JWT_SECRET.
+        let jwt_secret = "a-deployment-secret-of-more-than-32-bytes";
+        let key = SigningKey::hs256(jwt_secret.as_bytes()).unwrap();
+        let engine =
+            Engine::new(jsonapi_config::example_domain(), store.clone()).with_signing_key(key);
+        let client = admin_client(&engine).await;
+        let env = [
+            ("TABLE_NAME", store.table()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint()),
+            ("JWT_SECRET", jwt_secret),
+            ("TOKEN_LIFETIME_SECONDS", "120"),
+        ];
+        let mut api = RuntimeApi::start().await;
+        let token_fn = Function::start(&token_binary, &api.address(), &env);
+
+        api.invoke("token-1", token_event(&client.id, &client.secret));
+        api.invoke("token-2", token_event(&client.id, "a-wrong-secret"));
+        api.invoke("jwks-1", fixture("get-jwks"));
+
+        let (status, doc) = json_response(api.record(WAIT).await, "token-1", "application/json");
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(doc["expires_in"], 120, "TOKEN_LIFETIME_SECONDS");
+        let token = doc["access_token"].as_str().expect("a token").to_owned();
+        let (status, doc) = json_response(api.record(WAIT).await, "token-2", "application/json");
+        assert_eq!(
+            (status, &doc["error"]),
+            (401, &"invalid_client".into()),
+            "{doc}"
+        );
+        let (status, doc) = json_response(api.record(WAIT).await, "jwks-1", "application/json");
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(
+            doc["keys"],
+            serde_json::json!([]),
+            "HS256 has no public key"
+        );
+        // No key was made for the table: the environment's is the key.
+        let stored =
+            jsonapi_store::Store::get(&store, &jsonapi_store::Key::new("meta#signing-key", "#"))
+                .await
+                .unwrap();
+        assert!(stored.is_none(), "no signing key in the table");
+
+        // Another function process, with the same environment, accepts the token.
+        let mut api2 = RuntimeApi::start().await;
+        let get_fn = Function::start(&get_binary, &api2.address(), &env);
+        let event = with_id(fixture("get-product"), "999999");
+        api2.invoke("get-1", with_token(event.clone(), &token));
+        api2.invoke("get-2", event);
+        let (status, doc) = response(api2.record(WAIT).await, "get-1");
+        assert_eq!(status, 404, "authenticated, and no such product: {doc}");
+        let (status, doc) = response(api2.record(WAIT).await, "get-2");
+        assert_eq!(status, 401, "{doc}");
+
+        for function in [&token_fn, &get_fn] {
+            for secret in [jwt_secret, &client.secret, &token] {
+                assert!(!leaks(function, secret), "a secret or token is logged");
+            }
+            let lines = function.log_lines();
+            let init = lines.iter().find(|l| l["message"] == "initialised");
+            assert_eq!(init.expect("an init line")["signing_key"], "JWT_SECRET");
+        }
+        drop((token_fn, get_fn));
+    })
+    .await;
 }

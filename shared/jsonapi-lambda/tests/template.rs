@@ -1,13 +1,14 @@
-//! `template.yaml` against the code it deploys: the routes of `jsonapi_engine::ROUTES`, one
-//! function per `functions/*` crate, least-privilege IAM per function, and the table of
-//! `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
+//! `template.yaml` against the code it deploys: the routes of `jsonapi_engine::ROUTES` and
+//! `AUTH_ROUTES`, one function per `functions/*` crate, least-privilege IAM per function, the
+//! token route's throttling, and the table of `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
 //! the template's form; this checks its meaning, which no linter knows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use http::Method;
-use jsonapi_engine::{Operation, ROUTES};
+use jsonapi_engine::auth::TOKEN_PATH;
+use jsonapi_engine::{AUTH_ROUTES, Operation, ROUTES};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -87,6 +88,14 @@ fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists()
             expected.insert(("HEAD".to_owned(), path, binary(*op)));
         }
     }
+    // The token endpoint and the JWKS document: outside the API prefix, one function.
+    for (method, path) in &AUTH_ROUTES {
+        let token = binary(Operation::Token);
+        expected.insert((method.to_string(), (*path).to_owned(), token.clone()));
+        if *method == Method::GET {
+            expected.insert(("HEAD".to_owned(), (*path).to_owned(), token));
+        }
+    }
     let mut actual = BTreeSet::new();
     for (binary, (id, f)) in functions(&t) {
         for (name, event) in f["Properties"]["Events"].as_object().into_iter().flatten() {
@@ -162,6 +171,10 @@ const WRITE: [&str; 4] = [
 /// The partition of the item holding the cursor-signing key (shared/jsonapi-engine/src/cursor.rs,
 /// `secret_key`), which listing functions create on first use.
 const CURSOR_SECRET_PK: &str = "meta#cursor-secret";
+/// The partition of the item holding the token signing key when the deployment gives none
+/// (shared/jsonapi-engine/src/auth/mod.rs, `signing_key_item`); only the token function makes
+/// it.
+const SIGNING_KEY_PK: &str = "meta#signing-key";
 
 fn actions(statement: &Value) -> Vec<String> {
     match &statement["Action"] {
@@ -171,6 +184,82 @@ fn actions(statement: &Value) -> Vec<String> {
     }
 }
 
+/// What one function may do: actions on the whole table, and actions limited to partitions
+/// (`dynamodb:LeadingKeys` patterns, `*` for any rest).
+#[derive(Debug, Default)]
+struct Granted {
+    table: BTreeSet<String>,
+    partitions: Vec<(Vec<String>, Vec<String>)>,
+}
+
+fn grants_of(id: &str, f: &Value) -> Granted {
+    let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
+    let mut out = Granted::default();
+    for policy in f["Properties"]["Policies"].as_array().expect("Policies") {
+        // Inline statements only: no managed policy, no SAM policy template (their action
+        // lists are wider than what the engine uses).
+        let keys: Vec<&String> = policy
+            .as_object()
+            .expect("a policy document")
+            .keys()
+            .collect();
+        assert_eq!(keys, ["Statement"], "{id}: inline statements only");
+        for s in policy["Statement"].as_array().expect("Statement") {
+            assert_eq!(s["Effect"], "Allow", "{id}");
+            assert_eq!(s["Resource"], table, "{id}: the table only");
+            let acts = actions(s);
+            for a in &acts {
+                assert!(
+                    READ.contains(&a.as_str()) || WRITE.contains(&a.as_str()),
+                    "{id}: {a} is not an action the store makes"
+                );
+            }
+            let Some(condition) = s.get("Condition") else {
+                out.table.extend(acts);
+                continue;
+            };
+            // The only conditions: the partitions of the items written (ForAllValues: every
+            // key of the request must match). DescribeTable names no partition, so it would
+            // pass any such condition.
+            let condition = condition.as_object().expect("a condition");
+            assert_eq!(condition.len(), 1, "{id}: {condition:?}");
+            let (operator, test) = condition.iter().next().unwrap();
+            assert!(
+                ["ForAllValues:StringEquals", "ForAllValues:StringLike"]
+                    .contains(&operator.as_str()),
+                "{id}: {operator}"
+            );
+            let test = test.as_object().expect("a condition test");
+            assert_eq!(
+                test.keys().collect::<Vec<_>>(),
+                ["dynamodb:LeadingKeys"],
+                "{id}"
+            );
+            let patterns: Vec<String> = test["dynamodb:LeadingKeys"]
+                .as_array()
+                .expect("a list of partitions")
+                .iter()
+                .map(|p| p.as_str().expect("a partition").to_owned())
+                .collect();
+            assert!(
+                operator == "ForAllValues:StringLike"
+                    || patterns.iter().all(|p| !p.contains(['*', '?'])),
+                "{id}: wildcards need StringLike"
+            );
+            assert!(
+                !acts.contains(&"dynamodb:DescribeTable".to_owned()),
+                "{id}: DescribeTable has no partition to limit"
+            );
+            out.partitions.push((acts, patterns));
+        }
+    }
+    out
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
 #[test]
 fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
     let t = template();
@@ -178,70 +267,150 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
         t["Globals"]["Function"].get("Policies").is_none(),
         "permissions are per function"
     );
-    let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
     for op in Operation::ALL {
         let (id, f) = &functions(&t)[&binary(op)];
-        let mut granted = BTreeSet::new();
-        for policy in f["Properties"]["Policies"].as_array().expect("Policies") {
-            // Inline statements only: no managed policy, no SAM policy template (their action
-            // lists are wider than what the engine uses).
-            let keys: Vec<&String> = policy
-                .as_object()
-                .expect("a policy document")
-                .keys()
-                .collect();
-            assert_eq!(keys, ["Statement"], "{id}: inline statements only");
-            for s in policy["Statement"].as_array().expect("Statement") {
-                assert_eq!(s["Effect"], "Allow", "{id}");
-                assert_eq!(s["Resource"], table, "{id}: the table only");
-                let acts = actions(s);
-                for a in &acts {
-                    assert!(
-                        READ.contains(&a.as_str()) || WRITE.contains(&a.as_str()),
-                        "{id}: {a} is not an action the store makes"
-                    );
-                }
-                if let Some(condition) = s.get("Condition") {
-                    // The only conditioned grant: the cursor key's item, and nothing else.
-                    assert_eq!(acts, ["dynamodb:PutItem"], "{id}");
-                    assert_eq!(
-                        condition,
-                        &json!({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CURSOR_SECRET_PK]}}),
-                        "{id}"
-                    );
-                    granted.insert("cursor-secret".to_owned());
-                } else {
-                    granted.extend(acts);
-                }
-            }
-        }
+        let granted = grants_of(id, f);
         // Every function connects with DescribeTable during init.
-        assert!(granted.contains("dynamodb:DescribeTable"), "{id}");
+        assert!(granted.table.contains("dynamodb:DescribeTable"), "{id}");
+        if op == Operation::Token {
+            continue; // its own test, below
+        }
         let writes: Vec<_> = granted
+            .table
             .iter()
             .filter(|a| WRITE.contains(&a.as_str()))
             .collect();
+        // Collections page with signed cursors, whose key may have to be created: the one
+        // partition-limited grant of the API functions.
+        let pages = matches!(
+            op,
+            Operation::GetList | Operation::GetSubresource | Operation::GetRelationship
+        );
+        let cursor_key = (strings(&["dynamodb:PutItem"]), strings(&[CURSOR_SECRET_PK]));
+        let expected = if pages { vec![cursor_key] } else { vec![] };
+        assert_eq!(
+            granted.partitions, expected,
+            "{id}: partition-limited grants"
+        );
         if op.read_only() {
             assert!(writes.is_empty(), "{id} only reads, but may {writes:?}");
-            // Collections page with signed cursors, whose key may have to be created.
-            let pages = matches!(
-                op,
-                Operation::GetList | Operation::GetSubresource | Operation::GetRelationship
-            );
-            assert_eq!(granted.contains("cursor-secret"), pages, "{id}: cursor key");
         } else {
             assert!(
-                granted.contains("dynamodb:PutItem") && granted.contains("dynamodb:DeleteItem"),
+                granted.table.contains("dynamodb:PutItem")
+                    && granted.table.contains("dynamodb:DeleteItem"),
                 "{id} writes"
             );
             // Sequence ids are drawn with UpdateItem, by create only.
             assert_eq!(
-                granted.contains("dynamodb:UpdateItem"),
+                granted.table.contains("dynamodb:UpdateItem"),
                 op == Operation::Create,
                 "{id}: UpdateItem"
             );
         }
+        // Every route but OPTIONS checks its bearer token: the signing key (when kept in the
+        // table), the client's revocation (auth#client#{id}) are single reads, the caller's
+        // roles one batch read, all with the reads the function has on the whole table.
+        if op != Operation::Options {
+            for read in ["dynamodb:GetItem", "dynamodb:BatchGetItem"] {
+                assert!(granted.table.contains(read), "{id}: {read}");
+            }
+        }
     }
+}
+
+#[test]
+fn the_token_function_may_only_touch_auth_items_the_signing_key_and_users() {
+    let t = template();
+    let (id, f) = &functions(&t)[&binary(Operation::Token)];
+    let granted = grants_of(id, f);
+    // Nothing on the whole table but connecting.
+    assert_eq!(
+        granted.table,
+        BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),
+        "{id}"
+    );
+    // Clients, refresh tokens, families and failure counters (shared/jsonapi-auth: pk
+    // `auth#…`), and the signing key it creates when the deployment gives none: read, put
+    // (conditional puts: no ConditionCheckItem), delete (a counter reset). No UpdateItem: the
+    // token service draws no sequence.
+    let auth_items = (
+        strings(&[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        ]),
+        vec!["auth#*".to_owned(), SIGNING_KEY_PK.to_owned()],
+    );
+    // The password grant's users: by unique username (`uniq#{type}#username#{name}`), then the
+    // user (`{type}#{id}`), single reads, nothing written.
+    let schema = jsonapi_config::example_domain();
+    let users = schema
+        .api
+        .auth
+        .users
+        .as_deref()
+        .expect("the example has users");
+    let user_items = (
+        strings(&["dynamodb:GetItem"]),
+        vec![format!("{users}#*"), format!("uniq#{users}#username#*")],
+    );
+    assert_eq!(granted.partitions, [auth_items, user_items], "{id}");
+    // No other function creates the signing key.
+    for (name, (other, f)) in functions(&t) {
+        if name != binary(Operation::Token) {
+            let granted = grants_of(&other, &f);
+            assert!(
+                granted.partitions.iter().all(|(_, keys)| !keys
+                    .iter()
+                    .any(|k| k == SIGNING_KEY_PK || k.starts_with("auth#"))),
+                "{other}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_token_route_is_throttled_harder_than_the_others() {
+    let t = template();
+    let limits = &t["Mappings"]["Throttling"];
+    for key in ["RateLimit", "BurstLimit"] {
+        assert!(
+            limits["OAuth2Token"][key].as_i64() < limits["Default"][key].as_i64(),
+            "the token route's {key} is stricter than the default"
+        );
+    }
+    let api = &t["Resources"]["Api"]["Properties"];
+    assert_eq!(
+        api["DefaultRouteSettings"],
+        json!({
+            "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "Default", "RateLimit"]},
+            "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "Default", "BurstLimit"]},
+        })
+    );
+    // Keyed by the route key, which must be a route of the API (API Gateway refuses settings
+    // for one that does not exist).
+    let route = format!("POST {TOKEN_PATH}");
+    assert_eq!(
+        api["RouteSettings"],
+        json!({ route.clone(): {
+            "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "RateLimit"]},
+            "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "BurstLimit"]},
+        }})
+    );
+    let (_, token) = &functions(&t)[&binary(Operation::Token)];
+    let routes: Vec<String> = token["Properties"]["Events"]
+        .as_object()
+        .expect("Events")
+        .values()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["Properties"]["Method"].as_str().unwrap(),
+                e["Properties"]["Path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(routes.contains(&route), "{routes:?}");
 }
 
 #[test]
@@ -281,16 +450,24 @@ fn functions_run_as_the_lambda_edge_expects() {
     assert_eq!(env["TABLE_NAME"], json!({"Ref": "Table"}));
     assert_eq!(env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true");
     assert_eq!(env["JSONAPI_PUBLIC_URL"], json!({"Ref": "PublicUrl"}));
-    assert_eq!(t["Parameters"]["JwtSecret"]["NoEcho"], true);
+    // The token signing key and lifetime reach every function (each checks bearer tokens);
+    // the secret is never echoed, and the lifetime's bounds are the configuration's
+    // (api.auth.accessTokenLifetime, 60 to 86400 s, which the functions check again).
+    assert_eq!(env["JWT_SECRET"], json!({"Ref": "JwtSecret"}));
+    assert_eq!(
+        env["TOKEN_LIFETIME_SECONDS"],
+        json!({"Ref": "TokenLifetimeSeconds"})
+    );
+    let params = &t["Parameters"];
+    assert_eq!(params["JwtSecret"]["NoEcho"], true);
+    assert_eq!(
+        params["JwtSecret"]["Default"], "",
+        "empty: the key kept in the table"
+    );
+    assert_eq!(params["TokenLifetimeSeconds"]["MinValue"], 60);
+    assert_eq!(params["TokenLifetimeSeconds"]["MaxValue"], 86_400);
     assert!(t["Outputs"]["ApiUrl"].is_object());
     let api = &t["Resources"]["Api"];
     assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
     assert_eq!(api["Properties"]["StageName"], json!({"Ref": "Stage"}));
-    let limits = &t["Mappings"]["Throttling"];
-    for key in ["RateLimit", "BurstLimit"] {
-        assert!(
-            limits["OAuth2Token"][key].as_i64() < limits["Default"][key].as_i64(),
-            "the token route's {key} is stricter than the default"
-        );
-    }
 }

@@ -1,4 +1,5 @@
-//! Shared by the event and runtime tests: fixtures, and a fresh DynamoDB Local table per test.
+//! Shared by the event and runtime tests: fixtures, a fresh DynamoDB Local table per test, and
+//! an API client with its access token, obtained as a deployed API's client would.
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a part
 
@@ -9,9 +10,15 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
 use futures_util::FutureExt as _;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use jsonapi_auth::GrantType;
+use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE, Operation};
+use jsonapi_lambda::Body;
+use jsonapi_store::Store;
 use jsonapi_store_dynamodb::{Config, DynamoStore};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// `tests/fixtures/apigw/` at the repository root: API Gateway HTTP API payload 2.0 events.
 pub fn fixtures() -> PathBuf {
@@ -87,5 +94,102 @@ where
     store.delete_table().await.expect("delete the table");
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
+    }
+}
+
+/// The role every test client holds: every permission on every type.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// An API client and the access token the token function gave it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+/// A JSON body of a Lambda response (`Null` when empty), with status and headers.
+pub fn parts(response: lambda_http::Response<Body>) -> (StatusCode, HeaderMap, Value) {
+    let (parts, body) = response.into_parts();
+    let doc = match body {
+        Body::Empty => Value::Null,
+        Body::Text(text) => serde_json::from_str(&text).expect("a JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (parts.status, parts.headers, doc)
+}
+
+/// A fixture as lambda_http's request.
+pub fn request(event: &Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event")
+}
+
+/// The token event (`POST /oauth2-token`, a form body, base64 as API Gateway sends it) with
+/// these client credentials.
+pub fn token_event(client_id: &str, secret: &str) -> Value {
+    let mut event = fixture("token-client-credentials");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let form = String::from_utf8(b64.decode(event["body"].as_str().unwrap()).expect("base64"))
+        .expect("a form")
+        .replace("CLIENT_ID", client_id)
+        .replace("CLIENT_SECRET", secret);
+    event["headers"]["content-length"] = form.len().to_string().into();
+    event["body"] = b64.encode(form).into();
+    event
+}
+
+/// The event with `Authorization: Bearer {token}` (API Gateway lowercases header names).
+pub fn with_token(mut event: Value, token: &str) -> Value {
+    event["headers"]["authorization"] = format!("Bearer {token}").into();
+    event
+}
+
+/// Makes the `admin` role (`{"*": ["ALL"]}`) through the engine's in-process door, then an API
+/// client holding it, and gets the client an access token from the token function's handler,
+/// with the token fixture. The signing key is the engine's: when it has none from the
+/// environment, the one kept in the table (made here), which every function process reads.
+pub async fn admin_client<S: Store>(engine: &Engine<S>) -> Client {
+    let role = json!({"data": {"type": "roles", "id": ADMIN_ROLE,
+        "attributes": {"label": "Administrator", "permissions": {"*": ["ALL"]}}}});
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    let created = engine
+        .handle_as_system(ApiRequest {
+            method: Method::POST,
+            path: "/api/roles".to_owned(),
+            query: None,
+            headers,
+            body: role.to_string().into(),
+            base_url: "https://localhost".to_owned(),
+        })
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "the admin role");
+    let client = engine
+        .clients()
+        .await
+        .expect("the client store")
+        .create(
+            "lambda-tests",
+            &[ADMIN_ROLE.to_owned()],
+            &[GrantType::ClientCredentials],
+        )
+        .await
+        .expect("a client");
+    let secret = client.secret.expose().to_owned();
+    let response = jsonapi_lambda::handle(
+        engine,
+        Operation::Token,
+        request(&token_event(&client.id, &secret)),
+    )
+    .await;
+    let (status, _, doc) = parts(response);
+    assert_eq!(status, StatusCode::OK, "a token: {doc}");
+    Client {
+        id: client.id,
+        secret,
+        token: doc["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
     }
 }
