@@ -62,6 +62,14 @@ impl WithEngine for ClientCommand {
             } => {
                 let mut out = String::new();
                 for role in unknown_roles(&engine, &roles).await {
+                    // The first client of a new table needs a role that can do everything.
+                    if role == crate::dev_client::ADMIN_ROLE {
+                        crate::dev_client::ensure_admin_role(&engine).await?;
+                        out.push_str(
+                            "created the role \"admin\" (every permission on every type)\n",
+                        );
+                        continue;
+                    }
                     out.push_str(&format!(
                         "warning: no role \"{role}\" exists yet; it grants nothing until it is created\n"
                     ));

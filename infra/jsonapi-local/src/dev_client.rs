@@ -25,12 +25,11 @@ pub(crate) async fn ensure<S: Store>(engine: &Engine<S>) -> Result<Option<NewCli
     {
         return Ok(None);
     }
-    let roles = match engine.schema().api.auth.roles.clone() {
-        Some(ty) => {
-            ensure_admin_role(engine, &ty).await?;
-            vec!["admin".to_owned()]
-        }
-        None => Vec::new(),
+    let roles = if engine.schema().api.auth.roles.is_some() {
+        ensure_admin_role(engine).await?;
+        vec![ADMIN_ROLE.to_owned()]
+    } else {
+        Vec::new()
     };
     let client = engine
         .clients()
@@ -62,16 +61,27 @@ pub(crate) async fn existing<S: Store>(engine: &Engine<S>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// An `admin` role granting everything on every type, unless one exists.
-async fn ensure_admin_role<S: Store>(engine: &Engine<S>, ty: &str) -> Result<(), String> {
+/// The role that may do everything.
+pub(crate) const ADMIN_ROLE: &str = "admin";
+
+/// An `admin` role granting everything on every type, unless one exists (or the API has no
+/// roles type: every authenticated caller may do everything then).
+pub(crate) async fn ensure_admin_role<S: Store>(engine: &Engine<S>) -> Result<(), String> {
+    let Some(ty) = engine.schema().api.auth.roles.as_deref() else {
+        return Ok(());
+    };
     let prefix = &engine.schema().api.prefix;
     let found = engine
-        .handle_as_system(request(Method::GET, format!("{prefix}/{ty}/admin"), None))
+        .handle_as_system(request(
+            Method::GET,
+            format!("{prefix}/{ty}/{ADMIN_ROLE}"),
+            None,
+        ))
         .await;
     if found.status.is_success() {
         return Ok(());
     }
-    let body = json!({"data": {"type": ty, "id": "admin",
+    let body = json!({"data": {"type": ty, "id": ADMIN_ROLE,
         "attributes": {"label": "Administrator", "permissions": {"*": ["ALL"]}}}});
     let created = engine
         .handle_as_system(request(Method::POST, format!("{prefix}/{ty}"), Some(&body)))
