@@ -124,22 +124,24 @@ async fn integers_booleans_arrays_and_json_keep_their_json_types() {
         )
         .await;
     assert_eq!(attr(&user, "enabled"), &json!(false));
-    let role = app
+    // The example domain's only json attribute is a role's permissions, which must read as
+    // permissions: any JSON is kept on a type of its own.
+    let app = TestApp::spawn_with_config(
+        "types:\n  notes:\n    id: sequence\n    attributes:\n      data: { type: json }\n",
+        false,
+    )
+    .await;
+    let value = json!({ "orders": ["read"], "level": 2, "deep": { "ok": true }, "n": null });
+    let note = app
         .post(
-            "/api/roles",
-            &resource_doc(
-                "roles",
-                Some("auditor"),
-                json!({ "label": "Auditor", "permissions": { "orders": ["read"], "level": 2, "deep": { "ok": true } } }),
-                json!({}),
-            ),
+            "/api/notes",
+            &resource_doc("notes", None, json!({ "data": value }), json!({})),
         )
         .await;
-    role.assert_status(201);
-    assert_eq!(
-        attr(role.data(), "permissions"),
-        &json!({ "orders": ["read"], "level": 2, "deep": { "ok": true } })
-    );
+    note.assert_status(201);
+    assert_eq!(attr(note.data(), "data"), &value);
+    let id = id_of(note.data()).to_owned();
+    assert_eq!(attr(&app.fetch("notes", &id).await, "data"), &value);
 }
 
 #[tokio::test]

@@ -8,8 +8,15 @@
 //! `JSONAPI_TEST_BACKEND=dynamodb` with `JSONAPI_DYNAMODB_ENDPOINT=http://127.0.0.1:PORT` runs
 //! the same suite on DynamoDB (one table per server) instead of the embedded store.
 
+mod api_disabled;
+mod auth_acl;
+mod auth_attacks;
+mod auth_logs;
+mod auth_settings;
+mod auth_tokens;
 mod compound_writes;
 mod concurrency;
+mod cors;
 mod creating;
 mod cursor_paging;
 mod delete_list;

@@ -21,8 +21,8 @@ async fn resources_survive_a_restart_unchanged() {
         "/api/roles",
         &resource_doc(
             "roles",
-            Some("admin"),
-            json!({ "label": "Admin" }),
+            Some("manager"),
+            json!({ "label": "Manager" }),
             json!({}),
         ),
     )
@@ -41,7 +41,10 @@ async fn resources_survive_a_restart_unchanged() {
     );
     let after = app.fetch("customers", id_of(&customer)).await;
     assert_eq!(after["attributes"], customer["attributes"]);
-    assert_eq!(attr(&app.fetch("roles", "admin").await, "label"), "Admin");
+    assert_eq!(
+        attr(&app.fetch("roles", "manager").await, "label"),
+        "Manager"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The real `jsonapi-local` binary as a process: start-up line, a request, clean exit on
-//! SIGTERM, and a bad configuration stopping start-up with file, line and key.
+//! SIGTERM, and a bad configuration stopping start-up with file, line and key. With `--seed` it
+//! makes and prints its development client, whose token the requests carry.
 
 use std::io::Write;
 
@@ -10,7 +11,10 @@ use jsonapi_tests::{ApiClient, json};
 fn the_binary_serves_requests_and_exits_cleanly_on_sigterm() {
     let data = tempfile::tempdir().expect("a data folder");
     let data_arg = data.path().to_str().expect("a UTF-8 path");
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg]);
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let client = server
+        .dev_client()
+        .expect("--seed prints the development client");
     assert!(
         server.base_url.starts_with("http://127.0.0.1:"),
         "{}",
@@ -28,6 +32,11 @@ fn the_binary_serves_requests_and_exits_cleanly_on_sigterm() {
         .expect("a runtime");
     runtime.block_on(async {
         let api = ApiClient::new(server.base_url.clone());
+        // Without a token the API answers 401.
+        api.get("/api/categories").await.assert_status(401);
+        let token = api.client_token(&client).await;
+        let api = api.with_token(Some(&token));
+        let before = api.list_all("categories").await;
         let created = api
             .create(
                 "categories",
@@ -35,9 +44,10 @@ fn the_binary_serves_requests_and_exits_cleanly_on_sigterm() {
                 json!({}),
             )
             .await;
-        let list = api.get("/api/categories").await;
-        list.assert_status(200);
-        assert_eq!(list.data(), &json!([created]));
+        let after = api.list_all("categories").await;
+        assert_eq!(after.len(), before.len() + 1);
+        assert_eq!(after.last(), Some(&created));
+        assert_eq!(after[..before.len()], before[..]);
     });
     drop(runtime);
 
@@ -59,11 +69,18 @@ fn the_binary_exits_cleanly_on_sigint_and_keeps_its_data() {
         .build()
         .expect("a runtime");
 
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg]);
-    let created = runtime.block_on(async {
-        ApiClient::new(server.base_url.clone())
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let client = server
+        .dev_client()
+        .expect("--seed prints the development client");
+    let (created, token) = runtime.block_on(async {
+        let api = ApiClient::new(server.base_url.clone());
+        let token = api.client_token(&client).await;
+        let created = api
+            .with_token(Some(&token))
             .create("categories", json!({ "name": "Survivor" }), json!({}))
-            .await
+            .await;
+        (created, token)
     });
     server.signal("INT");
     let (status, _stdout, stderr) = server.wait();
@@ -73,9 +90,12 @@ fn the_binary_exits_cleanly_on_sigint_and_keeps_its_data() {
         "exit status {status}; stderr:\n{stderr}"
     );
 
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg]);
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    // The client made at the first start is kept, its secret not shown again.
+    assert_eq!(server.dev_client(), None);
     runtime.block_on(async {
-        let api = ApiClient::new(server.base_url.clone());
+        // The signing key is kept in the data folder: the first start's token still works.
+        let api = ApiClient::new(server.base_url.clone()).with_token(Some(&token));
         let id = created["id"].as_str().expect("an id");
         let fetched = api.fetch("categories", id).await;
         assert_eq!(fetched["attributes"]["name"], "Survivor");

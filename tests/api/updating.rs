@@ -116,7 +116,7 @@ async fn a_nullable_to_one_relationship_can_be_cleared() {
 #[tokio::test]
 async fn a_to_many_relationship_is_replaced_by_a_patch() {
     let app = TestApp::spawn().await;
-    for role in ["admin", "editor", "viewer"] {
+    for role in ["manager", "editor", "viewer"] {
         app.post(
             "/api/roles",
             &resource_doc("roles", Some(role), json!({ "label": role }), json!({})),
@@ -128,7 +128,7 @@ async fn a_to_many_relationship_is_replaced_by_a_patch() {
         .create(
             "users",
             json!({ "username": "ada", "email": "ada@example.com" }),
-            json!({ "roles": to_many("roles", &["admin", "editor"]) }),
+            json!({ "roles": to_many("roles", &["manager", "editor"]) }),
         )
         .await;
     let id = id_of(&user);

@@ -85,6 +85,8 @@ async fn upsert_by_sku_creates_then_updates_the_same_product() {
 #[tokio::test]
 async fn upsert_by_id_creates_then_updates_a_role() {
     let app = TestApp::spawn().await;
+    // The development client's `admin` role is there already.
+    let before = count(&app, "roles").await;
     for meta in [json!({ "upsert": true }), json!({ "upsert": ["id"] })] {
         let id = if meta["upsert"] == true { "ops" } else { "dev" };
         let created = app
@@ -97,7 +99,7 @@ async fn upsert_by_id_creates_then_updates_a_role() {
         assert_eq!(id_of(updated.data()), id);
         assert_eq!(attr(&app.fetch("roles", id).await, "label"), "Ops team");
     }
-    assert_eq!(count(&app, "roles").await, 2);
+    assert_eq!(count(&app, "roles").await, before + 2);
     // Without upsert the same POST conflicts (the id is taken).
     let response = app
         .post("/api/roles", &role("ops", "Again", json!({})))
@@ -113,6 +115,7 @@ async fn upsert_by_id_creates_then_updates_a_role() {
 #[tokio::test]
 async fn upsert_on_patch_matches_by_id_only() {
     let app = TestApp::spawn().await;
+    let before = count(&app, "roles").await;
     let created = app
         .patch(
             "/api/roles/sales",
@@ -156,7 +159,7 @@ async fn upsert_on_patch_matches_by_id_only() {
         .patch("/api/roles/ghost", &role("ghost", "Ghost", json!({})))
         .await;
     response.assert_status(404);
-    assert_eq!(count(&app, "roles").await, 1);
+    assert_eq!(count(&app, "roles").await, before + 1);
 }
 
 #[tokio::test]

@@ -90,8 +90,17 @@ impl ServerProcess {
     /// # Panics
     /// When it cannot start, exits, or prints no such line within [`PROCESS_TIMEOUT`].
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`ServerProcess::start`] with extra environment variables (e.g. `RUST_LOG`).
+    ///
+    /// # Panics
+    /// As [`ServerProcess::start`].
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(server_binary())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -131,6 +140,22 @@ impl ServerProcess {
             stdout,
             stderr: Some(stderr),
         }
+    }
+
+    /// The development client the server printed after its `listening on` line
+    /// (`… client_id=ID client_secret=SECRET`, printed when `--seed` made it); `None` when the
+    /// next line printed within [`PROCESS_TIMEOUT`] names none.
+    pub fn dev_client(&self) -> Option<crate::Credentials> {
+        let line = self.stdout.recv_timeout(PROCESS_TIMEOUT).ok()?;
+        let value = |name: &str| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        Some(crate::Credentials {
+            id: value("client_id=")?,
+            secret: value("client_secret=")?,
+        })
     }
 
     /// The child's process id.

@@ -79,6 +79,10 @@ pub fn check(response: &TestResponse, base_url: &str) -> Vec<String> {
     let Some(document) = &response.body else {
         return problems;
     };
+    if is_oauth_path(response, base_url) && response.header("content-type") != Some(MT) {
+        problems.extend(oauth_problems(response, document));
+        return problems;
+    }
     match response.header("content-type") {
         Some(MT) => {}
         other => problems.push(format!("Content-Type is {other:?}, expected {MT:?}")),
@@ -87,6 +91,71 @@ pub fn check(response: &TestResponse, base_url: &str) -> Vec<String> {
     problems.extend(structure_problems(document));
     problems.extend(error_problems(document, status));
     problems.extend(link_problems(document, base_url));
+    problems
+}
+
+/// Whether the response comes from the token endpoint or the JWKS document, which answer in
+/// plain JSON (their 405 and the API-off 404 are JSON:API error documents and checked as such).
+fn is_oauth_path(response: &TestResponse, base_url: &str) -> bool {
+    let path = response
+        .url
+        .strip_prefix(base_url)
+        .unwrap_or(&response.url)
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default();
+    path == crate::TOKEN_PATH || path == crate::JWKS_PATH
+}
+
+/// The rules of the OAuth answers (RFC 6749 §5): `application/json`, never cached when they
+/// carry a token or an error, an object body; errors name a registered `error` code.
+fn oauth_problems(response: &TestResponse, document: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if response.header("content-type") != Some("application/json") {
+        problems.push(format!(
+            "OAuth: Content-Type is {:?}, expected \"application/json\"",
+            response.header("content-type")
+        ));
+    }
+    let Some(body) = document.as_object() else {
+        return vec!["OAuth: the body is not a JSON object".to_owned()];
+    };
+    let token_endpoint = response.url.contains(crate::TOKEN_PATH);
+    if token_endpoint && response.header("cache-control") != Some("no-store") {
+        problems.push(format!(
+            "OAuth: Cache-Control is {:?}, expected \"no-store\"",
+            response.header("cache-control")
+        ));
+    }
+    if response.status.is_success() {
+        if token_endpoint {
+            for member in ["access_token", "token_type", "expires_in"] {
+                if !body.contains_key(member) {
+                    problems.push(format!("OAuth: a token answer without {member}"));
+                }
+            }
+        } else if !body.get("keys").is_some_and(Value::is_array) {
+            problems.push("JWKS: no keys array".to_owned());
+        }
+    } else {
+        const CODES: [&str; 8] = [
+            "invalid_request",
+            "invalid_client",
+            "invalid_grant",
+            "unauthorized_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+            "slow_down",
+            "temporarily_unavailable",
+        ];
+        match body.get("error").and_then(Value::as_str) {
+            Some(code) if CODES.contains(&code) => {}
+            other => problems.push(format!("OAuth: error code {other:?}")),
+        }
+        if body.contains_key("access_token") {
+            problems.push("OAuth: an error answer carries a token".to_owned());
+        }
+    }
     problems
 }
 

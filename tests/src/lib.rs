@@ -1,18 +1,23 @@
 //! Black-box test harness for the JSON:API served by `jsonapi-local`.
 //!
 //! Every test starts its own server on a fresh data folder ([`TestApp::spawn`]) and talks to it over
-//! real HTTP with a small hyper client ([`ApiClient`]). Every response the harness sees is checked
+//! real HTTP with a small hyper client ([`ApiClient`]). Every server is started with its
+//! development client (role `admin`); the harness gets an access token for it once per server
+//! (client credentials over HTTP) and the client sends it as `Authorization: Bearer …` on every
+//! request that does not set its own `Authorization` ([`ApiClient::with_token`],
+//! [`ApiClient::anonymous`] change that). Every response the harness sees is checked
 //! before the test gets it ([`conformance`]): the body must be a JSON:API 1.1 document (validated
 //! against the vendored 1.1 schema plus the structural rules the schema cannot express), served
 //! as `application/vnd.api+json`, with `jsonapi.version` `1.1`; an error document's HTTP status
 //! must follow the model's status-combination rule. A violation fails the test with every problem
-//! listed.
+//! listed. The token endpoint and the JWKS document speak plain JSON (RFC 6749), not JSON:API,
+//! and are held to their own rules.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::path::Path;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,7 +26,8 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use jsonapi_local::{DynamoOptions, Options, Server};
+use jsonapi_auth::SigningKey;
+use jsonapi_local::{DevClient, DynamoOptions, Options, Server};
 use tempfile::TempDir;
 
 pub use hyper::{HeaderMap, Method, StatusCode};
@@ -29,10 +35,17 @@ pub use serde_json::{Value, json};
 
 pub mod binary;
 pub mod conformance;
+pub mod tokens;
 pub mod values;
 
 /// The JSON:API media type.
 pub const MT: &str = "application/vnd.api+json";
+
+/// The OAuth 2.0 token endpoint (plain JSON, not JSON:API).
+pub const TOKEN_PATH: &str = "/oauth2-token";
+
+/// The public keys that check the server's tokens (plain JSON, not JSON:API).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// How long one request may take before the test fails (a hung server must not hang the suite).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,7 +60,27 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct TestApp {
     api: ApiClient,
     server: Option<Server>,
+    setup: Setup,
+    dev_client: Option<Credentials>,
     data_dir: TempDir,
+}
+
+/// How the servers of one [`TestApp`] are started (the same at every restart).
+#[derive(Clone, Default)]
+struct Setup {
+    /// The configuration file; `None` = the example domain. Its folder lives as long as the app.
+    config: Option<(Arc<TempDir>, PathBuf)>,
+    /// A signing key given to the server instead of the one it keeps in its store.
+    key: Option<SigningKey>,
+}
+
+/// An API client's id and secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`.
+    pub secret: String,
 }
 
 impl fmt::Debug for TestApp {
@@ -72,17 +105,69 @@ impl TestApp {
     }
 
     async fn spawn_with(seed: bool) -> Self {
+        Self::spawn_setup(Setup::default(), seed).await
+    }
+
+    /// A server for the API of this configuration file text (written to a temporary file),
+    /// loaded with the example seed data when `seed` (which needs the example domain's types).
+    /// When the configuration turns the API off there is no token (the token endpoint is off).
+    pub async fn spawn_with_config(yaml: &str, seed: bool) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("jsonapi-tests-config-")
+            .tempdir()
+            .expect("a temporary configuration folder");
+        let path = dir.path().join("api.yaml");
+        std::fs::write(&path, yaml).expect("the configuration file is written");
+        let setup = Setup {
+            config: Some((Arc::new(dir), path)),
+            key: None,
+        };
+        Self::spawn_setup(setup, seed).await
+    }
+
+    /// A server for the example domain that signs (and checks) tokens with `key` instead of a
+    /// key of its own, so that a test can sign tokens the server trusts.
+    pub async fn spawn_with_signing_key(key: SigningKey, seed: bool) -> Self {
+        let setup = Setup {
+            config: None,
+            key: Some(key),
+        };
+        Self::spawn_setup(setup, seed).await
+    }
+
+    async fn spawn_setup(setup: Setup, seed: bool) -> Self {
         let data_dir = tempfile::Builder::new()
             .prefix("jsonapi-tests-")
             .tempdir()
             .expect("a temporary data folder");
-        let server = start_server(data_dir.path(), seed).await;
-        let api = ApiClient::new(server.base_url());
+        let server = start_server(data_dir.path(), seed, &setup).await;
+        let (api, dev_client) = authenticated_client(&server).await;
         Self {
             api,
             server: Some(server),
+            setup,
+            dev_client,
             data_dir,
         }
+    }
+
+    /// The development client (role `admin`) the harness's token belongs to; `None` when the
+    /// API is off.
+    ///
+    /// # Panics
+    /// When the server made no development client.
+    pub fn dev_client(&self) -> &Credentials {
+        self.dev_client
+            .as_ref()
+            .expect("the server made its development client")
+    }
+
+    /// The running server (to create or revoke API clients while it runs).
+    ///
+    /// # Panics
+    /// When the server is stopped.
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("the server is running")
     }
 
     /// The folder the server keeps its data in.
@@ -118,8 +203,9 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
-        let server = start_server(self.data_dir.path(), seed).await;
-        self.api = ApiClient::new(server.base_url());
+        let server = start_server(self.data_dir.path(), seed, &self.setup).await;
+        // The signing key is kept in the store: the token of the first start stays valid.
+        self.api = self.api.rebased(server.base_url());
         self.server = Some(server);
     }
 
@@ -138,18 +224,77 @@ impl Deref for TestApp {
     }
 }
 
-async fn start_server(data: &Path, seed: bool) -> Server {
+async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
     let options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data: data.to_path_buf(),
-        config: None,
+        config: setup.config.as_ref().map(|(_, path)| path.clone()),
         seed,
+        dev_client: true,
         dynamodb: dynamodb_backend(data),
     };
-    match Server::start(options).await {
+    let started = match &setup.key {
+        Some(key) => Server::start_with_signing_key(options, key.clone()).await,
+        None => Server::start(options).await,
+    };
+    match started {
         Ok(server) => server,
         Err(e) => panic!("jsonapi-local did not start on {}: {e}", data.display()),
     }
+}
+
+/// A client for a server just started on a fresh data folder, holding an access token of its
+/// development client (none when the API is off), and that client's credentials.
+async fn authenticated_client(server: &Server) -> (ApiClient, Option<Credentials>) {
+    let api = ApiClient::new(server.base_url());
+    let DevClient::Created(client) = server.dev_client() else {
+        panic!(
+            "a fresh data folder gets a new development client, got {:?}",
+            server.dev_client()
+        );
+    };
+    let credentials = Credentials {
+        id: client.id.clone(),
+        secret: client.secret.expose().to_owned(),
+    };
+    let response = api
+        .token_request(&json!({
+            "grant_type": "client_credentials",
+            "client_id": credentials.id,
+            "client_secret": credentials.secret,
+        }))
+        .await;
+    if response.status == StatusCode::NOT_FOUND {
+        // The API is off, the token endpoint with it.
+        return (api, Some(credentials));
+    }
+    response.assert_status(200);
+    let token = response.json()["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}\nno access_token", response.describe()))
+        .to_owned();
+    (api.with_token(Some(&token)), Some(credentials))
+}
+
+/// The example domain's configuration (`infra/api/example.yaml`).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../infra/api/example.yaml");
+
+/// The example domain's configuration with `settings` (YAML lines at the indentation of the
+/// keys under `api:`, e.g. `"  auth:\n    anonymous: [products]\n"`) added to its `api:`
+/// section.
+///
+/// # Panics
+/// When the example configuration has no `api:` section.
+pub fn example_config_with(settings: &str) -> String {
+    let at = EXAMPLE_CONFIG
+        .find("\napi:\n")
+        .expect("the example configuration has an api section")
+        + "\napi:\n".len();
+    format!(
+        "{}{settings}{}",
+        &EXAMPLE_CONFIG[..at],
+        &EXAMPLE_CONFIG[at..]
+    )
 }
 
 /// The store the servers under test use, from the environment:
@@ -197,11 +342,12 @@ fn dynamodb_backend(data: &Path) -> Option<DynamoOptions> {
 /// # Panics
 /// When the shared server cannot start.
 pub fn shared_seeded() -> ApiClient {
-    static BASE_URL: OnceLock<String> = OnceLock::new();
-    ApiClient::new(BASE_URL.get_or_init(start_shared_seeded).clone())
+    static SHARED: OnceLock<(String, Option<String>)> = OnceLock::new();
+    let (base_url, token) = SHARED.get_or_init(start_shared_seeded);
+    ApiClient::new(base_url.clone()).with_token(token.as_deref())
 }
 
-fn start_shared_seeded() -> String {
+fn start_shared_seeded() -> (String, Option<String>) {
     const PREFIX: &str = "jsonapi-tests-shared-";
     let tmp = std::env::temp_dir();
     if let Ok(entries) = std::fs::read_dir(&tmp) {
@@ -228,8 +374,9 @@ fn start_shared_seeded() -> String {
                 .build()
                 .expect("the shared server's runtime");
             runtime.block_on(async move {
-                let server = start_server(&data, true).await;
-                let _ = sender.send(server.base_url());
+                let server = start_server(&data, true, &Setup::default()).await;
+                let (api, _) = authenticated_client(&server).await;
+                let _ = sender.send((server.base_url(), api.token().map(str::to_owned)));
                 // Serve until the test process exits.
                 std::future::pending::<()>().await;
             });
@@ -244,12 +391,14 @@ fn start_shared_seeded() -> String {
 // The HTTP client
 // ---------------------------------------------------------------------------------------------
 
-/// A small HTTP/1.1 client bound to one server's base URL. Every response is checked by
+/// A small HTTP/1.1 client bound to one server's base URL, sending its bearer token (if any) on
+/// every request that sets no `Authorization` of its own. Every response is checked by
 /// [`conformance::check`] before it is returned.
 #[derive(Clone, Debug)]
 pub struct ApiClient {
     base_url: String,
     client: Client<HttpConnector, Full<Bytes>>,
+    token: Option<Arc<str>>,
 }
 
 impl ApiClient {
@@ -260,7 +409,39 @@ impl ApiClient {
             base_url.pop();
         }
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { base_url, client }
+        Self {
+            base_url,
+            client,
+            token: None,
+        }
+    }
+
+    /// This client with another bearer token (`None`: requests carry no `Authorization`).
+    #[must_use]
+    pub fn with_token(&self, token: Option<&str>) -> Self {
+        Self {
+            token: token.map(Arc::from),
+            ..self.clone()
+        }
+    }
+
+    /// This client without a token.
+    #[must_use]
+    pub fn anonymous(&self) -> Self {
+        self.with_token(None)
+    }
+
+    /// The bearer token sent, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// This client (and its token) for another base URL.
+    fn rebased(&self, base_url: String) -> Self {
+        Self {
+            token: self.token.clone(),
+            ..Self::new(base_url)
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -277,7 +458,8 @@ impl ApiClient {
         }
     }
 
-    /// Sends exactly the given headers and body (no defaults are added).
+    /// Sends the given headers and body; the only header added is `Authorization: Bearer …`
+    /// when the client has a token and `headers` set no `Authorization`.
     ///
     /// # Panics
     /// When the request cannot be sent or times out, or when the response breaks a conformance
@@ -291,6 +473,15 @@ impl ApiClient {
     ) -> TestResponse {
         let url = self.url(path);
         let mut builder = hyper::Request::builder().method(method.clone()).uri(&url);
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers = headers.to_vec();
+        if let Some(bearer) = &bearer
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization", bearer.as_str()));
+        }
         for (name, value) in headers {
             let name = HeaderName::from_bytes(name.as_bytes()).expect("a valid header name");
             let value = HeaderValue::from_str(value).expect("a valid header value");
@@ -416,6 +607,38 @@ impl ApiClient {
     pub async fn head_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
         let headers = with_defaults(&[("Accept", MT)], headers);
         self.request(Method::HEAD, path, &headers, None).await
+    }
+
+    /// `POST /oauth2-token` of `body` as JSON, without a bearer token.
+    pub async fn token_request(&self, body: &Value) -> TestResponse {
+        let body = body.to_string();
+        self.anonymous()
+            .request(
+                Method::POST,
+                TOKEN_PATH,
+                &[
+                    ("Content-Type", "application/json"),
+                    ("Accept", "application/json"),
+                ],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// An access token for a client (client credentials grant); asserts `200`.
+    pub async fn client_token(&self, client: &Credentials) -> String {
+        let response = self
+            .token_request(&json!({
+                "grant_type": "client_credentials",
+                "client_id": client.id,
+                "client_secret": client.secret,
+            }))
+            .await;
+        response.assert_status(200);
+        response.json()["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}\nno access_token", response.describe()))
+            .to_owned()
     }
 
     /// `POST /api/{ty}` of `{"data": {"type": ty, attributes, relationships}}`; asserts `201` and

@@ -22,8 +22,9 @@ use std::time::Duration;
 pub use clients::{ClientCommand, run_client_command};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use jsonapi_auth::NewClient;
+use jsonapi_auth::{GrantType, NewClient, SigningKey};
 use jsonapi_engine::Engine;
+use jsonapi_engine::extension::BoxFuture;
 use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
 use tokio::net::TcpListener;
@@ -91,12 +92,63 @@ pub enum StartError {
 }
 
 /// A running server.
-#[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
     dev_client: DevClient,
+    clients: Arc<dyn Clients>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("dev_client", &self.dev_client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The running engine's API clients, whatever its store (the `client` commands need the
+/// embedded store free; tests create and revoke clients of a running server through this).
+trait Clients: Send + Sync {
+    fn create<'a>(
+        &'a self,
+        name: &'a str,
+        roles: &'a [String],
+        grants: &'a [GrantType],
+    ) -> BoxFuture<'a, Result<NewClient, String>>;
+    fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>>;
+}
+
+impl<S: Store> Clients for Engine<S> {
+    fn create<'a>(
+        &'a self,
+        name: &'a str,
+        roles: &'a [String],
+        grants: &'a [GrantType],
+    ) -> BoxFuture<'a, Result<NewClient, String>> {
+        Box::pin(async move {
+            let clients = self
+                .clients()
+                .await
+                .map_err(|e| e.to_document().to_string())?;
+            clients
+                .create(name, roles, grants)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let clients = self
+                .clients()
+                .await
+                .map_err(|e| e.to_document().to_string())?;
+            clients.revoke(id).await.map_err(|e| e.to_string())
+        })
+    }
 }
 
 /// The development client of a data folder.
@@ -120,6 +172,22 @@ impl Server {
     /// # Errors
     /// See [`StartError`].
     pub async fn start(options: Options) -> Result<Self, StartError> {
+        Self::start_with(options, None).await
+    }
+
+    /// [`Server::start`] signing tokens with `key` instead of the environment's
+    /// (`JWT_PRIVATE_KEY` / `JWT_SECRET`) or the store's key; tests sign their own tokens so.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub async fn start_with_signing_key(
+        options: Options,
+        key: SigningKey,
+    ) -> Result<Self, StartError> {
+        Self::start_with(options, Some(key)).await
+    }
+
+    async fn start_with(options: Options, key: Option<SigningKey>) -> Result<Self, StartError> {
         let schema = match &options.config {
             Some(path) => jsonapi_config::load_file(path)?,
             None => jsonapi_config::example_domain(),
@@ -136,7 +204,7 @@ impl Server {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let (task, dev_client) = open(
+        let (task, dev_client, clients) = open(
             &options,
             schema,
             Start {
@@ -144,12 +212,14 @@ impl Server {
                 addr,
                 stopped,
                 options: &options,
+                key,
             },
         )
         .await??;
         Ok(Self {
             addr,
             dev_client,
+            clients,
             stop,
             task,
         })
@@ -163,6 +233,28 @@ impl Server {
     /// The development client, when [`Options::dev_client`] asked for it.
     pub fn dev_client(&self) -> &DevClient {
         &self.dev_client
+    }
+
+    /// Creates an API client of the running server (its secret is in the answer only).
+    ///
+    /// # Errors
+    /// An invalid name or no grant type, or a store failure (as text).
+    pub async fn create_client(
+        &self,
+        name: &str,
+        roles: &[String],
+        grants: &[GrantType],
+    ) -> Result<NewClient, String> {
+        self.clients.create(name, roles, grants).await
+    }
+
+    /// Revokes an API client of the running server: it gets no more tokens, and the tokens it
+    /// holds are refused once the engine's cache of client states expires.
+    ///
+    /// # Errors
+    /// An unknown client, or a store failure (as text).
+    pub async fn revoke_client(&self, id: &str) -> Result<(), String> {
+        self.clients.revoke(id).await
     }
 
     /// `http://ADDR`
@@ -232,16 +324,20 @@ struct Start<'a> {
     addr: SocketAddr,
     stopped: watch::Receiver<bool>,
     options: &'a Options,
+    /// A signing key that replaces the environment's.
+    key: Option<SigningKey>,
 }
 
 impl WithEngine for Start<'_> {
-    type Output = Result<(JoinHandle<()>, DevClient), StartError>;
+    type Output = Result<(JoinHandle<()>, DevClient, Arc<dyn Clients>), StartError>;
 
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
-        let (engine, client) = prepare(engine, self.options).await?;
+        let (engine, client) = prepare(keyed(engine, self.key), self.options).await?;
+        let clients = Arc::clone(&engine) as Arc<dyn Clients>;
         Ok((
             tokio::spawn(serve(self.listener, engine, self.addr, self.stopped)),
             client,
+            clients,
         ))
     }
 }

@@ -166,6 +166,213 @@ mod tests {
         assert_eq!(e.key, "types.a.relationships.b.inverse", "{e}");
     }
 
+    /// A small API with users and roles, `api:` settings inserted at line 2.
+    fn with_api(settings: &str) -> String {
+        format!(
+            "api:\n{settings}types:\n  users:\n    id: sequence\n    attributes:\n      username: {{ type: string, unique: true }}\n      password: {{ type: string }}\n    relationships:\n      roles: {{ target: roles, many: true }}\n  roles:\n    id: client\n    attributes:\n      permissions: {{ type: json }}\n"
+        )
+    }
+
+    #[test]
+    fn the_auth_defaults_and_settings_are_read() {
+        let schema = parse("api.yaml", &with_api("")).expect("valid");
+        let auth = &schema.api.auth;
+        assert!(auth.enabled);
+        assert_eq!(
+            (auth.issuer.as_str(), auth.audience.as_str()),
+            ("jsonapi", "jsonapi")
+        );
+        assert_eq!(auth.access_token_lifetime, 3600);
+        assert_eq!(auth.refresh_token_lifetime, 18_144_000);
+        assert_eq!(auth.users.as_deref(), Some("users"));
+        assert_eq!(auth.roles.as_deref(), Some("roles"));
+        assert!(auth.anonymous.is_empty());
+        assert!(schema.api.cors.allow_origins.is_empty());
+        assert_eq!(schema.api.cors.preflight_max_age, 600);
+
+        let schema = parse(
+            "api.yaml",
+            &with_api("  auth:\n    enabled: false\n    issuer: https://api.example.com\n    accessTokenLifetime: 600\n    anonymous: [roles]\n  cors:\n    allowOrigins: [\"https://app.example.com\"]\n    allowCredentials: true\n"),
+        )
+        .expect("valid");
+        assert!(!schema.api.auth.enabled);
+        assert_eq!(schema.api.auth.issuer, "https://api.example.com");
+        assert_eq!(schema.api.auth.access_token_lifetime, 600);
+        assert_eq!(schema.api.auth.anonymous, ["roles"]);
+        assert_eq!(schema.api.cors.allow_origins, ["https://app.example.com"]);
+        assert!(schema.api.cors.allow_credentials);
+    }
+
+    #[test]
+    fn an_unknown_anonymous_type_names_its_entry() {
+        let e = error(&with_api(
+            "  auth:\n    anonymous:\n      - roles\n      - ghosts\n",
+        ));
+        assert_eq!(e.key, "api.auth.anonymous.1", "{e}");
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("api.yaml:5: api.auth.anonymous.1: "),
+            "{e}"
+        );
+        assert!(e.message.contains("ghosts"), "{e}");
+        let e = error(&with_api("  auth:\n    anonymous: [ghosts]\n"));
+        assert_eq!(e.key, "api.auth.anonymous.0", "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn a_roles_type_needs_a_json_permissions_attribute() {
+        let text = with_api("  auth:\n    roles: users\n");
+        let e = error(&text);
+        assert_eq!(e.key, "api.auth.roles", "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(
+            e.to_string().starts_with("api.yaml:3: api.auth.roles: "),
+            "{e}"
+        );
+        assert!(e.message.contains("permissions"), "{e}");
+        let text = with_api("  auth:\n    roles: roles\n").replace(
+            "permissions: { type: json }",
+            "permissions: { type: string }",
+        );
+        let e = error(&text);
+        assert_eq!(e.key, "api.auth.roles", "{e}");
+        assert!(e.message.contains("\"roles\""), "{e}");
+        // Unnamed, a type called `roles` is the roles type only when it qualifies.
+        let schema = parse(
+            "api.yaml",
+            &with_api("").replace(
+                "permissions: { type: json }",
+                "permissions: { type: string }",
+            ),
+        )
+        .expect("valid");
+        assert_eq!(schema.api.auth.roles, None);
+        let e = error(&with_api("  auth:\n    roles: nothing\n"));
+        assert_eq!(e.key, "api.auth.roles", "{e}");
+        assert!(e.message.contains("nothing"), "{e}");
+    }
+
+    #[test]
+    fn a_users_type_needs_username_password_and_roles() {
+        for (from, to) in [
+            (
+                "username: { type: string, unique: true }",
+                "login: { type: string }",
+            ),
+            (
+                "username: { type: string, unique: true }",
+                "username: { type: string }",
+            ),
+            ("password: { type: string }", "password: { type: integer }"),
+        ] {
+            let e = error(&with_api("  auth:\n    users: users\n").replace(from, to));
+            assert_eq!(e.key, "api.auth.users", "{e}");
+            assert_eq!(e.line, Some(3), "{e}");
+            assert!(
+                e.to_string().starts_with("api.yaml:3: api.auth.users: "),
+                "{e}"
+            );
+            assert!(
+                e.message.contains("username") && e.message.contains("password"),
+                "{e}"
+            );
+        }
+        let e = error(&with_api("  auth:\n    users: users\n").replace(
+            "roles: { target: roles, many: true }",
+            "roles: { target: roles }",
+        ));
+        assert_eq!(e.key, "api.auth.users", "{e}");
+        assert!(e.message.contains("to-many \"roles\""), "{e}");
+        let e = error(&with_api("  auth:\n    users: people\n"));
+        assert_eq!(e.key, "api.auth.users", "{e}");
+        assert!(e.message.contains("people"), "{e}");
+    }
+
+    #[test]
+    fn token_lifetimes_must_be_in_range() {
+        for value in ["59", "86401"] {
+            let e = error(&with_api(&format!(
+                "  auth:\n    accessTokenLifetime: {value}\n"
+            )));
+            assert_eq!(e.key, "api.auth.accessTokenLifetime", "{e}");
+            assert_eq!(e.line, Some(3), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with("api.yaml:3: api.auth.accessTokenLifetime: "),
+                "{e}"
+            );
+        }
+        let e = error(&with_api("  auth:\n    accessTokenLifetime: -5\n"));
+        assert_eq!(e.key, "api.auth.accessTokenLifetime", "{e}");
+        let e = error(&with_api(
+            "  auth:\n    accessTokenLifetime: 7200\n    refreshTokenLifetime: 3600\n",
+        ));
+        assert_eq!(e.key, "api.auth.refreshTokenLifetime", "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+    }
+
+    #[test]
+    fn an_external_issuer_needs_an_issuer_and_a_jwks_document() {
+        let e = error(&with_api(
+            "  auth:\n    externalIssuers:\n      - issuer: https://idp.example.com\n        jwks: { nokeys: [] }\n",
+        ));
+        assert_eq!(e.key, "api.auth.externalIssuers.0.jwks", "{e}");
+        assert_eq!(e.line, Some(5), "{e}");
+        let e = error(&with_api(
+            "  auth:\n    externalIssuers:\n      - issuer: \" \"\n        jwks: { keys: [] }\n",
+        ));
+        assert_eq!(e.key, "api.auth.externalIssuers.0.issuer", "{e}");
+        let e = error(&with_api(
+            "  auth:\n    externalIssuers:\n      - jwks: { keys: [] }\n",
+        ));
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.key.starts_with("api.auth.externalIssuers"), "{e}");
+        assert!(e.message.contains("missing field `issuer`"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_auth_or_cors_key_is_named() {
+        let e = error(&with_api("  auth:\n    anonymus: [roles]\n"));
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().starts_with("api.yaml:3: api.auth"), "{e}");
+        assert!(e.message.contains("anonymus"), "{e}");
+        let e = error(&with_api(
+            "  cors:\n    allowOrigin: [\"https://a.example\"]\n",
+        ));
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("allowOrigin"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_cors_origin_or_header_is_named() {
+        for origin in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path/",
+            "ftp://x.example",
+        ] {
+            let e = error(&with_api(&format!(
+                "  cors:\n    allowOrigins:\n      - https://ok.example.com\n      - \"{origin}\"\n"
+            )));
+            assert_eq!(e.key, "api.cors.allowOrigins.1", "{origin}: {e}");
+            assert_eq!(e.line, Some(5), "{origin}: {e}");
+            assert!(
+                e.to_string()
+                    .starts_with("api.yaml:5: api.cors.allowOrigins.1: "),
+                "{e}"
+            );
+        }
+        let e = error(&with_api(
+            "  cors:\n    allowOrigins: [\"*\"]\n    allowHeaders: [\"X Bad\"]\n",
+        ));
+        assert_eq!(e.key, "api.cors.allowHeaders.0", "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+        let e = error(&with_api("  cors:\n    exposeHeaders: [\"\"]\n"));
+        assert_eq!(e.key, "api.cors.exposeHeaders.0", "{e}");
+    }
+
     #[test]
     fn invalid_yaml_is_reported_with_its_line() {
         let e = error("types:\n  products: [\n");

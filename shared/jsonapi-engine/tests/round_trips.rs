@@ -3,6 +3,9 @@
 //! The same scenario runs on the embedded store and on DynamoDB Local, where an interceptor on
 //! the SDK client also counts the HTTP requests sent to DynamoDB: they must equal the store's
 //! round trips (no hidden retries or extra pages).
+//!
+//! Requests are made as the process itself (`Engine::handle_as_system`), except the ones that
+//! show what a bearer token costs: nothing once the client and its roles are cached.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use jsonapi_auth::GrantType;
 use jsonapi_engine::{ApiRequest, ApiResponse, Engine, MEDIA_TYPE};
 use jsonapi_store::Store;
 use jsonapi_store::counting::{Counting, RoundTripCounts, RoundTrips};
@@ -64,31 +68,65 @@ impl<S: Store> Harness<S> {
         }
     }
 
+    /// A request as the process itself.
     async fn call(
         &self,
         method: Method,
         uri: &str,
         body: Option<Value>,
     ) -> (ApiResponse, RoundTripCounts) {
-        let (path, query) = match uri.split_once('?') {
-            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-            None => (uri.to_owned(), None),
-        };
         let mut headers = HeaderMap::new();
         if body.is_some() {
             headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().unwrap());
         }
+        self.send(method, uri, headers, body.map(|b| b.to_string()), true)
+            .await
+    }
+
+    /// A request from outside, with `Authorization: Bearer token` when given one.
+    async fn call_with_token(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+    ) -> (ApiResponse, RoundTripCounts) {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = token {
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            );
+        }
+        self.send(method, uri, headers, None, false).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: HeaderMap,
+        body: Option<String>,
+        system: bool,
+    ) -> (ApiResponse, RoundTripCounts) {
+        let (path, query) = match uri.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (uri.to_owned(), None),
+        };
         let request = ApiRequest {
             method,
             path,
             query,
             headers,
-            body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+            body: body.map(Into::into).unwrap_or_default(),
             base_url: "http://test".to_owned(),
         };
         let before = self.trips.snapshot();
         let sdk_before = self.sdk_requests.as_ref().map(|c| c.load(Ordering::SeqCst));
-        let response = self.engine.handle(request).await;
+        let response = if system {
+            self.engine.handle_as_system(request).await
+        } else {
+            self.engine.handle(request).await
+        };
         let trips = delta(self.trips.snapshot(), before);
         if let (Some(counter), Some(sdk_before)) = (&self.sdk_requests, sdk_before) {
             let sent = counter.load(Ordering::SeqCst) - sdk_before;
@@ -282,6 +320,78 @@ async fn scenario<S: Store>(store: S, sdk_requests: Option<Arc<AtomicU64>>) {
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(trips.transactions, 1, "{trips:?}");
     assert!(trips.allocations <= 1, "{trips:?}");
+
+    bearer_costs_nothing_once_cached(&h, &products[7].0).await;
+}
+
+/// A token's client and roles are read once and then cached (`jsonapi_engine::auth::CACHE_TTL`),
+/// so that an authenticated GET of one resource costs what it costs without authentication:
+/// one round trip. Refusals cost none: the token is checked with the key in memory.
+async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &str) {
+    h.create(
+        "roles",
+        json!({"type": "roles", "id": "reader", "attributes": {"label": "Reader", "permissions": {"products": ["VIEW"]}}}),
+    )
+    .await;
+    let client = h
+        .engine
+        .clients()
+        .await
+        .unwrap()
+        .create(
+            "round trips",
+            &["reader".to_owned()],
+            &[GrantType::ClientCredentials],
+        )
+        .await
+        .unwrap();
+    let body = json!({"grant_type": "client_credentials", "client_id": client.id,
+                      "client_secret": client.secret.expose()});
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let (r, _) = h
+        .send(
+            Method::POST,
+            "/oauth2-token",
+            headers,
+            Some(body.to_string()),
+            false,
+        )
+        .await;
+    let answer: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{answer}");
+    let token = answer["access_token"].as_str().unwrap();
+    let uri = format!("/api/products/{product}");
+
+    // The first request reads the client (is it revoked?) and its role's permissions.
+    let (r, trips) = h.call_with_token(Method::GET, &uri, Some(token)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        (trips.gets, trips.batch_gets, trips.total()),
+        (2, 1, 3),
+        "client + role + resource: {trips:?}"
+    );
+    // Then one resource is one read again, as without authentication.
+    let (r, trips) = h.call_with_token(Method::GET, &uri, Some(token)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(trips.total(), 1, "{trips:?}");
+    // A permission the role lacks is refused from the cache too.
+    let (r, trips) = h.call_with_token(Method::DELETE, &uri, Some(token)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(trips.total(), 0, "{trips:?}");
+    // No token, or one that does not verify: refused before the store is asked anything.
+    let (r, trips) = h.call_with_token(Method::GET, &uri, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(trips.total(), 0, "{trips:?}");
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let other = if signature.starts_with('A') { 'B' } else { 'A' };
+    let tampered = format!("{signed}.{other}{}", &signature[1..]);
+    let (r, trips) = h.call_with_token(Method::GET, &uri, Some(&tampered)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(trips.total(), 0, "{trips:?}");
 }
 
 #[tokio::test]

@@ -118,7 +118,9 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
             let body = (method == Method::POST).then(|| {
                 json!({"data": {"type": "products", "attributes": {"sku": format!("N{n}"), "name": "New", "price": "1.00"}}}).to_string()
             });
-            let r = engine.handle_as_system(request(method.clone(), uri, body)).await;
+            let r = engine
+                .handle_as_system(request(method.clone(), uri, body))
+                .await;
             assert!(
                 r.status.is_success(),
                 "{name}: {}",
