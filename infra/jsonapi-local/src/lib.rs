@@ -83,6 +83,9 @@ pub enum StartError {
     /// The seed data could not be loaded.
     #[error("cannot load the seed data: {0}")]
     Seed(String),
+    /// The development client could not be made.
+    #[error("cannot make the development client: {0}")]
+    DevClient(String),
     /// A client command failed.
     #[error("{0}")]
     Client(String),
@@ -353,7 +356,7 @@ async fn prepare<S: Store>(
     let client = if options.dev_client {
         match dev_client::ensure(&engine)
             .await
-            .map_err(StartError::Seed)?
+            .map_err(StartError::DevClient)?
         {
             Some(created) => DevClient::Created(created),
             None => dev_client::existing(&engine)

@@ -273,6 +273,23 @@ fn token_error(e: &jsonwebtoken::errors::Error) -> TokenError {
     }
 }
 
+/// Whether a token's header says `"alg": "none"` (an unsigned token: refused as an algorithm
+/// we do not accept, which is what it is, rather than as unreadable).
+fn declares_no_algorithm(token: &str) -> bool {
+    use base64::Engine as _;
+    token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+        .and_then(|h| h.get("alg").and_then(Value::as_str).map(str::to_owned))
+        .is_some_and(|alg| alg.eq_ignore_ascii_case("none"))
+}
+
 /// Who a verified token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -442,7 +459,13 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES || token.is_empty() {
             return Err(TokenError::Malformed);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|e| token_error(&e))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| {
+            if declares_no_algorithm(token) {
+                TokenError::Algorithm
+            } else {
+                token_error(&e)
+            }
+        })?;
         if let Some(kid) = header.kid.as_deref()
             && let Some(external) = self.external.iter().find(|k| k.kid == kid)
         {
@@ -590,10 +613,13 @@ mod tests {
         let header = b64url(br#"{"alg":"none","typ":"JWT"}"#);
         let body = b64url(claims(now() + 60, now()).to_string().as_bytes());
         for token in [format!("{header}.{body}."), format!("{header}.{body}.c2ln")] {
-            assert_eq!(s.verifier().verify(&token), Err(TokenError::Malformed));
+            assert_eq!(s.verifier().verify(&token), Err(TokenError::Algorithm));
         }
         let header = b64url(br#"{"alg":"None"}"#);
-        assert!(s.verifier().verify(&format!("{header}.{body}.")).is_err());
+        assert_eq!(
+            s.verifier().verify(&format!("{header}.{body}.")),
+            Err(TokenError::Algorithm)
+        );
     }
 
     #[test]

@@ -220,29 +220,30 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
     })
 }
 
-/// A type auth relies on: the one named under `key`, which must pass `check`; or else
-/// `default` when the API has such a type and it passes (an API whose `users` type is not
-/// made for signing in simply has no password grant).
+/// A type auth relies on: the one named under `key`, or else `default` when the API has such
+/// a type; it must pass `check`. With `lenient`, a default type that does not pass is simply
+/// not used (an API whose `users` type is not made for signing in has no password grant);
+/// without, it is an error (no roles type would let every caller do everything).
 fn auth_type(
     key: &str,
     named: Option<&str>,
-    default: &str,
+    (default, lenient): (&str, bool),
     types: &IndexMap<String, ResourceType>,
     check: impl Fn(&ResourceType) -> Result<(), String>,
 ) -> Checked<Option<String>> {
     let at = ["api", "auth", key];
-    match named {
-        Some(ty) => {
-            let resolved = types
-                .get(ty)
-                .ok_or_else(|| problem(&at, format!("unknown type \"{ty}\"")))?;
-            check(resolved).map_err(|m| problem(&at, format!("the type \"{ty}\" {m}")))?;
-            Ok(Some(ty.to_owned()))
-        }
-        None => Ok(types
-            .get(default)
-            .filter(|t| check(t).is_ok())
-            .map(|_| default.to_owned())),
+    let ty = match named {
+        Some(ty) => ty,
+        None if types.contains_key(default) => default,
+        None => return Ok(None),
+    };
+    let resolved = types
+        .get(ty)
+        .ok_or_else(|| problem(&at, format!("unknown type \"{ty}\"")))?;
+    match check(resolved) {
+        Ok(()) => Ok(Some(ty.to_owned())),
+        Err(_) if named.is_none() && lenient => Ok(None),
+        Err(m) => Err(problem(&at, format!("the type \"{ty}\" {m}"))),
     }
 }
 
@@ -251,7 +252,7 @@ fn check_roles_type(
     named: Option<&str>,
     types: &IndexMap<String, ResourceType>,
 ) -> Checked<Option<String>> {
-    auth_type("roles", named, "roles", types, |ty| {
+    auth_type("roles", named, ("roles", false), types, |ty| {
         if ty
             .attributes
             .get("permissions")
@@ -271,7 +272,7 @@ fn check_users_type(
     roles: Option<&str>,
     types: &IndexMap<String, ResourceType>,
 ) -> Checked<Option<String>> {
-    auth_type("users", named, "users", types, |ty| {
+    auth_type("users", named, ("users", true), types, |ty| {
         let string = |name: &str| {
             ty.attributes
                 .get(name)

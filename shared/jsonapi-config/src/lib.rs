@@ -86,7 +86,11 @@ pub fn parse(file: &str, text: &str) -> Result<Schema, ConfigError> {
         let key = e
             .path()
             .iter()
-            .map(ToString::to_string)
+            .map(|segment| match segment {
+                // `externalIssuers.0`, as the meaning checks name list items.
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                other => other.to_string(),
+            })
             .filter(|s| s != "?")
             .collect::<Vec<_>>();
         let inner = e.into_inner();
@@ -109,8 +113,13 @@ pub fn parse(file: &str, text: &str) -> Result<Schema, ConfigError> {
     })
 }
 
-/// serde_norway appends " at line L column C" to its messages; the line is reported separately.
+/// serde_norway starts some messages with the path (`a.b[0]: `) and appends " at line L column
+/// C"; both are reported separately.
 fn strip_location(message: &str) -> String {
+    let message = match message.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => rest,
+        _ => message,
+    };
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
@@ -239,16 +248,14 @@ mod tests {
         let e = error(&text);
         assert_eq!(e.key, "api.auth.roles", "{e}");
         assert!(e.message.contains("\"roles\""), "{e}");
-        // Unnamed, a type called `roles` is the roles type only when it qualifies.
-        let schema = parse(
-            "api.yaml",
-            &with_api("").replace(
-                "permissions: { type: json }",
-                "permissions: { type: string }",
-            ),
-        )
-        .expect("valid");
-        assert_eq!(schema.api.auth.roles, None);
+        // Unnamed, a type called `roles` is the roles type, and must qualify: ignoring it
+        // would let every authenticated caller do everything.
+        let e = error(&with_api("").replace(
+            "permissions: { type: json }",
+            "permissions: { type: string }",
+        ));
+        assert_eq!(e.key, "api.auth.roles", "{e}");
+        assert!(e.message.contains("\"permissions\""), "{e}");
         let e = error(&with_api("  auth:\n    roles: nothing\n"));
         assert_eq!(e.key, "api.auth.roles", "{e}");
         assert!(e.message.contains("nothing"), "{e}");
@@ -328,7 +335,8 @@ mod tests {
             "  auth:\n    externalIssuers:\n      - jwks: { keys: [] }\n",
         ));
         assert_eq!(e.line, Some(4), "{e}");
-        assert!(e.key.starts_with("api.auth.externalIssuers"), "{e}");
+        assert_eq!(e.key, "api.auth.externalIssuers.0", "{e}");
+        assert_eq!(e.message, "missing field `issuer`", "{e}");
         assert!(e.message.contains("missing field `issuer`"), "{e}");
     }
 
