@@ -35,9 +35,12 @@ async fn anonymous_types_are_readable_without_a_token_and_nothing_else() {
         Some("Bearer realm=\"api\"")
     );
 
-    // Other types and every write ask for a token.
+    // Other types, unknown ones and every write ask for a token (a stranger learns nothing of
+    // what else exists).
     for response in [
         anonymous.get("/api/categories").await,
+        anonymous.get("/api/nosuchtype").await,
+        anonymous.get("/api/nosuchtype/1/relationships/x").await,
         anonymous.get("/api/customers/1").await,
         anonymous
             .post(

@@ -186,16 +186,26 @@ impl<S: Store> Engine<S> {
             Access::Everything
         } else {
             match self.authenticate(req).await? {
-                Ok(Access::Granted {
-                    anonymous: true, ..
-                }) if api.auth.anonymous.is_empty() => {
-                    return Ok(Refusal::Unauthenticated(None).response());
-                }
                 Ok(access) => access,
                 Err(refusal) => return Ok(refusal.response()),
             }
         };
-        let route = Route::parse(&api.prefix, &req.path).ok_or_else(not_found)?;
+        let route = Route::parse(&api.prefix, &req.path);
+        // A caller without a token learns nothing beyond the types open to it, not even
+        // which other types exist.
+        if matches!(
+            access,
+            Access::Granted {
+                anonymous: true,
+                ..
+            }
+        ) && !route
+            .as_ref()
+            .is_some_and(|r| api.auth.anonymous.iter().any(|t| t == r.ty()))
+        {
+            return Ok(Refusal::Unauthenticated(None).response());
+        }
+        let route = route.ok_or_else(not_found)?;
         let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
             let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
                 "entity"
