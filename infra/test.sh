@@ -32,7 +32,13 @@ step "tests (the black-box suite on the embedded store)"
 cargo test --locked --workspace 2>&1 | tee -a "$results"
 
 step "the black-box suite on DynamoDB Local"
-JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api 2>&1 | tee -a "$results"
+# Access decisions (roles, anonymous types, CORS, the API switch, forged tokens) are the
+# engine's and read through the same store calls as every request, so those modules run on the
+# embedded store only; what auth keeps in the store (clients, refresh-token families, back-off
+# counters, the signing key) runs here too (auth_tokens), and in the Lambda event tests.
+JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
+    --skip auth_acl:: --skip auth_attacks:: --skip auth_settings:: --skip auth_external:: \
+    --skip cors:: --skip api_disabled:: --skip auth_logs:: 2>&1 | tee -a "$results"
 
 if [ -f infra/sam/validate.sh ]; then
     step "template checks (cfn-lint, sam validate)"
