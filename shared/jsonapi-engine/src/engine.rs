@@ -183,7 +183,7 @@ impl<S: Store> Engine<S> {
         // Every route but OPTIONS needs a caller; a bad token is refused before anything else
         // (also before unknown types are told apart, which would tell strangers what exists).
         let access = if system || req.method == Method::OPTIONS {
-            Access::Everything
+            Arc::new(Access::Everything)
         } else {
             match self.authenticate(req).await? {
                 Ok(access) => access,
@@ -194,7 +194,7 @@ impl<S: Store> Engine<S> {
         // A caller without a token learns nothing beyond the types open to it, not even
         // which other types exist.
         if matches!(
-            access,
+            *access,
             Access::Granted {
                 anonymous: true,
                 ..
@@ -341,7 +341,7 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    fn context(&self, req: &ApiRequest, access: Access) -> Ctx {
+    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Ctx {
         let include: Vec<String> = req
             .headers
             .get_all("x-include")
@@ -359,7 +359,7 @@ impl<S: Store> Engine<S> {
             hateoas: !include.iter().any(|k| k == "nohateoas"),
             total_count: include.iter().any(|k| k == "totalcount"),
             deleted_count: include.iter().any(|k| k == "deletedcount"),
-            access: Arc::new(access),
+            access,
         }
     }
 

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::AUTHORIZATION;
 use jsonapi_auth::{
     ExternalIssuer, Grants, Passwords, Permission, RolePermissions, ServiceOptions, SigningKey,
@@ -24,6 +26,7 @@ use jsonapi_auth::{
 };
 use jsonapi_store::{Key, Store};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 pub(crate) use access::{Access, Refusal};
 pub use endpoint::{JWKS_PATH, TOKEN_PATH};
@@ -44,6 +47,12 @@ pub(crate) struct Auth<S> {
     tokens: tokio::sync::OnceCell<Tokens<S>>,
     roles: Cache<RolePermissions>,
     clients: Cache<bool>,
+    /// What a verified token may do, by the token's SHA-256: a token used again skips the
+    /// signature check and the lookups until the first of its expiry and [`CACHE_TTL`] after
+    /// the oldest role or client state it was built from.
+    verified: Cache<Arc<Access>>,
+    /// The grants of a caller without a token.
+    anonymous: std::sync::OnceLock<Arc<Access>>,
 }
 
 impl<S> std::fmt::Debug for Auth<S> {
@@ -62,6 +71,8 @@ impl<S> Auth<S> {
             tokens: tokio::sync::OnceCell::new(),
             roles: Cache::default(),
             clients: Cache::default(),
+            verified: Cache::default(),
+            anonymous: std::sync::OnceLock::new(),
         }
     }
 }
@@ -72,7 +83,7 @@ pub(crate) struct Tokens<S> {
     pub(crate) verifier: TokenVerifier,
 }
 
-/// Values read from the store, trusted for [`CACHE_TTL`].
+/// Values trusted until an instant (for [`CACHE_TTL`] after they were read from the store).
 struct Cache<V> {
     entries: Mutex<HashMap<String, (Instant, V)>>,
 }
@@ -86,21 +97,26 @@ impl<V> Default for Cache<V> {
 }
 
 impl<V: Clone> Cache<V> {
-    fn get(&self, key: &str) -> Option<V> {
+    /// The value and until when it may be trusted.
+    fn get(&self, key: &str) -> Option<(Instant, V)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, v)| v.clone())
+            .filter(|(until, _)| Instant::now() < *until)
+            .cloned()
     }
 
-    fn put(&self, key: String, value: V) {
+    fn put(&self, key: String, value: V, until: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         // Forget stale entries now and then so the map stays as small as the working set.
-        if entries.len() > 1024 {
-            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+        if entries.len() >= 4096 {
+            let now = Instant::now();
+            entries.retain(|_, (until, _)| now < *until);
+            if entries.len() >= 4096 {
+                entries.clear();
+            }
         }
-        entries.insert(key, (Instant::now(), value));
+        entries.insert(key, (until, value));
     }
 }
 
@@ -123,6 +139,21 @@ pub fn signing_key_from_env() -> Result<Option<SigningKey>, jsonapi_auth::KeyErr
 
 fn signing_key_item() -> Key {
     Key::new("meta#signing-key", "#")
+}
+
+/// VIEW on the types open to anonymous reads (every caller has it).
+fn anonymous_grants(types: &[String]) -> Grants {
+    let mut grants = Grants::new();
+    for ty in types {
+        grants.add(&RolePermissions::default().with(ty, Permission::View));
+    }
+    grants
+}
+
+fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The bearer token of an `Authorization` header; `None` for another scheme or no token.
@@ -216,24 +247,27 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn authenticate(
         &self,
         req: &ApiRequest,
-    ) -> ApiResult<Result<Access, Refusal>> {
+    ) -> ApiResult<Result<Arc<Access>, Refusal>> {
         let settings = &self.schema.api.auth;
         if !settings.enabled {
-            return Ok(Ok(Access::Everything));
-        }
-        let mut grants = Grants::new();
-        for ty in &settings.anonymous {
-            grants.add(&RolePermissions::default().with(ty, Permission::View));
+            return Ok(Ok(Arc::new(Access::Everything)));
         }
         let Some(header) = req.headers.get(AUTHORIZATION) else {
-            return Ok(Ok(Access::Granted {
-                grants,
-                anonymous: true,
-            }));
+            let anonymous = self.auth.anonymous.get_or_init(|| {
+                Arc::new(Access::Granted {
+                    grants: anonymous_grants(&settings.anonymous),
+                    anonymous: true,
+                })
+            });
+            return Ok(Ok(Arc::clone(anonymous)));
         };
         let Some(token) = bearer(header) else {
             return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Malformed))));
         };
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
+        if let Some((_, access)) = self.auth.verified.get(&digest) {
+            return Ok(Ok(access));
+        }
         let Some(tokens) = self.tokens(false).await? else {
             // No key was ever made, so no token of ours exists.
             return Ok(Err(Refusal::Unauthenticated(Some(TokenError::UnknownKey))));
@@ -245,36 +279,52 @@ impl<S: Store> Engine<S> {
                 return Ok(Err(Refusal::Unauthenticated(Some(e))));
             }
         };
+        // Trusted until the token expires, and no longer than what it was built from.
+        let left = principal.expires_at.saturating_sub(epoch_seconds());
+        let mut until = Instant::now() + Duration::from_secs(left).min(CACHE_TTL);
         if !principal.external
             && let Some(client) = &principal.client_id
-            && !self.client_active(tokens, client).await?
         {
-            return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Revoked))));
+            let (active, fresh_until) = self.client_active(tokens, client).await?;
+            if !active {
+                return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Revoked))));
+            }
+            until = until.min(fresh_until);
         }
-        let Some(roles_type) = &settings.roles else {
+        let access = match &settings.roles {
             // No roles type: authentication is all there is.
-            return Ok(Ok(Access::Everything));
+            None => Access::Everything,
+            Some(roles_type) => {
+                let mut grants = anonymous_grants(&settings.anonymous);
+                for (fresh_until, role) in
+                    self.role_permissions(roles_type, &principal.roles).await?
+                {
+                    grants.add(&role);
+                    until = until.min(fresh_until);
+                }
+                Access::Granted {
+                    grants,
+                    anonymous: false,
+                }
+            }
         };
-        for role in self.role_permissions(roles_type, &principal.roles).await? {
-            grants.add(&role);
-        }
-        Ok(Ok(Access::Granted {
-            grants,
-            anonymous: false,
-        }))
+        let access = Arc::new(access);
+        self.auth.verified.put(digest, Arc::clone(&access), until);
+        Ok(Ok(access))
     }
 
-    /// Whether a client still exists and is not revoked.
-    async fn client_active(&self, tokens: &Tokens<S>, id: &str) -> ApiResult<bool> {
-        if let Some(active) = self.auth.clients.get(id) {
-            return Ok(active);
+    /// Whether a client still exists and is not revoked, and until when that is trusted.
+    async fn client_active(&self, tokens: &Tokens<S>, id: &str) -> ApiResult<(bool, Instant)> {
+        if let Some((until, active)) = self.auth.clients.get(id) {
+            return Ok((active, until));
         }
         let active = match tokens.service.clients().get(id).await {
             Ok(info) => info.is_some_and(|c| !c.revoked),
             Err(e) => return Err(ApiError::internal(&e).into()),
         };
-        self.auth.clients.put(id.to_owned(), active);
-        Ok(active)
+        let until = Instant::now() + CACHE_TTL;
+        self.auth.clients.put(id.to_owned(), active, until);
+        Ok((active, until))
     }
 
     /// The permissions of these roles: cached ones, the rest in one batch read.
@@ -282,12 +332,12 @@ impl<S: Store> Engine<S> {
         &self,
         roles_type: &str,
         roles: &[String],
-    ) -> ApiResult<Vec<RolePermissions>> {
+    ) -> ApiResult<Vec<(Instant, RolePermissions)>> {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for role in roles {
             match self.auth.roles.get(role) {
-                Some(p) => found.push(p),
+                Some(entry) => found.push(entry),
                 None => missing.push(role.clone()),
             }
         }
@@ -307,11 +357,12 @@ impl<S: Store> Engine<S> {
             });
             loaded.insert(r.id.clone(), parsed);
         }
+        let until = Instant::now() + CACHE_TTL;
         for role in missing {
             // An unknown role grants nothing (and is remembered as such).
             let permissions = loaded.remove(&role).unwrap_or_default();
-            self.auth.roles.put(role, permissions.clone());
-            found.push(permissions);
+            self.auth.roles.put(role, permissions.clone(), until);
+            found.push((until, permissions));
         }
         Ok(found)
     }
