@@ -430,3 +430,46 @@ async fn a_forbidden_write_is_refused_before_its_body_is_read() {
     assert_ne!(response.status.as_u16(), 403, "{}", response.describe());
     assert!(response.status.is_client_error(), "{}", response.describe());
 }
+
+#[tokio::test]
+async fn delete_rules_need_permission_on_the_types_they_change() {
+    let app = TestApp::spawn_seeded().await;
+    // Deleting an order cascades to its line items; deleting a category clears the category
+    // of its products (and the parent of its children).
+    role(
+        &app,
+        "pruner",
+        json!({ "orders": ["VIEW", "DELETE"], "categories": ["VIEW", "DELETE"] }),
+    )
+    .await;
+    role(
+        &app,
+        "cleaner",
+        json!({ "orders": ["VIEW", "DELETE"], "orderlineitems": ["DELETE"],
+                "categories": ["VIEW", "DELETE"], "products": ["EDIT"] }),
+    )
+    .await;
+    let pruner = as_roles(&app, &["pruner"]).await;
+    let order = app.fetch("orders", "1").await;
+    let response = pruner.delete("/api/orders/1").await;
+    assert_error(&response, 403, "access denied exception", Source::Absent);
+    assert!(
+        response.errors()[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("\"orderlineitems\"") && d.contains("DELETE")),
+        "{}",
+        response.describe()
+    );
+    assert_eq!(app.fetch("orders", "1").await, order);
+    let response = pruner.delete("/api/categories?filter[id]=2").await;
+    assert_error(&response, 403, "access denied exception", Source::Absent);
+    app.get("/api/categories/2").await.assert_status(200);
+
+    let cleaner = as_roles(&app, &["cleaner"]).await;
+    cleaner.delete("/api/orders/1").await.assert_status(204);
+    cleaner
+        .delete("/api/categories?filter[id]=2")
+        .await
+        .assert_status(204);
+    app.get("/api/categories/2").await.assert_status(404);
+}

@@ -285,7 +285,7 @@ impl<S: Store> Engine<S> {
                 self.write_document(&ctx, ty, Some(&id), query, &req.body)
                     .await
             }
-            (Route::Item { id, .. }, Method::DELETE) => self.delete(ty, &id, query).await,
+            (Route::Item { id, .. }, Method::DELETE) => self.delete(&ctx, ty, &id, query).await,
             (Route::Related { id, rel, .. }, Method::GET) => {
                 self.get_related(&ctx, ty, &id, &rel, query).await
             }

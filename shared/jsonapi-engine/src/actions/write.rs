@@ -53,6 +53,7 @@ fn extra_field(pointer: String, name: &str) -> ApiError {
 impl<S: Store> Engine<S> {
     pub(crate) async fn delete(
         &self,
+        ctx: &Ctx,
         ty: &ResourceType,
         id: &str,
         query: Option<&str>,
@@ -63,6 +64,7 @@ impl<S: Store> Engine<S> {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
             let mut changes = ChangeSet::default();
             self.stage_delete(before, &mut changes).await?;
+            ctx.access.check_delete_rules(&changes)?;
             self.commit(Action::Delete, changes).await?;
             Ok(())
         })
@@ -123,6 +125,7 @@ impl<S: Store> Engine<S> {
                         self.stage_delete(r, &mut changes).await?;
                         n += 1;
                     }
+                    ctx.access.check_delete_rules(&changes)?;
                     self.commit(Action::DeleteList, changes).await?;
                     Ok(n)
                 })

@@ -7,6 +7,7 @@ use jsonapi_auth::{Grants, Permission, TokenError};
 use jsonapi_config::{ResourceType, Schema};
 
 use crate::error::{ApiError, ApiErrors};
+use crate::extension::ChangeSet;
 use crate::filter::PathPredicate;
 use crate::request::ApiResponse;
 
@@ -94,6 +95,40 @@ impl Access {
             } => Refusal::Unauthenticated(None),
             _ => Refusal::Forbidden,
         })
+    }
+
+    /// A deletion's delete rules change resources of other types (cascade deletes them,
+    /// nullify edits them): the caller must hold DELETE or EDIT on each type so changed.
+    pub(crate) fn check_delete_rules(&self, changes: &ChangeSet) -> Result<(), ApiErrors> {
+        let mut refused: Vec<(&str, Permission)> = Vec::new();
+        for change in changes.changes() {
+            let (ty, needed) = match (&change.before, &change.after) {
+                (Some(before), None) => (before.ty.as_str(), Permission::Delete),
+                (_, Some(after)) => (after.ty.as_str(), Permission::Edit),
+                (None, None) => continue,
+            };
+            if !self.allows(ty, needed) && !refused.contains(&(ty, needed)) {
+                refused.push((ty, needed));
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(ApiErrors(
+            refused
+                .into_iter()
+                .map(|(ty, needed)| {
+                    ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "access denied exception",
+                        format!(
+                            "Deleting this would {} \"{ty}\" resources (a delete rule), which needs {needed} permission on them.",
+                            if needed == Permission::Delete { "delete" } else { "change" },
+                        ),
+                    )
+                })
+                .collect(),
+        ))
     }
 
     /// Filters through relationships read the related type: a filter path crossing a type the
