@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Each binary answers the fixture event of its operation (`fn-get` the get event, …,
-//! `fn-token` the JWKS event: a token request's time is mostly its argon2 check of the client
-//! secret, not start-up; any other name the get event) on a table holding one product, with
+//! `fn-token` the JWKS event, which reads the signing key as a token request does; any other
+//! name the get event) on a table holding one product, with
 //! the access token of an API client (the signing key kept in the table, which each process
 //! reads on its first authenticated request). Prints one line per binary, the
 //! medians of the runs: `NAME<TAB>init ms<TAB>first answer ms`, where init ends when the process
