@@ -160,18 +160,22 @@ impl Settings {
             kind: "StoreUnavailable",
             message: format!("cannot connect to the DynamoDB table {}: {e}", self.table),
         })?;
+        let connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms;
+        let engine = Engine::new(schema, store);
+        let engine = match key {
+            Some(key) => engine.with_signing_key(key),
+            None => engine,
+        };
+        engine.prepare_auth().await;
         // Once per cold start: where the init time goes (Lambda's REPORT line has the total).
         tracing::info!(
             config_ms,
-            connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms,
+            connect_ms,
+            auth_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms - connect_ms,
             signing_key = signing_key_source(),
             "initialised"
         );
-        let engine = Engine::new(schema, store);
-        Ok(match key {
-            Some(key) => engine.with_signing_key(key),
-            None => engine,
-        })
+        Ok(engine)
     }
 }
 

@@ -230,6 +230,15 @@ impl<S: Store> Engine<S> {
         ))
     }
 
+    /// Reads what checking tokens needs now (the signing key kept in the store, when the
+    /// deployment gives none), so that no request pays for it: a function's init calls it. A
+    /// store failure here is left for the first request to meet and report.
+    pub async fn prepare_auth(&self) {
+        if self.schema.api.auth.enabled && self.tokens(false).await.is_err() {
+            tracing::warn!("the signing key could not be read at init; requests will try again");
+        }
+    }
+
     /// The API clients (create, list, revoke), over this engine's store.
     ///
     /// # Errors
