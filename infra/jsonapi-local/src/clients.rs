@@ -2,7 +2,7 @@
 //! command line (the embedded store must not be in use by a running server; a DynamoDB table
 //! may be).
 
-use jsonapi_auth::GrantType;
+use jsonapi_auth::{ClientStore, GrantType};
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 
@@ -50,10 +50,7 @@ impl WithEngine for ClientCommand {
     type Output = Result<String, String>;
 
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
-        let clients = engine
-            .clients()
-            .await
-            .map_err(|e| e.to_document().to_string())?;
+        let clients = client_store(&engine).await?;
         match self {
             Self::Add {
                 name,
@@ -110,6 +107,15 @@ impl WithEngine for ClientCommand {
             }
         }
     }
+}
+
+/// The engine's API clients (their store makes the signing key on first use), with a store
+/// failure as text.
+pub(crate) async fn client_store<S: Store>(engine: &Engine<S>) -> Result<&ClientStore<S>, String> {
+    engine
+        .clients()
+        .await
+        .map_err(|e| e.to_document().to_string())
 }
 
 /// The roles among `roles` that the roles type does not hold.

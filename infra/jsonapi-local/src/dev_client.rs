@@ -31,10 +31,8 @@ pub(crate) async fn ensure<S: Store>(engine: &Engine<S>) -> Result<Option<NewCli
     } else {
         Vec::new()
     };
-    let client = engine
-        .clients()
-        .await
-        .map_err(|e| e.to_document().to_string())?
+    let client = crate::clients::client_store(engine)
+        .await?
         .create(
             "development",
             &roles,

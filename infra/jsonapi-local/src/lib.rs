@@ -132,11 +132,8 @@ impl<S: Store> Clients for Engine<S> {
         grants: &'a [GrantType],
     ) -> BoxFuture<'a, Result<NewClient, String>> {
         Box::pin(async move {
-            let clients = self
-                .clients()
-                .await
-                .map_err(|e| e.to_document().to_string())?;
-            clients
+            clients::client_store(self)
+                .await?
                 .create(name, roles, grants)
                 .await
                 .map_err(|e| e.to_string())
@@ -145,11 +142,11 @@ impl<S: Store> Clients for Engine<S> {
 
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let clients = self
-                .clients()
+            clients::client_store(self)
+                .await?
+                .revoke(id)
                 .await
-                .map_err(|e| e.to_document().to_string())?;
-            clients.revoke(id).await.map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())
         })
     }
 }

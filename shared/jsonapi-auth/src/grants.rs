@@ -885,6 +885,16 @@ mod tests {
         }
     }
 
+    impl Fixture {
+        /// The error a JSON token request gets (it must be refused).
+        async fn refused(&self, body: Value) -> OAuthError {
+            self.service
+                .exchange(json_request(&body))
+                .await
+                .expect_err("the request is refused")
+        }
+    }
+
     fn json_request(body: &Value) -> TokenRequest {
         TokenRequest::parse(Some("application/json"), body.to_string().as_bytes()).unwrap()
     }
@@ -971,13 +981,11 @@ mod tests {
             assert_eq!(e.body(), wrong.body());
         }
         let missing = f
-            .service
-            .exchange(json_request(&json!({
+            .refused(json!({
                 "grant_type": "password", "client_id": f.app.id,
                 "client_secret": f.app.secret.expose(), "username": "alice",
-            })))
-            .await
-            .unwrap_err();
+            }))
+            .await;
         assert_eq!(missing.code, ErrorCode::InvalidRequest);
     }
 
@@ -1077,13 +1085,11 @@ mod tests {
             .await
             .unwrap();
         let e = f
-            .service
-            .exchange(json_request(&json!({
+            .refused(json!({
                 "grant_type": "refresh_token", "client_id": other.id,
                 "client_secret": other.secret.expose(), "refresh_token": token.expose(),
-            })))
-            .await
-            .unwrap_err();
+            }))
+            .await;
         assert_eq!(e.code, ErrorCode::InvalidGrant);
     }
 
@@ -1105,59 +1111,41 @@ mod tests {
         }
         f.service.clients().revoke(&f.machine.id).await.unwrap();
         let e = f
-            .service
-            .exchange(json_request(&json!({
+            .refused(json!({
                 "grant_type": "client_credentials", "client_id": f.machine.id,
                 "client_secret": f.machine.secret.expose(),
-            })))
-            .await
-            .unwrap_err();
+            }))
+            .await;
         assert_eq!(e.code, ErrorCode::InvalidClient);
     }
 
     #[tokio::test]
     async fn unknown_missing_and_disallowed_grants() {
         let f = fixture().await;
-        let e = f
-            .service
-            .exchange(json_request(&json!({"grant_type": "authorization_code"})))
-            .await
-            .unwrap_err();
+        let e = f.refused(json!({"grant_type": "authorization_code"})).await;
         assert_eq!((e.code, e.status()), (ErrorCode::UnsupportedGrantType, 400));
-        let e = f
-            .service
-            .exchange(json_request(&json!({"client_id": "x"})))
-            .await
-            .unwrap_err();
+        let e = f.refused(json!({"client_id": "x"})).await;
         assert_eq!(e.code, ErrorCode::InvalidRequest);
         // The machine client may not use the password grant.
-        let e = f
-            .service
-            .exchange(json_request(&json!({
+        let e = f.refused(json!({
                 "grant_type": "password", "client_id": f.machine.id,
                 "client_secret": f.machine.secret.expose(), "username": "alice", "password": "wonderland",
-            })))
-            .await
-            .unwrap_err();
+            })).await;
         assert_eq!((e.code, e.status()), (ErrorCode::UnauthorizedClient, 400));
         // Nor the refresh grant.
         let e = f
-            .service
-            .exchange(json_request(&json!({
+            .refused(json!({
                 "grant_type": "refresh_token", "client_id": f.machine.id,
                 "client_secret": f.machine.secret.expose(), "refresh_token": "x",
-            })))
-            .await
-            .unwrap_err();
+            }))
+            .await;
         assert_eq!(e.code, ErrorCode::UnauthorizedClient);
         let e = f
-            .service
-            .exchange(json_request(&json!({
+            .refused(json!({
                 "grant_type": "refresh_token", "client_id": f.app.id,
                 "client_secret": f.app.secret.expose(),
-            })))
-            .await
-            .unwrap_err();
+            }))
+            .await;
         assert_eq!(e.code, ErrorCode::InvalidRequest);
     }
 

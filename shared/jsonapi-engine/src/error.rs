@@ -56,6 +56,8 @@ pub mod title {
     pub const VALUE: &str = "value constraint";
     /// A 404.
     pub const NOT_FOUND: &str = "not found http exception";
+    /// A 403.
+    pub const ACCESS_DENIED: &str = "access denied exception";
 }
 
 impl ApiError {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use jsonapi_engine::Engine;
+use jsonapi_engine::{Engine, Operation};
 use jsonapi_store_dynamodb::{Config, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
 
@@ -116,7 +116,10 @@ impl Settings {
 
     /// The engine: the configuration checked, the store connected (its first connection is
     /// opened here, during init, not in the first request).
-    pub(crate) async fn engine(&self) -> Result<Engine<DynamoStore>, InitError> {
+    pub(crate) async fn engine(
+        &self,
+        operation: Operation,
+    ) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
         let mut schema = match &self.config {
             Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
@@ -166,7 +169,10 @@ impl Settings {
             Some(key) => engine.with_signing_key(key),
             None => engine,
         };
-        engine.prepare_auth().await;
+        // OPTIONS never needs a token: its function has no key to read.
+        if operation != Operation::Options {
+            engine.prepare_auth().await;
+        }
         // Once per cold start: where the init time goes (Lambda's REPORT line has the total).
         tracing::info!(
             config_ms,

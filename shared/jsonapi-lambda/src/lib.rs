@@ -79,7 +79,7 @@ pub async fn handle<S: Store>(
 pub async fn run(operation: Operation) -> Result<(), Error> {
     init_tracing();
     let built = match init::Settings::from_env() {
-        Ok(settings) => settings.engine().await,
+        Ok(settings) => settings.engine(operation).await,
         Err(e) => Err(e),
     };
     let engine = match built {

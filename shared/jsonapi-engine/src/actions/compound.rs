@@ -199,7 +199,7 @@ impl<S: Store> Engine<S> {
                 (None, Some(_)) if ty.id != IdStrategy::Client => errors.push(
                     ApiError::new(
                         StatusCode::FORBIDDEN,
-                        "access denied exception",
+                        title::ACCESS_DENIED,
                         format!("The server generates the ids of \"{}\"; remove \"id\" from the request (a \"lid\" can name it).", ty.name),
                     )
                     .at("/data/id"),

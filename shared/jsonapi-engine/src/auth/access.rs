@@ -6,7 +6,7 @@ use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use jsonapi_auth::{Grants, Permission, TokenError};
 use jsonapi_config::{ResourceType, Schema};
 
-use crate::error::{ApiError, ApiErrors};
+use crate::error::{ApiError, ApiErrors, title};
 use crate::extension::ChangeSet;
 use crate::filter::PathPredicate;
 use crate::request::ApiResponse;
@@ -25,7 +25,7 @@ pub(crate) enum Access {
 pub(crate) fn access_denied() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "access denied exception",
+        title::ACCESS_DENIED,
         "No access to this type of entities.",
     )
 }
@@ -120,7 +120,7 @@ impl Access {
                 .map(|(ty, needed)| {
                     ApiError::new(
                         StatusCode::FORBIDDEN,
-                        "access denied exception",
+                        title::ACCESS_DENIED,
                         format!(
                             "Deleting this would {} \"{ty}\" resources (a delete rule), which needs {needed} permission on them.",
                             if needed == Permission::Delete { "delete" } else { "change" },

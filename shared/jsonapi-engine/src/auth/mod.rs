@@ -150,12 +150,6 @@ fn anonymous_grants(types: &[String]) -> Grants {
     grants
 }
 
-fn epoch_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The bearer token of an `Authorization` header; `None` for another scheme or no token.
 fn bearer(header: &http::HeaderValue) -> Option<&str> {
     let value = header.to_str().ok()?.trim();
@@ -289,7 +283,9 @@ impl<S: Store> Engine<S> {
             }
         };
         // Trusted until the token expires, and no longer than what it was built from.
-        let left = principal.expires_at.saturating_sub(epoch_seconds());
+        let left = principal
+            .expires_at
+            .saturating_sub(jsonapi_auth::Clock::system().now());
         let mut until = Instant::now() + Duration::from_secs(left).min(CACHE_TTL);
         if !principal.external
             && let Some(client) = &principal.client_id
