@@ -181,8 +181,6 @@ impl fmt::Debug for Passwords {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
 
     #[test]
@@ -216,32 +214,21 @@ mod tests {
     }
 
     #[test]
-    fn dummy_costs_about_as_much_as_a_real_check_and_never_matches() {
+    fn dummy_has_the_real_parameters_and_never_matches() {
+        // argon2id's cost is set by its parameters alone (memory, passes, lanes), so a dummy
+        // with the same parameters costs what a real check costs; a wall-clock comparison
+        // would only measure the machine's load.
         let p = Passwords::with_params(1024, 2, 1).unwrap();
         let h = p.hash("pw").unwrap();
-        // The dummy is a well-formed PHC string with the same parameters.
         assert!(
             argon2::password_hash::phc::PasswordHash::new(&p.dummy).is_ok(),
             "{}",
             p.dummy
         );
+        let params = |phc: &str| phc.split('$').nth(3).map(str::to_owned);
+        assert_eq!(params(&p.dummy), params(h.as_str()));
         assert!(p.dummy.starts_with("$argon2id$v=19$m=1024,t=2,p=1$"));
         assert!(!p.verify("pw", &p.dummy));
-        // Interleaved runs, best of five each, so that other tests' load evens out.
-        let time = |f: &dyn Fn()| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        };
-        let (mut real, mut dummy) = (std::time::Duration::MAX, std::time::Duration::MAX);
-        for _ in 0..5 {
-            real = real.min(time(&|| {
-                p.verify("wrong", h.as_str());
-            }));
-            dummy = dummy.min(time(&|| p.verify_dummy("wrong")));
-        }
-        let ratio = dummy.as_secs_f64() / real.as_secs_f64();
-        assert!((0.5..2.0).contains(&ratio), "real {real:?} dummy {dummy:?}");
     }
 
     #[test]
