@@ -106,6 +106,9 @@ async fn main() -> ExitCode {
     if let Some(Command::Client(command)) = args.command {
         return client(&options, command).await;
     }
+    // Installed before the server starts: a signal that arrives as soon as it is listening
+    // must stop it cleanly, not kill it with the signal's default action.
+    let shutdown = shutdown_signal();
     let server = match Server::start(options).await {
         Ok(server) => server,
         Err(e) => {
@@ -127,7 +130,7 @@ async fn main() -> ExitCode {
         DevClient::None => {}
     }
     tracing::info!("API at {}/api (stop with Ctrl-C)", server.base_url());
-    shutdown_signal().await;
+    shutdown.await;
     server.stop().await;
     ExitCode::SUCCESS
 }
@@ -172,18 +175,23 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT. The handlers are registered when this is called, not when
+/// the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the process can only be killed; serve until then.
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            // Without signal handlers the process can only be killed; serve until then.
+            std::future::pending::<()>().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }
