@@ -43,4 +43,5 @@ mod sparse_fields;
 mod total_count;
 mod updating;
 mod upsert;
+mod user_access;
 mod validate;

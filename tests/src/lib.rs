@@ -72,6 +72,8 @@ struct Setup {
     config: Option<(Arc<TempDir>, PathBuf)>,
     /// A signing key given to the server instead of the one it keeps in its store.
     key: Option<SigningKey>,
+    /// How long the server trusts client, user and role states (`None`: its default).
+    auth_cache_ttl: Option<Duration>,
 }
 
 /// An API client's id and secret.
@@ -120,7 +122,7 @@ impl TestApp {
         std::fs::write(&path, yaml).expect("the configuration file is written");
         let setup = Setup {
             config: Some((Arc::new(dir), path)),
-            key: None,
+            ..Setup::default()
         };
         Self::spawn_setup(setup, seed).await
     }
@@ -129,10 +131,21 @@ impl TestApp {
     /// key of its own, so that a test can sign tokens the server trusts.
     pub async fn spawn_with_signing_key(key: SigningKey, seed: bool) -> Self {
         let setup = Setup {
-            config: None,
             key: Some(key),
+            ..Setup::default()
         };
         Self::spawn_setup(setup, seed).await
+    }
+
+    /// A server for the example domain loaded with the seed data that trusts the states of
+    /// clients, users and roles for `ttl` instead of its default (5 s), so that a test of what
+    /// follows a change of them need not wait that long.
+    pub async fn spawn_seeded_with_auth_cache_ttl(ttl: Duration) -> Self {
+        let setup = Setup {
+            auth_cache_ttl: Some(ttl),
+            ..Setup::default()
+        };
+        Self::spawn_setup(setup, true).await
     }
 
     async fn spawn_setup(setup: Setup, seed: bool) -> Self {
@@ -232,6 +245,7 @@ async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
         seed,
         dev_client: true,
         dynamodb: dynamodb_backend(data),
+        auth_cache_ttl: setup.auth_cache_ttl,
     };
     let started = match &setup.key {
         Some(key) => Server::start_with_signing_key(options, key.clone()).await,

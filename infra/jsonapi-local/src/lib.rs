@@ -47,6 +47,9 @@ pub struct Options {
     pub dev_client: bool,
     /// Serve from DynamoDB instead of the embedded store in `data`.
     pub dynamodb: Option<DynamoOptions>,
+    /// How long client, user and role states are trusted before being read again; `None` =
+    /// the engine's default ([`jsonapi_engine::auth::CACHE_TTL`]). Tests shorten it.
+    pub auth_cache_ttl: Option<Duration>,
 }
 
 /// Where the DynamoDB backend's table is.
@@ -287,8 +290,9 @@ pub(crate) async fn open<W: WithEngine>(
     let key = jsonapi_engine::auth::signing_key_from_env()?;
     match &options.dynamodb {
         None => Ok(work
-            .run(keyed(
+            .run(configured(
                 Engine::new(schema, RedbStore::open(&options.data)?),
+                options,
                 key,
             ))
             .await),
@@ -306,9 +310,22 @@ pub(crate) async fn open<W: WithEngine>(
                 store.create_table().await?;
             }
             let engine = Engine::new(schema, store);
-            Ok(work.run(keyed(engine, key)).await)
+            Ok(work.run(configured(engine, options, key)).await)
         }
     }
+}
+
+/// The engine with what the options and the environment ask for.
+fn configured<S: Store>(
+    engine: Engine<S>,
+    options: &Options,
+    key: Option<SigningKey>,
+) -> Engine<S> {
+    let engine = match options.auth_cache_ttl {
+        Some(ttl) => engine.with_auth_cache_ttl(ttl),
+        None => engine,
+    };
+    keyed(engine, key)
 }
 
 fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> Engine<S> {

@@ -102,6 +102,7 @@ async fn main() -> ExitCode {
         seed: args.seed,
         dev_client: args.seed,
         dynamodb,
+        auth_cache_ttl: None,
     };
     if let Some(Command::Client(command)) = args.command {
         return client(&options, command).await;
