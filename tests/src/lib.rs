@@ -74,6 +74,8 @@ struct Setup {
     key: Option<SigningKey>,
     /// How long the server trusts client, user and role states (`None`: its default).
     auth_cache_ttl: Option<Duration>,
+    /// `Options::public_url`.
+    public_url: Option<String>,
 }
 
 /// An API client's id and secret.
@@ -114,17 +116,18 @@ impl TestApp {
     /// loaded with the example seed data when `seed` (which needs the example domain's types).
     /// When the configuration turns the API off there is no token (the token endpoint is off).
     pub async fn spawn_with_config(yaml: &str, seed: bool) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("jsonapi-tests-config-")
-            .tempdir()
-            .expect("a temporary configuration folder");
-        let path = dir.path().join("api.yaml");
-        std::fs::write(&path, yaml).expect("the configuration file is written");
+        Self::spawn_setup(config_setup(yaml), seed).await
+    }
+
+    /// A seeded server for the API of this configuration file text started with `url` as its
+    /// public URL (`Options::public_url`, the `--public-url` flag). Its links start with `url`,
+    /// so check them through `client().with_links_base(url)`.
+    pub async fn spawn_with_public_url(yaml: &str, url: &str) -> Self {
         let setup = Setup {
-            config: Some((Arc::new(dir), path)),
-            ..Setup::default()
+            public_url: Some(url.to_owned()),
+            ..config_setup(yaml)
         };
-        Self::spawn_setup(setup, seed).await
+        Self::spawn_setup(setup, true).await
     }
 
     /// A server for the example domain that signs (and checks) tokens with `key` instead of a
@@ -240,6 +243,7 @@ impl Deref for TestApp {
 async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
     let options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: setup.public_url.clone(),
         data: data.to_path_buf(),
         config: setup.config.as_ref().map(|(_, path)| path.clone()),
         seed,
@@ -288,6 +292,21 @@ async fn authenticated_client(server: &Server) -> (ApiClient, Option<Credentials
         .unwrap_or_else(|| panic!("{}\nno access_token", response.describe()))
         .to_owned();
     (api.with_token(Some(&token)), Some(credentials))
+}
+
+/// The setup of a server for this configuration file text (written to a temporary file that
+/// lives as long as the app).
+fn config_setup(yaml: &str) -> Setup {
+    let dir = tempfile::Builder::new()
+        .prefix("jsonapi-tests-config-")
+        .tempdir()
+        .expect("a temporary configuration folder");
+    let path = dir.path().join("api.yaml");
+    std::fs::write(&path, yaml).expect("the configuration file is written");
+    Setup {
+        config: Some((Arc::new(dir), path)),
+        ..Setup::default()
+    }
 }
 
 /// The example domain's configuration (`infra/api/example.yaml`).
@@ -413,6 +432,8 @@ pub struct ApiClient {
     base_url: String,
     client: Client<HttpConnector, Full<Bytes>>,
     token: Option<Arc<str>>,
+    /// What the server's links start with, when not `base_url` (a server with a public URL).
+    links_base: Option<Arc<str>>,
 }
 
 impl ApiClient {
@@ -427,6 +448,17 @@ impl ApiClient {
             base_url,
             client,
             token: None,
+            links_base: None,
+        }
+    }
+
+    /// This client for a server whose links start with `url` (its public URL) rather than with
+    /// the address the client connects to; the harness checks links against it.
+    #[must_use]
+    pub fn with_links_base(&self, url: &str) -> Self {
+        Self {
+            links_base: Some(Arc::from(url)),
+            ..self.clone()
         }
     }
 
@@ -454,6 +486,7 @@ impl ApiClient {
     fn rebased(&self, base_url: String) -> Self {
         Self {
             token: self.token.clone(),
+            links_base: self.links_base.clone(),
             ..Self::new(base_url)
         }
     }
@@ -541,7 +574,8 @@ impl ApiClient {
             body,
             raw,
         };
-        let problems = conformance::check(&response, &self.base_url);
+        let links_base = self.links_base.as_deref().unwrap_or(&self.base_url);
+        let problems = conformance::check(&response, &self.base_url, links_base);
         if !problems.is_empty() {
             panic!(
                 "{}\nthe response breaks {} conformance rule(s):\n  - {}",

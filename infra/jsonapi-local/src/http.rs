@@ -1,7 +1,7 @@
 //! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the engine's answer becomes an
-//! HTTP response. Links are built on the `Host` the client used.
+//! HTTP response. Links are built on the server's public URL, never on the request's `Host`
+//! (which the client chooses: links pointing elsewhere would send the next request there).
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,7 +18,7 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 
 pub(crate) async fn answer<S: Store>(
     engine: &Engine<S>,
-    addr: SocketAddr,
+    public_url: &str,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
@@ -27,18 +27,13 @@ pub(crate) async fn answer<S: Store>(
     let path = parts.uri.path().to_owned();
     let response = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => {
-            let host = parts
-                .headers
-                .get(hyper::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map_or_else(|| addr.to_string(), str::to_owned);
             let request = ApiRequest {
                 method: parts.method,
                 path: parts.uri.path().to_owned(),
                 query: parts.uri.query().map(str::to_owned),
                 headers: parts.headers,
                 body: collected.to_bytes(),
-                base_url: format!("http://{host}"),
+                base_url: public_url.to_owned(),
             };
             engine.handle(request).await
         }

@@ -36,6 +36,10 @@ use tokio::task::JoinHandle;
 pub struct Options {
     /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// The URL clients reach the server at, which every link starts with (`--public-url`);
+    /// `None` = the configuration's `api.publicUrl`, else `http://` and the bound address.
+    /// Never the request's `Host`, which the client chooses.
+    pub public_url: Option<String>,
     /// The data folder of the embedded store.
     pub data: PathBuf,
     /// A configuration file; `None` serves the example domain.
@@ -92,6 +96,9 @@ pub enum StartError {
     /// A client command failed.
     #[error("{0}")]
     Client(String),
+    /// `--public-url` is not an absolute http(s) URL.
+    #[error("--public-url {0}")]
+    PublicUrl(String),
     /// `JWT_PRIVATE_KEY` or `JWT_SECRET` holds no usable key.
     #[error("the signing key in the environment is unusable: {0}")]
     SigningKey(#[from] jsonapi_auth::KeyError),
@@ -206,13 +213,18 @@ impl Server {
             addr: options.listen,
             source,
         })?;
+        let public_url = match (&options.public_url, &schema.api.public_url) {
+            (Some(flag), _) => jsonapi_config::public_url(flag).map_err(StartError::PublicUrl)?,
+            (None, Some(configured)) => configured.clone(),
+            (None, None) => format!("http://{addr}"),
+        };
         let (stop, stopped) = watch::channel(false);
         let (task, dev_client, clients) = open(
             &options,
             schema,
             Start {
                 listener,
-                addr,
+                public_url,
                 stopped,
                 options: &options,
                 key,
@@ -338,7 +350,8 @@ fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> 
 /// Starting the server: prepare the engine, then serve it.
 struct Start<'a> {
     listener: TcpListener,
-    addr: SocketAddr,
+    /// What links start with.
+    public_url: String,
     stopped: watch::Receiver<bool>,
     options: &'a Options,
     /// A signing key that replaces the environment's.
@@ -352,7 +365,12 @@ impl WithEngine for Start<'_> {
         let (engine, client) = prepare(keyed(engine, self.key), self.options).await?;
         let clients = Arc::clone(&engine) as Arc<dyn Clients>;
         Ok((
-            tokio::spawn(serve(self.listener, engine, self.addr, self.stopped)),
+            tokio::spawn(serve(
+                self.listener,
+                engine,
+                self.public_url.into(),
+                self.stopped,
+            )),
             client,
             clients,
         ))
@@ -386,7 +404,7 @@ async fn prepare<S: Store>(
 async fn serve<S: Store>(
     listener: TcpListener,
     engine: Arc<Engine<S>>,
-    addr: SocketAddr,
+    public_url: Arc<str>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -396,9 +414,11 @@ async fn serve<S: Store>(
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let engine = Arc::clone(&engine);
+                let public_url = Arc::clone(&public_url);
                 let service = hyper::service::service_fn(move |req| {
                     let engine = Arc::clone(&engine);
-                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, addr, req).await) }
+                    let public_url = Arc::clone(&public_url);
+                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &public_url, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);

@@ -141,6 +141,47 @@ fn the_default_stage_adds_nothing_and_a_custom_domain_replaces_the_base_url() {
 }
 
 #[test]
+fn links_never_follow_the_host_or_forwarded_headers_a_client_sends() {
+    let mut event = fixture("get-product");
+    for (name, value) in [
+        ("host", "evil.example"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "http"),
+        ("forwarded", "host=evil.example;proto=http"),
+    ] {
+        event["headers"][name] = value.into();
+    }
+    let req = api_request(request(&event), None);
+    assert_eq!(req.base_url, BASE, "API Gateway's domain and stage");
+    // An emulator that names no domain: links relative to the server, not to the Host.
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("domainName");
+    let req = api_request(request(&event), None);
+    assert_eq!(req.base_url, "/prod");
+}
+
+#[tokio::test]
+async fn links_start_with_the_configured_public_url() {
+    with_table("public-url", |store| async move {
+        let mut schema = jsonapi_config::example_domain();
+        schema.api.public_url = Some("https://shop.example.com".to_owned());
+        let engine = Engine::new(schema, store);
+        let client = admin_client(&engine).await;
+        let mut event = with_token(fixture("create-product"), &client.token);
+        event["headers"]["host"] = "evil.example".into();
+        let created = send(&engine, Operation::Create, &event).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
+        let id = created.doc["data"]["id"].as_str().unwrap();
+        let own = format!("https://shop.example.com/api/products/{id}");
+        assert_eq!(created.doc["data"]["links"]["self"], own.as_str());
+        assert_eq!(created.headers["location"], own.as_str());
+    })
+    .await;
+}
+
+#[test]
 fn a_decoded_path_reaches_the_engine_encoded() {
     // HTTP APIs decode `rawPath`: a client's `/api/roles/sales%20team` arrives with a space.
     let mut event = fixture("get-product");
