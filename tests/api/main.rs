@@ -23,6 +23,7 @@ mod cursor_paging;
 mod delete_list;
 mod deleting;
 mod errors;
+mod exactness;
 mod fetching;
 mod filtering;
 mod fixtures;
