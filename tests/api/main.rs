@@ -28,6 +28,7 @@ mod fetching;
 mod filtering;
 mod fixtures;
 mod formats;
+mod http_edges;
 mod including;
 mod links;
 mod meta_title;

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
@@ -16,6 +16,26 @@ use jsonapi_store::Store;
 /// The largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
+/// Why a body could not be read: too large (413), or it ended before its `Content-Length`
+/// (or broke its chunked framing) and so is not the request the client meant (400).
+fn unreadable_body(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    if e.downcast_ref::<LengthLimitError>().is_some() {
+        return too_large();
+    }
+    ApiError::bad_request(
+        "bad request http exception",
+        "The request body ended before the length its Content-Length header gives (or broke its chunked framing).",
+    )
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload too large http exception",
+        format!("The request body is larger than {MAX_BODY} bytes."),
+    )
+}
+
 pub(crate) async fn answer<S: Store>(
     engine: &Engine<S>,
     public_url: &str,
@@ -25,7 +45,18 @@ pub(crate) async fn answer<S: Store>(
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
-    let response = match Limited::new(body, MAX_BODY).collect().await {
+    // A body declared larger than the limit is refused before it is read.
+    let declared =
+        usize::try_from(hyper::body::Body::size_hint(&body).lower()).unwrap_or(usize::MAX);
+    let read = if declared > MAX_BODY {
+        Err(too_large())
+    } else {
+        Limited::new(body, MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| unreadable_body(&*e))
+    };
+    let response = match read {
         Ok(collected) => {
             let request = ApiRequest {
                 method: parts.method,
@@ -37,14 +68,7 @@ pub(crate) async fn answer<S: Store>(
             };
             engine.handle(request).await
         }
-        Err(_) => ApiResponse::errors(
-            &ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload too large http exception",
-                format!("The request body is larger than {MAX_BODY} bytes, or could not be read."),
-            )
-            .into(),
-        ),
+        Err(e) => ApiResponse::errors(&e.into()),
     };
     tracing::debug!(
         method = %method,

@@ -5,12 +5,15 @@
 //! - [`Server`]: binds, serves until [`Server::stop`], shuts down gracefully so the data folder
 //!   is released.
 //! - `http`: the hyper adapter (HTTP request ↔ [`ApiRequest`]/[`jsonapi_engine::ApiResponse`]).
+//! - `head_errors`: hyper's own answers to unreadable request heads (400, 414, 431) sent as
+//!   JSON:API error documents.
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
 
 mod clients;
 mod dev_client;
+mod head_errors;
 mod http;
 mod seed;
 
@@ -421,7 +424,9 @@ async fn serve<S: Store>(
                     async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &public_url, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
+                    .max_buf_size(head_errors::MAX_HEAD_BYTES)
+                    .max_headers(head_errors::MAX_HEADERS)
+                    .serve_connection(TokioIo::new(head_errors::Documented::new(stream)), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
