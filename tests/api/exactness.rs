@@ -9,7 +9,9 @@ use jsonapi_tests::{
     resource_doc, shared_seeded, to_many, to_one,
 };
 
-use crate::fixtures::{create_customer, create_line_item, create_order, create_product};
+use crate::fixtures::{
+    create_customer, create_line_item, create_order, create_product, line_item_doc,
+};
 
 const DECIMAL_LIMIT: &str = "A decimal keeps at most 28 significant digits (28 of them at most after the point); this value has more, and is not rounded.";
 
@@ -123,12 +125,7 @@ async fn an_order_total_beyond_the_largest_decimal_is_refused_not_a_crash() {
     let response = app
         .post(
             "/api/orderlineitems",
-            &resource_doc(
-                "orderlineitems",
-                None,
-                json!({ "quantity": 2, "price": "79228162514264337593543950335" }),
-                json!({ "order": to_one("orders", &order), "product": to_one("products", id_of(&product)) }),
-            ),
+            &line_item_doc(&order, id_of(&product), 2, "79228162514264337593543950335"),
         )
         .await;
     assert_error(&response, 400, "range constraint", Source::Absent);

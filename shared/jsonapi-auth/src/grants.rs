@@ -917,6 +917,23 @@ mod tests {
                 .await
                 .expect_err("the request is refused")
         }
+
+        /// alice's refresh token from a password sign-in.
+        async fn sign_in(&self) -> SecretString {
+            self.service
+                .exchange(password_request(self, "alice", "wonderland"))
+                .await
+                .expect("alice signs in")
+                .refresh_token
+                .expect("a refresh token")
+        }
+
+        /// The refresh grant of `token`.
+        async fn refresh(&self, token: &SecretString) -> Result<TokenResponse, OAuthError> {
+            self.service
+                .exchange(refresh_request(self, token.expose()))
+                .await
+        }
     }
 
     fn json_request(body: &Value) -> TokenRequest {
@@ -1095,46 +1112,19 @@ mod tests {
     #[tokio::test]
     async fn a_password_set_after_sign_in_ends_the_refresh_tokens_of_that_sign_in() {
         let f = fixture().await;
-        let before = f
-            .service
-            .exchange(password_request(&f, "alice", "wonderland"))
-            .await
-            .unwrap()
-            .refresh_token
-            .unwrap();
+        let before = f.sign_in().await;
         // Rotation keeps the sign-in's stamp: the next token of the family still works.
-        let rotated = f
-            .service
-            .exchange(refresh_request(&f, before.expose()))
-            .await
-            .unwrap()
-            .refresh_token
-            .unwrap();
+        let rotated = f.refresh(&before).await.unwrap().refresh_token.unwrap();
         // The same password set again still gets a new hash (a new salt): a new stamp.
         let rehashed = Passwords::insecure_fast_for_tests()
             .hash("wonderland")
             .unwrap();
         f.users.update("1", |u| u.password_hash = rehashed);
-        let refused = f
-            .service
-            .exchange(refresh_request(&f, rotated.expose()))
-            .await
-            .unwrap_err();
+        let refused = f.refresh(&rotated).await.unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         // A sign-in with the current password starts a family that refreshes.
-        let after = f
-            .service
-            .exchange(password_request(&f, "alice", "wonderland"))
-            .await
-            .unwrap()
-            .refresh_token
-            .unwrap();
-        assert!(
-            f.service
-                .exchange(refresh_request(&f, after.expose()))
-                .await
-                .is_ok()
-        );
+        let after = f.sign_in().await;
+        assert!(f.refresh(&after).await.is_ok());
     }
 
     #[tokio::test]
