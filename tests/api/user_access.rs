@@ -4,7 +4,7 @@
 //! test of the real bound), re-enabling restores it, and a new password ends the refresh tokens
 //! got with the old one.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jsonapi_engine::auth::CACHE_TTL;
 use jsonapi_tests::values::id_of;
@@ -203,22 +203,10 @@ async fn at_the_default_ttl_a_disabled_users_access_ends_within_five_seconds() {
     user.get("/api/products/1").await.assert_status(200);
 
     set_enabled(&app, &id, false).await;
-    let disabled = Instant::now();
-    let refused_after = loop {
-        let response = user.get("/api/products/1").await;
-        if response.status == jsonapi_tests::StatusCode::UNAUTHORIZED {
-            assert_user_inactive(&response);
-            break disabled.elapsed();
-        }
-        response.assert_status(200);
-        assert!(
-            disabled.elapsed() < CACHE_TTL + Duration::from_secs(1),
-            "the token still worked {:?} after its user was disabled",
-            disabled.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    assert!(refused_after <= CACHE_TTL + Duration::from_millis(500));
+    // What the server read about the user before is stale 5 s after it was read, so 5 s after
+    // the user was disabled at the latest.
+    tokio::time::sleep(CACHE_TTL).await;
+    assert_user_inactive(&user.get("/api/products/1").await);
 }
 
 #[tokio::test]
