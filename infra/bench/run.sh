@@ -7,7 +7,10 @@
 #
 # Usage: infra/bench/run.sh
 # Env:   BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 16),
-#        BENCH_WARMUP (s, default 1), BENCH_ROUNDS (default 2; the best is kept).
+#        BENCH_WARMUP (s, default 1), BENCH_ROUNDS (default 2; the best is kept),
+#        BENCH_GRANT (client_credentials, the default: the development client's
+#        own token; password: the seeded user admin's token), BENCH_SCENARIOS (a
+#        regular expression; only the scenarios whose name matches run).
 # Prints progress (each loadgen JSON line) on stderr and the table on stdout.
 set -euo pipefail
 
@@ -92,8 +95,9 @@ start_server() {
   done
 }
 
-# token_for NAME URL: an access token (client credentials) for the development
-# client that server NAME printed when it made it.
+# token_for NAME URL: an access token for the development client that server
+# NAME printed when it made it: its own (client credentials), or with
+# BENCH_GRANT=password the seeded user admin's, signed in through that client.
 token_for() {
   local out="$TMP/$1.out" id='' secret='' deadline=$((SECONDS + 30))
   while [[ -z $secret ]]; do
@@ -107,10 +111,12 @@ token_for() {
       sleep 0.1
     fi
   done
-  python3 - "$2/oauth2-token" "$id" "$secret" <<'PY'
+  python3 - "$2/oauth2-token" "$id" "$secret" "${BENCH_GRANT:-client_credentials}" <<'PY'
 import json, sys, urllib.request
-url, client_id, secret = sys.argv[1:]
-body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+url, client_id, secret, grant = sys.argv[1:]
+body = {"grant_type": grant, "client_id": client_id, "client_secret": secret}
+if grant == "password":
+    body.update(username="admin", password="change-me")
 request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
 print(json.load(urllib.request.urlopen(request))["access_token"])
 PY
@@ -172,6 +178,7 @@ TOTAL_ERRORS=0
 for backend in "${BACKENDS[@]}"; do
   for scenario in "${SCENARIOS[@]}"; do
     IFS='|' read -r name method path body <<<"$scenario"
+    [[ $name =~ ${BENCH_SCENARIOS:-.} ]] || continue
     best_engine='' best_ceiling=''
     for ((round = 1; round <= ROUNDS; round++)); do
       run_body=${body//\{run\}/$RUN_ID-$backend-$round}
@@ -189,7 +196,7 @@ for backend in "${BACKENDS[@]}"; do
 done
 
 echo
-echo "jsonapi-local vs ceiling: ${DURATION}s x best of $ROUNDS, $CONNECTIONS connections, warmup ${WARMUP}s, $(nproc) cores"
+echo "jsonapi-local vs ceiling: ${DURATION}s x best of $ROUNDS, $CONNECTIONS connections, warmup ${WARMUP}s, $(nproc) cores, ${BENCH_GRANT:-client_credentials} token"
 fmt='%-9s %-16s %11s %11s %6s %9s %9s %7s\n'
 # shellcheck disable=SC2059 # the format is ours, shared by header and rows
 printf "$fmt" backend scenario engine_rps ceil_rps ratio p50_ms p99_ms errors

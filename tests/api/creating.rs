@@ -7,7 +7,9 @@ use jsonapi_tests::{
     resource_doc, to_many, to_one,
 };
 
-use crate::fixtures::{create_category, create_customer, create_product, product_attributes};
+use crate::fixtures::{
+    create_category, create_customer, create_product, line_item_doc, product_attributes,
+};
 
 async fn post_raw(app: &TestApp, path: &str, body: &str) -> TestResponse {
     app.request(
@@ -567,12 +569,7 @@ async fn a_line_item_quantity_below_one_is_a_range_error() {
     let response = app
         .post(
             "/api/orderlineitems",
-            &resource_doc(
-                "orderlineitems",
-                None,
-                json!({ "quantity": 0, "price": "1.00" }),
-                json!({ "order": to_one("orders", &order), "product": to_one("products", id_of(&product)) }),
-            ),
+            &line_item_doc(&order, id_of(&product), 0, "1.00"),
         )
         .await;
     assert_error(

@@ -1,7 +1,7 @@
 //! Resources the tests create for themselves, and the attributes they send.
 
 use jsonapi_tests::values::id_of;
-use jsonapi_tests::{ApiClient, Value, json, to_one};
+use jsonapi_tests::{ApiClient, Value, json, resource_doc, to_one};
 
 /// A valid `products` attribute set with this SKU.
 pub(crate) fn product_attributes(sku: &str) -> Value {
@@ -46,6 +46,19 @@ pub(crate) async fn create_order(api: &ApiClient, customer: &str) -> String {
     id_of(&order).to_owned()
 }
 
+/// The document of a new line item of `quantity` × `price` on an order.
+pub(crate) fn line_item_doc(order: &str, product: &str, quantity: i64, price: &str) -> Value {
+    resource_doc(
+        "orderlineitems",
+        None,
+        json!({ "quantity": quantity, "price": price }),
+        json!({
+            "order": to_one("orders", order),
+            "product": to_one("products", product),
+        }),
+    )
+}
+
 /// Creates a line item of `quantity` × `price` on an order; returns its id.
 pub(crate) async fn create_line_item(
     api: &ApiClient,
@@ -54,15 +67,12 @@ pub(crate) async fn create_line_item(
     quantity: i64,
     price: &str,
 ) -> String {
-    let item = api
-        .create(
-            "orderlineitems",
-            json!({ "quantity": quantity, "price": price }),
-            json!({
-                "order": to_one("orders", order),
-                "product": to_one("products", product),
-            }),
+    let response = api
+        .post(
+            "/api/orderlineitems",
+            &line_item_doc(order, product, quantity, price),
         )
         .await;
-    id_of(&item).to_owned()
+    response.assert_status(201);
+    id_of(response.data()).to_owned()
 }

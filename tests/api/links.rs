@@ -298,3 +298,102 @@ async fn no_hateoas_also_applies_to_write_responses() {
         json!({ "type": "categories", "id": id_of(&category) })
     );
 }
+
+/// Headers a client (or a proxy it talks through) may use to name another host.
+const FORGED_HOST: &[(&str, &str)] = &[
+    ("Host", "evil.example"),
+    ("X-Forwarded-Host", "evil.example"),
+    ("X-Forwarded-Proto", "https"),
+    ("Forwarded", "host=evil.example;proto=https"),
+];
+
+fn new_product(sku: &str) -> Value {
+    resource_doc(
+        "products",
+        None,
+        json!({ "sku": sku, "name": "Link test", "price": "1.00" }),
+        json!({}),
+    )
+}
+
+#[tokio::test]
+async fn links_and_location_never_follow_the_host_a_client_names() {
+    let app = TestApp::spawn_seeded().await;
+    let base = app.base_url().to_owned();
+    // The harness checks every resource and relationship link against the server's address.
+    let created = app
+        .post_with("/api/products", &new_product("HOST-1"), FORGED_HOST)
+        .await;
+    created.assert_status(201);
+    let id = id_of(created.data());
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{base}/api/products/{id}").as_str())
+    );
+    let list = app
+        .get_with("/api/products?page[size]=2&page[number]=2", FORGED_HOST)
+        .await;
+    list.assert_status(200);
+    for name in ["self", "first", "prev", "next"] {
+        assert!(
+            link(&list.json()["links"], name).starts_with(&format!("{base}/api/products")),
+            "{}",
+            list.describe()
+        );
+    }
+    assert!(
+        !String::from_utf8_lossy(&list.raw).contains("evil.example"),
+        "{}",
+        list.describe()
+    );
+}
+
+#[tokio::test]
+async fn links_and_location_start_with_the_configured_public_url() {
+    const PUBLIC: &str = "https://shop.example.com/v1";
+    let app = TestApp::spawn_with_config(
+        &jsonapi_tests::example_config_with("  publicUrl: https://shop.example.com/v1/\n"),
+        true,
+    )
+    .await;
+    // Resource and relationship links are checked against the public URL by the harness.
+    let api = app.client().with_links_base(PUBLIC);
+    let created = api
+        .post_with("/api/products", &new_product("PUBLIC-1"), FORGED_HOST)
+        .await;
+    created.assert_status(201);
+    let id = id_of(created.data());
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{PUBLIC}/api/products/{id}").as_str())
+    );
+    let list = api.get("/api/products?page[size]=2").await;
+    list.assert_status(200);
+    assert_eq!(
+        split_url(link(&list.json()["links"], "next")).0,
+        format!("{PUBLIC}/api/products")
+    );
+    let related = api.get("/api/products/1/relationships/category").await;
+    related.assert_status(200);
+    assert_eq!(
+        link(&related.json()["links"], "related"),
+        format!("{PUBLIC}/api/products/1/category")
+    );
+}
+
+#[tokio::test]
+async fn the_public_url_option_wins_over_the_configuration() {
+    const FLAG: &str = "http://127.0.0.1:9999";
+    let app = TestApp::spawn_with_public_url(
+        &jsonapi_tests::example_config_with("  publicUrl: https://shop.example.com\n"),
+        FLAG,
+    )
+    .await;
+    let api = app.client().with_links_base(FLAG);
+    let list = api.get("/api/products?page[size]=2").await;
+    list.assert_status(200);
+    assert_eq!(
+        split_url(link(&list.json()["links"], "self")).0,
+        format!("{FLAG}/api/products")
+    );
+}

@@ -4,7 +4,9 @@
 use jsonapi_tests::values::{assert_decimal, attr, cents_to_decimal, id_of, to_many_ids};
 use jsonapi_tests::{ApiClient, TestApp, json, resource_doc, to_one};
 
-use crate::fixtures::{create_customer, create_line_item, create_order, create_product};
+use crate::fixtures::{
+    create_customer, create_line_item, create_order, create_product, line_item_doc,
+};
 
 /// Line items as (quantity, price in cents).
 fn total_cents(items: &[(i64, i64)]) -> i64 {
@@ -172,12 +174,7 @@ async fn a_rejected_line_item_write_leaves_the_total_alone() {
         .app
         .post(
             "/api/orderlineitems",
-            &resource_doc(
-                "orderlineitems",
-                None,
-                json!({ "quantity": 1, "price": "-1" }),
-                json!({ "order": to_one("orders", &order), "product": to_one("products", &shop.product) }),
-            ),
+            &line_item_doc(&order, &shop.product, 1, "-1"),
         )
         .await;
     response.assert_status(400);

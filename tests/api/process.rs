@@ -142,3 +142,23 @@ fn a_bad_configuration_stops_start_up_naming_the_file_line_and_key() {
         "stderr does not name the file, line and key ({expected:?}):\n{stderr}"
     );
 }
+
+#[test]
+fn a_public_url_that_is_not_an_absolute_http_url_is_refused_at_start() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_arg = data.path().to_str().expect("a UTF-8 path");
+    let (status, stdout, stderr) = run_to_exit(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data_arg,
+        "--public-url",
+        "shop.example.com/api",
+    ]);
+    assert!(!status.success(), "exit status {status}; stdout:\n{stdout}");
+    assert!(!stdout.contains("listening on"), "it started:\n{stdout}");
+    assert!(
+        stderr.contains("--public-url") && stderr.contains("absolute http or https URL"),
+        "stderr does not say what is wrong:\n{stderr}"
+    );
+}

@@ -57,8 +57,9 @@ pub fn schema_problems(document: &Value) -> Vec<String> {
 }
 
 /// Every rule `response` breaks, one line each; empty when it conforms. `base_url` is the
-/// server's `http://host:port`.
-pub fn check(response: &TestResponse, base_url: &str) -> Vec<String> {
+/// server's `http://host:port`, `links_base` what its links start with (the same, unless the
+/// server has another public URL).
+pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let status = response.status.as_u16();
     if response.status.is_server_error() {
@@ -90,7 +91,7 @@ pub fn check(response: &TestResponse, base_url: &str) -> Vec<String> {
     problems.extend(schema_problems(document));
     problems.extend(structure_problems(document));
     problems.extend(error_problems(document, status));
-    problems.extend(link_problems(document, base_url));
+    problems.extend(link_problems(document, links_base));
     problems
 }
 

@@ -72,6 +72,10 @@ struct Setup {
     config: Option<(Arc<TempDir>, PathBuf)>,
     /// A signing key given to the server instead of the one it keeps in its store.
     key: Option<SigningKey>,
+    /// How long the server trusts client, user and role states (`None`: its default).
+    auth_cache_ttl: Option<Duration>,
+    /// `Options::public_url`.
+    public_url: Option<String>,
 }
 
 /// An API client's id and secret.
@@ -112,27 +116,39 @@ impl TestApp {
     /// loaded with the example seed data when `seed` (which needs the example domain's types).
     /// When the configuration turns the API off there is no token (the token endpoint is off).
     pub async fn spawn_with_config(yaml: &str, seed: bool) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("jsonapi-tests-config-")
-            .tempdir()
-            .expect("a temporary configuration folder");
-        let path = dir.path().join("api.yaml");
-        std::fs::write(&path, yaml).expect("the configuration file is written");
+        Self::spawn_setup(config_setup(yaml), seed).await
+    }
+
+    /// A seeded server for the API of this configuration file text started with `url` as its
+    /// public URL (`Options::public_url`, the `--public-url` flag). Its links start with `url`,
+    /// so check them through `client().with_links_base(url)`.
+    pub async fn spawn_with_public_url(yaml: &str, url: &str) -> Self {
         let setup = Setup {
-            config: Some((Arc::new(dir), path)),
-            key: None,
+            public_url: Some(url.to_owned()),
+            ..config_setup(yaml)
         };
-        Self::spawn_setup(setup, seed).await
+        Self::spawn_setup(setup, true).await
     }
 
     /// A server for the example domain that signs (and checks) tokens with `key` instead of a
     /// key of its own, so that a test can sign tokens the server trusts.
     pub async fn spawn_with_signing_key(key: SigningKey, seed: bool) -> Self {
         let setup = Setup {
-            config: None,
             key: Some(key),
+            ..Setup::default()
         };
         Self::spawn_setup(setup, seed).await
+    }
+
+    /// A server for the example domain loaded with the seed data that trusts the states of
+    /// clients, users and roles for `ttl` instead of its default (5 s), so that a test of what
+    /// follows a change of them need not wait that long.
+    pub async fn spawn_seeded_with_auth_cache_ttl(ttl: Duration) -> Self {
+        let setup = Setup {
+            auth_cache_ttl: Some(ttl),
+            ..Setup::default()
+        };
+        Self::spawn_setup(setup, true).await
     }
 
     async fn spawn_setup(setup: Setup, seed: bool) -> Self {
@@ -227,11 +243,13 @@ impl Deref for TestApp {
 async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
     let options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: setup.public_url.clone(),
         data: data.to_path_buf(),
         config: setup.config.as_ref().map(|(_, path)| path.clone()),
         seed,
         dev_client: true,
         dynamodb: dynamodb_backend(data),
+        auth_cache_ttl: setup.auth_cache_ttl,
     };
     let started = match &setup.key {
         Some(key) => Server::start_with_signing_key(options, key.clone()).await,
@@ -274,6 +292,21 @@ async fn authenticated_client(server: &Server) -> (ApiClient, Option<Credentials
         .unwrap_or_else(|| panic!("{}\nno access_token", response.describe()))
         .to_owned();
     (api.with_token(Some(&token)), Some(credentials))
+}
+
+/// The setup of a server for this configuration file text (written to a temporary file that
+/// lives as long as the app).
+fn config_setup(yaml: &str) -> Setup {
+    let dir = tempfile::Builder::new()
+        .prefix("jsonapi-tests-config-")
+        .tempdir()
+        .expect("a temporary configuration folder");
+    let path = dir.path().join("api.yaml");
+    std::fs::write(&path, yaml).expect("the configuration file is written");
+    Setup {
+        config: Some((Arc::new(dir), path)),
+        ..Setup::default()
+    }
 }
 
 /// The example domain's configuration (`infra/api/example.yaml`).
@@ -399,6 +432,8 @@ pub struct ApiClient {
     base_url: String,
     client: Client<HttpConnector, Full<Bytes>>,
     token: Option<Arc<str>>,
+    /// What the server's links start with, when not `base_url` (a server with a public URL).
+    links_base: Option<Arc<str>>,
 }
 
 impl ApiClient {
@@ -413,6 +448,17 @@ impl ApiClient {
             base_url,
             client,
             token: None,
+            links_base: None,
+        }
+    }
+
+    /// This client for a server whose links start with `url` (its public URL) rather than with
+    /// the address the client connects to; the harness checks links against it.
+    #[must_use]
+    pub fn with_links_base(&self, url: &str) -> Self {
+        Self {
+            links_base: Some(Arc::from(url)),
+            ..self.clone()
         }
     }
 
@@ -440,6 +486,7 @@ impl ApiClient {
     fn rebased(&self, base_url: String) -> Self {
         Self {
             token: self.token.clone(),
+            links_base: self.links_base.clone(),
             ..Self::new(base_url)
         }
     }
@@ -527,7 +574,8 @@ impl ApiClient {
             body,
             raw,
         };
-        let problems = conformance::check(&response, &self.base_url);
+        let links_base = self.links_base.as_deref().unwrap_or(&self.base_url);
+        let problems = conformance::check(&response, &self.base_url, links_base);
         if !problems.is_empty() {
             panic!(
                 "{}\nthe response breaks {} conformance rule(s):\n  - {}",
@@ -536,6 +584,82 @@ impl ApiClient {
                 problems.join("\n  - ")
             );
         }
+        response
+    }
+
+    /// Sends `request` as it is (bytes no HTTP client would send) on a new connection, half
+    /// closes it when `close_write`, and reads the answer until the server closes. Checked like
+    /// every response.
+    ///
+    /// # Panics
+    /// When the server cannot be reached, sends no HTTP/1.1 answer within the timeout, or the
+    /// answer breaks a conformance rule.
+    pub async fn raw(&self, request: Vec<u8>, close_write: bool) -> TestResponse {
+        use std::io::{Read as _, Write as _};
+        let addr = self
+            .base_url
+            .strip_prefix("http://")
+            .expect("an http base URL")
+            .to_owned();
+        let received = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(&addr).expect("the server accepts");
+            stream.set_read_timeout(Some(REQUEST_TIMEOUT)).ok();
+            stream.write_all(&request).expect("the request is sent");
+            if close_write {
+                stream.shutdown(std::net::Shutdown::Write).ok();
+            }
+            let mut received = Vec::new();
+            stream
+                .read_to_end(&mut received)
+                .expect("an answer before the timeout");
+            received
+        })
+        .await
+        .expect("the raw request ran");
+        let end = received
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(&received)));
+        let head = String::from_utf8_lossy(&received[..end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|c| c.parse::<u16>().ok())
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"));
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(':').expect("a header line");
+            headers.append(
+                HeaderName::from_bytes(name.trim().as_bytes()).expect("a header name"),
+                HeaderValue::from_str(value.trim()).expect("a header value"),
+            );
+        }
+        let raw = Bytes::copy_from_slice(&received[end + 4..]);
+        let body = (!raw.is_empty()).then(|| {
+            serde_json::from_slice(&raw).unwrap_or_else(|e| {
+                panic!(
+                    "the body is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&raw)
+                )
+            })
+        });
+        let response = TestResponse {
+            method: Method::GET,
+            url: self.base_url.clone(),
+            status,
+            headers,
+            body,
+            raw,
+        };
+        let problems = conformance::check(&response, &self.base_url, &self.base_url);
+        assert!(
+            problems.is_empty(),
+            "{}\nthe answer breaks conformance rules:\n  - {}",
+            response.describe(),
+            problems.join("\n  - ")
+        );
         response
     }
 

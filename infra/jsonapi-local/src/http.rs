@@ -1,11 +1,11 @@
 //! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the engine's answer becomes an
-//! HTTP response. Links are built on the `Host` the client used.
+//! HTTP response. Links are built on the server's public URL, never on the request's `Host`
+//! (which the client chooses: links pointing elsewhere would send the next request there).
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
@@ -16,40 +16,59 @@ use jsonapi_store::Store;
 /// The largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
+/// Why a body could not be read: too large (413), or it ended before its `Content-Length`
+/// (or broke its chunked framing) and so is not the request the client meant (400).
+fn unreadable_body(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    if e.downcast_ref::<LengthLimitError>().is_some() {
+        return too_large();
+    }
+    ApiError::bad_request(
+        "bad request http exception",
+        "The request body ended before the length its Content-Length header gives (or broke its chunked framing).",
+    )
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload too large http exception",
+        format!("The request body is larger than {MAX_BODY} bytes."),
+    )
+}
+
 pub(crate) async fn answer<S: Store>(
     engine: &Engine<S>,
-    addr: SocketAddr,
+    public_url: &str,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
-    let response = match Limited::new(body, MAX_BODY).collect().await {
+    // A body declared larger than the limit is refused before it is read.
+    let declared =
+        usize::try_from(hyper::body::Body::size_hint(&body).lower()).unwrap_or(usize::MAX);
+    let read = if declared > MAX_BODY {
+        Err(too_large())
+    } else {
+        Limited::new(body, MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| unreadable_body(&*e))
+    };
+    let response = match read {
         Ok(collected) => {
-            let host = parts
-                .headers
-                .get(hyper::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map_or_else(|| addr.to_string(), str::to_owned);
             let request = ApiRequest {
                 method: parts.method,
                 path: parts.uri.path().to_owned(),
                 query: parts.uri.query().map(str::to_owned),
                 headers: parts.headers,
                 body: collected.to_bytes(),
-                base_url: format!("http://{host}"),
+                base_url: public_url.to_owned(),
             };
             engine.handle(request).await
         }
-        Err(_) => ApiResponse::errors(
-            &ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload too large http exception",
-                format!("The request body is larger than {MAX_BODY} bytes, or could not be read."),
-            )
-            .into(),
-        ),
+        Err(e) => ApiResponse::errors(&e.into()),
     };
     tracing::debug!(
         method = %method,

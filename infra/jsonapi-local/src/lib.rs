@@ -5,12 +5,15 @@
 //! - [`Server`]: binds, serves until [`Server::stop`], shuts down gracefully so the data folder
 //!   is released.
 //! - `http`: the hyper adapter (HTTP request ↔ [`ApiRequest`]/[`jsonapi_engine::ApiResponse`]).
+//! - `head_errors`: hyper's own answers to unreadable request heads (400, 414, 431) sent as
+//!   JSON:API error documents.
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
 
 mod clients;
 mod dev_client;
+mod head_errors;
 mod http;
 mod seed;
 
@@ -36,6 +39,10 @@ use tokio::task::JoinHandle;
 pub struct Options {
     /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// The URL clients reach the server at, which every link starts with (`--public-url`);
+    /// `None` = the configuration's `api.publicUrl`, else `http://` and the bound address.
+    /// Never the request's `Host`, which the client chooses.
+    pub public_url: Option<String>,
     /// The data folder of the embedded store.
     pub data: PathBuf,
     /// A configuration file; `None` serves the example domain.
@@ -47,6 +54,9 @@ pub struct Options {
     pub dev_client: bool,
     /// Serve from DynamoDB instead of the embedded store in `data`.
     pub dynamodb: Option<DynamoOptions>,
+    /// How long client, user and role states are trusted before being read again; `None` =
+    /// the engine's default ([`jsonapi_engine::auth::CACHE_TTL`]). Tests shorten it.
+    pub auth_cache_ttl: Option<Duration>,
 }
 
 /// Where the DynamoDB backend's table is.
@@ -89,6 +99,9 @@ pub enum StartError {
     /// A client command failed.
     #[error("{0}")]
     Client(String),
+    /// `--public-url` is not an absolute http(s) URL.
+    #[error("--public-url {0}")]
+    PublicUrl(String),
     /// `JWT_PRIVATE_KEY` or `JWT_SECRET` holds no usable key.
     #[error("the signing key in the environment is unusable: {0}")]
     SigningKey(#[from] jsonapi_auth::KeyError),
@@ -203,13 +216,18 @@ impl Server {
             addr: options.listen,
             source,
         })?;
+        let public_url = match (&options.public_url, &schema.api.public_url) {
+            (Some(flag), _) => jsonapi_config::public_url(flag).map_err(StartError::PublicUrl)?,
+            (None, Some(configured)) => configured.clone(),
+            (None, None) => format!("http://{addr}"),
+        };
         let (stop, stopped) = watch::channel(false);
         let (task, dev_client, clients) = open(
             &options,
             schema,
             Start {
                 listener,
-                addr,
+                public_url,
                 stopped,
                 options: &options,
                 key,
@@ -287,8 +305,9 @@ pub(crate) async fn open<W: WithEngine>(
     let key = jsonapi_engine::auth::signing_key_from_env()?;
     match &options.dynamodb {
         None => Ok(work
-            .run(keyed(
+            .run(configured(
                 Engine::new(schema, RedbStore::open(&options.data)?),
+                options,
                 key,
             ))
             .await),
@@ -306,9 +325,22 @@ pub(crate) async fn open<W: WithEngine>(
                 store.create_table().await?;
             }
             let engine = Engine::new(schema, store);
-            Ok(work.run(keyed(engine, key)).await)
+            Ok(work.run(configured(engine, options, key)).await)
         }
     }
+}
+
+/// The engine with what the options and the environment ask for.
+fn configured<S: Store>(
+    engine: Engine<S>,
+    options: &Options,
+    key: Option<SigningKey>,
+) -> Engine<S> {
+    let engine = match options.auth_cache_ttl {
+        Some(ttl) => engine.with_auth_cache_ttl(ttl),
+        None => engine,
+    };
+    keyed(engine, key)
 }
 
 fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> Engine<S> {
@@ -321,7 +353,8 @@ fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> 
 /// Starting the server: prepare the engine, then serve it.
 struct Start<'a> {
     listener: TcpListener,
-    addr: SocketAddr,
+    /// What links start with.
+    public_url: String,
     stopped: watch::Receiver<bool>,
     options: &'a Options,
     /// A signing key that replaces the environment's.
@@ -335,7 +368,12 @@ impl WithEngine for Start<'_> {
         let (engine, client) = prepare(keyed(engine, self.key), self.options).await?;
         let clients = Arc::clone(&engine) as Arc<dyn Clients>;
         Ok((
-            tokio::spawn(serve(self.listener, engine, self.addr, self.stopped)),
+            tokio::spawn(serve(
+                self.listener,
+                engine,
+                self.public_url.into(),
+                self.stopped,
+            )),
             client,
             clients,
         ))
@@ -369,7 +407,7 @@ async fn prepare<S: Store>(
 async fn serve<S: Store>(
     listener: TcpListener,
     engine: Arc<Engine<S>>,
-    addr: SocketAddr,
+    public_url: Arc<str>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -379,12 +417,16 @@ async fn serve<S: Store>(
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let engine = Arc::clone(&engine);
+                let public_url = Arc::clone(&public_url);
                 let service = hyper::service::service_fn(move |req| {
                     let engine = Arc::clone(&engine);
-                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, addr, req).await) }
+                    let public_url = Arc::clone(&public_url);
+                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &public_url, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
+                    .max_buf_size(head_errors::MAX_HEAD_BYTES)
+                    .max_headers(head_errors::MAX_HEADERS)
+                    .serve_connection(TokioIo::new(head_errors::Documented::new(stream)), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;

@@ -19,6 +19,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// The URL clients reach the server at, which links start with (default: the
+    /// configuration's api.publicUrl, else http:// and the listen address).
+    #[arg(long, value_parser = jsonapi_config::public_url)]
+    public_url: Option<String>,
     /// Data folder of the embedded store.
     #[arg(long, default_value = "./data", global = true)]
     data: PathBuf,
@@ -97,11 +101,13 @@ async fn main() -> ExitCode {
     });
     let options = Options {
         listen: args.listen,
+        public_url: args.public_url,
         data: args.data,
         config: args.config,
         seed: args.seed,
         dev_client: args.seed,
         dynamodb,
+        auth_cache_ttl: None,
     };
     if let Some(Command::Client(command)) = args.command {
         return client(&options, command).await;

@@ -29,6 +29,7 @@ use crate::jwt::TokenSigner;
 use crate::password::{PasswordHash, Passwords};
 use crate::refresh::{DEFAULT_REFRESH_TTL, IssuedRefresh, RefreshError, RefreshTokens};
 use crate::secret::SecretString;
+use crate::util::sha256_b64;
 
 /// An OAuth 2.0 grant type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,6 +79,16 @@ pub struct User {
     pub roles: Vec<String>,
     /// Whether the user may sign in.
     pub enabled: bool,
+}
+
+impl User {
+    /// A digest of the stored password hash: it changes whenever the password is set (the hash
+    /// has a fresh salt each time, even for the same password), so a refresh token recording
+    /// the stamp of its sign-in dies with the password it was got with. Reveals nothing of the
+    /// hash.
+    pub fn credential_stamp(&self) -> String {
+        sha256_b64(self.password_hash.as_str())
+    }
 }
 
 /// Where users are found; the engine implements it over its `users` type.
@@ -720,7 +731,12 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
         let refresh = if client.allows(GrantType::RefreshToken) {
             Some(
                 self.refresh
-                    .issue(&subject, &client.id, &user.roles)
+                    .issue(
+                        &subject,
+                        &client.id,
+                        &user.roles,
+                        Some(&user.credential_stamp()),
+                    )
                     .await
                     .map_err(|e| refresh_error(&e))?,
             )
@@ -752,14 +768,22 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
                     .find_by_id(user_id)
                     .await
                     .map_err(|e| OAuthError::from_store(&e))?;
+                // A password set since the sign-in ends the family: whoever knew the old password
+                // keeps no way back in.
+                let current = |user: &User| {
+                    rotated
+                        .stamp
+                        .as_deref()
+                        .is_none_or(|stamp| stamp == user.credential_stamp())
+                };
                 match user {
-                    Some(user) if user.enabled => user.roles,
+                    Some(user) if user.enabled && current(&user) => user.roles,
                     _ => {
                         self.refresh
                             .revoke_family(&rotated.token.family)
                             .await
                             .map_err(|e| refresh_error(&e))?;
-                        tracing::warn!(client_id = %client.id, "refresh refused: user gone or disabled");
+                        tracing::warn!(client_id = %client.id, "refresh refused: user gone, disabled or password changed");
                         return Err(OAuthError::invalid_grant("The refresh token is invalid"));
                     }
                 }
@@ -892,6 +916,23 @@ mod tests {
                 .exchange(json_request(&body))
                 .await
                 .expect_err("the request is refused")
+        }
+
+        /// alice's refresh token from a password sign-in.
+        async fn sign_in(&self) -> SecretString {
+            self.service
+                .exchange(password_request(self, "alice", "wonderland"))
+                .await
+                .expect("alice signs in")
+                .refresh_token
+                .expect("a refresh token")
+        }
+
+        /// The refresh grant of `token`.
+        async fn refresh(&self, token: &SecretString) -> Result<TokenResponse, OAuthError> {
+            self.service
+                .exchange(refresh_request(self, token.expose()))
+                .await
         }
     }
 
@@ -1066,6 +1107,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(expired.code, ErrorCode::InvalidGrant);
         assert!(expired.description.contains("expired"));
+    }
+
+    #[tokio::test]
+    async fn a_password_set_after_sign_in_ends_the_refresh_tokens_of_that_sign_in() {
+        let f = fixture().await;
+        let before = f.sign_in().await;
+        // Rotation keeps the sign-in's stamp: the next token of the family still works.
+        let rotated = f.refresh(&before).await.unwrap().refresh_token.unwrap();
+        // The same password set again still gets a new hash (a new salt): a new stamp.
+        let rehashed = Passwords::insecure_fast_for_tests()
+            .hash("wonderland")
+            .unwrap();
+        f.users.update("1", |u| u.password_hash = rehashed);
+        let refused = f.refresh(&rotated).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidGrant);
+        // A sign-in with the current password starts a family that refreshes.
+        let after = f.sign_in().await;
+        assert!(f.refresh(&after).await.is_ok());
     }
 
     #[tokio::test]

@@ -223,6 +223,9 @@ pub enum TokenError {
     /// The client it was issued to has been revoked.
     #[error("client revoked")]
     Revoked,
+    /// The user it speaks for has been disabled or deleted since it was issued.
+    #[error("user disabled or deleted")]
+    UserInactive,
 }
 
 impl TokenError {
@@ -239,6 +242,7 @@ impl TokenError {
             Self::UnknownKey => "The access token was signed with an unknown key",
             Self::Claims => "The access token lacks required claims",
             Self::Revoked => "The access token's client has been revoked",
+            Self::UserInactive => "The access token's user has been disabled or deleted",
         }
     }
 

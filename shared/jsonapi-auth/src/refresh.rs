@@ -1,7 +1,9 @@
 //! Rotating refresh tokens.
 //!
 //! A refresh token is an opaque random string; the store keeps only its SHA-256:
-//! - `auth#refresh#{hash}` / `#`: `family`, `subject`, `client_id`, `roles`, `expires`, `used`;
+//! - `auth#refresh#{hash}` / `#`: `family`, `subject`, `client_id`, `roles`, `expires`, `used`,
+//!   and `stamp`, the credential stamp of the user at sign-in ([`crate::User::credential_stamp`]),
+//!   which the token endpoint compares with the user's current one;
 //! - `auth#family#{id}` / `#`: `revoked`, `subject`, `client_id`.
 //!
 //! Using a token ([`RefreshTokens::rotate`]) marks it used and issues the next token of the same
@@ -72,6 +74,9 @@ pub struct Rotated {
     pub client_id: String,
     /// The roles recorded at issue.
     pub roles: Vec<String>,
+    /// The credential stamp recorded when the family began (`None` for families begun before
+    /// stamps were recorded).
+    pub stamp: Option<String>,
 }
 
 /// Why a refresh token was refused (all are `invalid_grant` at the token endpoint).
@@ -127,6 +132,7 @@ struct Stored {
     subject: String,
     client_id: String,
     roles: Vec<String>,
+    stamp: Option<String>,
     expires: u64,
     used: bool,
 }
@@ -138,6 +144,7 @@ impl Stored {
             subject: str_attr(attrs, "subject").unwrap_or_default().to_owned(),
             client_id: str_attr(attrs, "client_id").unwrap_or_default().to_owned(),
             roles: strings_attr(attrs, "roles"),
+            stamp: str_attr(attrs, "stamp").map(str::to_owned),
             expires: u64_attr(attrs, "expires").unwrap_or(0),
             used: bool_attr(attrs, "used"),
         }
@@ -149,6 +156,9 @@ impl Stored {
         a.insert("subject".into(), self.subject.clone().into());
         a.insert("client_id".into(), self.client_id.clone().into());
         a.insert("roles".into(), strings_value(&self.roles));
+        if let Some(stamp) = &self.stamp {
+            a.insert("stamp".into(), stamp.clone().into());
+        }
         a.insert("expires".into(), self.expires.into());
         a.insert("used".into(), self.used.into());
         a.insert(TTL_ATTRIBUTE.into(), self.expires.into());
@@ -201,7 +211,8 @@ impl<S: Store> RefreshTokens<S> {
         self.ttl
     }
 
-    /// Starts a new family with its first token.
+    /// Starts a new family with its first token; `stamp` is the user's credential stamp, kept
+    /// through every rotation.
     ///
     /// # Errors
     /// A store failure.
@@ -210,6 +221,7 @@ impl<S: Store> RefreshTokens<S> {
         subject: &str,
         client_id: &str,
         roles: &[String],
+        stamp: Option<&str>,
     ) -> Result<IssuedRefresh, RefreshError> {
         for _ in 0..ATTEMPTS {
             let family = random_token(16);
@@ -220,6 +232,7 @@ impl<S: Store> RefreshTokens<S> {
                 subject: subject.to_owned(),
                 client_id: client_id.to_owned(),
                 roles: roles.to_vec(),
+                stamp: stamp.map(str::to_owned),
                 expires,
                 used: false,
             };
@@ -292,6 +305,7 @@ impl<S: Store> RefreshTokens<S> {
                 subject: old.subject.clone(),
                 client_id: old.client_id.clone(),
                 roles: old.roles.clone(),
+                stamp: old.stamp.clone(),
                 expires,
                 used: false,
             };
@@ -335,6 +349,7 @@ impl<S: Store> RefreshTokens<S> {
                         subject: old.subject,
                         client_id: old.client_id,
                         roles: old.roles,
+                        stamp: old.stamp,
                     });
                 }
                 // The family was revoked (or has vanished).
@@ -435,7 +450,7 @@ mod tests {
     #[tokio::test]
     async fn rotation_chains_tokens_in_one_family_and_stores_only_hashes() {
         let (_dir, store, tokens, clock) = setup();
-        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let first = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
         assert_eq!(first.expires_in, 600);
         assert_eq!(first.token.expose().len(), 43);
         // Only the hash is a key; the token appears nowhere.
@@ -484,10 +499,10 @@ mod tests {
     #[tokio::test]
     async fn reuse_of_a_rotated_token_revokes_the_family() {
         let (_dir, _store, tokens, _clock) = setup();
-        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let first = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
         let second = tokens.rotate(first.token.expose(), "app").await.unwrap();
         // Another, unrelated family is untouched.
-        let other = tokens.issue("user:2", "app", &roles()).await.unwrap();
+        let other = tokens.issue("user:2", "app", &roles(), None).await.unwrap();
 
         assert!(matches!(
             tokens.rotate(first.token.expose(), "app").await,
@@ -511,7 +526,7 @@ mod tests {
     async fn two_concurrent_rotations_of_one_token_cannot_both_succeed() {
         let (_dir, _store, tokens, _clock) = setup();
         for _ in 0..5 {
-            let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+            let first = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
             let (a, b) = tokio::join!(
                 tokio::spawn({
                     let tokens = tokens.clone();
@@ -545,7 +560,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn many_concurrent_rotations_yield_exactly_one_success() {
         let (_dir, _store, tokens, _clock) = setup();
-        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let first = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let tokens = tokens.clone();
@@ -567,7 +582,7 @@ mod tests {
     #[tokio::test]
     async fn expired_unknown_and_foreign_tokens_are_refused() {
         let (_dir, _store, tokens, clock) = setup();
-        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let first = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
         assert!(matches!(
             tokens.rotate("nope", "app").await,
             Err(RefreshError::Unknown)
@@ -589,7 +604,7 @@ mod tests {
         // Expiry does not revoke: a newer sibling would still work (none here).
         assert!(!tokens.is_family_revoked(&first.family).await.unwrap());
 
-        let second = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let second = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
         assert!(matches!(
             tokens.rotate(second.token.expose(), "other-app").await,
             Err(RefreshError::WrongClient)
@@ -604,7 +619,7 @@ mod tests {
     #[tokio::test]
     async fn explicit_revocation_kills_the_family() {
         let (_dir, _store, tokens, _clock) = setup();
-        let first = tokens.issue("user:1", "app", &roles()).await.unwrap();
+        let first = tokens.issue("user:1", "app", &roles(), None).await.unwrap();
         let second = tokens.rotate(first.token.expose(), "app").await.unwrap();
         tokens.revoke(second.token.token.expose()).await.unwrap();
         assert!(matches!(
@@ -629,6 +644,7 @@ mod tests {
             subject: "user:1".into(),
             client_id: "app".into(),
             roles: vec![],
+            stamp: None,
         };
         let shown = format!("{issued:?} {rotated:?}");
         assert!(!shown.contains("the-refresh-token-value"));

@@ -89,8 +89,15 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
             "must not be smaller than pageSize",
         ));
     }
+    let public_url = raw
+        .public_url
+        .as_deref()
+        .map(crate::public_url)
+        .transpose()
+        .map_err(|e| problem(&["api", "publicUrl"], e))?;
     Ok(ApiSettings {
         enabled: raw.enabled.unwrap_or(true),
+        public_url,
         prefix: if prefix == "/" { String::new() } else { prefix },
         page_size,
         max_results,

@@ -24,6 +24,32 @@ pub const EXAMPLE_DOMAIN: &str = include_str!("../../../infra/api/example.yaml")
 /// The name [`EXAMPLE_DOMAIN`] is reported under in errors.
 pub const EXAMPLE_DOMAIN_FILE: &str = "infra/api/example.yaml";
 
+/// Checks a public base URL (`api.publicUrl`, or a server's flag or variable that stands in
+/// for it) and returns it without a trailing slash: `http` or `https`, a host, maybe a port and
+/// a path (a custom domain's API mapping), no query, fragment, credentials or white space.
+///
+/// # Errors
+/// What is wrong with it, to show after the key or flag that gave it.
+pub fn public_url(text: &str) -> Result<String, String> {
+    let problem = || {
+        format!(
+            "must be an absolute http or https URL such as https://api.example.com or \
+             https://example.com/v1 (no query, fragment or credentials), not \"{text}\""
+        )
+    };
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(problem)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let clean = !text.contains(|c: char| c.is_whitespace() || c.is_control())
+        && !text.contains(['?', '#', '@', '\\']);
+    if host.is_empty() || host.starts_with(':') || !clean {
+        return Err(problem());
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
 /// A configuration file that cannot be used, with where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -173,6 +199,42 @@ mod tests {
             "types:\n  a:\n    id: sequence\n    relationships:\n      b: { target: b, inverse: a }\n  b:\n    id: sequence\n    relationships:\n      a: { target: a, many: true }\n",
         );
         assert_eq!(e.key, "types.a.relationships.b.inverse", "{e}");
+    }
+
+    #[test]
+    fn the_public_url_is_an_absolute_http_url() {
+        assert_eq!(
+            public_url("https://api.example.com/").as_deref(),
+            Ok("https://api.example.com")
+        );
+        assert_eq!(
+            public_url("http://127.0.0.1:8080/v1").as_deref(),
+            Ok("http://127.0.0.1:8080/v1")
+        );
+        for bad in [
+            "api.example.com",
+            "ftp://api.example.com",
+            "https://",
+            "https:///api",
+            "https://:8080",
+            "https://api.example.com/?x=1",
+            "https://api.example.com/#top",
+            "https://user:pw@api.example.com",
+            "https://api.example .com",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+        let e = error(&with_api("  publicUrl: api.example.com\n"));
+        assert_eq!((e.key.as_str(), e.line), ("api.publicUrl", Some(2)), "{e}");
+        let schema = parse(
+            "api.yaml",
+            &with_api("  publicUrl: https://shop.example/v1/\n"),
+        )
+        .expect("valid");
+        assert_eq!(
+            schema.api.public_url.as_deref(),
+            Some("https://shop.example/v1")
+        );
     }
 
     /// A small API with users and roles, `api:` settings inserted at line 2.

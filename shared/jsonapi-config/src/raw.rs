@@ -19,6 +19,7 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawApi {
     pub(crate) enabled: Option<bool>,
+    pub(crate) public_url: Option<String>,
     pub(crate) prefix: Option<String>,
     pub(crate) page_size: Option<i64>,
     pub(crate) max_results: Option<i64>,

@@ -33,6 +33,11 @@ impl Schema {
 pub struct ApiSettings {
     /// `false` answers 404 on every route, as the model system does with the API feature off.
     pub enabled: bool,
+    /// The URL clients reach the API at (`https://api.example.com`, without a trailing
+    /// slash), which every link starts with; `None` leaves it to the server (its listen
+    /// address locally, API Gateway's domain and stage in Lambda), never to the request's
+    /// `Host`.
+    pub public_url: Option<String>,
     /// The URL prefix of every route, without a trailing slash (default `/api`).
     pub prefix: String,
     /// Page size when `page[size]` is absent (default 10).

@@ -4,6 +4,7 @@
 //! them.
 
 use indexmap::IndexMap;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiErrors, title};
@@ -53,7 +54,8 @@ fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
 /// Malformed JSON (`bad request http exception`), or a document without a primary resource
 /// object; pointers into `included` are `/included/N/...`.
 pub(crate) fn parse_compound(body: &[u8], with_included: bool) -> Result<Parsed, ApiErrors> {
-    let doc = parse_json(body)?;
+    let mut doc = parse_json(body)?;
+    keep_numbers_as_written(body, &mut doc);
     let mut errors = Vec::new();
     let top = check_top_level(&doc, with_included, &mut errors);
     let mut included = Vec::new();
@@ -141,6 +143,69 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
         )
         .into()
     })
+}
+
+/// Attribute values written as JSON numbers whose digits a double cannot hold (serde_json reads
+/// `0.1000000000000000001` as `0.1`) are put back as written, as strings, so that a decimal gets
+/// every digit sent (or is refused for having too many) and an integer is not rounded into
+/// being one. Only documents holding a fractional or huge number are read a second time.
+fn keep_numbers_as_written(body: &[u8], doc: &mut Value) {
+    let read_as_double = |o: &Map<String, Value>| {
+        o.values()
+            .any(|v| matches!(v, Value::Number(n) if n.is_f64()))
+    };
+    // The attributes of `data` (index `None`) and of each `included` item (`Some(i)`).
+    let mut objects: Vec<(Option<usize>, &mut Map<String, Value>)> = Vec::new();
+    for (key, value) in doc.as_object_mut().into_iter().flatten() {
+        match (key.as_str(), value) {
+            ("data", data) => objects.extend(attributes_mut(data).map(|a| (None, a))),
+            ("included", Value::Array(items)) => objects.extend(
+                items
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(i, item)| attributes_mut(item).map(|a| (Some(i), a))),
+            ),
+            _ => {}
+        }
+    }
+    objects.retain(|(_, attrs)| read_as_double(attrs));
+    if objects.is_empty() {
+        return;
+    }
+    let Ok(raw) = serde_json::from_slice::<RawObject<'_>>(body) else {
+        return;
+    };
+    let raw_included = raw
+        .get("included")
+        .and_then(|i| serde_json::from_str::<Vec<&RawValue>>(i.get()).ok());
+    for (index, attrs) in objects {
+        let written = match index {
+            None => raw_attributes(raw.get("data").copied()),
+            Some(i) => raw_attributes(raw_included.as_ref().and_then(|r| r.get(i).copied())),
+        };
+        let Some(written) = written else { continue };
+        for (name, value) in attrs.iter_mut() {
+            if let (Value::Number(n), Some(literal)) = (&*value, written.get(name))
+                && !crate::numbers::survives(literal.get(), n)
+            {
+                *value = Value::String(literal.get().to_owned());
+            }
+        }
+    }
+}
+
+/// An object with its members as written.
+type RawObject<'a> = std::collections::HashMap<String, &'a RawValue>;
+
+/// The `attributes` of a resource object, as written.
+fn raw_attributes(object: Option<&RawValue>) -> Option<RawObject<'_>> {
+    let object = serde_json::from_str::<RawObject<'_>>(object?.get()).ok()?;
+    serde_json::from_str(object.get("attributes")?.get()).ok()
+}
+
+/// The `attributes` object of a resource object, if it has one.
+fn attributes_mut(resource: &mut Value) -> Option<&mut Map<String, Value>> {
+    resource.get_mut("attributes")?.as_object_mut()
 }
 
 fn check_top_level<'a>(

@@ -489,7 +489,11 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// Checks an id from a URL or a document against the type's id strategy.
+/// Checks an id from a URL or a document against the type's id strategy. An id of the right
+/// form is left to the lookup (an unknown one is a 404 there, `0` included); one that cannot be
+/// read as the id's type is this 400 (the model system's rule). Integers and ULIDs are read in
+/// the one form the API writes them (`7`, not `007` or `+7`; ULIDs in upper case, as the model
+/// system reads GUIDs in lower case only), so that one resource has one URL.
 pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
     use jsonapi_config::IdStrategy;
     let invalid = |what: &str| {
@@ -499,13 +503,12 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
         )
     };
     match ty.id {
-        IdStrategy::Sequence => match id.parse::<u64>() {
-            Ok(n) if n >= 1 && n.to_string() == id => Ok(()),
-            _ => Err(invalid("integer")),
-        },
-        IdStrategy::Ulid => ulid::Ulid::from_string(id)
+        IdStrategy::Sequence => crate::numbers::canonical_integer(id)
             .map(|_| ())
-            .map_err(|_| invalid("ULID")),
+            .ok_or_else(|| invalid("integer")),
+        IdStrategy::Ulid => canonical_ulid(id)
+            .then_some(())
+            .ok_or_else(|| invalid("ULID")),
         IdStrategy::Client => {
             if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
                 Err(invalid(
@@ -516,6 +519,15 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             }
         }
     }
+}
+
+/// A ULID as the API writes it: 26 upper-case Crockford base-32 characters within 128 bits
+/// (the first at most `7`).
+fn canonical_ulid(id: &str) -> bool {
+    id.len() == 26
+        && id.as_bytes()[0] <= b'7'
+        && !id.bytes().any(|b| b.is_ascii_lowercase())
+        && ulid::Ulid::from_string(id).is_ok()
 }
 
 /// `X-HTTP-Method-Override: GET` on a POST runs get_list (for filters too long for a URL).

@@ -8,6 +8,8 @@ use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, Resou
 use serde_json::Value;
 
 use crate::error::{ApiError, title};
+use crate::numbers::canonical_integer;
+use crate::periods::{Kind, Period};
 use crate::resource::{Resource, id_key};
 use crate::values::{self, SEPARATOR};
 
@@ -162,6 +164,9 @@ fn operand(
     if matches!(op, Operator::Exists | Operator::Empty) {
         return parse_bool(raw).map(Operand::Flag);
     }
+    if let Field::Attribute(_, dt @ (DataType::Date | DataType::Datetime)) = field {
+        return time_operand(filter, *dt, op, raw);
+    }
     let one = |s: &str| parse_value(field, id_type, s);
     let list_ops = matches!(
         op,
@@ -185,6 +190,56 @@ fn operand(
     one(raw).map(Operand::One)
 }
 
+/// The operand of a date or datetime filter. A partial value names a period (`2020`: that
+/// year), and each operator takes the bound of it that keeps its meaning: `eq` is within the
+/// period, `neq` outside it, `lt` before its start, `lte` up to its end, `gt` after its end,
+/// `gte` from its start; a range `a..b` runs from the start of `a` to the end of `b`.
+fn time_operand(filter: &Filter, dt: DataType, op: Operator, raw: &str) -> Result<Operand, String> {
+    let period = |s: &str| period(dt, s);
+    let list_ops = matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull);
+    if filter.allow_array && list_ops && raw.contains(',') {
+        let mut values = Vec::new();
+        for item in raw.split(',') {
+            let p = period(item)?;
+            if !p.is_instant() {
+                return Err(format!(
+                    "A list takes whole values; \"{item}\" names a period (filter by it alone, or by a range)."
+                ));
+            }
+            values.push(Value::String(p.first));
+        }
+        return Ok(Operand::List(values));
+    }
+    if filter.allow_range
+        && list_ops
+        && let Some((lo, hi)) = raw.split_once("..")
+    {
+        return Ok(Operand::Range(
+            Value::String(period(lo)?.first),
+            Value::String(period(hi)?.last),
+        ));
+    }
+    let p = period(raw)?;
+    Ok(match op {
+        _ if p.is_instant() => Operand::One(Value::String(p.first)),
+        Operator::Eq | Operator::Neq | Operator::NeqOrNull => {
+            Operand::Range(Value::String(p.first), Value::String(p.last))
+        }
+        Operator::Lte | Operator::Gt => Operand::One(Value::String(p.last)),
+        _ => Operand::One(Value::String(p.first)),
+    })
+}
+
+/// The period a date or datetime filter value names.
+fn period(dt: DataType, s: &str) -> Result<Period, String> {
+    let (kind, what) = if dt == DataType::Date {
+        (Kind::Date, "date")
+    } else {
+        (Kind::Datetime, "datetime")
+    };
+    Period::parse(kind, s).ok_or_else(|| format!("Expected {what} value. Given \"{s}\"."))
+}
+
 fn parse_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "true" | "True" | "yes" | "Yes" => Ok(true),
@@ -198,10 +253,7 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
     let expected = |what: &str| format!("Expected {what} value. Given \"{s}\".");
     match field {
         Field::Id | Field::Relationship(..) => match id_type.id {
-            IdStrategy::Sequence => s
-                .parse::<u64>()
-                .ok()
-                .filter(|n| n.to_string() == s)
+            IdStrategy::Sequence => canonical_integer(s)
                 .map(|_| Value::String(s.to_owned()))
                 .ok_or_else(|| expected("integer")),
             _ => Ok(Value::String(s.to_owned())),
@@ -221,29 +273,25 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
             DataType::String | DataType::Text | DataType::Strings => {
                 Ok(Value::String(s.to_owned()))
             }
-            DataType::Integer => s
-                .parse::<i64>()
+            DataType::Integer => canonical_integer(s)
                 .map(Value::from)
-                .map_err(|_| expected("integer")),
-            DataType::Bigint => s
-                .parse::<i64>()
+                .ok_or_else(|| expected("integer")),
+            DataType::Bigint => canonical_integer(s)
                 .map(|n| Value::String(n.to_string()))
-                .map_err(|_| expected("integer")),
-            DataType::Decimal => values::parse_decimal(&Value::String(s.to_owned()))
-                .map(|d| Value::String(d.to_string()))
-                .ok_or_else(|| expected("decimal")),
+                .ok_or_else(|| expected("integer")),
+            DataType::Decimal => match values::parse_decimal(&Value::String(s.to_owned())) {
+                Ok(d) => Ok(Value::String(d.to_string())),
+                Err(values::NotDecimal::Malformed) => Err(expected("decimal")),
+                Err(values::NotDecimal::TooPrecise) => Err(values::DECIMAL_LIMIT.to_owned()),
+            },
             DataType::Float => s
                 .parse::<f64>()
                 .map(Value::from)
                 .map_err(|_| expected("float")),
             DataType::Boolean => parse_bool(s).map(Value::Bool),
-            DataType::Date => values::parse_date(s)
-                .map(|d| Value::String(d.to_string()))
-                .ok_or_else(|| expected("date")),
-            DataType::Datetime => values::parse_datetime(s)
-                .or_else(|| values::parse_date(s).map(|d| d.midnight().assume_utc()))
-                .map(|t| Value::String(values::format_datetime(t)))
-                .ok_or_else(|| expected("datetime")),
+            // The first instant of the period the value names (`time_operand` reads the
+            // operands of these fields whole).
+            DataType::Date | DataType::Datetime => period(*dt, s).map(|p| Value::String(p.first)),
             DataType::Json => Err("This field cannot be filtered by value.".to_owned()),
         },
     }
@@ -496,12 +544,13 @@ fn value_key(
 fn compare(field: &Field, ty: &ResourceType, a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match field {
         Field::Id | Field::Relationship(..) => match ty.id {
-            // Relationship ids are compared as strings; ids of sequence types numerically.
+            // Relationship ids are compared as strings; ids of sequence types numerically (a
+            // filter may name any integer, `0` and negative ones included).
             IdStrategy::Sequence if matches!(field, Field::Id) => Some(
                 a.as_str()?
-                    .parse::<u64>()
+                    .parse::<i64>()
                     .ok()?
-                    .cmp(&b.as_str()?.parse::<u64>().ok()?),
+                    .cmp(&b.as_str()?.parse::<i64>().ok()?),
             ),
             _ => Some(a.as_str()?.cmp(b.as_str()?)),
         },

@@ -9,7 +9,8 @@
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
 //! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete.
 //! - [`resource`]: a resource and its items in the logical table; `values`: data types,
-//!   constraints and order-preserving sort keys.
+//!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
+//!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
 //! - [`extension`]: the hooks at named stages of the actions; [`extensions`]: shipped ones.
 //! - [`auth`]: bearer tokens, role permissions, the token endpoint; `cors`: CORS headers.
 //! - `stored_secret`: keys the engine keeps in its own store.
@@ -29,7 +30,9 @@ pub mod error;
 pub mod extension;
 pub mod extensions;
 mod filter;
+mod numbers;
 pub mod operation;
+mod periods;
 mod plan;
 mod query;
 mod render;

@@ -73,6 +73,32 @@ struct MediaRange<'a> {
     params: Vec<(String, &'a str)>,
 }
 
+impl MediaRange<'_> {
+    /// Whether the range accepts what it names: its quality is above zero. A `q` that is not a
+    /// qvalue (RFC 9110 §12.4.2: `0` to `1`, at most three decimals) makes the range unusable,
+    /// as `q=0` does.
+    fn accepts(&self) -> bool {
+        self.params
+            .iter()
+            .filter(|(k, _)| k == "q")
+            .all(|(_, v)| qvalue(v).is_some_and(|q| q > 0))
+    }
+}
+
+/// A qvalue in thousandths (`0.5` is 500), or `None` when `text` is not one.
+fn qvalue(text: &str) -> Option<u16> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{frac:0<3}").parse::<u16>().ok()?;
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
 fn media_ranges(header: &str) -> Vec<MediaRange<'_>> {
     header
         .split(',')
@@ -126,18 +152,18 @@ pub fn negotiate(method: &Method, headers: &HeaderMap, has_body: bool) -> Result
         // MUST be ignored when unknown); an `ext` we do not support makes it unusable.
         let usable = jsonapi
             .iter()
-            .any(|r| r.params.iter().all(|(k, _)| k == "q" || k == "profile"));
+            .any(|r| r.accepts() && r.params.iter().all(|(k, _)| k == "q" || k == "profile"));
+        // The JSON:API type named only with `q=0` is refused outright: a wildcard next to it
+        // does not bring it back (RFC 9110 §12.5.1: the more specific range decides).
+        let refused = !jsonapi.is_empty() && jsonapi.iter().all(|r| !r.accepts());
         let wildcard = ranges.iter().any(|r| {
             matches!(
                 r.essence.as_str(),
                 "*/*" | "application/*" | "application/json"
-            ) && !r
-                .params
-                .iter()
-                .any(|(k, v)| k == "q" && v.parse::<f32>() == Ok(0.0))
+            ) && r.accepts()
         });
-        if !usable && !wildcard {
-            let detail = if jsonapi.is_empty() {
+        if !usable && (refused || !wildcard) {
+            let detail = if jsonapi.is_empty() || refused {
                 "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\")."
             } else {
                 "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\"."
@@ -227,6 +253,37 @@ mod tests {
             None
         );
         assert_eq!(check(Some("text/html"), Some(MEDIA_TYPE)), Some(406));
+        // Quality values (RFC 9110 §12.4.2): zero refuses, and a refused JSON:API type stays
+        // refused beside a wildcard.
+        for refused in [
+            "application/vnd.api+json;q=0",
+            "application/vnd.api+json; q=0.000",
+            "application/vnd.api+json;Q=0",
+            "application/vnd.api+json;q=0, */*",
+            "application/vnd.api+json;q=0, application/json;q=0.5",
+            "*/*;q=0",
+            "application/*;q=0",
+            "application/vnd.api+json;q=2",
+            "application/vnd.api+json;q=0.0001",
+            "application/vnd.api+json;q=-1",
+            "application/vnd.api+json;q=high",
+        ] {
+            assert_eq!(
+                check(Some(refused), Some(MEDIA_TYPE)),
+                Some(406),
+                "{refused}"
+            );
+        }
+        for accepted in [
+            "application/vnd.api+json;q=0.001",
+            "application/vnd.api+json;q=1",
+            "application/vnd.api+json;q=1.000",
+            "application/vnd.api+json;q=0.5",
+            "application/vnd.api+json;q=0, application/vnd.api+json;profile=\"https://x\";q=0.2",
+            "text/html, */*;q=0.1",
+        ] {
+            assert_eq!(check(Some(accepted), Some(MEDIA_TYPE)), None, "{accepted}");
+        }
         assert_eq!(
             check(None, Some("application/vnd.api+json; charset=utf-8")),
             Some(415)

@@ -12,6 +12,7 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::error::{ApiError, title};
+use crate::numbers::Exact;
 
 /// A datetime as the API writes it: UTC, seconds, `Z`.
 pub(crate) fn format_datetime(t: OffsetDateTime) -> String {
@@ -39,15 +40,35 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, format_description!("[year]-[month]-[day]")).ok()
 }
 
-pub(crate) fn parse_decimal(v: &Value) -> Option<Decimal> {
-    match v {
-        Value::String(s) => Decimal::from_str(s.trim())
-            .ok()
-            .filter(|_| !s.trim().is_empty()),
-        Value::Number(n) => Decimal::from_str(&n.to_string())
-            .ok()
-            .or_else(|| n.as_f64().and_then(|f| Decimal::try_from(f).ok())),
-        _ => None,
+/// Why a value is not a decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotDecimal {
+    /// Not a number, nor a string holding one.
+    Malformed,
+    /// A number with more digits than [`Decimal`] keeps: refused rather than rounded.
+    TooPrecise,
+}
+
+/// What a decimal can hold, for the detail of [`NotDecimal::TooPrecise`].
+pub(crate) const DECIMAL_LIMIT: &str = "A decimal keeps at most 28 significant digits (28 of them at most after the point); this value has more, and is not rounded.";
+
+/// A decimal given as a JSON number or as a string holding one (`"12.50"`, `"1.5e3"`), exactly
+/// as written: a value with more digits than a decimal keeps is refused, never rounded.
+pub(crate) fn parse_decimal(v: &Value) -> Result<Decimal, NotDecimal> {
+    let text = match v {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(NotDecimal::Malformed),
+    };
+    let written = Exact::parse(&text).ok_or(NotDecimal::Malformed)?;
+    let parsed = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(&text)
+    } else {
+        Decimal::from_str(&text)
+    };
+    match parsed {
+        Ok(d) if Exact::parse(&d.to_string()).as_ref() == Some(&written) => Ok(d),
+        _ => Err(NotDecimal::TooPrecise),
     }
 }
 
@@ -90,13 +111,13 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
             Value::String(s.to_owned())
         }
         DataType::Integer => {
-            let n = v.as_i64().ok_or_else(|| expected("integer"))?;
+            let n = whole_number(v).ok_or_else(|| expected("integer"))?;
             check_range(attr, Decimal::from(n))?;
             Value::from(n)
         }
         DataType::Bigint => {
             let n = match v {
-                Value::Number(n) => n.as_i64(),
+                Value::Number(_) => whole_number(v),
                 Value::String(s) => s.trim().parse::<i64>().ok(),
                 _ => None,
             }
@@ -105,13 +126,21 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
             Value::String(n.to_string())
         }
         DataType::Decimal => {
-            let d = parse_decimal(v)
-                .ok_or_else(|| expected("decimal (a number or a string like \"12.50\")"))?;
+            let d = parse_decimal(v).map_err(|e| match e {
+                NotDecimal::Malformed => expected("decimal (a number or a string like \"12.50\")"),
+                NotDecimal::TooPrecise => form_error(DECIMAL_LIMIT),
+            })?;
             check_range(attr, d)?;
             Value::String(d.to_string())
         }
         DataType::Float => {
-            let f = v.as_f64().ok_or_else(|| expected("float"))?;
+            // A string holds a number whose digits a JSON number would have lost on the way
+            // (the request document keeps those as written); it is a float all the same.
+            let f = match v {
+                Value::String(s) if Exact::parse(s.trim()).is_some() => s.trim().parse().ok(),
+                _ => v.as_f64(),
+            }
+            .ok_or_else(|| expected("float"))?;
             if let Ok(d) = Decimal::try_from(f) {
                 check_range(attr, d)?;
             }
@@ -146,6 +175,19 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
         }
     };
     Ok(stored)
+}
+
+/// A JSON number that is a whole number within 64 bits, however written: `3`, `3.0`, `3e0`,
+/// and `-0` (which is 0). Numbers whose digits serde_json could not keep never get here as
+/// numbers (the request document keeps them as written, as strings).
+fn whole_number(v: &Value) -> Option<i64> {
+    // 2^63: `as` would saturate at and beyond it.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && (-LIMIT..LIMIT).contains(f))
+            .map(|f| f as i64)
+    })
 }
 
 fn check_length(attr: &Attribute, s: &str) -> Result<(), ApiError> {

@@ -326,11 +326,18 @@ async fn scenario<S: Store>(store: S, sdk_requests: Option<Arc<AtomicU64>>) {
 
 /// A token's client and roles are read once and then cached (`jsonapi_engine::auth::CACHE_TTL`),
 /// so that an authenticated GET of one resource costs what it costs without authentication:
-/// one round trip. Refusals cost none: the token is checked with the key in memory.
+/// one round trip. Refusals cost none: the token is checked with the key in memory. A user's
+/// token also reads its user (at the same time as its client), once per cache period.
 async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &str) {
     h.create(
         "roles",
         json!({"type": "roles", "id": "reader", "attributes": {"label": "Reader", "permissions": {"products": ["VIEW"]}}}),
+    )
+    .await;
+    h.create(
+        "users",
+        json!({"type": "users", "attributes": {"username": "reading", "email": "reading@example.com", "password": "round-trips"},
+               "relationships": {"roles": {"data": [{"type": "roles", "id": "reader"}]}}}),
     )
     .await;
     let client = h
@@ -341,33 +348,43 @@ async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &st
         .create(
             "round trips",
             &["reader".to_owned()],
-            &[GrantType::ClientCredentials],
+            &[GrantType::ClientCredentials, GrantType::Password],
         )
         .await
         .unwrap();
-    let body = json!({"grant_type": "client_credentials", "client_id": client.id,
-                      "client_secret": client.secret.expose()});
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let (r, _) = h
-        .send(
-            Method::POST,
-            "/oauth2-token",
-            headers,
-            Some(body.to_string()),
-            false,
-        )
-        .await;
-    let answer: Value = serde_json::from_slice(&r.body).unwrap();
-    assert_eq!(r.status, StatusCode::OK, "{answer}");
-    let token = answer["access_token"].as_str().unwrap();
+    let credentials = json!({"client_id": client.id, "client_secret": client.secret.expose()});
+    let token = |extra: Value| {
+        let mut body = credentials.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        async move {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            let (r, _) = h
+                .send(
+                    Method::POST,
+                    "/oauth2-token",
+                    headers,
+                    Some(body.to_string()),
+                    false,
+                )
+                .await;
+            let answer: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(r.status, StatusCode::OK, "{answer}");
+            answer["access_token"].as_str().unwrap().to_owned()
+        }
+    };
     let uri = format!("/api/products/{product}");
 
     // The first request reads the client (is it revoked?) and its role's permissions.
-    let (r, trips) = h.call_with_token(Method::GET, &uri, Some(token)).await;
+    let client_token = token(json!({"grant_type": "client_credentials"})).await;
+    let (r, trips) = h
+        .call_with_token(Method::GET, &uri, Some(&client_token))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         (trips.gets, trips.batch_gets, trips.total()),
@@ -375,18 +392,43 @@ async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &st
         "client + role + resource: {trips:?}"
     );
     // Then one resource is one read again, as without authentication.
-    let (r, trips) = h.call_with_token(Method::GET, &uri, Some(token)).await;
+    let (r, trips) = h
+        .call_with_token(Method::GET, &uri, Some(&client_token))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(trips.total(), 1, "{trips:?}");
     // A permission the role lacks is refused from the cache too.
-    let (r, trips) = h.call_with_token(Method::DELETE, &uri, Some(token)).await;
+    let (r, trips) = h
+        .call_with_token(Method::DELETE, &uri, Some(&client_token))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(trips.total(), 0, "{trips:?}");
+
+    // A user's token: its user is read besides (the client and the role are cached by now),
+    // then nothing but the resource.
+    let user_token =
+        token(json!({"grant_type": "password", "username": "reading", "password": "round-trips"}))
+            .await;
+    let (r, trips) = h
+        .call_with_token(Method::GET, &uri, Some(&user_token))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        (trips.gets, trips.total()),
+        (2, 2),
+        "user + resource: {trips:?}"
+    );
+    let (r, trips) = h
+        .call_with_token(Method::GET, &uri, Some(&user_token))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(trips.total(), 1, "{trips:?}");
+
     // No token, or one that does not verify: refused before the store is asked anything.
     let (r, trips) = h.call_with_token(Method::GET, &uri, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(trips.total(), 0, "{trips:?}");
-    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let (signed, signature) = client_token.rsplit_once('.').unwrap();
     let other = if signature.starts_with('A') { 'B' } else { 'A' };
     let tampered = format!("{signed}.{other}{}", &signature[1..]);
     let (r, trips) = h.call_with_token(Method::GET, &uri, Some(&tampered)).await;

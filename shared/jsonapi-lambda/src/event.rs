@@ -7,8 +7,10 @@
 //! - `rawQueryString` is the query exactly as the client sent it (`filter[a]=1&filter[a]=2`,
 //!   `page%5Bsize%5D=2`); the `queryStringParameters` map joins repeated names with commas and
 //!   is decoded, so only the raw string is used.
-//! - Links must use the URL the client called (`https://{domainName}/{stage}`), not anything
-//!   the function sees about itself.
+//! - Links must use the URL the client called: the deployment's public URL when it has one
+//!   (`JSONAPI_PUBLIC_URL`, `api.publicUrl`), else `https://{domainName}/{stage}` from the
+//!   request context, which API Gateway fills in. Never the `Host` or `X-Forwarded-*` headers:
+//!   a client chooses those, and links pointing elsewhere would send its next request there.
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -45,9 +47,10 @@ fn refused_in_query(b: u8) -> bool {
 
 /// The engine's request for a Lambda request.
 ///
-/// `public_url` overrides the base URL links are built on (`JSONAPI_PUBLIC_URL`, for a custom
-/// domain); without it the base URL is `https://{domainName}`, plus `/{stage}` for a named
-/// stage.
+/// `public_url` is the base URL links are built on (`JSONAPI_PUBLIC_URL` or `api.publicUrl`,
+/// for a custom domain); without it the base URL is `https://{domainName}` from the request
+/// context, plus `/{stage}` for a named stage, and without a domain there (an emulator that
+/// gives none) links are relative to the server (`/api/...`).
 pub fn api_request(request: Request, public_url: Option<&str>) -> ApiRequest {
     let (stage, domain) = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (
@@ -67,20 +70,11 @@ pub fn api_request(request: Request, public_url: Option<&str>) -> ApiRequest {
     let mapping = public_url.map(url_path).filter(|p| !p.is_empty());
     let below_stage = strip_base(&raw_path, stage_segment.as_deref());
     let path = encode_path(strip_base(below_stage, mapping));
-    let base_url = match public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let headers = request.headers();
-            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-            // API Gateway only speaks HTTPS; `cargo lambda watch` says `http` in this header.
-            let scheme = header("x-forwarded-proto").unwrap_or("https");
-            let host = domain
-                .as_deref()
-                .or_else(|| header("host"))
-                .unwrap_or("localhost");
-            let stage = stage_segment.unwrap_or_default();
-            format!("{scheme}://{host}{stage}")
-        }
+    let base_url = match (public_url, domain) {
+        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        // API Gateway serves HTTPS only.
+        (None, Some(domain)) => format!("https://{domain}{}", stage_segment.unwrap_or_default()),
+        (None, None) => stage_segment.unwrap_or_default(),
     };
     let (parts, body) = request.into_parts();
     ApiRequest {

@@ -81,10 +81,19 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// `JSONAPI_PUBLIC_URL`, read once: the base URL of links when a custom domain fronts the API.
-pub(crate) fn public_url() -> Option<&'static str> {
-    static URL: OnceLock<Option<String>> = OnceLock::new();
-    URL.get_or_init(|| var("JSONAPI_PUBLIC_URL")).as_deref()
+/// `JSONAPI_PUBLIC_URL`, read and checked once: the base URL of links when a custom domain
+/// fronts the API (it wins over the configuration's `api.publicUrl`). `Err` holds why it is
+/// unusable; [`Settings::from_env`] refuses to start then.
+pub(crate) fn public_url() -> Result<Option<&'static str>, &'static str> {
+    static URL: OnceLock<Result<Option<String>, String>> = OnceLock::new();
+    match URL.get_or_init(|| {
+        var("JSONAPI_PUBLIC_URL")
+            .map(|u| jsonapi_config::public_url(&u))
+            .transpose()
+    }) {
+        Ok(url) => Ok(url.as_deref()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Settings {
@@ -96,14 +105,10 @@ impl Settings {
                       table of the API (template.yaml sets it to the stack's table)"
                 .to_owned(),
         })?;
-        if let Some(url) = public_url()
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
+        if let Err(e) = public_url() {
             return Err(InitError {
                 kind: "InvalidPublicUrl",
-                message: format!(
-                    "JSONAPI_PUBLIC_URL must be an absolute URL such as https://api.example.com, not \"{url}\""
-                ),
+                message: format!("JSONAPI_PUBLIC_URL {e}"),
             });
         }
         Ok(Self {

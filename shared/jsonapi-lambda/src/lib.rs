@@ -46,7 +46,13 @@ pub async fn handle<S: Store>(
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
-    let request = api_request(request, init::public_url());
+    // Init refused an unusable JSONAPI_PUBLIC_URL; the configuration's URL comes next.
+    let public_url = init::public_url().ok().flatten().or(engine
+        .schema()
+        .api
+        .public_url
+        .as_deref());
+    let request = api_request(request, public_url);
     let (method, path) = (request.method.clone(), request.path.clone());
     let response = AssertUnwindSafe(engine.handle_as(operation, request))
         .catch_unwind()

@@ -9,7 +9,10 @@ mod common;
 
 use base64::Engine as _;
 use common::{admin_client, fixture, parts, request, token_event, with_id, with_table, with_token};
+use std::time::Duration;
+
 use http::StatusCode;
+use jsonapi_auth::GrantType;
 use jsonapi_auth::SigningKey;
 use jsonapi_engine::{Engine, MEDIA_TYPE};
 use jsonapi_lambda::{Body, Operation, api_request, handle};
@@ -135,6 +138,47 @@ fn the_default_stage_adds_nothing_and_a_custom_domain_replaces_the_base_url() {
     let req = api_request(request(&event), Some("https://api.example.com/v1"));
     assert_eq!(req.path, "/api/products/1");
     assert_eq!(req.base_url, "https://api.example.com/v1");
+}
+
+#[test]
+fn links_never_follow_the_host_or_forwarded_headers_a_client_sends() {
+    let mut event = fixture("get-product");
+    for (name, value) in [
+        ("host", "evil.example"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "http"),
+        ("forwarded", "host=evil.example;proto=http"),
+    ] {
+        event["headers"][name] = value.into();
+    }
+    let req = api_request(request(&event), None);
+    assert_eq!(req.base_url, BASE, "API Gateway's domain and stage");
+    // An emulator that names no domain: links relative to the server, not to the Host.
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("domainName");
+    let req = api_request(request(&event), None);
+    assert_eq!(req.base_url, "/prod");
+}
+
+#[tokio::test]
+async fn links_start_with_the_configured_public_url() {
+    with_table("public-url", |store| async move {
+        let mut schema = jsonapi_config::example_domain();
+        schema.api.public_url = Some("https://shop.example.com".to_owned());
+        let engine = Engine::new(schema, store);
+        let client = admin_client(&engine).await;
+        let mut event = with_token(fixture("create-product"), &client.token);
+        event["headers"]["host"] = "evil.example".into();
+        let created = send(&engine, Operation::Create, &event).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
+        let id = created.doc["data"]["id"].as_str().unwrap();
+        let own = format!("https://shop.example.com/api/products/{id}");
+        assert_eq!(created.doc["data"]["links"]["self"], own.as_str());
+        assert_eq!(created.headers["location"], own.as_str());
+    })
+    .await;
 }
 
 #[test]
@@ -563,6 +607,89 @@ async fn an_api_event_without_a_valid_token_is_a_json_api_401_with_a_challenge()
         assert_eq!(options.status, StatusCode::OK);
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_disabled_users_token_is_refused_by_every_function_within_the_cache_period() {
+    with_table("disabled-user", |store| async move {
+        // The update function disables the user; the get function, another process, had read
+        // the user while it was enabled and trusts that for its cache period only.
+        let update = engine(store.clone());
+        let admin = admin_client(&update).await;
+        let get = engine(store.clone()).with_auth_cache_ttl(Duration::from_millis(200));
+        let user = json!({"data": {"type": "users", "attributes": {"username": "grace",
+            "email": "grace@example.com", "password": "hopper-1906"},
+            "relationships": {"roles": {"data": [{"type": "roles", "id": "admin"}]}}}});
+        let mut event = with_token(fixture("create-product"), &admin.token);
+        set_route(&mut event, "POST", "/api/users", &user);
+        let created = send(&update, Operation::Create, &event).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.doc);
+        let id = created.doc["data"]["id"].as_str().unwrap().to_owned();
+
+        // Signed in through a client allowed the password grant.
+        let client = update
+            .clients()
+            .await
+            .unwrap()
+            .create("app", &[], &[GrantType::Password])
+            .await
+            .unwrap();
+        let mut event = token_event(&client.id, client.secret.expose());
+        let form = format!(
+            "grant_type=password&username=grace&password=hopper-1906&client_id={}&client_secret={}",
+            client.id,
+            client.secret.expose()
+        );
+        event["body"] = base64::engine::general_purpose::STANDARD
+            .encode(form)
+            .into();
+        let signed_in = send_oauth(&update, &event).await;
+        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.doc);
+        let token = signed_in.doc["access_token"].as_str().unwrap().to_owned();
+        let mut read = with_token(fixture("get-product"), &token);
+        set_route(&mut read, "GET", &format!("/api/users/{id}"), &Value::Null);
+        assert_eq!(
+            send(&get, Operation::Get, &read).await.status,
+            StatusCode::OK
+        );
+
+        let mut disable = with_token(fixture("update-product"), &admin.token);
+        let body = json!({"data": {"type": "users", "id": id, "attributes": {"enabled": false}}});
+        set_route(&mut disable, "PATCH", &format!("/api/users/{id}"), &body);
+        let disabled = send(&update, Operation::Update, &disable).await;
+        assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.doc);
+
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refused = send(&get, Operation::Get, &read).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.doc);
+        assert_eq!(
+            refused.doc["errors"][0]["detail"],
+            "The access token's user has been disabled or deleted."
+        );
+        // A new instance reads the user's state at once.
+        let fresh = engine(store);
+        let refused = send(&fresh, Operation::Get, &read).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.doc);
+    })
+    .await;
+}
+
+/// Points an event at another route: method, raw path (the fixtures' `prod` stage kept) and a
+/// JSON:API body (`Null`: none).
+fn set_route(event: &mut Value, method: &str, path: &str, body: &Value) {
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = format!("/prod{path}").into();
+    event["rawPath"] = format!("/prod{path}").into();
+    event["routeKey"] = format!("{method} {path}").into();
+    event["rawQueryString"] = "".into();
+    if body.is_null() {
+        event["body"] = Value::Null;
+        event["isBase64Encoded"] = false.into();
+    } else {
+        event["headers"]["content-type"] = MEDIA_TYPE.into();
+        event["body"] = body.to_string().into();
+        event["isBase64Encoded"] = false.into();
+    }
 }
 
 #[tokio::test]

@@ -292,6 +292,15 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
             "TOKEN_LIFETIME_SECONDS",
             None,
         ),
+        (
+            vec![
+                ("TABLE_NAME", "t"),
+                ("JSONAPI_PUBLIC_URL", "https://api.example.com/?from=x"),
+            ],
+            "InvalidPublicUrl",
+            "JSONAPI_PUBLIC_URL",
+            None,
+        ),
     ];
     for (env, kind, named, secret) in cases {
         let mut api = RuntimeApi::start().await;

@@ -157,6 +157,7 @@ impl<S: Store> Engine<S> {
                         target: target.name.clone(),
                         field: field.clone(),
                         ids: wanted,
+                        pointer: "/data".to_owned(),
                     };
                     self.stage_inverse(ty, id, &[write], &mut changes, false)
                         .await?;

@@ -33,6 +33,9 @@ pub(crate) struct InverseWrite {
     pub(crate) target: String,
     pub(crate) field: String,
     pub(crate) ids: Vec<String>,
+    /// Where the linkage is in the request (`/data/relationships/{rel}/data` in a resource
+    /// document, `/data` at a relationship endpoint), for the errors about it.
+    pub(crate) pointer: String,
 }
 
 /// A checked resource object: the resource with the request applied, and the inverse
@@ -265,6 +268,7 @@ impl<S: Store> Engine<S> {
                             target: target.name.clone(),
                             field: field.clone(),
                             ids,
+                            pointer: format!("{here}/data"),
                         }),
                     }
                 }
@@ -345,7 +349,7 @@ impl<S: Store> Engine<S> {
                             w.field
                         ),
                     )
-                    .at(format!("/data/relationships/{}/data", w.rel)),
+                    .at(w.pointer.clone()),
                 )
                 .into());
             }

@@ -5,9 +5,13 @@
 //! - `users`: the users type as the password grant's user directory.
 //! - `endpoint`: `POST /oauth2-token` and `GET /.well-known/jwks.json`.
 //!
-//! Access tokens are JWTs that name role ids; what a role allows is read from the roles type
-//! when a token is used (cached for [`CACHE_TTL`]), so editing a role takes effect within
-//! seconds instead of when tokens expire. A revoked client's tokens stop working as fast.
+//! Access tokens are JWTs that name their client and, for a user's, the user (`sub`
+//! `user:{id}`). What a token may do is decided when it is used, from state read from the store
+//! and trusted for [`CACHE_TTL`]: the client must not be revoked, the user must still exist and
+//! be enabled, and the roles are the user's current ones (a client's are its own), with what
+//! each role allows read from the roles type. Editing a role, revoking a client, disabling,
+//! deleting or stripping a user therefore take effect within seconds instead of when tokens
+//! expire, while a token used again within that time costs one hash and one map lookup.
 
 pub(crate) mod access;
 mod endpoint;
@@ -22,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::AUTHORIZATION;
 use jsonapi_auth::{
     ExternalIssuer, Grants, Passwords, Permission, RolePermissions, ServiceOptions, SigningKey,
-    TokenError, TokenService, TokenSigner, TokenVerifier,
+    TokenError, TokenService, TokenSigner, TokenVerifier, UserDirectory as _,
 };
 use jsonapi_store::{Key, Store};
 use serde_json::Value;
@@ -36,7 +40,8 @@ use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult};
 use crate::request::ApiRequest;
 
-/// How long role permissions and client revocations are trusted before being read again.
+/// How long role permissions, client revocations and users' states are trusted before being
+/// read again (the default; [`Engine::with_auth_cache_ttl`] changes it).
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// The authentication state of an engine.
@@ -47,10 +52,14 @@ pub(crate) struct Auth<S> {
     tokens: tokio::sync::OnceCell<Tokens<S>>,
     roles: Cache<RolePermissions>,
     clients: Cache<bool>,
+    /// Users' roles by user id; `None` for a user deleted or disabled.
+    users: Cache<Option<Vec<String>>>,
     /// What a verified token may do, by the token's SHA-256: a token used again skips the
-    /// signature check and the lookups until the first of its expiry and [`CACHE_TTL`] after
-    /// the oldest role or client state it was built from.
+    /// signature check and the lookups until the first of its expiry and `ttl` after the
+    /// oldest role, client or user state it was built from.
     verified: Cache<Arc<Access>>,
+    /// How long states read from the store are trusted ([`CACHE_TTL`] unless changed).
+    ttl: Duration,
     /// The grants of a caller without a token.
     anonymous: std::sync::OnceLock<Arc<Access>>,
 }
@@ -71,7 +80,9 @@ impl<S> Auth<S> {
             tokens: tokio::sync::OnceCell::new(),
             roles: Cache::default(),
             clients: Cache::default(),
+            users: Cache::default(),
             verified: Cache::default(),
+            ttl: CACHE_TTL,
             anonymous: std::sync::OnceLock::new(),
         }
     }
@@ -83,7 +94,7 @@ pub(crate) struct Tokens<S> {
     pub(crate) verifier: TokenVerifier,
 }
 
-/// Values trusted until an instant (for [`CACHE_TTL`] after they were read from the store).
+/// Values trusted until an instant (for the cache TTL after they were read from the store).
 struct Cache<V> {
     entries: Mutex<HashMap<String, (Instant, V)>>,
 }
@@ -164,6 +175,15 @@ impl<S: Store> Engine<S> {
     #[must_use]
     pub fn with_signing_key(mut self, key: SigningKey) -> Self {
         self.auth.key = Some(key);
+        self
+    }
+
+    /// Trusts roles, client revocations and users' states read from the store for `ttl` instead
+    /// of [`CACHE_TTL`]: the longest a revoked client, a disabled, deleted or stripped user or
+    /// an edited role keeps its old access. Tests shorten it; longer saves reads.
+    #[must_use]
+    pub fn with_auth_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.auth.ttl = ttl;
         self
     }
 
@@ -286,24 +306,56 @@ impl<S: Store> Engine<S> {
         let left = principal
             .expires_at
             .saturating_sub(jsonapi_auth::Clock::system().now());
-        let mut until = Instant::now() + Duration::from_secs(left).min(CACHE_TTL);
-        if !principal.external
-            && let Some(client) = &principal.client_id
-        {
-            let (active, fresh_until) = self.client_active(tokens, client).await?;
+        let mut until = Instant::now() + Duration::from_secs(left).min(self.auth.ttl);
+        // Our tokens name the client they were issued to and, for a user's, the user: both are
+        // read (at once) to learn whether the token still speaks for anyone.
+        let client = principal
+            .client_id
+            .as_deref()
+            .filter(|_| !principal.external);
+        let user = principal
+            .subject
+            .strip_prefix("user:")
+            .filter(|_| !principal.external && settings.users.is_some());
+        let (client, user) = tokio::join!(
+            async {
+                match client {
+                    Some(id) => self.client_active(tokens, id).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                match user {
+                    Some(id) => self.user_roles(id).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+        );
+        if let Some((active, fresh_until)) = client? {
             if !active {
                 return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Revoked))));
             }
             until = until.min(fresh_until);
         }
+        // A user's access follows the user's current roles, not those the token names.
+        let roles = match user? {
+            Some((None, _)) => {
+                return Ok(Err(Refusal::Unauthenticated(Some(
+                    TokenError::UserInactive,
+                ))));
+            }
+            Some((Some(roles), fresh_until)) => {
+                until = until.min(fresh_until);
+                roles
+            }
+            None => principal.roles,
+        };
         let access = match &settings.roles {
             // No roles type: authentication is all there is.
             None => Access::Everything,
             Some(roles_type) => {
                 let mut grants = anonymous_grants(&settings.anonymous);
-                for (fresh_until, role) in
-                    self.role_permissions(roles_type, &principal.roles).await?
-                {
+                for (fresh_until, role) in self.role_permissions(roles_type, &roles).await? {
                     grants.add(&role);
                     until = until.min(fresh_until);
                 }
@@ -327,9 +379,24 @@ impl<S: Store> Engine<S> {
             Ok(info) => info.is_some_and(|c| !c.revoked),
             Err(e) => return Err(ApiError::internal(&e).into()),
         };
-        let until = Instant::now() + CACHE_TTL;
+        let until = Instant::now() + self.auth.ttl;
         self.auth.clients.put(id.to_owned(), active, until);
         Ok((active, until))
+    }
+
+    /// A user's current roles (`None` once deleted or disabled), and until when that is
+    /// trusted: one read of the user, shared by all of the user's tokens.
+    async fn user_roles(&self, id: &str) -> ApiResult<(Option<Vec<String>>, Instant)> {
+        if let Some((until, roles)) = self.auth.users.get(id) {
+            return Ok((roles, until));
+        }
+        let user = Users::new(Arc::clone(&self.schema), Arc::clone(&self.store))
+            .find_by_id(id)
+            .await?;
+        let roles = user.filter(|u| u.enabled).map(|u| u.roles);
+        let until = Instant::now() + self.auth.ttl;
+        self.auth.users.put(id.to_owned(), roles.clone(), until);
+        Ok((roles, until))
     }
 
     /// The permissions of these roles: cached ones, the rest in one batch read.
@@ -362,7 +429,7 @@ impl<S: Store> Engine<S> {
             });
             loaded.insert(r.id.clone(), parsed);
         }
-        let until = Instant::now() + CACHE_TTL;
+        let until = Instant::now() + self.auth.ttl;
         for role in missing {
             // An unknown role grants nothing (and is remembered as such).
             let permissions = loaded.remove(&role).unwrap_or_default();

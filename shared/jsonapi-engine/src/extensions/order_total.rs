@@ -14,7 +14,7 @@ use jsonapi_config::{DataType, Schema};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extension::{BoxFuture, Extension, FlushContext};
 use crate::resource::Resource;
 
@@ -53,13 +53,14 @@ impl OrderTotal {
         fits.then_some(ext)
     }
 
-    fn amount(&self, line: &Resource) -> Decimal {
+    /// `quantity × price`; `None` when it is beyond what a decimal holds.
+    fn amount(&self, line: &Resource) -> Option<Decimal> {
         let number = |name: &str| match line.attributes.get(name) {
             Some(Value::String(s)) => Decimal::from_str(s).unwrap_or_default(),
             Some(Value::Number(n)) => Decimal::from_str(&n.to_string()).unwrap_or_default(),
             _ => Decimal::ZERO,
         };
-        number(&self.quantity) * number(&self.price)
+        number(&self.quantity).checked_mul(number(&self.price))
     }
 
     fn total_of(&self, order: &Resource) -> Decimal {
@@ -70,6 +71,14 @@ impl OrderTotal {
             .and_then(|s| Decimal::from_str(s).ok())
             .unwrap_or_default()
     }
+}
+
+/// A total (or a line's amount) beyond the largest decimal is refused, not wrapped or rounded.
+fn too_large() -> ApiError {
+    ApiError::bad_request(
+        "range constraint",
+        "The order's total would exceed the largest decimal (79228162514264337593543950335).",
+    )
 }
 
 /// Money keeps at least two decimals (`"37.50"`, `"0.00"`).
@@ -91,12 +100,20 @@ impl Extension for OrderTotal {
                     if let Some(before) = &change.before
                         && let Some(order) = before.related(&self.line_order)
                     {
-                        *deltas.entry(order.to_owned()).or_default() -= self.amount(before);
+                        let delta = deltas.entry(order.to_owned()).or_default();
+                        *delta = self
+                            .amount(before)
+                            .and_then(|a| delta.checked_sub(a))
+                            .ok_or_else(too_large)?;
                     }
                     if let Some(after) = &change.after
                         && let Some(order) = after.related(&self.line_order)
                     {
-                        *deltas.entry(order.to_owned()).or_default() += self.amount(after);
+                        let delta = deltas.entry(order.to_owned()).or_default();
+                        *delta = self
+                            .amount(after)
+                            .and_then(|a| delta.checked_add(a))
+                            .ok_or_else(too_large)?;
                     }
                 } else if let (None, Some(order)) = (&change.before, &change.after) {
                     // A new order starts at zero (plus whatever its new line items add).
@@ -114,7 +131,11 @@ impl Extension for OrderTotal {
                 if delta.is_zero() && !created {
                     continue;
                 }
-                let total = money(self.total_of(&order) + delta);
+                let total = money(
+                    self.total_of(&order)
+                        .checked_add(delta)
+                        .ok_or_else(too_large)?,
+                );
                 order
                     .attributes
                     .insert(self.total.clone(), Value::String(total));
