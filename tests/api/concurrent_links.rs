@@ -11,15 +11,15 @@ use std::collections::BTreeSet;
 
 use jsonapi_tests::values::{id_of, to_one_id};
 use jsonapi_tests::{
-    ApiClient, MT, Method, Source, TestApp, TestResponse, Value, assert_error, json, to_one,
+    ApiClient, Method, Source, TestApp, TestResponse, Value, assert_error, json, to_one,
 };
 
 use crate::fixtures::{
-    add_line_items, create_category, create_customer, create_order, create_product,
+    add_line_items, create_category, create_customer, create_order, create_product, create_user,
 };
 use crate::invariants::{
     CATEGORY_CHILDREN, CATEGORY_PRODUCTS, CUSTOMER_ORDERS, assert_inverse_agrees,
-    assert_order_totals, at_once, member_set, statuses,
+    assert_order_totals, at_once, member_set, send_linkage, statuses,
 };
 
 /// Writers sent at once in each test.
@@ -35,17 +35,6 @@ fn ids(ty: &str, ids: &[&str]) -> Value {
             .map(|id| json!({ "type": ty, "id": id }))
             .collect(),
     )
-}
-
-async fn send_rel(api: &ApiClient, method: Method, path: &str, data: Value) -> TestResponse {
-    let body = json!({ "data": data }).to_string();
-    api.request(
-        method,
-        path,
-        &[("Accept", MT), ("Content-Type", MT)],
-        Some(&body),
-    )
-    .await
 }
 
 /// Asserts every response has `status`.
@@ -126,7 +115,7 @@ async fn concurrent_adds_to_an_inverse_to_many_keep_every_member() {
     let path = rel("categories", &category, "products");
     let answers = at_once(WRITERS, |i| {
         let (api, path, member) = (app.client(), path.clone(), products[i].clone());
-        async move { send_rel(&api, Method::POST, &path, ids("products", &[&member])).await }
+        async move { send_linkage(&api, Method::POST, &path, ids("products", &[&member])).await }
     })
     .await;
     assert_all(&answers, 204, "adding one product each");
@@ -146,7 +135,7 @@ async fn concurrent_removals_from_an_inverse_to_many_remove_exactly_the_named_me
     // Every other writer removes its product; the rest must stay.
     let answers = at_once(WRITERS / 2, |i| {
         let (api, path, member) = (app.client(), path.clone(), products[2 * i].clone());
-        async move { send_rel(&api, Method::DELETE, &path, ids("products", &[&member])).await }
+        async move { send_linkage(&api, Method::DELETE, &path, ids("products", &[&member])).await }
     })
     .await;
     assert_all(&answers, 204, "removing one product each");
@@ -165,7 +154,7 @@ fn script(i: usize) -> Vec<(bool, bool)> {
     let ops = [true, false, true, false];
     let len = 1 + i % 4;
     (0..len)
-        .map(|k| (ops[(i + k) % 4], (i + k) % 3 == 0))
+        .map(|k| (ops[(i + k) % 4], (i + k).is_multiple_of(3)))
         .collect()
 }
 
@@ -190,7 +179,7 @@ async fn a_storm_of_adds_and_removes_ends_as_the_acknowledged_writes_say() {
                     } else {
                         Value::Null
                     };
-                    send_rel(
+                    send_linkage(
                         &api,
                         Method::PATCH,
                         &rel("products", &product, "category"),
@@ -200,7 +189,7 @@ async fn a_storm_of_adds_and_removes_ends_as_the_acknowledged_writes_say() {
                 } else {
                     let method = if add { Method::POST } else { Method::DELETE };
                     let path = rel("categories", &category, "products");
-                    send_rel(&api, method, &path, ids("products", &[&product])).await
+                    send_linkage(&api, method, &path, ids("products", &[&product])).await
                 };
                 assert_eq!(response.status.as_u16(), 204, "{}", response.describe());
                 member = add;
@@ -244,7 +233,7 @@ async fn concurrent_replacements_of_an_inverse_to_many_leave_one_of_them_whole()
         };
         async move {
             let refs: Vec<&str> = members.iter().map(String::as_str).collect();
-            send_rel(&api, method, &path, ids("categories", &refs)).await
+            send_linkage(&api, method, &path, ids("categories", &refs)).await
         }
     })
     .await;
@@ -273,7 +262,7 @@ async fn concurrent_patches_of_a_to_one_leave_both_sides_agreeing() {
         let api = app.client();
         let path = rel("products", &products[i % 4], "category");
         let data = target(i).map_or(Value::Null, |c| json!({ "type": "categories", "id": c }));
-        async move { send_rel(&api, Method::PATCH, &path, data).await }
+        async move { send_linkage(&api, Method::PATCH, &path, data).await }
     })
     .await;
     assert_all(&answers, 204, "setting the category");
@@ -304,7 +293,7 @@ async fn concurrent_moves_of_line_items_into_an_order_are_all_applied() {
     let path = rel("orders", &to, "lineItems");
     let answers = at_once(WRITERS, |i| {
         let (api, path, item) = (app.client(), path.clone(), items[i].clone());
-        async move { send_rel(&api, Method::POST, &path, ids("orderlineitems", &[&item])).await }
+        async move { send_linkage(&api, Method::POST, &path, ids("orderlineitems", &[&item])).await }
     })
     .await;
     assert_all(&answers, 204, "moving one line item each");
@@ -316,7 +305,7 @@ async fn concurrent_moves_of_line_items_into_an_order_are_all_applied() {
     assert_eq!(totals[&from], 0);
     // A line item cannot leave its order without another (its order is required): refused at
     // the identifier, nothing removed.
-    let refused = send_rel(
+    let refused = send_linkage(
         &app,
         Method::DELETE,
         &path,
@@ -344,40 +333,31 @@ async fn concurrent_adds_and_removals_on_an_owned_to_many_are_all_kept() {
     .await;
     assert_all(&roles, 201, "creating roles");
     let roles: Vec<String> = roles.iter().map(|r| id_of(r.data()).to_owned()).collect();
-    let user = app
-        .create(
-            "users",
-            json!({ "username": "ada", "email": "ada@example.com" }),
-            json!({}),
-        )
-        .await;
-    let path = rel("users", id_of(&user), "roles");
+    let user = create_user(&app, "ada").await;
+    let path = rel("users", &user, "roles");
     let answers = at_once(WRITERS, |i| {
         let (api, path, role) = (app.client(), path.clone(), roles[i].clone());
-        async move { send_rel(&api, Method::POST, &path, ids("roles", &[&role])).await }
+        async move { send_linkage(&api, Method::POST, &path, ids("roles", &[&role])).await }
     })
     .await;
     assert_all(&answers, 204, "adding one role each");
-    assert_eq!(
-        member_set(&app, "users", id_of(&user), "roles").await,
-        set(&roles)
-    );
+    assert_eq!(member_set(&app, "users", &user, "roles").await, set(&roles));
     // Even writers remove their role; odd ones remove it and add it back.
     let answers = at_once(WRITERS, |i| {
         let (api, path, role) = (app.client(), path.clone(), roles[i].clone());
         async move {
-            let removed = send_rel(&api, Method::DELETE, &path, ids("roles", &[&role])).await;
+            let removed = send_linkage(&api, Method::DELETE, &path, ids("roles", &[&role])).await;
             if i % 2 == 0 {
                 return removed;
             }
             assert_eq!(removed.status.as_u16(), 204, "{}", removed.describe());
-            send_rel(&api, Method::POST, &path, ids("roles", &[&role])).await
+            send_linkage(&api, Method::POST, &path, ids("roles", &[&role])).await
         }
     })
     .await;
     assert_all(&answers, 204, "removing and adding back");
     let odd: BTreeSet<String> = roles.iter().skip(1).step_by(2).cloned().collect();
-    assert_eq!(member_set(&app, "users", id_of(&user), "roles").await, odd);
+    assert_eq!(member_set(&app, "users", &user, "roles").await, odd);
 }
 
 /// The deletion races are run as four groups at once, each of one deletion and nine writes

@@ -34,6 +34,12 @@ pub(crate) async fn create_customer(api: &ApiClient, name: &str, email: &str) ->
     .await
 }
 
+/// Creates a user `{username}@example.com`; returns its id.
+pub(crate) async fn create_user(api: &ApiClient, username: &str) -> String {
+    let attributes = json!({ "username": username, "email": format!("{username}@example.com") });
+    id_of(&api.create("users", attributes, json!({})).await).to_owned()
+}
+
 /// Creates an order for a customer; returns its id.
 pub(crate) async fn create_order(api: &ApiClient, customer: &str) -> String {
     let order = api

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use jsonapi_tests::values::{attr, id_of, to_one_id};
-use jsonapi_tests::{ApiClient, TestResponse, Value};
+use jsonapi_tests::{ApiClient, MT, Method, TestResponse, Value, json};
 use tokio::task::JoinSet;
 
 use crate::query_support::{dec_attr, dec_units, get_ok, int_attr};
@@ -55,6 +55,32 @@ pub(crate) async fn member_set(api: &ApiClient, ty: &str, id: &str, rel: &str) -
     .ids()
     .into_iter()
     .collect()
+}
+
+/// Every resource of a type, by id.
+pub(crate) async fn by_id(api: &ApiClient, ty: &str) -> BTreeMap<String, Value> {
+    api.list_all(ty)
+        .await
+        .into_iter()
+        .map(|r| (id_of(&r).to_owned(), r))
+        .collect()
+}
+
+/// Sends a relationship document (`{"data": data}`) with `method` to `path`.
+pub(crate) async fn send_linkage(
+    api: &ApiClient,
+    method: Method,
+    path: &str,
+    data: Value,
+) -> TestResponse {
+    let body = json!({ "data": data }).to_string();
+    api.request(
+        method,
+        path,
+        &[("Accept", MT), ("Content-Type", MT)],
+        Some(&body),
+    )
+    .await
 }
 
 /// `X-Include-Total-Count` of a collection request.
@@ -148,12 +174,7 @@ pub(crate) async fn assert_inverse_agrees(
 /// that line items and orders agree on both sides); returns the totals in millionths.
 pub(crate) async fn assert_order_totals(api: &ApiClient) -> BTreeMap<String, i128> {
     let members = assert_inverse_agrees(api, ORDER_LINE_ITEMS).await;
-    let items: BTreeMap<String, Value> = api
-        .list_all("orderlineitems")
-        .await
-        .into_iter()
-        .map(|i| (id_of(&i).to_owned(), i))
-        .collect();
+    let items = by_id(api, "orderlineitems").await;
     let mut totals = BTreeMap::new();
     for order in api.list_all("orders").await {
         let id = id_of(&order).to_owned();

@@ -47,3 +47,4 @@ mod total_count;
 mod updating;
 mod upsert;
 mod validate;
+mod write_properties;
