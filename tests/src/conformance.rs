@@ -7,7 +7,8 @@
 //!   `data` with `errors`, `included` only with `data`, string `type`/`id`/`lid`, no duplicate
 //!   `type`+`id`, no `type`/`id` fields, no name shared by an attribute and a relationship, legal
 //!   member names, `jsonapi.version` `1.1`.
-//! - Error documents: string statuses, a title, no stack traces; the HTTP status follows the
+//! - Error documents: string statuses, a title, no stack traces, no storage key, partition or
+//!   table name (the engine's key prefixes, the test tables' names); the HTTP status follows the
 //!   model's combination rule; an error status (4xx/5xx) always comes with an error document,
 //!   except for `HEAD`; a server error (5xx) is never acceptable.
 //! - HATEOAS links, where present, have the documented shapes (`{base}/api/{type}/{id}`,
@@ -26,6 +27,19 @@ pub const SCHEMA_ID: &str = "https://jsonapi.org/schemas/spec/v1.1/draft";
 
 /// The vendored JSON:API 1.1 response schema.
 pub const SCHEMA: &str = include_str!("../conformance/jsonapi-schema-1.1/schema.json");
+
+/// What would show how the data is stored: the partitions of the engine's items (index
+/// entries, unique values, listings, sequences, metadata, auth items) and the names of the
+/// tests' tables and data folders.
+const STORAGE_NAMES: &[&str] = &[
+    "idx#",
+    "uniq#",
+    "list#",
+    "seq#",
+    "meta#",
+    "auth#",
+    "jsonapi-tests-",
+];
 
 /// The API prefix of the example domain.
 const PREFIX: &str = "/api";
@@ -362,6 +376,7 @@ fn error_problems(document: &Value, http_status: u16) -> Vec<String> {
             let lower = text.to_ascii_lowercase();
             if ["panicked", "backtrace", "stack trace", "src/", ".rs:"]
                 .iter()
+                .chain(STORAGE_NAMES)
                 .any(|needle| lower.contains(needle))
             {
                 problems.push(format!(

@@ -343,7 +343,14 @@ fn configured<S: Store>(
     keyed(engine, key)
 }
 
+/// How long a write may wait out concurrent writes of the resources it changes before it is
+/// answered 503. One process serves every client here and its writers of one resource take
+/// turns, so a write that waits is being served: it may wait longer than a Lambda function
+/// (10 s timeout) can.
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(45);
+
 fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> Engine<S> {
+    let engine = engine.with_retry_budget(RETRY_BUDGET);
     match key {
         Some(key) => engine.with_signing_key(key),
         None => engine,

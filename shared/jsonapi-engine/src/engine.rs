@@ -30,6 +30,10 @@ pub struct Engine<S> {
     pub(crate) cursor_secret: std::sync::OnceLock<Vec<u8>>,
     /// Tokens, the signing key, cached role permissions.
     pub(crate) auth: Auth<S>,
+    /// Writers that conflicted on an item, taking turns.
+    pub(crate) turns: crate::turns::Turns,
+    /// How long a write may keep re-running while concurrent writes change what it read.
+    pub(crate) retry_budget: std::time::Duration,
 }
 
 /// Per-request settings read from headers.
@@ -71,6 +75,8 @@ impl<S: Store> Engine<S> {
             sequences: tokio::sync::Mutex::default(),
             cursor_secret: std::sync::OnceLock::new(),
             auth: Auth::new(passwords),
+            turns: crate::turns::Turns::default(),
+            retry_budget: crate::commit::RETRY_BUDGET,
         }
     }
 

@@ -8,6 +8,7 @@
 //! | index entry | `idx#{type}#{field}` | `{value key}\u{1}{id key}` | `id` |
 //! | unique value | `uniq#{type}#{field}#{value}` | `#` | `id` |
 //! | sequence | `seq#{type}` | `#` | `next` |
+//! | membership stamp | `{type}#{id}` | `members` | `s` (see `crate::membership`) |
 //!
 //! Id keys and value keys order like the values they encode (see [`crate::values`]), so a key
 //! range is a value range. Every item but the resource item is *derived*: a write computes the
@@ -320,6 +321,10 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
             unique: Some(attr.name.clone()),
         });
     }
+    // An array that repeats an element holds one value to find it by: one entry, written once
+    // (a transaction takes one action per item).
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|d| seen.insert(d.item.key.clone()));
     out
 }
 

@@ -300,6 +300,12 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                     && granted.table.contains("dynamodb:DeleteItem"),
                 "{id} writes"
             );
+            // Writes check that what they link to still exists and that no member joined what
+            // they read (condition-only actions of their transactions).
+            assert!(
+                granted.table.contains("dynamodb:ConditionCheckItem"),
+                "{id}: ConditionCheckItem"
+            );
             // Sequence ids are drawn with UpdateItem, by create only.
             assert_eq!(
                 granted.table.contains("dynamodb:UpdateItem"),
