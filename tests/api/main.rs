@@ -20,6 +20,7 @@ mod concurrency;
 mod cors;
 mod creating;
 mod cursor_paging;
+mod cursor_walks;
 mod delete_list;
 mod deleting;
 mod errors;
