@@ -529,6 +529,14 @@ fn sort_key(schema: &Schema, ty: &ResourceType, field: &Field, r: &Resource) -> 
     }
 }
 
+/// Orders resources by their positions in the reading direction.
+fn sort_in_reading_order(sort: &[SortKey], members: &mut [(Resource, Position)], backwards: bool) {
+    members.sort_by(|a, b| {
+        let o = compare(sort, &a.1, &b.1);
+        if backwards { o.reverse() } else { o }
+    });
+}
+
 /// More resources to sort in memory than a request may.
 fn too_many_to_sort(detail: String) -> ApiError {
     ApiError::bad_request(title::SORT, detail).param("sort")
@@ -662,36 +670,55 @@ impl<S: Store> Engine<S> {
                         Some((i.key.sk.clone(), i.attrs.get("id")?.as_str()?.to_owned()))
                     })
                     .collect();
-                // Entries up to the first of a group of cut value keys are in order as read.
-                let group_at = entries
-                    .iter()
-                    .position(|(key, _)| order.group_of(key).is_some());
-                let plain = &entries[..group_at.unwrap_or(entries.len())];
-                let ids: Vec<String> = plain
+                // A group of cut value keys at the end of the page may go on past it: it is
+                // read whole on its own (reading resumes past it); the rest is in hand.
+                let open_group = match (entries.last(), &page.next) {
+                    (Some((key, _)), Some(_)) => order.group_of(key),
+                    _ => None,
+                };
+                let in_hand = match &open_group {
+                    Some(group) => {
+                        let open = entries.iter().take_while(|(k, _)| !k.starts_with(group));
+                        &entries[..open.count()]
+                    }
+                    None => &entries[..],
+                };
+                let ids: Vec<String> = in_hand
                     .iter()
                     .map(|(_, id)| id.clone())
                     .filter(|id| !seen.contains(id))
                     .collect();
                 let loaded = self.load_many(ty, &ids).await?;
-                for (key, id) in plain {
-                    let Some(r) = loaded.iter().find(|r| &r.id == id) else {
-                        continue;
-                    };
-                    let position = Position::of(&self.schema, ty, &plan.sort, r);
-                    // Left out: an entry the resource has moved away from since it was read
-                    // (its current entry is elsewhere), or a resource already seen.
-                    if order.entry_key(&position) != *key
-                        || !seen.insert(id.clone())
-                        || !self.passes(ty, plan, r).await?
-                    {
-                        continue;
+                for run in in_hand
+                    .chunk_by(|(a, _), (b, _)| order.group_of(a).is_some_and(|g| b.starts_with(&g)))
+                {
+                    let mut members = Vec::new();
+                    for (key, id) in run {
+                        let Some(r) = loaded.iter().find(|r| &r.id == id) else {
+                            continue;
+                        };
+                        let position = Position::of(&self.schema, ty, &plan.sort, r);
+                        // Left out: an entry the resource has moved away from since it was
+                        // read (its current entry is elsewhere), or a resource already seen.
+                        if order.entry_key(&position) != *key
+                            || !seen.insert(id.clone())
+                            || !self.passes(ty, plan, r).await?
+                        {
+                            continue;
+                        }
+                        members.push((r.clone(), position));
                     }
-                    if fill.take(r.clone(), position) {
-                        break 'ranges;
+                    // A run of one group's entries: ordered by the stored values.
+                    if run.len() > 1 && order.group_of(&run[0].0).is_some() {
+                        sort_in_reading_order(&plan.sort, &mut members, fill.backwards);
+                    }
+                    for (r, position) in members {
+                        if fill.take(r, position) {
+                            break 'ranges;
+                        }
                     }
                 }
-                if let Some(at) = group_at {
-                    let group = order.group_of(&entries[at].0).expect("a group entry");
+                if let Some(group) = open_group {
                     for (r, position) in self
                         .read_group(ty, plan, order, range, &group, fill.backwards)
                         .await?
@@ -742,10 +769,7 @@ impl<S: Store> Engine<S> {
                 members.push((r, position));
             }
         }
-        members.sort_by(|a, b| compare(&plan.sort, &a.1, &b.1));
-        if backwards {
-            members.reverse();
-        }
+        sort_in_reading_order(&plan.sort, &mut members, backwards);
         Ok(members)
     }
 
@@ -769,12 +793,9 @@ impl<S: Store> Engine<S> {
                 matches.push((r, position));
             }
         }
-        matches.sort_by(|a, b| compare(&plan.sort, &a.1, &b.1));
         let mut fill = Fill::new(&plan.sort, window);
         // Reading backwards from a position: the matches before it, nearest first.
-        if fill.backwards {
-            matches.reverse();
-        }
+        sort_in_reading_order(&plan.sort, &mut matches, fill.backwards);
         for (r, position) in matches {
             if fill.take(r, position) {
                 break;
