@@ -6,6 +6,7 @@
 //! | resource | `{type}#{id}` | `#` | `id`, `v` (version), `a` (attributes), `r` (owned linkage) |
 //! | listing entry | `list#{type}` | `{id key}` | `id` |
 //! | index entry | `idx#{type}#{field}` | `{value key}\u{1}{id key}` | `id` |
+//! | composite index entry | `idx#{type}#{first}+{second}` | `{first}\u{1}{second}\u{1}{id key}` | `id` |
 //! | unique value | `uniq#{type}#{field}#{value}` | `#` | `id` |
 //! | sequence | `seq#{type}` | `#` | `next` |
 //!
@@ -13,6 +14,13 @@
 //! range is a value range. Every item but the resource item is *derived*: a write computes the
 //! derived items before and after the change and writes only the difference, in the same
 //! transaction as the resource item.
+//!
+//! Keys stay within DynamoDB's limits (1024-byte sort keys, 2048-byte partition keys) for
+//! values of any length: a value key longer than 764 bytes in an index entry (379 in a
+//! composite entry) is cut, order kept, with `U+10FFFF` at its end
+//! ([`values::index_key`]); readers re-check cut values on the items and order them in memory.
+//! A unique value longer than 1024 bytes is named by its first 1024 bytes (whole characters),
+//! `#` and its SHA-256 (base64url). Items written before this layout are not migrated.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
