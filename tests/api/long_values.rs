@@ -13,7 +13,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use jsonapi_tests::values::{attr, id_of};
-use jsonapi_tests::{ApiClient, Source, TestApp, Value, assert_error, json, resource_doc};
+use jsonapi_tests::{
+    ApiClient, Source, TestApp, TestResponse, Value, assert_error, json, resource_doc,
+};
 
 use crate::query_support::{enc, get_ok, ids_of_pages, link, walk};
 use crate::sorting::assert_in_order;
@@ -88,14 +90,15 @@ fn note_id(n: usize) -> String {
     format!("{n:04}{}", "i".repeat(251))
 }
 
-/// Creates a note with these attributes; returns it.
+/// Posts note `n` with these attributes.
+async fn post_note(api: &ApiClient, n: usize, attributes: Value) -> TestResponse {
+    let document = resource_doc("notes", Some(&note_id(n)), attributes, json!({}));
+    api.post("/api/notes", &document).await
+}
+
+/// Creates note `n` with these attributes; returns it.
 async fn create_note(api: &ApiClient, n: usize, attributes: Value) -> Value {
-    let response = api
-        .post(
-            "/api/notes",
-            &resource_doc("notes", Some(&note_id(n)), attributes, json!({})),
-        )
-        .await;
+    let response = post_note(api, n, attributes).await;
     response.assert_status(201);
     response.data().clone()
 }
@@ -398,23 +401,9 @@ async fn a_unique_value_of_any_length_is_claimed_by_that_value_alone() {
         ids.push(id_of(&note).to_owned());
     }
     for (n, code) in codes.iter().enumerate() {
-        let response = app
-            .post(
-                "/api/notes",
-                &resource_doc(
-                    "notes",
-                    Some(&note_id(100 + n)),
-                    json!({ "code": code }),
-                    json!({}),
-                ),
-            )
-            .await;
-        assert_error(
-            &response,
-            400,
-            "unique entity constraint",
-            Source::Pointer("/data/attributes/code"),
-        );
+        let response = post_note(&app, 100 + n, json!({ "code": code })).await;
+        let at = Source::Pointer("/data/attributes/code");
+        assert_error(&response, 400, "unique entity constraint", at);
     }
     // An upsert by a long value finds its note.
     let upsert = json!({ "data": {

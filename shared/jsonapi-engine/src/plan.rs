@@ -762,15 +762,29 @@ impl<S: Store> Engine<S> {
             ))
             .into());
         }
-        let mut members = Vec::new();
-        for r in self.load_many(ty, &ids).await? {
-            let position = Position::of(&self.schema, ty, &plan.sort, &r);
-            if order.entry_key(&position).starts_with(group) && self.passes(ty, plan, &r).await? {
-                members.push((r, position));
-            }
-        }
+        // Left out: resources that have left the group since.
+        let in_group = |p: &Position| order.entry_key(p).starts_with(group);
+        let mut members = self.positioned(ty, plan, &ids, in_group).await?;
         sort_in_reading_order(&plan.sort, &mut members, backwards);
         Ok(members)
+    }
+
+    /// The resources of `ids` that pass a plan's predicates, at positions that pass `keep`.
+    async fn positioned(
+        &self,
+        ty: &ResourceType,
+        plan: &Plan,
+        ids: &[String],
+        keep: impl Fn(&Position) -> bool,
+    ) -> ApiResult<Vec<(Resource, Position)>> {
+        let mut found = Vec::new();
+        for r in self.load_many(ty, ids).await? {
+            let position = Position::of(&self.schema, ty, &plan.sort, &r);
+            if keep(&position) && self.passes(ty, plan, &r).await? {
+                found.push((r, position));
+            }
+        }
+        Ok(found)
     }
 
     async fn execute_in_memory(
@@ -786,13 +800,7 @@ impl<S: Store> Engine<S> {
             ))
             .into());
         }
-        let mut matches = Vec::new();
-        for r in self.load_many(ty, &ids).await? {
-            if self.passes(ty, plan, &r).await? {
-                let position = Position::of(&self.schema, ty, &plan.sort, &r);
-                matches.push((r, position));
-            }
-        }
+        let mut matches = self.positioned(ty, plan, &ids, |_| true).await?;
         let mut fill = Fill::new(&plan.sort, window);
         // Reading backwards from a position: the matches before it, nearest first.
         sort_in_reading_order(&plan.sort, &mut matches, fill.backwards);
