@@ -287,7 +287,10 @@ impl<'a> Fill<'a> {
 
     /// Entries still wanted: the rest of the page and one more (to know whether more follow).
     fn wanted(&self) -> usize {
-        (self.skip - self.skipped + self.limit + 1).saturating_sub(self.found.len())
+        (self.skip - self.skipped)
+            .saturating_add(self.limit)
+            .saturating_add(1)
+            .saturating_sub(self.found.len())
     }
 
     /// Takes the next resource in the reading direction; `true` once the page and one more
