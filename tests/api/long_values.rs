@@ -371,10 +371,30 @@ async fn check_sorts(app: &ApiClient, notes: &[Value]) {
     assert_sorted(app, path, notes, (&everything, &by_code), AlsoWalk::Nothing).await;
 }
 
+/// Ids are at most 255 bytes; a longer one in a filter names no resource (and is no key a
+/// store refuses).
+async fn check_ids(app: &ApiClient, notes: &[Value]) {
+    let id = id_of(&notes[1]);
+    let longer = format!("{id}{}", CLEF.repeat(500));
+    for (filter, expected) in [(id.to_owned(), 1), (longer.clone(), 0)] {
+        for sort in ["", "&sort=-id"] {
+            let query = format!("filter[id]={}{sort}", enc(&filter));
+            assert_eq!(
+                found(app, &query, notes, true).await.len(),
+                expected,
+                "{query}"
+            );
+        }
+    }
+    let query = format!("filter[id]={},{}", enc(id), enc(&longer));
+    assert_eq!(found(app, &query, notes, true).await.len(), 1, "{query}");
+}
+
 #[tokio::test]
 async fn reads_of_long_values_are_exact() {
     let names = names();
     let (app, notes) = notes_app(&names).await;
+    check_ids(&app, &notes).await;
     check_equality_lists_and_ranges(&app, &names, &notes).await;
     check_prefixes(&app, &names, &notes).await;
     check_sorts(&app, &notes).await;
