@@ -516,7 +516,10 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             .then_some(())
             .ok_or_else(|| invalid("ULID")),
         IdStrategy::Client => {
-            if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
+            if id.is_empty()
+                || id.len() > crate::resource::MAX_ID_KEY_BYTES
+                || id.chars().any(char::is_control)
+            {
                 Err(invalid(
                     "a non-empty identifier of at most 255 characters without control characters as",
                 ))

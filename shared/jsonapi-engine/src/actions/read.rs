@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::filter::{Field, Operand, PathPredicate, Predicate};
-use crate::plan::{self, Plan, PlanPage, Window};
+use crate::plan::{self, PlanPage, Window};
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render::{self, Linkage, Shape, linkage_data, resource_url};
 use crate::request::ApiResponse;
@@ -278,18 +278,30 @@ impl<S: Store> Engine<S> {
             PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX / 4),
         };
         let cursor_mode = q.paging.after.is_some() || q.paging.before.is_some();
+        // Cursors are bound to the query as asked (the collection, its filters as given, the
+        // sort), not to its plan or to what the filters resolve to, which change as resources
+        // come and go.
+        let path = url.strip_prefix(ctx.api_url.as_str()).unwrap_or(url);
+        let scope = format!("{path}|{:?}|{:?}", q.filters, q.sort);
+        let sort_fields = plan.sort.len();
         let window = match (&q.paging.after, &q.paging.before) {
             (Some(c), _) => Window::Cursor {
                 from: if c.is_empty() {
                     None
                 } else {
-                    Some(self.decode_cursor(&plan, c, "page[after]").await?)
+                    Some(
+                        self.decode_cursor(&scope, sort_fields, c, "page[after]")
+                            .await?,
+                    )
                 },
                 backwards: false,
                 limit: page_size,
             },
             (None, Some(c)) => Window::Cursor {
-                from: Some(self.decode_cursor(&plan, c, "page[before]").await?),
+                from: Some(
+                    self.decode_cursor(&scope, sort_fields, c, "page[before]")
+                        .await?,
+                ),
                 backwards: true,
                 limit: page_size,
             },
@@ -306,7 +318,7 @@ impl<S: Store> Engine<S> {
         let page = self.execute(ty, &plan, window).await?;
         let links = if ctx.hateoas {
             let mut links = if cursor_mode {
-                self.cursor_links(url, q, &plan, &page).await?
+                self.cursor_links(url, q, &scope, &page).await?
             } else {
                 number_links(url, q, page.more)
             };
@@ -342,7 +354,7 @@ impl<S: Store> Engine<S> {
         &self,
         url: &str,
         q: &QueryParams,
-        plan: &Plan,
+        scope: &str,
         page: &PlanPage,
     ) -> ApiResult<Map<String, Value>> {
         let link = |paging: &[(&str, String)]| {
@@ -370,13 +382,13 @@ impl<S: Store> Engine<S> {
         if let (true, Some(last)) = (has_next, &page.last) {
             links.insert(
                 "next".into(),
-                link(&[("page[after]", self.encode_cursor(plan, last).await?)]).into(),
+                link(&[("page[after]", self.encode_cursor(scope, last).await?)]).into(),
             );
         }
         if let (true, Some(first)) = (has_prev, &page.first) {
             links.insert(
                 "prev".into(),
-                link(&[("page[before]", self.encode_cursor(plan, first).await?)]).into(),
+                link(&[("page[before]", self.encode_cursor(scope, first).await?)]).into(),
             );
         }
         Ok(links)
