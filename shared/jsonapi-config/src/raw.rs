@@ -24,6 +24,8 @@ pub(crate) struct RawApi {
     pub(crate) max_results: Option<i64>,
     pub(crate) max_related: Option<usize>,
     pub(crate) max_delete: Option<usize>,
+    pub(crate) openapi: Option<bool>,
+    pub(crate) sandbox: Option<bool>,
     #[serde(default)]
     pub(crate) auth: RawAuth,
     #[serde(default)]
@@ -73,6 +75,7 @@ pub(crate) struct RawCors {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawType {
     pub(crate) id: IdStrategy,
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) title: Option<TitleSpec>,
     #[serde(default)]
@@ -117,6 +120,7 @@ pub(crate) enum TitleSpec {
 pub(crate) struct RawAttribute {
     #[serde(rename = "type")]
     pub(crate) data_type: DataType,
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) required: bool,
     pub(crate) nullable: Option<bool>,
@@ -201,6 +205,7 @@ pub enum Timestamp {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawRelationship {
     pub(crate) target: String,
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) many: bool,
     pub(crate) inverse: Option<String>,
@@ -226,6 +231,7 @@ pub enum OnDelete {
 pub(crate) struct RawFilter {
     #[serde(default)]
     pub(crate) operators: Vec<String>,
+    pub(crate) description: Option<String>,
     pub(crate) allow_array: Option<bool>,
     pub(crate) allow_range: Option<bool>,
 }
