@@ -1,5 +1,6 @@
-//! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the engine's answer becomes an
-//! HTTP response. Links are built on the `Host` the client used.
+//! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the answer of the API's
+//! documentation or of the engine becomes an HTTP response. Links are built on the `Host` the
+//! client used.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use hyper::{Request, Response, StatusCode};
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
 
 use jsonapi_engine::Engine;
+use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 
 /// The largest request body accepted.
@@ -18,6 +20,7 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 
 pub(crate) async fn answer<S: Store>(
     engine: &Engine<S>,
+    docs: &Docs,
     addr: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -40,7 +43,10 @@ pub(crate) async fn answer<S: Store>(
                 body: collected.to_bytes(),
                 base_url: format!("http://{host}"),
             };
-            engine.handle(request).await
+            match docs.answer(&request) {
+                Some(documentation) => documentation,
+                None => engine.handle(request).await,
+            }
         }
         Err(_) => ApiResponse::errors(
             &ApiError::new(

@@ -4,7 +4,7 @@
 //! when [`crate::Schema`] is built from it, so every error can name the key it is about.
 
 use indexmap::IndexMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +97,7 @@ pub(crate) struct RawType {
 }
 
 /// How the identifiers of a type are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IdStrategy {
     /// 1, 2, 3, … allocated by the store, never repeated.
@@ -141,7 +141,7 @@ pub(crate) struct RawAttribute {
 }
 
 /// The data type of an attribute (and of the filters on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataType {
     /// A short string (an optional `maxLength`).
@@ -171,7 +171,7 @@ pub enum DataType {
 }
 
 /// A format check on a string attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// An e-mail address.
@@ -179,7 +179,7 @@ pub enum Format {
 }
 
 /// Whether a field is accepted in requests, returned in responses, or both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Accepted and returned.
@@ -192,7 +192,7 @@ pub enum Direction {
 }
 
 /// A timestamp the engine maintains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Timestamp {
     /// Set when the resource is created.
@@ -215,7 +215,7 @@ pub(crate) struct RawRelationship {
 }
 
 /// What deleting the target of a to-one relationship does to the resources that point at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnDelete {
     /// Refuse the delete with a 409 while such resources exist.
