@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use jsonapi_config::Schema;
 use jsonapi_engine::{Engine, Operation};
 use jsonapi_store_dynamodb::{Config, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
@@ -87,6 +88,38 @@ pub(crate) fn public_url() -> Option<&'static str> {
     URL.get_or_init(|| var("JSONAPI_PUBLIC_URL")).as_deref()
 }
 
+/// `JSONAPI_PUBLIC_URL`, when set, is an absolute URL.
+fn check_public_url() -> Result<(), InitError> {
+    match public_url() {
+        Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            Err(InitError {
+                kind: "InvalidPublicUrl",
+                message: format!(
+                    "JSONAPI_PUBLIC_URL must be an absolute URL such as https://api.example.com, not \"{url}\""
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The API configuration: the file `JSONAPI_CONFIG` names, checked, or the example domain.
+fn load_schema(config: Option<&std::path::Path>) -> Result<Schema, InitError> {
+    match config {
+        Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
+            kind: "InvalidConfiguration",
+            message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
+        }),
+        None => Ok(jsonapi_config::example_domain()),
+    }
+}
+
+/// What the `docs` function needs: the configuration alone (it never opens the table).
+pub(crate) fn docs_schema_from_env() -> Result<Schema, InitError> {
+    check_public_url()?;
+    load_schema(var("JSONAPI_CONFIG").map(PathBuf::from).as_deref())
+}
+
 impl Settings {
     /// Reads and checks the environment.
     pub(crate) fn from_env() -> Result<Self, InitError> {
@@ -96,16 +129,7 @@ impl Settings {
                       table of the API (template.yaml sets it to the stack's table)"
                 .to_owned(),
         })?;
-        if let Some(url) = public_url()
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(InitError {
-                kind: "InvalidPublicUrl",
-                message: format!(
-                    "JSONAPI_PUBLIC_URL must be an absolute URL such as https://api.example.com, not \"{url}\""
-                ),
-            });
-        }
+        check_public_url()?;
         Ok(Self {
             config: var("JSONAPI_CONFIG").map(PathBuf::from),
             table,
@@ -121,13 +145,7 @@ impl Settings {
         operation: Operation,
     ) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
-        let mut schema = match &self.config {
-            Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
-                kind: "InvalidConfiguration",
-                message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
-            })?,
-            None => jsonapi_config::example_domain(),
-        };
+        let mut schema = load_schema(self.config.as_deref())?;
         if let Some(seconds) = self.token_lifetime {
             let auth = &mut schema.api.auth;
             if seconds > auth.refresh_token_lifetime {
