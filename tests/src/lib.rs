@@ -35,6 +35,7 @@ pub use serde_json::{Value, json};
 
 pub mod binary;
 pub mod conformance;
+pub mod openapi;
 pub mod tokens;
 pub mod values;
 
@@ -399,6 +400,8 @@ pub struct ApiClient {
     base_url: String,
     client: Client<HttpConnector, Full<Bytes>>,
     token: Option<Arc<str>>,
+    /// The server's OpenAPI document, fetched on the first request ([`openapi`]).
+    openapi: Arc<tokio::sync::OnceCell<Option<Arc<openapi::Document>>>>,
 }
 
 impl ApiClient {
@@ -413,7 +416,29 @@ impl ApiClient {
             base_url,
             client,
             token: None,
+            openapi: Arc::default(),
         }
+    }
+
+    /// The OpenAPI document the server publishes, if it publishes one at
+    /// [`openapi::OPENAPI_PATH`].
+    async fn openapi(&self) -> Option<Arc<openapi::Document>> {
+        let fetch = async {
+            let request = hyper::Request::get(self.url(openapi::OPENAPI_PATH))
+                .body(Full::new(Bytes::new()))
+                .expect("a valid request");
+            let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request))
+                .await
+                .ok()?
+                .ok()?;
+            if response.status() != StatusCode::OK {
+                return None;
+            }
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            let doc: Value = serde_json::from_slice(&body).ok()?;
+            Some(openapi::Document::shared(doc))
+        };
+        self.openapi.get_or_init(|| fetch).await.clone()
     }
 
     /// This client with another bearer token (`None`: requests carry no `Authorization`).
@@ -507,7 +532,13 @@ impl ApiClient {
         let Ok((parts, raw)) = response else {
             panic!("{method} {url}: no response within {REQUEST_TIMEOUT:?}");
         };
-        let body = if raw.is_empty() {
+        // The sandbox page and its scripts and styles are not JSON (conformance checks them).
+        let text = parts
+            .headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/"));
+        let body = if raw.is_empty() || text && conformance::is_docs_path(&url, &self.base_url) {
             None
         } else {
             match serde_json::from_slice::<Value>(&raw) {
@@ -527,7 +558,15 @@ impl ApiClient {
             body,
             raw,
         };
-        let problems = conformance::check(&response, &self.base_url);
+        let mut problems = conformance::check(&response, &self.base_url);
+        if let Some(document) = self.openapi().await {
+            let path = response
+                .url
+                .strip_prefix(&self.base_url)
+                .unwrap_or_default();
+            let path = path.split(['?', '#']).next().unwrap_or_default();
+            problems.extend(document.problems(&response, path));
+        }
         if !problems.is_empty() {
             panic!(
                 "{}\nthe response breaks {} conformance rule(s):\n  - {}",
