@@ -162,6 +162,10 @@ impl Route<'_> {
     fn path_item(&self) -> Map<String, Value> {
         let allowed = allowed_methods(self.ty, self.kind, self.rel.map(|r| r.name.as_str()));
         let mut item = Map::new();
+        if allowed.len() == 1 {
+            // No action of the type is enabled here: the engine answers 404, OPTIONS too.
+            return item;
+        }
         for (method, kind, operation) in &ROUTES {
             if *kind != self.kind || !allowed.contains(&method.as_str()) {
                 continue;
