@@ -22,6 +22,7 @@ mod creating;
 mod cursor_paging;
 mod delete_list;
 mod deleting;
+mod documentation;
 mod errors;
 mod fetching;
 mod filtering;

@@ -119,21 +119,21 @@ fn every_route_of_the_engine_is_documented_with_the_methods_it_allows() {
 }
 
 /// Every `{"$ref": "#/..."}` in `value`, with where it sits.
-fn refs<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a str)>) {
+fn refs<'a>(value: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
     match value {
         Value::Object(o) => {
             for (k, v) in o {
                 if k == "$ref"
                     && let Some(target) = v.as_str()
                 {
-                    out.push((at.clone(), target));
+                    out.push((at.to_owned(), target));
                 }
-                refs(v, format!("{at}/{k}"), out);
+                refs(v, &format!("{at}/{k}"), out);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                refs(v, format!("{at}/{i}"), out);
+                refs(v, &format!("{at}/{i}"), out);
             }
         }
         _ => {}
@@ -148,7 +148,7 @@ fn every_reference_and_link_points_at_something() {
     ] {
         let doc = document(&schema, BASE);
         let mut found = Vec::new();
-        refs(&doc, String::new(), &mut found);
+        refs(&doc, "", &mut found);
         assert!(!found.is_empty());
         for (at, target) in found {
             let pointer = target.strip_prefix('#').expect("local references only");
