@@ -29,6 +29,7 @@ mod filtering;
 mod fixtures;
 mod formats;
 mod including;
+mod inspect_commands;
 mod links;
 mod meta_title;
 mod method_override;
