@@ -101,7 +101,12 @@ impl Document {
         let Some(template) = self.template(path) else {
             return Vec::new();
         };
-        let method = response.method.as_str().to_ascii_lowercase();
+        // HEAD is answered as GET (the document says so once, and lists only GET).
+        let method = if response.method == Method::HEAD {
+            "get".to_owned()
+        } else {
+            response.method.as_str().to_ascii_lowercase()
+        };
         let escaped = template.replace('~', "~0").replace('/', "~1");
         let operation = format!("/paths/{escaped}/{method}");
         if self.doc.pointer(&operation).is_none() {

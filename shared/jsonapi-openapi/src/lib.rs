@@ -56,7 +56,7 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
             "title": "JSON:API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": format!(
-                "Every route speaks JSON:API 1.1 (`{MEDIA_TYPE}`). Errors are JSON:API error documents whose `title` names the kind of problem and whose `source` points at the member, parameter or header at fault; a request's problems are reported together. Pages hold {} resources unless `page[size]` says otherwise.",
+                "Every route speaks JSON:API 1.1 (`{MEDIA_TYPE}`). Errors are JSON:API error documents whose `title` names the kind of problem and whose `source` points at the member, parameter or header at fault; a request's problems are reported together. Pages hold {} resources unless `page[size]` says otherwise. Every `GET` route also answers `HEAD`: the same status and headers, without the body.",
                 schema.api.page_size
             ),
         },

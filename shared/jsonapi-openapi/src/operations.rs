@@ -1,6 +1,9 @@
 //! The paths and operations: for every type, each route of the engine's [`ROUTES`] whose
-//! method the type enables ([`allowed_methods`], what `OPTIONS` answers in `Allow`), `HEAD`
-//! beside every `GET`; their parameters, bodies and every status they answer with.
+//! method the type enables ([`allowed_methods`], what `OPTIONS` answers in `Allow`); their
+//! parameters, bodies and every status they answer with. `HEAD`, which every `GET` route
+//! answers (the same status and headers, no body), is said once in the document's
+//! description rather than listed: Swagger UI 5.35 stops rendering the page at a `head`
+//! operation on a path with a parameter.
 
 use http::Method;
 use jsonapi_config::{Action, Relationship, ResourceType, Schema};
@@ -176,11 +179,8 @@ impl Route<'_> {
             }
             item.insert(
                 method.as_str().to_ascii_lowercase(),
-                self.operation(method, *operation, false),
+                self.operation(method, *operation),
             );
-            if *method == Method::GET {
-                item.insert("head".into(), self.operation(method, *operation, true));
-            }
         }
         if self.kind != PathKind::List && !item.is_empty() {
             item.insert(
@@ -253,7 +253,7 @@ impl Route<'_> {
         op
     }
 
-    fn operation(&self, method: &Method, operation: Operation, head: bool) -> Value {
+    fn operation(&self, method: &Method, operation: Operation) -> Value {
         let many = self.rel.is_some_and(|r| r.many);
         let target = self.target();
         let accepts = Accepts::of(operation, many);
@@ -268,18 +268,13 @@ impl Route<'_> {
             _ => &["noHateoas"],
         }));
         let (summary, description) = self.describe(operation);
-        let verb = if head {
-            "head".to_owned()
-        } else {
-            operation.name().to_owned()
-        };
         let mut op = json!({
-            "operationId": format!("{verb}-{}", self.slug()),
+            "operationId": format!("{}-{}", operation.name(), self.slug()),
             "tags": [self.ty.name],
-            "summary": if head { format!("{summary} (headers only)") } else { summary },
+            "summary": summary,
             "description": description,
             "parameters": parameters,
-            "responses": self.responses(operation, head),
+            "responses": self.responses(operation),
         });
         if let Some(body) = self.request_body(operation) {
             op["requestBody"] = body;
@@ -416,7 +411,7 @@ impl Route<'_> {
         Some(json!({ "required": true, "content": { MEDIA_TYPE: media } }))
     }
 
-    fn responses(&self, operation: Operation, head: bool) -> Value {
+    fn responses(&self, operation: Operation) -> Value {
         let target = &self.target().name;
         let many = self.rel.is_some_and(|r| r.many);
         let document = |name: String| json!({ MEDIA_TYPE: { "schema": reference(&name) } });
@@ -424,7 +419,7 @@ impl Route<'_> {
         let mut responses = Map::new();
         let mut ok = |code: u16, description: &str, content: Option<Value>, headers: Value| {
             let mut r = json!({ "description": description });
-            if let Some(content) = content.filter(|_| !head) {
+            if let Some(content) = content {
                 r["content"] = content;
             }
             if headers.as_object().is_some_and(|h| !h.is_empty()) {
@@ -566,11 +561,7 @@ impl Route<'_> {
         }
         errors.sort_unstable();
         for code in errors {
-            let mut r = json!({ "$ref": format!("#/components/responses/{code}") });
-            if head {
-                // A HEAD answer has the status and headers of the GET, without the body.
-                r = json!({ "description": ERROR_STATUSES.iter().find(|(c, _)| *c == code).map(|(_, d)| *d).unwrap_or_default() });
-            }
+            let r = json!({ "$ref": format!("#/components/responses/{code}") });
             responses.insert(code.to_string(), r);
         }
         Value::Object(responses)

@@ -138,31 +138,30 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             },
         })
     };
-    let jwks = |head: bool| {
-        let mut ok = json!({ "description": "The public keys (none with an HS256 secret)." });
-        if !head {
-            ok["content"] = json!({
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": { "keys": { "type": "array", "items": { "type": "object" } } },
-                        "required": ["keys"],
+    let jwks = json!({
+        "operationId": "jwks",
+        "tags": ["authentication"],
+        "summary": "The keys that check access tokens",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "The public keys (none with an HS256 secret).",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": { "keys": { "type": "array", "items": { "type": "object" } } },
+                            "required": ["keys"],
+                        },
                     },
                 },
-            });
-        }
-        let mut busy = json!({ "description": "The store is busy; retry later." });
-        if !head {
-            busy["content"] = json!({ MEDIA_TYPE: { "schema": reference(ERRORS) } });
-        }
-        json!({
-            "operationId": if head { "head-jwks" } else { "jwks" },
-            "tags": ["authentication"],
-            "summary": "The keys that check access tokens",
-            "security": [],
-            "responses": { "200": ok, "503": busy },
-        })
-    };
+            },
+            "503": {
+                "description": "The store is busy; retry later.",
+                "content": { MEDIA_TYPE: { "schema": reference(ERRORS) } },
+            },
+        },
+    });
     Map::from_iter([
         (
             TOKEN_PATH.to_owned(),
@@ -170,7 +169,7 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
         ),
         (
             JWKS_PATH.to_owned(),
-            json!({ "get": jwks(false), "head": jwks(true), "options": options("options-jwks") }),
+            json!({ "get": jwks, "options": options("options-jwks") }),
         ),
     ])
 }
