@@ -91,8 +91,7 @@ try {
   check(Array.isArray(list.body.data) && list.body.data.length > 0, "GET list: no categories shown");
   const headers = await list.request.allHeaders();
   check(headers.accept === MT, `GET list sent Accept: ${headers.accept}`);
-  check(headers.authorization === `Bearer ${token.split(".")[0]}`.slice(0, 0) + headers.authorization
-    && headers.authorization.startsWith("Bearer "), "GET list sent no bearer token");
+  check((headers.authorization || "").startsWith("Bearer "), "GET list sent no bearer token");
   const options = await list.op.locator('tr[data-param-name="X-Include"] select option').allInnerTexts();
   check(options.includes("totalCount"), `X-Include is not offered: ${options}`);
   step(`GET /api/categories from the page: 200, ${list.body.data.length} categories, Accept and X-Include offered`);
