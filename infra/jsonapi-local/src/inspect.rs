@@ -194,41 +194,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dump_lists_the_types_each_filter_asks_for() {
-        let schema = jsonapi_config::example_domain();
-        let all: Value = serde_norway::from_str(&dump(&schema, &DumpFilter::default())).unwrap();
-        let names: Vec<&String> = all.as_object().unwrap().keys().collect();
-        assert_eq!(
-            names,
-            [
-                "users",
-                "roles",
-                "categories",
-                "products",
-                "customers",
-                "orders",
-                "orderlineitems"
-            ]
-        );
-        assert_eq!(all["products"]["upsert"], json!(["sku"]));
-        assert_eq!(all["products"]["validate"], json!(true));
-        assert!(all["products"]["actions"].as_array().unwrap().len() == 11);
-        let upsert = DumpFilter {
-            upsert: true,
-            ..DumpFilter::default()
-        };
-        let only: Value = serde_norway::from_str(&dump(&schema, &upsert)).unwrap();
-        let names: Vec<&String> = only.as_object().unwrap().keys().collect();
-        // Client-chosen ids make roles upsertable by id.
-        assert_eq!(names, ["roles", "products"]);
-        let batch = DumpFilter {
-            action: Some(Action::UpdateList),
-            ..DumpFilter::default()
-        };
-        assert_eq!(dump(&schema, &batch).trim(), "{}");
-    }
-
-    #[test]
     fn config_dump_resolves_the_defaults() {
         let schema = jsonapi_config::example_domain();
         let text = config_dump(&schema, "products").expect("a type");

@@ -426,6 +426,20 @@ impl Operator {
         }
     }
 
+    /// A comma list (`a,b`) means any (or, for `contains` on many values, all) of its values,
+    /// where the filter allows lists.
+    pub fn takes_list(self) -> bool {
+        matches!(
+            self,
+            Self::Eq | Self::Neq | Self::NeqOrNull | Self::Contains | Self::NotContains
+        )
+    }
+
+    /// A range (`a..b`) means between its ends, inclusive, where the filter allows ranges.
+    pub fn takes_range(self) -> bool {
+        matches!(self, Self::Eq | Self::Neq | Self::NeqOrNull)
+    }
+
     /// The operator with this name or symbol.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL

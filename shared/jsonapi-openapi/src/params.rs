@@ -205,17 +205,8 @@ fn filter_parameter(
         return query(name, &description, json!({ "type": "boolean" }));
     }
     let one = value_pattern(schema, owner, filter);
-    let lists = filter.allow_array
-        && matches!(
-            op,
-            Operator::Eq
-                | Operator::Neq
-                | Operator::NeqOrNull
-                | Operator::Contains
-                | Operator::NotContains
-        );
-    let ranges =
-        filter.allow_range && matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull);
+    let lists = filter.allow_array && op.takes_list();
+    let ranges = filter.allow_range && op.takes_range();
     let schema = match one {
         None => json!({ "type": "string" }),
         Some(v) => {
@@ -319,10 +310,12 @@ fn operator_text(filter: &Filter, op: Operator) -> String {
         Operator::NotEndsWith => format!("`{field}` does not end with the text"),
     };
     text.insert_str(0, "Resources whose ");
-    if filter.allow_array && matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull) {
+    // On many values, `contains` already speaks of all the listed values.
+    let all = multi && matches!(op, Operator::Contains | Operator::NotContains);
+    if filter.allow_array && op.takes_list() && !all {
         text.push_str("; a list `a,b` means any of them");
     }
-    if filter.allow_range && matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull) {
+    if filter.allow_range && op.takes_range() {
         text.push_str("; a range `a..b` means between them, inclusive");
     }
     text.push('.');
