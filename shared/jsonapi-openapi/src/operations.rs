@@ -151,6 +151,11 @@ impl Route<'_> {
         }
     }
 
+    /// The id of `operation` on this path: `get-list-products`, `get-products-item`, …
+    fn operation_id(&self, operation: Operation) -> String {
+        format!("{}-{}", operation.name(), self.slug())
+    }
+
     /// The resources the route's documents hold: the type, or the relationship's target.
     fn target(&self) -> &ResourceType {
         match self.rel {
@@ -216,7 +221,7 @@ impl Route<'_> {
                     {
                         continue;
                     }
-                    let id = format!("{}-{}", operation.name(), route.slug());
+                    let id = route.operation_id(*operation);
                     links.insert(
                         id.clone(),
                         json!({
@@ -232,7 +237,7 @@ impl Route<'_> {
 
     fn options(&self, allowed: &[&str]) -> Value {
         let mut op = json!({
-            "operationId": format!("options-{}", self.slug()),
+            "operationId": self.operation_id(Operation::Options),
             "tags": [self.ty.name],
             "summary": "The methods this URL allows",
             "description": format!("Answers `Allow: {}` (and a CORS preflight, when CORS is on) for any id; needs no token.", allowed.join(", ")),
@@ -269,7 +274,7 @@ impl Route<'_> {
         }));
         let (summary, description) = self.describe(operation);
         let mut op = json!({
-            "operationId": format!("{}-{}", operation.name(), self.slug()),
+            "operationId": self.operation_id(operation),
             "tags": [self.ty.name],
             "summary": summary,
             "description": description,
@@ -279,12 +284,13 @@ impl Route<'_> {
         if let Some(body) = self.request_body(operation) {
             op["requestBody"] = body;
         }
-        // Types open to anyone: reading them needs no token.
-        let reads = matches!(method, &Method::GET);
-        if reads
-            && self.schema.api.auth.enabled
-            && self.schema.api.auth.anonymous.contains(&target.name)
-            && self.schema.api.auth.anonymous.contains(&self.ty.name)
+        // Types open to anyone: reading them needs no token (a subresource's type too).
+        let auth = &self.schema.api.auth;
+        let open = |name: &String| auth.anonymous.contains(name);
+        if *method == Method::GET
+            && auth.enabled
+            && open(&self.ty.name)
+            && (operation != Operation::GetSubresource || open(&target.name))
         {
             op["security"] = json!([{}, { crate::SECURITY_SCHEME: [] }]);
         }

@@ -245,7 +245,7 @@ fn value_pattern(schema: &Schema, owner: &ResourceType, filter: &Filter) -> Opti
             DataType::Boolean => Some("(?:1|0|true|false|True|False|yes|Yes|no|No)".to_owned()),
             DataType::Date => Some(DATE.to_owned()),
             DataType::Datetime => Some(format!(
-                "{DATE}(?:T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\\.[0-9]+)?(?:Z|[+-][0-9]{{2}}:[0-9]{{2}})?)?"
+                "{DATE}(?:T{TIME}(?:\\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
             )),
             DataType::Enum => owner.attributes.get(&filter.field).map(|a| {
                 let values: Vec<String> = a.values.iter().map(|v| escape(v)).collect();
@@ -260,6 +260,7 @@ fn value_pattern(schema: &Schema, owner: &ResourceType, filter: &Filter) -> Opti
 }
 
 const DATE: &str = "[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])";
+const TIME: &str = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]";
 
 /// `s` as a literal in a regular expression.
 fn escape(s: &str) -> String {
