@@ -21,17 +21,13 @@ SCHEMATHESIS_VERSION=4.32.5
 VALIDATOR_VERSION=0.9.0
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${JSONAPI_FUZZ_VENV:-$HOME/.cache/jsonapi-venv-fuzz}"
-BINARY="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/jsonapi-local}"
 SECONDS_BUDGET="${FUZZ_SECONDS:-180}"
 SEED="${FUZZ_SEED:-1}"
 MIN_CASES="${FUZZ_MIN_CASES:-2000}"
 
-die() {
-    echo "fuzz/run.sh: $*" >&2
-    exit 1
-}
-
-[ -x "$BINARY" ] || die "no jsonapi-local at $BINARY (cargo build -p jsonapi-local)"
+# shellcheck source=../lib/servers.sh
+source "$ROOT/infra/lib/servers.sh"
+BINARY=$(local_binary "${1:-}")
 version() { "$VENV/bin/pip" show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
 if [ "$(version schemathesis)" != "$SCHEMATHESIS_VERSION" ] ||
     [ "$(version openapi-spec-validator)" != "$VALIDATOR_VERSION" ]; then
@@ -44,8 +40,6 @@ fi
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-fuzz.XXXXXX")"
 PIDS=()
-# shellcheck source=../lib/servers.sh
-source "$ROOT/infra/lib/servers.sh"
 trap 'stop_servers; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

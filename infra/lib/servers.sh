@@ -1,6 +1,22 @@
 # Shared by the scripts that drive a real jsonapi-local over HTTP (benchmarks, the sandbox's
-# browser test, fuzzing). Source it after setting TMP (a scratch folder) and PIDS=() (the
-# servers started, for the caller's cleanup to stop).
+# browser test, fuzzing). Source it; before starting servers, set TMP (a scratch folder) and
+# PIDS=() (the servers started, for the caller's cleanup to stop).
+
+# die MESSAGE: prints it, named after the script, and exits 1.
+die() {
+  echo "${0##*/}: $*" >&2
+  exit 1
+}
+
+# local_binary [PATH]: prints PATH, or the debug build of jsonapi-local in the cargo target
+# folder, and exits when there is no such executable.
+local_binary() {
+  local root binary
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  binary="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/jsonapi-local}"
+  [ -x "$binary" ] || die "no jsonapi-local at $binary (cargo build -p jsonapi-local)"
+  echo "$binary"
+}
 
 # start_server NAME CMD...: starts CMD in the background and waits for its
 # stdout line `listening on http://ADDR`; sets STARTED_URL to http://ADDR.

@@ -14,15 +14,11 @@ set -euo pipefail
 PLAYWRIGHT_VERSION=1.65.1
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HOME_DIR="${JSONAPI_BROWSER_HOME:-$HOME/.cache/jsonapi-browser}"
-BINARY="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/jsonapi-local}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 
-die() {
-    echo "browser-test.sh: $*" >&2
-    exit 1
-}
-
-[ -x "$BINARY" ] || die "no jsonapi-local at $BINARY (cargo build -p jsonapi-local)"
+# shellcheck source=../lib/servers.sh
+source "$ROOT/infra/lib/servers.sh"
+BINARY=$(local_binary "${1:-}")
 if [ ! -x "$CHROMIUM" ]; then
     echo "installing chromium (Debian)" >&2
     [ "$(id -u)" = 0 ] || die "chromium is missing and only root can apt-get install it"
@@ -40,8 +36,6 @@ fi
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-sandbox.XXXXXX")"
 PIDS=()
-# shellcheck source=../lib/servers.sh
-source "$ROOT/infra/lib/servers.sh"
 trap 'stop_servers; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -58,30 +58,12 @@ pub fn config_dump(schema: &Schema, name: &str) -> Option<String> {
         "title".into(),
         ty.title.iter().map(|t| title_text(&t.0)).collect(),
     );
-    entry.insert(
-        "attributes".into(),
-        ty.attributes
-            .iter()
-            .map(|(n, a)| (n.clone(), attribute(a)))
-            .collect::<Map<_, _>>()
-            .into(),
-    );
+    entry.insert("attributes".into(), each(&ty.attributes, attribute));
     entry.insert(
         "relationships".into(),
-        ty.relationships
-            .iter()
-            .map(|(n, r)| (n.clone(), relationship(r)))
-            .collect::<Map<_, _>>()
-            .into(),
+        each(&ty.relationships, relationship),
     );
-    entry.insert(
-        "filters".into(),
-        ty.filters
-            .iter()
-            .map(|(n, f)| (n.clone(), filter(f)))
-            .collect::<Map<_, _>>()
-            .into(),
-    );
+    entry.insert("filters".into(), each(&ty.filters, filter));
     entry.insert("sorters".into(), json!(ty.sorters));
     entry.insert("indexes".into(), json!(ty.indexes));
     entry.insert("actions".into(), actions(ty));
@@ -90,6 +72,18 @@ pub fn config_dump(schema: &Schema, name: &str) -> Option<String> {
     let mut out = Map::new();
     out.insert(ty.name.clone(), Value::Object(entry));
     Some(yaml(&Value::Object(out)))
+}
+
+/// A mapping of the same names to what `show` makes of each.
+fn each<'a, T: 'a>(
+    items: impl IntoIterator<Item = (&'a String, &'a T)>,
+    show: fn(&T) -> Value,
+) -> Value {
+    items
+        .into_iter()
+        .map(|(name, item)| (name.clone(), show(item)))
+        .collect::<Map<_, _>>()
+        .into()
 }
 
 fn actions(ty: &ResourceType) -> Value {
