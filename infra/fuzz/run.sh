@@ -57,7 +57,8 @@ python3 -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.u
 echo "== schemathesis (seed $SEED, ${SECONDS_BUDGET} s)"
 started=$SECONDS
 status=0
-(cd "$ROOT/infra/fuzz" && "$VENV/bin/st" run "$URL/api/doc/openapi.json" \
+# From the scratch folder: whatever the tools keep between runs stays out of the tree.
+(cd "$TMP" && "$VENV/bin/st" --config-file "$ROOT/infra/fuzz/schemathesis.toml" run "$URL/api/doc/openapi.json" \
     --phases examples,fuzzing,stateful --seed "$SEED" \
     --max-time "$SECONDS_BUDGET" --workers 2 --no-color) >"$TMP/st.out" 2>&1 || status=$?
 # The report without the per-case progress lines.
