@@ -92,10 +92,17 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
         ));
     }
     let Some(document) = &response.body else {
+        if is_docs_path(&response.url, base_url) && response.status.is_success() {
+            problems.extend(docs_problems(response));
+        }
         return problems;
     };
     if is_oauth_path(response, base_url) && response.header("content-type") != Some(MT) {
         problems.extend(oauth_problems(response, document));
+        return problems;
+    }
+    if is_docs_path(&response.url, base_url) && response.status.is_success() {
+        problems.extend(docs_problems(response));
         return problems;
     }
     match response.header("content-type") {
@@ -106,6 +113,55 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
     problems.extend(structure_problems(document));
     problems.extend(error_problems(document, status));
     problems.extend(link_problems(document, links_base));
+    problems
+}
+
+/// Whether `url` is the API's documentation (`/api/doc`, its assets and its OpenAPI
+/// document), which is not JSON:API (its errors are).
+pub fn is_docs_path(url: &str, base_url: &str) -> bool {
+    let path = url
+        .strip_prefix(base_url)
+        .unwrap_or(url)
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default();
+    let docs = format!("{PREFIX}/doc");
+    path == docs || path.starts_with(&format!("{docs}/"))
+}
+
+/// The rules of the documentation's answers: the page is HTML that may load nothing from
+/// another origin, the OpenAPI document is an OpenAPI 3.1 JSON document, nothing is sniffed.
+fn docs_problems(response: &TestResponse) -> Vec<String> {
+    let mut problems = Vec::new();
+    let content_type = response.header("content-type").unwrap_or_default();
+    if response.header("x-content-type-options") != Some("nosniff") {
+        problems.push("docs: no X-Content-Type-Options: nosniff".to_owned());
+    }
+    if response.method == Method::OPTIONS {
+        return Vec::new();
+    }
+    if response.url.ends_with("/doc") || response.url.contains("/doc?") {
+        if content_type != "text/html; charset=utf-8" {
+            problems.push(format!("docs: the page is served as {content_type:?}"));
+        }
+        let policy = response
+            .header("content-security-policy")
+            .unwrap_or_default();
+        if !policy.contains("default-src 'self'") {
+            problems.push(format!(
+                "docs: the page's Content-Security-Policy is {policy:?}"
+            ));
+        }
+    } else if response.url.contains("/doc/openapi.json") {
+        if content_type != "application/json" {
+            problems.push(format!("docs: the document is served as {content_type:?}"));
+        }
+        if response.method != Method::HEAD
+            && response.body.as_ref().map(|d| &d["openapi"]) != Some(&json!("3.1.0"))
+        {
+            problems.push("docs: the document is not OpenAPI 3.1.0".to_owned());
+        }
+    }
     problems
 }
 

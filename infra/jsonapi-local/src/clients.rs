@@ -37,10 +37,7 @@ pub async fn run_client_command(
     options: &Options,
     command: ClientCommand,
 ) -> Result<String, StartError> {
-    let schema = match &options.config {
-        Some(path) => jsonapi_config::load_file(path)?,
-        None => jsonapi_config::example_domain(),
-    };
+    let schema = crate::load_config(options.config.as_deref())?;
     open(options, schema, command)
         .await?
         .map_err(StartError::Client)

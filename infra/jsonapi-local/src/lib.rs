@@ -10,11 +10,16 @@
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
+//! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
+//!
+//! The API's documentation (`{prefix}/doc`, crate `jsonapi-openapi`) is answered before the
+//! engine is asked.
 
 mod clients;
 mod dev_client;
 mod head_errors;
 mod http;
+pub mod inspect;
 mod seed;
 
 use std::net::SocketAddr;
@@ -28,6 +33,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use jsonapi_auth::{GrantType, NewClient, SigningKey};
 use jsonapi_engine::Engine;
 use jsonapi_engine::extension::BoxFuture;
+use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
 use tokio::net::TcpListener;
@@ -201,10 +207,7 @@ impl Server {
     }
 
     async fn start_with(options: Options, key: Option<SigningKey>) -> Result<Self, StartError> {
-        let schema = match &options.config {
-            Some(path) => jsonapi_config::load_file(path)?,
-            None => jsonapi_config::example_domain(),
-        };
+        let schema = load_config(options.config.as_deref())?;
         let listener =
             TcpListener::bind(options.listen)
                 .await
@@ -284,6 +287,20 @@ impl Server {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// The configuration in `path`, checked; the example domain without one.
+///
+/// # Errors
+/// The file cannot be read or is not a valid configuration (the error names file, line and
+/// key).
+pub fn load_config(
+    path: Option<&std::path::Path>,
+) -> Result<jsonapi_config::Schema, jsonapi_config::ConfigError> {
+    match path {
+        Some(path) => jsonapi_config::load_file(path),
+        None => Ok(jsonapi_config::example_domain()),
     }
 }
 
@@ -418,6 +435,7 @@ async fn serve<S: Store>(
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let docs = Arc::new(Docs::new(engine.schema()));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -425,10 +443,12 @@ async fn serve<S: Store>(
                 let _ = stream.set_nodelay(true);
                 let engine = Arc::clone(&engine);
                 let public_url = Arc::clone(&public_url);
+                let docs = Arc::clone(&docs);
                 let service = hyper::service::service_fn(move |req| {
                     let engine = Arc::clone(&engine);
                     let public_url = Arc::clone(&public_url);
-                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &public_url, req).await) }
+                    let docs = Arc::clone(&docs);
+                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &docs, &public_url, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .max_buf_size(head_errors::MAX_HEAD_BYTES)

@@ -147,6 +147,9 @@ impl<S: Store> Engine<S> {
             return Some(Operation::Token);
         }
         let route = Route::parse(&self.schema.api.prefix, path)?;
+        if route.ty() == jsonapi_config::DOC_SEGMENT {
+            return Some(Operation::Docs);
+        }
         Operation::of(method, route.kind())
     }
 

@@ -169,21 +169,12 @@ fn operand(
         return time_operand(filter, *dt, op, raw);
     }
     let one = |s: &str| parse_value(field, id_type, s);
-    let list_ops = matches!(
-        op,
-        Operator::Eq
-            | Operator::Neq
-            | Operator::NeqOrNull
-            | Operator::Contains
-            | Operator::NotContains
-    );
-    if filter.allow_array && list_ops && raw.contains(',') {
+    if filter.allow_array && op.takes_list() && raw.contains(',') {
         let values: Result<Vec<Value>, String> = raw.split(',').map(one).collect();
         return values.map(Operand::List);
     }
-    let range_ops = matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull);
     if filter.allow_range
-        && range_ops
+        && op.takes_range()
         && let Some((lo, hi)) = raw.split_once("..")
     {
         return Ok(Operand::Range(one(lo)?, one(hi)?));

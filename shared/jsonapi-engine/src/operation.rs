@@ -32,6 +32,10 @@ pub enum Operation {
     Options,
     /// `POST /oauth2-token` and `GET /.well-known/jwks.json` (outside the API prefix)
     Token,
+    /// `GET {prefix}/doc` (the sandbox page and its assets) and `GET
+    /// {prefix}/doc/openapi.json`: the API's documentation, built from the configuration alone
+    /// (crate `jsonapi-openapi`), never from the store.
+    Docs,
 }
 
 /// The shape of a route's path below the API prefix.
@@ -69,6 +73,16 @@ pub const AUTH_ROUTES: [(Method, &str); 4] = [
     (Method::OPTIONS, crate::auth::TOKEN_PATH),
     (Method::GET, crate::auth::JWKS_PATH),
     (Method::OPTIONS, crate::auth::JWKS_PATH),
+];
+
+/// The routes of the API's documentation, below the API prefix, all served by
+/// [`Operation::Docs`] (`HEAD` as `GET`): the sandbox page, and the OpenAPI document and the
+/// page's assets as `{file}`.
+pub const DOC_ROUTES: [(Method, &str); 4] = [
+    (Method::GET, "/doc"),
+    (Method::OPTIONS, "/doc"),
+    (Method::GET, "/doc/{file}"),
+    (Method::OPTIONS, "/doc/{file}"),
 ];
 
 /// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
@@ -109,7 +123,7 @@ pub const ROUTES: [(Method, PathKind, Operation); 15] = [
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -123,6 +137,7 @@ impl Operation {
         Self::DeleteRelationship,
         Self::Options,
         Self::Token,
+        Self::Docs,
     ];
 
     /// The kebab-case name used for function folders (`functions/get-list`).
@@ -141,6 +156,7 @@ impl Operation {
             Self::DeleteRelationship => "delete-relationship",
             Self::Options => "options",
             Self::Token => "token",
+            Self::Docs => "docs",
         }
     }
 
@@ -153,6 +169,7 @@ impl Operation {
                 | Self::GetSubresource
                 | Self::GetRelationship
                 | Self::Options
+                | Self::Docs
         )
     }
 

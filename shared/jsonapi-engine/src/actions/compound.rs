@@ -19,6 +19,7 @@ use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
@@ -169,7 +170,17 @@ impl<S: Store> Engine<S> {
         if let Some(id) = url_id {
             check_id(ty, id)?;
         }
-        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
+        let operation = if url_id.is_some() {
+            Operation::Update
+        } else {
+            Operation::Create
+        };
+        let q = query::parse(
+            &self.schema,
+            ty,
+            query::pairs(query),
+            Accepts::of(operation, false),
+        )?;
         let parsed = document::parse_compound(body, true)?;
         let (primary, included) = (parsed.primary, parsed.included);
         // Every problem of the document is reported at once: shape, type, id.

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::filter::{Field, Operand, PathPredicate, Predicate};
+use crate::operation::Operation;
 use crate::plan::{self, PlanPage, Window};
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render::{self, Linkage, Shape, linkage_data, resource_url};
@@ -30,7 +31,12 @@ impl<S: Store> Engine<S> {
         query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
+        let q = query::parse(
+            &self.schema,
+            ty,
+            query::pairs(query),
+            Accepts::of(Operation::Get, false),
+        )?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
         let rendered = self.render(ctx, ty, vec![r], Shape::of(&q)).await?;
         Ok(render::single(rendered, None, StatusCode::OK))
@@ -42,7 +48,12 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
-        let q = query::parse(&self.schema, ty, pairs, Accepts::COLLECTION)?;
+        let q = query::parse(
+            &self.schema,
+            ty,
+            pairs,
+            Accepts::of(Operation::GetList, false),
+        )?;
         ctx.access
             .check_filter_paths(&self.schema, ty, &q.filters)?;
         let url = format!("{}/{}", ctx.api_url, ty.name);
@@ -82,16 +93,12 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         let rel = &ty.relationships[rel_name];
-        let accepts = match (rel.many, identifiers) {
-            (true, false) => Accepts::COLLECTION,
-            (true, true) => Accepts {
-                paging: true,
-                filters: true,
-                shaping: false,
-            },
-            (false, false) => Accepts::SINGLE,
-            (false, true) => Accepts::NONE,
+        let operation = if identifiers {
+            Operation::GetRelationship
+        } else {
+            Operation::GetSubresource
         };
+        let accepts = Accepts::of(operation, rel.many);
         let target = Arc::clone(self.target_of(ty, rel_name));
         let q = query::parse(&self.schema, &target, query::pairs(query), accepts)?;
         ctx.access

@@ -15,6 +15,7 @@ use crate::document::{self, Identifier, Linkage};
 use crate::engine::{Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
 use crate::resource;
@@ -31,7 +32,9 @@ impl<S: Store> Engine<S> {
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(&self.schema, ty, query::pairs(query), Accepts::NONE)?;
+        // Every relationship write reads the same (nothing) from the query string.
+        let accepts = Accepts::of(Operation::UpdateRelationship, false);
+        query::parse(&self.schema, ty, query::pairs(query), accepts)?;
         let rel = &ty.relationships[rel_name];
         let target = self.target_of(ty, rel_name);
         let idents: Vec<Identifier> = match (document::parse_linkage(body)?, rel.many) {

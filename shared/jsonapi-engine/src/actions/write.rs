@@ -16,6 +16,7 @@ use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer}
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
 use crate::resource::{self, Resource};
@@ -78,7 +79,8 @@ impl<S: Store> Engine<S> {
         query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(&self.schema, ty, query::pairs(query), Accepts::NONE)?;
+        let accepts = Accepts::of(Operation::Delete, false);
+        query::parse(&self.schema, ty, query::pairs(query), accepts)?;
         self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
             let mut changes = ChangeSet::default();
@@ -99,11 +101,7 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
-        let accepts = Accepts {
-            paging: false,
-            filters: true,
-            shaping: false,
-        };
+        let accepts = Accepts::of(Operation::DeleteList, false);
         let q = query::parse(&self.schema, ty, pairs, accepts)?;
         ctx.access
             .check_filter_paths(&self.schema, ty, &q.filters)?;
