@@ -12,9 +12,11 @@ use jsonapi_store::{Key, RangeQuery, Store, limits};
 use crate::auth::{Access, Auth, Refusal};
 use crate::error::{ApiError, ApiResult, title};
 use crate::extension::{BoxFuture, Extension, Loader};
+use crate::format::Format;
 use crate::operation::Operation;
+use crate::plain;
 use crate::query;
-use crate::request::{ApiRequest, ApiResponse, negotiate};
+use crate::request::{ApiRequest, ApiResponse};
 use crate::resource::{self, Resource};
 use crate::routing::Route;
 
@@ -116,12 +118,20 @@ impl<S: Store> Engine<S> {
         } else {
             None
         };
+        // Chosen once: the route's documents, and its errors, are in this format.
+        let format = Format::of(&req.headers);
         let mut response = match endpoint {
             Some(r) => r,
-            None => match self.route(&req, system).await {
-                Ok(r) => r,
-                Err(errors) => ApiResponse::errors(&errors),
-            },
+            None => {
+                let response = match self.route(&req, system, format).await {
+                    Ok(r) => r,
+                    Err(errors) => ApiResponse::errors(&errors),
+                };
+                match format {
+                    Format::JsonApi => response,
+                    Format::Plain => self.plain_response(&req, response),
+                }
+            }
         };
         crate::cors::apply(
             &self.schema.api.cors,
@@ -175,7 +185,27 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    async fn route(&self, req: &ApiRequest, system: bool) -> ApiResult<ApiResponse> {
+    /// A response in the plain view, with what the request asked to include nested.
+    fn plain_response(&self, req: &ApiRequest, response: ApiResponse) -> ApiResponse {
+        let route = Route::parse(&self.schema.api.prefix, &req.path);
+        let pairs = if matches!(route, Some(Route::List { .. })) && overrides_to_get(req) {
+            query::merge_body_pairs(req.query.as_deref(), &req.body).unwrap_or_default()
+        } else {
+            query::pairs(req.query.as_deref())
+        };
+        plain::response(
+            matches!(route, Some(Route::Relationship { .. })),
+            &plain::include_paths(&pairs),
+            response,
+        )
+    }
+
+    async fn route(
+        &self,
+        req: &ApiRequest,
+        system: bool,
+        format: Format,
+    ) -> ApiResult<ApiResponse> {
         let api = &self.schema.api;
         let not_found = || {
             ApiError::new(
@@ -268,7 +298,12 @@ impl<S: Store> Engine<S> {
         if let Err(refusal) = self.authorize(&access, req, &route, ty) {
             return Ok(refusal.response());
         }
-        negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        // A plain write's body, as the JSON:API document the actions read.
+        let document = |what: plain::Body<'_>| match format {
+            Format::JsonApi => req.body.clone(),
+            Format::Plain => plain::request_document(what, &req.body),
+        };
         let ctx = self.context(req, access);
         let method = if req.method == Method::HEAD {
             Method::GET
@@ -283,7 +318,8 @@ impl<S: Store> Engine<S> {
                     .await
             }
             (Route::List { .. }, Method::POST) => {
-                self.write_document(&ctx, ty, None, query, &req.body).await
+                let body = document(plain::Body::Resource { ty, id: None });
+                self.write_document(&ctx, ty, None, query, &body).await
             }
             (Route::List { .. }, Method::DELETE) => {
                 self.delete_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
@@ -291,8 +327,8 @@ impl<S: Store> Engine<S> {
             }
             (Route::Item { id, .. }, Method::GET) => self.get(&ctx, ty, &id, query).await,
             (Route::Item { id, .. }, Method::PATCH) => {
-                self.write_document(&ctx, ty, Some(&id), query, &req.body)
-                    .await
+                let body = document(plain::Body::Resource { ty, id: Some(&id) });
+                self.write_document(&ctx, ty, Some(&id), query, &body).await
             }
             (Route::Item { id, .. }, Method::DELETE) => self.delete(&ctx, ty, &id, query).await,
             (Route::Related { id, rel, .. }, Method::GET) => {
@@ -302,7 +338,9 @@ impl<S: Store> Engine<S> {
                 self.get_relationship(&ctx, ty, &id, &rel, query).await
             }
             (Route::Relationship { id, rel, .. }, method) => {
-                self.write_relationship(ty, &id, &rel, &method, query, &req.body)
+                let target = &ty.relationships[&rel].target;
+                let body = document(plain::Body::Linkage { target });
+                self.write_relationship(ty, &id, &rel, &method, query, &body)
                     .await
             }
             (_, method) => Err(ApiError::new(

@@ -6,7 +6,9 @@
 //! - `commit`: writing a change set in one transaction (or a dry run), with retries;
 //!   `membership`: the stamps that let a write condition on who points at a resource;
 //!   `turns`: writers that conflicted on one item take turns.
-//! - `routing`, [`request`]: URL paths to routes; requests, responses, content negotiation.
+//! - `routing`, [`request`]: URL paths to routes; requests, responses, JSON:API content
+//!   negotiation; [`format`]: which format a request speaks (JSON:API or the plain view), the
+//!   one place that decides; `plain`: the plain view, converted to and from JSON:API documents.
 //! - `query`: query parameters (paging…), checked against what an action supports.
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
 //! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete.
@@ -32,10 +34,12 @@ pub mod error;
 pub mod extension;
 pub mod extensions;
 mod filter;
+pub mod format;
 mod membership;
 mod numbers;
 pub mod operation;
 mod periods;
+mod plain;
 mod plan;
 mod query;
 mod render;
@@ -48,6 +52,7 @@ mod values;
 
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
+pub use format::{Format, PLAIN_MEDIA_TYPE};
 pub use jsonapi_config::Schema;
 pub use operation::{AUTH_ROUTES, DOC_ROUTES, Operation, PathKind, ROUTES};
 pub use query::Accepts;

@@ -80,8 +80,8 @@ impl ApiResponse {
 }
 
 /// One media range of a header: `type/subtype` and its parameters (names lowercased).
-struct MediaRange<'a> {
-    essence: String,
+pub(crate) struct MediaRange<'a> {
+    pub(crate) essence: String,
     params: Vec<(String, &'a str)>,
 }
 
@@ -89,7 +89,7 @@ impl MediaRange<'_> {
     /// Whether the range accepts what it names: its quality is above zero. A `q` that is not a
     /// qvalue (RFC 9110 §12.4.2: `0` to `1`, at most three decimals) makes the range unusable,
     /// as `q=0` does.
-    fn accepts(&self) -> bool {
+    pub(crate) fn accepts(&self) -> bool {
         self.params
             .iter()
             .filter(|(k, _)| k == "q")
@@ -111,7 +111,7 @@ fn qvalue(text: &str) -> Option<u16> {
     }
 }
 
-fn media_ranges(header: &str) -> Vec<MediaRange<'_>> {
+pub(crate) fn media_ranges(header: &str) -> Vec<MediaRange<'_>> {
     header
         .split(',')
         .filter(|s| !s.trim().is_empty())
@@ -129,7 +129,7 @@ fn media_ranges(header: &str) -> Vec<MediaRange<'_>> {
         .collect()
 }
 
-fn header_str<'a>(
+pub(crate) fn header_str<'a>(
     headers: &'a HeaderMap,
     name: &http::HeaderName,
 ) -> Result<Option<String>, ApiError> {
