@@ -7,13 +7,16 @@
 //! - `operations`: paths and operations, one per route each type enables (the engine's
 //!   `ROUTES` and `allowed_methods`), with their statuses; `params`: query and header
 //!   parameters (the engine's `Accepts` table); `schemas`: JSON Schemas of the documents;
-//!   `values`: attribute values by data type; `token`: the OAuth 2.0 scheme and routes.
+//!   `values`: attribute values by data type; `plain`: the schemas of the plain view
+//!   (`application/json`), listed beside JSON:API's on every route; `token`: the OAuth 2.0
+//!   scheme and routes.
 //! - `sandbox`: the page and its assets (Swagger UI, vendored under `sandbox/`), embedded.
 //! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
 //!   the page's assets); the HTTP edges ask it before the engine.
 
 mod operations;
 mod params;
+mod plain;
 mod sandbox;
 mod schemas;
 mod serve;
@@ -56,7 +59,8 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
             "title": "JSON:API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": format!(
-                "Every route speaks JSON:API 1.1 (`{MEDIA_TYPE}`). Errors are JSON:API error documents whose `title` names the kind of problem and whose `source` points at the member, parameter or header at fault; a request's problems are reported together. Pages hold {} resources unless `page[size]` says otherwise. Every `GET` route also answers `HEAD`: the same status and headers, without the body.",
+                "Every route speaks JSON:API 1.1 (`{MEDIA_TYPE}`), chosen by naming it in `Accept` or `Content-Type`; a request that names it in neither gets the plain view (`{}`): a resource as an object of its fields with `id` and its relationships as ids (arrays for to-many), a list as an array, with the same parameters and headers, and writes take the same flat object. Errors are JSON:API error documents (in the plain view, an array of `{{title, detail, source}}` with `source` a string) whose `title` names the kind of problem and whose `source` points at the member, parameter or header at fault; a request's problems are reported together. Pages hold {} resources unless `page[size]` says otherwise. Every `GET` route also answers `HEAD`: the same status and headers, without the body.",
+                plain::MEDIA_TYPE,
                 schema.api.page_size
             ),
         },

@@ -11,7 +11,7 @@ use jsonapi_engine::{Accepts, Operation, PathKind, ROUTES, allowed_methods};
 use serde_json::{Map, Value, json};
 
 use crate::schemas::{self, ERRORS, reference};
-use crate::{MEDIA_TYPE, params, values};
+use crate::{MEDIA_TYPE, params, plain, values};
 
 /// How filters reach related resources, for the operations that filter.
 const PATHS: &str = "A filter of a related type applies through the relationship with a dotted path, at any depth: `filter[category.name]=Tea`, `filter[category.name][contains]=Te`.";
@@ -37,7 +37,7 @@ const ERROR_STATUSES: [(u16, &str); 10] = [
     ),
     (
         406,
-        "The `Accept` header allows no usable JSON:API media type.",
+        "JSON:API: the `Accept` header allows no usable JSON:API media type. Plain view: `Accept` admits no JSON, or `Content-Type` is not `application/json`.",
     ),
     (
         409,
@@ -59,7 +59,10 @@ pub(crate) fn error_responses(auth: bool) -> Map<String, Value> {
         .map(|(code, description)| {
             let mut response = json!({
                 "description": description,
-                "content": { MEDIA_TYPE: { "schema": reference(ERRORS) } },
+                "content": {
+                    MEDIA_TYPE: { "schema": reference(ERRORS) },
+                    plain::MEDIA_TYPE: { "schema": reference(plain::ERRORS) },
+                },
             });
             if *code == 401 {
                 response["headers"] = json!({
@@ -393,18 +396,24 @@ impl Route<'_> {
 
     fn request_body(&self, operation: Operation) -> Option<Value> {
         let t = &self.ty.name;
-        let (schema, example) = match operation {
+        let (schema, plain_schema, example) = match operation {
             Operation::Create => (
                 reference(&format!("{t}.create.document")),
+                reference(&plain::name(t, "create")),
                 Some(example(self.schema, self.ty)),
             ),
-            Operation::Update => (reference(&format!("{t}.update.document")), None),
+            Operation::Update => (
+                reference(&format!("{t}.update.document")),
+                reference(&plain::name(t, "update")),
+                None,
+            ),
             Operation::UpdateRelationship
             | Operation::AddRelationship
             | Operation::DeleteRelationship => {
                 let rel = self.rel.expect("a relationship route");
                 (
                     schemas::linkage_request(&rel.target, rel.many, !rel.required),
+                    plain::linkage_request(rel.many, !rel.required),
                     None,
                 )
             }
@@ -414,13 +423,22 @@ impl Route<'_> {
         if let Some(example) = example {
             media["example"] = example;
         }
-        Some(json!({ "required": true, "content": { MEDIA_TYPE: media } }))
+        Some(json!({
+            "required": true,
+            "content": { MEDIA_TYPE: media, plain::MEDIA_TYPE: { "schema": plain_schema } },
+        }))
     }
 
     fn responses(&self, operation: Operation) -> Value {
         let target = &self.target().name;
         let many = self.rel.is_some_and(|r| r.many);
-        let document = |name: String| json!({ MEDIA_TYPE: { "schema": reference(&name) } });
+        // The JSON:API document `{ty}.{what}` and its plain counterpart.
+        let document = |ty: &str, what: &str| {
+            json!({
+                MEDIA_TYPE: { "schema": reference(&format!("{ty}.{what}")) },
+                plain::MEDIA_TYPE: { "schema": reference(&plain::name(ty, what)) },
+            })
+        };
         let t = &self.ty.name;
         let mut responses = Map::new();
         let mut ok = |code: u16, description: &str, content: Option<Value>, headers: Value| {
@@ -450,38 +468,45 @@ impl Route<'_> {
             Operation::GetList => ok(
                 200,
                 "A page of resources.",
-                Some(document(format!("{t}.collection"))),
+                Some(document(t, "collection")),
                 total_count,
             ),
             Operation::Get => ok(
                 200,
                 "The resource.",
-                Some(document(format!("{t}.document"))),
+                Some(document(t, "document")),
                 json!({}),
             ),
             Operation::Create => {
                 ok(
                     201,
                     "Created (or, with meta.validate, would be).",
-                    Some(document(format!("{t}.document"))),
+                    Some(document(t, "document")),
                     location,
                 );
                 // The same route reads a page with `X-HTTP-Method-Override: GET`.
                 let mut description =
                     "With `X-HTTP-Method-Override: GET`, a page of resources".to_owned();
-                let mut schemas = vec![reference(&format!("{t}.collection"))];
+                let mut whats = vec!["collection"];
                 if upserts {
                     description.insert_str(
                         0,
                         "meta.upsert found and updated an existing resource; or, ",
                     );
-                    schemas.insert(0, reference(&format!("{t}.document")));
+                    whats.insert(0, "document");
                 }
                 description.push('.');
+                let any_of = |name: &dyn Fn(&str) -> String| {
+                    let schemas: Vec<Value> = whats.iter().map(|w| reference(&name(w))).collect();
+                    json!({ "schema": { "anyOf": schemas } })
+                };
                 ok(
                     200,
                     &description,
-                    Some(json!({ MEDIA_TYPE: { "schema": { "anyOf": schemas } } })),
+                    Some(json!({
+                        MEDIA_TYPE: any_of(&|w| format!("{t}.{w}")),
+                        plain::MEDIA_TYPE: any_of(&|w| plain::name(t, w)),
+                    })),
                     total_count,
                 );
             }
@@ -489,14 +514,14 @@ impl Route<'_> {
                 ok(
                     200,
                     "The updated resource.",
-                    Some(document(format!("{t}.document"))),
+                    Some(document(t, "document")),
                     json!({}),
                 );
                 if self.ty.upsert.iter().any(|f| f == "id") {
                     ok(
                         201,
                         "meta.upsert created the resource.",
-                        Some(document(format!("{t}.document"))),
+                        Some(document(t, "document")),
                         location,
                     );
                 }
@@ -516,25 +541,25 @@ impl Route<'_> {
             Operation::GetSubresource if many => ok(
                 200,
                 "A page of the related resources.",
-                Some(document(format!("{target}.collection"))),
+                Some(document(target, "collection")),
                 total_count,
             ),
             Operation::GetSubresource => ok(
                 200,
                 "The related resource, or null.",
-                Some(document(format!("{target}.document.nullable"))),
+                Some(document(target, "document.nullable")),
                 json!({}),
             ),
             Operation::GetRelationship if many => ok(
                 200,
                 "A page of the related resources' identifiers.",
-                Some(document(format!("{target}.linkage.many"))),
+                Some(document(target, "linkage.many")),
                 total_count,
             ),
             Operation::GetRelationship => ok(
                 200,
                 "The related resource's identifier, or null.",
-                Some(document(format!("{target}.linkage"))),
+                Some(document(target, "linkage")),
                 json!({}),
             ),
             Operation::Options | Operation::Token | Operation::Docs => {

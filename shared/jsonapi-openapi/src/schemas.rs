@@ -28,6 +28,7 @@ pub(crate) fn components(schema: &Schema) -> Map<String, Value> {
         response_schemas(ty, &mut out);
         request_schemas(schema, ty, &mut out);
     }
+    crate::plain::components(schema, &mut out);
     out
 }
 
