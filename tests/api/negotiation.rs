@@ -26,37 +26,24 @@ async fn an_error_response_is_served_as_the_json_api_media_type_too() {
     assert_eq!(response.json()["jsonapi"], json!({ "version": "1.1" }));
 }
 
+/// Oro §2.1 rule 1: only naming JSON:API makes a request JSON:API; a bare `curl`
+/// (`Accept: */*`), `application/*` or no `Accept` at all gets the plain view (`plain_view`).
 #[tokio::test]
-async fn accept_any_media_type_is_served() {
-    let app = TestApp::spawn().await;
-    let response = app
-        .request(Method::GET, "/api/products", &[("Accept", "*/*")], None)
-        .await;
-    response.assert_status(200);
-    assert_eq!(response.header("content-type"), Some(MT));
-}
-
-#[tokio::test]
-async fn accept_any_application_type_is_served() {
-    let app = TestApp::spawn().await;
-    let response = app
-        .request(
-            Method::GET,
-            "/api/products",
-            &[("Accept", "application/*")],
-            None,
-        )
-        .await;
-    response.assert_status(200);
-    assert_eq!(response.header("content-type"), Some(MT));
-}
-
-#[tokio::test]
-async fn a_request_without_accept_is_served() {
-    let app = TestApp::spawn().await;
-    let response = app.request(Method::GET, "/api/products", &[], None).await;
-    response.assert_status(200);
-    assert_eq!(response.header("content-type"), Some(MT));
+async fn a_request_that_does_not_name_json_api_gets_the_plain_view() {
+    let app = TestApp::spawn_seeded().await;
+    for accept in [Some("*/*"), Some("application/*"), None] {
+        let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept", *a)).collect();
+        let response = app
+            .request(Method::GET, "/api/products", &headers, None)
+            .await;
+        response.assert_status(200);
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{accept:?}"
+        );
+        assert!(response.json().is_array(), "{}", response.describe());
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,8 @@
 //!   table name (the engine's key prefixes, the test tables' names); the HTTP status follows the
 //!   model's combination rule; an error status (4xx/5xx) always comes with an error document,
 //!   except for `HEAD`; a server error (5xx) is never acceptable.
+//! - A response in the plain view (`application/json`) follows that view's rules instead
+//!   ([`crate::plain::problems`]).
 //! - HATEOAS links, where present, have the documented shapes (`{base}/api/{type}/{id}`,
 //!   `…/relationships/{name}`, `…/{name}`).
 
@@ -103,6 +105,10 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
     }
     if is_docs_path(&response.url, base_url) && response.status.is_success() {
         problems.extend(docs_problems(response));
+        return problems;
+    }
+    if response.header("content-type") == Some(crate::plain::MEDIA_TYPE) {
+        problems.extend(crate::plain::problems(document, status));
         return problems;
     }
     match response.header("content-type") {
@@ -425,21 +431,11 @@ fn error_problems(document: &Value, http_status: u16) -> Vec<String> {
             Some(t) if !t.is_empty() => {}
             _ => problems.push(format!("errors/{i}: no title")),
         }
-        for text in ["title", "detail"]
-            .iter()
-            .filter_map(|m| error.get(*m).and_then(Value::as_str))
-        {
-            let lower = text.to_ascii_lowercase();
-            if ["panicked", "backtrace", "stack trace", "src/", ".rs:"]
-                .iter()
-                .chain(STORAGE_NAMES)
-                .any(|needle| lower.contains(needle))
-            {
-                problems.push(format!(
-                    "errors/{i}: internals leak into the message: {text:?}"
-                ));
-            }
-        }
+        problems.extend(
+            leaks(error)
+                .into_iter()
+                .map(|text| format!("errors/{i}: internals leak into the message: {text:?}")),
+        );
     }
     if !statuses.is_empty() {
         let expected = combined_status(&statuses);
@@ -450,6 +446,22 @@ fn error_problems(document: &Value, http_status: u16) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The texts of an error object (title, detail) that show internals: a panic, a source file,
+/// a storage key, partition or table name.
+pub(crate) fn leaks(error: &Value) -> Vec<&str> {
+    ["title", "detail"]
+        .iter()
+        .filter_map(|m| error.get(*m).and_then(Value::as_str))
+        .filter(|text| {
+            let lower = text.to_ascii_lowercase();
+            ["panicked", "backtrace", "stack trace", "src/", ".rs:"]
+                .iter()
+                .chain(STORAGE_NAMES)
+                .any(|needle| lower.contains(needle))
+        })
+        .collect()
 }
 
 fn link_problems(document: &Value, base_url: &str) -> Vec<String> {

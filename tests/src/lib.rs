@@ -11,7 +11,10 @@
 //! as `application/vnd.api+json`, with `jsonapi.version` `1.1`; an error document's HTTP status
 //! must follow the model's status-combination rule. A violation fails the test with every problem
 //! listed. The token endpoint and the JWKS document speak plain JSON (RFC 6749), not JSON:API,
-//! and are held to their own rules.
+//! and are held to their own rules. A request whose headers do not name JSON:API gets the
+//! plain view ([`plain`]), held to that view's rules and to the OpenAPI document's plain
+//! schemas; [`ApiClient::with_format`] makes the helpers speak it, so that one case runs in
+//! both formats.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -36,6 +39,7 @@ pub use serde_json::{Value, json};
 pub mod binary;
 pub mod conformance;
 pub mod openapi;
+pub mod plain;
 pub mod tokens;
 pub mod values;
 
@@ -437,6 +441,8 @@ pub struct ApiClient {
     links_base: Option<Arc<str>>,
     /// The server's OpenAPI document, fetched on the first request ([`openapi`]).
     openapi: Arc<tokio::sync::OnceCell<Option<Arc<openapi::Document>>>>,
+    /// The format the helpers (`get`, `post`, …) speak ([`ApiClient::with_format`]).
+    format: plain::Format,
 }
 
 impl ApiClient {
@@ -453,6 +459,18 @@ impl ApiClient {
             token: None,
             links_base: None,
             openapi: Arc::default(),
+            format: plain::Format::JsonApi,
+        }
+    }
+
+    /// This client speaking `format`: its helpers send that media type in `Accept` (and
+    /// `Content-Type`), and turn the JSON:API documents they are given into plain bodies
+    /// ([`plain::body_from_json_api`]), so that one case runs in both formats.
+    #[must_use]
+    pub fn with_format(&self, format: plain::Format) -> Self {
+        Self {
+            format,
+            ..self.clone()
         }
     }
 
@@ -512,6 +530,7 @@ impl ApiClient {
         Self {
             token: self.token.clone(),
             links_base: self.links_base.clone(),
+            format: self.format,
             ..Self::new(base_url)
         }
     }
@@ -554,7 +573,7 @@ impl ApiClient {
         {
             headers.push(("Authorization", bearer.as_str()));
         }
-        for (name, value) in headers {
+        for (name, value) in &headers {
             let name = HeaderName::from_bytes(name.as_bytes()).expect("a valid header name");
             let value = HeaderValue::from_str(value).expect("a valid header value");
             builder = builder.header(name, value);
@@ -607,6 +626,19 @@ impl ApiClient {
         };
         let links_base = self.links_base.as_deref().unwrap_or(&self.base_url);
         let mut problems = conformance::check(&response, &self.base_url, links_base);
+        // An API answer is in the format the request's headers designate (Oro §2.1).
+        let served_plain = response.header("content-type") == Some(plain::MEDIA_TYPE);
+        let api_path = response.url[self.base_url.len()..].starts_with("/api/")
+            && !conformance::is_docs_path(&response.url, &self.base_url);
+        if api_path
+            && response.body.is_some()
+            && served_plain == plain::designates_json_api(&headers)
+        {
+            problems.push(format!(
+                "the answer is {:?}, not in the format the request's headers designate",
+                response.header("content-type")
+            ));
+        }
         if let Some(document) = self.openapi().await {
             let path = response
                 .url
@@ -702,18 +734,36 @@ impl ApiClient {
         response
     }
 
-    /// `GET` with `Accept: application/vnd.api+json`.
+    /// The client format's media type (`application/vnd.api+json` unless
+    /// [`Self::with_format`] says otherwise).
+    fn media(&self) -> &'static str {
+        self.format.media_type()
+    }
+
+    /// A request document as the client's format sends it: as it is, or (plain) as a plain
+    /// body; bodies of another kind (query parameters) are sent as they are.
+    fn body_text(&self, path: &str, body: &Value) -> String {
+        match self.format {
+            plain::Format::Plain if body.get("data").is_some() => {
+                plain::body_from_json_api(body, path.contains("/relationships/")).to_string()
+            }
+            _ => body.to_string(),
+        }
+    }
+
+    /// `GET` with `Accept: application/vnd.api+json` (the client's format).
     pub async fn get(&self, path: &str) -> TestResponse {
         self.get_with(path, &[]).await
     }
 
-    /// `GET` with `Accept: application/vnd.api+json` and extra headers.
+    /// `GET` with `Accept: application/vnd.api+json` (the client's format) and extra headers.
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
-        let headers = with_defaults(&[("Accept", MT)], headers);
+        let headers = with_defaults(&[("Accept", self.media())], headers);
         self.request(Method::GET, path, &headers, None).await
     }
 
-    /// `POST` of a JSON document with the JSON:API `Content-Type` and `Accept`.
+    /// `POST` of a JSON document with the JSON:API `Content-Type` and `Accept` (the client's
+    /// format).
     pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
         self.post_with(path, body, &[]).await
     }
@@ -725,13 +775,17 @@ impl ApiClient {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let headers = with_defaults(&[("Accept", MT), ("Content-Type", MT)], headers);
-        let body = body.to_string();
+        let headers = with_defaults(
+            &[("Accept", self.media()), ("Content-Type", self.media())],
+            headers,
+        );
+        let body = self.body_text(path, body);
         self.request(Method::POST, path, &headers, Some(&body))
             .await
     }
 
-    /// `PATCH` of a JSON document with the JSON:API `Content-Type` and `Accept`.
+    /// `PATCH` of a JSON document with the JSON:API `Content-Type` and `Accept` (the client's
+    /// format).
     pub async fn patch(&self, path: &str, body: &Value) -> TestResponse {
         self.patch_with(path, body, &[]).await
     }
@@ -743,32 +797,35 @@ impl ApiClient {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let headers = with_defaults(&[("Accept", MT), ("Content-Type", MT)], headers);
-        let body = body.to_string();
+        let headers = with_defaults(
+            &[("Accept", self.media()), ("Content-Type", self.media())],
+            headers,
+        );
+        let body = self.body_text(path, body);
         self.request(Method::PATCH, path, &headers, Some(&body))
             .await
     }
 
-    /// `DELETE` with the JSON:API `Accept`.
+    /// `DELETE` with the JSON:API `Accept` (the client's format).
     pub async fn delete(&self, path: &str) -> TestResponse {
-        self.request(Method::DELETE, path, &[("Accept", MT)], None)
+        self.request(Method::DELETE, path, &[("Accept", self.media())], None)
             .await
     }
 
-    /// `OPTIONS` with the JSON:API `Accept`.
+    /// `OPTIONS` with the JSON:API `Accept` (the client's format).
     pub async fn options(&self, path: &str) -> TestResponse {
-        self.request(Method::OPTIONS, path, &[("Accept", MT)], None)
+        self.request(Method::OPTIONS, path, &[("Accept", self.media())], None)
             .await
     }
 
-    /// `HEAD` with the JSON:API `Accept`.
+    /// `HEAD` with the JSON:API `Accept` (the client's format).
     pub async fn head(&self, path: &str) -> TestResponse {
         self.head_with(path, &[]).await
     }
 
     /// `HEAD` with extra headers.
     pub async fn head_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
-        let headers = with_defaults(&[("Accept", MT)], headers);
+        let headers = with_defaults(&[("Accept", self.media())], headers);
         self.request(Method::HEAD, path, &headers, None).await
     }
 
