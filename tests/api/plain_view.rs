@@ -271,7 +271,11 @@ fn plain_error<'r>(response: &'r TestResponse, status: u16, title: &str) -> &'r 
 #[tokio::test]
 async fn accept_without_json_is_refused_with_the_models_detail() {
     let api = shared_seeded();
-    for accept in ["application/xml", "text/html, application/json;q=0"] {
+    for accept in [
+        "application/xml",
+        "text/html, application/json;q=0",
+        "*/*;q=0",
+    ] {
         let response = api
             .request(Method::GET, "/api/products", &[("Accept", accept)], None)
             .await;

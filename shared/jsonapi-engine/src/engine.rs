@@ -118,8 +118,14 @@ impl<S: Store> Engine<S> {
         } else {
             None
         };
-        // Chosen once: the route's documents, and its errors, are in this format.
-        let format = Format::of(&req.headers);
+        // Chosen once: the route's documents, and its errors, are in this format. The plain
+        // view is the API's; other paths (the token endpoint when the API is off, unknown
+        // ones) answer in JSON:API.
+        let route = Route::parse(&self.schema.api.prefix, &req.path);
+        let format = match route {
+            Some(_) => Format::of(&req.headers),
+            None => Format::JsonApi,
+        };
         let mut response = match endpoint {
             Some(r) => r,
             None => {
@@ -127,9 +133,9 @@ impl<S: Store> Engine<S> {
                     Ok(r) => r,
                     Err(errors) => ApiResponse::errors(&errors),
                 };
-                match format {
-                    Format::JsonApi => response,
-                    Format::Plain => self.plain_response(&req, response),
+                match (format, &route) {
+                    (Format::Plain, Some(route)) => plain_response(&req, route, response),
+                    _ => response,
                 }
             }
         };
@@ -183,21 +189,6 @@ impl<S: Store> Engine<S> {
                 )
             }
         }
-    }
-
-    /// A response in the plain view, with what the request asked to include nested.
-    fn plain_response(&self, req: &ApiRequest, response: ApiResponse) -> ApiResponse {
-        let route = Route::parse(&self.schema.api.prefix, &req.path);
-        let pairs = if matches!(route, Some(Route::List { .. })) && overrides_to_get(req) {
-            query::merge_body_pairs(req.query.as_deref(), &req.body).unwrap_or_default()
-        } else {
-            query::pairs(req.query.as_deref())
-        };
-        plain::response(
-            matches!(route, Some(Route::Relationship { .. })),
-            &plain::include_paths(&pairs),
-            response,
-        )
     }
 
     async fn route(
@@ -578,6 +569,20 @@ fn canonical_ulid(id: &str) -> bool {
         && id.as_bytes()[0] <= b'7'
         && !id.bytes().any(|b| b.is_ascii_lowercase())
         && ulid::Ulid::from_string(id).is_ok()
+}
+
+/// A response in the plain view, with what the request asked to include nested.
+fn plain_response(req: &ApiRequest, route: &Route, response: ApiResponse) -> ApiResponse {
+    let pairs = if matches!(route, Route::List { .. }) && overrides_to_get(req) {
+        query::merge_body_pairs(req.query.as_deref(), &req.body).unwrap_or_default()
+    } else {
+        query::pairs(req.query.as_deref())
+    };
+    plain::response(
+        matches!(route, Route::Relationship { .. }),
+        &plain::include_paths(&pairs),
+        response,
+    )
 }
 
 /// `X-HTTP-Method-Override: GET` on a POST runs get_list (for filters too long for a URL).
