@@ -129,7 +129,7 @@ impl<S: Store> Engine<S> {
         let mut response = match endpoint {
             Some(r) => r,
             None => {
-                let response = match self.route(&req, system, format).await {
+                let response = match self.route(&req, route.clone(), system, format).await {
                     Ok(r) => r,
                     Err(errors) => ApiResponse::errors(&errors),
                 };
@@ -194,6 +194,7 @@ impl<S: Store> Engine<S> {
     async fn route(
         &self,
         req: &ApiRequest,
+        route: Option<Route>,
         system: bool,
         format: Format,
     ) -> ApiResult<ApiResponse> {
@@ -220,7 +221,6 @@ impl<S: Store> Engine<S> {
                 Err(refusal) => return Ok(refusal.response()),
             }
         };
-        let route = Route::parse(&api.prefix, &req.path);
         // A caller without a token learns nothing beyond the types open to it, not even
         // which other types exist.
         if matches!(
