@@ -75,7 +75,9 @@ impl<S: Store> Harness<S> {
         uri: &str,
         body: Option<Value>,
     ) -> (ApiResponse, RoundTripCounts) {
+        // JSON:API named in Accept: a request that names it nowhere gets the plain view.
         let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, MEDIA_TYPE.parse().unwrap());
         if body.is_some() {
             headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().unwrap());
         }
@@ -91,6 +93,7 @@ impl<S: Store> Harness<S> {
         token: Option<&str>,
     ) -> (ApiResponse, RoundTripCounts) {
         let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, MEDIA_TYPE.parse().unwrap());
         if let Some(token) = token {
             headers.insert(
                 header::AUTHORIZATION,
