@@ -144,6 +144,18 @@ async fn included_resources_take_the_place_of_their_ids_along_the_include_paths(
     // Without include: ids.
     let order = api.get("/api/orders/1").await;
     assert!(order.json()["customer"].is_string());
+    // The include of a GET sent as POST, in the body.
+    let page = api
+        .post_with(
+            "/api/products",
+            &json!({ "include": "category", "page": { "size": "2" } }),
+            &[("X-HTTP-Method-Override", "GET")],
+        )
+        .await;
+    page.assert_status(200);
+    for product in page.json().as_array().expect("a page") {
+        assert!(product["category"]["name"].is_string(), "{product}");
+    }
 }
 
 /// A write in `format` of a JSON:API document (the client turns it into a plain body); the

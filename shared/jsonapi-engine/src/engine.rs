@@ -129,13 +129,17 @@ impl<S: Store> Engine<S> {
         let mut response = match endpoint {
             Some(r) => r,
             None => {
-                let response = match self.route(&req, route.clone(), system, format).await {
+                let view = match (format, &route) {
+                    (Format::Plain, Some(route)) => Some(plain_view(&req, route)),
+                    _ => None,
+                };
+                let response = match self.route(&req, route, system, format).await {
                     Ok(r) => r,
                     Err(errors) => ApiResponse::errors(&errors),
                 };
-                match (format, &route) {
-                    (Format::Plain, Some(route)) => plain_response(&req, route, response),
-                    _ => response,
+                match view {
+                    Some(view) => view.response(response),
+                    None => response,
                 }
             }
         };
@@ -571,18 +575,15 @@ fn canonical_ulid(id: &str) -> bool {
         && ulid::Ulid::from_string(id).is_ok()
 }
 
-/// A response in the plain view, with what the request asked to include nested.
-fn plain_response(req: &ApiRequest, route: &Route, response: ApiResponse) -> ApiResponse {
+/// What a plain answer to `req` is shaped by: its route, and what it asks to include (in the
+/// query, or in the body of a `GET` sent as `POST`).
+fn plain_view(req: &ApiRequest, route: &Route) -> plain::View {
     let pairs = if matches!(route, Route::List { .. }) && overrides_to_get(req) {
         query::merge_body_pairs(req.query.as_deref(), &req.body).unwrap_or_default()
     } else {
         query::pairs(req.query.as_deref())
     };
-    plain::response(
-        matches!(route, Route::Relationship { .. }),
-        &plain::include_paths(&pairs),
-        response,
-    )
+    plain::View::of(route, &pairs)
 }
 
 /// `X-HTTP-Method-Override: GET` on a POST runs get_list (for filters too long for a URL).

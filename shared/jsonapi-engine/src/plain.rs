@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 use crate::format::PLAIN_MEDIA_TYPE;
 use crate::request::{ApiResponse, MEDIA_TYPE};
+use crate::routing::Route;
 
 /// What a write's plain body describes.
 #[derive(Debug, Clone, Copy)]
@@ -88,35 +89,54 @@ fn linkage(target: &str, value: Value) -> Value {
     }
 }
 
-/// `response` in the plain view: a JSON:API document becomes its plain form, served as
-/// `application/json`; anything else (no body, the token endpoint's JSON) is left alone.
-/// `linkage_route`: the request was for a relationship route (its data is linkage, not
-/// resources); `include`: the request's include paths.
-pub(crate) fn response(
+/// What shapes a plain answer besides its document, read from the request before it runs.
+pub(crate) struct View {
+    /// A relationship route: its data is linkage, not resources.
     linkage_route: bool,
-    include: &[Vec<String>],
-    mut response: ApiResponse,
-) -> ApiResponse {
-    let json_api = response
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        == Some(MEDIA_TYPE);
-    if !json_api {
-        return response;
+    /// The include paths.
+    include: Vec<Vec<String>>,
+}
+
+impl View {
+    /// The view of a request for `route` with these query parameters.
+    pub(crate) fn of(route: &Route, pairs: &[(String, String)]) -> Self {
+        let include = pairs
+            .iter()
+            .filter(|(k, _)| k == "include")
+            .flat_map(|(_, v)| v.split(','))
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split('.').map(str::to_owned).collect())
+            .collect();
+        Self {
+            linkage_route: matches!(route, Route::Relationship { .. }),
+            include,
+        }
     }
-    let Ok(doc) = serde_json::from_slice::<Value>(&response.body) else {
-        return response;
-    };
-    let plain = match doc.get("errors").and_then(Value::as_array) {
-        Some(errors) => Value::Array(errors.iter().map(error).collect()),
-        None => document(&doc, linkage_route, include),
-    };
-    response.body = Bytes::from(plain.to_string());
-    response
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static(PLAIN_MEDIA_TYPE));
-    response
+
+    /// `response` in the plain view: a JSON:API document becomes its plain form, served as
+    /// `application/json`; a response without one (no body) is left alone.
+    pub(crate) fn response(&self, mut response: ApiResponse) -> ApiResponse {
+        let json_api = response
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            == Some(MEDIA_TYPE);
+        if !json_api {
+            return response;
+        }
+        let Ok(doc) = serde_json::from_slice::<Value>(&response.body) else {
+            return response;
+        };
+        let plain = match doc.get("errors").and_then(Value::as_array) {
+            Some(errors) => Value::Array(errors.iter().map(error).collect()),
+            None => document(&doc, self.linkage_route, &self.include),
+        };
+        response.body = Bytes::from(plain.to_string());
+        response
+            .headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PLAIN_MEDIA_TYPE));
+        response
+    }
 }
 
 /// The plain form of a JSON:API document's primary data.
@@ -244,17 +264,6 @@ fn plain_pointer(pointer: &str) -> String {
         .or_else(|| rest.strip_suffix("/type"))
         .unwrap_or(&rest)
         .to_owned()
-}
-
-/// The include paths of a request (its query's, or its body's on a `GET` sent as `POST`).
-pub(crate) fn include_paths(pairs: &[(String, String)]) -> Vec<Vec<String>> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == "include")
-        .flat_map(|(_, v)| v.split(','))
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split('.').map(str::to_owned).collect())
-        .collect()
 }
 
 #[cfg(test)]
