@@ -18,6 +18,20 @@
     // The schemas list is long and each operation shows its own.
     defaultModelsExpandDepth: -1,
     persistAuthorization: false,
+    // With two response media types (JSON:API and the plain view) Swagger UI sends
+    // `Accept: */*` until one is picked, which the API answers with the plain view; the
+    // page shows JSON:API first, so that is what it asks for.
+    requestInterceptor: function (req) {
+      if (req.loadSpec) return req;
+      var name = Object.keys(req.headers).find(function (h) {
+        return h.toLowerCase() === "accept";
+      });
+      if (!name || req.headers[name] === "*/*") {
+        delete req.headers[name];
+        req.headers.Accept = "application/vnd.api+json";
+      }
+      return req;
+    },
     onComplete: function () {
       document.body.dataset.ready = "true";
     },
