@@ -50,6 +50,7 @@ mod relationship_writes;
 mod repeated_values;
 mod sorting;
 mod sparse_fields;
+mod startup_errors;
 mod total_count;
 mod updating;
 mod upsert;

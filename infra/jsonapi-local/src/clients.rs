@@ -6,7 +6,7 @@ use jsonapi_auth::{ClientStore, GrantType};
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 
-use crate::{Options, StartError, WithEngine, open};
+use crate::{Opening, Options, StartError, WithEngine, open};
 
 /// One client command.
 #[derive(Debug, Clone)]
@@ -38,7 +38,11 @@ pub async fn run_client_command(
     command: ClientCommand,
 ) -> Result<String, StartError> {
     let schema = crate::load_config(options.config.as_deref())?;
-    open(options, schema, command)
+    let opening = match command {
+        ClientCommand::Add { .. } => Opening::MayCreate,
+        ClientCommand::List | ClientCommand::Revoke { .. } => Opening::Existing,
+    };
+    open(options, opening, schema, command)
         .await?
         .map_err(StartError::Client)
 }
