@@ -147,7 +147,10 @@ fn a_missing_table_suggests_create_table() {
     );
     let list = ["client", "list"];
     let message = refused(&[&list[..], &args[2..]].concat(), &[], &[]);
-    assert!(message.ends_with("(add --create-table to create it)"), "{message}");
+    assert!(
+        message.ends_with("(add --create-table to create it)"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -158,7 +161,10 @@ fn logs_written_to_a_file_carry_no_colour_and_json_logs_are_json() {
     server.signal("TERM");
     let (_, _, stderr) = server.wait();
     assert!(stderr.contains("INFO"), "{stderr}");
-    assert!(!stderr.contains('\u{1b}'), "colour codes in a pipe:\n{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a pipe:\n{stderr}"
+    );
 
     let server = ServerProcess::start(&[
         "--listen",

@@ -110,13 +110,17 @@ pub enum ConnectError {
     Create(StoreError),
 }
 
-/// The innermost error of a chain: what the user can act on ("Connection refused").
+/// The innermost error of a chain, what the user can act on ("Connection refused"), in one
+/// line: the SDK's credential chain, for one, lists every provider it tried on lines of their
+/// own after "Attempted:".
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut e = e;
     while let Some(source) = e.source() {
         e = source;
     }
-    e.to_string()
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.trim_end_matches("Attempted:").trim_end().to_owned()
 }
 
 /// The DynamoDB store: one client (built once, cheap to clone) and the table name.
@@ -147,7 +151,9 @@ impl DynamoStore {
             .await
         {
             Ok(_) => Ok(store),
-            Err(SdkError::ServiceError(service)) if service.err().is_resource_not_found_exception() => {
+            Err(SdkError::ServiceError(service))
+                if service.err().is_resource_not_found_exception() =>
+            {
                 Err(ConnectError::NoTable {
                     table: store.table,
                     place,

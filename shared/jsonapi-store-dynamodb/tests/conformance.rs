@@ -109,7 +109,10 @@ async fn connecting_to_a_missing_table_says_so() {
     match result {
         Err(e @ ConnectError::NoTable { .. }) => assert_eq!(
             e.to_string(),
-            format!("the DynamoDB table \"{table}\" does not exist at {}", endpoint())
+            format!(
+                "the DynamoDB table \"{table}\" does not exist at {}",
+                endpoint()
+            )
         ),
         other => panic!("expected NoTable, got {other:?}"),
     }
