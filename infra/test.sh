@@ -51,7 +51,7 @@ concurrent=(concurrency:: concurrent_links:: write_properties::)
 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
     --skip auth_acl:: --skip auth_attacks:: --skip auth_settings:: --skip auth_external:: \
     --skip cors:: --skip api_disabled:: --skip auth_logs:: --skip cursor_plans:: \
-    --skip documentation:: --skip inspect_commands:: --skip startup_errors:: \
+    --skip documentation:: --skip inspect_commands:: --skip startup_errors:: --skip client_commands:: \
     "${concurrent[@]/#/--skip=}" 2>&1 | tee -a "$results"
 bash infra/dynamodb/local.sh stop "$port"
 bash infra/dynamodb/local.sh start "$port"

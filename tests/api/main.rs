@@ -15,6 +15,7 @@ mod auth_external;
 mod auth_logs;
 mod auth_settings;
 mod auth_tokens;
+mod client_commands;
 mod compound_writes;
 mod concurrency;
 mod concurrent_links;

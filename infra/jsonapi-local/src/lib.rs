@@ -10,12 +10,15 @@
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
+//! - `control`: the control socket in the data folder, through which those commands reach a
+//!   running server's embedded store.
 //! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
 //!
 //! The API's documentation (`{prefix}/doc`, crate `jsonapi-openapi`) is answered before the
 //! engine is asked.
 
 mod clients;
+mod control;
 mod dev_client;
 mod head_errors;
 mod http;
@@ -415,13 +418,29 @@ impl WithEngine for Start<'_> {
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
         let (engine, client) = prepare(keyed(engine, self.key), self.options).await?;
         let clients = Arc::clone(&engine) as Arc<dyn Clients>;
+        // The embedded store is this process's alone: client commands reach it through the
+        // server. Without the socket they need the server stopped, as before.
+        let control = match self.options.dynamodb {
+            Some(_) => None,
+            None => control::listen(&self.options.data, Arc::clone(&engine), self.stopped.clone())
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        error = %e,
+                        "no control socket in the data folder: `jsonapi-local client` needs this server stopped"
+                    );
+                })
+                .ok(),
+        };
+        let http = serve(self.listener, engine, self.public_url.into(), self.stopped);
         Ok((
-            tokio::spawn(serve(
-                self.listener,
-                engine,
-                self.public_url.into(),
-                self.stopped,
-            )),
+            tokio::spawn(async move {
+                http.await;
+                // The store closes when the last engine reference is dropped: the control
+                // task's too, before `Server::stop` returns.
+                if let Some(control) = control {
+                    let _ = control.await;
+                }
+            }),
             client,
             clients,
         ))

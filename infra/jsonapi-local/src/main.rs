@@ -80,8 +80,8 @@ fn init_logs(format: LogFormat) {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Manage the API clients that may ask for tokens (stop a server using the same data
-    /// folder first; a DynamoDB table may stay in use).
+    /// Manage the API clients that may ask for tokens (a server running on the same data
+    /// folder runs the command itself; a DynamoDB table is shared).
     #[command(subcommand)]
     Client(ClientArgs),
     /// Check the configuration file; exit 1 with FILE:LINE: KEY: message when it is unusable.
