@@ -47,6 +47,7 @@ mod paging;
 mod persistence;
 mod process;
 mod query_support;
+mod readme_walkthrough;
 mod relationship_writes;
 mod repeated_values;
 mod sorting;
