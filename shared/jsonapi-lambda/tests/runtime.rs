@@ -152,6 +152,7 @@ fn leaks(function: &Function, secret: &str) -> bool {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_function_process_answers_invocation_after_invocation() {
     let binary = build("fn-get");
     with_table("runtime", |store| async move {
@@ -248,6 +249,7 @@ async fn a_function_process_answers_invocation_after_invocation() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
     let binary = build("fn-get");
     let dir = tempfile::tempdir().unwrap();
@@ -343,6 +345,7 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn the_token_function_signs_with_the_environments_key_and_lifetime() {
     let token_binary = build("fn-token");
     let get_binary = build("fn-get");

@@ -45,6 +45,7 @@ async fn fresh_store(what: &str) -> DynamoStore {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn dynamodb_passes_the_storage_conformance_suite() {
     let store = fresh_store("conformance").await;
     jsonapi_store::conformance::run_all(&store, "conformance").await;
@@ -52,6 +53,7 @@ async fn dynamodb_passes_the_storage_conformance_suite() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn create_table_is_idempotent_and_matches_the_design() {
     let store = fresh_store("create").await;
     store
@@ -98,6 +100,7 @@ async fn create_table_is_idempotent_and_matches_the_design() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn connecting_to_a_missing_table_says_so() {
     let table = unique_table("missing");
     let result = DynamoStore::connect(Config {
@@ -119,6 +122,7 @@ async fn connecting_to_a_missing_table_says_so() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_table_deleted_under_a_store_is_an_internal_error_not_a_panic() {
     let store = fresh_store("deleted").await;
     store.delete_table().await.expect("the table is deleted");
