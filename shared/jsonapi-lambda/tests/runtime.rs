@@ -104,6 +104,20 @@ impl Function {
             .collect()
     }
 
+    /// The log lines once `done` holds for them, or as they are after [`WAIT`]: a request's line
+    /// is written around its answer, and the pipe is read by a thread, so a loaded machine may
+    /// show the answer first.
+    fn log_lines_when(&self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let lines = self.log_lines();
+            if done(&lines) || Instant::now() >= deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits (bounded) for the process to exit, and says whether it failed.
     fn exit_failed(&mut self) -> bool {
         let deadline = Instant::now() + WAIT;
@@ -218,8 +232,9 @@ async fn a_function_process_answers_invocation_after_invocation() {
         );
 
         // One JSON log line per request, with the Lambda request id; no body, no query.
-        let logs = function.log_lines();
-        let requests: Vec<&Value> = logs.iter().filter(|l| l["message"] == "request").collect();
+        let is_request = |l: &&Value| l["message"] == "request";
+        let logs = function.log_lines_when(|l| l.iter().filter(is_request).count() >= 3);
+        let requests: Vec<&Value> = logs.iter().filter(is_request).collect();
         let ids: Vec<&str> = requests
             .iter()
             .map(|l| l["request_id"].as_str().unwrap())
