@@ -534,6 +534,7 @@ async fn planned_reads_on_the_embedded_store() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn planned_reads_on_dynamodb() {
     let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT")
         .expect("JSONAPI_DYNAMODB_ENDPOINT is not set: start DynamoDB Local with `infra/dynamodb/local.sh start 8000` and set it to http://127.0.0.1:8000");

@@ -163,6 +163,7 @@ fn links_never_follow_the_host_or_forwarded_headers_a_client_sends() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn links_start_with_the_configured_public_url() {
     with_table("public-url", |store| async move {
         let mut schema = jsonapi_config::example_domain();
@@ -191,6 +192,7 @@ fn a_decoded_path_reaches_the_engine_encoded() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_product_can_be_created_read_listed_updated_and_deleted() {
     with_table("crud", |store| async move {
         let engine = engine(store);
@@ -310,6 +312,7 @@ async fn a_product_can_be_created_read_listed_updated_and_deleted() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn every_other_function_answers_its_routes() {
     with_table("others", |store| async move {
         let engine = engine(store);
@@ -429,6 +432,7 @@ impl jsonapi_store::Store for Panicking {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_panic_below_the_edge_is_a_json_api_500_not_a_502() {
     let engine = Engine::new(jsonapi_config::example_domain(), Panicking);
     // A bearer token makes the engine read its signing key: the store's first call.
@@ -444,6 +448,7 @@ async fn a_panic_below_the_edge_is_a_json_api_500_not_a_502() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_request_for_another_function_is_a_json_api_404() {
     with_table("misrouted", |store| async move {
         let engine = engine(store);
@@ -459,6 +464,7 @@ async fn a_request_for_another_function_is_a_json_api_404() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn the_token_function_answers_oauth_json_for_form_and_json_bodies() {
     with_table("token", |store| async move {
         let engine = engine(store);
@@ -553,6 +559,7 @@ async fn the_token_function_answers_oauth_json_for_form_and_json_bodies() {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn an_api_event_without_a_valid_token_is_a_json_api_401_with_a_challenge() {
     with_table("no-token", |store| async move {
         let engine = engine(store);
@@ -610,6 +617,7 @@ async fn an_api_event_without_a_valid_token_is_a_json_api_401_with_a_challenge()
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_disabled_users_token_is_refused_by_every_function_within_the_cache_period() {
     with_table("disabled-user", |store| async move {
         // The update function disables the user; the get function, another process, had read
@@ -693,6 +701,7 @@ fn set_route(event: &mut Value, method: &str, path: &str, body: &Value) {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn the_jwks_event_serves_the_public_key_that_checks_the_tokens() {
     with_table("jwks", |store| async move {
         // Without a key from the environment: the ES256 key kept in the table, made by the
