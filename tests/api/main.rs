@@ -44,6 +44,7 @@ mod negotiation;
 mod order_total;
 mod paging;
 mod persistence;
+mod preconditions;
 mod process;
 mod query_support;
 mod relationship_writes;

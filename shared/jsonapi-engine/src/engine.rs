@@ -13,6 +13,7 @@ use crate::auth::{Access, Auth, Refusal};
 use crate::error::{ApiError, ApiResult, title};
 use crate::extension::{BoxFuture, Extension, Loader};
 use crate::operation::Operation;
+use crate::precondition::Preconditions;
 use crate::query;
 use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::resource::{self, Resource};
@@ -49,6 +50,8 @@ pub(crate) struct Ctx {
     pub(crate) deleted_count: bool,
     /// What the caller may do.
     pub(crate) access: Arc<Access>,
+    /// `If-Match` and `If-None-Match`.
+    pub(crate) preconditions: Preconditions,
 }
 
 impl<S: Store> Engine<S> {
@@ -269,7 +272,7 @@ impl<S: Store> Engine<S> {
             return Ok(refusal.response());
         }
         negotiate(&req.method, &req.headers, !req.body.is_empty())?;
-        let ctx = self.context(req, access);
+        let ctx = self.context(req, access)?;
         let method = if req.method == Method::HEAD {
             Method::GET
         } else {
@@ -301,9 +304,8 @@ impl<S: Store> Engine<S> {
             (Route::Relationship { id, rel, .. }, Method::GET) => {
                 self.get_relationship(&ctx, ty, &id, &rel, query).await
             }
-            (Route::Relationship { id, rel, .. }, method) => {
-                self.write_relationship(ty, &id, &rel, &method, query, &req.body)
-                    .await
+            (Route::Relationship { id, rel, .. }, _) => {
+                self.write_relationship(&ctx, ty, &id, &rel, req).await
             }
             (_, method) => Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -350,7 +352,7 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Ctx {
+    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Result<Ctx, ApiError> {
         let include: Vec<String> = req
             .headers
             .get_all("x-include")
@@ -359,7 +361,7 @@ impl<S: Store> Engine<S> {
             .flat_map(|v| v.split(';'))
             .map(|s| s.trim().to_ascii_lowercase())
             .collect();
-        Ctx {
+        Ok(Ctx {
             api_url: format!(
                 "{}{}",
                 req.base_url.trim_end_matches('/'),
@@ -369,7 +371,8 @@ impl<S: Store> Engine<S> {
             total_count: include.iter().any(|k| k == "totalcount"),
             deleted_count: include.iter().any(|k| k == "deletedcount"),
             access,
-        }
+            preconditions: Preconditions::of(&req.headers)?,
+        })
     }
 
     /// The resource type of a relationship's target.

@@ -15,6 +15,7 @@
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
 //! - [`extension`]: the hooks at named stages of the actions; [`extensions`]: shipped ones.
 //! - [`auth`]: bearer tokens, role permissions, the token endpoint; `cors`: CORS headers.
+//! - `precondition`: strong `ETag`s of stored resources, `If-Match` and `If-None-Match`.
 //! - `stored_secret`: keys the engine keeps in its own store.
 //! - [`error`]: the one error type, mapped to JSON:API error objects.
 //!
@@ -37,6 +38,7 @@ mod numbers;
 pub mod operation;
 mod periods;
 mod plan;
+mod precondition;
 mod query;
 mod render;
 pub mod request;

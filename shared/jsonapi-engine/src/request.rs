@@ -65,6 +65,15 @@ impl ApiResponse {
         }
     }
 
+    /// The response with an `ETag` (a quoted tag, as `crate::precondition` makes them).
+    #[must_use]
+    pub(crate) fn with_etag(mut self, tag: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(tag) {
+            self.headers.insert(http::header::ETAG, v);
+        }
+        self
+    }
+
     /// An error document with the combined status; a 503 (the store is busy, or too many
     /// requests change one resource at once) tells the client when to retry.
     pub fn errors(errors: &ApiErrors) -> Self {

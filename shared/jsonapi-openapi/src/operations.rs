@@ -17,7 +17,7 @@ use crate::{MEDIA_TYPE, params, values};
 const PATHS: &str = "A filter of a related type applies through the relationship with a dotted path, at any depth: `filter[category.name]=Tea`, `filter[category.name][contains]=Te`.";
 
 /// The error statuses the API answers with, and what each means; components `responses/{code}`.
-const ERROR_STATUSES: [(u16, &str); 10] = [
+const ERROR_STATUSES: [(u16, &str); 12] = [
     (
         400,
         "The request is invalid: a query parameter, the document or a value. Each error names what is wrong (`source.parameter`, `source.pointer`).",
@@ -43,10 +43,18 @@ const ERROR_STATUSES: [(u16, &str); 10] = [
         409,
         "A conflict: the type or id does not fit the URL, the resource exists already, other resources still need it, or concurrent changes kept the request from applying (retry it).",
     ),
+    (
+        412,
+        "`If-Match` names a version of the resource that is not the current one (or the resource does not exist): read it again and retry the change on the current version.",
+    ),
     (413, "The request body is too large."),
     (
         415,
         "The body is not sent as `Content-Type: application/vnd.api+json` (without parameters but `profile`).",
+    ),
+    (
+        428,
+        "The type requires `If-Match` on writes of a known resource: send the `ETag` of the resource as last read.",
     ),
     (503, "The data store is busy; retry the request later."),
 ];
@@ -272,6 +280,7 @@ impl Route<'_> {
             Operation::DeleteList => &["deletedCount", "totalCount"],
             _ => &["noHateoas"],
         }));
+        parameters.extend(params::preconditions(operation));
         let (summary, description) = self.describe(operation);
         let mut op = json!({
             "operationId": self.operation_id(operation),
@@ -446,6 +455,20 @@ impl Route<'_> {
             },
         });
         let upserts = !self.ty.upsert.is_empty();
+        // The version of the resource written or read, for `If-Match` / `If-None-Match`.
+        let etag = |required: bool| {
+            json!({
+                "ETag": {
+                    "description": "The strong entity tag of the resource's stored version: send it as `If-Match` to change that version only, or as `If-None-Match` to be answered 304 while it holds.",
+                    "required": required,
+                    "schema": { "type": "string" },
+                },
+            })
+        };
+        let with_etag = |mut headers: Value| {
+            headers["ETag"] = etag(false)["ETag"].clone();
+            headers
+        };
         match operation {
             Operation::GetList => ok(
                 200,
@@ -453,18 +476,26 @@ impl Route<'_> {
                 Some(document(format!("{t}.collection"))),
                 total_count,
             ),
-            Operation::Get => ok(
-                200,
-                "The resource.",
-                Some(document(format!("{t}.document"))),
-                json!({}),
-            ),
+            Operation::Get => {
+                ok(
+                    200,
+                    "The resource.",
+                    Some(document(format!("{t}.document"))),
+                    etag(true),
+                );
+                ok(
+                    304,
+                    "Not modified: `If-None-Match` names the current version (no body).",
+                    None,
+                    etag(true),
+                );
+            }
             Operation::Create => {
                 ok(
                     201,
                     "Created (or, with meta.validate, would be).",
                     Some(document(format!("{t}.document"))),
-                    location,
+                    with_etag(location),
                 );
                 // The same route reads a page with `X-HTTP-Method-Override: GET`.
                 let mut description =
@@ -482,7 +513,7 @@ impl Route<'_> {
                     200,
                     &description,
                     Some(json!({ MEDIA_TYPE: { "schema": { "anyOf": schemas } } })),
-                    total_count,
+                    with_etag(total_count),
                 );
             }
             Operation::Update => {
@@ -490,21 +521,26 @@ impl Route<'_> {
                     200,
                     "The updated resource.",
                     Some(document(format!("{t}.document"))),
-                    json!({}),
+                    etag(false),
                 );
                 if self.ty.upsert.iter().any(|f| f == "id") {
                     ok(
                         201,
                         "meta.upsert created the resource.",
                         Some(document(format!("{t}.document"))),
-                        location,
+                        with_etag(location),
                     );
                 }
             }
-            Operation::Delete
-            | Operation::UpdateRelationship
+            Operation::Delete => ok(204, "Deleted.", None, json!({})),
+            Operation::UpdateRelationship
             | Operation::AddRelationship
-            | Operation::DeleteRelationship => ok(204, "Done.", None, json!({})),
+            | Operation::DeleteRelationship => ok(
+                204,
+                "Done; `ETag` names the version of the resource now stored.",
+                None,
+                etag(true),
+            ),
             Operation::DeleteList => {
                 let mut headers = total_count;
                 headers["X-Include-Deleted-Count"] = json!({
@@ -564,6 +600,12 @@ impl Route<'_> {
         }
         if writes {
             errors.push(409);
+        }
+        if params::takes_if_match(operation) {
+            errors.push(412);
+            if self.ty.require_if_match && operation != Operation::Get {
+                errors.push(428);
+            }
         }
         errors.sort_unstable();
         for code in errors {

@@ -12,25 +12,26 @@ use jsonapi_store::Store;
 
 use super::write::{InverseWrite, MemberOp};
 use crate::document::{self, Identifier, Linkage};
-use crate::engine::{Engine, check_id};
+use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
 use crate::operation::Operation;
+use crate::precondition;
 use crate::query::{self, Accepts};
-use crate::request::ApiResponse;
+use crate::request::{ApiRequest, ApiResponse};
 use crate::resource;
 use crate::values;
 
 impl<S: Store> Engine<S> {
     pub(crate) async fn write_relationship(
         &self,
+        ctx: &Ctx,
         ty: &ResourceType,
         id: &str,
         rel_name: &str,
-        method: &Method,
-        query: Option<&str>,
-        body: &[u8],
+        req: &ApiRequest,
     ) -> ApiResult<ApiResponse> {
+        let (method, query, body) = (&req.method, req.query.as_deref(), &req.body);
         check_id(ty, id)?;
         // Every relationship write reads the same (nothing) from the query string.
         let accepts = Accepts::of(Operation::UpdateRelationship, false);
@@ -84,85 +85,96 @@ impl<S: Store> Engine<S> {
             Method::DELETE => Action::DeleteRelationship,
             _ => Action::UpdateRelationship,
         };
-        self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
-            let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
-            // Members must exist (JSON:API: 404 for a missing related resource).
-            let found = self.load_many(target, &ids).await?;
-            let missing: Vec<ApiError> = idents
-                .iter()
-                .filter(|i| {
-                    !found.iter().any(|r| r.id == i.id) && action != Action::DeleteRelationship
-                })
-                .map(|i| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        title::NOT_FOUND,
-                        "The entity does not exist.",
-                    )
-                    .at(i.pointer.clone())
-                })
-                .collect();
-            if !missing.is_empty() {
-                return Err(ApiErrors(missing).into());
-            }
-            let mut changes = ChangeSet::default();
-            let mut after = owner.clone();
-            match (&rel.storage, rel.many) {
-                (RelationshipStorage::Owned, false) => {
-                    if ids.is_empty() && rel.required {
-                        return Err(ApiErrors::from(values::not_null().at("/data")).into());
-                    }
-                    after
-                        .to_one
-                        .insert(rel_name.to_owned(), ids.first().cloned());
+        let owner = self
+            .with_retries(Some(resource::resource_key(&ty.name, id)), async || {
+                let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+                ctx.preconditions.check_write(ty, Some(&owner))?;
+                // Members must exist (JSON:API: 404 for a missing related resource).
+                let found = self.load_many(target, &ids).await?;
+                let missing: Vec<ApiError> = idents
+                    .iter()
+                    .filter(|i| {
+                        !found.iter().any(|r| r.id == i.id) && action != Action::DeleteRelationship
+                    })
+                    .map(|i| {
+                        ApiError::new(
+                            StatusCode::NOT_FOUND,
+                            title::NOT_FOUND,
+                            "The entity does not exist.",
+                        )
+                        .at(i.pointer.clone())
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(ApiErrors(missing).into());
                 }
-                (RelationshipStorage::Owned, true) => {
-                    let members = after.to_many.entry(rel_name.to_owned()).or_default();
-                    match action {
-                        Action::AddRelationship => members.extend(
-                            ids.iter()
-                                .filter(|i| !members.contains(i))
-                                .cloned()
-                                .collect::<Vec<_>>(),
-                        ),
-                        Action::DeleteRelationship => members.retain(|m| !ids.contains(m)),
-                        _ => members.clone_from(&ids),
+                let mut changes = ChangeSet::default();
+                let mut after = owner.clone();
+                match (&rel.storage, rel.many) {
+                    (RelationshipStorage::Owned, false) => {
+                        if ids.is_empty() && rel.required {
+                            return Err(ApiErrors::from(values::not_null().at("/data")).into());
+                        }
+                        after
+                            .to_one
+                            .insert(rel_name.to_owned(), ids.first().cloned());
                     }
-                    if members.len() > self.schema.api.max_related {
-                        return Err(ApiErrors::from(ApiError::bad_request(
-                            title::REQUEST_DATA,
-                            format!(
-                                "A relationship holds at most {} members.",
-                                self.schema.api.max_related
+                    (RelationshipStorage::Owned, true) => {
+                        let members = after.to_many.entry(rel_name.to_owned()).or_default();
+                        match action {
+                            Action::AddRelationship => members.extend(
+                                ids.iter()
+                                    .filter(|i| !members.contains(i))
+                                    .cloned()
+                                    .collect::<Vec<_>>(),
                             ),
-                        ))
-                        .into());
+                            Action::DeleteRelationship => members.retain(|m| !ids.contains(m)),
+                            _ => members.clone_from(&ids),
+                        }
+                        if members.len() > self.schema.api.max_related {
+                            return Err(ApiErrors::from(ApiError::bad_request(
+                                title::REQUEST_DATA,
+                                format!(
+                                    "A relationship holds at most {} members.",
+                                    self.schema.api.max_related
+                                ),
+                            ))
+                            .into());
+                        }
+                    }
+                    (RelationshipStorage::InverseOf { field }, _) => {
+                        let op = match action {
+                            Action::AddRelationship => MemberOp::Add,
+                            Action::DeleteRelationship => MemberOp::Remove,
+                            _ => MemberOp::Replace,
+                        };
+                        let write = InverseWrite {
+                            rel: rel_name.to_owned(),
+                            target: target.name.clone(),
+                            field: field.clone(),
+                            op,
+                            ids: ids.clone(),
+                            pointers: pointers.clone(),
+                            pointer: "/data".to_owned(),
+                        };
+                        self.stage_inverse(ty, id, &[write], &mut changes, false, &found)
+                            .await?;
                     }
                 }
-                (RelationshipStorage::InverseOf { field }, _) => {
-                    let op = match action {
-                        Action::AddRelationship => MemberOp::Add,
-                        Action::DeleteRelationship => MemberOp::Remove,
-                        _ => MemberOp::Replace,
-                    };
-                    let write = InverseWrite {
-                        rel: rel_name.to_owned(),
-                        target: target.name.clone(),
-                        field: field.clone(),
-                        op,
-                        ids: ids.clone(),
-                        pointers: pointers.clone(),
-                        pointer: "/data".to_owned(),
-                    };
-                    self.stage_inverse(ty, id, &[write], &mut changes, false, &found)
-                        .await?;
+                // An inverse relationship's write rewrites the members, not the owner: the owner's
+                // version is then held by a check of its own.
+                if ctx.preconditions.has_if_match() {
+                    changes.guard(&owner);
                 }
-            }
-            changes.put(Some(owner), after);
-            self.commit(action, changes).await?;
-            Ok(())
-        })
-        .await?;
-        Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+                changes.put(Some(owner.clone()), after);
+                let staged = self.commit(action, changes).await?;
+                Ok(staged
+                    .staged(&ty.name, id)
+                    .flatten()
+                    .cloned()
+                    .unwrap_or(owner))
+            })
+            .await?;
+        Ok(ApiResponse::empty(StatusCode::NO_CONTENT).with_etag(&precondition::etag(&owner)))
     }
 }

@@ -83,6 +83,8 @@ impl<S: Store> Engine<S> {
         query::parse(&self.schema, ty, query::pairs(query), accepts)?;
         self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+            // The deletion is conditioned on the version checked here.
+            ctx.preconditions.check_write(ty, Some(&before))?;
             let mut changes = ChangeSet::default();
             self.stage_delete(before, &mut changes).await?;
             ctx.access.check_delete_rules(&changes)?;
