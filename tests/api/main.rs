@@ -9,6 +9,7 @@
 //! the same suite on DynamoDB (one table per server) instead of the embedded store.
 
 mod api_disabled;
+mod atomic_operations;
 mod auth_acl;
 mod auth_attacks;
 mod auth_external;

@@ -153,6 +153,9 @@ impl<S: Store> Engine<S> {
         if route.ty() == jsonapi_config::DOC_SEGMENT {
             return Some(Operation::Docs);
         }
+        if self.is_operations(&route) {
+            return Some(Operation::Operations);
+        }
         Operation::of(method, route.kind())
     }
 
@@ -218,6 +221,9 @@ impl<S: Store> Engine<S> {
             return Ok(Refusal::Unauthenticated(None).response());
         }
         let route = route.ok_or_else(not_found)?;
+        if self.is_operations(&route) {
+            return self.operations_route(req, access).await;
+        }
         let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
             let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
                 "entity"
@@ -271,7 +277,7 @@ impl<S: Store> Engine<S> {
         if let Err(refusal) = self.authorize(&access, req, &route, ty) {
             return Ok(refusal.response());
         }
-        negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        negotiate(&req.method, &req.headers, !req.body.is_empty(), None)?;
         let ctx = self.context(req, access)?;
         let method = if req.method == Method::HEAD {
             Method::GET
@@ -313,6 +319,66 @@ impl<S: Store> Engine<S> {
                 format!("The {method} method is not implemented for this URL yet."),
             )
             .into()),
+        }
+    }
+
+    /// Whether a route is the atomic extension's endpoint (`{prefix}/operations`, when
+    /// enabled; no type has that name then).
+    fn is_operations(&self, route: &Route) -> bool {
+        self.schema.api.operations
+            && matches!(route, Route::List { .. })
+            && route.ty() == jsonapi_config::OPERATIONS_SEGMENT
+    }
+
+    /// `{prefix}/operations`: `POST` runs the operations; each is checked against the
+    /// caller's permissions, so the route itself needs none beyond a caller.
+    async fn operations_route(
+        &self,
+        req: &ApiRequest,
+        access: Arc<Access>,
+    ) -> ApiResult<ApiResponse> {
+        let allow = HeaderValue::from_static("OPTIONS, POST");
+        match req.method {
+            Method::OPTIONS => {
+                let mut r = ApiResponse::empty(StatusCode::OK);
+                r.headers.insert(ALLOW, allow);
+                r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+                Ok(r)
+            }
+            Method::POST => {
+                negotiate(
+                    &req.method,
+                    &req.headers,
+                    true,
+                    Some(crate::actions::atomic::ATOMIC),
+                )?;
+                // Results are whole resources: there is nothing to filter, page or shape.
+                if let Some((name, _)) = query::pairs(req.query.as_deref()).into_iter().next() {
+                    return Err(ApiError::bad_request(
+                        title::FILTER,
+                        format!("The \"{name}\" parameter is not supported by atomic operations."),
+                    )
+                    .param(name)
+                    .into());
+                }
+                let ctx = self.context(req, access)?;
+                self.operations(&ctx, &req.body).await
+            }
+            _ => {
+                let mut r = ApiResponse::errors(
+                    &ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method not allowed http exception",
+                        format!(
+                            "The {} method is not allowed for this URL; allowed methods: OPTIONS, POST.",
+                            req.method
+                        ),
+                    )
+                    .into(),
+                );
+                r.headers.insert(ALLOW, allow);
+                Ok(r)
+            }
         }
     }
 

@@ -51,7 +51,7 @@ mod values;
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use jsonapi_config::Schema;
-pub use operation::{AUTH_ROUTES, DOC_ROUTES, Operation, PathKind, ROUTES};
+pub use operation::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, Operation, PathKind, ROUTES};
 pub use query::Accepts;
 pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};
 pub use routing::allowed_methods;
