@@ -734,7 +734,7 @@ pub(crate) fn atomic_path(schema: &Schema) -> Option<(String, Value)> {
             "description": format!("The JSON:API atomic extension (`{ext}`): `add`, `update` and `remove` of resources of any type, and of relationships (`ref.relationship`), applied in order and all together or not at all (one store transaction; at most 100 operations). A `lid` given by an `add` names its resource in later operations. Errors point at `/atomic:operations/N/...`; each operation needs the permissions its action would. The body is sent as `Content-Type: {with_ext}`."),
             "requestBody": {
                 "required": true,
-                "content": { with_ext.clone(): { "schema": request } },
+                "content": { with_ext: { "schema": request } },
             },
             "responses": responses,
         },
