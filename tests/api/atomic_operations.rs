@@ -198,6 +198,31 @@ async fn a_failure_at_any_operation_writes_nothing_and_points_at_it() {
         "request data constraint",
         Source::Pointer("/atomic:operations/0/data/relationships/category/data/lid"),
     );
+    // A lid given twice; `included` has no place in an atomic document.
+    let r = atomic(
+        &app,
+        json!([add_category("c", "A", None), add_category("c", "B", None)]),
+    )
+    .await;
+    assert_error(
+        &r,
+        400,
+        "request data constraint",
+        Source::Pointer("/atomic:operations/1/data/lid"),
+    );
+    let r = app
+        .post_with(
+            PATH,
+            &json!({ "atomic:operations": [add_category("c", "A", None)], "included": [] }),
+            &[("Content-Type", ATOMIC_MT), ("Accept", ATOMIC_MT)],
+        )
+        .await;
+    assert_error(
+        &r,
+        400,
+        "request data constraint",
+        Source::Pointer("/included"),
+    );
     assert!(
         app.list_all("categories").await.is_empty(),
         "nothing was written"
@@ -246,7 +271,14 @@ async fn the_extension_is_negotiated_as_json_api_1_1_says() {
         format!("{MT}; ext=\"https://jsonapi.org/ext/atomic https://example.com/other\""),
     ] {
         let r = app
-            .post_with(PATH, &body, &[("Content-Type", content_type.as_str())])
+            .post_with(
+                PATH,
+                &body,
+                &[
+                    ("Content-Type", content_type.as_str()),
+                    ("Accept", ATOMIC_MT),
+                ],
+            )
             .await;
         assert_error(
             &r,
@@ -255,26 +287,26 @@ async fn the_extension_is_negotiated_as_json_api_1_1_says() {
             Source::Header("Content-Type"),
         );
     }
-    // Accept naming only unsupported extensions: 406.
-    let r = app
-        .post_with(
-            PATH,
-            &body,
-            &[
-                ("Content-Type", ATOMIC_MT),
-                (
-                    "Accept",
-                    "application/vnd.api+json; ext=\"https://example.com/other\"",
-                ),
-            ],
-        )
-        .await;
-    assert_error(
-        &r,
-        406,
-        "not acceptable http exception",
-        Source::Header("Accept"),
-    );
+    // Accept naming only unsupported extensions, or only plain JSON:API (the answer applies
+    // the extension): 406.
+    for accept in [
+        "application/vnd.api+json; ext=\"https://example.com/other\"",
+        MT,
+    ] {
+        let r = app
+            .post_with(
+                PATH,
+                &body,
+                &[("Content-Type", ATOMIC_MT), ("Accept", accept)],
+            )
+            .await;
+        assert_error(
+            &r,
+            406,
+            "not acceptable http exception",
+            Source::Header("Accept"),
+        );
+    }
     // The resource routes do not speak the extension.
     let r = app
         .post_with(
@@ -290,11 +322,16 @@ async fn the_extension_is_negotiated_as_json_api_1_1_says() {
         Source::Header("Content-Type"),
     );
     assert!(app.list_all("categories").await.is_empty());
-    // Plain JSON:API or the extension's media type in Accept: both fine.
+    // Beside a wildcard, fine.
     let r = app
-        .post_with(PATH, &body, &[("Content-Type", ATOMIC_MT), ("Accept", MT)])
+        .post_with(
+            PATH,
+            &body,
+            &[("Content-Type", ATOMIC_MT), ("Accept", "*/*")],
+        )
         .await;
     r.assert_status(200);
+    assert_eq!(r.header("vary"), Some("Accept"));
     let options = app.options(PATH).await;
     options.assert_status(200);
     assert_eq!(options.allow(), ["OPTIONS", "POST"]);

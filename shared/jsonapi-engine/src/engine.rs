@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue, VARY};
 use http::{Method, StatusCode};
 use jsonapi_auth::Passwords;
 use jsonapi_config::{RelationshipStorage, ResourceType, Schema};
@@ -346,12 +346,6 @@ impl<S: Store> Engine<S> {
                 Ok(r)
             }
             Method::POST => {
-                negotiate(
-                    &req.method,
-                    &req.headers,
-                    true,
-                    Some(crate::actions::atomic::ATOMIC),
-                )?;
                 // Results are whole resources: there is nothing to filter, page or shape.
                 if let Some((name, _)) = query::pairs(req.query.as_deref()).into_iter().next() {
                     return Err(ApiError::bad_request(
@@ -361,8 +355,20 @@ impl<S: Store> Engine<S> {
                     .param(name)
                     .into());
                 }
+                negotiate(
+                    &req.method,
+                    &req.headers,
+                    true,
+                    Some(crate::actions::atomic::ATOMIC),
+                )?;
                 let ctx = self.context(req, access)?;
-                self.operations(&ctx, &req.body).await
+                // Whether the answer may apply the extension depends on Accept.
+                let mut r = self
+                    .operations(&ctx, &req.body)
+                    .await
+                    .unwrap_or_else(|e| ApiResponse::errors(&e));
+                r.headers.append(VARY, HeaderValue::from_static("Accept"));
+                Ok(r)
             }
             _ => {
                 let mut r = ApiResponse::errors(

@@ -183,12 +183,14 @@ pub fn negotiate(
         let ranges = media_ranges(&accept);
         let jsonapi: Vec<_> = ranges.iter().filter(|r| r.essence == MEDIA_TYPE).collect();
         // A JSON:API range is usable when its only parameters are `q`, `profile` (profiles
-        // MUST be ignored when unknown) and an `ext` naming only the route's extension.
+        // MUST be ignored when unknown) and an `ext` naming only the route's extension; on a
+        // route that answers with an extension, it must name it (the answer applies it).
         let usable = jsonapi.iter().any(|r| {
             r.accepts()
                 && r.params
                     .iter()
                     .all(|(k, v)| k == "q" || k == "profile" || k == "ext" && ext_supported(v, ext))
+                && (ext.is_none() || r.params.iter().any(|(k, _)| k == "ext"))
         });
         // The JSON:API type named only with `q=0` is refused outright: a wildcard next to it
         // does not bring it back (RFC 9110 §12.5.1: the more specific range decides).
@@ -200,10 +202,14 @@ pub fn negotiate(
             ) && r.accepts()
         });
         if !usable && (refused || !wildcard) {
-            let detail = if jsonapi.is_empty() || refused {
-                "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\")."
-            } else {
-                "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\"."
+            let detail = match ext {
+                _ if jsonapi.is_empty() || refused => {
+                    "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\").".to_owned()
+                }
+                Some(e) => format!(
+                    "The answer applies an extension: the \"Accept\" header must allow \"application/vnd.api+json; ext=\\\"{e}\\\"\" (or \"*/*\")."
+                ),
+                None => "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\".".to_owned(),
             };
             return Err(ApiError::new(
                 StatusCode::NOT_ACCEPTABLE,

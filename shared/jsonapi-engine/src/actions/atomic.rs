@@ -124,6 +124,27 @@ fn parse<S: Store>(engine: &Engine<S>, body: &[u8]) -> Result<Vec<AtomicOp>, Api
             ops.push(op);
         }
     }
+    // A lid names one resource: a second `add` giving it is refused.
+    let mut given: HashMap<(String, String), usize> = HashMap::new();
+    for (n, op) in ops.iter().enumerate() {
+        let Some(lid) = op
+            .object
+            .as_ref()
+            .and_then(|o| o.lid.as_ref())
+            .filter(|_| op.op == Op::Add)
+        else {
+            continue;
+        };
+        if let Some(first) = given.insert((op.ty.name.clone(), lid.clone()), n) {
+            errors.push(
+                ApiError::bad_request(
+                    title::REQUEST_DATA,
+                    format!("The lid \"{lid}\" names the resource operation {first} adds already."),
+                )
+                .at(format!("{}/data/lid", op.pointer)),
+            );
+        }
+    }
     if errors.is_empty() {
         Ok(ops)
     } else {
@@ -520,7 +541,13 @@ impl<S: Store> Engine<S> {
                 (Op::Remove, None) => {
                     let id = id.expect("a remove names its resource");
                     let current = self.current(ty, &id, op, &changes).await?;
-                    self.stage_delete(current, &mut changes).await?;
+                    let mut after = changes.clone();
+                    self.stage_delete(current, &mut after).await?;
+                    // What the delete rules change beyond the resource removed (cascade,
+                    // nullify) needs permissions of its own.
+                    ctx.access
+                        .check_delete_rules(&effects(&changes, &after, ty, &id))?;
+                    changes = after;
                     shown.push(None);
                 }
                 (_, Some((rel, idents))) => {
@@ -550,7 +577,6 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
-        ctx.access.check_delete_rules(&changes)?;
         let mut errors = Vec::new();
         for change in changes.changes().filter(|c| c.before.is_none()) {
             let Some(r) = &change.after else { continue };
@@ -659,6 +685,27 @@ impl<S: Store> Engine<S> {
             (IdStrategy::Ulid, None) => Ok(ulid::Ulid::new().to_string()),
         }
     }
+}
+
+/// The changes `after` stages beyond `before`, but that of the resource `(ty, id)` itself.
+fn effects(before: &ChangeSet, after: &ChangeSet, ty: &ResourceType, id: &str) -> ChangeSet {
+    let mut out = ChangeSet::default();
+    for change in after.changes() {
+        let Some(r) = change.after.as_ref().or(change.before.as_ref()) else {
+            continue;
+        };
+        if (r.ty == ty.name && r.id == id)
+            || before.staged(&r.ty, &r.id) == Some(change.after.as_ref())
+        {
+            continue;
+        }
+        match (&change.before, &change.after) {
+            (_, Some(a)) => out.put(change.before.clone(), a.clone()),
+            (Some(b), None) => out.delete(b.clone()),
+            (None, None) => {}
+        }
+    }
+    out
 }
 
 /// The id an identifier names: its own, or the one an earlier operation gave its lid.
