@@ -9,7 +9,8 @@
 //! - `routing`, [`request`]: URL paths to routes; requests, responses, content negotiation.
 //! - `query`: query parameters (paging…), checked against what an action supports.
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
-//! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete.
+//! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete, and
+//!   the atomic extension's operations (`POST {prefix}/operations`).
 //! - [`resource`]: a resource and its items in the logical table; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
