@@ -1,15 +1,16 @@
 //! `jsonapi-local client add | list | revoke`: the API clients of a store, managed from the
-//! command line (the embedded store must not be in use by a running server; a DynamoDB table
-//! may be).
+//! command line. A data folder a running server holds is reached through that server's
+//! control socket (module `control`); a DynamoDB table is shared, so it is used directly.
 
 use jsonapi_auth::{ClientStore, GrantType};
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 
-use crate::{Options, StartError, WithEngine, open};
+use crate::{Opening, Options, StartError, WithEngine, open};
 
 /// One client command.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum ClientCommand {
     /// Creates a client and prints its id and secret (the only time the secret is shown).
     Add {
@@ -37,8 +38,17 @@ pub async fn run_client_command(
     options: &Options,
     command: ClientCommand,
 ) -> Result<String, StartError> {
+    if options.dynamodb.is_none()
+        && let Some(answer) = crate::control::send(&options.data, &command).await
+    {
+        return answer.map_err(StartError::Client);
+    }
     let schema = crate::load_config(options.config.as_deref())?;
-    open(options, schema, command)
+    let opening = match command {
+        ClientCommand::Add { .. } => Opening::MayCreate,
+        ClientCommand::List | ClientCommand::Revoke { .. } => Opening::Existing,
+    };
+    open(options, opening, schema, command)
         .await?
         .map_err(StartError::Client)
 }
@@ -47,7 +57,14 @@ impl WithEngine for ClientCommand {
     type Output = Result<String, String>;
 
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
-        let clients = client_store(&engine).await?;
+        self.execute(&engine).await
+    }
+}
+
+impl ClientCommand {
+    /// Runs the command on `engine`; what to print, or why it failed.
+    pub(crate) async fn execute<S: Store>(self, engine: &Engine<S>) -> Result<String, String> {
+        let clients = client_store(engine).await?;
         match self {
             Self::Add {
                 name,
@@ -55,10 +72,10 @@ impl WithEngine for ClientCommand {
                 grants,
             } => {
                 let mut out = String::new();
-                for role in unknown_roles(&engine, &roles).await {
+                for role in unknown_roles(engine, &roles).await {
                     // The first client of a new table needs a role that can do everything.
                     if role == crate::dev_client::ADMIN_ROLE {
-                        crate::dev_client::ensure_admin_role(&engine).await?;
+                        crate::dev_client::ensure_admin_role(engine).await?;
                         out.push_str(
                             "created the role \"admin\" (every permission on every type)\n",
                         );

@@ -2,6 +2,7 @@
 //! the embedded store, until SIGINT or SIGTERM; manages its API clients; and inspects a
 //! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`).
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,12 +50,38 @@ struct Args {
     /// Create the DynamoDB table when it does not exist.
     #[arg(long, global = true)]
     create_table: bool,
+    /// Log lines as text (coloured only on a terminal) or as JSON objects.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One line per event; ANSI colours only when standard error is a terminal.
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+/// Logs to standard error at `RUST_LOG` (default `info`). The AWS SDK's own warnings (e.g. a
+/// region looked up where there is no instance metadata service) are left out by default:
+/// start-up reports what is wrong with the store in one sentence of its own.
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=error,aws_smithy_runtime=error"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Manage the API clients that may ask for tokens (stop a server using the same data
-    /// folder first; a DynamoDB table may stay in use).
+    /// Manage the API clients that may ask for tokens (a server running on the same data
+    /// folder runs the command itself; a DynamoDB table is shared).
     #[command(subcommand)]
     Client(ClientArgs),
     /// Check the configuration file; exit 1 with FILE:LINE: KEY: message when it is unusable.
@@ -92,8 +119,9 @@ enum ClientArgs {
         /// A human name.
         #[arg(long)]
         name: String,
-        /// Role ids its tokens carry, comma-separated (e.g. admin or editor,viewer).
-        #[arg(long, value_delimiter = ',')]
+        /// Role ids its tokens carry, comma-separated (e.g. admin or editor,viewer): a client
+        /// without a role may do nothing but what anonymous types allow, so one is required.
+        #[arg(long, value_delimiter = ',', required = true)]
         roles: Vec<String>,
         /// Grants it may use, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "client_credentials")]
@@ -118,13 +146,8 @@ enum Backend {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
+    init_logs(args.log_format);
     let dynamodb = (args.store == Backend::Dynamodb).then_some(DynamoOptions {
         endpoint: args.endpoint,
         table: args.table,
