@@ -47,6 +47,21 @@ async fn role(app: &TestApp, id: &str, permissions: Value) {
     .assert_status(201);
 }
 
+/// A client whose role may view categories and view and create products, and how many
+/// categories and products there are.
+async fn cataloguer(app: &TestApp) -> (ApiClient, usize, usize) {
+    role(
+        app,
+        "cataloguer",
+        json!({ "products": ["VIEW", "CREATE"], "categories": ["VIEW"] }),
+    )
+    .await;
+    let client = as_roles(app, &["cataloguer"]).await;
+    let categories = app.list_all("categories").await.len();
+    let products = app.list_all("products").await.len();
+    (client, categories, products)
+}
+
 fn assert_denied(response: &TestResponse) {
     assert_error_detail(
         response,
@@ -277,15 +292,7 @@ async fn a_wildcard_grants_every_type_and_no_role_grants_nothing() {
 #[tokio::test]
 async fn included_resources_need_their_own_permissions() {
     let app = TestApp::spawn_seeded().await;
-    role(
-        &app,
-        "cataloguer",
-        json!({ "products": ["VIEW", "CREATE"], "categories": ["VIEW"] }),
-    )
-    .await;
-    let cataloguer = as_roles(&app, &["cataloguer"]).await;
-    let categories = app.list_all("categories").await.len();
-    let products = app.list_all("products").await.len();
+    let (cataloguer, categories, products) = cataloguer(&app).await;
     let body = json!({
         "data": {
             "type": "products",
@@ -472,4 +479,44 @@ async fn delete_rules_need_permission_on_the_types_they_change() {
         .await
         .assert_status(204);
     app.get("/api/categories/2").await.assert_status(404);
+}
+
+/// Atomic operations: each operation needs what its own action would; one refused operation
+/// refuses the request before anything is written.
+#[tokio::test]
+async fn each_atomic_operation_needs_its_own_permissions() {
+    let app = TestApp::spawn_seeded().await;
+    let (cataloguer, categories, products) = cataloguer(&app).await;
+    let operations = json!({ "atomic:operations": [
+        { "op": "add", "data": { "type": "products", "attributes": product_attributes("ATOM-ACL-1"),
+          "relationships": { "category": { "data": { "type": "categories", "id": "1" } } } } },
+        { "op": "add", "data": { "type": "categories", "attributes": { "name": "Smuggled" } } },
+        { "op": "remove", "ref": { "type": "products", "id": "1" } },
+    ] });
+    let atomic = jsonapi_tests::conformance::ATOMIC_MT;
+    let headers = [("Content-Type", atomic), ("Accept", atomic)];
+    let response = cataloguer
+        .post_with("/api/operations", &operations, &headers)
+        .await;
+    assert_error(
+        &response,
+        403,
+        "access denied exception",
+        Source::Pointer("/atomic:operations/1"),
+    );
+    assert_eq!(response.errors().len(), 2, "{}", response.describe());
+    assert_eq!(
+        response.errors()[1]["source"]["pointer"],
+        "/atomic:operations/2"
+    );
+    assert_eq!(app.list_all("categories").await.len(), categories);
+    assert_eq!(app.list_all("products").await.len(), products);
+    // What the role allows alone goes through.
+    let first = operations["atomic:operations"][0].clone();
+    let allowed = json!({ "atomic:operations": [first] });
+    cataloguer
+        .post_with("/api/operations", &allowed, &headers)
+        .await
+        .assert_status(200);
+    assert_eq!(app.list_all("products").await.len(), products + 1);
 }

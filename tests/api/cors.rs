@@ -88,7 +88,7 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
         );
         assert_eq!(
             response.header("access-control-allow-headers"),
-            Some("Authorization, Content-Type, X-Include")
+            Some("Authorization, Content-Type, X-Include, If-Match, If-None-Match")
         );
         assert_eq!(response.header("access-control-max-age"), Some("600"));
         assert_eq!(
@@ -120,7 +120,7 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
     assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
     assert_eq!(
         response.header("access-control-expose-headers"),
-        Some("Location, X-Include-Total-Count, X-Include-Deleted-Count")
+        Some("Location, ETag, X-Include-Total-Count, X-Include-Deleted-Count")
     );
     assert!(vary_has_origin(&response));
     assert!(response.header("access-control-allow-methods").is_none());
@@ -182,7 +182,9 @@ async fn credentials_extra_headers_and_max_age_are_configurable() {
         );
         assert_eq!(
             response.header("access-control-allow-headers"),
-            Some("Authorization, Content-Type, X-Include, X-Mode, X-Request-Id")
+            Some(
+                "Authorization, Content-Type, X-Include, If-Match, If-None-Match, X-Mode, X-Request-Id"
+            )
         );
         assert_eq!(response.header("access-control-max-age"), Some("120"));
         assert_eq!(
@@ -194,7 +196,7 @@ async fn credentials_extra_headers_and_max_age_are_configurable() {
     response.assert_status(200);
     assert_eq!(
         response.header("access-control-expose-headers"),
-        Some("Location, X-Include-Total-Count, X-Include-Deleted-Count, X-Request-Id")
+        Some("Location, ETag, X-Include-Total-Count, X-Include-Deleted-Count, X-Request-Id")
     );
     assert_eq!(
         response.header("access-control-allow-credentials"),

@@ -9,6 +9,7 @@
 //! the same suite on DynamoDB (one table per server) instead of the embedded store.
 
 mod api_disabled;
+mod atomic_operations;
 mod auth_acl;
 mod auth_attacks;
 mod auth_external;
@@ -46,6 +47,7 @@ mod order_total;
 mod paging;
 mod persistence;
 mod plain_view;
+mod preconditions;
 mod process;
 mod query_support;
 mod readme_walkthrough;

@@ -113,6 +113,12 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
     }
     match response.header("content-type") {
         Some(MT) => {}
+        // The atomic extension's results: each result's `data` is held to the rules of a
+        // document with that primary data.
+        Some(ATOMIC_MT) if document.get("atomic:results").is_some() => {
+            problems.extend(atomic_problems(document, links_base));
+            return problems;
+        }
         other => problems.push(format!("Content-Type is {other:?}, expected {MT:?}")),
     }
     problems.extend(schema_problems(document));
@@ -539,6 +545,46 @@ fn encode_segment(segment: &str) -> String {
         }
     }
     out
+}
+
+/// The media type of the atomic extension's documents.
+pub const ATOMIC_MT: &str = "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\"";
+
+/// The rules an `atomic:results` document breaks: its members, and each result as a document
+/// of its own.
+fn atomic_problems(document: &Value, links_base: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(results) = document["atomic:results"].as_array() else {
+        return vec!["atomic:results is not an array".to_owned()];
+    };
+    if let Some(extra) = document
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| !matches!(k.as_str(), "atomic:results" | "jsonapi" | "meta" | "links"))
+    {
+        problems.push(format!("atomic: unexpected top-level member {extra}"));
+    }
+    for (n, result) in results.iter().enumerate() {
+        let Some(data) = result.get("data") else {
+            if result != &serde_json::json!({}) && result.get("meta").is_none() {
+                problems.push(format!(
+                    "atomic:results/{n}: neither data nor meta nor empty"
+                ));
+            }
+            continue;
+        };
+        let alone = serde_json::json!({ "jsonapi": { "version": "1.1" }, "data": data });
+        for p in schema_problems(&alone)
+            .into_iter()
+            .chain(structure_problems(&alone))
+            .chain(link_problems(&alone, links_base))
+        {
+            problems.push(format!("atomic:results/{n}: {p}"));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

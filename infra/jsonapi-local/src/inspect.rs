@@ -68,6 +68,7 @@ pub fn config_dump(schema: &Schema, name: &str) -> Option<String> {
     entry.insert("indexes".into(), json!(ty.indexes));
     entry.insert("actions".into(), actions(ty));
     entry.insert("validation".into(), ty.validation.into());
+    entry.insert("requireIfMatch".into(), ty.require_if_match.into());
     entry.insert("upsert".into(), json!(ty.upsert));
     let mut out = Map::new();
     out.insert(ty.name.clone(), Value::Object(entry));

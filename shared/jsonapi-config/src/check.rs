@@ -12,8 +12,8 @@ use crate::raw::{
 };
 use crate::schema::{
     Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DOC_SEGMENT, DataType,
-    ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, OnDelete, Operator, Relationship,
-    RelationshipStorage, ResourceType, Schema, TitlePart, TitleTemplate,
+    ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, OPERATIONS_SEGMENT, OnDelete,
+    Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart, TitleTemplate,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -54,6 +54,10 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
         types.get_mut(name).expect("inserted above").title = title;
     }
     api.auth = check_auth(&raw.api.auth, &types)?;
+    api.operations = check_operations(raw.api.operations, &types)?;
+    for (name, ty) in &types {
+        check_require_if_match(name, ty)?;
+    }
     Ok(Schema {
         api,
         types: types.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
@@ -113,6 +117,7 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         max_delete: raw.max_delete.unwrap_or(100).max(1),
         openapi,
         sandbox,
+        operations: false,
         auth: AuthSettings {
             enabled: true,
             issuer: String::new(),
@@ -126,6 +131,49 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         },
         cors: check_cors(&raw.cors)?,
     })
+}
+
+/// `api.operations` (the atomic extension at `{prefix}/operations`) writes through the
+/// types' own create, update and delete actions: with none enabled it could do nothing.
+fn check_operations(raw: Option<bool>, types: &IndexMap<String, ResourceType>) -> Checked<bool> {
+    let enabled = raw.unwrap_or(false);
+    let writable = types.values().any(|ty| {
+        [Action::Create, Action::Update, Action::Delete]
+            .into_iter()
+            .any(|a| ty.actions.allows(a))
+    });
+    if enabled && types.contains_key(OPERATIONS_SEGMENT) {
+        return Err(problem(
+            &["types", OPERATIONS_SEGMENT],
+            "with api.operations on, {prefix}/operations is the atomic extension's endpoint: rename the type, or set api.operations to false",
+        ));
+    }
+    if enabled && !writable {
+        return Err(problem(
+            &["api", "operations"],
+            "no type enables create, update or delete, so atomic operations could change nothing: enable one, or set this to false",
+        ));
+    }
+    Ok(enabled)
+}
+
+/// `requireIfMatch` guards the writes of a known resource; a type that allows none of them
+/// would declare a rule that never applies, which is a mistake worth naming.
+fn check_require_if_match(name: &str, ty: &ResourceType) -> Checked<()> {
+    let guarded = [
+        Action::Update,
+        Action::Delete,
+        Action::UpdateRelationship,
+        Action::AddRelationship,
+        Action::DeleteRelationship,
+    ];
+    if ty.require_if_match && !guarded.into_iter().any(|a| ty.actions.allows(a)) {
+        return Err(problem(
+            &["types", name, "requireIfMatch"],
+            "the type enables no update, delete or relationship write for If-Match to guard: remove it, or enable one",
+        ));
+    }
+    Ok(())
 }
 
 fn check_cors(raw: &RawCors) -> Checked<CorsSettings> {
@@ -442,6 +490,7 @@ fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
         sorters: Vec::new(),
         actions: ActionSet::new(actions),
         validation: raw.validation,
+        require_if_match: raw.require_if_match,
         upsert,
         indexes: Vec::new(),
         title: Vec::new(),

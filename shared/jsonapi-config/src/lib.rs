@@ -512,6 +512,41 @@ mod tests {
     }
 
     #[test]
+    fn atomic_operations_need_a_writable_type_and_their_path() {
+        let schema = parse("api.yaml", "types:\n  a:\n    id: sequence\n").expect("valid");
+        assert!(!schema.api.operations, "off by default");
+        let on = "api:\n  operations: true\n";
+        let e = error(&format!(
+            "{on}types:\n  a:\n    id: sequence\n    actions: {{ create: false, update: false, delete: false }}\n"
+        ));
+        assert_eq!(e.key, "api.operations", "{e}");
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = error(&format!(
+            "{on}types:\n  a:\n    id: sequence\n  operations:\n    id: sequence\n"
+        ));
+        assert_eq!(e.key, "types.operations", "{e}");
+        assert_eq!(e.line, Some(6), "{e}");
+        let schema =
+            parse("api.yaml", &format!("{on}types:\n  a:\n    id: sequence\n")).expect("valid");
+        assert!(schema.api.operations);
+    }
+
+    #[test]
+    fn require_if_match_needs_a_write_to_guard() {
+        let e = error(
+            "types:\n  a:\n    id: sequence\n    requireIfMatch: true\n    actions: { update: false, delete: false, update_relationship: false, add_relationship: false, delete_relationship: false }\n",
+        );
+        assert_eq!(e.key, "types.a.requireIfMatch", "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+        let schema = parse(
+            "api.yaml",
+            "types:\n  a:\n    id: sequence\n    requireIfMatch: true\n",
+        )
+        .expect("valid");
+        assert!(schema.resource_type("a").unwrap().require_if_match);
+    }
+
+    #[test]
     fn the_sandbox_needs_the_openapi_document() {
         let e = error("api:\n  openapi: false\ntypes:\n  a:\n    id: sequence\n");
         assert_eq!(e.key, "api.sandbox", "{e}");

@@ -27,6 +27,7 @@ pub(crate) struct RawApi {
     pub(crate) max_delete: Option<usize>,
     pub(crate) openapi: Option<bool>,
     pub(crate) sandbox: Option<bool>,
+    pub(crate) operations: Option<bool>,
     #[serde(default)]
     pub(crate) auth: RawAuth,
     #[serde(default)]
@@ -91,6 +92,8 @@ pub(crate) struct RawType {
     pub(crate) actions: IndexMap<String, bool>,
     #[serde(default)]
     pub(crate) validation: bool,
+    #[serde(default)]
+    pub(crate) require_if_match: bool,
     #[serde(default)]
     pub(crate) upsert: Vec<String>,
     #[serde(default)]

@@ -12,6 +12,10 @@ pub use crate::raw::{DataType, Direction, Format, IdStrategy, OnDelete, Timestam
 /// the model system); no type may have this name.
 pub const DOC_SEGMENT: &str = "doc";
 
+/// The path segment below the prefix of the atomic extension's endpoint
+/// (`POST {prefix}/operations`); no type may have this name while `api.operations` is on.
+pub const OPERATIONS_SEGMENT: &str = "operations";
+
 /// Every resource type of one API, and the API-wide settings.
 #[derive(Debug, Clone)]
 pub struct Schema {
@@ -57,6 +61,8 @@ pub struct ApiSettings {
     /// `GET {prefix}/doc` serves the sandbox page, which needs the OpenAPI document (default
     /// true).
     pub sandbox: bool,
+    /// `POST {prefix}/operations` serves the JSON:API atomic extension (default false).
+    pub operations: bool,
     /// Who may call the API (`api.auth`).
     pub auth: AuthSettings,
     /// Cross-origin requests (`api.cors`); off while `allow_origins` is empty.
@@ -109,9 +115,10 @@ pub struct CorsSettings {
     pub allow_origins: Vec<String>,
     /// Sends `Access-Control-Allow-Credentials: true`.
     pub allow_credentials: bool,
-    /// Request headers allowed besides `Authorization`, `Content-Type`, `X-Include`.
+    /// Request headers allowed besides `Authorization`, `Content-Type`, `X-Include`,
+    /// `If-Match`, `If-None-Match`.
     pub allow_headers: Vec<String>,
-    /// Response headers exposed besides `Location`, `X-Include-Total-Count`,
+    /// Response headers exposed besides `Location`, `ETag`, `X-Include-Total-Count`,
     /// `X-Include-Deleted-Count`.
     pub expose_headers: Vec<String>,
     /// How long a browser may cache a preflight answer, in seconds (default 600; 0 = not cached).
@@ -139,6 +146,9 @@ pub struct ResourceType {
     pub actions: ActionSet,
     /// Whether `meta.validate` (a dry run) is allowed.
     pub validation: bool,
+    /// Writes of a known resource (`PATCH`, `DELETE`, relationship endpoints) must carry
+    /// `If-Match` (428 without it).
+    pub require_if_match: bool,
     /// Fields `meta.upsert` may match on (`id` included when the client chooses ids).
     pub upsert: Vec<String>,
     /// `meta.title`: the first alternative whose fields are all non-empty.

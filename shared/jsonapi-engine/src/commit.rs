@@ -89,6 +89,7 @@ impl<S: Store> Engine<S> {
         let now = values::format_datetime(time::OffsetDateTime::now_utc());
         let mut staged = ChangeSet::default();
         let stamps = membership::stamp_writes(&self.schema, &changes);
+        let guarded = changes.guarded().to_vec();
         let mut writes = Vec::new();
         let mut origins = Vec::new();
         for change in changes.into_changes() {
@@ -127,6 +128,23 @@ impl<S: Store> Engine<S> {
         for (w, o) in stamps {
             writes.push(w);
             origins.push(o);
+        }
+        for r in guarded {
+            let key = resource::resource_key(&r.ty, &r.id);
+            let held = resource::at_version(r.version);
+            match writes.iter_mut().find(|w| *w.key() == key) {
+                // A join's check that the resource exists: its version says more.
+                Some(Write::Check { condition, .. }) => *condition = held,
+                // Rewritten or deleted under the version read already.
+                Some(_) => {}
+                None => {
+                    writes.push(Write::Check {
+                        key,
+                        condition: held,
+                    });
+                    origins.push(Origin::Derived);
+                }
+            }
         }
         merge_unique_items(&mut writes, &mut origins)?;
         limits::check_transaction(&writes)

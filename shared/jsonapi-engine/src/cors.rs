@@ -1,6 +1,6 @@
 //! CORS, as the model's `oro_api.cors`: off until origins are allowed; a preflight (`OPTIONS`
 //! with `Access-Control-Request-Method`) is answered from the route's `Allow` list and may be
-//! cached by the browser; other answers expose `Location` and the count headers.
+//! cached by the browser; other answers expose `Location`, `ETag` and the count headers.
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -13,10 +13,17 @@ use jsonapi_config::CorsSettings;
 use crate::request::ApiResponse;
 
 /// Request headers a browser may always send.
-const ALLOW_HEADERS: [&str; 3] = ["Authorization", "Content-Type", "X-Include"];
+const ALLOW_HEADERS: [&str; 5] = [
+    "Authorization",
+    "Content-Type",
+    "X-Include",
+    "If-Match",
+    "If-None-Match",
+];
 /// Response headers a script may always read.
-const EXPOSE_HEADERS: [&str; 3] = [
+const EXPOSE_HEADERS: [&str; 4] = [
     "Location",
+    "ETag",
     "X-Include-Total-Count",
     "X-Include-Deleted-Count",
 ];

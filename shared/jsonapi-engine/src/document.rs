@@ -43,7 +43,7 @@ pub(crate) struct ResourceObject {
     pub(crate) pointer: String,
 }
 
-fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
+pub(crate) fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
     ApiError::bad_request(title::REQUEST_DATA, detail).at(pointer)
 }
 
@@ -132,7 +132,7 @@ pub(crate) fn parse_linkage(body: &[u8]) -> Result<Linkage, ApiErrors> {
     }
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(shape("", "The request data should not be empty.").into());
     }
@@ -260,7 +260,7 @@ pub(crate) fn escape_pointer(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
-fn string_member(
+pub(crate) fn string_member(
     obj: &Map<String, Value>,
     key: &str,
     pointer: &str,
@@ -279,7 +279,7 @@ fn string_member(
     }
 }
 
-fn resource_object(
+pub(crate) fn resource_object(
     obj: &Map<String, Value>,
     pointer: &str,
     errors: &mut Vec<ApiError>,
@@ -344,7 +344,11 @@ fn resource_object(
     })
 }
 
-fn relationship(rel: &Value, pointer: &str, errors: &mut Vec<ApiError>) -> Option<Linkage> {
+pub(crate) fn relationship(
+    rel: &Value,
+    pointer: &str,
+    errors: &mut Vec<ApiError>,
+) -> Option<Linkage> {
     let Value::Object(rel) = rel else {
         errors.push(shape(
             pointer,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue, VARY};
 use http::{Method, StatusCode};
 use jsonapi_auth::Passwords;
 use jsonapi_config::{RelationshipStorage, ResourceType, Schema};
@@ -15,8 +15,9 @@ use crate::extension::{BoxFuture, Extension, Loader};
 use crate::format::Format;
 use crate::operation::Operation;
 use crate::plain;
+use crate::precondition::Preconditions;
 use crate::query;
-use crate::request::{ApiRequest, ApiResponse};
+use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::resource::{self, Resource};
 use crate::routing::Route;
 
@@ -51,6 +52,8 @@ pub(crate) struct Ctx {
     pub(crate) deleted_count: bool,
     /// What the caller may do.
     pub(crate) access: Arc<Access>,
+    /// `If-Match` and `If-None-Match`.
+    pub(crate) preconditions: Preconditions,
 }
 
 impl<S: Store> Engine<S> {
@@ -170,6 +173,9 @@ impl<S: Store> Engine<S> {
         if route.ty() == jsonapi_config::DOC_SEGMENT {
             return Some(Operation::Docs);
         }
+        if self.is_operations(&route) {
+            return Some(Operation::Operations);
+        }
         Operation::of(method, route.kind())
     }
 
@@ -240,6 +246,9 @@ impl<S: Store> Engine<S> {
             return Ok(Refusal::Unauthenticated(None).response());
         }
         let route = route.ok_or_else(not_found)?;
+        if self.is_operations(&route) {
+            return self.operations_route(req, access).await;
+        }
         let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
             let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
                 "entity"
@@ -299,7 +308,7 @@ impl<S: Store> Engine<S> {
             Format::JsonApi => req.body.clone(),
             Format::Plain => plain::request_document(what, &req.body),
         };
-        let ctx = self.context(req, access);
+        let ctx = self.context(req, access)?;
         let method = if req.method == Method::HEAD {
             Method::GET
         } else {
@@ -332,10 +341,10 @@ impl<S: Store> Engine<S> {
             (Route::Relationship { id, rel, .. }, Method::GET) => {
                 self.get_relationship(&ctx, ty, &id, &rel, query).await
             }
-            (Route::Relationship { id, rel, .. }, method) => {
+            (Route::Relationship { id, rel, .. }, _) => {
                 let target = &ty.relationships[&rel].target;
                 let body = document(plain::Body::Linkage { target });
-                self.write_relationship(ty, &id, &rel, &method, query, &body)
+                self.write_relationship(&ctx, ty, &id, &rel, req, &body)
                     .await
             }
             (_, method) => Err(ApiError::new(
@@ -344,6 +353,72 @@ impl<S: Store> Engine<S> {
                 format!("The {method} method is not implemented for this URL yet."),
             )
             .into()),
+        }
+    }
+
+    /// Whether a route is the atomic extension's endpoint (`{prefix}/operations`, when
+    /// enabled; no type has that name then).
+    fn is_operations(&self, route: &Route) -> bool {
+        self.schema.api.operations
+            && matches!(route, Route::List { .. })
+            && route.ty() == jsonapi_config::OPERATIONS_SEGMENT
+    }
+
+    /// `{prefix}/operations`: `POST` runs the operations; each is checked against the
+    /// caller's permissions, so the route itself needs none beyond a caller.
+    async fn operations_route(
+        &self,
+        req: &ApiRequest,
+        access: Arc<Access>,
+    ) -> ApiResult<ApiResponse> {
+        let allow = HeaderValue::from_static("OPTIONS, POST");
+        match req.method {
+            Method::OPTIONS => {
+                let mut r = ApiResponse::empty(StatusCode::OK);
+                r.headers.insert(ALLOW, allow);
+                r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+                Ok(r)
+            }
+            Method::POST => {
+                // Results are whole resources: there is nothing to filter, page or shape.
+                if let Some((name, _)) = query::pairs(req.query.as_deref()).into_iter().next() {
+                    return Err(ApiError::bad_request(
+                        title::FILTER,
+                        format!("The \"{name}\" parameter is not supported by atomic operations."),
+                    )
+                    .param(name)
+                    .into());
+                }
+                negotiate(
+                    &req.method,
+                    &req.headers,
+                    true,
+                    Some(crate::actions::atomic::ATOMIC),
+                )?;
+                let ctx = self.context(req, access)?;
+                // Whether the answer may apply the extension depends on Accept.
+                let mut r = self
+                    .operations(&ctx, &req.body)
+                    .await
+                    .unwrap_or_else(|e| ApiResponse::errors(&e));
+                r.headers.append(VARY, HeaderValue::from_static("Accept"));
+                Ok(r)
+            }
+            _ => {
+                let mut r = ApiResponse::errors(
+                    &ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method not allowed http exception",
+                        format!(
+                            "The {} method is not allowed for this URL; allowed methods: OPTIONS, POST.",
+                            req.method
+                        ),
+                    )
+                    .into(),
+                );
+                r.headers.insert(ALLOW, allow);
+                Ok(r)
+            }
         }
     }
 
@@ -383,7 +458,7 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Ctx {
+    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Result<Ctx, ApiError> {
         let include: Vec<String> = req
             .headers
             .get_all("x-include")
@@ -392,7 +467,7 @@ impl<S: Store> Engine<S> {
             .flat_map(|v| v.split(';'))
             .map(|s| s.trim().to_ascii_lowercase())
             .collect();
-        Ctx {
+        Ok(Ctx {
             api_url: format!(
                 "{}{}",
                 req.base_url.trim_end_matches('/'),
@@ -402,7 +477,8 @@ impl<S: Store> Engine<S> {
             total_count: include.iter().any(|k| k == "totalcount"),
             deleted_count: include.iter().any(|k| k == "deletedcount"),
             access,
-        }
+            preconditions: Preconditions::of(&req.headers)?,
+        })
     }
 
     /// The resource type of a relationship's target.

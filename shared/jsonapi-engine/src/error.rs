@@ -58,6 +58,10 @@ pub mod title {
     pub const NOT_FOUND: &str = "not found http exception";
     /// A 403.
     pub const ACCESS_DENIED: &str = "access denied exception";
+    /// A 412: `If-Match` names a version that is not the current one.
+    pub const PRECONDITION_FAILED: &str = "precondition failed";
+    /// A 428: the type requires `If-Match` on writes.
+    pub const PRECONDITION_REQUIRED: &str = "precondition required";
     /// A 503: retry later (the response carries `Retry-After`).
     pub const UNAVAILABLE: &str = "service unavailable http exception";
 }

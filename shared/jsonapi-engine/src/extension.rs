@@ -48,6 +48,9 @@ pub struct ChangeSet {
     /// `(type, id)` (`None`: no stamp yet); the transaction requires them unchanged
     /// (`crate::membership`).
     members_read: IndexMap<(String, String), Option<Value>>,
+    /// Stored resources the transaction must find at the version read although the request
+    /// may not rewrite them: the resource an `If-Match` named (`crate::precondition`).
+    guarded: Vec<Resource>,
 }
 
 impl ChangeSet {
@@ -130,6 +133,17 @@ impl ChangeSet {
     /// The membership stamps read, by `(type, id)`.
     pub(crate) fn members_read(&self) -> &IndexMap<(String, String), Option<Value>> {
         &self.members_read
+    }
+
+    /// Makes the transaction require `stored` unchanged (at the version read), whether or not
+    /// the request rewrites it.
+    pub(crate) fn guard(&mut self, stored: &Resource) {
+        self.guarded.push(stored.clone());
+    }
+
+    /// The resources [`Self::guard`] named.
+    pub(crate) fn guarded(&self) -> &[Resource] {
+        &self.guarded
     }
 }
 

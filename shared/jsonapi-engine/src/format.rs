@@ -51,7 +51,7 @@ impl Format {
         has_body: bool,
     ) -> Result<(), ApiError> {
         match self {
-            Self::JsonApi => negotiate(method, headers, has_body),
+            Self::JsonApi => negotiate(method, headers, has_body, None),
             Self::Plain => negotiate_plain(headers),
         }
     }

@@ -11,12 +11,14 @@
 //!   one place that decides; `plain`: the plain view, converted to and from JSON:API documents.
 //! - `query`: query parameters (paging…), checked against what an action supports.
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
-//! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete.
+//! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete, and
+//!   the atomic extension's operations (`POST {prefix}/operations`).
 //! - [`resource`]: a resource and its items in the logical table; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
 //! - [`extension`]: the hooks at named stages of the actions; [`extensions`]: shipped ones.
 //! - [`auth`]: bearer tokens, role permissions, the token endpoint; `cors`: CORS headers.
+//! - `precondition`: strong `ETag`s of stored resources, `If-Match` and `If-None-Match`.
 //! - `stored_secret`: keys the engine keeps in its own store.
 //! - [`error`]: the one error type, mapped to JSON:API error objects.
 //!
@@ -41,6 +43,7 @@ pub mod operation;
 mod periods;
 mod plain;
 mod plan;
+mod precondition;
 mod query;
 mod render;
 pub mod request;
@@ -54,7 +57,7 @@ pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use format::{Format, PLAIN_MEDIA_TYPE};
 pub use jsonapi_config::Schema;
-pub use operation::{AUTH_ROUTES, DOC_ROUTES, Operation, PathKind, ROUTES};
+pub use operation::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, Operation, PathKind, ROUTES};
 pub use query::Accepts;
 pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};
 pub use routing::allowed_methods;

@@ -32,6 +32,9 @@ pub enum Operation {
     Options,
     /// `POST /oauth2-token` and `GET /.well-known/jwks.json` (outside the API prefix)
     Token,
+    /// `POST {prefix}/operations`: the JSON:API atomic extension, when the configuration
+    /// enables it (`api.operations`); its function may write every type.
+    Operations,
     /// `GET {prefix}/doc` (the sandbox page and its assets) and `GET
     /// {prefix}/doc/openapi.json`: the API's documentation, built from the configuration alone
     /// (crate `jsonapi-openapi`), never from the store.
@@ -85,6 +88,13 @@ pub const DOC_ROUTES: [(Method, &str); 4] = [
     (Method::OPTIONS, "/doc/{file}"),
 ];
 
+/// The routes of the atomic extension, below the API prefix, served by
+/// [`Operation::Operations`] when the configuration enables it.
+pub const OPERATIONS_ROUTES: [(Method, &str); 2] = [
+    (Method::POST, "/operations"),
+    (Method::OPTIONS, "/operations"),
+];
+
 /// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
 /// `GET`; `OPTIONS` on every path by [`Operation::Options`].
 pub const ROUTES: [(Method, PathKind, Operation); 15] = [
@@ -123,7 +133,7 @@ pub const ROUTES: [(Method, PathKind, Operation); 15] = [
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -137,6 +147,7 @@ impl Operation {
         Self::DeleteRelationship,
         Self::Options,
         Self::Token,
+        Self::Operations,
         Self::Docs,
     ];
 
@@ -156,6 +167,7 @@ impl Operation {
             Self::DeleteRelationship => "delete-relationship",
             Self::Options => "options",
             Self::Token => "token",
+            Self::Operations => "operations",
             Self::Docs => "docs",
         }
     }

@@ -88,6 +88,7 @@ impl Accepts {
             | Operation::DeleteRelationship
             | Operation::Options
             | Operation::Token
+            | Operation::Operations
             | Operation::Docs => Self::NONE,
         }
     }

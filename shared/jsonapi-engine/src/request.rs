@@ -65,6 +65,15 @@ impl ApiResponse {
         }
     }
 
+    /// The response with an `ETag` (a quoted tag, as `crate::precondition` makes them).
+    #[must_use]
+    pub(crate) fn with_etag(mut self, tag: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(tag) {
+            self.headers.insert(http::header::ETAG, v);
+        }
+        self
+    }
+
     /// An error document with the combined status; a 503 (the store is busy, or too many
     /// requests change one resource at once) tells the client when to retry.
     pub fn errors(errors: &ApiErrors) -> Self {
@@ -150,21 +159,39 @@ pub(crate) fn header_str<'a>(
     Ok(Some(joined.join(",")))
 }
 
+/// Whether an `ext` media type parameter names only the extension the route speaks (JSON:API
+/// 1.1: its value is a space-separated list of URIs, all of which must be supported).
+fn ext_supported(value: &str, ext: Option<&str>) -> bool {
+    value.split_whitespace().all(|uri| Some(uri) == ext)
+}
+
 /// Checks `Accept` and `Content-Type` the way JSON:API 1.1 asks (the model system's rules, with
-/// JSON:API's treatment of `ext` and `profile`).
+/// JSON:API's treatment of `ext` and `profile`). `ext` is the extension the route speaks (the
+/// atomic extension at `{prefix}/operations`), if any: its body must declare it.
 ///
 /// # Errors
 /// 406 when `Accept` admits no usable JSON:API media type; 415 when the body's `Content-Type` is
-/// not the JSON:API media type without parameters. The detail says what to send instead.
-pub fn negotiate(method: &Method, headers: &HeaderMap, has_body: bool) -> Result<(), ApiError> {
+/// not the JSON:API media type without parameters (but `profile`, and `ext` naming the route's
+/// extension, which it then must). The detail says what to send instead.
+pub fn negotiate(
+    method: &Method,
+    headers: &HeaderMap,
+    has_body: bool,
+    ext: Option<&str>,
+) -> Result<(), ApiError> {
     if let Some(accept) = header_str(headers, &ACCEPT)? {
         let ranges = media_ranges(&accept);
         let jsonapi: Vec<_> = ranges.iter().filter(|r| r.essence == MEDIA_TYPE).collect();
-        // A JSON:API range is usable when its only parameters are `q` and `profile` (profiles
-        // MUST be ignored when unknown); an `ext` we do not support makes it unusable.
-        let usable = jsonapi
-            .iter()
-            .any(|r| r.accepts() && r.params.iter().all(|(k, _)| k == "q" || k == "profile"));
+        // A JSON:API range is usable when its only parameters are `q`, `profile` (profiles
+        // MUST be ignored when unknown) and an `ext` naming only the route's extension; on a
+        // route that answers with an extension, it must name it (the answer applies it).
+        let usable = jsonapi.iter().any(|r| {
+            r.accepts()
+                && r.params
+                    .iter()
+                    .all(|(k, v)| k == "q" || k == "profile" || k == "ext" && ext_supported(v, ext))
+                && (ext.is_none() || r.params.iter().any(|(k, _)| k == "ext"))
+        });
         // The JSON:API type named only with `q=0` is refused outright: a wildcard next to it
         // does not bring it back (RFC 9110 §12.5.1: the more specific range decides).
         let refused = !jsonapi.is_empty() && jsonapi.iter().all(|r| !r.accepts());
@@ -175,10 +202,14 @@ pub fn negotiate(method: &Method, headers: &HeaderMap, has_body: bool) -> Result
             ) && r.accepts()
         });
         if !usable && (refused || !wildcard) {
-            let detail = if jsonapi.is_empty() || refused {
-                "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\")."
-            } else {
-                "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\"."
+            let detail = match ext {
+                _ if jsonapi.is_empty() || refused => {
+                    "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\").".to_owned()
+                }
+                Some(e) => format!(
+                    "The answer applies an extension: the \"Accept\" header must allow \"application/vnd.api+json; ext=\\\"{e}\\\"\" (or \"*/*\")."
+                ),
+                None => "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\".".to_owned(),
             };
             return Err(ApiError::new(
                 StatusCode::NOT_ACCEPTABLE,
@@ -208,9 +239,24 @@ pub fn negotiate(method: &Method, headers: &HeaderMap, has_body: bool) -> Result
     let ranges = media_ranges(&content_type);
     match ranges.as_slice() {
         [r] if r.essence == MEDIA_TYPE => {
-            if let Some((k, _)) = r.params.iter().find(|(k, _)| k != "profile") {
+            if let Some((k, _)) = r
+                .params
+                .iter()
+                .find(|(k, v)| k != "profile" && !(k == "ext" && ext_supported(v, ext)))
+            {
                 return Err(unsupported(&format!(
-                    "The \"Content-Type\" header must be \"application/vnd.api+json\" without parameters; remove \"{k}\"."
+                    "The \"Content-Type\" header must be \"application/vnd.api+json\" without parameters{}; remove \"{k}\".",
+                    ext.map(|e| format!(" but ext=\"{e}\"")).unwrap_or_default()
+                )));
+            }
+            if let Some(e) = ext
+                && !r
+                    .params
+                    .iter()
+                    .any(|(k, v)| k == "ext" && v.split_whitespace().any(|u| u == e))
+            {
+                return Err(unsupported(&format!(
+                    "This endpoint takes the extension's documents: send \"Content-Type: application/vnd.api+json; ext=\\\"{e}\\\"\"."
                 )));
             }
             Ok(())
@@ -234,7 +280,7 @@ mod tests {
         if let Some(c) = content_type {
             h.insert(CONTENT_TYPE, c.parse().unwrap());
         }
-        negotiate(&Method::POST, &h, true)
+        negotiate(&Method::POST, &h, true, None)
             .err()
             .map(|e| e.status.as_u16())
     }

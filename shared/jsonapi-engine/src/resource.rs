@@ -128,6 +128,14 @@ impl Resource {
     }
 }
 
+/// The condition that a resource item is stored at this version.
+pub(crate) fn at_version(version: u64) -> Condition {
+    Condition::Equals {
+        name: "v".into(),
+        value: version.into(),
+    }
+}
+
 /// The key of a resource item.
 pub(crate) fn resource_key(ty: &str, id: &str) -> Key {
     Key::new(format!("{ty}#{id}"), "#")
@@ -360,10 +368,7 @@ pub(crate) fn writes_for(
         id: any.id.clone(),
         created: before.is_none(),
     };
-    let guard = before.map_or(Condition::Absent, |b| Condition::Equals {
-        name: "v".into(),
-        value: b.version.into(),
-    });
+    let guard = before.map_or(Condition::Absent, |b| at_version(b.version));
     match after {
         Some(a) => writes.push((
             Write::Put {

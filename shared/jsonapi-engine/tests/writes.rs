@@ -12,12 +12,15 @@ use jsonapi_store_redb::RedbStore;
 use serde_json::{Value, json};
 
 /// A store whose transactions fail while `failing` is set: the storage failing mid-write. It
-/// keeps the actions of the last transaction it was given.
+/// keeps the actions of the last transaction it was given. With `rival` set, another process
+/// rewrites that resource item (a new version) just before the next transaction: a race no
+/// lock in this process can see.
 #[derive(Debug)]
 struct Faulty {
     inner: RedbStore,
     failing: Arc<AtomicBool>,
     last: Arc<Mutex<Vec<Write>>>,
+    rival: Arc<Mutex<Option<Key>>>,
 }
 
 impl Store for Faulty {
@@ -41,6 +44,19 @@ impl Store for Faulty {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Internal("injected failure".to_owned()));
         }
+        let rival = self.rival.lock().unwrap().take();
+        if let Some(key) = rival {
+            let mut item = self.inner.get(&key).await?.expect("the rival's resource");
+            let version = item.attrs["v"].as_u64().unwrap();
+            item.attrs.insert("v".into(), (version + 1).into());
+            item.attrs["a"]["name"] = json!("Rival");
+            self.inner
+                .transact(vec![Write::Put {
+                    item,
+                    condition: None,
+                }])
+                .await?;
+        }
         self.inner.transact(writes).await
     }
 }
@@ -51,11 +67,23 @@ async fn call<S: Store>(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    call_with(engine, method, uri, body, HeaderMap::new())
+        .await
+        .0
+}
+
+/// As [`call`], with more headers; also returns the response's headers.
+async fn call_with<S: Store>(
+    engine: &Engine<S>,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+    mut headers: HeaderMap,
+) -> ((StatusCode, Value), HeaderMap) {
     let (path, query) = match uri.split_once('?') {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (uri.to_owned(), None),
     };
-    let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().unwrap());
     let request = ApiRequest {
         method,
@@ -71,7 +99,7 @@ async fn call<S: Store>(
     } else {
         serde_json::from_slice(&response.body).unwrap()
     };
-    (response.status, doc)
+    ((response.status, doc), response.headers)
 }
 
 fn engine_in(dir: &std::path::Path) -> Engine<RedbStore> {
@@ -114,6 +142,7 @@ async fn a_compound_create_is_one_transaction_and_leaves_nothing_when_the_store_
         inner: RedbStore::open(dir.path()).unwrap(),
         failing: Arc::clone(&failing),
         last: Arc::default(),
+        rival: Arc::default(),
     };
     let engine = Engine::new(jsonapi_config::example_domain(), store);
     let c = customer(&engine).await;
@@ -389,6 +418,7 @@ async fn a_link_costs_an_existence_check_and_a_membership_stamp() {
         inner: RedbStore::open(dir.path()).unwrap(),
         failing: Arc::default(),
         last: Arc::clone(&last),
+        rival: Arc::default(),
     };
     let engine = Engine::new(jsonapi_config::example_domain(), store);
     let (_, doc) = call(
@@ -444,4 +474,105 @@ async fn a_link_costs_an_existence_check_and_a_membership_stamp() {
             .any(|w| matches!(w, Write::Delete { key, condition: Some(_) } if key.sk == "members")),
         "{deleted:#?}"
     );
+}
+
+/// `If-Match` is a condition of the write's own transaction: a writer in another process that
+/// changes the resource between this write's read and its transaction makes the transaction
+/// fail, and the re-run finds the version gone (412), leaving the rival's change in place. A
+/// write that does not rewrite the item (an inverse relationship, a PATCH that changes
+/// nothing) still carries a check of the version.
+#[tokio::test]
+async fn if_match_is_held_by_the_transaction_not_by_a_read_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rival = Arc::new(Mutex::new(None));
+    let last = Arc::new(Mutex::new(Vec::new()));
+    let store = Faulty {
+        inner: RedbStore::open(dir.path()).unwrap(),
+        failing: Arc::default(),
+        last: Arc::clone(&last),
+        rival: Arc::clone(&rival),
+    };
+    let engine = Engine::new(jsonapi_config::example_domain(), store);
+    let id = product(&engine, "RACE").await;
+    let uri = format!("/api/products/{id}");
+    let tagged = |tag: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MATCH, tag.parse().unwrap());
+        h
+    };
+    let etag = |headers: &HeaderMap| headers[header::ETAG].to_str().unwrap().to_owned();
+    let (_, headers) = call_with(&engine, Method::GET, &uri, None, HeaderMap::new()).await;
+    let tag = etag(&headers);
+    let key = Key::new(format!("products#{id}"), "#");
+    *rival.lock().unwrap() = Some(key.clone());
+    let patch = json!({"data": {"type": "products", "id": id, "attributes": {"name": "Mine"}}});
+    let ((status, doc), _) = call_with(
+        &engine,
+        Method::PATCH,
+        &uri,
+        Some(patch.clone()),
+        tagged(&tag),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{doc}");
+    assert_eq!(doc["errors"][0]["source"]["header"], "If-Match");
+    let ((_, doc), headers) = call_with(&engine, Method::GET, &uri, None, HeaderMap::new()).await;
+    assert_eq!(
+        doc["data"]["attributes"]["name"], "Rival",
+        "the rival's change stands"
+    );
+    let tag = etag(&headers);
+    let version = |writes: &[Write], key: &Key| {
+        writes
+            .iter()
+            .find(|w| w.key() == key)
+            .and_then(|w| match w.condition() {
+                Some(jsonapi_store::Condition::Equals { name, value }) if name == "v" => {
+                    value.as_u64()
+                }
+                _ => None,
+            })
+    };
+    // A PATCH that changes nothing: one check of the version, nothing written.
+    let same = json!({"data": {"type": "products", "id": id, "attributes": {"name": "Rival"}}});
+    let ((status, doc), _) =
+        call_with(&engine, Method::PATCH, &uri, Some(same), tagged(&tag)).await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    let writes = last.lock().unwrap().clone();
+    assert!(
+        matches!(writes.as_slice(), [Write::Check { key: k, .. }] if *k == key),
+        "{writes:?}"
+    );
+    assert!(version(&writes, &key).is_some(), "{writes:?}");
+    // An inverse relationship write rewrites the members; the owner is checked at its version.
+    let (status, doc) = call(
+        &engine,
+        Method::POST,
+        "/api/categories",
+        Some(json!({"data": {"type": "categories", "attributes": {"name": "K"}}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let category = doc["data"]["id"].as_str().unwrap().to_owned();
+    let (_, headers) = call_with(
+        &engine,
+        Method::GET,
+        &format!("/api/categories/{category}"),
+        None,
+        HeaderMap::new(),
+    )
+    .await;
+    let linkage = json!({"data": [{"type": "products", "id": id}]});
+    let ((status, doc), _) = call_with(
+        &engine,
+        Method::POST,
+        &format!("/api/categories/{category}/relationships/products"),
+        Some(linkage),
+        tagged(&etag(&headers)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{doc}");
+    let writes = last.lock().unwrap().clone();
+    let owner = Key::new(format!("categories#{category}"), "#");
+    assert_eq!(version(&writes, &owner), Some(1), "{writes:?}");
 }

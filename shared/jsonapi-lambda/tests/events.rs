@@ -352,6 +352,20 @@ async fn every_other_function_answers_its_routes() {
             format!("{BASE}/api/products/{id}/relationships/category")
         );
 
+        // The atomic extension: two resources, linked by a lid, in one transaction.
+        let atomic = send_any(&engine, Operation::Operations, &fixture("post-operations")).await;
+        assert_eq!(atomic.status, StatusCode::OK, "{}", atomic.doc);
+        assert_eq!(
+            atomic.headers["content-type"],
+            "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\""
+        );
+        let results = &atomic.doc["atomic:results"];
+        assert_eq!(
+            results[1]["data"]["relationships"]["category"]["data"]["id"], results[0]["data"]["id"],
+            "{}",
+            atomic.doc
+        );
+
         let options = send(&engine, Operation::Options, &fixture("options-products")).await;
         assert_eq!(options.status, StatusCode::OK);
         let allow = options.headers["allow"].to_str().unwrap();

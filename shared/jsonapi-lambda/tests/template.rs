@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use http::Method;
 use jsonapi_engine::auth::TOKEN_PATH;
-use jsonapi_engine::{AUTH_ROUTES, DOC_ROUTES, Operation, ROUTES};
+use jsonapi_engine::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, Operation, ROUTES};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -96,6 +96,11 @@ fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists()
         if *method == Method::GET {
             expected.insert(("HEAD".to_owned(), path, docs));
         }
+    }
+    // The atomic extension: below the prefix, one function.
+    for (method, path) in &OPERATIONS_ROUTES {
+        let path = format!("{prefix}{path}");
+        expected.insert((method.to_string(), path, binary(Operation::Operations)));
     }
     // The token endpoint and the JWKS document: outside the API prefix, one function.
     for (method, path) in &AUTH_ROUTES {
@@ -330,10 +335,10 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                 granted.table.contains("dynamodb:ConditionCheckItem"),
                 "{id}: ConditionCheckItem"
             );
-            // Sequence ids are drawn with UpdateItem, by create only.
+            // Sequence ids are drawn with UpdateItem, by the creating functions only.
             assert_eq!(
                 granted.table.contains("dynamodb:UpdateItem"),
-                op == Operation::Create,
+                matches!(op, Operation::Create | Operation::Operations),
                 "{id}: UpdateItem"
             );
         }

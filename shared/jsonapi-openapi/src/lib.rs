@@ -66,6 +66,10 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
         },
         "servers": [{ "url": base_url }],
     });
+    if let Some((path, item)) = operations::atomic_path(schema) {
+        paths.insert(path, item);
+        tags.push(json!({ "name": "operations", "description": "Changes to several resources at once, all or nothing (the JSON:API atomic extension)." }));
+    }
     if auth {
         paths.extend(token::paths(schema, &mut components));
         tags.push(json!({ "name": "authentication", "description": "OAuth 2.0 tokens and the keys that check them." }));

@@ -17,7 +17,7 @@ use crate::{MEDIA_TYPE, params, plain, values};
 const PATHS: &str = "A filter of a related type applies through the relationship with a dotted path, at any depth: `filter[category.name]=Tea`, `filter[category.name][contains]=Te`.";
 
 /// The error statuses the API answers with, and what each means; components `responses/{code}`.
-const ERROR_STATUSES: [(u16, &str); 10] = [
+const ERROR_STATUSES: [(u16, &str); 12] = [
     (
         400,
         "The request is invalid: a query parameter, the document or a value. Each error names what is wrong (`source.parameter`, `source.pointer`).",
@@ -43,10 +43,18 @@ const ERROR_STATUSES: [(u16, &str); 10] = [
         409,
         "A conflict: the type or id does not fit the URL, the resource exists already, other resources still need it, or concurrent changes kept the request from applying (retry it).",
     ),
+    (
+        412,
+        "`If-Match` names a version of the resource that is not the current one (or the resource does not exist): read it again and retry the change on the current version.",
+    ),
     (413, "The request body is too large."),
     (
         415,
         "The body is not sent as `Content-Type: application/vnd.api+json` (without parameters but `profile`).",
+    ),
+    (
+        428,
+        "The type requires `If-Match` on writes of a known resource: send the `ETag` of the resource as last read.",
     ),
     (503, "The data store is busy; retry the request later."),
 ];
@@ -275,6 +283,7 @@ impl Route<'_> {
             Operation::DeleteList => &["deletedCount", "totalCount"],
             _ => &["noHateoas"],
         }));
+        parameters.extend(params::preconditions(operation));
         let (summary, description) = self.describe(operation);
         let mut op = json!({
             "operationId": self.operation_id(operation),
@@ -362,7 +371,7 @@ impl Route<'_> {
                 format!("Remove members from {t}.{rel}"),
                 "Members that are not there are ignored.".to_owned(),
             ),
-            Operation::Options | Operation::Token | Operation::Docs => {
+            Operation::Options | Operation::Token | Operation::Operations | Operation::Docs => {
                 unreachable!("not a route of a type")
             }
         };
@@ -464,6 +473,20 @@ impl Route<'_> {
             },
         });
         let upserts = !self.ty.upsert.is_empty();
+        // The version of the resource written or read, for `If-Match` / `If-None-Match`.
+        let etag = |required: bool| {
+            json!({
+                "ETag": {
+                    "description": "The strong entity tag of the resource's stored version: send it as `If-Match` to change that version only, or as `If-None-Match` to be answered 304 while it holds.",
+                    "required": required,
+                    "schema": { "type": "string" },
+                },
+            })
+        };
+        let with_etag = |mut headers: Value| {
+            headers["ETag"] = etag(false)["ETag"].clone();
+            headers
+        };
         match operation {
             Operation::GetList => ok(
                 200,
@@ -471,18 +494,26 @@ impl Route<'_> {
                 Some(document(t, "collection")),
                 total_count,
             ),
-            Operation::Get => ok(
-                200,
-                "The resource.",
-                Some(document(t, "document")),
-                json!({}),
-            ),
+            Operation::Get => {
+                ok(
+                    200,
+                    "The resource.",
+                    Some(document(t, "document")),
+                    etag(true),
+                );
+                ok(
+                    304,
+                    "Not modified: `If-None-Match` names the current version (no body).",
+                    None,
+                    etag(true),
+                );
+            }
             Operation::Create => {
                 ok(
                     201,
                     "Created (or, with meta.validate, would be).",
                     Some(document(t, "document")),
-                    location,
+                    with_etag(location),
                 );
                 // The same route reads a page with `X-HTTP-Method-Override: GET`.
                 let mut description =
@@ -507,7 +538,7 @@ impl Route<'_> {
                         MEDIA_TYPE: any_of(&|w| format!("{t}.{w}")),
                         plain::MEDIA_TYPE: any_of(&|w| plain::name(t, w)),
                     })),
-                    total_count,
+                    with_etag(total_count),
                 );
             }
             Operation::Update => {
@@ -515,21 +546,26 @@ impl Route<'_> {
                     200,
                     "The updated resource.",
                     Some(document(t, "document")),
-                    json!({}),
+                    etag(false),
                 );
                 if self.ty.upsert.iter().any(|f| f == "id") {
                     ok(
                         201,
                         "meta.upsert created the resource.",
                         Some(document(t, "document")),
-                        location,
+                        with_etag(location),
                     );
                 }
             }
-            Operation::Delete
-            | Operation::UpdateRelationship
+            Operation::Delete => ok(204, "Deleted.", None, json!({})),
+            Operation::UpdateRelationship
             | Operation::AddRelationship
-            | Operation::DeleteRelationship => ok(204, "Done.", None, json!({})),
+            | Operation::DeleteRelationship => ok(
+                204,
+                "Done; `ETag` names the version of the resource now stored.",
+                None,
+                etag(true),
+            ),
             Operation::DeleteList => {
                 let mut headers = total_count;
                 headers["X-Include-Deleted-Count"] = json!({
@@ -562,7 +598,7 @@ impl Route<'_> {
                 Some(document(target, "linkage")),
                 json!({}),
             ),
-            Operation::Options | Operation::Token | Operation::Docs => {
+            Operation::Options | Operation::Token | Operation::Operations | Operation::Docs => {
                 unreachable!("not a route of a type")
             }
         }
@@ -589,6 +625,12 @@ impl Route<'_> {
         }
         if writes {
             errors.push(409);
+        }
+        if params::takes_if_match(operation) {
+            errors.push(412);
+            if self.ty.require_if_match && operation != Operation::Get {
+                errors.push(428);
+            }
         }
         errors.sort_unstable();
         for code in errors {
@@ -632,4 +674,104 @@ fn example(schema: &Schema, ty: &ResourceType) -> Value {
         data["relationships"] = Value::Object(relationships);
     }
     json!({ "data": data })
+}
+
+/// The atomic extension's endpoint, when the configuration enables it: `POST
+/// {prefix}/operations` (and `OPTIONS`).
+pub(crate) fn atomic_path(schema: &Schema) -> Option<(String, Value)> {
+    if !schema.api.operations {
+        return None;
+    }
+    let ext = "https://jsonapi.org/ext/atomic";
+    let with_ext = format!("{MEDIA_TYPE}; ext=\"{ext}\"");
+    let operation = json!({
+        "type": "object",
+        "required": ["op"],
+        "properties": {
+            "op": { "enum": ["add", "update", "remove"] },
+            "ref": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {
+                    "type": { "type": "string" },
+                    "id": { "type": "string" },
+                    "lid": { "type": "string" },
+                    "relationship": { "type": "string" },
+                },
+                "additionalProperties": false,
+            },
+            "data": {},
+            "meta": { "type": "object" },
+        },
+        "additionalProperties": false,
+    });
+    let request = json!({
+        "type": "object",
+        "required": ["atomic:operations"],
+        "properties": {
+            "atomic:operations": { "type": "array", "minItems": 1, "items": operation },
+            "jsonapi": { "type": "object" },
+            "meta": { "type": "object" },
+        },
+        "additionalProperties": false,
+    });
+    let results = json!({
+        "type": "object",
+        "required": ["atomic:results"],
+        "properties": {
+            "atomic:results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": { "data": reference("resource") },
+                },
+            },
+        },
+    });
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "Every operation applied, in one transaction; `atomic:results` holds one result per operation, in order (the resource an `add` or `update` left, `{}` for the others).",
+            "content": { MEDIA_TYPE: { "schema": results } },
+        }),
+    );
+    responses.insert(
+        "204".into(),
+        json!({ "description": "Every operation applied; none has a resource to show." }),
+    );
+    let mut errors = vec![400, 404, 405, 406, 409, 413, 415, 503];
+    if schema.api.auth.enabled {
+        errors.extend([401, 403]);
+    }
+    errors.sort_unstable();
+    for code in errors {
+        responses.insert(
+            code.to_string(),
+            json!({ "$ref": format!("#/components/responses/{code}") }),
+        );
+    }
+    let item = json!({
+        "post": {
+            "operationId": "operations",
+            "tags": ["operations"],
+            "summary": "Run atomic operations",
+            "description": format!("The JSON:API atomic extension (`{ext}`): `add`, `update` and `remove` of resources of any type, and of relationships (`ref.relationship`), applied in order and all together or not at all (one store transaction; at most 100 operations). A `lid` given by an `add` names its resource in later operations. Errors point at `/atomic:operations/N/...`; each operation needs the permissions its action would. The body is sent as `Content-Type: {with_ext}`."),
+            "requestBody": {
+                "required": true,
+                "content": { with_ext: { "schema": request } },
+            },
+            "responses": responses,
+        },
+        "options": {
+            "operationId": "options-operations",
+            "tags": ["operations"],
+            "summary": "The methods this URL allows",
+            "security": [],
+            "responses": {
+                "200": { "description": "The allowed methods.", "headers": allow_header(true) },
+            },
+        },
+    });
+    Some((format!("{}/operations", schema.api.prefix), item))
 }

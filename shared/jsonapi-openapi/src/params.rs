@@ -8,7 +8,7 @@
 //! type's filters again would multiply the parameters of a list many times over.
 
 use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, ResourceType, Schema};
-use jsonapi_engine::Accepts;
+use jsonapi_engine::{Accepts, Operation};
 use serde_json::{Map, Value, json};
 
 use crate::values::{DECIMAL, SEQUENCE_ID};
@@ -366,4 +366,44 @@ pub(crate) fn x_include(options: &[&str]) -> Value {
         "description": "Response options, `;`-separated: `noHateoas` leaves links out, `totalCount` adds `X-Include-Total-Count` (every match, not only the page), `deletedCount` adds `X-Include-Deleted-Count`.",
         "schema": { "type": "string", "enum": values },
     })
+}
+
+/// The operations `If-Match` guards: the writes of a known resource, and `GET` (where a stale
+/// tag is a 412 too, before `If-None-Match` is looked at).
+pub(crate) fn takes_if_match(operation: Operation) -> bool {
+    matches!(
+        operation,
+        Operation::Get
+            | Operation::Update
+            | Operation::Delete
+            | Operation::UpdateRelationship
+            | Operation::AddRelationship
+            | Operation::DeleteRelationship
+    )
+}
+
+/// The precondition headers an operation reads.
+pub(crate) fn preconditions(operation: Operation) -> Vec<Value> {
+    let header = |name: &str, description: &str| {
+        json!({
+            "name": name,
+            "in": "header",
+            "description": description,
+            "schema": { "type": "string" },
+        })
+    };
+    let mut out = Vec::new();
+    if takes_if_match(operation) {
+        out.push(header(
+            "If-Match",
+            "`*` or entity tags (`\"…\"`, as `ETag` gives them): the request applies only while the resource is at one of these versions, else 412. Checked by the write's own transaction, so of concurrent writers holding one tag exactly one succeeds.",
+        ));
+    }
+    if operation == Operation::Get {
+        out.push(header(
+            "If-None-Match",
+            "`*` or entity tags: 304 without a body while the resource is at one of these versions.",
+        ));
+    }
+    out
 }

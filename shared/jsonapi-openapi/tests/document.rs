@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use jsonapi_config::{Schema, parse};
-use jsonapi_engine::{PathKind, ROUTES, allowed_methods};
+use jsonapi_engine::{OPERATIONS_ROUTES, PathKind, ROUTES, allowed_methods};
 use jsonapi_openapi::document;
 use serde_json::Value;
 
@@ -37,6 +37,12 @@ fn engine_routes(schema: &Schema) -> BTreeSet<(String, String)> {
                     .replace("{relationship}", rel.unwrap_or_default());
                 out.insert((method.to_string(), format!("{prefix}{path}")));
             }
+        }
+    }
+    // The atomic extension's endpoint, when the configuration enables it.
+    if schema.api.operations {
+        for (method, path) in &OPERATIONS_ROUTES {
+            out.insert((method.to_string(), format!("{prefix}{path}")));
         }
     }
     out
@@ -290,7 +296,12 @@ fn query_parameters_follow_what_each_route_accepts() {
     let one = names("/api/products/{id}", "get");
     assert!(one.contains("include") && !one.contains("filter[price]") && !one.contains("sort"));
     let delete = names("/api/products/{id}", "delete");
-    assert_eq!(delete, BTreeSet::from(["X-Include".to_owned()]));
+    assert_eq!(
+        delete,
+        BTreeSet::from(["If-Match".to_owned(), "X-Include".to_owned()])
+    );
+    let one = names("/api/products/{id}", "get");
+    assert!(one.contains("If-Match") && one.contains("If-None-Match"));
     let delete_list = names("/api/products", "delete");
     assert!(delete_list.contains("filter[price]") && !delete_list.contains("page[size]"));
     let linkage = names("/api/categories/{id}/relationships/products", "get");

@@ -12,7 +12,6 @@ use jsonapi_store::Store;
 use serde_json::{Value, json};
 
 use super::write::{Applied, Locals, check_type, local_key};
-use crate::auth::Access;
 use crate::auth::access::access_denied;
 use crate::commit::CommitError;
 use crate::document::{self, Linkage, ResourceObject};
@@ -274,7 +273,7 @@ impl<S: Store> Engine<S> {
         };
         let written = self
             .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
-                self.write_nodes(&ctx.access, &nodes, url_id, action, validate)
+                self.write_nodes(ctx, &nodes, url_id, action, validate)
                     .await
             })
             .await?;
@@ -293,6 +292,7 @@ impl<S: Store> Engine<S> {
                 .await?
                 .ok_or_else(ApiError::not_found)?,
         };
+        let tag = crate::precondition::etag(&stored);
         let shape = Shape::of(&q);
         let mut rendered = self.render(ctx, ty, vec![stored], shape).await?;
         if nodes.len() > 1 {
@@ -342,6 +342,9 @@ impl<S: Store> Engine<S> {
             StatusCode::OK
         };
         let mut response = render::single(rendered, None, status);
+        if !validate {
+            response = response.with_etag(&tag);
+        }
         if written.created[0]
             && !validate
             && let Ok(v) = HeaderValue::from_str(&resource_url(ctx, &ty.name, &primary_id))
@@ -354,7 +357,7 @@ impl<S: Store> Engine<S> {
     /// One attempt at writing every node; re-run from fresh reads on a concurrency conflict.
     async fn write_nodes(
         &self,
-        access: &Access,
+        ctx: &Ctx,
         nodes: &[Node<'_>],
         url_id: Option<&str>,
         action: Action,
@@ -369,6 +372,12 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors).into());
         }
+        // The primary resource of a PATCH is written under the version `If-Match` names.
+        if url_id.is_some() {
+            ctx.preconditions
+                .check_write(&nodes[0].ty, befores[0].as_ref())?;
+        }
+        let access = &ctx.access;
         // Each node needs what its own action would: included resources too, and an upsert
         // needs EDIT when it finds one and CREATE when it makes one.
         for (n, node) in nodes.iter().enumerate() {
@@ -470,6 +479,13 @@ impl<S: Store> Engine<S> {
                 }
             }
             changes.put(befores[n].clone(), a.resource.clone());
+        }
+        // Also when the PATCH changes nothing: the answer then still says that version holds.
+        if url_id.is_some()
+            && ctx.preconditions.has_if_match()
+            && let Some(before) = &befores[0]
+        {
+            changes.guard(before);
         }
         for (n, node) in nodes.iter().enumerate() {
             self.stage_inverse(

@@ -1,5 +1,6 @@
 //! The model system's actions, one module per kind: reads and writes.
 
+pub(crate) mod atomic;
 mod compound;
 mod read;
 mod relationships;

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::filter::{Field, Operand, PathPredicate, Predicate};
 use crate::operation::Operation;
 use crate::plan::{self, PlanPage, Window};
+use crate::precondition;
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render::{self, Linkage, Shape, linkage_data, resource_url};
 use crate::request::ApiResponse;
@@ -38,8 +39,12 @@ impl<S: Store> Engine<S> {
             Accepts::of(Operation::Get, false),
         )?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+        let tag = precondition::etag(&r);
+        if ctx.preconditions.not_modified(&tag)? {
+            return Ok(ApiResponse::empty(StatusCode::NOT_MODIFIED).with_etag(&tag));
+        }
         let rendered = self.render(ctx, ty, vec![r], Shape::of(&q)).await?;
-        Ok(render::single(rendered, None, StatusCode::OK))
+        Ok(render::single(rendered, None, StatusCode::OK).with_etag(&tag))
     }
 
     pub(crate) async fn get_list(

@@ -6,31 +6,38 @@
 //! it names (each under its own version), so concurrent adds and removals of different members
 //! never undo one another.
 
+use std::sync::Arc;
+
 use http::{Method, StatusCode};
 use jsonapi_config::{Action, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 
 use super::write::{InverseWrite, MemberOp};
+use crate::commit::CommitError;
 use crate::document::{self, Identifier, Linkage};
-use crate::engine::{Engine, check_id};
+use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
 use crate::operation::Operation;
+use crate::precondition;
 use crate::query::{self, Accepts};
-use crate::request::ApiResponse;
-use crate::resource;
+use crate::request::{ApiRequest, ApiResponse};
+use crate::resource::{self, Resource};
 use crate::values;
 
 impl<S: Store> Engine<S> {
+    /// A write of `req`'s relationship endpoint; `body` is its document (the plain view's body
+    /// already turned into one).
     pub(crate) async fn write_relationship(
         &self,
+        ctx: &Ctx,
         ty: &ResourceType,
         id: &str,
         rel_name: &str,
-        method: &Method,
-        query: Option<&str>,
+        req: &ApiRequest,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
+        let (method, query) = (&req.method, req.query.as_deref());
         check_id(ty, id)?;
         // Every relationship write reads the same (nothing) from the query string.
         let accepts = Accepts::of(Operation::UpdateRelationship, false);
@@ -71,98 +78,136 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors));
         }
-        let mut ids: Vec<String> = Vec::new();
-        let mut pointers = Vec::new();
-        for ident in &idents {
-            if !ids.contains(&ident.id) {
-                ids.push(ident.id.clone());
-                pointers.push(ident.pointer.clone());
-            }
-        }
         let action = match *method {
             Method::POST => Action::AddRelationship,
             Method::DELETE => Action::DeleteRelationship,
             _ => Action::UpdateRelationship,
         };
-        self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
-            let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
-            // Members must exist (JSON:API: 404 for a missing related resource).
-            let found = self.load_many(target, &ids).await?;
-            let missing: Vec<ApiError> = idents
-                .iter()
-                .filter(|i| {
-                    !found.iter().any(|r| r.id == i.id) && action != Action::DeleteRelationship
-                })
-                .map(|i| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        title::NOT_FOUND,
-                        "The entity does not exist.",
-                    )
-                    .at(i.pointer.clone())
-                })
-                .collect();
-            if !missing.is_empty() {
-                return Err(ApiErrors(missing).into());
-            }
-            let mut changes = ChangeSet::default();
-            let mut after = owner.clone();
-            match (&rel.storage, rel.many) {
-                (RelationshipStorage::Owned, false) => {
-                    if ids.is_empty() && rel.required {
-                        return Err(ApiErrors::from(values::not_null().at("/data")).into());
-                    }
-                    after
-                        .to_one
-                        .insert(rel_name.to_owned(), ids.first().cloned());
+        let owner = self
+            .with_retries(Some(resource::resource_key(&ty.name, id)), async || {
+                let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+                ctx.preconditions.check_write(ty, Some(&owner))?;
+                let mut changes = ChangeSet::default();
+                // An inverse relationship's write rewrites the members, not the owner: the
+                // owner's version is then held by a check of its own.
+                if ctx.preconditions.has_if_match() {
+                    changes.guard(&owner);
                 }
-                (RelationshipStorage::Owned, true) => {
-                    let members = after.to_many.entry(rel_name.to_owned()).or_default();
-                    match action {
-                        Action::AddRelationship => members.extend(
-                            ids.iter()
-                                .filter(|i| !members.contains(i))
-                                .cloned()
-                                .collect::<Vec<_>>(),
+                self.stage_relationship(
+                    owner.clone(),
+                    rel_name,
+                    action,
+                    &idents,
+                    "/data",
+                    &mut changes,
+                )
+                .await?;
+                let staged = self.commit(action, changes).await?;
+                Ok(staged
+                    .staged(&ty.name, id)
+                    .flatten()
+                    .cloned()
+                    .unwrap_or(owner))
+            })
+            .await?;
+        Ok(ApiResponse::empty(StatusCode::NO_CONTENT).with_etag(&precondition::etag(&owner)))
+    }
+
+    /// Stages a write of `owner`'s relationship (`owner` as stored, or as this request staged
+    /// it): the members named join, leave or become the whole set. Members must exist, in the
+    /// store or among the request's staged resources (404 otherwise; a removal of one that does
+    /// not exist is a no-op).
+    /// `pointer` is where the linkage sits in the request (`/data`).
+    pub(crate) async fn stage_relationship(
+        &self,
+        owner: Resource,
+        rel_name: &str,
+        action: Action,
+        idents: &[Identifier],
+        pointer: &str,
+        changes: &mut ChangeSet,
+    ) -> Result<(), CommitError> {
+        let ty = Arc::clone(self.schema.resource_type(&owner.ty).expect("a stored type"));
+        let rel = &ty.relationships[rel_name];
+        let target = self.target_of(&ty, rel_name);
+        let mut ids: Vec<String> = Vec::new();
+        let mut pointers = Vec::new();
+        for ident in idents {
+            if !ids.contains(&ident.id) {
+                ids.push(ident.id.clone());
+                pointers.push(ident.pointer.clone());
+            }
+        }
+        let found = self.staged_or_loaded(target, &ids, changes, &[]).await?;
+        let missing: Vec<ApiError> = idents
+            .iter()
+            .filter(|i| !found.iter().any(|r| r.id == i.id) && action != Action::DeleteRelationship)
+            .map(|i| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    title::NOT_FOUND,
+                    "The entity does not exist.",
+                )
+                .at(i.pointer.clone())
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiErrors(missing).into());
+        }
+        let mut after = owner.clone();
+        match (&rel.storage, rel.many) {
+            (RelationshipStorage::Owned, false) => {
+                if ids.is_empty() && rel.required {
+                    return Err(ApiErrors::from(values::not_null().at(pointer)).into());
+                }
+                after
+                    .to_one
+                    .insert(rel_name.to_owned(), ids.first().cloned());
+            }
+            (RelationshipStorage::Owned, true) => {
+                let members = after.to_many.entry(rel_name.to_owned()).or_default();
+                match action {
+                    Action::AddRelationship => members.extend(
+                        ids.iter()
+                            .filter(|i| !members.contains(i))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    ),
+                    Action::DeleteRelationship => members.retain(|m| !ids.contains(m)),
+                    _ => members.clone_from(&ids),
+                }
+                if members.len() > self.schema.api.max_related {
+                    return Err(ApiErrors::from(ApiError::bad_request(
+                        title::REQUEST_DATA,
+                        format!(
+                            "A relationship holds at most {} members.",
+                            self.schema.api.max_related
                         ),
-                        Action::DeleteRelationship => members.retain(|m| !ids.contains(m)),
-                        _ => members.clone_from(&ids),
-                    }
-                    if members.len() > self.schema.api.max_related {
-                        return Err(ApiErrors::from(ApiError::bad_request(
-                            title::REQUEST_DATA,
-                            format!(
-                                "A relationship holds at most {} members.",
-                                self.schema.api.max_related
-                            ),
-                        ))
-                        .into());
-                    }
-                }
-                (RelationshipStorage::InverseOf { field }, _) => {
-                    let op = match action {
-                        Action::AddRelationship => MemberOp::Add,
-                        Action::DeleteRelationship => MemberOp::Remove,
-                        _ => MemberOp::Replace,
-                    };
-                    let write = InverseWrite {
-                        rel: rel_name.to_owned(),
-                        target: target.name.clone(),
-                        field: field.clone(),
-                        op,
-                        ids: ids.clone(),
-                        pointers: pointers.clone(),
-                        pointer: "/data".to_owned(),
-                    };
-                    self.stage_inverse(ty, id, &[write], &mut changes, false, &found)
-                        .await?;
+                    ))
+                    .into());
                 }
             }
-            changes.put(Some(owner), after);
-            self.commit(action, changes).await?;
-            Ok(())
-        })
-        .await?;
-        Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+            (RelationshipStorage::InverseOf { field }, _) => {
+                let op = match action {
+                    Action::AddRelationship => MemberOp::Add,
+                    Action::DeleteRelationship => MemberOp::Remove,
+                    _ => MemberOp::Replace,
+                };
+                let write = InverseWrite {
+                    rel: rel_name.to_owned(),
+                    target: target.name.clone(),
+                    field: field.clone(),
+                    op,
+                    ids,
+                    pointers,
+                    pointer: pointer.to_owned(),
+                };
+                let creating = matches!(changes.original(&ty.name, &owner.id), Some(None));
+                self.stage_inverse(&ty, &owner.id, &[write], changes, creating, &found)
+                    .await?;
+            }
+        }
+        changes.put(Some(owner), after);
+        Ok(())
     }
 }

@@ -83,6 +83,8 @@ impl<S: Store> Engine<S> {
         query::parse(&self.schema, ty, query::pairs(query), accepts)?;
         self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
+            // The deletion is conditioned on the version checked here.
+            ctx.preconditions.check_write(ty, Some(&before))?;
             let mut changes = ChangeSet::default();
             self.stage_delete(before, &mut changes).await?;
             ctx.access.check_delete_rules(&changes)?;
@@ -388,7 +390,7 @@ impl<S: Store> Engine<S> {
 
     /// Resources as the change set will leave them: staged ones from the set, others from
     /// `known` (read by this attempt already) or loaded.
-    async fn staged_or_loaded(
+    pub(crate) async fn staged_or_loaded(
         &self,
         ty: &ResourceType,
         ids: &[String],
@@ -414,7 +416,7 @@ impl<S: Store> Engine<S> {
     /// Stages the deletion of a resource and what its relationships' delete rules require of
     /// the resources that point at it: refuse (restrict), clear the link (nullify), or delete
     /// them too (cascade, followed transitively).
-    async fn stage_delete(
+    pub(crate) async fn stage_delete(
         &self,
         root: Resource,
         changes: &mut ChangeSet,
@@ -567,7 +569,7 @@ fn resolve(
 }
 
 /// The error for an identifier whose type is not the relationship's target type.
-fn wrong_type(target: &ResourceType, ident: &Identifier) -> Option<ApiError> {
+pub(crate) fn wrong_type(target: &ResourceType, ident: &Identifier) -> Option<ApiError> {
     (ident.ty != target.name).then(|| {
         ApiError::bad_request(
             title::FORM,
@@ -581,7 +583,11 @@ fn wrong_type(target: &ResourceType, ident: &Identifier) -> Option<ApiError> {
 }
 
 /// A linkage identifier must name the relationship's target type and a well-formed id.
-fn check_identifier(target: &ResourceType, ident: &Identifier, errors: &mut Vec<ApiError>) -> bool {
+pub(crate) fn check_identifier(
+    target: &ResourceType,
+    ident: &Identifier,
+    errors: &mut Vec<ApiError>,
+) -> bool {
     if let Some(e) = wrong_type(target, ident) {
         errors.push(e);
         return false;

@@ -1,0 +1,325 @@
+//! Optimistic concurrency over HTTP (RFC 9110 §8.8.3, §13): the strong `ETag` of a stored
+//! resource, and the `If-Match` / `If-None-Match` preconditions checked against it.
+//!
+//! The entity tag is a digest of the resource item itself: its type, id, version and stored
+//! content (attributes and owned linkage, hashed with object keys sorted, so that a backend
+//! handing back members in another order gives the same tag). The version alone would repeat
+//! when a resource is deleted and created again under the same id; the digest does not, unless
+//! the content is the same too, and then the representation is. Inverse linkage (read from the
+//! other side) and included resources are not part of the item, so not part of the tag.
+//!
+//! `If-Match` is checked against the resource as the write read it, and the write's
+//! transaction requires that very version (its own condition on the item, or a check the
+//! [`crate::extension::ChangeSet`] guard adds when the item is not rewritten): a write that
+//! lost a race re-runs from fresh reads and then fails the precondition, so of many writers
+//! holding one tag exactly one succeeds.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::header::{IF_MATCH, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, StatusCode};
+use jsonapi_config::ResourceType;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, title};
+use crate::resource::Resource;
+
+/// Bytes of the digest kept in a tag: 128 bits, 22 base64url characters.
+const TAG_BYTES: usize = 16;
+
+/// The strong entity tag of a stored resource, quoted as the `ETag` header carries it.
+pub(crate) fn etag(r: &Resource) -> String {
+    let mut hasher = Sha256::new();
+    for part in [r.ty.as_str(), r.id.as_str(), &r.version.to_string()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let mut text = Vec::new();
+    canonical(&Value::Object(r.attributes.clone()), &mut text);
+    // Empty linkage is left out: a resource just written may not list the relationships a
+    // stored one reads back empty.
+    for (name, id) in r
+        .to_one
+        .iter()
+        .filter_map(|(n, id)| Some((n, id.as_ref()?)))
+    {
+        canonical(&Value::from(name.as_str()), &mut text);
+        canonical(&Value::from(id.as_str()), &mut text);
+    }
+    for (name, ids) in r.to_many.iter().filter(|(_, ids)| !ids.is_empty()) {
+        canonical(&Value::from(name.as_str()), &mut text);
+        canonical(&Value::from(ids.clone()), &mut text);
+    }
+    hasher.update(&text);
+    let digest = hasher.finalize();
+    format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..TAG_BYTES]))
+}
+
+/// JSON text with the members of every object in key order.
+fn canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_unstable_by_key(|(k, _)| *k);
+            out.push(b'{');
+            for (i, (k, v)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(&Value::from(k.as_str()), out);
+                out.push(b':');
+                canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(v, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend(serde_json::to_vec(scalar).expect("JSON values serialize")),
+    }
+}
+
+/// The tags a precondition header lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tags {
+    /// `*`: any current representation.
+    Any,
+    /// Entity tags, each with its weakness (`W/`).
+    List(Vec<(bool, String)>),
+}
+
+impl Tags {
+    /// Reads one precondition header (every field line of it).
+    fn parse(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Self>, ApiError> {
+        let malformed = || {
+            ApiError::bad_request(
+                "bad request http exception",
+                format!(
+                    "The \"{name}\" header must be \"*\" or a list of entity tags such as \"\\\"abc\\\"\" (as the \"ETag\" header gives them)."
+                ),
+            )
+            .header(canonical_name(name))
+        };
+        let mut lines = headers.get_all(name).iter().peekable();
+        if lines.peek().is_none() {
+            return Ok(None);
+        }
+        let mut tags = Vec::new();
+        for line in lines {
+            let line = line.to_str().map_err(|_| malformed())?;
+            for member in line.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                if member == "*" {
+                    return Ok(Some(Self::Any));
+                }
+                let (weak, quoted) = match member.strip_prefix("W/") {
+                    Some(rest) => (true, rest),
+                    None => (false, member),
+                };
+                let opaque = quoted
+                    .strip_prefix('"')
+                    .and_then(|q| q.strip_suffix('"'))
+                    .filter(|o| !o.contains('"'))
+                    .ok_or_else(malformed)?;
+                tags.push((weak, format!("\"{opaque}\"")));
+            }
+        }
+        if tags.is_empty() {
+            return Err(malformed());
+        }
+        Ok(Some(Self::List(tags)))
+    }
+
+    /// `If-Match` (strong comparison): a weak tag never matches.
+    fn matches_strongly(&self, current: Option<&str>) -> bool {
+        match (self, current) {
+            (_, None) => false,
+            (Self::Any, Some(_)) => true,
+            (Self::List(tags), Some(c)) => tags.iter().any(|(weak, t)| !weak && t == c),
+        }
+    }
+
+    /// `If-None-Match` (weak comparison): the weakness of a tag is ignored.
+    fn matches_weakly(&self, current: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::List(tags) => tags.iter().any(|(_, t)| t == current),
+        }
+    }
+}
+
+/// The header names as this API writes them in `source.header`.
+fn canonical_name(name: &HeaderName) -> &'static str {
+    if name == IF_MATCH {
+        "If-Match"
+    } else {
+        "If-None-Match"
+    }
+}
+
+/// A request's preconditions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Preconditions {
+    if_match: Option<Tags>,
+    if_none_match: Option<Tags>,
+}
+
+impl Preconditions {
+    /// Reads `If-Match` and `If-None-Match`.
+    ///
+    /// # Errors
+    /// A 400 naming the header when one is not `*` or a list of entity tags.
+    pub(crate) fn of(headers: &HeaderMap) -> Result<Self, ApiError> {
+        Ok(Self {
+            if_match: Tags::parse(headers, &IF_MATCH)?,
+            if_none_match: Tags::parse(headers, &IF_NONE_MATCH)?,
+        })
+    }
+
+    /// Whether the request carries `If-Match` (the write must then hold the version it checked
+    /// against, even when it changes nothing on the resource itself).
+    pub(crate) fn has_if_match(&self) -> bool {
+        self.if_match.is_some()
+    }
+
+    /// The check a write of a known resource (`PATCH`, `DELETE`, a relationship endpoint)
+    /// makes against the resource as it read it (`None`: it does not exist).
+    ///
+    /// # Errors
+    /// 428 `precondition required` when the type requires `If-Match` and the request has
+    /// none; 412 `precondition failed` when its tags do not name the current version.
+    pub(crate) fn check_write(
+        &self,
+        ty: &ResourceType,
+        current: Option<&Resource>,
+    ) -> Result<(), ApiError> {
+        let Some(tags) = &self.if_match else {
+            // A write that creates (an upsert by PATCH) has no version to name.
+            if ty.require_if_match && current.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::PRECONDITION_REQUIRED,
+                    title::PRECONDITION_REQUIRED,
+                    format!(
+                        "Writes of \"{}\" must say which version they change: send \"If-Match\" with the \"ETag\" of the resource as last read.",
+                        ty.name
+                    ),
+                )
+                .header("If-Match"));
+            }
+            return Ok(());
+        };
+        let tag = current.map(etag);
+        if tags.matches_strongly(tag.as_deref()) {
+            return Ok(());
+        }
+        let detail = if current.is_some() {
+            "The resource has changed since the version \"If-Match\" names; read it again (its \"ETag\" names the current version) and retry the change on it."
+        } else {
+            "The resource does not exist, so no version of it matches \"If-Match\"."
+        };
+        Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            title::PRECONDITION_FAILED,
+            detail,
+        )
+        .header("If-Match"))
+    }
+
+    /// Whether a `GET` / `HEAD` of a resource with this tag is answered `304 Not Modified`
+    /// (`If-Match`, when also given, must hold first; a failed one is 412).
+    ///
+    /// # Errors
+    /// 412 when `If-Match` does not name the current version.
+    pub(crate) fn not_modified(&self, tag: &str) -> Result<bool, ApiError> {
+        if let Some(tags) = &self.if_match
+            && !tags.matches_strongly(Some(tag))
+        {
+            return Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                title::PRECONDITION_FAILED,
+                "The resource's current version is not one \"If-Match\" names.",
+            )
+            .header("If-Match"));
+        }
+        Ok(self
+            .if_none_match
+            .as_ref()
+            .is_some_and(|tags| tags.matches_weakly(tag)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn tags_are_parsed_as_rfc_9110_writes_them() {
+        let tags = |v: &str| Tags::parse(&headers(&[(&IF_MATCH, v)]), &IF_MATCH);
+        assert_eq!(tags("*").unwrap(), Some(Tags::Any));
+        assert_eq!(
+            tags("\"a\", W/\"b\"").unwrap(),
+            Some(Tags::List(vec![
+                (false, "\"a\"".into()),
+                (true, "\"b\"".into())
+            ]))
+        );
+        for bad in ["a", "\"a", "W/a", ",", "\"a\"b\""] {
+            let e = tags(bad).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(
+                e.source,
+                Some(crate::error::Source::Header("If-Match".into()))
+            );
+        }
+        assert_eq!(Tags::parse(&HeaderMap::new(), &IF_MATCH).unwrap(), None);
+    }
+
+    #[test]
+    fn the_tag_follows_the_stored_state_not_the_order_of_members() {
+        let mut a = Resource::new("products", "1");
+        a.version = 3;
+        a.attributes.insert("x".into(), 1.into());
+        a.attributes.insert("y".into(), 2.into());
+        let mut b = Resource::new("products", "1");
+        b.version = 3;
+        b.attributes.insert("y".into(), 2.into());
+        b.attributes.insert("x".into(), 1.into());
+        assert_eq!(etag(&a), etag(&b));
+        b.version = 4;
+        assert_ne!(etag(&a), etag(&b));
+        b.version = 3;
+        b.attributes.insert("x".into(), 5.into());
+        assert_ne!(etag(&a), etag(&b));
+    }
+
+    #[test]
+    fn if_match_compares_strongly_and_if_none_match_weakly() {
+        let r = Resource::new("products", "1");
+        let tag = etag(&r);
+        let weak = format!("W/{tag}");
+        let strong = Preconditions::of(&headers(&[(&IF_MATCH, &tag)])).unwrap();
+        assert!(strong.not_modified(&tag).is_ok_and(|m| !m));
+        let weak_match = Preconditions::of(&headers(&[(&IF_MATCH, &weak)])).unwrap();
+        assert_eq!(
+            weak_match.not_modified(&tag).unwrap_err().status,
+            StatusCode::PRECONDITION_FAILED
+        );
+        let none_match = Preconditions::of(&headers(&[(&IF_NONE_MATCH, &weak)])).unwrap();
+        assert!(none_match.not_modified(&tag).unwrap());
+    }
+}
