@@ -96,6 +96,15 @@ impl TokenSigner {
         }
     }
 
+    /// The same signer with another key (after a rotation).
+    #[must_use]
+    pub fn with_key(&self, key: SigningKey) -> Self {
+        Self {
+            key,
+            ..self.clone()
+        }
+    }
+
     /// Sets the token lifetime in seconds (at least 1).
     #[must_use]
     pub fn with_ttl(mut self, seconds: u64) -> Self {

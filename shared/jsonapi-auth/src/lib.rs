@@ -97,25 +97,38 @@
 //! # }
 //! ```
 
+pub mod authorization;
+pub mod authorize;
 pub mod backoff;
 pub mod clients;
 mod clock;
+mod code_grant;
+mod grant_type;
 pub mod grants;
 pub mod jwt;
 pub mod keys;
+mod oauth_error;
 pub mod password;
 pub mod permissions;
+pub mod pkce;
+pub mod redirect_uri;
 pub mod refresh;
 mod secret;
+mod sign_in;
+#[cfg(test)]
+mod test_support;
+mod token_request;
 mod util;
 
+pub use authorize::{AuthorizationRequest, AuthorizeError, ConsentError, ConsentRequest};
 pub use backoff::{Backoff, BackoffPolicy, RetryAfter};
-pub use clients::{ClientInfo, ClientStore, NewClient};
+pub use clients::{ClientInfo, ClientSpec, ClientStore, NewClient, Registered};
 pub use clock::Clock;
-pub use grants::{
-    ErrorCode, GrantType, OAuthError, ServiceOptions, TokenRequest, TokenResponse, TokenService,
-    User, UserDirectory,
-};
+pub use grant_type::GrantType;
+pub use grants::{ServiceOptions, TokenResponse, TokenService, User, UserDirectory};
+pub use oauth_error::{ErrorCode, OAuthError};
+pub use sign_in::SignInError;
+pub use token_request::TokenRequest;
 pub use jwt::{
     AccessClaims, AccessToken, ExternalIssuer, Principal, TokenError, TokenSigner, TokenVerifier,
 };
