@@ -235,7 +235,12 @@ mod tests {
         }
     }
 
-    fn kept() -> (tempfile::TempDir, Arc<RedbStore>, Authorizations<RedbStore>, Clock) {
+    fn kept() -> (
+        tempfile::TempDir,
+        Arc<RedbStore>,
+        Authorizations<RedbStore>,
+        Clock,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(RedbStore::open(dir.path()).unwrap());
         let clock = Clock::manual_now();
@@ -252,7 +257,11 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(!serde_json::to_string(&item.attrs).unwrap().contains(code.expose()));
+        assert!(
+            !serde_json::to_string(&item.attrs)
+                .unwrap()
+                .contains(code.expose())
+        );
         assert!(item.key.pk.starts_with("auth#code#"));
         assert_eq!(
             kept.take(Stage::Code, code.expose()).await.unwrap(),

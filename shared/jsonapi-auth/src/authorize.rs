@@ -137,9 +137,10 @@ impl AuthorizeError {
 
     fn from_store(e: &StoreError) -> Self {
         match e {
-            StoreError::Unavailable { .. } => {
-                Self::page(503, "The service is temporarily unavailable; try again shortly.")
-            }
+            StoreError::Unavailable { .. } => Self::page(
+                503,
+                "The service is temporarily unavailable; try again shortly.",
+            ),
             _ => {
                 tracing::error!(error = %e, "authorization endpoint storage failure");
                 Self::page(500, "The request could not be served.")
@@ -195,10 +196,16 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
         if let Some((name, problem)) = &request.malformed
             && matches!(name.as_str(), "client_id" | "redirect_uri")
         {
-            return Err(AuthorizeError::page(400, format!("The {name} parameter {problem}.")));
+            return Err(AuthorizeError::page(
+                400,
+                format!("The {name} parameter {problem}."),
+            ));
         }
         let Some(client_id) = &request.client_id else {
-            return Err(AuthorizeError::page(400, "The client_id parameter is missing."));
+            return Err(AuthorizeError::page(
+                400,
+                "The client_id parameter is missing.",
+            ));
         };
         // Any client names itself by its id here; a confidential one authenticates later, at
         // the token endpoint.
@@ -211,10 +218,17 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
                 ));
             }
             Err(ClientError::Store(e)) => return Err(AuthorizeError::from_store(&e)),
-            Err(e) => return Err(AuthorizeError::from_store(&StoreError::Internal(e.to_string()))),
+            Err(e) => {
+                return Err(AuthorizeError::from_store(&StoreError::Internal(
+                    e.to_string(),
+                )));
+            }
         };
         let Some(redirect) = &request.redirect_uri else {
-            return Err(AuthorizeError::page(400, "The redirect_uri parameter is missing."));
+            return Err(AuthorizeError::page(
+                400,
+                "The redirect_uri parameter is missing.",
+            ));
         };
         if !client.has_redirect_uri(redirect) {
             return Err(AuthorizeError::page(
@@ -230,11 +244,19 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
             })
         };
         if let Some((name, problem)) = &request.malformed {
-            return refuse(ErrorCode::InvalidRequest, &format!("The {name} parameter {problem}"));
+            return refuse(
+                ErrorCode::InvalidRequest,
+                &format!("The {name} parameter {problem}"),
+            );
         }
         match request.response_type.as_deref() {
             Some("code") => {}
-            None => return refuse(ErrorCode::InvalidRequest, "The response_type parameter is missing"),
+            None => {
+                return refuse(
+                    ErrorCode::InvalidRequest,
+                    "The response_type parameter is missing",
+                );
+            }
             Some(_) => {
                 return refuse(
                     ErrorCode::UnsupportedResponseType,
@@ -270,7 +292,10 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
                 );
             }
             (None, Some(_)) => {
-                return refuse(ErrorCode::InvalidRequest, "The code_challenge parameter is missing");
+                return refuse(
+                    ErrorCode::InvalidRequest,
+                    "The code_challenge parameter is missing",
+                );
             }
             (None, None) if client.public => {
                 return refuse(
@@ -342,5 +367,211 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
         let mut params = vec![("code", code.expose())];
         params.extend(state.map(|s| ("state", s)));
         Ok(redirect_uri::with_params(&granted.redirect_uri, &params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::test_support::{
+        REDIRECT, authorization_request, code_client, fixture, pkce_pair, redirect_params,
+    };
+
+    fn with(request: &AuthorizationRequest, name: &str, value: &str) -> AuthorizationRequest {
+        let mut pairs: Vec<(String, String)> = request
+            .pairs()
+            .into_iter()
+            .filter(|(n, _)| *n != name)
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        pairs.push((name.to_owned(), value.to_owned()));
+        AuthorizationRequest::from_pairs(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v))),
+        )
+    }
+
+    fn page(e: AuthorizeError) -> String {
+        match e {
+            AuthorizeError::Page {
+                status,
+                description,
+            } => {
+                assert_eq!(status, 400, "{description}");
+                description
+            }
+            other => panic!("expected a page, got {other:?}"),
+        }
+    }
+
+    /// The `error` of a redirect, and the `state` it carries.
+    fn redirected(e: AuthorizeError) -> (String, Option<String>) {
+        match e {
+            AuthorizeError::Redirect { location } => {
+                assert!(location.starts_with(REDIRECT), "{location}");
+                let params = redirect_params(&location);
+                (params["error"].clone(), params.get("state").cloned())
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unusable_client_or_redirect_uri_is_shown_never_redirected_to() {
+        let f = fixture().await;
+        let client = code_client(&f, true).await;
+        let (_, challenge) = pkce_pair();
+        let good = authorization_request(client.id(), Some(&challenge));
+        assert!(f.service.check_authorization(&good).await.is_ok());
+        let check = |r: AuthorizationRequest| {
+            let service = &f.service;
+            async move { page(service.check_authorization(&r).await.unwrap_err()) }
+        };
+        for (name, value) in [
+            ("redirect_uri", "https://evil.example/callback"),
+            ("redirect_uri", "https://app.example/callback/"),
+            ("redirect_uri", "https://app.example/callback?x=1"),
+            ("client_id", "no-such-client"),
+        ] {
+            let description = check(with(&good, name, value)).await;
+            assert!(description.contains(name), "{description}");
+        }
+        // Missing, and given twice.
+        let mut missing = good.clone();
+        missing.redirect_uri = None;
+        assert!(check(missing).await.contains("redirect_uri"));
+        let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = good
+            .pairs()
+            .into_iter()
+            .map(|(n, v)| (Cow::Borrowed(n), Cow::Borrowed(v)))
+            .collect();
+        pairs.push((Cow::Borrowed("redirect_uri"), Cow::Borrowed(REDIRECT)));
+        let twice = check(AuthorizationRequest::from_pairs(pairs)).await;
+        assert!(twice.contains("repeated"), "{twice}");
+        // A revoked client is no client; a client of other grants has no redirect URI.
+        f.service.clients().revoke(client.id()).await.unwrap();
+        assert!(check(good).await.contains("client_id"));
+        let other = authorization_request(&f.app.id, Some(&challenge));
+        assert!(check(other).await.contains("redirect_uri"));
+    }
+
+    #[tokio::test]
+    async fn other_problems_go_back_to_the_client_with_its_state() {
+        let f = fixture().await;
+        let public = code_client(&f, true).await;
+        let confidential = code_client(&f, false).await;
+        let (_, challenge) = pkce_pair();
+        let good = authorization_request(public.id(), Some(&challenge));
+        let cases = [
+            (
+                with(&good, "response_type", "token"),
+                "unsupported_response_type",
+            ),
+            (
+                with(&good, "code_challenge_method", "plain"),
+                "invalid_request",
+            ),
+            (
+                with(&good, "code_challenge", "too-short"),
+                "invalid_request",
+            ),
+            (
+                with(&good, "state", &"s".repeat(MAX_PARAMETER_CHARS + 1)),
+                "invalid_request",
+            ),
+            // Public clients must use PKCE.
+            (authorization_request(public.id(), None), "invalid_request"),
+        ];
+        for (request, error) in cases {
+            let (got, state) =
+                redirected(f.service.check_authorization(&request).await.unwrap_err());
+            assert_eq!(got, error, "{request:?}");
+            if request.state.as_deref() == Some("st@te 1") {
+                assert_eq!(state.as_deref(), Some("st@te 1"));
+            }
+        }
+        let mut no_method = good.clone();
+        no_method.code_challenge_method = None;
+        let (error, _) = redirected(f.service.check_authorization(&no_method).await.unwrap_err());
+        assert_eq!(error, "invalid_request", "no method means plain, refused");
+        let mut no_type = good;
+        no_type.response_type = None;
+        let (error, _) = redirected(f.service.check_authorization(&no_type).await.unwrap_err());
+        assert_eq!(error, "invalid_request");
+        // A confidential client may go without PKCE.
+        let plain = authorization_request(confidential.id(), None);
+        assert!(f.service.check_authorization(&plain).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn consent_is_answered_once_and_a_denial_says_access_denied() {
+        let f = fixture().await;
+        let client = code_client(&f, true).await;
+        let (_, challenge) = pkce_pair();
+        let request = authorization_request(client.id(), Some(&challenge));
+        let info = f.service.check_authorization(&request).await.unwrap();
+        assert!(matches!(
+            f.service
+                .sign_in_to_authorize(&request, &info, "alice", "nope")
+                .await,
+            Err(SignInError::Refused)
+        ));
+        let consent = f
+            .service
+            .sign_in_to_authorize(&request, &info, "alice", "wonderland")
+            .await
+            .unwrap();
+        assert_eq!(
+            (consent.client_name.as_str(), consent.username.as_str()),
+            ("Shop app", "alice")
+        );
+        let location = f
+            .service
+            .consent(consent.ticket.expose(), false)
+            .await
+            .unwrap();
+        let params = redirect_params(&location);
+        assert_eq!(params["error"], "access_denied");
+        assert_eq!(params["state"], "st@te 1");
+        assert!(!params.contains_key("code"));
+        assert!(matches!(
+            f.service.consent(consent.ticket.expose(), true).await,
+            Err(ConsentError::Expired)
+        ));
+        // A ticket waits ten minutes at most.
+        let late = f
+            .service
+            .sign_in_to_authorize(&request, &info, "alice", "wonderland")
+            .await
+            .unwrap();
+        f.clock.advance(crate::authorization::CONSENT_TTL);
+        assert!(matches!(
+            f.service.consent(late.ticket.expose(), true).await,
+            Err(ConsentError::Expired)
+        ));
+    }
+
+    #[tokio::test]
+    async fn sign_in_failures_are_slowed_down_per_username() {
+        let f = fixture().await;
+        let client = code_client(&f, true).await;
+        let (_, challenge) = pkce_pair();
+        let request = authorization_request(client.id(), Some(&challenge));
+        let info = f.service.check_authorization(&request).await.unwrap();
+        for _ in 0..6 {
+            let _ = f
+                .service
+                .sign_in_to_authorize(&request, &info, "alice", "guess")
+                .await;
+        }
+        assert!(matches!(
+            f.service
+                .sign_in_to_authorize(&request, &info, "alice", "wonderland")
+                .await,
+            Err(SignInError::SlowDown(_))
+        ));
     }
 }

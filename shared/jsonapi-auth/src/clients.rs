@@ -162,7 +162,9 @@ impl ClientInfo {
 
     /// Whether `uri` is one of its redirect URIs, character for character.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|registered| registered == uri)
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
     }
 }
 
@@ -292,7 +294,11 @@ impl<S: Store> ClientStore<S> {
     /// public client with a grant other than [`PUBLIC_GRANTS`] or with roles; the
     /// `authorization_code` grant without a redirect URI, or redirect URIs without it), or a
     /// store failure.
-    pub async fn register(&self, spec: &ClientSpec, public: bool) -> Result<Registered, ClientError> {
+    pub async fn register(
+        &self,
+        spec: &ClientSpec,
+        public: bool,
+    ) -> Result<Registered, ClientError> {
         let name = spec.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
             return Err(ClientError::Invalid(format!(
@@ -541,7 +547,10 @@ mod tests {
         assert_eq!(new.id.len(), 22);
         assert!(new.secret.expose().len() >= 43);
 
-        let info = c.authenticate(&new.id, Some(new.secret.expose())).await.unwrap();
+        let info = c
+            .authenticate(&new.id, Some(new.secret.expose()))
+            .await
+            .unwrap();
         assert_eq!(info.name, "Shop sync");
         assert_eq!(info.roles, vec!["integration".to_owned()]);
         assert!(info.allows(GrantType::ClientCredentials));
@@ -580,7 +589,11 @@ mod tests {
             }])
             .await
             .unwrap();
-        assert!(c.authenticate(&new.id, Some(new.secret.expose())).await.is_ok());
+        assert!(
+            c.authenticate(&new.id, Some(new.secret.expose()))
+                .await
+                .is_ok()
+        );
         assert!(matches!(
             c.authenticate(&new.id, Some("nope")).await,
             Err(ClientAuthError::WrongSecret)
@@ -600,7 +613,8 @@ mod tests {
             Err(ClientAuthError::WrongSecret)
         ));
         assert!(matches!(
-            c.authenticate("unknownclientid", Some(new.secret.expose())).await,
+            c.authenticate("unknownclientid", Some(new.secret.expose()))
+                .await,
             Err(ClientAuthError::Unknown)
         ));
         assert!(matches!(
@@ -697,5 +711,74 @@ mod tests {
         let shown = format!("{new:?} {c:?}");
         assert!(shown.contains(&new.id));
         assert!(!shown.contains(new.secret.expose()));
+    }
+
+    #[tokio::test]
+    async fn public_clients_have_no_secret_and_only_the_grants_of_a_signed_in_user() {
+        let (_dir, store) = store();
+        let c = clients(&store);
+        let spec = ClientSpec {
+            name: "Shop app".into(),
+            roles: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec!["com.example.shop:/callback".into()],
+        };
+        let Registered::Public { id } = c.register(&spec, true).await.unwrap() else {
+            panic!("a public client");
+        };
+        let item = store.get(&client_key(&id)).await.unwrap().unwrap();
+        assert!(item.attrs.get("secret_hash").is_none());
+        let info = c.authenticate(&id, None).await.unwrap();
+        assert!(info.public);
+        assert!(info.has_redirect_uri("com.example.shop:/callback"));
+        assert!(!info.has_redirect_uri("com.example.shop:/callback/"));
+        // A secret is no way in for it, not even an empty one.
+        for secret in ["", "guess"] {
+            assert!(matches!(
+                c.authenticate(&id, Some(secret)).await,
+                Err(ClientAuthError::WrongKind)
+            ));
+        }
+        // Without a secret, a confidential client is refused.
+        let confidential = c
+            .create("sync", &[], &[GrantType::ClientCredentials])
+            .await
+            .unwrap();
+        assert!(matches!(
+            c.authenticate(&confidential.id, None).await,
+            Err(ClientAuthError::WrongKind)
+        ));
+        c.revoke(&id).await.unwrap();
+        assert!(matches!(
+            c.authenticate(&id, None).await,
+            Err(ClientAuthError::Revoked)
+        ));
+
+        let refused = |spec: ClientSpec, public: bool| {
+            let c = c.clone();
+            async move {
+                match c.register(&spec, public).await {
+                    Err(ClientError::Invalid(message)) => message,
+                    other => panic!("refused: {other:?}"),
+                }
+            }
+        };
+        let mut password = spec.clone();
+        password.grant_types.push(GrantType::Password);
+        assert!(refused(password, true).await.contains("password"));
+        let mut roles = spec.clone();
+        roles.roles = vec!["admin".into()];
+        assert!(refused(roles, true).await.contains("roles"));
+        let mut no_uri = spec.clone();
+        no_uri.redirect_uris.clear();
+        assert!(refused(no_uri, false).await.contains("redirect URI"));
+        let mut bad_uri = spec.clone();
+        bad_uri.redirect_uris = vec!["http://app.example.com/cb".into()];
+        assert!(refused(bad_uri, false).await.contains("https"));
+        let stray = ClientSpec {
+            grant_types: vec![GrantType::ClientCredentials],
+            ..spec
+        };
+        assert!(refused(stray, false).await.contains("authorization_code"));
     }
 }

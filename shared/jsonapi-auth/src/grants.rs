@@ -388,7 +388,9 @@ mod tests {
 
     use super::*;
     use crate::keys::SigningKey;
-    use crate::test_support::{ISS, Users, fixture, json_request, password_request, refresh_request};
+    use crate::test_support::{
+        ISS, Users, fixture, json_request, password_request, refresh_request,
+    };
 
     #[tokio::test]
     async fn client_credentials_grant_gives_an_access_token_only() {

@@ -126,17 +126,17 @@ pub use clients::{ClientInfo, ClientSpec, ClientStore, NewClient, Registered};
 pub use clock::Clock;
 pub use grant_type::GrantType;
 pub use grants::{ServiceOptions, TokenResponse, TokenService, User, UserDirectory};
-pub use oauth_error::{ErrorCode, OAuthError};
-pub use sign_in::SignInError;
-pub use token_request::TokenRequest;
 pub use jwt::{
     AccessClaims, AccessToken, ExternalIssuer, Principal, TokenError, TokenSigner, TokenVerifier,
 };
 pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use oauth_error::{ErrorCode, OAuthError};
 pub use password::{PasswordHash, Passwords};
 pub use permissions::{Grants, Permission, RolePermissions};
 pub use refresh::{RefreshTokens, Rotated};
 pub use secret::SecretString;
+pub use sign_in::SignInError;
+pub use token_request::TokenRequest;
 
 /// The attribute holding an item's expiry in epoch seconds (for DynamoDB's TTL).
 pub const TTL_ATTRIBUTE: &str = "ttl";

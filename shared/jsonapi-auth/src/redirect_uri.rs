@@ -58,14 +58,19 @@ pub fn check(uri: &str) -> Result<(), String> {
         // Private-use schemes of native apps: reverse domain names (RFC 8252 §7.1), so that
         // one app cannot claim a scheme as generic as "app:".
         _ if scheme.contains('.') => Ok(()),
-        _ => refuse("must use https, http on a loopback host, or a reverse-domain scheme such as com.example.app:"),
+        _ => refuse(
+            "must use https, http on a loopback host, or a reverse-domain scheme such as com.example.app:",
+        ),
     }
 }
 
 /// The host of an authority (`host[:port]`, `[v6][:port]`).
 fn host_of(authority: &str) -> &str {
     if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().map_or("", |h| &authority[..h.len() + 2]);
+        return v6
+            .split(']')
+            .next()
+            .map_or("", |h| &authority[..h.len() + 2]);
     }
     authority.split(':').next().unwrap_or_default()
 }

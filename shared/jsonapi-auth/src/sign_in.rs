@@ -37,7 +37,11 @@ impl From<SignInError> for OAuthError {
 
 impl<S: Store, U: UserDirectory> TokenService<S, U> {
     /// Checks a username and password; an unknown username costs as much time as a known one.
-    pub(crate) async fn sign_in(&self, username: &str, password: &str) -> Result<User, SignInError> {
+    pub(crate) async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<User, SignInError> {
         let key = backoff::username_key(username);
         self.backoff
             .check(&key)

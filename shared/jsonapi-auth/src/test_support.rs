@@ -154,3 +154,73 @@ pub(crate) fn refresh_request(f: &Fixture, token: &str) -> TokenRequest {
         "client_secret": f.app.secret.expose(), "refresh_token": token,
     }))
 }
+
+/// Where the test clients of the authorization code grant get their codes.
+pub(crate) const REDIRECT: &str = "https://app.example/callback";
+
+/// A PKCE verifier and its S256 challenge.
+pub(crate) fn pkce_pair() -> (String, String) {
+    let verifier = crate::util::random_token(32);
+    let challenge = crate::pkce::s256_challenge(&verifier);
+    (verifier, challenge)
+}
+
+/// Registers a client of the authorization code grant (and refresh), public or not; its id.
+pub(crate) async fn code_client(f: &Fixture, public: bool) -> crate::Registered {
+    let spec = crate::ClientSpec {
+        name: "Shop app".into(),
+        roles: Vec::new(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        redirect_uris: vec![REDIRECT.into()],
+    };
+    f.service.clients().register(&spec, public).await.unwrap()
+}
+
+/// A well-formed authorization request of `client_id` with this challenge.
+pub(crate) fn authorization_request(
+    client_id: &str,
+    challenge: Option<&str>,
+) -> crate::AuthorizationRequest {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("state", "st@te 1"),
+    ];
+    if let Some(challenge) = challenge {
+        pairs.extend([
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+    }
+    crate::AuthorizationRequest::from_pairs(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (std::borrow::Cow::Borrowed(k), std::borrow::Cow::Borrowed(v))),
+    )
+}
+
+/// The query parameters of a redirect's location.
+pub(crate) fn redirect_params(location: &str) -> HashMap<String, String> {
+    let (_, query) = location.split_once('?').expect("a query");
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// alice signs in for `request` and allows it: the authorization code.
+pub(crate) async fn code_for(f: &Fixture, request: &crate::AuthorizationRequest) -> String {
+    let client = f.service.check_authorization(request).await.unwrap();
+    let consent = f
+        .service
+        .sign_in_to_authorize(request, &client, "alice", "wonderland")
+        .await
+        .unwrap();
+    let location = f
+        .service
+        .consent(consent.ticket.expose(), true)
+        .await
+        .unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    redirect_params(&location)["code"].clone()
+}
