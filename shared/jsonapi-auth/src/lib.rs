@@ -105,6 +105,7 @@ mod clock;
 mod code_grant;
 mod grant_type;
 pub mod grants;
+pub mod jwks_fetch;
 pub mod jwt;
 pub mod keys;
 mod oauth_error;
@@ -115,10 +116,12 @@ pub mod redirect_uri;
 pub mod refresh;
 mod secret;
 mod sign_in;
+pub mod stored_keys;
 #[cfg(test)]
 mod test_support;
 mod token_request;
 mod util;
+pub mod verifier;
 
 pub use authorize::{AuthorizationRequest, AuthorizeError, ConsentError, ConsentRequest};
 pub use backoff::{Backoff, BackoffPolicy, RetryAfter};
@@ -136,7 +139,9 @@ pub use permissions::{Grants, Permission, RolePermissions};
 pub use refresh::{RefreshTokens, Rotated};
 pub use secret::SecretString;
 pub use sign_in::SignInError;
+pub use stored_keys::{KeyStore, KeyStoreError, PublishedKey, Rotation};
 pub use token_request::TokenRequest;
+pub use verifier::{ExternalSource, JwksLocation, OwnKeys, Refresh, Verifier};
 
 /// The attribute holding an item's expiry in epoch seconds (for DynamoDB's TTL).
 pub const TTL_ATTRIBUTE: &str = "ttl";
