@@ -116,7 +116,7 @@ fn the_debug_log_holds_no_secret() {
     for expected in [
         "DEBUG",
         "token issued",
-        "password grant refused",
+        "sign-in refused",
         "/oauth2-token",
     ] {
         assert!(

@@ -10,11 +10,13 @@
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
+//! - [`keys`](KeysCommand): `jsonapi-local keys rotate | list`.
 
 mod clients;
 mod dev_client;
 mod head_errors;
 mod http;
+mod keys;
 mod seed;
 
 use std::net::SocketAddr;
@@ -30,6 +32,7 @@ use jsonapi_engine::Engine;
 use jsonapi_engine::extension::BoxFuture;
 use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
+pub use keys::{KeysCommand, run_keys_command};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -96,7 +99,7 @@ pub enum StartError {
     /// The development client could not be made.
     #[error("cannot make the development client: {0}")]
     DevClient(String),
-    /// A client command failed.
+    /// A client or keys command failed.
     #[error("{0}")]
     Client(String),
     /// `--public-url` is not an absolute http(s) URL.
@@ -293,6 +296,20 @@ pub(crate) trait WithEngine {
     type Output;
     /// Does it.
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output;
+}
+
+/// Runs a command of the command line on the store the options name; returns what to print.
+pub(crate) async fn run_command<W: WithEngine<Output = Result<String, String>>>(
+    options: &Options,
+    command: W,
+) -> Result<String, StartError> {
+    let schema = match &options.config {
+        Some(path) => jsonapi_config::load_file(path)?,
+        None => jsonapi_config::example_domain(),
+    };
+    open(options, schema, command)
+        .await?
+        .map_err(StartError::Client)
 }
 
 /// Opens the store the options name (the data folder, or a DynamoDB table), builds the engine

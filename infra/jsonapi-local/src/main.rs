@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use jsonapi_auth::GrantType;
-use jsonapi_local::{ClientCommand, DevClient, DynamoOptions, Options, Server, run_client_command};
+use jsonapi_auth::{ClientSpec, GrantType};
+use jsonapi_local::{
+    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, run_client_command,
+    run_keys_command,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Serve a JSON:API from one configuration file on the embedded store.
@@ -52,6 +55,25 @@ enum Command {
     /// folder first; a DynamoDB table may stay in use).
     #[command(subcommand)]
     Client(ClientArgs),
+    /// Manage the keys that sign access tokens, when the environment gives none (stop a
+    /// server using the same data folder first; a DynamoDB table may stay in use).
+    #[command(subcommand)]
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysArgs {
+    /// Make a new signing key current; tokens signed by the previous ones stay valid until
+    /// they expire, then those keys are retired.
+    Rotate {
+        /// Seconds the previous keys' tokens may still live (default: the configuration's
+        /// accessTokenLifetime; give the deployment's TokenLifetimeSeconds when it differs;
+        /// 0 retires them at once, for a leaked key).
+        #[arg(long)]
+        retire_after: Option<u64>,
+    },
+    /// List the published public keys: current, retiring and retired.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,9 +86,18 @@ enum ClientArgs {
         /// Role ids its tokens carry, comma-separated (e.g. admin or editor,viewer).
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
-        /// Grants it may use, comma-separated.
+        /// Grants it may use, comma-separated (a public client: authorization_code and
+        /// refresh_token).
         #[arg(long, value_delimiter = ',', default_value = "client_credentials")]
         grants: Vec<String>,
+        /// Where authorization codes may be sent, comma-separated (the authorization_code
+        /// grant needs one; compared character for character).
+        #[arg(long, value_delimiter = ',')]
+        redirect_uris: Vec<String>,
+        /// A public client (a browser or mobile app that cannot keep a secret): no secret,
+        /// PKCE required.
+        #[arg(long)]
+        public: bool,
     },
     /// List the clients (never their secrets).
     List,
@@ -109,8 +140,16 @@ async fn main() -> ExitCode {
         dynamodb,
         auth_cache_ttl: None,
     };
-    if let Some(Command::Client(command)) = args.command {
-        return client(&options, command).await;
+    match args.command {
+        Some(Command::Client(command)) => return client(&options, command).await,
+        Some(Command::Keys(command)) => {
+            let command = match command {
+                KeysArgs::Rotate { retire_after } => KeysCommand::Rotate { retire_after },
+                KeysArgs::List => KeysCommand::List,
+            };
+            return printed(run_keys_command(&options, command).await);
+        }
+        None => {}
     }
     // Installed before the server starts: a signal that arrives as soon as it is listening
     // must stop it cleanly, not kill it with the signal's default action.
@@ -147,6 +186,8 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
             name,
             roles,
             grants,
+            redirect_uris,
+            public,
         } => {
             let mut parsed = Vec::new();
             for grant in &grants {
@@ -154,22 +195,32 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
                     Some(g) => parsed.push(g),
                     None => {
                         eprintln!(
-                            "jsonapi-local: unknown grant \"{grant}\" (expected client_credentials, password or refresh_token)"
+                            "jsonapi-local: unknown grant \"{grant}\" (expected {})",
+                            GrantType::names()
                         );
                         return ExitCode::FAILURE;
                     }
                 }
             }
             ClientCommand::Add {
-                name,
-                roles,
-                grants: parsed,
+                spec: ClientSpec {
+                    name,
+                    roles,
+                    grant_types: parsed,
+                    redirect_uris,
+                },
+                public,
             }
         }
         ClientArgs::List => ClientCommand::List,
         ClientArgs::Revoke { id } => ClientCommand::Revoke { id },
     };
-    match run_client_command(options, command).await {
+    printed(run_client_command(options, command).await)
+}
+
+/// Prints what a command gives, or why it failed.
+fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
+    match outcome {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS

@@ -21,14 +21,14 @@ use jsonapi_store::limits::MAX_BATCH_GET;
 use jsonapi_store::{Attrs, Condition, Item, Key, RangeQuery, Store, StoreError, Write};
 use serde::Serialize;
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::clock::Clock;
 use crate::grant_type::GrantType;
 use crate::password::{PasswordError, Passwords};
 use crate::secret::SecretString;
-use crate::util::{bool_attr, random_token, str_attr, strings_attr, strings_value};
+use crate::util::{
+    bool_attr, random_token, rfc3339, same_secret, str_attr, strings_attr, strings_value,
+};
 
 /// The listing partition.
 pub const LISTING_PK: &str = "auth#clients";
@@ -228,14 +228,6 @@ impl<S> fmt::Debug for ClientStore<S> {
             .field("passwords", &self.passwords)
             .finish_non_exhaustive()
     }
-}
-
-fn rfc3339(epoch: u64) -> String {
-    i64::try_from(epoch)
-        .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// Whether `id` could be one of our client ids (anything else is unknown without a lookup).
@@ -461,11 +453,7 @@ impl<S: Store> ClientStore<S> {
             .and_then(|i| str_attr(&i.attrs, "secret_hash"));
         let matches = match hash {
             Some(stored) if stored.starts_with(DIGEST_PREFIX) => {
-                aws_lc_rs::constant_time::verify_slices_are_equal(
-                    secret_digest(secret).as_bytes(),
-                    stored.as_bytes(),
-                )
-                .is_ok()
+                same_secret(secret_digest(secret).as_bytes(), stored.as_bytes())
             }
             // Clients made before secrets were digests hold an argon2id hash.
             stored => self.passwords.verify_blocking(secret, stored).await,

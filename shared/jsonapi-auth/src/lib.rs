@@ -141,6 +141,7 @@ pub use secret::SecretString;
 pub use sign_in::SignInError;
 pub use stored_keys::{KeyStore, KeyStoreError, PublishedKey, Rotation};
 pub use token_request::TokenRequest;
+pub use util::{random_token, rfc3339, same_secret};
 pub use verifier::{ExternalSource, JwksLocation, OwnKeys, Refresh, Verifier};
 
 /// The attribute holding an item's expiry in epoch seconds (for DynamoDB's TTL).

@@ -7,7 +7,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::util::b64url;
+use crate::util::{b64url, same_secret};
 
 /// The one transformation accepted.
 pub const S256: &str = "S256";
@@ -38,12 +38,7 @@ pub fn s256_challenge(verifier: &str) -> String {
 /// Whether `verifier` is well formed and its S256 challenge is `challenge` (compared in
 /// constant time).
 pub fn verify(verifier: &str, challenge: &str) -> bool {
-    well_formed(verifier)
-        && aws_lc_rs::constant_time::verify_slices_are_equal(
-            s256_challenge(verifier).as_bytes(),
-            challenge.as_bytes(),
-        )
-        .is_ok()
+    well_formed(verifier) && same_secret(s256_challenge(verifier).as_bytes(), challenge.as_bytes())
 }
 
 #[cfg(test)]
