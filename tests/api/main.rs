@@ -11,6 +11,7 @@
 mod api_disabled;
 mod auth_acl;
 mod auth_attacks;
+mod auth_code;
 mod auth_external;
 mod auth_logs;
 mod auth_settings;

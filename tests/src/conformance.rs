@@ -12,6 +12,9 @@
 //!   except for `HEAD`; a server error (5xx) is never acceptable.
 //! - HATEOAS links, where present, have the documented shapes (`{base}/api/{type}/{id}`,
 //!   `…/relationships/{name}`, `…/{name}`).
+//! - The authorization endpoint's pages are the only HTML: `text/html; charset=utf-8`, never
+//!   cached, no framing, a content security policy with no script; its redirects carry a
+//!   `Location` and are never cached either.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -77,6 +80,16 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
             "an error status {status} without an error document"
         ));
     }
+    if is_authorize_path(response, base_url) && response.header("content-type") != Some(MT) {
+        problems.extend(page_problems(response));
+        return problems;
+    }
+    if response
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/html"))
+    {
+        problems.push("an HTML answer outside the authorization endpoint".to_owned());
+    }
     let Some(document) = &response.body else {
         return problems;
     };
@@ -98,14 +111,63 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
 /// Whether the response comes from the token endpoint or the JWKS document, which answer in
 /// plain JSON (their 405 and the API-off 404 are JSON:API error documents and checked as such).
 fn is_oauth_path(response: &TestResponse, base_url: &str) -> bool {
-    let path = response
+    let path = path_of(response, base_url);
+    path == crate::TOKEN_PATH || path == crate::JWKS_PATH
+}
+
+fn path_of<'a>(response: &'a TestResponse, base_url: &str) -> &'a str {
+    response
         .url
         .strip_prefix(base_url)
         .unwrap_or(&response.url)
         .split(['?', '#'])
         .next()
-        .unwrap_or_default();
-    path == crate::TOKEN_PATH || path == crate::JWKS_PATH
+        .unwrap_or_default()
+}
+
+/// Whether the response comes from the authorization endpoint (pages and redirects; its 405
+/// is a JSON:API error document and checked as such).
+fn is_authorize_path(response: &TestResponse, base_url: &str) -> bool {
+    path_of(response, base_url) == crate::AUTHORIZE_PATH
+}
+
+/// The rules of the authorization endpoint's answers.
+fn page_problems(response: &TestResponse) -> Vec<String> {
+    let mut problems = Vec::new();
+    let header = |name| response.header(name);
+    if header("cache-control") != Some("no-store") {
+        problems.push(format!(
+            "authorize: Cache-Control is {:?}, expected \"no-store\"",
+            header("cache-control")
+        ));
+    }
+    if header("referrer-policy") != Some("no-referrer") {
+        problems.push("authorize: no Referrer-Policy: no-referrer".to_owned());
+    }
+    if response.status.is_redirection() {
+        if header("location").is_none() {
+            problems.push("authorize: a redirect without Location".to_owned());
+        }
+        return problems;
+    }
+    if header("content-type") != Some("text/html; charset=utf-8") {
+        problems.push(format!(
+            "authorize: Content-Type is {:?}, expected an HTML page",
+            header("content-type")
+        ));
+    }
+    if header("x-frame-options") != Some("DENY") {
+        problems.push("authorize: the page may be framed".to_owned());
+    }
+    let policy = header("content-security-policy").unwrap_or_default();
+    if !policy.contains("default-src 'none'") || !policy.contains("frame-ancestors 'none'") {
+        problems.push(format!("authorize: content security policy {policy:?}"));
+    }
+    let html = String::from_utf8_lossy(&response.raw);
+    if !html.starts_with("<!doctype html>") || html.contains("<script") {
+        problems.push("authorize: not a script-free HTML page".to_owned());
+    }
+    problems
 }
 
 /// The rules of the OAuth answers (RFC 6749 §5): `application/json`, never cached when they

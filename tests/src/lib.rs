@@ -33,6 +33,7 @@ use tempfile::TempDir;
 pub use hyper::{HeaderMap, Method, StatusCode};
 pub use serde_json::{Value, json};
 
+pub mod authorize;
 pub mod binary;
 pub mod conformance;
 pub mod tokens;
@@ -46,6 +47,9 @@ pub const TOKEN_PATH: &str = "/oauth2-token";
 
 /// The public keys that check the server's tokens (plain JSON, not JSON:API).
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The authorization endpoint (HTML pages and redirects).
+pub const AUTHORIZE_PATH: &str = "/oauth2-token/authorize";
 
 /// How long one request may take before the test fails (a hung server must not hang the suite).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -554,7 +558,12 @@ impl ApiClient {
         let Ok((parts, raw)) = response else {
             panic!("{method} {url}: no response within {REQUEST_TIMEOUT:?}");
         };
-        let body = if raw.is_empty() {
+        let html = parts
+            .headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("text/html"));
+        let body = if raw.is_empty() || html {
             None
         } else {
             match serde_json::from_slice::<Value>(&raw) {
@@ -847,6 +856,11 @@ impl TestResponse {
             Some(body) => body,
             None => panic!("{}\nexpected a body", self.describe()),
         }
+    }
+
+    /// The body as text (an HTML page).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
     }
 
     /// The top-level `data` member.

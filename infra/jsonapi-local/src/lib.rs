@@ -27,7 +27,7 @@ use std::time::Duration;
 pub use clients::{ClientCommand, run_client_command};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use jsonapi_auth::{GrantType, NewClient, SigningKey};
+use jsonapi_auth::{ClientSpec, GrantType, NewClient, Registered, SigningKey};
 use jsonapi_engine::Engine;
 use jsonapi_engine::extension::BoxFuture;
 use jsonapi_store::Store;
@@ -137,6 +137,11 @@ trait Clients: Send + Sync {
         roles: &'a [String],
         grants: &'a [GrantType],
     ) -> BoxFuture<'a, Result<NewClient, String>>;
+    fn register<'a>(
+        &'a self,
+        spec: &'a ClientSpec,
+        public: bool,
+    ) -> BoxFuture<'a, Result<Registered, String>>;
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }
 
@@ -151,6 +156,20 @@ impl<S: Store> Clients for Engine<S> {
             clients::client_store(self)
                 .await?
                 .create(name, roles, grants)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn register<'a>(
+        &'a self,
+        spec: &'a ClientSpec,
+        public: bool,
+    ) -> BoxFuture<'a, Result<Registered, String>> {
+        Box::pin(async move {
+            clients::client_store(self)
+                .await?
+                .register(spec, public)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -267,6 +286,19 @@ impl Server {
         grants: &[GrantType],
     ) -> Result<NewClient, String> {
         self.clients.create(name, roles, grants).await
+    }
+
+    /// Registers an API client of the running server, public or confidential (with redirect
+    /// URIs for the authorization code grant).
+    ///
+    /// # Errors
+    /// An invalid name, grant list or redirect URI, or a store failure (as text).
+    pub async fn register_client(
+        &self,
+        spec: &ClientSpec,
+        public: bool,
+    ) -> Result<Registered, String> {
+        self.clients.register(spec, public).await
     }
 
     /// Revokes an API client of the running server: it gets no more tokens, and the tokens it
