@@ -13,6 +13,7 @@ mod auth_acl;
 mod auth_attacks;
 mod auth_code;
 mod auth_external;
+mod auth_keys;
 mod auth_logs;
 mod auth_settings;
 mod auth_tokens;

@@ -36,6 +36,7 @@ pub use serde_json::{Value, json};
 pub mod authorize;
 pub mod binary;
 pub mod conformance;
+pub mod idp;
 pub mod tokens;
 pub mod values;
 
@@ -229,6 +230,25 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// Stops the server, runs `jsonapi-local keys …` on its store as an operator would, and
+    /// starts the server again; what the command printed.
+    ///
+    /// # Panics
+    /// When the command fails.
+    pub async fn keys_command(&mut self, command: jsonapi_local::KeysCommand) -> String {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        let printed = jsonapi_local::run_keys_command(
+            &options(self.data_dir.path(), false, &self.setup),
+            command,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("jsonapi-local keys failed: {e}"));
+        self.restart_with(false).await;
+        printed
+    }
+
     /// Stops the server gracefully (the data folder is removed when the app is dropped).
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
@@ -244,8 +264,9 @@ impl Deref for TestApp {
     }
 }
 
-async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
-    let options = Options {
+/// How the server of a data folder is started (the command-line commands open its store alike).
+fn options(data: &Path, seed: bool, setup: &Setup) -> Options {
+    Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         public_url: setup.public_url.clone(),
         data: data.to_path_buf(),
@@ -254,7 +275,11 @@ async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
         dev_client: true,
         dynamodb: dynamodb_backend(data),
         auth_cache_ttl: setup.auth_cache_ttl,
-    };
+    }
+}
+
+async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
+    let options = options(data, seed, setup);
     let started = match &setup.key {
         Some(key) => Server::start_with_signing_key(options, key.clone()).await,
         None => Server::start(options).await,

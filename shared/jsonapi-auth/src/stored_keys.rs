@@ -284,8 +284,8 @@ impl<S: Store> KeyStore<S> {
 
     /// Makes a new key current. The previous keys stay published until `retire_after`
     /// seconds (the longest lifetime of a token they signed) plus [`RETIRE_MARGIN`] from now,
-    /// or until the retirement they already had; keys retired before now are dropped. With no
-    /// key yet, the first one is made.
+    /// or until the retirement they already had; `0` retires them now (a leaked key). Keys
+    /// retired before now are dropped. With no key yet, the first one is made.
     ///
     /// # Errors
     /// A store failure or an unreadable stored key.
@@ -304,7 +304,12 @@ impl<S: Store> KeyStore<S> {
             let old_key = SigningKey::from_pem(&old_pem)?;
             let mut published = self.read_published().await?;
             let now = self.clock.now();
-            let retire_at = now + retire_after + RETIRE_MARGIN;
+            // Retiring at once (a leaked key) means now, margin or not.
+            let retire_at = if retire_after == 0 {
+                now
+            } else {
+                now + retire_after + RETIRE_MARGIN
+            };
             if !published
                 .keys
                 .iter()
@@ -451,11 +456,15 @@ mod tests {
         // Retiring at once (a leaked key): every previous key's tokens stop now.
         let now = clock.now();
         let emergency = keys.rotate(0).await.unwrap();
-        assert!(
-            emergency
-                .retiring
+        assert!(emergency.retiring.iter().all(|(_, at)| *at == now));
+        assert_eq!(
+            keys.published()
+                .await
+                .unwrap()
                 .iter()
-                .all(|(_, at)| *at <= now + RETIRE_MARGIN)
+                .filter(|k| k.in_use(now))
+                .count(),
+            1
         );
     }
 

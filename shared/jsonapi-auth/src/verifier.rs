@@ -543,23 +543,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_retired_key_stops_verifying() {
+    async fn a_retiring_key_verifies_until_its_retirement_and_a_leaked_one_stops_at_once() {
         let (_dir, store) = store();
         let keys = KeyStore::new(Arc::clone(&store));
         let first = keys.signing_key(true).await.unwrap().unwrap();
-        keys.rotate(0).await.unwrap();
+        let rotation = keys.rotate(100).await.unwrap();
         let clock = Clock::manual_now();
         let verifier = stored_verifier(&store, Refresh::default())
             .await
             .with_clock(clock.clone());
         let old_token = token(&first, ISS);
         assert!(verifier.verify(&old_token).await.is_ok());
-        clock.advance(crate::stored_keys::RETIRE_MARGIN);
+        assert_eq!(verifier.jwks()["keys"].as_array().unwrap().len(), 2);
+        clock.set(rotation.retiring[0].1);
         assert_eq!(
             verifier.verify(&old_token).await,
             Err(TokenError::UnknownKey)
         );
         assert_eq!(verifier.jwks()["keys"].as_array().unwrap().len(), 1);
+
+        // Rotated with no time left: the previous key is out when the keys are read.
+        let second = keys.current().await.unwrap().unwrap();
+        keys.rotate(0).await.unwrap();
+        let verifier = stored_verifier(&store, Refresh::default()).await;
+        assert_eq!(
+            verifier.verify(&token(&second, ISS)).await,
+            Err(TokenError::UnknownKey)
+        );
     }
 
     /// A JWKS endpoint on loopback serving whatever `document` holds, counting requests.
