@@ -502,7 +502,7 @@ async fn the_token_function_answers_oauth_json_for_form_and_json_bodies() {
         let mut event = token_event(&client.id, &client.secret);
         let b64 = base64::engine::general_purpose::STANDARD;
         let form = format!(
-            "grant_type=authorization_code&code=xyz&client_id={}&client_secret={}",
+            "grant_type=implicit&client_id={}&client_secret={}",
             client.id, client.secret
         );
         event["body"] = b64.encode(form).into();

@@ -117,10 +117,21 @@ impl<S: Store> Engine<S> {
     }
 
     /// Our public keys in use: the current one and those retiring (an HS256 secret has no
-    /// public half: the document lists no key). Read from the published keys only.
+    /// public half: the document lists no key). Read from the published keys; when none was
+    /// made yet, the key is made now (as by the first token request), so that the document
+    /// never tells a client caching it that there is no key.
     async fn jwks(&self) -> ApiResponse {
-        match self.verifier().await {
-            Ok(verifier) => json_response(StatusCode::OK, &verifier.jwks(), "public, max-age=300"),
+        let document = async {
+            let verifier = self.verifier().await?;
+            let jwks = verifier.jwks();
+            if self.auth.key.is_none() && jwks["keys"].as_array().is_some_and(Vec::is_empty) {
+                self.token_service(true).await?;
+                return Ok(verifier.jwks());
+            }
+            Ok(jwks)
+        };
+        match document.await {
+            Ok(jwks) => json_response(StatusCode::OK, &jwks, "public, max-age=300"),
             Err(errors) => ApiResponse::errors(&errors),
         }
     }
