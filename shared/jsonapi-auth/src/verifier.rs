@@ -51,7 +51,7 @@ pub struct ExternalSource {
 #[derive(Debug, Clone)]
 pub enum OwnKeys {
     /// A key that never changes (the environment's).
-    Fixed(VerifyingKey),
+    Fixed(Box<VerifyingKey>),
     /// The published keys in the store.
     Stored,
 }
@@ -217,7 +217,9 @@ impl<S: Store> Verifier<S> {
     /// logged).
     fn build(&self, own: &[PublishedKey], jwks: &[Value]) -> TokenVerifier {
         let mut verifier = match &self.own {
-            OwnKeys::Fixed(key) => TokenVerifier::new(key.clone(), &self.issuer, &self.audience),
+            OwnKeys::Fixed(key) => {
+                TokenVerifier::new((**key).clone(), &self.issuer, &self.audience)
+            }
             OwnKeys::Stored => TokenVerifier::without_keys(&self.issuer, &self.audience),
         };
         let now = self.clock.now();

@@ -137,14 +137,11 @@ impl<S: Store> Engine<S> {
                 "This API has no users who could sign in.",
             );
         }
-        let service = match self.token_service(true).await {
-            Ok(Some(service)) => service,
-            Ok(None) | Err(_) => {
-                return pages::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is temporarily unavailable; try again shortly.",
-                );
-            }
+        let Ok(Some(service)) = self.token_service(true).await else {
+            return pages::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable; try again shortly.",
+            );
         };
         if req.method == Method::POST {
             return self.authorization_form(service, req).await;

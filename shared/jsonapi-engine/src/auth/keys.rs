@@ -32,7 +32,7 @@ impl<S: Store> Engine<S> {
             .get_or_try_init(|| async {
                 let settings = &self.schema.api.auth;
                 let own = match &self.auth.key {
-                    Some(key) => OwnKeys::Fixed(key.verifying_key()),
+                    Some(key) => OwnKeys::Fixed(Box::new(key.verifying_key())),
                     None => OwnKeys::Stored,
                 };
                 let external = settings
