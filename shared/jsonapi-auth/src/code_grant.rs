@@ -100,6 +100,20 @@ mod tests {
         f.service.exchange(request).await.expect_err("refused")
     }
 
+    /// The refusal of `code` with `verifier`.
+    async fn refused_code(
+        f: &Fixture,
+        client: &Registered,
+        code: &str,
+        verifier: &str,
+    ) -> OAuthError {
+        refused(
+            f,
+            exchange(client, &json!({"code": code, "code_verifier": verifier})),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn a_public_client_exchanges_its_code_and_verifier_for_the_users_tokens_once() {
         let f = fixture().await;
@@ -185,11 +199,7 @@ mod tests {
         // A verifier for a code issued without a challenge: refused.
         let code = code_for(&f, &authorization_request(client.id(), None)).await;
         let (verifier, _) = pkce_pair();
-        let e = refused(
-            &f,
-            exchange(&client, &json!({"code": code, "code_verifier": verifier})),
-        )
-        .await;
+        let e = refused_code(&f, &client, &code, &verifier).await;
         assert_eq!(e.code, ErrorCode::InvalidGrant);
     }
 
@@ -201,11 +211,7 @@ mod tests {
         let request = authorization_request(client.id(), Some(&challenge));
         let code = code_for(&f, &request).await;
         f.clock.advance(crate::authorization::CODE_TTL);
-        let e = refused(
-            &f,
-            exchange(&client, &json!({"code": code, "code_verifier": verifier})),
-        )
-        .await;
+        let e = refused_code(&f, &client, &code, &verifier).await;
         assert_eq!(e.code, ErrorCode::InvalidGrant);
         assert!(e.description.contains("expired"), "{}", e.description);
 
@@ -214,11 +220,7 @@ mod tests {
             .hash("wonderland")
             .unwrap();
         f.users.update("1", |u| u.password_hash = rehashed);
-        let e = refused(
-            &f,
-            exchange(&client, &json!({"code": code, "code_verifier": verifier})),
-        )
-        .await;
+        let e = refused_code(&f, &client, &code, &verifier).await;
         assert_eq!(e.code, ErrorCode::InvalidGrant);
     }
 

@@ -100,6 +100,7 @@ impl Gate {
 }
 
 /// The keys held now, and the verifier built from them.
+#[derive(Clone)]
 struct Keys {
     verifier: TokenVerifier,
     /// Our published keys as last read, and when.
@@ -175,7 +176,7 @@ impl<S: Store> Verifier<S> {
             clock: Clock::system(),
             keys: RwLock::new(Arc::new(Keys {
                 verifier: TokenVerifier::without_keys(issuer, audience),
-                own: Vec::new(),
+                own: own_keys,
                 own_read: Instant::now(),
                 jwks: external.iter().map(|e| e.issuer.jwks.clone()).collect(),
                 attempted: external.iter().map(|_| None).collect(),
@@ -187,12 +188,8 @@ impl<S: Store> Verifier<S> {
         };
         let keys = verifier.snapshot();
         verifier.install(Keys {
-            verifier: verifier.build(&own_keys, &keys.jwks),
-            own: own_keys,
-            own_read: Instant::now(),
-            jwks: keys.jwks.clone(),
-            attempted: keys.attempted.clone(),
-            discovered: keys.discovered.clone(),
+            verifier: verifier.build(&keys.own, &keys.jwks),
+            ..(*keys).clone()
         });
         Ok(verifier)
     }
@@ -382,12 +379,8 @@ impl<S: Store> Verifier<S> {
             Err(e) => {
                 // Try again after the usual age, not at every request.
                 self.install(Keys {
-                    verifier: keys.verifier.clone(),
-                    own: keys.own.clone(),
                     own_read: Instant::now(),
-                    jwks: keys.jwks.clone(),
-                    attempted: keys.attempted.clone(),
-                    discovered: keys.discovered.clone(),
+                    ..(*keys).clone()
                 });
                 return Err(e);
             }
@@ -398,9 +391,7 @@ impl<S: Store> Verifier<S> {
             verifier: self.build(&own, &keys.jwks),
             own,
             own_read: Instant::now(),
-            jwks: keys.jwks.clone(),
-            attempted: keys.attempted.clone(),
-            discovered: keys.discovered.clone(),
+            ..(*keys).clone()
         });
         Ok(())
     }
@@ -437,11 +428,10 @@ impl<S: Store> Verifier<S> {
         attempted[i] = Some(Instant::now());
         self.install(Keys {
             verifier: self.build(&keys.own, &jwks),
-            own: keys.own.clone(),
-            own_read: keys.own_read,
             jwks,
             attempted,
             discovered,
+            ..(*keys).clone()
         });
     }
 
@@ -492,6 +482,23 @@ mod tests {
             .token
             .expose()
             .to_owned()
+    }
+
+    /// A verifier of our stored keys and of one external issuer whose keys are fetched.
+    async fn fetching_verifier(
+        store: &Arc<RedbStore>,
+        source: ExternalSource,
+    ) -> Verifier<RedbStore> {
+        Verifier::load(
+            Arc::clone(store),
+            ISS,
+            ISS,
+            OwnKeys::Stored,
+            vec![source],
+            Refresh::default(),
+        )
+        .await
+        .unwrap()
     }
 
     async fn stored_verifier(store: &Arc<RedbStore>, refresh: Refresh) -> Verifier<RedbStore> {
@@ -618,16 +625,7 @@ mod tests {
             issuer: ExternalIssuer::new(provider_iss, json!({"keys": []})),
             fetch: Some(JwksLocation::Uri(idp.url.clone())),
         };
-        let verifier = Verifier::load(
-            Arc::clone(&store),
-            ISS,
-            ISS,
-            OwnKeys::Stored,
-            vec![source],
-            Refresh::default(),
-        )
-        .await
-        .unwrap();
+        let verifier = fetching_verifier(&store, source).await;
         assert_eq!(
             idp.hits.load(Ordering::SeqCst),
             0,
@@ -675,31 +673,13 @@ mod tests {
             issuer: ExternalIssuer::new(&issuer, json!({"keys": []})),
             fetch: Some(JwksLocation::Discovery),
         };
-        let verifier = Verifier::load(
-            Arc::clone(&store),
-            ISS,
-            ISS,
-            OwnKeys::Stored,
-            vec![source.clone()],
-            Refresh::default(),
-        )
-        .await
-        .unwrap();
+        let verifier = fetching_verifier(&store, source.clone()).await;
         assert!(verifier.verify(&token(&key, &issuer)).await.is_ok());
         assert_eq!(idp.hits.load(Ordering::SeqCst), 2);
 
         // A configuration naming another issuer is not trusted.
         *idp.document.lock().unwrap() = json!({"issuer": "https://evil.example", "jwks_uri": idp.url, "keys": key.jwks()["keys"]});
-        let verifier = Verifier::load(
-            Arc::clone(&store),
-            ISS,
-            ISS,
-            OwnKeys::Stored,
-            vec![source],
-            Refresh::default(),
-        )
-        .await
-        .unwrap();
+        let verifier = fetching_verifier(&store, source).await;
         assert_eq!(
             verifier.verify(&token(&key, &issuer)).await,
             Err(TokenError::UnknownKey)
