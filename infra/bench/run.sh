@@ -45,82 +45,19 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-bench.XXXXXX")"
 RUN_ID="$(printf '%04x%04x' "$RANDOM" "$RANDOM")"
 PIDS=()
 
-# Stop every server we started (politely, then for sure) and remove the temp
-# dir, however the script ends. INT/TERM are turned into exits so this runs.
+# shellcheck source=../lib/servers.sh
+source "$ROOT/infra/lib/servers.sh"
+
+# Stop every server we started and remove the temp dir, however the script ends.
+# INT/TERM are turned into exits so this runs.
 cleanup() {
-  local pid _
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in {1..50}; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_servers
   if [ -n "${DDB_PORT:-}" ]; then bash "$ROOT/infra/dynamodb/local.sh" stop "$DDB_PORT" >&2 || true; fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# start_server NAME CMD...: starts CMD in the background and waits for its
-# stdout line `listening on http://ADDR`; sets STARTED_URL to http://ADDR.
-start_server() {
-  local name=$1 line pid deadline=$((SECONDS + 60))
-  shift
-  # Create the log first: the poll below may run before the child opens it.
-  : >"$TMP/$name.out"
-  "$@" >>"$TMP/$name.out" 2>"$TMP/$name.err" &
-  pid=$!
-  PIDS+=("$pid")
-  while :; do
-    # `read` skips a final line without its newline, so a half-written line
-    # is never taken for the address.
-    while IFS= read -r line; do
-      if [[ $line == 'listening on http://'* ]]; then
-        STARTED_URL=${line#listening on }
-        echo "$name: $STARTED_URL" >&2
-        return 0
-      fi
-    done <"$TMP/$name.out"
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "$name exited before listening; its stderr:" >&2
-      cat "$TMP/$name.err" >&2
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      echo "$name did not print its address within 60 s" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-}
-
-# token_for NAME URL: an access token for the development client that server
-# NAME printed when it made it: its own (client credentials), or with
-# BENCH_GRANT=password the seeded user admin's, signed in through that client.
-token_for() {
-  local out="$TMP/$1.out" id='' secret='' deadline=$((SECONDS + 30))
-  while [[ -z $secret ]]; do
-    id=$(sed -n 's/.*client_id=\([^ ]*\) client_secret=.*/\1/p' "$out")
-    secret=$(sed -n 's/.*client_secret=\([^ ]*\).*/\1/p' "$out")
-    if [[ -z $secret ]]; then
-      if ((SECONDS >= deadline)); then
-        echo "$1 printed no development client" >&2
-        exit 1
-      fi
-      sleep 0.1
-    fi
-  done
-  python3 - "$2/oauth2-token" "$id" "$secret" "${BENCH_GRANT:-client_credentials}" <<'PY'
-import json, sys, urllib.request
-url, client_id, secret, grant = sys.argv[1:]
-body = {"grant_type": grant, "client_id": client_id, "client_secret": secret}
-if grant == "password":
-    body.update(username="admin", password="change-me")
-request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-print(json.load(urllib.request.urlopen(request))["access_token"])
-PY
-}
 
 # Starts the engine backends. To add one (e.g. DynamoDB Local), start it the
 # same way and append its name to BACKENDS with its URL in BACKEND_URL.

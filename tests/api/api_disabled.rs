@@ -1,6 +1,6 @@
 //! `api.enabled: false`, the model's API feature switched off (Oro §12.1; acceptance row 20):
-//! every route answers 404, the token endpoint and the JWKS document included, with a token or
-//! without.
+//! every route answers 404, the token endpoint, the JWKS document and the API's documentation
+//! included, with a token or without.
 
 use jsonapi_tests::{JWKS_PATH, Method, Source, TOKEN_PATH, TestApp, assert_error, json};
 
@@ -27,6 +27,8 @@ async fn with_the_api_off_every_route_is_404() {
         (Method::DELETE, "/api/products/1", None),
         (Method::OPTIONS, "/api/products", None),
         (Method::GET, "/api/nothing", None),
+        (Method::GET, "/api/doc", None),
+        (Method::GET, "/api/doc/openapi.json", None),
         (Method::POST, TOKEN_PATH, Some(&token_body)),
         (Method::OPTIONS, TOKEN_PATH, None),
         (Method::GET, JWKS_PATH, None),

@@ -325,7 +325,8 @@ async fn a_refused_removal_at_a_relationship_endpoint_points_into_its_request() 
             Some(&to_many("orderlineitems", &[&line]).to_string()),
         )
         .await;
-    assert_error(&removal, 400, "form constraint", Source::Pointer("/data"));
+    // Removing names its members: the refusal points at the member's identifier.
+    assert_error(&removal, 400, "form constraint", Source::Pointer("/data/0"));
     let replacement = app.patch(&path, &json!({ "data": [] })).await;
     assert_error(
         &replacement,

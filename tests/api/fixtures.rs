@@ -34,6 +34,12 @@ pub(crate) async fn create_customer(api: &ApiClient, name: &str, email: &str) ->
     .await
 }
 
+/// Creates a user `{username}@example.com`; returns its id.
+pub(crate) async fn create_user(api: &ApiClient, username: &str) -> String {
+    let attributes = json!({ "username": username, "email": format!("{username}@example.com") });
+    id_of(&api.create("users", attributes, json!({})).await).to_owned()
+}
+
 /// Creates an order for a customer; returns its id.
 pub(crate) async fn create_order(api: &ApiClient, customer: &str) -> String {
     let order = api
@@ -75,4 +81,42 @@ pub(crate) async fn create_line_item(
         .await;
     response.assert_status(201);
     id_of(response.data()).to_owned()
+}
+
+/// Adds line items of `(quantity, price)` to an order, ten per compound `PATCH` of the order
+/// (fewer requests than one create each); returns their ids, in the order given.
+pub(crate) async fn add_line_items(
+    api: &ApiClient,
+    order: &str,
+    product: &str,
+    items: &[(i64, String)],
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for chunk in items.chunks(10) {
+        let included: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(n, (quantity, price))| {
+                json!({ "type": "orderlineitems", "lid": format!("li-{n}"),
+                    "attributes": { "quantity": quantity, "price": price },
+                    "relationships": { "order": to_one("orders", order),
+                                       "product": to_one("products", product) } })
+            })
+            .collect();
+        let body = json!({ "data": { "type": "orders", "id": order }, "included": included });
+        let response = api.patch(&format!("/api/orders/{order}"), &body).await;
+        response.assert_status(200);
+        let created = response.json()["included"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}\nno included", response.describe()))
+            .clone();
+        for n in 0..chunk.len() {
+            let item = created
+                .iter()
+                .find(|i| i["meta"]["includeId"] == format!("li-{n}"))
+                .unwrap_or_else(|| panic!("{}\nno line item li-{n}", response.describe()));
+            ids.push(id_of(item).to_owned());
+        }
+    }
+    ids
 }

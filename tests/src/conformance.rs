@@ -7,7 +7,8 @@
 //!   `data` with `errors`, `included` only with `data`, string `type`/`id`/`lid`, no duplicate
 //!   `type`+`id`, no `type`/`id` fields, no name shared by an attribute and a relationship, legal
 //!   member names, `jsonapi.version` `1.1`.
-//! - Error documents: string statuses, a title, no stack traces; the HTTP status follows the
+//! - Error documents: string statuses, a title, no stack traces, no storage key, partition or
+//!   table name (the engine's key prefixes, the test tables' names); the HTTP status follows the
 //!   model's combination rule; an error status (4xx/5xx) always comes with an error document,
 //!   except for `HEAD`; a server error (5xx) is never acceptable.
 //! - HATEOAS links, where present, have the documented shapes (`{base}/api/{type}/{id}`,
@@ -29,6 +30,19 @@ pub const SCHEMA_ID: &str = "https://jsonapi.org/schemas/spec/v1.1/draft";
 
 /// The vendored JSON:API 1.1 response schema.
 pub const SCHEMA: &str = include_str!("../conformance/jsonapi-schema-1.1/schema.json");
+
+/// What would show how the data is stored: the partitions of the engine's items (index
+/// entries, unique values, listings, sequences, metadata, auth items) and the names of the
+/// tests' tables and data folders.
+const STORAGE_NAMES: &[&str] = &[
+    "idx#",
+    "uniq#",
+    "list#",
+    "seq#",
+    "meta#",
+    "auth#",
+    "jsonapi-tests-",
+];
 
 /// The API prefix of the example domain.
 const PREFIX: &str = "/api";
@@ -87,14 +101,22 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
     if response
         .header("content-type")
         .is_some_and(|c| c.starts_with("text/html"))
+        && !is_docs_path(&response.url, base_url)
     {
-        problems.push("an HTML answer outside the authorization endpoint".to_owned());
+        problems.push("an HTML answer outside the authorization endpoint and the docs".to_owned());
     }
     let Some(document) = &response.body else {
+        if is_docs_path(&response.url, base_url) && response.status.is_success() {
+            problems.extend(docs_problems(response));
+        }
         return problems;
     };
     if is_oauth_path(response, base_url) && response.header("content-type") != Some(MT) {
         problems.extend(oauth_problems(response, document));
+        return problems;
+    }
+    if is_docs_path(&response.url, base_url) && response.status.is_success() {
+        problems.extend(docs_problems(response));
         return problems;
     }
     match response.header("content-type") {
@@ -108,18 +130,67 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
     problems
 }
 
+/// Whether `url` answers with pages rather than JSON: the authorization endpoint or the API's
+/// documentation.
+pub fn serves_pages(url: &str, base_url: &str) -> bool {
+    is_docs_path(url, base_url) || url_path(url, base_url) == crate::AUTHORIZE_PATH
+}
+
+/// Whether `url` is the API's documentation (`/api/doc`, its assets and its OpenAPI
+/// document), which is not JSON:API (its errors are).
+pub fn is_docs_path(url: &str, base_url: &str) -> bool {
+    let path = url_path(url, base_url);
+    let docs = format!("{PREFIX}/doc");
+    path == docs || path.starts_with(&format!("{docs}/"))
+}
+
+/// The rules of the documentation's answers: the page is HTML that may load nothing from
+/// another origin, the OpenAPI document is an OpenAPI 3.1 JSON document, nothing is sniffed.
+fn docs_problems(response: &TestResponse) -> Vec<String> {
+    let mut problems = Vec::new();
+    let content_type = response.header("content-type").unwrap_or_default();
+    if response.header("x-content-type-options") != Some("nosniff") {
+        problems.push("docs: no X-Content-Type-Options: nosniff".to_owned());
+    }
+    if response.method == Method::OPTIONS {
+        return Vec::new();
+    }
+    if response.url.ends_with("/doc") || response.url.contains("/doc?") {
+        if content_type != "text/html; charset=utf-8" {
+            problems.push(format!("docs: the page is served as {content_type:?}"));
+        }
+        let policy = response
+            .header("content-security-policy")
+            .unwrap_or_default();
+        if !policy.contains("default-src 'self'") {
+            problems.push(format!(
+                "docs: the page's Content-Security-Policy is {policy:?}"
+            ));
+        }
+    } else if response.url.contains("/doc/openapi.json") {
+        if content_type != "application/json" {
+            problems.push(format!("docs: the document is served as {content_type:?}"));
+        }
+        if response.method != Method::HEAD
+            && response.body.as_ref().map(|d| &d["openapi"]) != Some(&json!("3.1.0"))
+        {
+            problems.push("docs: the document is not OpenAPI 3.1.0".to_owned());
+        }
+    }
+    problems
+}
+
 /// Whether the response comes from the token endpoint or the JWKS document, which answer in
 /// plain JSON (their 405 and the API-off 404 are JSON:API error documents and checked as such).
 fn is_oauth_path(response: &TestResponse, base_url: &str) -> bool {
-    let path = path_of(response, base_url);
+    let path = url_path(&response.url, base_url);
     path == crate::TOKEN_PATH || path == crate::JWKS_PATH
 }
 
-fn path_of<'a>(response: &'a TestResponse, base_url: &str) -> &'a str {
-    response
-        .url
-        .strip_prefix(base_url)
-        .unwrap_or(&response.url)
+/// The path of `url` on the server at `base_url`, without query or fragment.
+fn url_path<'a>(url: &'a str, base_url: &str) -> &'a str {
+    url.strip_prefix(base_url)
+        .unwrap_or(url)
         .split(['?', '#'])
         .next()
         .unwrap_or_default()
@@ -128,7 +199,7 @@ fn path_of<'a>(response: &'a TestResponse, base_url: &str) -> &'a str {
 /// Whether the response comes from the authorization endpoint (pages and redirects; its 405
 /// is a JSON:API error document and checked as such).
 fn is_authorize_path(response: &TestResponse, base_url: &str) -> bool {
-    path_of(response, base_url) == crate::AUTHORIZE_PATH
+    url_path(&response.url, base_url) == crate::AUTHORIZE_PATH
 }
 
 /// The rules of the authorization endpoint's answers.
@@ -424,6 +495,7 @@ fn error_problems(document: &Value, http_status: u16) -> Vec<String> {
             let lower = text.to_ascii_lowercase();
             if ["panicked", "backtrace", "stack trace", "src/", ".rs:"]
                 .iter()
+                .chain(STORAGE_NAMES)
                 .any(|needle| lower.contains(needle))
             {
                 problems.push(format!(

@@ -37,6 +37,7 @@ pub mod authorize;
 pub mod binary;
 pub mod conformance;
 pub mod idp;
+pub mod openapi;
 pub mod tokens;
 pub mod values;
 
@@ -463,6 +464,8 @@ pub struct ApiClient {
     token: Option<Arc<str>>,
     /// What the server's links start with, when not `base_url` (a server with a public URL).
     links_base: Option<Arc<str>>,
+    /// The server's OpenAPI document, fetched on the first request ([`openapi`]).
+    openapi: Arc<tokio::sync::OnceCell<Option<Arc<openapi::Document>>>>,
 }
 
 impl ApiClient {
@@ -478,6 +481,7 @@ impl ApiClient {
             client,
             token: None,
             links_base: None,
+            openapi: Arc::default(),
         }
     }
 
@@ -489,6 +493,27 @@ impl ApiClient {
             links_base: Some(Arc::from(url)),
             ..self.clone()
         }
+    }
+
+    /// The OpenAPI document the server publishes, if it publishes one at
+    /// [`openapi::OPENAPI_PATH`].
+    async fn openapi(&self) -> Option<Arc<openapi::Document>> {
+        let fetch = async {
+            let request = hyper::Request::get(self.url(openapi::OPENAPI_PATH))
+                .body(Full::new(Bytes::new()))
+                .expect("a valid request");
+            let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request))
+                .await
+                .ok()?
+                .ok()?;
+            if response.status() != StatusCode::OK {
+                return None;
+            }
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            let doc: Value = serde_json::from_slice(&body).ok()?;
+            Some(openapi::Document::shared(doc))
+        };
+        self.openapi.get_or_init(|| fetch).await.clone()
     }
 
     /// This client with another bearer token (`None`: requests carry no `Authorization`).
@@ -583,12 +608,14 @@ impl ApiClient {
         let Ok((parts, raw)) = response else {
             panic!("{method} {url}: no response within {REQUEST_TIMEOUT:?}");
         };
-        let html = parts
+        // The authorization endpoint's pages, the sandbox page and its scripts and styles are
+        // not JSON (conformance checks them).
+        let text = parts
             .headers
             .get(hyper::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|c| c.starts_with("text/html"));
-        let body = if raw.is_empty() || html {
+            .is_some_and(|t| t.starts_with("text/"));
+        let body = if raw.is_empty() || text && conformance::serves_pages(&url, &self.base_url) {
             None
         } else {
             match serde_json::from_slice::<Value>(&raw) {
@@ -609,7 +636,15 @@ impl ApiClient {
             raw,
         };
         let links_base = self.links_base.as_deref().unwrap_or(&self.base_url);
-        let problems = conformance::check(&response, &self.base_url, links_base);
+        let mut problems = conformance::check(&response, &self.base_url, links_base);
+        if let Some(document) = self.openapi().await {
+            let path = response
+                .url
+                .strip_prefix(&self.base_url)
+                .unwrap_or_default();
+            let path = path.split(['?', '#']).next().unwrap_or_default();
+            problems.extend(document.problems(&response, path));
+        }
         if !problems.is_empty() {
             panic!(
                 "{}\nthe response breaks {} conformance rule(s):\n  - {}",

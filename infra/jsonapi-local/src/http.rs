@@ -1,6 +1,7 @@
-//! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the engine's answer becomes an
-//! HTTP response. Links are built on the server's public URL, never on the request's `Host`
-//! (which the client chooses: links pointing elsewhere would send the next request there).
+//! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the answer of the API's
+//! documentation or of the engine becomes an HTTP response. Links are built on the server's
+//! public URL, never on the request's `Host` (which the client chooses: links pointing elsewhere
+//! would send the next request there).
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use hyper::{Request, Response, StatusCode};
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
 
 use jsonapi_engine::Engine;
+use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 
 /// The largest request body accepted.
@@ -38,6 +40,7 @@ fn too_large() -> ApiError {
 
 pub(crate) async fn answer<S: Store>(
     engine: &Engine<S>,
+    docs: &Docs,
     public_url: &str,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -66,7 +69,10 @@ pub(crate) async fn answer<S: Store>(
                 body: collected.to_bytes(),
                 base_url: public_url.to_owned(),
             };
-            engine.handle(request).await
+            match docs.answer(&request) {
+                Some(documentation) => documentation,
+                None => engine.handle(request).await,
+            }
         }
         Err(e) => ApiResponse::errors(&e.into()),
     };

@@ -11,11 +11,16 @@
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
 //! - [`keys`](KeysCommand): `jsonapi-local keys rotate | list`.
+//! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
+//!
+//! The API's documentation (`{prefix}/doc`, crate `jsonapi-openapi`) is answered before the
+//! engine is asked.
 
 mod clients;
 mod dev_client;
 mod head_errors;
 mod http;
+pub mod inspect;
 mod keys;
 mod seed;
 
@@ -30,6 +35,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use jsonapi_auth::{ClientSpec, GrantType, NewClient, Registered, SigningKey};
 use jsonapi_engine::Engine;
 use jsonapi_engine::extension::BoxFuture;
+use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
 pub use keys::{KeysCommand, run_keys_command};
@@ -223,10 +229,7 @@ impl Server {
     }
 
     async fn start_with(options: Options, key: Option<SigningKey>) -> Result<Self, StartError> {
-        let schema = match &options.config {
-            Some(path) => jsonapi_config::load_file(path)?,
-            None => jsonapi_config::example_domain(),
-        };
+        let schema = load_config(options.config.as_deref())?;
         let listener =
             TcpListener::bind(options.listen)
                 .await
@@ -322,6 +325,20 @@ impl Server {
     }
 }
 
+/// The configuration in `path`, checked; the example domain without one.
+///
+/// # Errors
+/// The file cannot be read or is not a valid configuration (the error names file, line and
+/// key).
+pub fn load_config(
+    path: Option<&std::path::Path>,
+) -> Result<jsonapi_config::Schema, jsonapi_config::ConfigError> {
+    match path {
+        Some(path) => jsonapi_config::load_file(path),
+        None => Ok(jsonapi_config::example_domain()),
+    }
+}
+
 /// Work to do with an engine over the store the options name, whatever its type.
 pub(crate) trait WithEngine {
     /// What the work gives.
@@ -335,10 +352,7 @@ pub(crate) async fn run_command<W: WithEngine<Output = Result<String, String>>>(
     options: &Options,
     command: W,
 ) -> Result<String, StartError> {
-    let schema = match &options.config {
-        Some(path) => jsonapi_config::load_file(path)?,
-        None => jsonapi_config::example_domain(),
-    };
+    let schema = load_config(options.config.as_deref())?;
     open(options, schema, command)
         .await?
         .map_err(StartError::Client)
@@ -392,7 +406,14 @@ fn configured<S: Store>(
     keyed(engine, key)
 }
 
+/// How long a write may wait out concurrent writes of the resources it changes before it is
+/// answered 503. One process serves every client here and its writers of one resource take
+/// turns, so a write that waits is being served: it may wait longer than a Lambda function
+/// (10 s timeout) can.
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(45);
+
 fn keyed<S: Store>(engine: Engine<S>, key: Option<jsonapi_auth::SigningKey>) -> Engine<S> {
+    let engine = engine.with_retry_budget(RETRY_BUDGET);
     match key {
         Some(key) => engine.with_signing_key(key),
         None => engine,
@@ -460,6 +481,7 @@ async fn serve<S: Store>(
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let docs = Arc::new(Docs::new(engine.schema()));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -467,10 +489,12 @@ async fn serve<S: Store>(
                 let _ = stream.set_nodelay(true);
                 let engine = Arc::clone(&engine);
                 let public_url = Arc::clone(&public_url);
+                let docs = Arc::clone(&docs);
                 let service = hyper::service::service_fn(move |req| {
                     let engine = Arc::clone(&engine);
                     let public_url = Arc::clone(&public_url);
-                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &public_url, req).await) }
+                    let docs = Arc::clone(&docs);
+                    async move { Ok::<_, std::convert::Infallible>(http::answer(&engine, &docs, &public_url, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .max_buf_size(head_errors::MAX_HEAD_BYTES)

@@ -1,15 +1,18 @@
 //! `jsonapi-local`: serves the API of a configuration file (the example domain by default) on
-//! the embedded store, until SIGINT or SIGTERM.
+//! the embedded store, until SIGINT or SIGTERM; manages its API clients; and inspects a
+//! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jsonapi_auth::{ClientSpec, GrantType};
+use jsonapi_config::Action;
+use jsonapi_local::inspect::{self, DumpFilter};
 use jsonapi_local::{
-    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, run_client_command,
-    run_keys_command,
+    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, load_config,
+    run_client_command, run_keys_command,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -59,6 +62,32 @@ enum Command {
     /// server using the same data folder first; a DynamoDB table may stay in use).
     #[command(subcommand)]
     Keys(KeysArgs),
+    /// Check the configuration file; exit 1 with FILE:LINE: KEY: message when it is unusable.
+    Check,
+    /// The types and the actions each enables (YAML).
+    Dump {
+        /// Only types that enable this action (get_list, update_list, ...).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only types whose writes accept meta.upsert.
+        #[arg(long)]
+        upsert: bool,
+        /// Only types whose writes accept meta.validate.
+        #[arg(long)]
+        validate: bool,
+    },
+    /// One type's configuration as the engine uses it, defaults resolved (YAML).
+    ConfigDump {
+        /// The type.
+        #[arg(value_name = "TYPE")]
+        ty: String,
+    },
+    /// The OpenAPI 3.1 document of the API (JSON), as GET {prefix}/doc/openapi.json serves it.
+    Openapi {
+        /// The base URL the API is served at (scheme, host, port, and a stage if any).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server_url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +178,7 @@ async fn main() -> ExitCode {
             };
             return printed(run_keys_command(&options, command).await);
         }
+        Some(command) => return inspect(options.config.as_deref(), command),
         None => {}
     }
     // Installed before the server starts: a signal that arrives as soon as it is listening
@@ -230,6 +260,68 @@ fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The commands that read the configuration file and nothing else.
+fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
+    let schema = match load_config(config) {
+        Ok(schema) => schema,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let file = config.map_or_else(
+        || jsonapi_config::EXAMPLE_DOMAIN_FILE.to_owned(),
+        |p| p.display().to_string(),
+    );
+    let out = match command {
+        Command::Check => format!("{file}: ok, {} types\n", schema.types().count()),
+        Command::Dump {
+            action,
+            upsert,
+            validate,
+        } => {
+            let action = match action.as_deref().map(|a| (a, Action::from_name(a))) {
+                None => None,
+                Some((_, Some(a))) => Some(a),
+                Some((name, None)) => {
+                    let known: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+                    eprintln!(
+                        "jsonapi-local: unknown action \"{name}\"; known actions: {}",
+                        known.join(", ")
+                    );
+                    return ExitCode::FAILURE;
+                }
+            };
+            let filter = DumpFilter {
+                action,
+                upsert,
+                validate,
+            };
+            inspect::dump(&schema, &filter)
+        }
+        Command::ConfigDump { ty } => match inspect::config_dump(&schema, &ty) {
+            Some(out) => out,
+            None => {
+                let known: Vec<_> = schema.types().map(|t| t.name.as_str()).collect();
+                eprintln!(
+                    "jsonapi-local: {file} has no type \"{ty}\"; its types: {}",
+                    known.join(", ")
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        Command::Openapi { server_url } => {
+            let doc = jsonapi_openapi::document(&schema, server_url.trim_end_matches('/'));
+            let mut text = serde_json::to_string_pretty(&doc).expect("documents serialize");
+            text.push('\n');
+            text
+        }
+        Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are registered when this is called, not when

@@ -11,7 +11,7 @@ use crate::raw::{
     TitleSpec,
 };
 use crate::schema::{
-    Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DataType,
+    Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DOC_SEGMENT, DataType,
     ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, IssuerKeys, OnDelete, Operator,
     Relationship, RelationshipStorage, ResourceType, Schema, TitlePart, TitleTemplate,
 };
@@ -95,6 +95,14 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         .map(crate::public_url)
         .transpose()
         .map_err(|e| problem(&["api", "publicUrl"], e))?;
+    let openapi = raw.openapi.unwrap_or(true);
+    let sandbox = raw.sandbox.unwrap_or(true);
+    if sandbox && !openapi {
+        return Err(problem(
+            &["api", "sandbox"],
+            "the sandbox page is built on the OpenAPI document: set it to false too, or api.openapi to true",
+        ));
+    }
     Ok(ApiSettings {
         enabled: raw.enabled.unwrap_or(true),
         public_url,
@@ -103,6 +111,8 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         max_results,
         max_related: raw.max_related.unwrap_or(1000).max(1),
         max_delete: raw.max_delete.unwrap_or(100).max(1),
+        openapi,
+        sandbox,
         auth: AuthSettings {
             enabled: true,
             issuer: String::new(),
@@ -356,6 +366,12 @@ fn check_users_type(
 
 /// Type names are URL segments and key prefixes: lowercase letters and digits only.
 fn check_type_name(name: &str) -> Checked<()> {
+    if name == DOC_SEGMENT {
+        return Err(problem(
+            &["types", name],
+            "\"doc\" is reserved: {prefix}/doc serves the API's documentation",
+        ));
+    }
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
@@ -386,7 +402,24 @@ fn check_member_name(path: &[&str], name: &str) -> Checked<()> {
     }
 }
 
+/// A description is text for people: present and not blank (leave the key out instead).
+fn check_description(path: &[&str], text: Option<&String>) -> Checked<Option<String>> {
+    match text {
+        None => Ok(None),
+        Some(t) if t.trim().is_empty() => {
+            let mut p = path.to_vec();
+            p.push("description");
+            Err(problem(
+                &p,
+                "must not be empty; leave the key out when there is nothing to say",
+            ))
+        }
+        Some(t) => Ok(Some(t.trim().to_owned())),
+    }
+}
+
 fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
+    let description = check_description(&["types", name], raw.description.as_ref())?;
     let mut attributes = IndexMap::new();
     for (field, attr) in &raw.attributes {
         let path = ["types", name, "attributes", field];
@@ -449,6 +482,7 @@ fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
     Ok(ResourceType {
         name: name.to_owned(),
         id: raw.id,
+        description,
         attributes,
         relationships,
         filters: IndexMap::new(),
@@ -555,6 +589,7 @@ fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> Checked<Att
     Ok(Attribute {
         name: name.to_owned(),
         data_type: dt,
+        description: check_description(path, raw.description.as_ref())?,
         required: raw.required,
         nullable: raw.nullable.unwrap_or(!raw.required),
         max_length: raw.max_length,
@@ -593,6 +628,7 @@ fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Check
     Ok(Relationship {
         name: name.to_owned(),
         target: raw.target.clone(),
+        description: check_description(path, raw.description.as_ref())?,
         many: raw.many,
         inverse: raw.inverse.clone(),
         required: raw.required,
@@ -746,6 +782,7 @@ fn check_filters(
                 operators,
                 allow_array: spec.allow_array.unwrap_or(array_default),
                 allow_range: spec.allow_range.unwrap_or(range_default),
+                description: check_description(&path, spec.description.as_ref())?,
             },
         );
     }

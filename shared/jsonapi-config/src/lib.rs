@@ -486,6 +486,93 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_are_read_for_types_fields_and_filters() {
+        let schema = parse(
+            "api.yaml",
+            "types:\n  products:\n    id: sequence\n    description: What we sell.\n    attributes:\n      name: { type: string, description: \"The name on the shelf.\" }\n    relationships:\n      parent: { target: products, description: A bundle it belongs to }\n    filters:\n      name: { operators: [contains], description: By name }\n      parent:\n",
+        )
+        .expect("valid");
+        let ty = schema.resource_type("products").expect("declared");
+        assert_eq!(ty.description.as_deref(), Some("What we sell."));
+        assert_eq!(
+            ty.attributes["name"].description.as_deref(),
+            Some("The name on the shelf.")
+        );
+        assert_eq!(
+            ty.relationships["parent"].description.as_deref(),
+            Some("A bundle it belongs to")
+        );
+        assert_eq!(ty.filters["name"].description.as_deref(), Some("By name"));
+        assert_eq!(ty.filters["parent"].description, None);
+        assert!(schema.api.openapi && schema.api.sandbox, "on by default");
+    }
+
+    #[test]
+    fn a_blank_description_names_its_line_and_key() {
+        for (text, key, line) in [
+            (
+                "types:\n  a:\n    id: sequence\n    description: \" \"\n",
+                "types.a.description",
+                4,
+            ),
+            (
+                "types:\n  a:\n    id: sequence\n    attributes:\n      n: { type: string, description: \"\" }\n",
+                "types.a.attributes.n.description",
+                5,
+            ),
+            (
+                "types:\n  a:\n    id: sequence\n    relationships:\n      b:\n        target: a\n        description: \"\"\n",
+                "types.a.relationships.b.description",
+                7,
+            ),
+            (
+                "types:\n  a:\n    id: sequence\n    filters:\n      id: { description: \"  \" }\n",
+                "types.a.filters.id.description",
+                5,
+            ),
+        ] {
+            let e = error(text);
+            assert_eq!(e.key, key, "{e}");
+            assert_eq!(e.line, Some(line), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("api.yaml:{line}: {key}: ")),
+                "{e}"
+            );
+        }
+        let e = error("types:\n  a:\n    id: sequence\n    description: [x]\n");
+        assert_eq!(e.key, "types.a.description", "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+    }
+
+    #[test]
+    fn the_doc_segment_names_no_type() {
+        let e = error("types:\n  products:\n    id: sequence\n  doc:\n    id: sequence\n");
+        assert_eq!(e.key, "types.doc", "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("reserved"), "{e}");
+    }
+
+    #[test]
+    fn the_sandbox_needs_the_openapi_document() {
+        let e = error("api:\n  openapi: false\ntypes:\n  a:\n    id: sequence\n");
+        assert_eq!(e.key, "api.sandbox", "{e}");
+        assert!(e.message.contains("api.openapi"), "{e}");
+        let schema = parse(
+            "api.yaml",
+            "api:\n  openapi: false\n  sandbox: false\ntypes:\n  a:\n    id: sequence\n",
+        )
+        .expect("valid");
+        assert!(!schema.api.openapi && !schema.api.sandbox);
+        let schema = parse(
+            "api.yaml",
+            "api:\n  sandbox: false\ntypes:\n  a:\n    id: sequence\n",
+        )
+        .expect("valid");
+        assert!(schema.api.openapi && !schema.api.sandbox);
+    }
+
+    #[test]
     fn invalid_yaml_is_reported_with_its_line() {
         let e = error("types:\n  products: [\n");
         assert!(e.line.is_some(), "{e}");

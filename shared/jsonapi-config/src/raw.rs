@@ -4,7 +4,7 @@
 //! when [`crate::Schema`] is built from it, so every error can name the key it is about.
 
 use indexmap::IndexMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +25,8 @@ pub(crate) struct RawApi {
     pub(crate) max_results: Option<i64>,
     pub(crate) max_related: Option<usize>,
     pub(crate) max_delete: Option<usize>,
+    pub(crate) openapi: Option<bool>,
+    pub(crate) sandbox: Option<bool>,
     #[serde(default)]
     pub(crate) auth: RawAuth,
     #[serde(default)]
@@ -75,6 +77,7 @@ pub(crate) struct RawCors {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawType {
     pub(crate) id: IdStrategy,
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) title: Option<TitleSpec>,
     #[serde(default)]
@@ -96,7 +99,7 @@ pub(crate) struct RawType {
 }
 
 /// How the identifiers of a type are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IdStrategy {
     /// 1, 2, 3, … allocated by the store, never repeated.
@@ -119,6 +122,7 @@ pub(crate) enum TitleSpec {
 pub(crate) struct RawAttribute {
     #[serde(rename = "type")]
     pub(crate) data_type: DataType,
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) required: bool,
     pub(crate) nullable: Option<bool>,
@@ -139,7 +143,7 @@ pub(crate) struct RawAttribute {
 }
 
 /// The data type of an attribute (and of the filters on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataType {
     /// A short string (an optional `maxLength`).
@@ -169,7 +173,7 @@ pub enum DataType {
 }
 
 /// A format check on a string attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// An e-mail address.
@@ -177,7 +181,7 @@ pub enum Format {
 }
 
 /// Whether a field is accepted in requests, returned in responses, or both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Accepted and returned.
@@ -190,7 +194,7 @@ pub enum Direction {
 }
 
 /// A timestamp the engine maintains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Timestamp {
     /// Set when the resource is created.
@@ -203,6 +207,7 @@ pub enum Timestamp {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawRelationship {
     pub(crate) target: String,
+    pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) many: bool,
     pub(crate) inverse: Option<String>,
@@ -212,7 +217,7 @@ pub(crate) struct RawRelationship {
 }
 
 /// What deleting the target of a to-one relationship does to the resources that point at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnDelete {
     /// Refuse the delete with a 409 while such resources exist.
@@ -228,6 +233,7 @@ pub enum OnDelete {
 pub(crate) struct RawFilter {
     #[serde(default)]
     pub(crate) operators: Vec<String>,
+    pub(crate) description: Option<String>,
     pub(crate) allow_array: Option<bool>,
     pub(crate) allow_range: Option<bool>,
 }

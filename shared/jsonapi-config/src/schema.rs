@@ -8,6 +8,10 @@ use serde_json::Value;
 
 pub use crate::raw::{DataType, Direction, Format, IdStrategy, OnDelete, Timestamp};
 
+/// The path segment below the prefix where the API documents itself (`{prefix}/doc`, as in
+/// the model system); no type may have this name.
+pub const DOC_SEGMENT: &str = "doc";
+
 /// Every resource type of one API, and the API-wide settings.
 #[derive(Debug, Clone)]
 pub struct Schema {
@@ -48,6 +52,11 @@ pub struct ApiSettings {
     pub max_related: usize,
     /// The most resources one `DELETE /api/{type}` deletes (default 100).
     pub max_delete: usize,
+    /// `GET {prefix}/doc/openapi.json` serves the OpenAPI document of the API (default true).
+    pub openapi: bool,
+    /// `GET {prefix}/doc` serves the sandbox page, which needs the OpenAPI document (default
+    /// true).
+    pub sandbox: bool,
     /// Who may call the API (`api.auth`).
     pub auth: AuthSettings,
     /// Cross-origin requests (`api.cors`); off while `allow_origins` is empty.
@@ -128,6 +137,8 @@ pub struct ResourceType {
     pub name: String,
     /// How ids are made.
     pub id: IdStrategy,
+    /// What the type is, for the API's documentation.
+    pub description: Option<String>,
     /// Attributes in declaration order.
     pub attributes: IndexMap<String, Attribute>,
     /// Relationships in declaration order.
@@ -168,6 +179,8 @@ pub struct Attribute {
     pub name: String,
     /// The data type.
     pub data_type: DataType,
+    /// What the attribute holds, for the API's documentation.
+    pub description: Option<String>,
     /// Must be present and not blank on create, and may not be blanked later.
     pub required: bool,
     /// May hold `null`.
@@ -215,6 +228,8 @@ pub struct Relationship {
     pub name: String,
     /// The related type.
     pub target: String,
+    /// What the relationship means, for the API's documentation.
+    pub description: Option<String>,
     /// To-many (`true`) or to-one.
     pub many: bool,
     /// The relationship of the target type that mirrors this one.
@@ -428,6 +443,20 @@ impl Operator {
         }
     }
 
+    /// A comma list (`a,b`) means any (or, for `contains` on many values, all) of its values,
+    /// where the filter allows lists.
+    pub fn takes_list(self) -> bool {
+        matches!(
+            self,
+            Self::Eq | Self::Neq | Self::NeqOrNull | Self::Contains | Self::NotContains
+        )
+    }
+
+    /// A range (`a..b`) means between its ends, inclusive, where the filter allows ranges.
+    pub fn takes_range(self) -> bool {
+        matches!(self, Self::Eq | Self::Neq | Self::NeqOrNull)
+    }
+
     /// The operator with this name or symbol.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL
@@ -463,6 +492,8 @@ pub struct Filter {
     pub allow_array: bool,
     /// Ranges (`a..b`) are accepted.
     pub allow_range: bool,
+    /// What the filter selects, for the API's documentation.
+    pub description: Option<String>,
 }
 
 /// One alternative of a title: literal text and `{field}` or `{relationship.field}` placeholders.

@@ -1,20 +1,33 @@
-//! Writing a change set: extensions at `pre_flush_data`, timestamps and versions, the
-//! store's limits, one conditional transaction (or a dry run), conflicts mapped back to what
-//! the client did, and bounded retries; sequence ids reserved in blocks.
+//! Writing a change set: extensions at `pre_flush_data`, timestamps and versions, membership
+//! stamps, the store's limits, one conditional transaction (or a dry run), conflicts mapped
+//! back to what the client did, and retries within a time budget; sequence ids reserved in
+//! blocks.
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use http::StatusCode;
 use jsonapi_config::Action;
-use jsonapi_store::{Store, StoreError, limits};
+use jsonapi_store::{Key, Store, StoreError, Write, limits};
 
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::{ChangeSet, FlushContext};
+use crate::membership;
 use crate::resource::{self, Origin};
+use crate::turns::Turn;
 use crate::values;
 
-/// How often a write is re-run from fresh reads when a concurrent write changed a resource it
-/// read (an optimistic-concurrency conflict) before the client gets a 409.
-const WRITE_ATTEMPTS: u32 = 10;
+/// How long a write keeps re-running from fresh reads while concurrent writes change what it
+/// read (optimistic-concurrency conflicts) before the client is asked to retry later (503),
+/// unless the engine is given another budget ([`Engine::with_retry_budget`]): well inside a
+/// Lambda function's 10 s timeout.
+pub(crate) const RETRY_BUDGET: Duration = Duration::from_secs(5);
+
+/// The longest pause between two attempts, in milliseconds. Pauses are random up to a ceiling
+/// that doubles from 1 ms, so writers that collided spread out instead of colliding again in
+/// lockstep.
+const MAX_PAUSE_MS: u64 = 64;
 
 /// How many sequence ids one store round trip reserves.
 const SEQUENCE_BLOCK: u64 = 16;
@@ -75,6 +88,7 @@ impl<S: Store> Engine<S> {
         }
         let now = values::format_datetime(time::OffsetDateTime::now_utc());
         let mut staged = ChangeSet::default();
+        let stamps = membership::stamp_writes(&self.schema, &changes);
         let mut writes = Vec::new();
         let mut origins = Vec::new();
         for change in changes.into_changes() {
@@ -110,11 +124,17 @@ impl<S: Store> Engine<S> {
                 None => staged.delete(change.before.expect("a deletion has a before")),
             }
         }
+        for (w, o) in stamps {
+            writes.push(w);
+            origins.push(o);
+        }
+        merge_unique_items(&mut writes, &mut origins)?;
         limits::check_transaction(&writes)
             .map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
         if writes.is_empty() {
             return Ok(staged);
         }
+        let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
         let outcome = if dry_run {
             self.check_conditions(&writes).await
         } else {
@@ -128,12 +148,19 @@ impl<S: Store> Engine<S> {
                 }
                 Ok(staged)
             }
-            Err(StoreError::ConditionFailed { index }) => Err(match origins.swap_remove(index) {
-                Origin::Resource { created: true, .. } => CommitError::Exists,
-                Origin::Unique { ty, id, field } => CommitError::Unique { ty, id, field },
-                Origin::Resource { .. } | Origin::Derived => CommitError::Stale,
-            }),
-            Err(StoreError::Conflict) => Err(CommitError::Stale),
+            Err(StoreError::ConditionFailed { index }) => {
+                let key = keys[index].clone();
+                Err(match origins.swap_remove(index) {
+                    Origin::Resource {
+                        created: true,
+                        ty,
+                        id,
+                    } => CommitError::Exists { ty, id, key },
+                    Origin::Unique { ty, id, field } => CommitError::Unique { ty, id, field, key },
+                    Origin::Resource { .. } | Origin::Derived => CommitError::Stale(Some(key)),
+                })
+            }
+            Err(StoreError::Conflict) => Err(CommitError::Stale(None)),
             Err(e) => Err(CommitError::Rejected(e.into())),
         }
     }
@@ -165,23 +192,43 @@ impl<S: Store> Engine<S> {
             .unwrap_or(1))
     }
 
-    /// Runs a write until it commits without a concurrency conflict (bounded).
-    pub(crate) async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> ApiResult<T>
+    /// How long a write may keep re-running while concurrent writes change what it read
+    /// (default [`RETRY_BUDGET`]); a write still in conflict then is answered 503 with
+    /// `Retry-After`. A server that waits longer than a Lambda function may (the local server)
+    /// gives it more.
+    #[must_use]
+    pub fn with_retry_budget(mut self, budget: Duration) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+
+    /// Runs a write until it commits without a concurrency conflict, re-reading what it needs
+    /// on every attempt, within the retry budget; then 503 (the response carries
+    /// `Retry-After`). A write that changes one known resource (`resource`) takes its turn on
+    /// it first, so that this process's writers of one resource go one at a time instead of
+    /// racing; a write whose condition failed on an item waits for its turn on that item
+    /// (`crate::turns`); one the store reported a conflict for without naming the item pauses
+    /// at random.
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        resource: Option<Key>,
+        mut attempt: F,
+    ) -> ApiResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CommitError>>,
     {
-        for n in 0..WRITE_ATTEMPTS {
-            match attempt().await {
-                Err(CommitError::Stale) => {
-                    // Writers that collided back off for a random while, growing with each
-                    // attempt, so they do not collide again in lockstep.
-                    let ceiling = 1_u64 << n.min(6);
-                    let jitter = u64::from(ulid::Ulid::new().random() as u16) % (ceiling * 1000);
-                    tokio::time::sleep(std::time::Duration::from_micros(jitter)).await;
-                }
+        let deadline = tokio::time::Instant::now() + self.retry_budget;
+        let mut ceiling_ms = 1;
+        let mut turn = match resource {
+            Some(key) => Some(self.turn_on(key, deadline).await?),
+            None => None,
+        };
+        loop {
+            let contended = match attempt().await {
+                Err(CommitError::Stale(contended)) => contended,
                 Err(CommitError::Rejected(e)) => return Err(e),
-                Err(CommitError::Exists) => {
+                Err(CommitError::Exists { .. }) => {
                     return Err(ApiError::new(
                         StatusCode::CONFLICT,
                         title::CONFLICT,
@@ -199,29 +246,108 @@ impl<S: Store> Engine<S> {
                     .into());
                 }
                 Ok(v) => return Ok(v),
+            };
+            match contended {
+                // Already this item's turn: a newcomer won the race; go again at once.
+                Some(key) if turn.as_ref().is_some_and(|t: &Turn<'_>| *t.key() == key) => {}
+                Some(key) => {
+                    // One turn at a time, so that two writers never wait for each other.
+                    drop(turn.take());
+                    turn = Some(self.turn_on(key, deadline).await?);
+                }
+                None => {
+                    let jitter = (ulid::Ulid::new().random() as u64) % (ceiling_ms * 1000);
+                    ceiling_ms = (ceiling_ms * 2).min(MAX_PAUSE_MS);
+                    let pause = tokio::time::Instant::now() + Duration::from_micros(jitter);
+                    tokio::time::sleep_until(pause.min(deadline)).await;
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(busy().into());
             }
         }
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            title::CONFLICT,
-            "The resource was changed by other requests while this one was applied; retry the request.",
-        )
-        .into())
     }
+
+    /// Waits for a turn on an item, until the deadline.
+    async fn turn_on(&self, key: Key, deadline: tokio::time::Instant) -> ApiResult<Turn<'_>> {
+        tokio::time::timeout_at(deadline, self.turns.take(key))
+            .await
+            .map_err(|_| busy().into())
+    }
+}
+
+/// The answer to a write still in conflict when its retry budget is spent.
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        title::UNAVAILABLE,
+        "The resource is being changed by many requests at once; retry the request later.",
+    )
+}
+
+/// Unique-value items two resources of one transaction both touch (the store takes one action
+/// per item): a value one releases and another claims (they trade it, or one takes over what
+/// the other gives up) is one put, which the releasing resource's version condition makes
+/// safe; a value two resources claim is taken for the later one.
+fn merge_unique_items(
+    writes: &mut Vec<Write>,
+    origins: &mut Vec<Origin>,
+) -> Result<(), CommitError> {
+    let releases =
+        |w: &Write, o: &Origin| matches!((w, o), (Write::Delete { .. }, Origin::Derived));
+    let mut first: HashMap<Key, usize> = HashMap::new();
+    let mut dropped = Vec::new();
+    for i in 0..writes.len() {
+        let key = writes[i].key().clone();
+        let Some(&j) = first.get(&key) else {
+            first.insert(key, i);
+            continue;
+        };
+        let claim = match (&origins[j], &origins[i]) {
+            (Origin::Unique { .. }, Origin::Unique { ty, id, field }) => {
+                return Err(CommitError::Unique {
+                    ty: ty.clone(),
+                    id: id.clone(),
+                    field: field.clone(),
+                    key,
+                });
+            }
+            (Origin::Unique { .. }, o) if releases(&writes[i], o) => {
+                dropped.push(i);
+                j
+            }
+            (o, Origin::Unique { .. }) if releases(&writes[j], o) => {
+                dropped.push(j);
+                first.insert(key, i);
+                i
+            }
+            _ => continue,
+        };
+        if let Write::Put { condition, .. } = &mut writes[claim] {
+            *condition = None;
+        }
+    }
+    dropped.sort_unstable();
+    for i in dropped.into_iter().rev() {
+        writes.remove(i);
+        origins.remove(i);
+    }
+    Ok(())
 }
 
 /// Why a change set was not written.
 #[derive(Debug)]
 pub(crate) enum CommitError {
-    /// A resource read by the request changed meanwhile; re-run it.
-    Stale,
-    /// A resource to be created exists already.
-    Exists,
-    /// A unique value is taken.
+    /// What the request read changed meanwhile (at this item, when the store says); re-run it.
+    Stale(Option<Key>),
+    /// A resource to be created exists already (its item).
+    Exists { ty: String, id: String, key: Key },
+    /// A unique value is taken (its item).
     Unique {
         ty: String,
         id: String,
         field: String,
+        key: Key,
     },
     /// Refused (by an extension, a limit or the store).
     Rejected(ApiErrors),
@@ -238,7 +364,7 @@ impl CommitError {
     pub(crate) fn into_errors(self) -> ApiErrors {
         match self {
             Self::Rejected(e) => e,
-            Self::Stale | Self::Exists | Self::Unique { .. } => {
+            Self::Stale(_) | Self::Exists { .. } | Self::Unique { .. } => {
                 ApiError::internal(&"a staging step reported a commit conflict").into()
             }
         }

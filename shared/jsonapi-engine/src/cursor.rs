@@ -1,6 +1,8 @@
-//! Opaque cursors for `page[after]` and `page[before]`: a position in a plan's results, bound
-//! to the plan that produced it and signed, so a cursor from another query or a tampered one
-//! is refused with a 400 instead of being trusted.
+//! Opaque cursors for `page[after]` and `page[before]`: a [`Position`] in a sort (the sort keys
+//! and id key of the resource a page ended at), bound to the query that produced it and
+//! signed, so a cursor from another query or a tampered one is refused with a 400 instead of
+//! being trusted. A position does not depend on how the query is planned, so a cursor stays
+//! good when the plan changes as resources come and go.
 //!
 //! The signing key lives in the store (one item, created on first use), so every process of
 //! one API (every Lambda instance) accepts the cursors of the others.
@@ -14,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult, title};
-use crate::plan::{Plan, Position};
+use crate::plan::Position;
 
 fn secret_key() -> Key {
     Key::new("meta#cursor-secret", "#")
@@ -53,27 +55,24 @@ impl<S: Store> Engine<S> {
         mac.finalize().into_bytes()[..16].to_vec()
     }
 
-    /// A cursor for a position of a plan.
+    /// A cursor for a position in the results of the query `scope` describes.
     pub(crate) async fn encode_cursor(
         &self,
-        plan: &Plan,
+        scope: &str,
         position: &Position,
     ) -> ApiResult<String> {
-        let p = match position {
-            Position::Key { range, key } => json!({ "r": range, "k": key }),
-            Position::Offset(o) => json!({ "o": o }),
-        };
-        let fingerprint =
-            URL_SAFE_NO_PAD.encode(&Sha256::digest(plan.fingerprint().as_bytes())[..12]);
-        let payload = URL_SAFE_NO_PAD.encode(json!({ "f": fingerprint, "p": p }).to_string());
+        let payload =
+            URL_SAFE_NO_PAD.encode(json!({ "f": fingerprint(scope), "k": position.0 }).to_string());
         let mac = URL_SAFE_NO_PAD.encode(Self::mac(&self.cursor_secret().await?, &payload));
         Ok(format!("{payload}.{mac}"))
     }
 
-    /// The position a cursor names, if it was made by this API for this plan.
+    /// The position a cursor names, if it was made by this API for the query `scope`
+    /// describes, sorted by `sort_fields` fields.
     pub(crate) async fn decode_cursor(
         &self,
-        plan: &Plan,
+        scope: &str,
+        sort_fields: usize,
         cursor: &str,
         parameter: &str,
     ) -> ApiResult<Position> {
@@ -96,20 +95,24 @@ impl<S: Store> Engine<S> {
             .decode(payload)
             .map_err(|_| invalid(parameter))?;
         let doc: Value = serde_json::from_slice(&bytes).map_err(|_| invalid(parameter))?;
-        let fingerprint =
-            URL_SAFE_NO_PAD.encode(&Sha256::digest(plan.fingerprint().as_bytes())[..12]);
-        if doc["f"].as_str() != Some(fingerprint.as_str()) {
+        if doc["f"].as_str() != Some(fingerprint(scope).as_str()) {
             return Err(invalid(parameter).into());
         }
-        let p = &doc["p"];
-        let position = match (p["r"].as_u64(), p["k"].as_str(), p["o"].as_u64()) {
-            (Some(r), Some(k), None) if plan.ordered => Position::Key {
-                range: r as usize,
-                key: k.to_owned(),
-            },
-            (None, None, Some(o)) if !plan.ordered => Position::Offset(o as usize),
-            _ => return Err(invalid(parameter).into()),
-        };
-        Ok(position)
+        // One key per sort field and the id key.
+        let keys: Vec<String> = doc["k"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect();
+        if keys.len() != sort_fields + 1 || doc["k"].as_array().map(Vec::len) != Some(keys.len()) {
+            return Err(invalid(parameter).into());
+        }
+        Ok(Position(keys))
     }
+}
+
+/// A short digest of a query's description.
+fn fingerprint(scope: &str) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(scope.as_bytes())[..12])
 }

@@ -30,6 +30,10 @@ pub struct Engine<S> {
     pub(crate) cursor_secret: std::sync::OnceLock<Vec<u8>>,
     /// Tokens, the signing key, cached role permissions.
     pub(crate) auth: Auth<S>,
+    /// Writers that conflicted on an item, taking turns.
+    pub(crate) turns: crate::turns::Turns,
+    /// How long a write may keep re-running while concurrent writes change what it read.
+    pub(crate) retry_budget: std::time::Duration,
 }
 
 /// Per-request settings read from headers.
@@ -71,6 +75,8 @@ impl<S: Store> Engine<S> {
             sequences: tokio::sync::Mutex::default(),
             cursor_secret: std::sync::OnceLock::new(),
             auth: Auth::new(passwords),
+            turns: crate::turns::Turns::default(),
+            retry_budget: crate::commit::RETRY_BUDGET,
         }
     }
 
@@ -144,6 +150,9 @@ impl<S: Store> Engine<S> {
             return Some(Operation::Token);
         }
         let route = Route::parse(&self.schema.api.prefix, path)?;
+        if route.ty() == jsonapi_config::DOC_SEGMENT {
+            return Some(Operation::Docs);
+        }
         Operation::of(method, route.kind())
     }
 
@@ -513,7 +522,10 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             .then_some(())
             .ok_or_else(|| invalid("ULID")),
         IdStrategy::Client => {
-            if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
+            if id.is_empty()
+                || id.len() > crate::resource::MAX_ID_KEY_BYTES
+                || id.chars().any(char::is_control)
+            {
                 Err(invalid(
                     "a non-empty identifier of at most 255 characters without control characters as",
                 ))

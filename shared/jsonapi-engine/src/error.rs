@@ -5,7 +5,7 @@
 //! or header at fault. A 5xx never shows its cause to the client; the cause is logged once.
 
 use http::StatusCode;
-use jsonapi_store::StoreError;
+use jsonapi_store::{StoreError, limits};
 use serde_json::{Map, Value, json};
 
 /// Where an error comes from in the request.
@@ -58,6 +58,8 @@ pub mod title {
     pub const NOT_FOUND: &str = "not found http exception";
     /// A 403.
     pub const ACCESS_DENIED: &str = "access denied exception";
+    /// A 503: retry later (the response carries `Retry-After`).
+    pub const UNAVAILABLE: &str = "service unavailable http exception";
 }
 
 impl ApiError {
@@ -186,6 +188,9 @@ impl From<ApiError> for ApiErrors {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
+            // The engine never sends one item twice in a transaction; if it did, that is a bug,
+            // and the item's key stays in the log.
+            StoreError::Limit(limits::LimitError::DuplicateKey(_)) => ApiError::internal(&e),
             StoreError::Limit(limit) => ApiError::bad_request(
                 title::REQUEST_DATA,
                 format!(
@@ -196,7 +201,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error.message = %detail, "store unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "service unavailable http exception",
+                    title::UNAVAILABLE,
                     "The data store is busy; retry the request later.",
                 )
             }

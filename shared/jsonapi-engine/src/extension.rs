@@ -22,6 +22,7 @@ use std::pin::Pin;
 
 use indexmap::IndexMap;
 use jsonapi_config::Action;
+use serde_json::Value;
 
 use crate::error::ApiResult;
 use crate::resource::Resource;
@@ -43,6 +44,10 @@ pub struct Change {
 #[derive(Debug, Clone, Default)]
 pub struct ChangeSet {
     changes: IndexMap<(String, String), Change>,
+    /// The membership stamps the request read before reading who points at a resource, by
+    /// `(type, id)` (`None`: no stamp yet); the transaction requires them unchanged
+    /// (`crate::membership`).
+    members_read: IndexMap<(String, String), Option<Value>>,
 }
 
 impl ChangeSet {
@@ -114,6 +119,17 @@ impl ChangeSet {
 
     pub(crate) fn into_changes(self) -> impl Iterator<Item = Change> {
         self.changes.into_values()
+    }
+
+    /// Records the membership stamp read for a resource (the first read counts: every member
+    /// range read after it is covered by it).
+    pub(crate) fn record_members(&mut self, key: (String, String), stamp: Option<Value>) {
+        self.members_read.entry(key).or_insert(stamp);
+    }
+
+    /// The membership stamps read, by `(type, id)`.
+    pub(crate) fn members_read(&self) -> &IndexMap<(String, String), Option<Value>> {
+        &self.members_read
     }
 }
 

@@ -2,6 +2,7 @@
 //! values parsed by data type, and predicates that can both be matched against a resource and
 //! turned into key ranges of the field's index.
 
+use std::cell::Cell;
 use std::ops::Bound;
 
 use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, ResourceType, Schema};
@@ -11,7 +12,7 @@ use crate::error::{ApiError, title};
 use crate::numbers::canonical_integer;
 use crate::periods::{Kind, Period};
 use crate::resource::{Resource, id_key};
-use crate::values::{self, SEPARATOR};
+use crate::values::{self, SEPARATOR, index_key, is_cut};
 
 /// The field a predicate tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,21 +169,12 @@ fn operand(
         return time_operand(filter, *dt, op, raw);
     }
     let one = |s: &str| parse_value(field, id_type, s);
-    let list_ops = matches!(
-        op,
-        Operator::Eq
-            | Operator::Neq
-            | Operator::NeqOrNull
-            | Operator::Contains
-            | Operator::NotContains
-    );
-    if filter.allow_array && list_ops && raw.contains(',') {
+    if filter.allow_array && op.takes_list() && raw.contains(',') {
         let values: Result<Vec<Value>, String> = raw.split(',').map(one).collect();
         return values.map(Operand::List);
     }
-    let range_ops = matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull);
     if filter.allow_range
-        && range_ops
+        && op.takes_range()
         && let Some((lo, hi)) = raw.split_once("..")
     {
         return Ok(Operand::Range(one(lo)?, one(hi)?));
@@ -408,36 +400,49 @@ impl Predicate {
         }
     }
 
-    /// For an equality on one value: the value's key in the field's index (what leads the
-    /// entries of a composite index).
+    /// For an equality on one value: the value's key in an index that keeps `budget` bytes of
+    /// it (what leads the entries of a composite index).
     pub(crate) fn point_key(
         &self,
         ty: &ResourceType,
         target: Option<&ResourceType>,
+        budget: usize,
     ) -> Option<String> {
         match (&self.op, &self.operand, &self.field) {
             (
                 Operator::Eq,
                 Operand::One(v),
                 Field::Attribute(..) | Field::Relationship(_, false),
-            ) => value_key(&self.field, ty, target, v),
+            ) => Some(index_key(&value_key(&self.field, ty, target, v)?, budget)),
             _ => None,
         }
     }
 
-    /// The key ranges of the field's index that hold every match, in ascending order; `None`
-    /// when the operator cannot be served by ranges (the predicate is then checked on items).
+    /// The key ranges of an index of the field keeping `budget` bytes of a value key (see
+    /// [`values::index_key`]) that hold every match, in ascending order; `None` when the
+    /// operator cannot be served by ranges (the predicate is then checked on items).
+    ///
+    /// A bound cut from a long value is widened to the whole group of values sharing its
+    /// cut key, whose stored values are re-checked on the items.
     pub(crate) fn ranges(
         &self,
         ty: &ResourceType,
         target: Option<&ResourceType>,
-    ) -> Option<Vec<(Bound<String>, Bound<String>)>> {
-        let key = |v: &Value| value_key(&self.field, ty, target, v);
+        budget: usize,
+    ) -> Option<KeyRanges> {
+        let cut = Cell::new(false);
+        let key = |v: &Value| {
+            let k = index_key(&value_key(&self.field, ty, target, v)?, budget);
+            cut.set(cut.get() || is_cut(&k, budget));
+            Some(k)
+        };
         let point = |v: &Value| -> Option<(Bound<String>, Bound<String>)> {
             let k = key(v)?;
             Some(prefix_range(&format!("{k}{SEPARATOR}")))
         };
+        // The listing holds id keys alone, never cut: a cut bound is just beyond every id.
         let exact = matches!(self.field, Field::Id);
+        let widen = |k: &str| !exact && is_cut(k, budget);
         let ranges = match (&self.op, &self.operand) {
             (Operator::Eq, Operand::One(v)) if exact => {
                 vec![(Bound::Included(key(v)?), Bound::Included(key(v)?))]
@@ -477,17 +482,14 @@ impl Predicate {
                     Bound::Included("1".to_owned())
                 };
                 vec![match self.op {
-                    Operator::Lt => (floor, Bound::Excluded(k)),
-                    Operator::Lte => (floor, upper_inclusive(&k, exact)),
-                    Operator::Gt => (
-                        if exact {
-                            Bound::Excluded(k)
-                        } else {
-                            Bound::Included(format!(
-                                "{k}{}",
-                                char::from_u32(SEPARATOR as u32 + 1).expect("valid")
-                            ))
-                        },
+                    Operator::Lt if !widen(&k) => (floor, Bound::Excluded(k)),
+                    Operator::Lt | Operator::Lte => (floor, upper_inclusive(&k, exact)),
+                    Operator::Gt if exact => (Bound::Excluded(k), Bound::Unbounded),
+                    Operator::Gt if !widen(&k) => (
+                        Bound::Included(format!(
+                            "{k}{}",
+                            char::from_u32(SEPARATOR as u32 + 1).expect("valid")
+                        )),
                         Bound::Unbounded,
                     ),
                     _ => (Bound::Included(k), Bound::Unbounded),
@@ -496,14 +498,41 @@ impl Predicate {
             (Operator::StartsWith, Operand::One(Value::String(s)))
                 if !exact && matches!(self.field, Field::Attribute(..)) =>
             {
-                vec![prefix_range(&format!("1{}", values::escape(s)))]
+                let prefix = format!("1{}", values::escape(s));
+                if prefix.len() > budget {
+                    // Every value with this long prefix is cut to the prefix's own cut key.
+                    let k = index_key(&prefix, budget);
+                    cut.set(true);
+                    vec![prefix_range(&format!("{k}{SEPARATOR}"))]
+                } else {
+                    vec![prefix_range(&prefix)]
+                }
             }
             (Operator::Exists, Operand::Flag(true)) if !exact => vec![prefix_range("1")],
             (Operator::Exists, Operand::Flag(false)) if !exact => vec![prefix_range("0")],
             _ => return None,
         };
-        Some(ranges)
+        // An array or a to-many relationship has one entry per value, so a resource may hold
+        // several entries of these ranges unless they are one value's.
+        let one_entry_each = !self.is_multi()
+            || matches!(
+                (&self.op, &self.operand),
+                (Operator::Eq | Operator::Contains, Operand::One(_))
+            );
+        Some(KeyRanges {
+            ranges,
+            exact: one_entry_each && !cut.get(),
+        })
     }
+}
+
+/// Key ranges of an index that hold every match of a predicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyRanges {
+    /// Ascending, non-overlapping.
+    pub(crate) ranges: Vec<(Bound<String>, Bound<String>)>,
+    /// The ranges hold exactly the matches, one entry each, so counting keys counts matches.
+    pub(crate) exact: bool,
 }
 
 /// Everything up to the key that holds `hi` and all ids after it.

@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`engine`]: [`Engine`], routing a request to its action, loading resources.
-//! - `commit`: writing a change set in one transaction (or a dry run), with retries.
+//! - `commit`: writing a change set in one transaction (or a dry run), with retries;
+//!   `membership`: the stamps that let a write condition on who points at a resource;
+//!   `turns`: writers that conflicted on one item take turns.
 //! - `routing`, [`request`]: URL paths to routes; requests, responses, content negotiation.
 //! - `query`: query parameters (paging…), checked against what an action supports.
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
@@ -30,6 +32,7 @@ pub mod error;
 pub mod extension;
 pub mod extensions;
 mod filter;
+mod membership;
 mod numbers;
 pub mod operation;
 mod periods;
@@ -40,10 +43,13 @@ pub mod request;
 pub mod resource;
 mod routing;
 mod stored_secret;
+mod turns;
 mod values;
 
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use jsonapi_config::Schema;
-pub use operation::{AUTH_ROUTES, Operation, PathKind, ROUTES};
+pub use operation::{AUTH_ROUTES, DOC_ROUTES, Operation, PathKind, ROUTES};
+pub use query::Accepts;
 pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};
+pub use routing::allowed_methods;

@@ -33,6 +33,10 @@ pub enum Operation {
     /// `POST /oauth2-token`, `GET` / `POST /oauth2-token/authorize` and
     /// `GET /.well-known/jwks.json` (outside the API prefix)
     Token,
+    /// `GET {prefix}/doc` (the sandbox page and its assets) and `GET
+    /// {prefix}/doc/openapi.json`: the API's documentation, built from the configuration alone
+    /// (crate `jsonapi-openapi`), never from the store.
+    Docs,
 }
 
 /// The shape of a route's path below the API prefix.
@@ -75,6 +79,16 @@ pub const AUTH_ROUTES: [(Method, &str); 7] = [
     (Method::OPTIONS, crate::auth::JWKS_PATH),
 ];
 
+/// The routes of the API's documentation, below the API prefix, all served by
+/// [`Operation::Docs`] (`HEAD` as `GET`): the sandbox page, and the OpenAPI document and the
+/// page's assets as `{file}`.
+pub const DOC_ROUTES: [(Method, &str); 4] = [
+    (Method::GET, "/doc"),
+    (Method::OPTIONS, "/doc"),
+    (Method::GET, "/doc/{file}"),
+    (Method::OPTIONS, "/doc/{file}"),
+];
+
 /// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
 /// `GET`; `OPTIONS` on every path by [`Operation::Options`].
 pub const ROUTES: [(Method, PathKind, Operation); 15] = [
@@ -113,7 +127,7 @@ pub const ROUTES: [(Method, PathKind, Operation); 15] = [
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -127,6 +141,7 @@ impl Operation {
         Self::DeleteRelationship,
         Self::Options,
         Self::Token,
+        Self::Docs,
     ];
 
     /// The kebab-case name used for function folders (`functions/get-list`).
@@ -145,6 +160,7 @@ impl Operation {
             Self::DeleteRelationship => "delete-relationship",
             Self::Options => "options",
             Self::Token => "token",
+            Self::Docs => "docs",
         }
     }
 
@@ -157,6 +173,7 @@ impl Operation {
                 | Self::GetSubresource
                 | Self::GetRelationship
                 | Self::Options
+                | Self::Docs
         )
     }
 

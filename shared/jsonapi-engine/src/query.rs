@@ -8,6 +8,7 @@ use jsonapi_config::{ResourceType, Schema};
 
 use crate::error::{ApiError, ApiErrors, title};
 use crate::filter::{self, Field, PathPredicate};
+use crate::operation::Operation;
 
 /// How many resources a page holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,36 +30,67 @@ pub(crate) struct Paging {
     pub(crate) before: Option<String>,
 }
 
-/// What a route accepts in its query string.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Accepts {
-    /// `page[...]`
-    pub(crate) paging: bool,
+/// What an operation reads from the query string; anything else is refused with a
+/// `filter constraint`. One table for the actions and for the API's OpenAPI document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Accepts {
+    /// `page[number]`, `page[size]`, `page[after]`, `page[before]`
+    pub paging: bool,
     /// `filter[...]` and `sort`
-    pub(crate) filters: bool,
+    pub filters: bool,
     /// `fields[...]`, `include` and `meta`
-    pub(crate) shaping: bool,
+    pub shaping: bool,
 }
 
 impl Accepts {
     /// A collection: everything.
-    pub(crate) const COLLECTION: Self = Self {
+    const COLLECTION: Self = Self {
         paging: true,
         filters: true,
         shaping: true,
     };
     /// One resource (get, create, update, to-one related): shaping only.
-    pub(crate) const SINGLE: Self = Self {
+    const SINGLE: Self = Self {
         paging: false,
         filters: false,
         shaping: true,
     };
-    /// Nothing (delete, relationship linkage).
-    pub(crate) const NONE: Self = Self {
+    /// Nothing (delete, relationship writes, to-one linkage).
+    const NONE: Self = Self {
         paging: false,
         filters: false,
         shaping: false,
     };
+
+    /// What `operation` accepts; `to_many` tells whether the route's relationship (of
+    /// get_subresource and get_relationship) is a to-many one.
+    pub fn of(operation: Operation, to_many: bool) -> Self {
+        match operation {
+            Operation::GetList => Self::COLLECTION,
+            Operation::Get | Operation::Create | Operation::Update => Self::SINGLE,
+            Operation::GetSubresource if to_many => Self::COLLECTION,
+            Operation::GetSubresource => Self::SINGLE,
+            // Linkage pages and filters its members, but renders no resources to shape.
+            Operation::GetRelationship if to_many => Self {
+                shaping: false,
+                ..Self::COLLECTION
+            },
+            // delete_list selects with filters (`sort` is read, and has no effect).
+            Operation::DeleteList => Self {
+                paging: false,
+                filters: true,
+                shaping: false,
+            },
+            Operation::GetRelationship
+            | Operation::Delete
+            | Operation::UpdateRelationship
+            | Operation::AddRelationship
+            | Operation::DeleteRelationship
+            | Operation::Options
+            | Operation::Token
+            | Operation::Docs => Self::NONE,
+        }
+    }
 }
 
 /// One sort key: a field and whether it is descending.

@@ -2,7 +2,7 @@
 //! JSON:API content negotiation.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
@@ -10,6 +10,10 @@ use crate::error::{ApiError, ApiErrors};
 
 /// The JSON:API media type.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// `Retry-After` of a 503: the store's throttling and write contention both clear within
+/// moments.
+const RETRY_AFTER_SECONDS: u64 = 1;
 
 /// One request, as the HTTP adapters hand it over.
 #[derive(Debug, Clone)]
@@ -61,9 +65,17 @@ impl ApiResponse {
         }
     }
 
-    /// An error document with the combined status.
+    /// An error document with the combined status; a 503 (the store is busy, or too many
+    /// requests change one resource at once) tells the client when to retry.
     pub fn errors(errors: &ApiErrors) -> Self {
-        Self::document(errors.status(), &errors.to_document())
+        let status = errors.status();
+        let mut response = Self::document(status, &errors.to_document());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers
+                .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }
 

@@ -6,20 +6,32 @@
 //! | resource | `{type}#{id}` | `#` | `id`, `v` (version), `a` (attributes), `r` (owned linkage) |
 //! | listing entry | `list#{type}` | `{id key}` | `id` |
 //! | index entry | `idx#{type}#{field}` | `{value key}\u{1}{id key}` | `id` |
+//! | composite index entry | `idx#{type}#{first}+{second}` | `{first}\u{1}{second}\u{1}{id key}` | `id` |
 //! | unique value | `uniq#{type}#{field}#{value}` | `#` | `id` |
 //! | sequence | `seq#{type}` | `#` | `next` |
+//! | membership stamp | `{type}#{id}` | `members` | `s` (see `crate::membership`) |
 //!
 //! Id keys and value keys order like the values they encode (see [`crate::values`]), so a key
 //! range is a value range. Every item but the resource item is *derived*: a write computes the
 //! derived items before and after the change and writes only the difference, in the same
 //! transaction as the resource item.
+//!
+//! Keys stay within DynamoDB's limits (1024-byte sort keys, 2048-byte partition keys) for
+//! values of any length: a value key longer than 764 bytes in an index entry (379 in a
+//! composite entry) is cut, order kept, with `U+10FFFF` at its end
+//! ([`values::index_key`]); readers re-check cut values on the items and order them in memory.
+//! A unique value longer than 1024 bytes is named by its first 1024 bytes (whole characters),
+//! `#` and its SHA-256 (base64url). Items written before this layout are not migrated.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use indexmap::IndexMap;
 use jsonapi_config::{DataType, IdStrategy, RelationshipStorage, ResourceType, Schema};
 use jsonapi_store::{Attrs, Condition, Item, Key, Write};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
-use crate::values::{self, SEPARATOR};
+use crate::values::{self, PAIRED_VALUE_KEY_BYTES, SEPARATOR, VALUE_KEY_BYTES, index_key};
 
 /// A resource: attributes in their stored form and the linkage it owns.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,11 +133,26 @@ pub(crate) fn resource_key(ty: &str, id: &str) -> Key {
     Key::new(format!("{ty}#{id}"), "#")
 }
 
+/// The most bytes of a value kept as it is in the key of a unique item. DynamoDB caps partition
+/// keys at 2048 bytes; a longer value is named by its first bytes and its SHA-256, which makes
+/// a text longer than this, so it never names a value kept as it is.
+const UNIQUE_VALUE_BYTES: usize = 1024;
+
 /// The key of the item that claims a unique value (stored form) of a field.
 pub(crate) fn unique_key(ty: &str, field: &str, value: &Value) -> Key {
     let text = value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_owned);
+    let text = if text.len() > UNIQUE_VALUE_BYTES {
+        let mut end = UNIQUE_VALUE_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()));
+        format!("{}#{digest}", &text[..end])
+    } else {
+        text
+    };
     Key::new(format!("uniq#{ty}#{field}#{text}"), "#")
 }
 
@@ -144,6 +171,10 @@ pub(crate) fn index_pk(ty: &str, field: &str) -> String {
     format!("idx#{ty}#{field}")
 }
 
+/// The most bytes of an id key (a client id's length limit; sequence and ULID keys are
+/// shorter).
+pub(crate) const MAX_ID_KEY_BYTES: usize = 255;
+
 /// The sort key of an id: sequence ids as fixed-width numbers, so they sort numerically.
 pub(crate) fn id_key(ty: &ResourceType, id: &str) -> String {
     match ty.id {
@@ -158,21 +189,6 @@ pub(crate) fn id_key(ty: &ResourceType, id: &str) -> String {
 /// resources that point at `related_id`.
 pub(crate) fn linkage_prefix(target: &ResourceType, related_id: &str) -> String {
     format!("1{}{SEPARATOR}", id_key(target, related_id))
-}
-
-/// DynamoDB caps sort keys at 1024 bytes; long values are cut (the cut keeps the order of
-/// the prefix, and readers re-check values on the items themselves).
-const MAX_VALUE_KEY_BYTES: usize = 512;
-
-fn truncate(mut s: String) -> String {
-    if s.len() > MAX_VALUE_KEY_BYTES {
-        let mut end = MAX_VALUE_KEY_BYTES;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
 }
 
 /// Which fields of a type have index entries: declared filters and sorters, and every
@@ -282,7 +298,7 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
                 item: Item {
                     key: Key::new(
                         index_pk(&r.ty, field),
-                        format!("{}{SEPARATOR}{idk}", truncate(k)),
+                        format!("{}{SEPARATOR}{idk}", index_key(&k, VALUE_KEY_BYTES)),
                     ),
                     attrs: id_attrs(),
                 },
@@ -291,12 +307,12 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
         }
     }
     for [first, second] in &ty.indexes {
-        for ka in field_keys(schema, ty, r, first) {
+        for ka in &field_keys(schema, ty, r, first) {
             for kb in field_keys(schema, ty, r, second) {
                 let sk = format!(
                     "{}{SEPARATOR}{}{SEPARATOR}{idk}",
-                    truncate(ka.clone()),
-                    truncate(kb)
+                    index_key(ka, PAIRED_VALUE_KEY_BYTES),
+                    index_key(&kb, PAIRED_VALUE_KEY_BYTES)
                 );
                 out.push(Derived {
                     item: Item {
@@ -320,6 +336,10 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
             unique: Some(attr.name.clone()),
         });
     }
+    // An array that repeats an element holds one value to find it by: one entry, written once
+    // (a transaction takes one action per item).
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|d| seen.insert(d.item.key.clone()));
     out
 }
 
@@ -397,4 +417,54 @@ pub(crate) fn writes_for(
         ));
     }
     writes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values of any length, under the longest id, give keys every store takes: index entries
+    /// alone and paired, and unique items.
+    #[test]
+    fn keys_of_long_values_stay_within_the_store_limits() {
+        let schema = jsonapi_config::parse(
+            "test.yaml",
+            "types:\n  notes:\n    id: client\n    attributes:\n      a: { type: string, unique: true }\n      b: { type: string }\n    filters:\n      a:\n      b:\n    indexes: [[a, b]]\n",
+        )
+        .expect("a valid configuration");
+        for length in [0, 100, 379, 380, 764, 765, 1024, 1025, 5000] {
+            for unit in ["x", "é", "€", "\u{1D11E}"] {
+                let value = unit.repeat(length / unit.len());
+                let mut r = Resource::new("notes", &"i".repeat(MAX_ID_KEY_BYTES));
+                r.attributes.insert("a".into(), value.clone().into());
+                r.attributes.insert("b".into(), value.into());
+                let writes: Vec<Write> = writes_for(&schema, None, Some(&r))
+                    .into_iter()
+                    .map(|(w, _)| w)
+                    .collect();
+                assert_eq!(
+                    writes.len(),
+                    6,
+                    "resource, listing, two entries, pair, unique"
+                );
+                jsonapi_store::limits::check_transaction(&writes)
+                    .unwrap_or_else(|e| panic!("{length} bytes of {unit:?}: {e}"));
+            }
+        }
+        // A value longer than a unique key keeps is named by its digest: values that differ
+        // only past the kept bytes have different keys, and no kept value has a digest's key.
+        let long = |tail: &str| Value::from(format!("{}{tail}", "x".repeat(2000)));
+        assert_ne!(
+            unique_key("notes", "a", &long("1")),
+            unique_key("notes", "a", &long("2"))
+        );
+        assert_eq!(
+            unique_key("notes", "a", &long("1")),
+            unique_key("notes", "a", &long("1"))
+        );
+        let kept = Value::from("x".repeat(UNIQUE_VALUE_BYTES));
+        assert!(
+            unique_key("notes", "a", &kept).pk.len() < unique_key("notes", "a", &long("")).pk.len()
+        );
+    }
 }

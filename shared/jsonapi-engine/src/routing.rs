@@ -2,6 +2,8 @@
 
 use jsonapi_config::{Action, ResourceType};
 
+use crate::operation::PathKind;
+
 /// A parsed API path (segments percent-decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -26,8 +28,7 @@ impl Route {
     }
 
     /// The shape of the path.
-    pub(crate) fn kind(&self) -> crate::operation::PathKind {
-        use crate::operation::PathKind;
+    pub(crate) fn kind(&self) -> PathKind {
         match self {
             Self::List { .. } => PathKind::List,
             Self::Item { .. } => PathKind::Item,
@@ -66,36 +67,53 @@ impl Route {
 
     /// The methods this route allows for `ty`, `OPTIONS` first, as the `Allow` header lists them.
     pub(crate) fn allowed_methods(&self, ty: &ResourceType) -> Vec<&'static str> {
-        let a = &ty.actions;
-        let mut methods = vec!["OPTIONS"];
-        let mut add = |enabled: bool, names: &[&'static str]| {
-            if enabled {
-                methods.extend_from_slice(names);
-            }
+        let rel = match self {
+            Self::Related { rel, .. } | Self::Relationship { rel, .. } => Some(rel.as_str()),
+            Self::List { .. } | Self::Item { .. } => None,
         };
-        match self {
-            Self::List { .. } => {
-                add(a.allows(Action::GetList), &["GET", "HEAD"]);
-                add(a.allows(Action::UpdateList), &["PATCH"]);
-                add(a.allows(Action::Create), &["POST"]);
-                add(a.allows(Action::DeleteList), &["DELETE"]);
-            }
-            Self::Item { .. } => {
-                add(a.allows(Action::Get), &["GET", "HEAD"]);
-                add(a.allows(Action::Update), &["PATCH"]);
-                add(a.allows(Action::Delete), &["DELETE"]);
-            }
-            Self::Related { .. } => add(a.allows(Action::GetSubresource), &["GET", "HEAD"]),
-            Self::Relationship { rel, .. } => {
-                let many = ty.relationships.get(rel).is_some_and(|r| r.many);
-                add(a.allows(Action::GetRelationship), &["GET", "HEAD"]);
-                add(a.allows(Action::UpdateRelationship), &["PATCH"]);
-                add(many && a.allows(Action::AddRelationship), &["POST"]);
-                add(many && a.allows(Action::DeleteRelationship), &["DELETE"]);
-            }
-        }
-        methods
+        allowed_methods(ty, self.kind(), rel)
     }
+}
+
+/// The methods a path of `kind` allows for `ty` (`relationship`: the relationship a related or
+/// relationship path names), `OPTIONS` first, as the `Allow` header lists them; only
+/// `OPTIONS` when the type enables no action there.
+pub fn allowed_methods(
+    ty: &ResourceType,
+    kind: PathKind,
+    relationship: Option<&str>,
+) -> Vec<&'static str> {
+    let a = &ty.actions;
+    let mut methods = vec!["OPTIONS"];
+    let mut add = |enabled: bool, names: &[&'static str]| {
+        if enabled {
+            methods.extend_from_slice(names);
+        }
+    };
+    match kind {
+        PathKind::List => {
+            add(a.allows(Action::GetList), &["GET", "HEAD"]);
+            add(a.allows(Action::UpdateList), &["PATCH"]);
+            add(a.allows(Action::Create), &["POST"]);
+            add(a.allows(Action::DeleteList), &["DELETE"]);
+        }
+        PathKind::Item => {
+            add(a.allows(Action::Get), &["GET", "HEAD"]);
+            add(a.allows(Action::Update), &["PATCH"]);
+            add(a.allows(Action::Delete), &["DELETE"]);
+        }
+        PathKind::Related => add(a.allows(Action::GetSubresource), &["GET", "HEAD"]),
+        PathKind::Relationship => {
+            let many = relationship
+                .and_then(|rel| ty.relationships.get(rel))
+                .is_some_and(|r| r.many);
+            add(a.allows(Action::GetRelationship), &["GET", "HEAD"]);
+            add(a.allows(Action::UpdateRelationship), &["PATCH"]);
+            add(many && a.allows(Action::AddRelationship), &["POST"]);
+            add(many && a.allows(Action::DeleteRelationship), &["DELETE"]);
+        }
+    }
+    methods
 }
 
 /// Percent-encodes an id for use in a URL path segment.

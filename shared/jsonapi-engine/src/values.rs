@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use http::StatusCode;
 use jsonapi_config::{Attribute, DataType, Format};
+use jsonapi_store::limits::MAX_SORT_KEY_BYTES;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -13,6 +14,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::error::{ApiError, title};
 use crate::numbers::Exact;
+use crate::resource::MAX_ID_KEY_BYTES;
 
 /// A datetime as the API writes it: UTC, seconds, `Z`.
 pub(crate) fn format_datetime(t: OffsetDateTime) -> String {
@@ -306,6 +308,50 @@ fn decimal_key(d: Decimal) -> String {
     }
 }
 
+/// The most bytes of a value key kept whole when it is the only value in an index entry's sort
+/// key (`{value key}\u{1}{id key}`): what the sort key leaves beside the longest id key and the
+/// separator, less the 4 bytes a cut key may end past its budget (764).
+pub(crate) const VALUE_KEY_BYTES: usize =
+    MAX_SORT_KEY_BYTES - MAX_ID_KEY_BYTES - SEPARATOR.len_utf8() - CUT_MARK.len_utf8();
+
+/// The same for each of the two value keys of a composite index entry
+/// (`{first}\u{1}{second}\u{1}{id key}`) (379).
+pub(crate) const PAIRED_VALUE_KEY_BYTES: usize =
+    (MAX_SORT_KEY_BYTES - MAX_ID_KEY_BYTES - 2 * SEPARATOR.len_utf8()) / 2 - CUT_MARK.len_utf8();
+
+/// Ends a cut key: the greatest character, so a cut key sorts after every whole key that
+/// shares its prefix.
+const CUT_MARK: char = char::MAX;
+
+/// The key an index entry holds for a value key: the key itself when it has at most `budget`
+/// bytes; otherwise its longest prefix of whole characters within `budget`, followed by
+/// [`CUT_MARK`].
+///
+/// Cutting keeps the order (`a <= b` gives `index_key(a) <= index_key(b)`): two keys that
+/// differ within the kept prefix compare there; a key whose next character does not fit is
+/// cut where every greater key sharing the prefix is cut too (UTF-8 lengths grow with code
+/// points). A cut key is longer than `budget` and a whole one is not, so the values that share
+/// a cut key (a "group") are exactly the entries holding it: readers re-check the stored
+/// value and order a group in memory.
+pub(crate) fn index_key(key: &str, budget: usize) -> String {
+    if key.len() <= budget {
+        return key.to_owned();
+    }
+    let mut end = budget;
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = String::with_capacity(end + CUT_MARK.len_utf8());
+    cut.push_str(&key[..end]);
+    cut.push(CUT_MARK);
+    cut
+}
+
+/// Whether an index key (as [`index_key`] gives it) was cut from a longer value key.
+pub(crate) fn is_cut(index_key: &str, budget: usize) -> bool {
+    index_key.len() > budget
+}
+
 /// The separator between the parts of an index sort key. Values escape the characters up to
 /// it, so that the separator sorts below any character a value can hold and `"a"` sorts
 /// before `"ab"`.
@@ -363,6 +409,44 @@ mod tests {
             sort_keys(DataType::String, &Value::Null)[0]
                 < sort_keys(DataType::String, &"".into())[0]
         );
+    }
+
+    /// Every string of up to four characters from an alphabet of 1- to 4-byte characters (and
+    /// the characters that are escaped or end cut keys), cut to every budget around their
+    /// lengths: cut keys order like the keys, and a cut key is never a whole one.
+    #[test]
+    fn cut_keys_keep_the_order_of_the_keys() {
+        let alphabet = ["\u{1}", "a", "z", "é", "€", "\u{FFFF}", "𝄞", "\u{10FFFF}"];
+        let mut level = vec![String::new()];
+        let mut strings = level.clone();
+        for _ in 0..4 {
+            level = level
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(level.iter().cloned());
+        }
+        let mut keys: Vec<String> = strings.iter().map(|s| format!("1{}", escape(s))).collect();
+        keys.sort();
+        keys.dedup();
+        for budget in 4..=10 {
+            let cut: Vec<String> = keys.iter().map(|k| index_key(k, budget)).collect();
+            for (k, c) in keys.iter().zip(&cut) {
+                assert_eq!(is_cut(c, budget), k.len() > budget, "{k:?} → {c:?}");
+                assert!(c.len() <= budget + 4, "{c:?}");
+                if !is_cut(c, budget) {
+                    assert_eq!(c, k);
+                }
+            }
+            // Sorted keys give sorted cut keys, also as entries followed by a separator.
+            for (w, k) in cut.windows(2).zip(keys.windows(2)) {
+                assert!(w[0] <= w[1], "budget {budget}: {k:?} → {w:?}");
+                assert!(
+                    format!("{}{SEPARATOR}", w[0]) <= format!("{}{SEPARATOR}", w[1]),
+                    "budget {budget}: {k:?} → {w:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! requests, and a store that fails in the middle of a transaction. Requests are made as the
 //! process itself (`Engine::handle_as_system`): authentication is the black-box suite's concern.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use http::{HeaderMap, Method, StatusCode, header};
 use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE};
@@ -11,11 +11,13 @@ use jsonapi_store::{Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreRe
 use jsonapi_store_redb::RedbStore;
 use serde_json::{Value, json};
 
-/// A store whose transactions fail while `failing` is set: the storage failing mid-write.
+/// A store whose transactions fail while `failing` is set: the storage failing mid-write. It
+/// keeps the actions of the last transaction it was given.
 #[derive(Debug)]
 struct Faulty {
     inner: RedbStore,
     failing: Arc<AtomicBool>,
+    last: Arc<Mutex<Vec<Write>>>,
 }
 
 impl Store for Faulty {
@@ -35,6 +37,7 @@ impl Store for Faulty {
         self.inner.allocate(key, n).await
     }
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        writes.clone_into(&mut self.last.lock().unwrap());
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Internal("injected failure".to_owned()));
         }
@@ -110,6 +113,7 @@ async fn a_compound_create_is_one_transaction_and_leaves_nothing_when_the_store_
     let store = Faulty {
         inner: RedbStore::open(dir.path()).unwrap(),
         failing: Arc::clone(&failing),
+        last: Arc::default(),
     };
     let engine = Engine::new(jsonapi_config::example_domain(), store);
     let c = customer(&engine).await;
@@ -374,5 +378,70 @@ async fn passwords_are_stored_only_as_argon2id_hashes_and_never_returned() {
     assert!(
         second.starts_with("$argon2id$") && second != first,
         "{second}"
+    );
+}
+
+#[tokio::test]
+async fn a_link_costs_an_existence_check_and_a_membership_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let last = Arc::new(Mutex::new(Vec::new()));
+    let store = Faulty {
+        inner: RedbStore::open(dir.path()).unwrap(),
+        failing: Arc::default(),
+        last: Arc::clone(&last),
+    };
+    let engine = Engine::new(jsonapi_config::example_domain(), store);
+    let (_, doc) = call(
+        &engine,
+        Method::POST,
+        "/api/categories",
+        Some(json!({"data": {"type": "categories", "attributes": {"name": "C"}}})),
+    )
+    .await;
+    let category = doc["data"]["id"].as_str().unwrap().to_owned();
+    let actions = || last.lock().unwrap().clone();
+
+    product(&engine, "ALONE").await;
+    let alone = actions();
+    let body = json!({"data": {"type": "products", "attributes": {"sku": "LINKED", "name": "ALONE", "price": "1"},
+        "relationships": {"category": {"data": {"type": "categories", "id": category}}}}});
+    let (status, doc) = call(&engine, Method::POST, "/api/products", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let linked = actions();
+    // The same product with a category (whose index entries a product without one has too,
+    // under the null value): a check that the category exists and a new stamp on it.
+    let stamp = Key::new(format!("categories#{category}"), "members");
+    let item = Key::new(format!("categories#{category}"), "#");
+    assert!(
+        linked
+            .iter()
+            .any(|w| matches!(w, Write::Put { item: i, condition: None } if i.key == stamp)),
+        "{linked:#?}"
+    );
+    assert!(
+        linked.iter().any(|w| matches!(w, Write::Check { key, condition: jsonapi_store::Condition::Present } if *key == item)),
+        "{linked:#?}"
+    );
+    assert_eq!(
+        (alone.len(), linked.len()),
+        (14, 16),
+        "{alone:#?}\n{linked:#?}"
+    );
+
+    // Deleting the category reads who points at it under its stamp and removes the stamp.
+    let (status, _) = call(
+        &engine,
+        Method::DELETE,
+        &format!("/api/categories/{category}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = actions();
+    assert!(
+        deleted
+            .iter()
+            .any(|w| matches!(w, Write::Delete { key, condition: Some(_) } if key.sk == "members")),
+        "{deleted:#?}"
     );
 }

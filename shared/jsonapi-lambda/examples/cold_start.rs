@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Each binary answers the fixture event of its operation (`fn-get` the get event, …,
-//! `fn-token` the JWKS event, which reads the signing key as a token request does; any other
-//! name the get event) on a table holding one product, with
+//! `fn-token` the JWKS event, which reads the signing key as a token request does, `fn-docs`
+//! the OpenAPI document's event; any other name the get event) on a table holding one
+//! product, with
 //! the access token of an API client (the signing key kept in the table, which each process
 //! reads on its first authenticated request). Prints one line per binary, the
 //! medians of the runs: `NAME<TAB>init ms<TAB>first answer ms`, where init ends when the process
@@ -44,6 +45,8 @@ fn event_for(name: &str, token: &str) -> Value {
         Some("delete-relationship") => "delete-category-products",
         Some("options") => "options-products",
         Some("token") => "get-jwks",
+        // The document is built on its first request: the answer includes building it.
+        Some("docs") => "get-openapi",
         _ => "get-product",
     };
     with_token(fixture(fixture_name), token)

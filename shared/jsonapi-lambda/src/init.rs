@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use jsonapi_config::Schema;
 use jsonapi_engine::{Engine, Operation};
 use jsonapi_store_dynamodb::{Config, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
@@ -96,6 +97,31 @@ pub(crate) fn public_url() -> Result<Option<&'static str>, &'static str> {
     }
 }
 
+/// `JSONAPI_PUBLIC_URL`, when set, is a usable base URL.
+fn check_public_url() -> Result<(), InitError> {
+    public_url().map(drop).map_err(|e| InitError {
+        kind: "InvalidPublicUrl",
+        message: format!("JSONAPI_PUBLIC_URL {e}"),
+    })
+}
+
+/// The API configuration: the file `JSONAPI_CONFIG` names, checked, or the example domain.
+fn load_schema(config: Option<&std::path::Path>) -> Result<Schema, InitError> {
+    match config {
+        Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
+            kind: "InvalidConfiguration",
+            message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
+        }),
+        None => Ok(jsonapi_config::example_domain()),
+    }
+}
+
+/// What the `docs` function needs: the configuration alone (it never opens the table).
+pub(crate) fn docs_schema_from_env() -> Result<Schema, InitError> {
+    check_public_url()?;
+    load_schema(var("JSONAPI_CONFIG").map(PathBuf::from).as_deref())
+}
+
 impl Settings {
     /// Reads and checks the environment.
     pub(crate) fn from_env() -> Result<Self, InitError> {
@@ -105,12 +131,7 @@ impl Settings {
                       table of the API (template.yaml sets it to the stack's table)"
                 .to_owned(),
         })?;
-        if let Err(e) = public_url() {
-            return Err(InitError {
-                kind: "InvalidPublicUrl",
-                message: format!("JSONAPI_PUBLIC_URL {e}"),
-            });
-        }
+        check_public_url()?;
         Ok(Self {
             config: var("JSONAPI_CONFIG").map(PathBuf::from),
             table,
@@ -126,13 +147,7 @@ impl Settings {
         operation: Operation,
     ) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
-        let mut schema = match &self.config {
-            Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
-                kind: "InvalidConfiguration",
-                message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
-            })?,
-            None => jsonapi_config::example_domain(),
-        };
+        let mut schema = load_schema(self.config.as_deref())?;
         if let Some(seconds) = self.token_lifetime {
             let auth = &mut schema.api.auth;
             if seconds > auth.refresh_token_lifetime {

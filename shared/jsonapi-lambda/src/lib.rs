@@ -8,8 +8,9 @@
 //!   engine built once per process, init errors reported to the Runtime API.
 //! - `telemetry`: JSON logs with the Lambda request id.
 //!
-//! A function's `main` is one line, [`run`]. Tests call [`handle`] with events from
-//! `tests/fixtures/apigw/`.
+//! A function's `main` is one line, [`run`] (the `docs` function's, [`run_docs`]: it serves
+//! the API's documentation from the configuration and never opens the table). Tests call
+//! [`handle`] and [`handle_docs`] with events from `tests/fixtures/apigw/`.
 //!
 //! Nothing a client sends turns into an `Err` for the runtime (API Gateway would answer a bare
 //! 502): every failure, a panic included, is a JSON:API error document.
@@ -23,6 +24,7 @@ use std::time::Instant;
 
 use futures_util::FutureExt as _;
 use jsonapi_engine::{ApiError, ApiResponse, Engine};
+use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::request::LambdaRequest;
@@ -46,13 +48,7 @@ pub async fn handle<S: Store>(
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
-    // Init refused an unusable JSONAPI_PUBLIC_URL; the configuration's URL comes next.
-    let public_url = init::public_url().ok().flatten().or(engine
-        .schema()
-        .api
-        .public_url
-        .as_deref());
-    let request = api_request(request, public_url);
+    let request = api_request(request, public_url(engine.schema()));
     let (method, path) = (request.method.clone(), request.path.clone());
     let response = AssertUnwindSafe(engine.handle_as(operation, request))
         .catch_unwind()
@@ -97,15 +93,80 @@ pub async fn run(operation: Operation) -> Result<(), Error> {
         }
     };
     let engine = &engine;
-    // The event is taken as API Gateway's type, not lambda_http's, so that a query string
-    // `http::Uri` refuses is repaired before lambda_http builds its request (it would panic).
+    serve(move |request| handle(engine, operation, request)).await
+}
+
+/// Runs the `docs` function: the configuration read once (`JSONAPI_CONFIG`), then every
+/// invocation answered by the API's documentation ([`handle_docs`]). It never connects to
+/// the table, so it needs no permission on it.
+///
+/// # Errors
+/// The configuration is unusable ([`InitError`], also reported to the Runtime API), or the
+/// Runtime API fails.
+pub async fn run_docs() -> Result<(), Error> {
+    init_tracing();
+    let docs = match init::docs_schema_from_env() {
+        Ok(schema) => Docs::new(&schema),
+        Err(e) => {
+            tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
+            init::report(&e).await;
+            return Err(e.into());
+        }
+    };
+    let docs = &docs;
+    serve(move |request| std::future::ready(handle_docs(docs, request))).await
+}
+
+/// The base URL of links: `JSONAPI_PUBLIC_URL` (init refused an unusable one), else the
+/// configuration's `api.publicUrl`, else none (the request's own domain and stage then).
+fn public_url(schema: &jsonapi_config::Schema) -> Option<&str> {
+    init::public_url()
+        .ok()
+        .flatten()
+        .or(schema.api.public_url.as_deref())
+}
+
+/// Answers a request for the API's documentation (`{prefix}/doc`, `{prefix}/doc/{file}`);
+/// anything else, or everything when the API is off, is a 404 error document.
+pub fn handle_docs(docs: &Docs, request: Request) -> Response<Body> {
+    let request = api_request(request, public_url(docs.schema()));
+    let response = docs.answer(&request).unwrap_or_else(|| {
+        ApiResponse::errors(
+            &ApiError::new(
+                http::StatusCode::NOT_FOUND,
+                jsonapi_engine::error::title::NOT_FOUND,
+                format!(
+                    "No route found for \"{} {}\".",
+                    request.method, request.path
+                ),
+            )
+            .into(),
+        )
+    });
+    tracing::info!(
+        method = %request.method,
+        path = request.path,
+        status = response.status.as_u16(),
+        "request"
+    );
+    lambda_response(response)
+}
+
+/// The Runtime API loop, answering every invocation with `answer`. The event is taken as API
+/// Gateway's type, not lambda_http's, so that a query string `http::Uri` refuses is repaired
+/// before lambda_http builds its request (it would panic).
+async fn serve<F, R>(answer: F) -> Result<(), Error>
+where
+    F: Fn(Request) -> R,
+    R: Future<Output = Response<Body>>,
+{
+    let answer = &answer;
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
             let LambdaEvent { payload, context } = event;
             let request = Request::from(LambdaRequest::ApiGatewayV2(event::sanitize(payload)))
                 .with_lambda_context(context);
-            let response = handle(engine, operation, request).await;
-            Ok::<_, Error>(event::apigw_response(response))
+            Ok::<_, Error>(event::apigw_response(answer(request).await))
         },
     ))
     .await

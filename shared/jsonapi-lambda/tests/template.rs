@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use http::Method;
 use jsonapi_engine::auth::{AUTHORIZE_PATH, TOKEN_PATH};
-use jsonapi_engine::{AUTH_ROUTES, Operation, ROUTES};
+use jsonapi_engine::{AUTH_ROUTES, DOC_ROUTES, Operation, ROUTES};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -89,6 +89,15 @@ fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists()
             expected.insert(("HEAD".to_owned(), path, binary(*op)));
         }
     }
+    // The API's documentation: below the prefix, one function.
+    for (method, path) in &DOC_ROUTES {
+        let docs = binary(Operation::Docs);
+        let path = format!("{prefix}{path}");
+        expected.insert((method.to_string(), path.clone(), docs.clone()));
+        if *method == Method::GET {
+            expected.insert(("HEAD".to_owned(), path, docs));
+        }
+    }
     // The token endpoint and the JWKS document: outside the API prefix, one function.
     for (method, path) in &AUTH_ROUTES {
         let token = binary(Operation::Token);
@@ -141,11 +150,15 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
             binary(op)
         );
         let main = std::fs::read_to_string(dir.join("src/main.rs")).expect("main.rs");
+        // The docs function has its own entry: it builds no engine and opens no table.
+        let run = if op == Operation::Docs {
+            "jsonapi_lambda::run_docs()".to_owned()
+        } else {
+            format!("jsonapi_lambda::run(jsonapi_lambda::Operation::{op:?})")
+        };
         assert!(
-            main.contains(&format!(
-                "jsonapi_lambda::run(jsonapi_lambda::Operation::{op:?})"
-            )),
-            "functions/{folder}/src/main.rs must run Operation::{op:?}"
+            main.contains(&run),
+            "functions/{folder}/src/main.rs must call {run}"
         );
         crates.insert(binary(op));
     }
@@ -198,7 +211,8 @@ struct Granted {
 fn grants_of(id: &str, f: &Value) -> Granted {
     let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
     let mut out = Granted::default();
-    for policy in f["Properties"]["Policies"].as_array().expect("Policies") {
+    let policies = f["Properties"].get("Policies");
+    for policy in policies.map_or(&[][..], |p| p.as_array().expect("Policies")) {
         // Inline statements only: no managed policy, no SAM policy template (their action
         // lists are wider than what the engine uses).
         let keys: Vec<&String> = policy
@@ -287,7 +301,17 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
     for op in Operation::ALL {
         let (id, f) = &functions(&t)[&binary(op)];
         let granted = grants_of(id, f);
-        // Every function connects with DescribeTable during init.
+        if op == Operation::Docs {
+            // Built from the configuration alone: no access to the table at all.
+            assert!(
+                f["Properties"].get("Policies").is_none()
+                    && granted.table.is_empty()
+                    && granted.partitions.is_empty(),
+                "{id} needs no permission on the table"
+            );
+            continue;
+        }
+        // Every other function connects with DescribeTable during init.
         assert!(granted.table.contains("dynamodb:DescribeTable"), "{id}");
         if op == Operation::Token {
             continue; // its own test, below
@@ -316,6 +340,12 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                 granted.table.contains("dynamodb:PutItem")
                     && granted.table.contains("dynamodb:DeleteItem"),
                 "{id} writes"
+            );
+            // Writes check that what they link to still exists and that no member joined what
+            // they read (condition-only actions of their transactions).
+            assert!(
+                granted.table.contains("dynamodb:ConditionCheckItem"),
+                "{id}: ConditionCheckItem"
             );
             // Sequence ids are drawn with UpdateItem, by create only.
             assert_eq!(

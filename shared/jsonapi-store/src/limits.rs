@@ -13,6 +13,10 @@ pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// Most keys in one batch get.
 pub const MAX_BATCH_GET: usize = 100;
+/// Most bytes in a partition key.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// Most bytes in a sort key.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
 
 /// A request that a store would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +32,11 @@ pub enum LimitError {
     /// One item is too large.
     #[error("a stored item would be {0} bytes; an item holds at most {MAX_ITEM_BYTES} bytes")]
     ItemTooLarge(usize),
+    /// A key is longer than a store takes.
+    #[error(
+        "a stored key would be {0} bytes; a partition key holds at most {MAX_PARTITION_KEY_BYTES} bytes and a sort key {MAX_SORT_KEY_BYTES}"
+    )]
+    KeyTooLong(usize),
     /// Two actions touch one item (DynamoDB refuses that).
     #[error("two writes of one transaction touch the same item ({0})")]
     DuplicateKey(String),
@@ -55,6 +64,12 @@ pub fn check_transaction(writes: &[Write]) -> Result<(), LimitError> {
     let mut total = 0;
     for write in writes {
         let key = write.key();
+        if key.pk.len() > MAX_PARTITION_KEY_BYTES {
+            return Err(LimitError::KeyTooLong(key.pk.len()));
+        }
+        if key.sk.len() > MAX_SORT_KEY_BYTES {
+            return Err(LimitError::KeyTooLong(key.sk.len()));
+        }
         if !keys.insert(key) {
             return Err(LimitError::DuplicateKey(format!("{} / {}", key.pk, key.sk)));
         }

@@ -19,10 +19,11 @@ use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
-use crate::resource::Resource;
+use crate::resource::{Resource, resource_key};
 use crate::values;
 use jsonapi_auth::Permission;
 
@@ -169,7 +170,17 @@ impl<S: Store> Engine<S> {
         if let Some(id) = url_id {
             check_id(ty, id)?;
         }
-        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
+        let operation = if url_id.is_some() {
+            Operation::Update
+        } else {
+            Operation::Create
+        };
+        let q = query::parse(
+            &self.schema,
+            ty,
+            query::pairs(query),
+            Accepts::of(operation, false),
+        )?;
         let parsed = document::parse_compound(body, true)?;
         let (primary, included) = (parsed.primary, parsed.included);
         // Every problem of the document is reported at once: shape, type, id.
@@ -262,7 +273,7 @@ impl<S: Store> Engine<S> {
             Action::Create
         };
         let written = self
-            .with_retries(async || {
+            .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
                 self.write_nodes(&ctx.access, &nodes, url_id, action, validate)
                     .await
             })
@@ -467,6 +478,7 @@ impl<S: Store> Engine<S> {
                 &applied[n].inverse,
                 &mut changes,
                 befores[n].is_none(),
+                &applied[n].linked,
             )
             .await?;
         }
@@ -474,20 +486,34 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors).into());
         }
-        let upserting = nodes.iter().any(|n| matches!(n.meta, MetaOp::Upsert(_)));
         let staged = match self.commit_as(action, changes, validate).await {
             Ok(staged) => staged,
-            // Two upserts of one key raced and the other created it: look it up again.
-            Err(CommitError::Unique { .. }) if upserting => return Err(CommitError::Stale),
-            Err(CommitError::Unique { ty, id, field }) => {
-                let pointer = nodes
-                    .iter()
-                    .zip(&ids)
-                    .find(|(node, nid)| node.ty.name == ty && **nid == id)
-                    .map_or_else(
-                        || "/data".to_owned(),
-                        |(node, _)| node.object.pointer.clone(),
-                    );
+            Err(CommitError::Exists { ty, id, key }) => {
+                let node = node_of(nodes, &ids, &ty, &id);
+                // Two upserts by one id raced and the other created it: update it instead.
+                if node.is_some_and(|n| n.meta == MetaOp::Upsert(None)) {
+                    return Err(CommitError::Stale(Some(key)));
+                }
+                let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
+                return Err(ApiErrors::from(
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        title::CONFLICT,
+                        "The entity already exists.",
+                    )
+                    .at(format!("{pointer}/id")),
+                )
+                .into());
+            }
+            Err(CommitError::Unique { ty, id, field, key }) => {
+                let node = node_of(nodes, &ids, &ty, &id);
+                // Two upserts by this value raced and the other took it: update that one.
+                if node.is_some_and(
+                    |n| matches!(&n.meta, MetaOp::Upsert(Some(fields)) if fields.contains(&field)),
+                ) {
+                    return Err(CommitError::Stale(Some(key)));
+                }
+                let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
                 return Err(ApiErrors::from(
                     ApiError::bad_request(
                         "unique entity constraint",
@@ -705,14 +731,7 @@ impl<S: Store> Engine<S> {
         for change in changes.changes().filter(|c| c.before.is_none()) {
             let Some(r) = &change.after else { continue };
             let ty = self.schema.resource_type(&r.ty).expect("known type");
-            let pointer = nodes
-                .iter()
-                .zip(ids)
-                .find(|(node, id)| node.ty.name == r.ty && **id == r.id)
-                .map_or_else(
-                    || "/data".to_owned(),
-                    |(node, _)| node.object.pointer.clone(),
-                );
+            let pointer = node_of(nodes, ids, &r.ty, &r.id).map_or("/data", |n| &n.object.pointer);
             for rel in ty
                 .relationships
                 .values()
@@ -725,6 +744,20 @@ impl<S: Store> Engine<S> {
         }
         errors
     }
+}
+
+/// The node of the request that names resource `(ty, id)` (under its real id).
+fn node_of<'n, 'a>(
+    nodes: &'n [Node<'a>],
+    ids: &[String],
+    ty: &str,
+    id: &str,
+) -> Option<&'n Node<'a>> {
+    nodes
+        .iter()
+        .zip(ids)
+        .find(|(node, nid)| node.ty.name == ty && *nid == id)
+        .map(|(node, _)| node)
 }
 
 fn identity(obj: &Value) -> (String, String) {

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::filter::{Field, Operand, PathPredicate, Predicate};
-use crate::plan::{self, Plan, PlanPage, Window};
+use crate::operation::Operation;
+use crate::plan::{self, PlanPage, Window};
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render::{self, Linkage, Shape, linkage_data, resource_url};
 use crate::request::ApiResponse;
@@ -30,7 +31,12 @@ impl<S: Store> Engine<S> {
         query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        let q = query::parse(&self.schema, ty, query::pairs(query), Accepts::SINGLE)?;
+        let q = query::parse(
+            &self.schema,
+            ty,
+            query::pairs(query),
+            Accepts::of(Operation::Get, false),
+        )?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
         let rendered = self.render(ctx, ty, vec![r], Shape::of(&q)).await?;
         Ok(render::single(rendered, None, StatusCode::OK))
@@ -42,7 +48,12 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
-        let q = query::parse(&self.schema, ty, pairs, Accepts::COLLECTION)?;
+        let q = query::parse(
+            &self.schema,
+            ty,
+            pairs,
+            Accepts::of(Operation::GetList, false),
+        )?;
         ctx.access
             .check_filter_paths(&self.schema, ty, &q.filters)?;
         let url = format!("{}/{}", ctx.api_url, ty.name);
@@ -82,16 +93,12 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         let rel = &ty.relationships[rel_name];
-        let accepts = match (rel.many, identifiers) {
-            (true, false) => Accepts::COLLECTION,
-            (true, true) => Accepts {
-                paging: true,
-                filters: true,
-                shaping: false,
-            },
-            (false, false) => Accepts::SINGLE,
-            (false, true) => Accepts::NONE,
+        let operation = if identifiers {
+            Operation::GetRelationship
+        } else {
+            Operation::GetSubresource
         };
+        let accepts = Accepts::of(operation, rel.many);
         let target = Arc::clone(self.target_of(ty, rel_name));
         let q = query::parse(&self.schema, &target, query::pairs(query), accepts)?;
         ctx.access
@@ -278,18 +285,30 @@ impl<S: Store> Engine<S> {
             PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX / 4),
         };
         let cursor_mode = q.paging.after.is_some() || q.paging.before.is_some();
+        // Cursors are bound to the query as asked (the collection, its filters as given, the
+        // sort), not to its plan or to what the filters resolve to, which change as resources
+        // come and go.
+        let path = url.strip_prefix(ctx.api_url.as_str()).unwrap_or(url);
+        let scope = format!("{path}|{:?}|{:?}", q.filters, q.sort);
+        let sort_fields = plan.sort.len();
         let window = match (&q.paging.after, &q.paging.before) {
             (Some(c), _) => Window::Cursor {
                 from: if c.is_empty() {
                     None
                 } else {
-                    Some(self.decode_cursor(&plan, c, "page[after]").await?)
+                    Some(
+                        self.decode_cursor(&scope, sort_fields, c, "page[after]")
+                            .await?,
+                    )
                 },
                 backwards: false,
                 limit: page_size,
             },
             (None, Some(c)) => Window::Cursor {
-                from: Some(self.decode_cursor(&plan, c, "page[before]").await?),
+                from: Some(
+                    self.decode_cursor(&scope, sort_fields, c, "page[before]")
+                        .await?,
+                ),
                 backwards: true,
                 limit: page_size,
             },
@@ -306,7 +325,7 @@ impl<S: Store> Engine<S> {
         let page = self.execute(ty, &plan, window).await?;
         let links = if ctx.hateoas {
             let mut links = if cursor_mode {
-                self.cursor_links(url, q, &plan, &page).await?
+                self.cursor_links(url, q, &scope, &page).await?
             } else {
                 number_links(url, q, page.more)
             };
@@ -342,7 +361,7 @@ impl<S: Store> Engine<S> {
         &self,
         url: &str,
         q: &QueryParams,
-        plan: &Plan,
+        scope: &str,
         page: &PlanPage,
     ) -> ApiResult<Map<String, Value>> {
         let link = |paging: &[(&str, String)]| {
@@ -370,13 +389,13 @@ impl<S: Store> Engine<S> {
         if let (true, Some(last)) = (has_next, &page.last) {
             links.insert(
                 "next".into(),
-                link(&[("page[after]", self.encode_cursor(plan, last).await?)]).into(),
+                link(&[("page[after]", self.encode_cursor(scope, last).await?)]).into(),
             );
         }
         if let (true, Some(first)) = (has_prev, &page.first) {
             links.insert(
                 "prev".into(),
-                link(&[("page[before]", self.encode_cursor(plan, first).await?)]).into(),
+                link(&[("page[before]", self.encode_cursor(scope, first).await?)]).into(),
             );
         }
         Ok(links)

@@ -2,19 +2,23 @@
 //! `PATCH|POST|DELETE /api/{type}/{id}/relationships/{relationship}`.
 //!
 //! Inverse relationships are written through the related resources' to-one side, in the
-//! same transaction, so both sides always agree.
+//! same transaction, so both sides always agree. An add or a removal touches only the members
+//! it names (each under its own version), so concurrent adds and removals of different members
+//! never undo one another.
 
 use http::{Method, StatusCode};
 use jsonapi_config::{Action, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 
-use super::write::InverseWrite;
+use super::write::{InverseWrite, MemberOp};
 use crate::document::{self, Identifier, Linkage};
 use crate::engine::{Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
+use crate::resource;
 use crate::values;
 
 impl<S: Store> Engine<S> {
@@ -28,7 +32,9 @@ impl<S: Store> Engine<S> {
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(&self.schema, ty, query::pairs(query), Accepts::NONE)?;
+        // Every relationship write reads the same (nothing) from the query string.
+        let accepts = Accepts::of(Operation::UpdateRelationship, false);
+        query::parse(&self.schema, ty, query::pairs(query), accepts)?;
         let rel = &ty.relationships[rel_name];
         let target = self.target_of(ty, rel_name);
         let idents: Vec<Identifier> = match (document::parse_linkage(body)?, rel.many) {
@@ -66,9 +72,11 @@ impl<S: Store> Engine<S> {
             return Err(ApiErrors(errors));
         }
         let mut ids: Vec<String> = Vec::new();
+        let mut pointers = Vec::new();
         for ident in &idents {
             if !ids.contains(&ident.id) {
                 ids.push(ident.id.clone());
+                pointers.push(ident.pointer.clone());
             }
         }
         let action = match *method {
@@ -76,18 +84,15 @@ impl<S: Store> Engine<S> {
             Method::DELETE => Action::DeleteRelationship,
             _ => Action::UpdateRelationship,
         };
-        self.with_retries(async || {
+        self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
             let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
             // Members must exist (JSON:API: 404 for a missing related resource).
-            let found: Vec<String> = self
-                .load_many(target, &ids)
-                .await?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
+            let found = self.load_many(target, &ids).await?;
             let missing: Vec<ApiError> = idents
                 .iter()
-                .filter(|i| !found.contains(&i.id) && action != Action::DeleteRelationship)
+                .filter(|i| {
+                    !found.iter().any(|r| r.id == i.id) && action != Action::DeleteRelationship
+                })
                 .map(|i| {
                     ApiError::new(
                         StatusCode::NOT_FOUND,
@@ -135,31 +140,21 @@ impl<S: Store> Engine<S> {
                     }
                 }
                 (RelationshipStorage::InverseOf { field }, _) => {
-                    let current = self
-                        .inverse_ids(ty, id, target, field, 0, self.schema.api.max_related)
-                        .await?
-                        .0;
-                    let wanted = match action {
-                        Action::AddRelationship => current
-                            .iter()
-                            .chain(ids.iter().filter(|i| !current.contains(i)))
-                            .cloned()
-                            .collect(),
-                        Action::DeleteRelationship => current
-                            .iter()
-                            .filter(|c| !ids.contains(c))
-                            .cloned()
-                            .collect(),
-                        _ => ids.clone(),
+                    let op = match action {
+                        Action::AddRelationship => MemberOp::Add,
+                        Action::DeleteRelationship => MemberOp::Remove,
+                        _ => MemberOp::Replace,
                     };
                     let write = InverseWrite {
                         rel: rel_name.to_owned(),
                         target: target.name.clone(),
                         field: field.clone(),
-                        ids: wanted,
+                        op,
+                        ids: ids.clone(),
+                        pointers: pointers.clone(),
                         pointer: "/data".to_owned(),
                     };
-                    self.stage_inverse(ty, id, &[write], &mut changes, false)
+                    self.stage_inverse(ty, id, &[write], &mut changes, false, &found)
                         .await?;
                 }
             }

@@ -16,6 +16,7 @@ use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer}
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
 use crate::resource::{self, Resource};
@@ -25,6 +26,17 @@ use crate::values;
 /// extensions add at `pre_flush_data`.
 const BATCH_WRITES: usize = 80;
 
+/// What a write of a to-many relationship does with the members it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemberOp {
+    /// They join; the others stay (`POST` on a relationship endpoint).
+    Add,
+    /// They leave; the others stay (`DELETE` on a relationship endpoint).
+    Remove,
+    /// They become the whole set (`PATCH`, and linkage in a resource object).
+    Replace,
+}
+
 /// A to-many relationship derived from the related type's to-one: writing it rewrites that
 /// to-one on the related resources, which happens inside the write's transaction.
 #[derive(Debug, Clone)]
@@ -32,17 +44,22 @@ pub(crate) struct InverseWrite {
     pub(crate) rel: String,
     pub(crate) target: String,
     pub(crate) field: String,
+    pub(crate) op: MemberOp,
+    /// The members named.
     pub(crate) ids: Vec<String>,
-    /// Where the linkage is in the request (`/data/relationships/{rel}/data` in a resource
-    /// document, `/data` at a relationship endpoint), for the errors about it.
+    /// The pointer of each member's identifier in the request.
+    pub(crate) pointers: Vec<String>,
+    /// The pointer of the linkage in the request.
     pub(crate) pointer: String,
 }
 
-/// A checked resource object: the resource with the request applied, and the inverse
-/// relationships still to apply once the resource's id is known.
+/// A checked resource object: the resource with the request applied, the inverse
+/// relationships still to apply once the resource's id is known, and the stored resources its
+/// linkage names (read to check that they exist).
 pub(crate) struct Applied {
     pub(crate) resource: Resource,
     pub(crate) inverse: Vec<InverseWrite>,
+    pub(crate) linked: Vec<Resource>,
 }
 
 fn extra_field(pointer: String, name: &str) -> ApiError {
@@ -62,8 +79,9 @@ impl<S: Store> Engine<S> {
         query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        query::parse(&self.schema, ty, query::pairs(query), Accepts::NONE)?;
-        self.with_retries(async || {
+        let accepts = Accepts::of(Operation::Delete, false);
+        query::parse(&self.schema, ty, query::pairs(query), accepts)?;
+        self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
             let mut changes = ChangeSet::default();
             self.stage_delete(before, &mut changes).await?;
@@ -83,11 +101,7 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
-        let accepts = Accepts {
-            paging: false,
-            filters: true,
-            shaping: false,
-        };
+        let accepts = Accepts::of(Operation::DeleteList, false);
         let q = query::parse(&self.schema, ty, pairs, accepts)?;
         ctx.access
             .check_filter_paths(&self.schema, ty, &q.filters)?;
@@ -121,7 +135,7 @@ impl<S: Store> Engine<S> {
         let mut deleted = 0;
         for batch in batches {
             deleted += self
-                .with_retries(async || {
+                .with_retries(None, async || {
                     let mut changes = ChangeSet::default();
                     let mut n = 0;
                     for r in self.load_many(ty, &batch).await? {
@@ -248,12 +262,14 @@ impl<S: Store> Engine<S> {
                         continue;
                     }
                     let mut ids: Vec<String> = Vec::new();
+                    let mut pointers = Vec::new();
                     for ident in idents {
                         let Some((id, stored)) = resolve(target, ident, locals, &mut errors) else {
                             continue;
                         };
                         if !ids.contains(&id) {
                             ids.push(id);
+                            pointers.push(ident.pointer.clone());
                             if stored {
                                 wanted.entry(target.name.clone()).or_default().push(ident);
                             }
@@ -267,7 +283,9 @@ impl<S: Store> Engine<S> {
                             rel: name.clone(),
                             target: target.name.clone(),
                             field: field.clone(),
+                            op: MemberOp::Replace,
                             ids,
+                            pointers,
                             pointer: format!("{here}/data"),
                         }),
                     }
@@ -276,36 +294,40 @@ impl<S: Store> Engine<S> {
             }
         }
         // Linkage must point at stored resources: one batch read per related type.
+        let mut linked = Vec::new();
         for (target_name, idents) in wanted {
             let target = self
                 .schema
                 .resource_type(&target_name)
                 .expect("checked target");
             let ids: Vec<String> = idents.iter().map(|i| i.id.clone()).collect();
-            let found: Vec<String> = self
-                .load_many(target, &ids)
-                .await?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
+            let found = self.load_many(target, &ids).await?;
             for ident in idents {
-                if !found.contains(&ident.id) {
+                if !found.iter().any(|r| r.id == ident.id) {
                     errors.push(
                         ApiError::bad_request(title::FORM, "The entity does not exist.")
                             .at(ident.pointer.clone()),
                     );
                 }
             }
+            linked.extend(found);
         }
         if errors.is_empty() {
-            Ok(Applied { resource, inverse })
+            Ok(Applied {
+                resource,
+                inverse,
+                linked,
+            })
         } else {
             Err(ApiErrors(errors))
         }
     }
 
-    /// Rewrites the to-one side of inverse relationships so that `id`'s to-many holds exactly
-    /// the requested members.
+    /// Rewrites the to-one side of inverse relationships of `id`: the members named join or
+    /// leave, or (replace) become exactly its members. Only the members that change are
+    /// written, each under its own version; a replace reads the current members, after the
+    /// membership stamp that makes the transaction fail if one joins meanwhile. `known` are
+    /// resources this attempt has read already (they are not read again).
     pub(crate) async fn stage_inverse(
         &self,
         ty: &ResourceType,
@@ -313,50 +335,50 @@ impl<S: Store> Engine<S> {
         writes: &[InverseWrite],
         changes: &mut ChangeSet,
         creating: bool,
+        known: &[Resource],
     ) -> Result<(), CommitError> {
         for w in writes {
             let target = self
                 .schema
                 .resource_type(&w.target)
                 .expect("checked target");
-            let current = if creating {
-                Vec::new()
-            } else {
-                self.inverse_ids(ty, id, target, &w.field, 0, self.schema.api.max_related)
-                    .await?
-                    .0
+            let (joining, leaving) = match w.op {
+                MemberOp::Add => (w.ids.clone(), Vec::new()),
+                MemberOp::Remove => (Vec::new(), w.ids.clone()),
+                // A resource this request creates has no members yet: nothing can point at a
+                // resource before it exists.
+                MemberOp::Replace if creating => (w.ids.clone(), Vec::new()),
+                MemberOp::Replace => {
+                    self.read_members(&ty.name, id, changes).await?;
+                    let current = self
+                        .inverse_ids(ty, id, target, &w.field, 0, self.schema.api.max_related)
+                        .await?
+                        .0;
+                    let leaving = current.iter().filter(|c| !w.ids.contains(c)).cloned();
+                    (w.ids.clone(), leaving.collect())
+                }
             };
-            let removed: Vec<String> = current
-                .iter()
-                .filter(|c| !w.ids.contains(c))
-                .cloned()
+            let leaving: Vec<Resource> = self
+                .staged_or_loaded(target, &leaving, changes, known)
+                .await?
+                .into_iter()
+                .filter(|r| r.related(&w.field) == Some(id))
                 .collect();
-            let added: Vec<String> = w
-                .ids
-                .iter()
-                .filter(|i| !current.contains(i))
-                .cloned()
-                .collect();
-            let field_required = target.relationships[&w.field].required;
-            if field_required && !removed.is_empty() {
-                return Err(ApiErrors::from(
-                    ApiError::bad_request(
-                        title::FORM,
-                        format!(
-                            "\"{}\" {} cannot leave this relationship because its \"{}\" is required; move it to another resource or delete it instead.",
-                            w.target,
-                            removed.join(", "),
-                            w.field
-                        ),
-                    )
-                    .at(w.pointer.clone()),
-                )
-                .into());
+            if target.relationships[&w.field].required && !leaving.is_empty() {
+                return Err(ApiErrors(cannot_leave(w, &leaving)).into());
             }
-            for (ids, value) in [(removed, None), (added, Some(id.to_owned()))] {
-                for r in self.staged_or_loaded(target, &ids, changes).await? {
+            for r in leaving {
+                changes.edit(r, |r| {
+                    r.to_one.insert(w.field.clone(), None);
+                });
+            }
+            for r in self
+                .staged_or_loaded(target, &joining, changes, known)
+                .await?
+            {
+                if r.related(&w.field) != Some(id) {
                     changes.edit(r, |r| {
-                        r.to_one.insert(w.field.clone(), value.clone());
+                        r.to_one.insert(w.field.clone(), Some(id.to_owned()));
                     });
                 }
             }
@@ -364,12 +386,14 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    /// Resources as the change set will leave them: staged ones from the set, others loaded.
+    /// Resources as the change set will leave them: staged ones from the set, others from
+    /// `known` (read by this attempt already) or loaded.
     async fn staged_or_loaded(
         &self,
         ty: &ResourceType,
         ids: &[String],
         changes: &ChangeSet,
+        known: &[Resource],
     ) -> ApiResult<Vec<Resource>> {
         let mut out = Vec::new();
         let mut missing = Vec::new();
@@ -377,7 +401,10 @@ impl<S: Store> Engine<S> {
             match changes.staged(&ty.name, id) {
                 Some(Some(r)) => out.push(r.clone()),
                 Some(None) => {}
-                None => missing.push(id.clone()),
+                None => match known.iter().find(|r| r.ty == ty.name && r.id == *id) {
+                    Some(r) => out.push(r.clone()),
+                    None => missing.push(id.clone()),
+                },
             }
         }
         out.extend(self.load_many(ty, &missing).await?);
@@ -402,6 +429,9 @@ impl<S: Store> Engine<S> {
                 .resource_type(&doomed.ty)
                 .expect("known type")
                 .clone();
+            // Who points at it is read from index ranges: the stamp first, so that the
+            // transaction fails if anyone joins after these reads.
+            self.read_members(&doomed.ty, &doomed.id, changes).await?;
             changes.delete(doomed.clone());
             for referrer in self.schema.types() {
                 for rel in referrer.relationships.values() {
@@ -414,7 +444,7 @@ impl<S: Store> Engine<S> {
                         1,
                     );
                     let (ids, _) = self.range_ids(query, 0, self.schema.api.max_delete).await?;
-                    let referring = self.staged_or_loaded(referrer, &ids, changes).await?;
+                    let referring = self.staged_or_loaded(referrer, &ids, changes, &[]).await?;
                     let referring: Vec<Resource> = referring
                         .into_iter()
                         .filter(|r| {
@@ -466,6 +496,32 @@ impl<S: Store> Engine<S> {
         }
         Ok(())
     }
+}
+
+/// The refusal of members that cannot leave: their to-one is required. A removal points at
+/// each identifier named; a replacement at the linkage, which left them out.
+fn cannot_leave(w: &InverseWrite, leaving: &[Resource]) -> Vec<ApiError> {
+    let refuse = |ids: &str, pointer: &str| {
+        ApiError::bad_request(
+            title::FORM,
+            format!(
+                "\"{}\" {ids} cannot leave this relationship because its \"{}\" is required; move it to another resource or delete it instead.",
+                w.target, w.field
+            ),
+        )
+        .at(pointer)
+    };
+    if w.op == MemberOp::Remove {
+        return leaving
+            .iter()
+            .map(|r| {
+                let at = w.ids.iter().position(|i| *i == r.id);
+                refuse(&r.id, at.map_or(&w.pointer, |n| &w.pointers[n]))
+            })
+            .collect();
+    }
+    let ids: Vec<&str> = leaving.iter().map(|r| r.id.as_str()).collect();
+    vec![refuse(&ids.join(", "), &w.pointer)]
 }
 
 /// Ids given to the resources a request creates or updates, by `(type, "id:…" | "lid:…")`.

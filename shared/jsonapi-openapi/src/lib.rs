@@ -1,0 +1,111 @@
+//! The API's own documentation, built from its checked configuration alone (no store, no
+//! engine state): an OpenAPI 3.1 document, and the sandbox page that lets a person try every
+//! route from a browser.
+//!
+//! # Layout
+//! - [`document`]: the OpenAPI document of a [`Schema`].
+//! - `operations`: paths and operations, one per route each type enables (the engine's
+//!   `ROUTES` and `allowed_methods`), with their statuses; `params`: query and header
+//!   parameters (the engine's `Accepts` table); `schemas`: JSON Schemas of the documents;
+//!   `values`: attribute values by data type; `token`: the OAuth 2.0 scheme and routes.
+//! - `sandbox`: the page and its assets (Swagger UI, vendored under `sandbox/`), embedded.
+//! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
+//!   the page's assets); the HTTP edges ask it before the engine.
+
+mod operations;
+mod params;
+mod sandbox;
+mod schemas;
+mod serve;
+mod token;
+mod values;
+
+use jsonapi_config::Schema;
+use serde_json::{Map, Value, json};
+
+pub use serve::Docs;
+
+/// The JSON:API media type.
+const MEDIA_TYPE: &str = jsonapi_engine::MEDIA_TYPE;
+
+/// The name of the OAuth 2.0 security scheme.
+pub const SECURITY_SCHEME: &str = "oauth2";
+
+/// The file name of the OpenAPI document below `{prefix}/doc/`.
+pub const OPENAPI_FILE: &str = "openapi.json";
+
+/// The OpenAPI 3.1 document of the API `schema` describes, served at `base_url` (scheme and
+/// host, plus a stage if any; no trailing slash): its paths carry the API prefix.
+pub fn document(schema: &Schema, base_url: &str) -> Value {
+    let auth = schema.api.auth.enabled;
+    let mut paths = operations::paths(schema);
+    let mut components = schemas::components(schema);
+    let mut tags: Vec<Value> = schema
+        .types()
+        .map(|ty| {
+            let mut tag = json!({ "name": ty.name, "description": type_notes(ty).join(" ") });
+            if tag["description"] == "" {
+                tag.as_object_mut().map(|t| t.remove("description"));
+            }
+            tag
+        })
+        .collect();
+    let mut doc = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "JSON:API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "Every route speaks JSON:API 1.1 (`{MEDIA_TYPE}`). Errors are JSON:API error documents whose `title` names the kind of problem and whose `source` points at the member, parameter or header at fault; a request's problems are reported together. Pages hold {} resources unless `page[size]` says otherwise. Every `GET` route also answers `HEAD`: the same status and headers, without the body.",
+                schema.api.page_size
+            ),
+        },
+        "servers": [{ "url": base_url }],
+    });
+    if auth {
+        paths.extend(token::paths(schema, &mut components));
+        tags.push(json!({ "name": "authentication", "description": "OAuth 2.0 tokens and the keys that check them." }));
+        doc["security"] = json!([{ SECURITY_SCHEME: [] }]);
+    }
+    doc["tags"] = Value::Array(tags);
+    doc["paths"] = Value::Object(paths);
+    let mut all = Map::new();
+    all.insert("schemas".into(), Value::Object(components));
+    all.insert(
+        "parameters".into(),
+        Value::Object(params::components(schema)),
+    );
+    all.insert(
+        "responses".into(),
+        Value::Object(operations::error_responses(auth)),
+    );
+    if auth {
+        all.insert(
+            "securitySchemes".into(),
+            Value::Object(token::security_schemes(schema, base_url)),
+        );
+    }
+    doc["components"] = Value::Object(all);
+    doc
+}
+
+/// What the documentation says of a type: its description, and how its ids, titles and write
+/// options work.
+fn type_notes(ty: &jsonapi_config::ResourceType) -> Vec<String> {
+    let mut notes: Vec<String> = ty.description.iter().cloned().collect();
+    notes.push(match ty.id {
+        jsonapi_config::IdStrategy::Sequence => "Ids are 1, 2, 3… given by the server.".to_owned(),
+        jsonapi_config::IdStrategy::Ulid => "Ids are ULIDs given by the server.".to_owned(),
+        jsonapi_config::IdStrategy::Client => "Ids are chosen by the client.".to_owned(),
+    });
+    if ty.validation {
+        notes.push("Writes accept `meta.validate` (a dry run).".to_owned());
+    }
+    if !ty.upsert.is_empty() {
+        notes.push(format!(
+            "Writes accept `meta.upsert` (by {}).",
+            ty.upsert.join(", ")
+        ));
+    }
+    notes
+}

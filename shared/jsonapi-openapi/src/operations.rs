@@ -1,0 +1,610 @@
+//! The paths and operations: for every type, each route of the engine's [`ROUTES`] whose
+//! method the type enables ([`allowed_methods`], what `OPTIONS` answers in `Allow`); their
+//! parameters, bodies and every status they answer with. `HEAD`, which every `GET` route
+//! answers (the same status and headers, no body), is said once in the document's
+//! description rather than listed: Swagger UI 5.35 stops rendering the page at a `head`
+//! operation on a path with a parameter.
+
+use http::Method;
+use jsonapi_config::{Action, Relationship, ResourceType, Schema};
+use jsonapi_engine::{Accepts, Operation, PathKind, ROUTES, allowed_methods};
+use serde_json::{Map, Value, json};
+
+use crate::schemas::{self, ERRORS, reference};
+use crate::{MEDIA_TYPE, params, values};
+
+/// How filters reach related resources, for the operations that filter.
+const PATHS: &str = "A filter of a related type applies through the relationship with a dotted path, at any depth: `filter[category.name]=Tea`, `filter[category.name][contains]=Te`.";
+
+/// The error statuses the API answers with, and what each means; components `responses/{code}`.
+const ERROR_STATUSES: [(u16, &str); 10] = [
+    (
+        400,
+        "The request is invalid: a query parameter, the document or a value. Each error names what is wrong (`source.parameter`, `source.pointer`).",
+    ),
+    (
+        401,
+        "No valid access token: get one from the token endpoint and send it as `Authorization: Bearer …`.",
+    ),
+    (403, "The roles of the token do not allow this."),
+    (
+        404,
+        "No such resource, or a resource the request names does not exist.",
+    ),
+    (
+        405,
+        "A resource in `included` is of a type that does not allow that action.",
+    ),
+    (
+        406,
+        "The `Accept` header allows no usable JSON:API media type.",
+    ),
+    (
+        409,
+        "A conflict: the type or id does not fit the URL, the resource exists already, other resources still need it, or concurrent changes kept the request from applying (retry it).",
+    ),
+    (413, "The request body is too large."),
+    (
+        415,
+        "The body is not sent as `Content-Type: application/vnd.api+json` (without parameters but `profile`).",
+    ),
+    (503, "The data store is busy; retry the request later."),
+];
+
+/// The reusable error responses.
+pub(crate) fn error_responses(auth: bool) -> Map<String, Value> {
+    ERROR_STATUSES
+        .iter()
+        .filter(|(code, _)| auth || !matches!(code, 401 | 403))
+        .map(|(code, description)| {
+            let mut response = json!({
+                "description": description,
+                "content": { MEDIA_TYPE: { "schema": reference(ERRORS) } },
+            });
+            if *code == 401 {
+                response["headers"] = json!({
+                    "WWW-Authenticate": {
+                        "description": "`Bearer realm=\"api\"` without a token; `Bearer error=\"invalid_token\", error_description=…` for a token that is refused.",
+                        "required": true,
+                        "schema": { "type": "string" },
+                    },
+                });
+            }
+            if *code == 405 {
+                response["headers"] = allow_header(false);
+            }
+            (code.to_string(), response)
+        })
+        .collect()
+}
+
+fn allow_header(required: bool) -> Value {
+    json!({
+        "Allow": {
+            "description": "The methods this URL allows.",
+            "required": required,
+            "schema": { "type": "string" },
+        },
+    })
+}
+
+/// Every path of the API's types, with its operations.
+pub(crate) fn paths(schema: &Schema) -> Map<String, Value> {
+    let mut out = Map::new();
+    for ty in schema.types() {
+        for kind in PathKind::ALL {
+            let relationships: Vec<Option<&Relationship>> = match kind {
+                PathKind::List | PathKind::Item => vec![None],
+                PathKind::Related | PathKind::Relationship => {
+                    ty.relationships.values().map(Some).collect()
+                }
+            };
+            for rel in relationships {
+                let route = Route {
+                    schema,
+                    ty,
+                    kind,
+                    rel,
+                };
+                let item = route.path_item();
+                if !item.is_empty() {
+                    out.insert(route.path(), Value::Object(item));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One path of one type.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    schema: &'a Schema,
+    ty: &'a ResourceType,
+    kind: PathKind,
+    rel: Option<&'a Relationship>,
+}
+
+impl Route<'_> {
+    fn path(&self) -> String {
+        let t = &self.ty.name;
+        let prefix = &self.schema.api.prefix;
+        let rel = self.rel.map(|r| r.name.as_str()).unwrap_or_default();
+        match self.kind {
+            PathKind::List => format!("{prefix}/{t}"),
+            PathKind::Item => format!("{prefix}/{t}/{{id}}"),
+            PathKind::Related => format!("{prefix}/{t}/{{id}}/{rel}"),
+            PathKind::Relationship => format!("{prefix}/{t}/{{id}}/relationships/{rel}"),
+        }
+    }
+
+    /// `{type}`, `{type}-item`, `{type}-{rel}`, `{type}-relationships-{rel}`: the tail of
+    /// operation ids.
+    fn slug(&self) -> String {
+        let t = &self.ty.name;
+        let rel = self.rel.map(|r| r.name.as_str()).unwrap_or_default();
+        match self.kind {
+            PathKind::List => t.clone(),
+            PathKind::Item => format!("{t}-item"),
+            PathKind::Related => format!("{t}-{rel}"),
+            PathKind::Relationship => format!("{t}-relationships-{rel}"),
+        }
+    }
+
+    /// The id of `operation` on this path: `get-list-products`, `get-products-item`, …
+    fn operation_id(&self, operation: Operation) -> String {
+        format!("{}-{}", operation.name(), self.slug())
+    }
+
+    /// The resources the route's documents hold: the type, or the relationship's target.
+    fn target(&self) -> &ResourceType {
+        match self.rel {
+            Some(rel) => self
+                .schema
+                .resource_type(&rel.target)
+                .expect("relationship targets are checked with the configuration"),
+            None => self.ty,
+        }
+    }
+
+    fn path_item(&self) -> Map<String, Value> {
+        let allowed = allowed_methods(self.ty, self.kind, self.rel.map(|r| r.name.as_str()));
+        let mut item = Map::new();
+        if allowed.len() == 1 {
+            // No action of the type is enabled here: the engine answers 404, OPTIONS too.
+            return item;
+        }
+        for (method, kind, operation) in &ROUTES {
+            if *kind != self.kind || !allowed.contains(&method.as_str()) {
+                continue;
+            }
+            if *operation == Operation::Options {
+                item.insert("options".into(), self.options(&allowed));
+                continue;
+            }
+            item.insert(
+                method.as_str().to_ascii_lowercase(),
+                self.operation(method, *operation),
+            );
+        }
+        if self.kind != PathKind::List && !item.is_empty() {
+            item.insert(
+                "parameters".into(),
+                json!([{
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "description": format!("The id of the `{}` resource.", self.ty.name),
+                    "schema": values::id(self.ty.id),
+                }]),
+            );
+        }
+        item
+    }
+
+    /// Links from a created resource to every operation on it (its id from the response), so
+    /// that a client, or a fuzzer's stateful phase, can follow a create with reads and writes.
+    fn links_to_created(&self) -> Value {
+        let mut links = Map::new();
+        for kind in [PathKind::Item, PathKind::Related, PathKind::Relationship] {
+            let relationships: Vec<Option<&Relationship>> = match kind {
+                PathKind::Item => vec![None],
+                _ => self.ty.relationships.values().map(Some).collect(),
+            };
+            for rel in relationships {
+                let route = Route { kind, rel, ..*self };
+                let allowed = allowed_methods(self.ty, kind, rel.map(|r| r.name.as_str()));
+                for (method, k, operation) in &ROUTES {
+                    if *k != kind
+                        || *operation == Operation::Options
+                        || !allowed.contains(&method.as_str())
+                    {
+                        continue;
+                    }
+                    let id = route.operation_id(*operation);
+                    links.insert(
+                        id.clone(),
+                        json!({
+                            "operationId": id,
+                            "parameters": { "id": "$response.body#/data/id" },
+                        }),
+                    );
+                }
+            }
+        }
+        Value::Object(links)
+    }
+
+    fn options(&self, allowed: &[&str]) -> Value {
+        let mut op = json!({
+            "operationId": self.operation_id(Operation::Options),
+            "tags": [self.ty.name],
+            "summary": "The methods this URL allows",
+            "description": format!("Answers `Allow: {}` (and a CORS preflight, when CORS is on) for any id; needs no token.", allowed.join(", ")),
+            "security": [],
+            "responses": {
+                "200": { "description": "The allowed methods.", "headers": allow_header(true) },
+            },
+        });
+        if self.kind != PathKind::List {
+            // The answer is the same for every id, well-formed or not.
+            op["parameters"] = json!([{
+                "name": "id",
+                "in": "path",
+                "required": true,
+                "schema": { "type": "string" },
+            }]);
+        }
+        op
+    }
+
+    fn operation(&self, method: &Method, operation: Operation) -> Value {
+        let many = self.rel.is_some_and(|r| r.many);
+        let target = self.target();
+        let accepts = Accepts::of(operation, many);
+        let mut parameters = params::for_route(self.schema, target, accepts);
+        parameters.push(params::x_include(match operation {
+            Operation::GetList | Operation::GetSubresource | Operation::GetRelationship
+                if many || operation == Operation::GetList =>
+            {
+                &["totalCount", "noHateoas"]
+            }
+            Operation::DeleteList => &["deletedCount", "totalCount"],
+            _ => &["noHateoas"],
+        }));
+        let (summary, description) = self.describe(operation);
+        let mut op = json!({
+            "operationId": self.operation_id(operation),
+            "tags": [self.ty.name],
+            "summary": summary,
+            "description": description,
+            "parameters": parameters,
+            "responses": self.responses(operation),
+        });
+        if let Some(body) = self.request_body(operation) {
+            op["requestBody"] = body;
+        }
+        // Types open to anyone: reading them needs no token (a subresource's type too).
+        let auth = &self.schema.api.auth;
+        let open = |name: &String| auth.anonymous.contains(name);
+        if *method == Method::GET
+            && auth.enabled
+            && open(&self.ty.name)
+            && (operation != Operation::GetSubresource || open(&target.name))
+        {
+            op["security"] = json!([{}, { crate::SECURITY_SCHEME: [] }]);
+        }
+        op
+    }
+
+    fn describe(&self, operation: Operation) -> (String, String) {
+        let t = &self.ty.name;
+        let rel = self.rel.map(|r| r.name.as_str()).unwrap_or_default();
+        let target = &self.target().name;
+        let (summary, description) = match operation {
+            Operation::GetList => (
+                format!("List {t}"),
+                format!(
+                    "A page of `{t}` resources, filtered and sorted by the declared filters and sorters. {PATHS} A query too long for a URL can be sent as `POST` with `X-HTTP-Method-Override: GET` and the parameters as a JSON object in the body."
+                ),
+            ),
+            Operation::Get => (format!("Get one {t} resource"), String::new()),
+            Operation::Create => (
+                format!("Create a {t} resource"),
+                format!(
+                    "Creates the resource (201, with `Location`), together with the resources in `included` in one transaction. {}",
+                    self.options_text()
+                ),
+            ),
+            Operation::Update => (
+                format!("Update a {t} resource"),
+                format!(
+                    "Changes the members sent; absent members are left as they are. {}",
+                    self.options_text()
+                ),
+            ),
+            Operation::Delete => (
+                format!("Delete a {t} resource"),
+                "Also applies the delete rules of the relationships pointing at it (restrict, nullify, cascade).".to_owned(),
+            ),
+            Operation::DeleteList => (
+                format!("Delete the {t} resources a filter selects"),
+                format!(
+                    "Deletes at most {} resources per request; at least one filter is needed. {PATHS} The filters may also be sent as a JSON object in the body.",
+                    self.schema.api.max_delete
+                ),
+            ),
+            Operation::GetSubresource => (
+                format!("Get the {target} resources of {t}.{rel}"),
+                self.rel
+                    .and_then(|r| r.description.clone())
+                    .into_iter()
+                    .chain(self.rel.filter(|r| r.many).map(|_| PATHS.to_owned()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Operation::GetRelationship => (
+                format!("Get the linkage of {t}.{rel}"),
+                "The identifiers of the related resources.".to_owned(),
+            ),
+            Operation::UpdateRelationship => (
+                format!("Replace the linkage of {t}.{rel}"),
+                String::new(),
+            ),
+            Operation::AddRelationship => (
+                format!("Add members to {t}.{rel}"),
+                "Members already there are left as they are.".to_owned(),
+            ),
+            Operation::DeleteRelationship => (
+                format!("Remove members from {t}.{rel}"),
+                "Members that are not there are ignored.".to_owned(),
+            ),
+            Operation::Options | Operation::Token | Operation::Docs => {
+                unreachable!("not a route of a type")
+            }
+        };
+        (summary, description)
+    }
+
+    /// The meta options a write of the type offers.
+    fn options_text(&self) -> String {
+        let mut text = Vec::new();
+        if self.ty.validation {
+            text.push("`meta.validate: true` runs every check and answers as if written, but writes nothing.".to_owned());
+        }
+        let fields: Vec<&String> = self.ty.upsert.iter().filter(|f| *f != "id").collect();
+        if self.ty.upsert.iter().any(|f| f == "id") {
+            text.push(
+                "`meta.upsert: true` updates the resource with this id, or creates it.".to_owned(),
+            );
+        }
+        if !fields.is_empty() {
+            text.push(format!(
+                "`meta.upsert: [field]` (on create) updates the resource with the same value of {}, or creates it.",
+                fields
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ));
+        }
+        text.join(" ")
+    }
+
+    fn request_body(&self, operation: Operation) -> Option<Value> {
+        let t = &self.ty.name;
+        let (schema, example) = match operation {
+            Operation::Create => (
+                reference(&format!("{t}.create.document")),
+                Some(example(self.schema, self.ty)),
+            ),
+            Operation::Update => (reference(&format!("{t}.update.document")), None),
+            Operation::UpdateRelationship
+            | Operation::AddRelationship
+            | Operation::DeleteRelationship => {
+                let rel = self.rel.expect("a relationship route");
+                (
+                    schemas::linkage_request(&rel.target, rel.many, !rel.required),
+                    None,
+                )
+            }
+            _ => return None,
+        };
+        let mut media = json!({ "schema": schema });
+        if let Some(example) = example {
+            media["example"] = example;
+        }
+        Some(json!({ "required": true, "content": { MEDIA_TYPE: media } }))
+    }
+
+    fn responses(&self, operation: Operation) -> Value {
+        let target = &self.target().name;
+        let many = self.rel.is_some_and(|r| r.many);
+        let document = |name: String| json!({ MEDIA_TYPE: { "schema": reference(&name) } });
+        let t = &self.ty.name;
+        let mut responses = Map::new();
+        let mut ok = |code: u16, description: &str, content: Option<Value>, headers: Value| {
+            let mut r = json!({ "description": description });
+            if let Some(content) = content {
+                r["content"] = content;
+            }
+            if headers.as_object().is_some_and(|h| !h.is_empty()) {
+                r["headers"] = headers;
+            }
+            responses.insert(code.to_string(), r);
+        };
+        let total_count = json!({
+            "X-Include-Total-Count": {
+                "description": "With `X-Include: totalCount`: how many resources match, on every page.",
+                "schema": { "type": "integer", "minimum": 0 },
+            },
+        });
+        let location = json!({
+            "Location": {
+                "description": "The new resource's URL (not on a dry run).",
+                "schema": { "type": "string" },
+            },
+        });
+        let upserts = !self.ty.upsert.is_empty();
+        match operation {
+            Operation::GetList => ok(
+                200,
+                "A page of resources.",
+                Some(document(format!("{t}.collection"))),
+                total_count,
+            ),
+            Operation::Get => ok(
+                200,
+                "The resource.",
+                Some(document(format!("{t}.document"))),
+                json!({}),
+            ),
+            Operation::Create => {
+                ok(
+                    201,
+                    "Created (or, with meta.validate, would be).",
+                    Some(document(format!("{t}.document"))),
+                    location,
+                );
+                // The same route reads a page with `X-HTTP-Method-Override: GET`.
+                let mut description =
+                    "With `X-HTTP-Method-Override: GET`, a page of resources".to_owned();
+                let mut schemas = vec![reference(&format!("{t}.collection"))];
+                if upserts {
+                    description.insert_str(
+                        0,
+                        "meta.upsert found and updated an existing resource; or, ",
+                    );
+                    schemas.insert(0, reference(&format!("{t}.document")));
+                }
+                description.push('.');
+                ok(
+                    200,
+                    &description,
+                    Some(json!({ MEDIA_TYPE: { "schema": { "anyOf": schemas } } })),
+                    total_count,
+                );
+            }
+            Operation::Update => {
+                ok(
+                    200,
+                    "The updated resource.",
+                    Some(document(format!("{t}.document"))),
+                    json!({}),
+                );
+                if self.ty.upsert.iter().any(|f| f == "id") {
+                    ok(
+                        201,
+                        "meta.upsert created the resource.",
+                        Some(document(format!("{t}.document"))),
+                        location,
+                    );
+                }
+            }
+            Operation::Delete
+            | Operation::UpdateRelationship
+            | Operation::AddRelationship
+            | Operation::DeleteRelationship => ok(204, "Done.", None, json!({})),
+            Operation::DeleteList => {
+                let mut headers = total_count;
+                headers["X-Include-Deleted-Count"] = json!({
+                    "description": "With `X-Include: deletedCount`: how many resources were deleted.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                });
+                ok(204, "Deleted.", None, headers);
+            }
+            Operation::GetSubresource if many => ok(
+                200,
+                "A page of the related resources.",
+                Some(document(format!("{target}.collection"))),
+                total_count,
+            ),
+            Operation::GetSubresource => ok(
+                200,
+                "The related resource, or null.",
+                Some(document(format!("{target}.document.nullable"))),
+                json!({}),
+            ),
+            Operation::GetRelationship if many => ok(
+                200,
+                "A page of the related resources' identifiers.",
+                Some(document(format!("{target}.linkage.many"))),
+                total_count,
+            ),
+            Operation::GetRelationship => ok(
+                200,
+                "The related resource's identifier, or null.",
+                Some(document(format!("{target}.linkage"))),
+                json!({}),
+            ),
+            Operation::Options | Operation::Token | Operation::Docs => {
+                unreachable!("not a route of a type")
+            }
+        }
+        if operation == Operation::Create {
+            responses["201"]["links"] = self.links_to_created();
+        }
+        let writes = !operation.read_only();
+        let compound = matches!(operation, Operation::Create | Operation::Update);
+        // Any request may carry a body, which must then be JSON:API (415) and not too large.
+        let mut errors = vec![400, 406, 413, 415, 503];
+        if self.schema.api.auth.enabled {
+            errors.extend([401, 403]);
+        }
+        if self.kind != PathKind::List || compound {
+            errors.push(404);
+        }
+        if compound
+            && self
+                .schema
+                .types()
+                .any(|t| !t.actions.allows(Action::Create) || !t.actions.allows(Action::Update))
+        {
+            errors.push(405);
+        }
+        if writes {
+            errors.push(409);
+        }
+        errors.sort_unstable();
+        for code in errors {
+            let r = json!({ "$ref": format!("#/components/responses/{code}") });
+            responses.insert(code.to_string(), r);
+        }
+        Value::Object(responses)
+    }
+}
+
+/// A request document that creates a resource of `ty`, to pre-fill the sandbox: the required
+/// fields, and the optional attributes that have no default and need no unique value.
+fn example(schema: &Schema, ty: &ResourceType) -> Value {
+    let attributes: Map<String, Value> = ty
+        .attributes
+        .values()
+        .filter(|a| a.writable() && (a.required || (!a.unique && a.default.is_none())))
+        .map(|a| (a.name.clone(), values::example(a)))
+        .collect();
+    let relationships: Map<String, Value> = ty
+        .relationships
+        .values()
+        .filter(|r| r.required)
+        .filter_map(|r| {
+            let target = schema.resource_type(&r.target)?;
+            let id = match target.id {
+                jsonapi_config::IdStrategy::Sequence => "1".to_owned(),
+                _ => format!("the id of a {}", target.name),
+            };
+            Some((
+                r.name.clone(),
+                json!({ "data": { "type": target.name, "id": id } }),
+            ))
+        })
+        .collect();
+    let mut data = json!({ "type": ty.name });
+    if !attributes.is_empty() {
+        data["attributes"] = Value::Object(attributes);
+    }
+    if !relationships.is_empty() {
+        data["relationships"] = Value::Object(relationships);
+    }
+    json!({ "data": data })
+}

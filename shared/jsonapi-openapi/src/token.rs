@@ -1,0 +1,175 @@
+//! The OAuth 2.0 side: the security scheme every API route uses, and the routes outside the
+//! prefix that serve it (the engine's `AUTH_ROUTES`): the token endpoint and the JWKS document.
+//! These speak plain JSON (RFC 6749), not JSON:API.
+
+use jsonapi_config::Schema;
+use jsonapi_engine::auth::{JWKS_PATH, TOKEN_PATH};
+use serde_json::{Map, Value, json};
+
+use crate::schemas::{ERRORS, reference};
+use crate::{MEDIA_TYPE, SECURITY_SCHEME};
+
+/// The security schemes: OAuth 2.0 with the grants the API offers.
+pub(crate) fn security_schemes(schema: &Schema, base_url: &str) -> Map<String, Value> {
+    let token_url = format!("{base_url}{TOKEN_PATH}");
+    let mut flows = json!({
+        "clientCredentials": { "tokenUrl": token_url, "scopes": {} },
+    });
+    if schema.api.auth.users.is_some() {
+        flows["password"] = json!({ "tokenUrl": token_url, "refreshUrl": token_url, "scopes": {} });
+    }
+    Map::from_iter([(
+        SECURITY_SCHEME.to_owned(),
+        json!({
+            "type": "oauth2",
+            "description": format!(
+                "Access tokens (JWT, {} s) from `POST {TOKEN_PATH}`: the client credentials grant, or the password grant for a user (with a rotating refresh token). Roles in the token decide what a caller may do (VIEW, CREATE, EDIT, DELETE per type).",
+                schema.api.auth.access_token_lifetime
+            ),
+            "flows": flows,
+        }),
+    )])
+}
+
+/// The token endpoint and the JWKS document, with their schemas.
+pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<String, Value> {
+    let mut grants = vec!["client_credentials"];
+    if schema.api.auth.users.is_some() {
+        grants.extend(["password", "refresh_token"]);
+    }
+    schemas.insert(
+        "token.request".into(),
+        json!({
+            "type": "object",
+            "description": "The grant and its parameters; client credentials may come in HTTP Basic instead.",
+            "properties": {
+                "grant_type": { "type": "string", "enum": grants },
+                "client_id": { "type": "string" },
+                "client_secret": { "type": "string" },
+                "username": { "type": "string" },
+                "password": { "type": "string" },
+                "refresh_token": { "type": "string" },
+                "scope": { "type": "string" },
+            },
+            "required": ["grant_type"],
+        }),
+    );
+    schemas.insert(
+        "token".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "token_type": { "const": "Bearer" },
+                "expires_in": { "type": "integer" },
+                "access_token": { "type": "string" },
+                "refresh_token": { "type": "string" },
+            },
+            "required": ["token_type", "expires_in", "access_token"],
+            "additionalProperties": false,
+        }),
+    );
+    schemas.insert(
+        "token.error".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "enum": ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "slow_down", "server_error", "temporarily_unavailable"],
+                },
+                "error_description": { "type": "string" },
+            },
+            "required": ["error"],
+            "additionalProperties": false,
+        }),
+    );
+    let no_store = json!({
+        "Cache-Control": { "required": true, "schema": { "const": "no-store" } },
+    });
+    let error = |description: &str, extra: Option<(&str, &str)>| {
+        let mut headers = no_store.clone();
+        if let Some((name, text)) = extra {
+            headers[name] =
+                json!({ "description": text, "required": true, "schema": { "type": "string" } });
+        }
+        json!({
+            "description": description,
+            "headers": headers,
+            "content": { "application/json": { "schema": reference("token.error") } },
+        })
+    };
+    let body = reference("token.request");
+    let token = json!({
+        "operationId": "token",
+        "tags": ["authentication"],
+        "summary": "Get an access token",
+        "description": "RFC 6749: a JSON or form body; client credentials in the body or in HTTP Basic. Failed attempts per client and per username are slowed down (429).",
+        "security": [],
+        "requestBody": {
+            "required": true,
+            "content": {
+                "application/json": { "schema": body },
+                "application/x-www-form-urlencoded": { "schema": body },
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "The tokens.",
+                "headers": no_store,
+                "content": { "application/json": { "schema": reference("token") } },
+            },
+            "400": error("The grant or its parameters are not valid.", None),
+            "401": error("The client is unknown, revoked, or its secret is wrong.", Some(("WWW-Authenticate", "`Basic realm=\"oauth2-token\"`"))),
+            "429": error("Too many failures for this client or username.", Some(("Retry-After", "Seconds to wait."))),
+            "500": error("The token service cannot work (its signing key is unavailable).", None),
+        },
+    });
+    let options = |id: &str| {
+        json!({
+            "operationId": id,
+            "tags": ["authentication"],
+            "summary": "The methods this URL allows",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The allowed methods.",
+                    "headers": { "Allow": { "required": true, "schema": { "type": "string" } } },
+                },
+            },
+        })
+    };
+    let jwks = json!({
+        "operationId": "jwks",
+        "tags": ["authentication"],
+        "summary": "The keys that check access tokens",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "The public keys (none with an HS256 secret).",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": { "keys": { "type": "array", "items": { "type": "object" } } },
+                            "required": ["keys"],
+                        },
+                    },
+                },
+            },
+            "503": {
+                "description": "The store is busy; retry later.",
+                "content": { MEDIA_TYPE: { "schema": reference(ERRORS) } },
+            },
+        },
+    });
+    Map::from_iter([
+        (
+            TOKEN_PATH.to_owned(),
+            json!({ "post": token, "options": options("options-token") }),
+        ),
+        (
+            JWKS_PATH.to_owned(),
+            json!({ "get": jwks, "options": options("options-jwks") }),
+        ),
+    ])
+}
