@@ -7,11 +7,13 @@
 //! - `operations`: paths and operations, one per route each type enables (the engine's
 //!   `ROUTES` and `allowed_methods`), with their statuses; `params`: query and header
 //!   parameters (the engine's `Accepts` table); `schemas`: JSON Schemas of the documents;
-//!   `values`: attribute values by data type; `token`: the OAuth 2.0 scheme and routes.
+//!   `values`: attribute values by data type; `token`: the OAuth 2.0 scheme and routes,
+//!   `authorize`: the authorization endpoint's pages and redirects among them.
 //! - `sandbox`: the page and its assets (Swagger UI, vendored under `sandbox/`), embedded.
 //! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
 //!   the page's assets); the HTTP edges ask it before the engine.
 
+mod authorize;
 mod operations;
 mod params;
 mod sandbox;
