@@ -245,6 +245,11 @@ fn the_security_scheme_names_the_token_endpoint_and_the_grants() {
             && grants["code_verifier"].is_object(),
         "{grants}"
     );
+    // Every route of the engine outside the prefix is documented (HEAD as GET).
+    for (method, path) in &jsonapi_engine::AUTH_ROUTES {
+        let method = method.as_str().to_ascii_lowercase();
+        assert!(doc["paths"][path][&method].is_object(), "{method} {path}");
+    }
     let authorize = &doc["paths"]["/oauth2-token/authorize"];
     assert!(authorize["get"]["responses"]["200"]["content"]["text/html"].is_object());
     assert!(authorize["get"]["responses"]["302"]["headers"]["Location"]["required"] == true);
