@@ -58,7 +58,7 @@ bash infra/dynamodb/local.sh start "$port"
 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
     --test-threads=1 "${concurrent[@]}" 2>&1 | tee -a "$results"
 
-# The browser test and the fuzzer drive the debug binary the black-box suite built.
+# The browser tests and the fuzzer drive the debug binary the black-box suite built.
 cargo build --locked -p jsonapi-local
 
 step "the sandbox page and the authorization code grant in a headless browser"
