@@ -230,8 +230,25 @@ fn read_all(mut reader: impl Read) -> String {
 /// # Panics
 /// When it does not exit within [`PROCESS_TIMEOUT`] (it is killed then).
 pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String, String) {
-    let mut child = Command::new(server_binary())
+    run_to_exit_with_env(args, &[], &[])
+}
+
+/// [`run_to_exit`] with the variables `set` added to its environment and `removed` taken out.
+///
+/// # Panics
+/// As [`run_to_exit`].
+pub fn run_to_exit_with_env(
+    args: &[&str],
+    set: &[(&str, &str)],
+    removed: &[&str],
+) -> (ExitStatus, String, String) {
+    let mut command = Command::new(server_binary());
+    for name in removed {
+        command.env_remove(name);
+    }
+    let mut child = command
         .args(args)
+        .envs(set.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,15 +1,16 @@
 //! `jsonapi-local client add | list | revoke`: the API clients of a store, managed from the
-//! command line (the embedded store must not be in use by a running server; a DynamoDB table
-//! may be).
+//! command line. A data folder a running server holds is reached through that server's
+//! control socket (module `control`); a DynamoDB table is shared, so it is used directly.
 
 use jsonapi_auth::{ClientSpec, ClientStore, Registered};
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 
-use crate::{Options, StartError, WithEngine, run_command};
+use crate::{Opening, Options, StartError, WithEngine, run_command};
 
 /// One client command.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum ClientCommand {
     /// Creates a client and prints its id and secret (the only time the secret is shown; a
     /// public client has none).
@@ -36,21 +37,37 @@ pub async fn run_client_command(
     options: &Options,
     command: ClientCommand,
 ) -> Result<String, StartError> {
-    run_command(options, command).await
+    if options.dynamodb.is_none()
+        && let Some(answer) = crate::control::send(&options.data, &command).await
+    {
+        return answer.map_err(StartError::Client);
+    }
+    let opening = match command {
+        ClientCommand::Add { .. } => Opening::MayCreate,
+        ClientCommand::List | ClientCommand::Revoke { .. } => Opening::Existing,
+    };
+    run_command(options, opening, command).await
 }
 
 impl WithEngine for ClientCommand {
     type Output = Result<String, String>;
 
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
-        let clients = client_store(&engine).await?;
+        self.execute(&engine).await
+    }
+}
+
+impl ClientCommand {
+    /// Runs the command on `engine`; what to print, or why it failed.
+    pub(crate) async fn execute<S: Store>(self, engine: &Engine<S>) -> Result<String, String> {
+        let clients = client_store(engine).await?;
         match self {
             Self::Add { spec, public } => {
                 let mut out = String::new();
-                for role in unknown_roles(&engine, &spec.roles).await {
+                for role in unknown_roles(engine, &spec.roles).await {
                     // The first client of a new table needs a role that can do everything.
                     if role == crate::dev_client::ADMIN_ROLE {
-                        crate::dev_client::ensure_admin_role(&engine).await?;
+                        crate::dev_client::ensure_admin_role(engine).await?;
                         out.push_str(
                             "created the role \"admin\" (every permission on every type)\n",
                         );

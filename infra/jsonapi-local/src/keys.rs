@@ -6,7 +6,7 @@ use jsonapi_auth::{Clock, rfc3339 as when};
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 
-use crate::{Options, StartError, WithEngine, run_command};
+use crate::{Opening, Options, StartError, WithEngine, run_command};
 
 /// One keys command.
 #[derive(Debug, Clone)]
@@ -29,7 +29,8 @@ pub async fn run_keys_command(
     options: &Options,
     command: KeysCommand,
 ) -> Result<String, StartError> {
-    run_command(options, command).await
+    // The keys of a store that does not exist yet are made by its first server.
+    run_command(options, Opening::Existing, command).await
 }
 
 impl WithEngine for KeysCommand {

@@ -10,13 +10,17 @@
 //! - `seed`: the example domain's seed data, loaded once through the API itself.
 //! - `dev_client`: the development API client, made once per data folder.
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
-//! - [`keys`](KeysCommand): `jsonapi-local keys rotate | list`.
+//! - `control`: the control socket in the data folder, through which those commands reach a
+//!   running server's embedded store.
+//! - [`keys`](KeysCommand): `jsonapi-local keys rotate | list` (on a stopped server's data
+//!   folder, or a table).
 //! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
 //!
 //! The API's documentation (`{prefix}/doc`, crate `jsonapi-openapi`) is answered before the
 //! engine is asked.
 
 mod clients;
+mod control;
 mod dev_client;
 mod head_errors;
 mod http;
@@ -85,9 +89,18 @@ pub enum StartError {
     /// The configuration file is unusable (the message names file, line and key).
     #[error("{0}")]
     Config(#[from] jsonapi_config::ConfigError),
-    /// The store cannot be opened (data folder, or DynamoDB table).
-    #[error("cannot open the store: {0}")]
-    Store(#[from] jsonapi_store::StoreError),
+    /// The data folder cannot be opened (in use by another process, missing, unusable).
+    #[error("{0}")]
+    DataFolder(#[from] jsonapi_store_redb::OpenError),
+    /// The DynamoDB table cannot be used (no region or credentials, unreachable, refused,
+    /// missing).
+    #[cfg(feature = "dynamodb")]
+    #[error("{0}{hint}", hint = if matches!(.0, jsonapi_store_dynamodb::ConnectError::NoTable { .. }) {
+        " (add --create-table to create it)"
+    } else {
+        ""
+    })]
+    Table(#[from] jsonapi_store_dynamodb::ConnectError),
     /// `--store dynamodb` in a build without the DynamoDB backend.
     #[error("this build has no DynamoDB backend; build with the \"dynamodb\" feature")]
     NoDynamoDb,
@@ -249,6 +262,7 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let (task, dev_client, clients) = open(
             &options,
+            Opening::MayCreate,
             schema,
             Start {
                 listener,
@@ -350,30 +364,44 @@ pub(crate) trait WithEngine {
 /// Runs a command of the command line on the store the options name; returns what to print.
 pub(crate) async fn run_command<W: WithEngine<Output = Result<String, String>>>(
     options: &Options,
+    opening: Opening,
     command: W,
 ) -> Result<String, StartError> {
     let schema = load_config(options.config.as_deref())?;
-    open(options, schema, command)
+    open(options, opening, schema, command)
         .await?
         .map_err(StartError::Client)
+}
+
+/// Whether [`open`] may make a new store (a data folder, or with `--create-table` a table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opening {
+    /// Serving, or adding a client: a new data folder is made.
+    MayCreate,
+    /// Commands that read or change what is there: a mistyped folder is an error, not a new
+    /// empty store.
+    Existing,
 }
 
 /// Opens the store the options name (the data folder, or a DynamoDB table), builds the engine
 /// for `schema` with the environment's signing key, and hands it to `work`.
 pub(crate) async fn open<W: WithEngine>(
     options: &Options,
+    opening: Opening,
     schema: jsonapi_config::Schema,
     work: W,
 ) -> Result<W::Output, StartError> {
     let key = jsonapi_engine::auth::signing_key_from_env()?;
     match &options.dynamodb {
-        None => Ok(work
-            .run(configured(
-                Engine::new(schema, RedbStore::open(&options.data)?),
-                options,
-                key,
-            ))
-            .await),
+        None => {
+            let store = match opening {
+                Opening::MayCreate => RedbStore::open(&options.data)?,
+                Opening::Existing => RedbStore::open_existing(&options.data)?,
+            };
+            Ok(work
+                .run(configured(Engine::new(schema, store), options, key))
+                .await)
+        }
         #[cfg(not(feature = "dynamodb"))]
         Some(_) => Err(StartError::NoDynamoDb),
         #[cfg(feature = "dynamodb")]
@@ -383,10 +411,11 @@ pub(crate) async fn open<W: WithEngine>(
                 table: d.table.clone(),
                 region: None,
             };
-            let store = jsonapi_store_dynamodb::DynamoStore::connect(config).await?;
-            if d.create_table {
-                store.create_table().await?;
-            }
+            let store = if d.create_table {
+                jsonapi_store_dynamodb::DynamoStore::connect_creating(config).await?
+            } else {
+                jsonapi_store_dynamodb::DynamoStore::connect(config).await?
+            };
             let engine = Engine::new(schema, store);
             Ok(work.run(configured(engine, options, key)).await)
         }
@@ -437,13 +466,29 @@ impl WithEngine for Start<'_> {
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
         let (engine, client) = prepare(keyed(engine, self.key), self.options).await?;
         let clients = Arc::clone(&engine) as Arc<dyn Clients>;
+        // The embedded store is this process's alone: client commands reach it through the
+        // server. Without the socket they need the server stopped, as before.
+        let control = match self.options.dynamodb {
+            Some(_) => None,
+            None => control::listen(&self.options.data, Arc::clone(&engine), self.stopped.clone())
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        error = %e,
+                        "no control socket in the data folder: `jsonapi-local client` needs this server stopped"
+                    );
+                })
+                .ok(),
+        };
+        let http = serve(self.listener, engine, self.public_url.into(), self.stopped);
         Ok((
-            tokio::spawn(serve(
-                self.listener,
-                engine,
-                self.public_url.into(),
-                self.stopped,
-            )),
+            tokio::spawn(async move {
+                http.await;
+                // The store closes when the last engine reference is dropped: the control
+                // task's too, before `Server::stop` returns.
+                if let Some(control) = control {
+                    let _ = control.await;
+                }
+            }),
             client,
             clients,
         ))

@@ -2,11 +2,12 @@
 //! the embedded store, until SIGINT or SIGTERM; manages its API clients; and inspects a
 //! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`).
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use jsonapi_auth::{ClientSpec, GrantType};
 use jsonapi_config::Action;
 use jsonapi_local::inspect::{self, DumpFilter};
@@ -50,12 +51,38 @@ struct Args {
     /// Create the DynamoDB table when it does not exist.
     #[arg(long, global = true)]
     create_table: bool,
+    /// Log lines as text (coloured only on a terminal) or as JSON objects.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One line per event; ANSI colours only when standard error is a terminal.
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+/// Logs to standard error at `RUST_LOG` (default `info`). The AWS SDK's own warnings (e.g. a
+/// region looked up where there is no instance metadata service) are left out by default:
+/// start-up reports what is wrong with the store in one sentence of its own.
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=error,aws_smithy_runtime=error"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Manage the API clients that may ask for tokens (stop a server using the same data
-    /// folder first; a DynamoDB table may stay in use).
+    /// Manage the API clients that may ask for tokens (a server running on the same data
+    /// folder runs the command itself; a DynamoDB table is shared).
     #[command(subcommand)]
     Client(ClientArgs),
     /// Manage the keys that sign access tokens, when the environment gives none (stop a
@@ -112,7 +139,9 @@ enum ClientArgs {
         /// A human name.
         #[arg(long)]
         name: String,
-        /// Role ids its tokens carry, comma-separated (e.g. admin or editor,viewer).
+        /// Role ids its own tokens carry, comma-separated (e.g. admin or editor,viewer): a
+        /// client without a role may do nothing but what anonymous types allow, so the
+        /// client_credentials grant needs one (a user's tokens carry the user's roles).
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
         /// Grants it may use, comma-separated (a public client: authorization_code and
@@ -147,13 +176,8 @@ enum Backend {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
+    init_logs(args.log_format);
     let dynamodb = (args.store == Backend::Dynamodb).then_some(DynamoOptions {
         endpoint: args.endpoint,
         table: args.table,
@@ -231,6 +255,15 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                 }
+            }
+            if roles.is_empty() && parsed.contains(&GrantType::ClientCredentials) {
+                Args::command()
+                    .error(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        "--roles is required for the client_credentials grant (the client's own \
+                         tokens carry its roles; a user's tokens carry the user's)",
+                    )
+                    .exit();
             }
             ClientCommand::Add {
                 spec: ClientSpec {

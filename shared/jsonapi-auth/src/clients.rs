@@ -82,8 +82,8 @@ impl fmt::Debug for NewClient {
     }
 }
 
-/// What a client is registered with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a client is registered with (also sent over jsonapi-local's control socket).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientSpec {
     /// A human name (shown on the consent page).
     pub name: String,

@@ -105,14 +105,13 @@ async fn main() {
         args.drain(..2);
     }
     let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT").expect("JSONAPI_DYNAMODB_ENDPOINT");
-    let store = DynamoStore::connect(Config {
+    let store = DynamoStore::connect_creating(Config {
         endpoint: Some(endpoint.clone()),
         table: format!("jsonapi-bench-cold-start-{}", std::process::id()),
         region: None,
     })
     .await
-    .expect("DynamoDB Local");
-    store.create_table().await.expect("a table");
+    .expect("DynamoDB Local makes a table");
     // An API client's token, and one product, so that reads find something.
     let engine = Engine::new(jsonapi_config::example_domain(), store.clone());
     let token = common::admin_client(&engine).await.token;

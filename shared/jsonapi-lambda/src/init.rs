@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use jsonapi_config::Schema;
 use jsonapi_engine::{Engine, Operation};
-use jsonapi_store_dynamodb::{Config, DynamoStore};
+use jsonapi_store_dynamodb::{Config, ConnectError, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
 
 /// The settings of a function, all from its environment (`template.yaml` sets them). The key
@@ -180,8 +180,13 @@ impl Settings {
         })
         .await
         .map_err(|e| InitError {
-            kind: "StoreUnavailable",
-            message: format!("cannot connect to the DynamoDB table {}: {e}", self.table),
+            kind: match e {
+                ConnectError::NoTable { .. } | ConnectError::NoTableName => "TableNotFound",
+                ConnectError::NoRegion | ConnectError::NoCredentials(_) => "NoAwsConfiguration",
+                ConnectError::Refused { .. } => "StoreRefused",
+                ConnectError::Unreachable { .. } | ConnectError::Create(_) => "StoreUnavailable",
+            },
+            message: e.to_string(),
         })?;
         let connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms;
         let engine = Engine::new(schema, store);

@@ -260,6 +260,7 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
     let config = config.to_str().unwrap();
     // Values that must not show in the error nor in the logs.
     let short_secret = "sh0rt-s3cret-value";
+    let dynamodb = endpoint();
     let bad_pem =
         "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldA==\n-----END PRIVATE KEY-----\n";
     let cases = [
@@ -299,6 +300,15 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
             ],
             "InvalidPublicUrl",
             "JSONAPI_PUBLIC_URL",
+            None,
+        ),
+        (
+            vec![
+                ("TABLE_NAME", "jsonapi-no-such-table"),
+                ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb),
+            ],
+            "TableNotFound",
+            "\"jsonapi-no-such-table\" does not exist",
             None,
         ),
     ];

@@ -11,7 +11,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonapi_store::{Key, Store, StoreError};
-use jsonapi_store_dynamodb::{Config, DynamoStore};
+use jsonapi_store_dynamodb::{Config, ConnectError, DynamoStore};
 
 const ENDPOINT_VAR: &str = "JSONAPI_DYNAMODB_ENDPOINT";
 
@@ -35,15 +35,13 @@ fn unique_table(what: &str) -> String {
 }
 
 async fn fresh_store(what: &str) -> DynamoStore {
-    let store = DynamoStore::connect(Config {
+    DynamoStore::connect_creating(Config {
         endpoint: Some(endpoint()),
         table: unique_table(what),
         region: None,
     })
     .await
-    .unwrap_or_else(|e| panic!("cannot reach DynamoDB at {}: {e}", endpoint()));
-    store.create_table().await.expect("the table is created");
-    store
+    .unwrap_or_else(|e| panic!("cannot make a table at {}: {e}", endpoint()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,14 +98,30 @@ async fn create_table_is_idempotent_and_matches_the_design() {
 }
 
 #[tokio::test]
-async fn a_missing_table_is_an_internal_error_not_a_panic() {
-    let store = DynamoStore::connect(Config {
+async fn connecting_to_a_missing_table_says_so() {
+    let table = unique_table("missing");
+    let result = DynamoStore::connect(Config {
         endpoint: Some(endpoint()),
-        table: unique_table("missing"),
+        table: table.clone(),
         region: Some("eu-west-1".to_owned()),
     })
-    .await
-    .expect("connecting does not need the table");
+    .await;
+    match result {
+        Err(e @ ConnectError::NoTable { .. }) => assert_eq!(
+            e.to_string(),
+            format!(
+                "the DynamoDB table \"{table}\" does not exist at {}",
+                endpoint()
+            )
+        ),
+        other => panic!("expected NoTable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_table_deleted_under_a_store_is_an_internal_error_not_a_panic() {
+    let store = fresh_store("deleted").await;
+    store.delete_table().await.expect("the table is deleted");
     match store.get(&Key::new("a", "b")).await {
         Err(StoreError::Internal(detail)) => assert!(detail.contains("GetItem"), "{detail}"),
         other => panic!("expected an internal error, got {other:?}"),
@@ -115,7 +129,7 @@ async fn a_missing_table_is_an_internal_error_not_a_panic() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_unavailable() {
+async fn an_unreachable_endpoint_is_named_with_its_cause() {
     // Port 9 (discard) is closed on loopback: the connection is refused at once.
     let result = DynamoStore::connect(Config {
         endpoint: Some("http://127.0.0.1:9".to_owned()),
@@ -124,7 +138,15 @@ async fn an_unreachable_endpoint_is_unavailable() {
     })
     .await;
     match result {
-        Err(StoreError::Unavailable { retry_after, .. }) => assert!(retry_after >= 1),
-        other => panic!("expected Unavailable, got {other:?}"),
+        Err(e @ ConnectError::Unreachable { .. }) => {
+            let message = e.to_string();
+            assert!(
+                message.starts_with("DynamoDB at http://127.0.0.1:9 cannot be reached: ")
+                    && message.contains("refused")
+                    && !message.contains('\n'),
+                "{message}"
+            );
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
     }
 }

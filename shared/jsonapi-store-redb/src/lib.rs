@@ -11,7 +11,7 @@
 //! stalls the request threads.
 
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jsonapi_store::{
@@ -27,6 +27,28 @@ const ITEMS: TableDefinition<'_, TupleKey<'_>, &[u8]> = TableDefinition::new("it
 /// The file inside the data folder.
 pub const DATA_FILE: &str = "jsonapi.redb";
 
+/// Why a data folder could not be opened; each says in one sentence what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process holds the folder's file (redb takes an exclusive lock).
+    #[error(
+        "the data folder {} is in use by another process (a server already serving it?): stop that process or use another folder",
+        .0.display()
+    )]
+    InUse(PathBuf),
+    /// [`RedbStore::open_existing`] found no store there.
+    #[error("the data folder {} holds no store (nothing was ever served from it)", .0.display())]
+    Missing(PathBuf),
+    /// The folder or file cannot be created, read or written.
+    #[error("cannot open the data folder {}: {cause}", .path.display())]
+    Unusable {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
+}
+
 /// The embedded store.
 #[derive(Debug, Clone)]
 pub struct RedbStore {
@@ -41,17 +63,33 @@ impl RedbStore {
     /// Opens (or creates) the store in `dir`, creating the folder when needed.
     ///
     /// # Errors
-    /// The folder or file cannot be created or opened (another process may hold it).
-    pub fn open(dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| internal(format!("cannot create {}: {e}", dir.display())))?;
-        let path = dir.join(DATA_FILE);
-        let db = Database::create(&path)
-            .map_err(|e| internal(format!("cannot open {}: {e}", path.display())))?;
-        let txn = db.begin_write().map_err(internal)?;
-        txn.open_table(ITEMS).map_err(internal)?;
-        txn.commit().map_err(internal)?;
+    /// The folder is in use by another process, or cannot be created or opened.
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        let unusable = |cause: &dyn std::fmt::Display| OpenError::Unusable {
+            path: dir.to_owned(),
+            cause: cause.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| unusable(&e))?;
+        let db = Database::create(dir.join(DATA_FILE)).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::InUse(dir.to_owned()),
+            e => unusable(&e),
+        })?;
+        let txn = db.begin_write().map_err(|e| unusable(&e))?;
+        txn.open_table(ITEMS).map_err(|e| unusable(&e))?;
+        txn.commit().map_err(|e| unusable(&e))?;
         Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Opens the store in `dir` only if one is there: commands that read must not leave an
+    /// empty store behind a mistyped folder name.
+    ///
+    /// # Errors
+    /// As [`Self::open`], and [`OpenError::Missing`].
+    pub fn open_existing(dir: &Path) -> Result<Self, OpenError> {
+        if !dir.join(DATA_FILE).is_file() {
+            return Err(OpenError::Missing(dir.to_owned()));
+        }
+        Self::open(dir)
     }
 
     async fn blocking<T: Send + 'static>(

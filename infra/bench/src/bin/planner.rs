@@ -155,10 +155,9 @@ async fn main() {
                 table: format!("bench-{}", std::process::id()),
                 region: None,
             };
-            let store = jsonapi_store_dynamodb::DynamoStore::connect(config)
+            let store = jsonapi_store_dynamodb::DynamoStore::connect_creating(config)
                 .await
-                .expect("DynamoDB");
-            store.create_table().await.expect("table");
+                .expect("DynamoDB makes a table");
             run(store.clone(), &args, "dynamodb").await;
             store.delete_table().await.expect("table");
         }

@@ -82,14 +82,13 @@ where
     F: FnOnce(DynamoStore) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let store = DynamoStore::connect(Config {
+    let store = DynamoStore::connect_creating(Config {
         endpoint: Some(endpoint()),
         table: unique_table(test),
         region: None,
     })
     .await
-    .expect("DynamoDB Local answers");
-    store.create_table().await.expect("create the table");
+    .expect("DynamoDB Local makes the table");
     let outcome = AssertUnwindSafe(body(store.clone())).catch_unwind().await;
     store.delete_table().await.expect("delete the table");
     if let Err(panic) = outcome {

@@ -1,0 +1,122 @@
+//! The running server's control socket, `control.sock` in its data folder: the server is the
+//! one owner of its embedded store (redb locks the file), so `jsonapi-local client …` on a
+//! folder a server holds asks that server to run the command on its own engine. A revoked
+//! client's tokens then stop working at once, as on DynamoDB, where both share the table.
+//!
+//! One connection carries one command: the command as JSON, then the answer (`Ok` with the
+//! text to print, or `Err` with why) as JSON. Who may connect is decided by the file system:
+//! the socket is readable and writable by the server's user only, like the data folder's
+//! store file it stands for.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jsonapi_engine::Engine;
+use jsonapi_store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::ClientCommand;
+
+/// The socket's file name in the data folder.
+const SOCKET_FILE: &str = "control.sock";
+
+/// The largest command read (a client's name and roles are far smaller).
+const MAX_COMMAND: u64 = 64 * 1024;
+
+/// A command's answer: the text to print, or why it failed.
+type Answer = Result<String, String>;
+
+/// Sends `command` to the server holding `data`; `None` when no server listens there (no
+/// socket, or one left by a server that was killed), for the caller to open the store itself.
+pub(crate) async fn send(data: &Path, command: &ClientCommand) -> Option<Answer> {
+    let mut stream = UnixStream::connect(data.join(SOCKET_FILE)).await.ok()?;
+    let exchange = async {
+        let request = serde_json::to_vec(command).map_err(|e| e.to_string())?;
+        stream
+            .write_all(&request)
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.shutdown().await.map_err(|e| e.to_string())?;
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice::<Answer>(&answer).map_err(|e| e.to_string())
+    };
+    Some(exchange.await.unwrap_or_else(|e| {
+        Err(format!(
+            "the server holding {} did not answer the command: {e}",
+            data.display()
+        ))
+    }))
+}
+
+/// Listens on the data folder's socket until `stopped`, running each command on `engine`.
+/// The task ends (and drops its engine, so that the store is closed) when the server stops.
+///
+/// # Errors
+/// The socket cannot be made (e.g. a path longer than a socket address allows).
+pub(crate) fn listen<S: Store>(
+    data: &Path,
+    engine: Arc<Engine<S>>,
+    mut stopped: watch::Receiver<bool>,
+) -> std::io::Result<JoinHandle<()>> {
+    let path = data.join(SOCKET_FILE);
+    // A socket left by a server that was killed: this process holds the store's lock, so no
+    // other server can be listening on it.
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    // One at a time: commands are rare, and an answered command holds no
+                    // engine reference once the server stops.
+                    if let Ok((stream, _)) = accepted {
+                        answer(stream, &engine).await;
+                    }
+                }
+                _ = stopped.changed() => break,
+            }
+        }
+        remove(&path);
+    }))
+}
+
+fn remove(path: &PathBuf) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "cannot remove the control socket");
+    }
+}
+
+async fn answer<S: Store>(mut stream: UnixStream, engine: &Engine<S>) {
+    let mut request = Vec::new();
+    let read = (&mut stream)
+        .take(MAX_COMMAND)
+        .read_to_end(&mut request)
+        .await;
+    let answer: Answer = match read
+        .map_err(|e| e.to_string())
+        .and_then(|_| serde_json::from_slice::<ClientCommand>(&request).map_err(|e| e.to_string()))
+    {
+        Ok(command) => {
+            tracing::info!(?command, "client command from the control socket");
+            command.execute(engine).await
+        }
+        Err(e) => Err(format!("not a client command: {e}")),
+    };
+    let answer = serde_json::to_vec(&answer).unwrap_or_default();
+    let _ = stream.write_all(&answer).await;
+    let _ = stream.shutdown().await;
+}
