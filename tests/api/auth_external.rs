@@ -1,8 +1,11 @@
 //! Access tokens of an external OpenID provider (`api.auth.externalIssuers`, e.g. Cognito):
-//! accepted when signed by a key of its configured JWKS, with the roles of its roles claim;
-//! refused when another key signed them or they claim another issuer.
+//! accepted when signed by a key of its JWKS (given inline, fetched from its `jwksUri`, or
+//! found through OpenID discovery), with the roles of its roles claim; refused when another key
+//! signed them or they claim another issuer. Fetched keys are cached and fetched again for an
+//! unknown `kid`, at most once a minute.
 
 use jsonapi_auth::{SigningKey, TokenSigner};
+use jsonapi_tests::idp::Provider;
 use jsonapi_tests::tokens::now;
 use jsonapi_tests::{TestApp, Value, example_config_with, json};
 
@@ -77,4 +80,76 @@ async fn tokens_from_another_key_or_issuer_are_refused() {
             response.describe()
         );
     }
+}
+
+/// A server trusting `provider` through discovery, or its `jwksUri`.
+async fn app_fetching_from(provider: &Provider, discovery: bool) -> TestApp {
+    let keys = if discovery {
+        String::new()
+    } else {
+        format!("\n        jwksUri: {}", provider.jwks_uri())
+    };
+    let settings = format!(
+        "  auth:\n    externalIssuers:\n      - issuer: {}{keys}\n",
+        provider.issuer()
+    );
+    TestApp::spawn_with_config(&example_config_with(&settings), true).await
+}
+
+#[tokio::test]
+async fn a_providers_keys_are_discovered_fetched_once_and_cached() {
+    let provider = Provider::start().await;
+    let app = app_fetching_from(&provider, true).await;
+    assert_eq!(provider.jwks_hits(), 0, "fetched when first needed");
+    for _ in 0..3 {
+        app.with_token(Some(&provider.token(&["viewer"])))
+            .get("/api/products/1")
+            .await
+            .assert_status(200);
+    }
+    assert_eq!(
+        (provider.configuration_hits(), provider.jwks_hits()),
+        (1, 1),
+        "one discovery, one fetch, then the cache"
+    );
+    // The viewer role applies to the provider's user.
+    app.with_token(Some(&provider.token(&["viewer"])))
+        .get("/api/customers")
+        .await
+        .assert_status(403);
+}
+
+#[tokio::test]
+async fn a_rotation_at_the_provider_is_fetched_once_and_a_flood_of_unknown_kids_is_not() {
+    let provider = Provider::start().await;
+    let app = app_fetching_from(&provider, false).await;
+    let old_key = provider.key();
+    app.with_token(Some(&provider.token(&["viewer"])))
+        .get("/api/products/1")
+        .await
+        .assert_status(200);
+    assert_eq!(provider.jwks_hits(), 1);
+
+    provider.rotate();
+    app.with_token(Some(&provider.token(&["viewer"])))
+        .get("/api/products/1")
+        .await
+        .assert_status(200);
+    assert_eq!(provider.jwks_hits(), 2, "the new kid made one fetch");
+
+    // Tokens naming keys nobody publishes: refused, and the provider is not asked again.
+    for _ in 0..25 {
+        let stranger = SigningKey::generate_es256().expect("a key");
+        app.with_token(Some(&provider.token_with(&stranger, &["admin"])))
+            .get("/api/products/1")
+            .await
+            .assert_status(401);
+    }
+    assert_eq!(provider.jwks_hits(), 2);
+    // The key the provider dropped is no longer trusted (a token not seen before: a token
+    // already checked is trusted for the engine's cache time).
+    app.with_token(Some(&provider.token_with(&old_key, &["viewer"])))
+        .get("/api/products/1")
+        .await
+        .assert_status(401);
 }

@@ -15,6 +15,9 @@
 //!   ([`crate::plain::problems`]).
 //! - HATEOAS links, where present, have the documented shapes (`{base}/api/{type}/{id}`,
 //!   `…/relationships/{name}`, `…/{name}`).
+//! - The authorization endpoint's pages are the only HTML: `text/html; charset=utf-8`, never
+//!   cached, no framing, a content security policy with no script; its redirects carry a
+//!   `Location` and are never cached either.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -93,6 +96,17 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
             "an error status {status} without an error document"
         ));
     }
+    if is_authorize_path(response, base_url) && response.header("content-type") != Some(MT) {
+        problems.extend(page_problems(response));
+        return problems;
+    }
+    if response
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/html"))
+        && !is_docs_path(&response.url, base_url)
+    {
+        problems.push("an HTML answer outside the authorization endpoint and the docs".to_owned());
+    }
     let Some(document) = &response.body else {
         if is_docs_path(&response.url, base_url) && response.status.is_success() {
             problems.extend(docs_problems(response));
@@ -128,15 +142,16 @@ pub fn check(response: &TestResponse, base_url: &str, links_base: &str) -> Vec<S
     problems
 }
 
+/// Whether `url` answers with pages rather than JSON: the authorization endpoint or the API's
+/// documentation.
+pub fn serves_pages(url: &str, base_url: &str) -> bool {
+    is_docs_path(url, base_url) || url_path(url, base_url) == crate::AUTHORIZE_PATH
+}
+
 /// Whether `url` is the API's documentation (`/api/doc`, its assets and its OpenAPI
 /// document), which is not JSON:API (its errors are).
 pub fn is_docs_path(url: &str, base_url: &str) -> bool {
-    let path = url
-        .strip_prefix(base_url)
-        .unwrap_or(url)
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default();
+    let path = url_path(url, base_url);
     let docs = format!("{PREFIX}/doc");
     path == docs || path.starts_with(&format!("{docs}/"))
 }
@@ -180,14 +195,62 @@ fn docs_problems(response: &TestResponse) -> Vec<String> {
 /// Whether the response comes from the token endpoint or the JWKS document, which answer in
 /// plain JSON (their 405 and the API-off 404 are JSON:API error documents and checked as such).
 fn is_oauth_path(response: &TestResponse, base_url: &str) -> bool {
-    let path = response
-        .url
-        .strip_prefix(base_url)
-        .unwrap_or(&response.url)
+    let path = url_path(&response.url, base_url);
+    path == crate::TOKEN_PATH || path == crate::JWKS_PATH
+}
+
+/// The path of `url` on the server at `base_url`, without query or fragment.
+fn url_path<'a>(url: &'a str, base_url: &str) -> &'a str {
+    url.strip_prefix(base_url)
+        .unwrap_or(url)
         .split(['?', '#'])
         .next()
-        .unwrap_or_default();
-    path == crate::TOKEN_PATH || path == crate::JWKS_PATH
+        .unwrap_or_default()
+}
+
+/// Whether the response comes from the authorization endpoint (pages and redirects; its 405
+/// is a JSON:API error document and checked as such).
+fn is_authorize_path(response: &TestResponse, base_url: &str) -> bool {
+    url_path(&response.url, base_url) == crate::AUTHORIZE_PATH
+}
+
+/// The rules of the authorization endpoint's answers.
+fn page_problems(response: &TestResponse) -> Vec<String> {
+    let mut problems = Vec::new();
+    let header = |name| response.header(name);
+    if header("cache-control") != Some("no-store") {
+        problems.push(format!(
+            "authorize: Cache-Control is {:?}, expected \"no-store\"",
+            header("cache-control")
+        ));
+    }
+    if header("referrer-policy") != Some("same-origin") {
+        problems.push("authorize: no Referrer-Policy: same-origin".to_owned());
+    }
+    if response.status.is_redirection() {
+        if header("location").is_none() {
+            problems.push("authorize: a redirect without Location".to_owned());
+        }
+        return problems;
+    }
+    if header("content-type") != Some("text/html; charset=utf-8") {
+        problems.push(format!(
+            "authorize: Content-Type is {:?}, expected an HTML page",
+            header("content-type")
+        ));
+    }
+    if header("x-frame-options") != Some("DENY") {
+        problems.push("authorize: the page may be framed".to_owned());
+    }
+    let policy = header("content-security-policy").unwrap_or_default();
+    if !policy.contains("default-src 'none'") || !policy.contains("frame-ancestors 'none'") {
+        problems.push(format!("authorize: content security policy {policy:?}"));
+    }
+    let html = String::from_utf8_lossy(&response.raw);
+    if !html.starts_with("<!doctype html>") || html.contains("<script") {
+        problems.push("authorize: not a script-free HTML page".to_owned());
+    }
+    problems
 }
 
 /// The rules of the OAuth answers (RFC 6749 §5): `application/json`, never cached when they

@@ -36,8 +36,10 @@ use tempfile::TempDir;
 pub use hyper::{HeaderMap, Method, StatusCode};
 pub use serde_json::{Value, json};
 
+pub mod authorize;
 pub mod binary;
 pub mod conformance;
+pub mod idp;
 pub mod openapi;
 pub mod plain;
 pub mod tokens;
@@ -51,6 +53,9 @@ pub const TOKEN_PATH: &str = "/oauth2-token";
 
 /// The public keys that check the server's tokens (plain JSON, not JSON:API).
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The authorization endpoint (HTML pages and redirects).
+pub const AUTHORIZE_PATH: &str = "/oauth2-token/authorize";
 
 /// How long one request may take before the test fails (a hung server must not hang the suite).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -230,6 +235,25 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// Stops the server, runs `jsonapi-local keys …` on its store as an operator would, and
+    /// starts the server again; what the command printed.
+    ///
+    /// # Panics
+    /// When the command fails.
+    pub async fn keys_command(&mut self, command: jsonapi_local::KeysCommand) -> String {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        let printed = jsonapi_local::run_keys_command(
+            &options(self.data_dir.path(), false, &self.setup),
+            command,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("jsonapi-local keys failed: {e}"));
+        self.restart_with(false).await;
+        printed
+    }
+
     /// Stops the server gracefully (the data folder is removed when the app is dropped).
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
@@ -245,8 +269,9 @@ impl Deref for TestApp {
     }
 }
 
-async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
-    let options = Options {
+/// How the server of a data folder is started (the command-line commands open its store alike).
+fn options(data: &Path, seed: bool, setup: &Setup) -> Options {
+    Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         public_url: setup.public_url.clone(),
         data: data.to_path_buf(),
@@ -255,7 +280,11 @@ async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
         dev_client: true,
         dynamodb: dynamodb_backend(data),
         auth_cache_ttl: setup.auth_cache_ttl,
-    };
+    }
+}
+
+async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
+    let options = options(data, seed, setup);
     let started = match &setup.key {
         Some(key) => Server::start_with_signing_key(options, key.clone()).await,
         None => Server::start(options).await,
@@ -598,13 +627,14 @@ impl ApiClient {
         let Ok((parts, raw)) = response else {
             panic!("{method} {url}: no response within {REQUEST_TIMEOUT:?}");
         };
-        // The sandbox page and its scripts and styles are not JSON (conformance checks them).
+        // The authorization endpoint's pages, the sandbox page and its scripts and styles are
+        // not JSON (conformance checks them).
         let text = parts
             .headers
             .get(hyper::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/"));
-        let body = if raw.is_empty() || text && conformance::is_docs_path(&url, &self.base_url) {
+        let body = if raw.is_empty() || text && conformance::serves_pages(&url, &self.base_url) {
             None
         } else {
             match serde_json::from_slice::<Value>(&raw) {
@@ -943,6 +973,11 @@ impl TestResponse {
             Some(body) => body,
             None => panic!("{}\nexpected a body", self.describe()),
         }
+    }
+
+    /// The body as text (an HTML page).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
     }
 
     /// The top-level `data` member.

@@ -2,24 +2,23 @@
 //! command line. A data folder a running server holds is reached through that server's
 //! control socket (module `control`); a DynamoDB table is shared, so it is used directly.
 
-use jsonapi_auth::{ClientStore, GrantType};
+use jsonapi_auth::{ClientSpec, ClientStore, Registered};
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 
-use crate::{Opening, Options, StartError, WithEngine, open};
+use crate::{Opening, Options, StartError, WithEngine, run_command};
 
 /// One client command.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum ClientCommand {
-    /// Creates a client and prints its id and secret (the only time the secret is shown).
+    /// Creates a client and prints its id and secret (the only time the secret is shown; a
+    /// public client has none).
     Add {
-        /// A human name.
-        name: String,
-        /// Role ids granted to its tokens.
-        roles: Vec<String>,
-        /// The grants it may use.
-        grants: Vec<GrantType>,
+        /// Name, roles, grants and redirect URIs.
+        spec: ClientSpec,
+        /// A public client (a browser or mobile app: no secret, PKCE required).
+        public: bool,
     },
     /// Lists every client (never a secret).
     List,
@@ -43,14 +42,11 @@ pub async fn run_client_command(
     {
         return answer.map_err(StartError::Client);
     }
-    let schema = crate::load_config(options.config.as_deref())?;
     let opening = match command {
         ClientCommand::Add { .. } => Opening::MayCreate,
         ClientCommand::List | ClientCommand::Revoke { .. } => Opening::Existing,
     };
-    open(options, opening, schema, command)
-        .await?
-        .map_err(StartError::Client)
+    run_command(options, opening, command).await
 }
 
 impl WithEngine for ClientCommand {
@@ -66,13 +62,9 @@ impl ClientCommand {
     pub(crate) async fn execute<S: Store>(self, engine: &Engine<S>) -> Result<String, String> {
         let clients = client_store(engine).await?;
         match self {
-            Self::Add {
-                name,
-                roles,
-                grants,
-            } => {
+            Self::Add { spec, public } => {
                 let mut out = String::new();
-                for role in unknown_roles(engine, &roles).await {
+                for role in unknown_roles(engine, &spec.roles).await {
                     // The first client of a new table needs a role that can do everything.
                     if role == crate::dev_client::ADMIN_ROLE {
                         crate::dev_client::ensure_admin_role(engine).await?;
@@ -85,29 +77,39 @@ impl ClientCommand {
                         "warning: no role \"{role}\" exists yet; it grants nothing until it is created\n"
                     ));
                 }
-                let client = clients
-                    .create(&name, &roles, &grants)
+                match clients
+                    .register(&spec, public)
                     .await
-                    .map_err(|e| e.to_string())?;
-                out.push_str(&format!(
-                    "client_id={}\nclient_secret={}\n(the secret is shown only now: keep it)\n",
-                    client.id,
-                    client.secret.expose()
-                ));
+                    .map_err(|e| e.to_string())?
+                {
+                    Registered::Confidential(client) => out.push_str(&format!(
+                        "client_id={}\nclient_secret={}\n(the secret is shown only now: keep it)\n",
+                        client.id,
+                        client.secret.expose()
+                    )),
+                    Registered::Public { id } => out.push_str(&format!(
+                        "client_id={id}\n(a public client: no secret; it must use PKCE)\n"
+                    )),
+                }
                 Ok(out)
             }
             Self::List => {
-                let mut out = String::from("id\tname\troles\tgrants\tcreated\trevoked\n");
+                let mut out = String::from(
+                    "id\tname\troles\tgrants\tredirect_uris\tpublic\tcreated\trevoked\n",
+                );
+                let yes = |b: bool| if b { "yes" } else { "no" };
                 for c in clients.list().await.map_err(|e| e.to_string())? {
                     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
                     out.push_str(&format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\n",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                         c.id,
                         c.name,
                         c.roles.join(","),
                         grants.join(","),
+                        c.redirect_uris.join(","),
+                        yes(c.public),
                         c.created,
-                        if c.revoked { "yes" } else { "no" }
+                        yes(c.revoked)
                     ));
                 }
                 Ok(out)

@@ -12,6 +12,8 @@
 //! - [`clients`](ClientCommand): `jsonapi-local client add | list | revoke`.
 //! - `control`: the control socket in the data folder, through which those commands reach a
 //!   running server's embedded store.
+//! - [`keys`](KeysCommand): `jsonapi-local keys rotate | list` (on a stopped server's data
+//!   folder, or a table).
 //! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
 //!
 //! The API's documentation (`{prefix}/doc`, crate `jsonapi-openapi`) is answered before the
@@ -23,6 +25,7 @@ mod dev_client;
 mod head_errors;
 mod http;
 pub mod inspect;
+mod keys;
 mod seed;
 
 use std::net::SocketAddr;
@@ -33,12 +36,13 @@ use std::time::Duration;
 pub use clients::{ClientCommand, run_client_command};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use jsonapi_auth::{GrantType, NewClient, SigningKey};
+use jsonapi_auth::{ClientSpec, GrantType, NewClient, Registered, SigningKey};
 use jsonapi_engine::Engine;
 use jsonapi_engine::extension::BoxFuture;
 use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 use jsonapi_store_redb::RedbStore;
+pub use keys::{KeysCommand, run_keys_command};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -114,7 +118,7 @@ pub enum StartError {
     /// The development client could not be made.
     #[error("cannot make the development client: {0}")]
     DevClient(String),
-    /// A client command failed.
+    /// A client or keys command failed.
     #[error("{0}")]
     Client(String),
     /// `--public-url` is not an absolute http(s) URL.
@@ -152,6 +156,11 @@ trait Clients: Send + Sync {
         roles: &'a [String],
         grants: &'a [GrantType],
     ) -> BoxFuture<'a, Result<NewClient, String>>;
+    fn register<'a>(
+        &'a self,
+        spec: &'a ClientSpec,
+        public: bool,
+    ) -> BoxFuture<'a, Result<Registered, String>>;
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }
 
@@ -166,6 +175,20 @@ impl<S: Store> Clients for Engine<S> {
             clients::client_store(self)
                 .await?
                 .create(name, roles, grants)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn register<'a>(
+        &'a self,
+        spec: &'a ClientSpec,
+        public: bool,
+    ) -> BoxFuture<'a, Result<Registered, String>> {
+        Box::pin(async move {
+            clients::client_store(self)
+                .await?
+                .register(spec, public)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -282,6 +305,19 @@ impl Server {
         self.clients.create(name, roles, grants).await
     }
 
+    /// Registers an API client of the running server, public or confidential (with redirect
+    /// URIs for the authorization code grant).
+    ///
+    /// # Errors
+    /// An invalid name, grant list or redirect URI, or a store failure (as text).
+    pub async fn register_client(
+        &self,
+        spec: &ClientSpec,
+        public: bool,
+    ) -> Result<Registered, String> {
+        self.clients.register(spec, public).await
+    }
+
     /// Revokes an API client of the running server: it gets no more tokens, and the tokens it
     /// holds are refused once the engine's cache of client states expires.
     ///
@@ -323,6 +359,18 @@ pub(crate) trait WithEngine {
     type Output;
     /// Does it.
     async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output;
+}
+
+/// Runs a command of the command line on the store the options name; returns what to print.
+pub(crate) async fn run_command<W: WithEngine<Output = Result<String, String>>>(
+    options: &Options,
+    opening: Opening,
+    command: W,
+) -> Result<String, StartError> {
+    let schema = load_config(options.config.as_deref())?;
+    open(options, opening, schema, command)
+        .await?
+        .map_err(StartError::Client)
 }
 
 /// Whether [`open`] may make a new store (a data folder, or with `--create-table` a table).

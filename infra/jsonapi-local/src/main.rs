@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use jsonapi_auth::GrantType;
+use clap::{CommandFactory, Parser, Subcommand};
+use jsonapi_auth::{ClientSpec, GrantType};
 use jsonapi_config::Action;
 use jsonapi_local::inspect::{self, DumpFilter};
 use jsonapi_local::{
-    ClientCommand, DevClient, DynamoOptions, Options, Server, load_config, run_client_command,
+    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, load_config,
+    run_client_command, run_keys_command,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -84,6 +85,10 @@ enum Command {
     /// folder runs the command itself; a DynamoDB table is shared).
     #[command(subcommand)]
     Client(ClientArgs),
+    /// Manage the keys that sign access tokens, when the environment gives none (stop a
+    /// server using the same data folder first; a DynamoDB table may stay in use).
+    #[command(subcommand)]
+    Keys(KeysArgs),
     /// Check the configuration file; exit 1 with FILE:LINE: KEY: message when it is unusable.
     Check,
     /// The types and the actions each enables (YAML).
@@ -113,19 +118,44 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum KeysArgs {
+    /// Make a new signing key current; tokens signed by the previous ones stay valid until
+    /// they expire, then those keys are retired.
+    Rotate {
+        /// Seconds the previous keys' tokens may still live (default: the configuration's
+        /// accessTokenLifetime; give the deployment's TokenLifetimeSeconds when it differs;
+        /// 0 retires them at once, for a leaked key).
+        #[arg(long)]
+        retire_after: Option<u64>,
+    },
+    /// List the published public keys: current, retiring and retired.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
 enum ClientArgs {
     /// Create a client; prints its id and its secret, which is shown only this once.
     Add {
         /// A human name.
         #[arg(long)]
         name: String,
-        /// Role ids its tokens carry, comma-separated (e.g. admin or editor,viewer): a client
-        /// without a role may do nothing but what anonymous types allow, so one is required.
-        #[arg(long, value_delimiter = ',', required = true)]
+        /// Role ids its own tokens carry, comma-separated (e.g. admin or editor,viewer): a
+        /// client without a role may do nothing but what anonymous types allow, so the
+        /// client_credentials grant needs one (a user's tokens carry the user's roles).
+        #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
-        /// Grants it may use, comma-separated.
+        /// Grants it may use, comma-separated (a public client: authorization_code and
+        /// refresh_token).
         #[arg(long, value_delimiter = ',', default_value = "client_credentials")]
         grants: Vec<String>,
+        /// Where authorization codes may be sent, comma-separated (the authorization_code
+        /// grant needs one; compared character for character).
+        #[arg(long, value_delimiter = ',')]
+        redirect_uris: Vec<String>,
+        /// A public client (a browser or mobile app that cannot keep a secret): no secret,
+        /// PKCE required.
+        #[arg(long)]
+        public: bool,
     },
     /// List the clients (never their secrets).
     List,
@@ -165,6 +195,13 @@ async fn main() -> ExitCode {
     };
     match args.command {
         Some(Command::Client(command)) => return client(&options, command).await,
+        Some(Command::Keys(command)) => {
+            let command = match command {
+                KeysArgs::Rotate { retire_after } => KeysCommand::Rotate { retire_after },
+                KeysArgs::List => KeysCommand::List,
+            };
+            return printed(run_keys_command(&options, command).await);
+        }
         Some(command) => return inspect(options.config.as_deref(), command),
         None => {}
     }
@@ -203,6 +240,8 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
             name,
             roles,
             grants,
+            redirect_uris,
+            public,
         } => {
             let mut parsed = Vec::new();
             for grant in &grants {
@@ -210,22 +249,41 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
                     Some(g) => parsed.push(g),
                     None => {
                         eprintln!(
-                            "jsonapi-local: unknown grant \"{grant}\" (expected client_credentials, password or refresh_token)"
+                            "jsonapi-local: unknown grant \"{grant}\" (expected {})",
+                            GrantType::names()
                         );
                         return ExitCode::FAILURE;
                     }
                 }
             }
+            if roles.is_empty() && parsed.contains(&GrantType::ClientCredentials) {
+                Args::command()
+                    .error(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        "--roles is required for the client_credentials grant (the client's own \
+                         tokens carry its roles; a user's tokens carry the user's)",
+                    )
+                    .exit();
+            }
             ClientCommand::Add {
-                name,
-                roles,
-                grants: parsed,
+                spec: ClientSpec {
+                    name,
+                    roles,
+                    grant_types: parsed,
+                    redirect_uris,
+                },
+                public,
             }
         }
         ClientArgs::List => ClientCommand::List,
         ClientArgs::Revoke { id } => ClientCommand::Revoke { id },
     };
-    match run_client_command(options, command).await {
+    printed(run_client_command(options, command).await)
+}
+
+/// Prints what a command gives, or why it failed.
+fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
+    match outcome {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -293,7 +351,7 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             text.push('\n');
             text
         }
-        Command::Client(_) => unreachable!("handled by `client`"),
+        Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
     };
     print!("{out}");
     ExitCode::SUCCESS

@@ -4,9 +4,14 @@
 //! as its SHA-256 digest (`sha256:{base64url}`). A slow password hash buys nothing for a
 //! 256-bit random value (no dictionary to guess from, as for API tokens everywhere) and would
 //! cost every token request tens of milliseconds of CPU; passwords of users keep argon2id.
+//!
+//! A public client (a browser or mobile app, which cannot keep a secret: RFC 6749 §2.1) has no
+//! secret at all; it may only use the `authorization_code` grant (with PKCE) and refresh the
+//! tokens got so. Clients of that grant register the redirect URIs codes may be sent to.
+//!
 //! Items:
-//! - `auth#client#{id}` / `#`: `name`, `roles`, `grant_types`, `secret_hash`, `created`
-//!   (RFC 3339), `revoked`;
+//! - `auth#client#{id}` / `#`: `name`, `roles`, `grant_types`, `redirect_uris`, `public`,
+//!   `secret_hash` (confidential clients), `created` (RFC 3339), `revoked`;
 //! - `auth#clients` / `{id}`: a key-only listing entry, so that listing is a query, not a scan.
 
 use std::fmt;
@@ -16,14 +21,14 @@ use jsonapi_store::limits::MAX_BATCH_GET;
 use jsonapi_store::{Attrs, Condition, Item, Key, RangeQuery, Store, StoreError, Write};
 use serde::Serialize;
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::clock::Clock;
-use crate::grants::GrantType;
+use crate::grant_type::GrantType;
 use crate::password::{PasswordError, Passwords};
 use crate::secret::SecretString;
-use crate::util::{bool_attr, random_token, str_attr, strings_attr, strings_value};
+use crate::util::{
+    bool_attr, random_token, rfc3339, same_secret, str_attr, strings_attr, strings_value,
+};
 
 /// The listing partition.
 pub const LISTING_PK: &str = "auth#clients";
@@ -35,6 +40,11 @@ pub const SECRET_BYTES: usize = 32;
 pub const MAX_NAME_CHARS: usize = 200;
 /// Longest client id accepted from a request.
 const MAX_ID_CHARS: usize = 64;
+/// Most redirect URIs of one client.
+pub const MAX_REDIRECT_URIS: usize = 20;
+/// The grants a public client may use: it cannot authenticate, so it gets tokens only for a
+/// user who signed in at the authorization endpoint (and refreshes those).
+pub const PUBLIC_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
 
 const DIGEST_PREFIX: &str = "sha256:";
 
@@ -72,6 +82,41 @@ impl fmt::Debug for NewClient {
     }
 }
 
+/// What a client is registered with (also sent over jsonapi-local's control socket).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientSpec {
+    /// A human name (shown on the consent page).
+    pub name: String,
+    /// Role ids granted to its client-credentials tokens.
+    pub roles: Vec<String>,
+    /// The grants it may use.
+    pub grant_types: Vec<GrantType>,
+    /// Where authorization codes may be sent (the `authorization_code` grant needs one).
+    pub redirect_uris: Vec<String>,
+}
+
+/// A client just registered.
+#[derive(Debug, Clone)]
+pub enum Registered {
+    /// A confidential client: its id and its secret, shown once.
+    Confidential(NewClient),
+    /// A public client: an id, and no secret.
+    Public {
+        /// The client id.
+        id: String,
+    },
+}
+
+impl Registered {
+    /// The client id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Confidential(client) => &client.id,
+            Self::Public { id } => id,
+        }
+    }
+}
+
 /// What may be shown about a client (no secret, no hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientInfo {
@@ -83,6 +128,10 @@ pub struct ClientInfo {
     pub roles: Vec<String>,
     /// The grants it may use.
     pub grant_types: Vec<GrantType>,
+    /// Where authorization codes may be sent.
+    pub redirect_uris: Vec<String>,
+    /// Whether it is a public client (no secret).
+    pub public: bool,
     /// When it was created (RFC 3339).
     pub created: String,
     /// Whether it was revoked.
@@ -99,6 +148,8 @@ impl ClientInfo {
                 .iter()
                 .filter_map(|g| GrantType::parse(g))
                 .collect(),
+            redirect_uris: strings_attr(attrs, "redirect_uris"),
+            public: bool_attr(attrs, "public"),
             created: str_attr(attrs, "created").unwrap_or_default().to_owned(),
             revoked: bool_attr(attrs, "revoked"),
         }
@@ -107,6 +158,13 @@ impl ClientInfo {
     /// Whether the client may use `grant`.
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Whether `uri` is one of its redirect URIs, character for character.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
     }
 }
 
@@ -139,6 +197,9 @@ pub enum ClientAuthError {
     /// The client was revoked.
     #[error("revoked client")]
     Revoked,
+    /// A confidential client sent no secret, or a public client sent one.
+    #[error("client authentication of the wrong kind for this client")]
+    WrongKind,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -169,14 +230,6 @@ impl<S> fmt::Debug for ClientStore<S> {
     }
 }
 
-fn rfc3339(epoch: u64) -> String {
-    i64::try_from(epoch)
-        .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 /// Whether `id` could be one of our client ids (anything else is unknown without a lookup).
 fn plausible_id(id: &str) -> bool {
     !id.is_empty()
@@ -203,7 +256,8 @@ impl<S: Store> ClientStore<S> {
         self
     }
 
-    /// Creates a client and returns its id and secret (the only time the secret is seen).
+    /// Creates a confidential client with no redirect URI and returns its id and secret (the
+    /// only time the secret is seen).
     ///
     /// # Errors
     /// An empty or too long name, no grant type, or a store failure.
@@ -213,25 +267,44 @@ impl<S: Store> ClientStore<S> {
         roles: &[String],
         grant_types: &[GrantType],
     ) -> Result<NewClient, ClientError> {
-        let name = name.trim();
+        let spec = ClientSpec {
+            name: name.to_owned(),
+            roles: roles.to_vec(),
+            grant_types: grant_types.to_vec(),
+            redirect_uris: Vec::new(),
+        };
+        match self.register(&spec, false).await? {
+            Registered::Confidential(client) => Ok(client),
+            Registered::Public { .. } => unreachable!("a confidential client was asked for"),
+        }
+    }
+
+    /// Registers a client: confidential (with a secret, returned once) or `public` (none).
+    ///
+    /// # Errors
+    /// [`ClientError::Invalid`] for a name, grant list or redirect URI that cannot be used (a
+    /// public client with a grant other than [`PUBLIC_GRANTS`] or with roles; the
+    /// `authorization_code` grant without a redirect URI, or redirect URIs without it), or a
+    /// store failure.
+    pub async fn register(
+        &self,
+        spec: &ClientSpec,
+        public: bool,
+    ) -> Result<Registered, ClientError> {
+        let name = spec.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
             return Err(ClientError::Invalid(format!(
                 "a client name has 1 to {MAX_NAME_CHARS} characters"
             )));
         }
-        if grant_types.is_empty() {
-            return Err(ClientError::Invalid(
-                "a client needs at least one grant type".into(),
-            ));
-        }
-        let secret = SecretString::new(random_token(SECRET_BYTES));
-        let hash = secret_digest(secret.expose());
         let mut grants: Vec<GrantType> = Vec::new();
-        for g in grant_types {
+        for g in &spec.grant_types {
             if !grants.contains(g) {
                 grants.push(*g);
             }
         }
+        check_grants(&grants, spec, public)?;
+        let secret = (!public).then(|| SecretString::new(random_token(SECRET_BYTES)));
         let grants = Value::Array(
             grants
                 .iter()
@@ -243,9 +316,13 @@ impl<S: Store> ClientStore<S> {
             let id = random_token(ID_BYTES);
             let mut attrs = Attrs::new();
             attrs.insert("name".into(), name.into());
-            attrs.insert("roles".into(), strings_value(roles));
+            attrs.insert("roles".into(), strings_value(&spec.roles));
             attrs.insert("grant_types".into(), grants.clone());
-            attrs.insert("secret_hash".into(), hash.clone().into());
+            attrs.insert("redirect_uris".into(), strings_value(&spec.redirect_uris));
+            attrs.insert("public".into(), public.into());
+            if let Some(secret) = &secret {
+                attrs.insert("secret_hash".into(), secret_digest(secret.expose()).into());
+            }
             attrs.insert("created".into(), rfc3339(self.clock.now()).into());
             attrs.insert("revoked".into(), false.into());
             let writes = vec![
@@ -266,8 +343,11 @@ impl<S: Store> ClientStore<S> {
             ];
             match self.store.transact(writes).await {
                 Ok(()) => {
-                    tracing::info!(client_id = %id, "API client created");
-                    return Ok(NewClient { id, secret });
+                    tracing::info!(client_id = %id, public, "API client created");
+                    return Ok(match secret {
+                        Some(secret) => Registered::Confidential(NewClient { id, secret }),
+                        None => Registered::Public { id },
+                    });
                 }
                 Err(StoreError::ConditionFailed { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -344,50 +424,84 @@ impl<S: Store> ClientStore<S> {
         }
     }
 
-    /// Checks a client's credentials; an unknown id costs as much time as a known one.
+    /// Checks a client's credentials: the secret of a confidential client, or no secret for a
+    /// public one. An unknown id costs as much time as a known one.
     ///
     /// # Errors
     /// Why the client is refused, or a store failure.
     pub async fn authenticate(
         &self,
         id: &str,
-        secret: &str,
+        secret: Option<&str>,
     ) -> Result<ClientInfo, ClientAuthError> {
         let item = if plausible_id(id) {
             self.store.get(&client_key(id)).await?
         } else {
             None
         };
+        let info = item.as_ref().map(|i| ClientInfo::from_attrs(id, &i.attrs));
+        let Some(secret) = secret else {
+            return match info {
+                None => Err(ClientAuthError::Unknown),
+                Some(info) if !info.public => Err(ClientAuthError::WrongKind),
+                Some(info) if info.revoked => Err(ClientAuthError::Revoked),
+                Some(info) => Ok(info),
+            };
+        };
         let hash = item
             .as_ref()
             .and_then(|i| str_attr(&i.attrs, "secret_hash"));
         let matches = match hash {
             Some(stored) if stored.starts_with(DIGEST_PREFIX) => {
-                aws_lc_rs::constant_time::verify_slices_are_equal(
-                    secret_digest(secret).as_bytes(),
-                    stored.as_bytes(),
-                )
-                .is_ok()
+                same_secret(secret_digest(secret).as_bytes(), stored.as_bytes())
             }
             // Clients made before secrets were digests hold an argon2id hash.
             stored => self.passwords.verify_blocking(secret, stored).await,
         };
-        if !matches {
-            return Err(if item.is_some() {
-                ClientAuthError::WrongSecret
-            } else {
-                ClientAuthError::Unknown
-            });
+        match info {
+            None => Err(ClientAuthError::Unknown),
+            Some(info) if info.public => Err(ClientAuthError::WrongKind),
+            Some(_) if !matches => Err(ClientAuthError::WrongSecret),
+            Some(info) if info.revoked => Err(ClientAuthError::Revoked),
+            Some(info) => Ok(info),
         }
-        let Some(item) = item else {
-            return Err(ClientAuthError::Unknown);
-        };
-        let info = ClientInfo::from_attrs(id, &item.attrs);
-        if info.revoked {
-            return Err(ClientAuthError::Revoked);
-        }
-        Ok(info)
     }
+}
+
+/// The grants and redirect URIs a client may be registered with.
+fn check_grants(grants: &[GrantType], spec: &ClientSpec, public: bool) -> Result<(), ClientError> {
+    let invalid = |message: String| Err(ClientError::Invalid(message));
+    if grants.is_empty() {
+        return invalid("a client needs at least one grant type".into());
+    }
+    if public {
+        if let Some(g) = grants.iter().find(|g| !PUBLIC_GRANTS.contains(g)) {
+            return invalid(format!(
+                "a public client has no secret, so it may not use the {g} grant (only authorization_code and refresh_token)"
+            ));
+        }
+        if !spec.roles.is_empty() {
+            return invalid(
+                "a public client gets no client-credentials tokens: its tokens carry the signed-in user's roles, so it takes none".into(),
+            );
+        }
+    }
+    let code = grants.contains(&GrantType::AuthorizationCode);
+    if code && spec.redirect_uris.is_empty() {
+        return invalid("the authorization_code grant needs at least one redirect URI".into());
+    }
+    if !code && !spec.redirect_uris.is_empty() {
+        return invalid("redirect URIs are for clients of the authorization_code grant".into());
+    }
+    if spec.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return invalid(format!(
+            "a client has at most {MAX_REDIRECT_URIS} redirect URIs"
+        ));
+    }
+    for uri in &spec.redirect_uris {
+        crate::redirect_uri::check(uri).map_err(ClientError::Invalid)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -421,7 +535,10 @@ mod tests {
         assert_eq!(new.id.len(), 22);
         assert!(new.secret.expose().len() >= 43);
 
-        let info = c.authenticate(&new.id, new.secret.expose()).await.unwrap();
+        let info = c
+            .authenticate(&new.id, Some(new.secret.expose()))
+            .await
+            .unwrap();
         assert_eq!(info.name, "Shop sync");
         assert_eq!(info.roles, vec!["integration".to_owned()]);
         assert!(info.allows(GrantType::ClientCredentials));
@@ -460,9 +577,13 @@ mod tests {
             }])
             .await
             .unwrap();
-        assert!(c.authenticate(&new.id, new.secret.expose()).await.is_ok());
+        assert!(
+            c.authenticate(&new.id, Some(new.secret.expose()))
+                .await
+                .is_ok()
+        );
         assert!(matches!(
-            c.authenticate(&new.id, "nope").await,
+            c.authenticate(&new.id, Some("nope")).await,
             Err(ClientAuthError::WrongSecret)
         ));
     }
@@ -476,25 +597,26 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            c.authenticate(&new.id, "nope").await,
+            c.authenticate(&new.id, Some("nope")).await,
             Err(ClientAuthError::WrongSecret)
         ));
         assert!(matches!(
-            c.authenticate("unknownclientid", new.secret.expose()).await,
+            c.authenticate("unknownclientid", Some(new.secret.expose()))
+                .await,
             Err(ClientAuthError::Unknown)
         ));
         assert!(matches!(
-            c.authenticate("bad#id", new.secret.expose()).await,
+            c.authenticate("bad#id", Some(new.secret.expose())).await,
             Err(ClientAuthError::Unknown)
         ));
         assert!(matches!(
-            c.authenticate("", "").await,
+            c.authenticate("", Some("")).await,
             Err(ClientAuthError::Unknown)
         ));
 
         c.revoke(&new.id).await.unwrap();
         assert!(matches!(
-            c.authenticate(&new.id, new.secret.expose()).await,
+            c.authenticate(&new.id, Some(new.secret.expose())).await,
             Err(ClientAuthError::Revoked)
         ));
         // Revoking twice is fine; an unknown id is NotFound.
@@ -577,5 +699,74 @@ mod tests {
         let shown = format!("{new:?} {c:?}");
         assert!(shown.contains(&new.id));
         assert!(!shown.contains(new.secret.expose()));
+    }
+
+    #[tokio::test]
+    async fn public_clients_have_no_secret_and_only_the_grants_of_a_signed_in_user() {
+        let (_dir, store) = store();
+        let c = clients(&store);
+        let spec = ClientSpec {
+            name: "Shop app".into(),
+            roles: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec!["com.example.shop:/callback".into()],
+        };
+        let Registered::Public { id } = c.register(&spec, true).await.unwrap() else {
+            panic!("a public client");
+        };
+        let item = store.get(&client_key(&id)).await.unwrap().unwrap();
+        assert!(item.attrs.get("secret_hash").is_none());
+        let info = c.authenticate(&id, None).await.unwrap();
+        assert!(info.public);
+        assert!(info.has_redirect_uri("com.example.shop:/callback"));
+        assert!(!info.has_redirect_uri("com.example.shop:/callback/"));
+        // A secret is no way in for it, not even an empty one.
+        for secret in ["", "guess"] {
+            assert!(matches!(
+                c.authenticate(&id, Some(secret)).await,
+                Err(ClientAuthError::WrongKind)
+            ));
+        }
+        // Without a secret, a confidential client is refused.
+        let confidential = c
+            .create("sync", &[], &[GrantType::ClientCredentials])
+            .await
+            .unwrap();
+        assert!(matches!(
+            c.authenticate(&confidential.id, None).await,
+            Err(ClientAuthError::WrongKind)
+        ));
+        c.revoke(&id).await.unwrap();
+        assert!(matches!(
+            c.authenticate(&id, None).await,
+            Err(ClientAuthError::Revoked)
+        ));
+
+        let refused = |spec: ClientSpec, public: bool| {
+            let c = c.clone();
+            async move {
+                match c.register(&spec, public).await {
+                    Err(ClientError::Invalid(message)) => message,
+                    other => panic!("refused: {other:?}"),
+                }
+            }
+        };
+        let mut password = spec.clone();
+        password.grant_types.push(GrantType::Password);
+        assert!(refused(password, true).await.contains("password"));
+        let mut roles = spec.clone();
+        roles.roles = vec!["admin".into()];
+        assert!(refused(roles, true).await.contains("roles"));
+        let mut no_uri = spec.clone();
+        no_uri.redirect_uris.clear();
+        assert!(refused(no_uri, false).await.contains("redirect URI"));
+        let mut bad_uri = spec.clone();
+        bad_uri.redirect_uris = vec!["http://app.example.com/cb".into()];
+        assert!(refused(bad_uri, false).await.contains("https"));
+        let stray = ClientSpec {
+            grant_types: vec![GrantType::ClientCredentials],
+            ..spec
+        };
+        assert!(refused(stray, false).await.contains("authorization_code"));
     }
 }

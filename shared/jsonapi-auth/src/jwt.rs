@@ -96,6 +96,15 @@ impl TokenSigner {
         }
     }
 
+    /// The same signer with another key (after a rotation).
+    #[must_use]
+    pub fn with_key(&self, key: SigningKey) -> Self {
+        Self {
+            key,
+            ..self.clone()
+        }
+    }
+
     /// Sets the token lifetime in seconds (at least 1).
     #[must_use]
     pub fn with_ttl(mut self, seconds: u64) -> Self {
@@ -277,6 +286,18 @@ fn token_error(e: &jsonwebtoken::errors::Error) -> TokenError {
     }
 }
 
+/// The `iss` a token claims, read without checking anything: only to pick whose keys to
+/// refresh when its `kid` is unknown (the token is then checked against that issuer's keys).
+pub fn claimed_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
 /// Whether a token's header says `"alg": "none"` (an unsigned token: refused as an algorithm
 /// we do not accept, which is what it is, rather than as unreadable).
 fn declares_no_algorithm(token: &str) -> bool {
@@ -320,7 +341,8 @@ pub struct ExternalIssuer {
     pub issuer: String,
     /// Accepted `aud` values; empty = `aud` not checked (Cognito access tokens have none).
     pub audiences: Vec<String>,
-    /// Its JWKS document (`{"keys":[...]}`), as fetched by the deployment.
+    /// Its JWKS document (`{"keys":[...]}`): given inline, or as last fetched
+    /// ([`crate::verifier`]).
     pub jwks: Value,
     /// The claim holding role ids (a string array), e.g. `cognito:groups`.
     pub roles_claim: String,
@@ -347,12 +369,22 @@ struct ExternalKey {
     roles_claim: String,
 }
 
-/// Checks access tokens: ours, and those of any configured external issuer.
+/// One of our own keys, with the checks of its tokens.
 #[derive(Clone)]
-pub struct TokenVerifier {
+struct OwnKey {
     key: VerifyingKey,
     validation: Validation,
+}
+
+/// Checks access tokens: ours (signed by the current key or a previous one still in use), and
+/// those of any configured external issuer.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    /// The current key first.
+    own: Vec<OwnKey>,
     issuer: String,
+    audience: String,
+    leeway: u64,
     external: Vec<ExternalKey>,
 }
 
@@ -376,23 +408,63 @@ fn validation(alg: Algorithm, issuer: &str, audiences: &[String], leeway: u64) -
 impl TokenVerifier {
     /// A verifier of tokens signed with `key` for `issuer` and `audience`.
     pub fn new(key: VerifyingKey, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        let issuer = issuer.into();
-        let audience = audience.into();
-        let mut validation = validation(key.algorithm(), &issuer, &[audience], DEFAULT_LEEWAY);
-        // Our own tokens always carry `nbf`.
-        validation.required_spec_claims.insert("nbf".into());
+        let mut verifier = Self::without_keys(issuer, audience);
+        verifier.own.push(verifier.own_key(key));
+        verifier
+    }
+
+    /// A verifier for `issuer` and `audience` that knows no key of ours yet (none was made):
+    /// it refuses our tokens as signed by an unknown key until [`TokenVerifier::with_key`].
+    pub fn without_keys(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
-            key,
-            validation,
-            issuer,
+            own: Vec::new(),
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
             external: Vec::new(),
         }
+    }
+
+    fn own_key(&self, key: VerifyingKey) -> OwnKey {
+        let mut validation = validation(
+            key.algorithm(),
+            &self.issuer,
+            std::slice::from_ref(&self.audience),
+            self.leeway,
+        );
+        // Our own tokens always carry `nbf`.
+        validation.required_spec_claims.insert("nbf".into());
+        OwnKey { key, validation }
+    }
+
+    /// Also accepts our tokens signed by `key` (a previous key whose tokens may still be in
+    /// use); the first key given stays the current one.
+    ///
+    /// # Errors
+    /// The key's id is already known.
+    pub fn with_key(mut self, key: VerifyingKey) -> Result<Self, KeyError> {
+        if let Some(kid) = key.key_id()
+            && self.knows_kid(kid)
+        {
+            return Err(KeyError::Jwk(format!("key id \"{kid}\" is used twice")));
+        }
+        let own = self.own_key(key);
+        self.own.push(own);
+        Ok(self)
+    }
+
+    fn knows_kid(&self, kid: &str) -> bool {
+        self.own.iter().any(|k| k.key.key_id() == Some(kid))
+            || self.external.iter().any(|k| k.kid == kid)
     }
 
     /// Sets the clock-skew leeway in seconds for every issuer.
     #[must_use]
     pub fn with_leeway(mut self, seconds: u64) -> Self {
-        self.validation.leeway = seconds;
+        self.leeway = seconds;
+        for k in &mut self.own {
+            k.validation.leeway = seconds;
+        }
         for e in &mut self.external {
             e.validation.leeway = seconds;
         }
@@ -408,7 +480,11 @@ impl TokenVerifier {
             .map_err(|e| KeyError::Jwk(e.to_string()))?;
         let mut added = 0;
         let mut seen: HashSet<String> = self.external.iter().map(|k| k.kid.clone()).collect();
-        seen.extend(self.key.key_id().map(str::to_owned));
+        seen.extend(
+            self.own
+                .iter()
+                .filter_map(|k| k.key.key_id().map(str::to_owned)),
+        );
         for jwk in &set.keys {
             // Encryption keys and keys without an id cannot be used to check our bearers.
             if jwk
@@ -427,12 +503,7 @@ impl TokenVerifier {
             if !seen.insert(kid.clone()) {
                 return Err(KeyError::Jwk(format!("key id \"{kid}\" is used twice")));
             }
-            let validation = validation(
-                alg,
-                &external.issuer,
-                &external.audiences,
-                self.validation.leeway,
-            );
+            let validation = validation(alg, &external.issuer, &external.audiences, self.leeway);
             self.external.push(ExternalKey {
                 kid,
                 key,
@@ -475,15 +546,23 @@ impl TokenVerifier {
         {
             return Self::verify_external(token, external);
         }
-        if let (Some(kid), Some(ours)) = (header.kid.as_deref(), self.key.key_id())
-            && kid != ours
-        {
+        // Our asymmetric keys are found by `kid`; a token without one, or an HS256 secret
+        // (which has no id), is checked with the current key.
+        let own = match header.kid.as_deref() {
+            Some(kid) => self
+                .own
+                .iter()
+                .find(|k| k.key.key_id() == Some(kid))
+                .or_else(|| self.own.first().filter(|k| k.key.key_id().is_none())),
+            None => self.own.first(),
+        };
+        let Some(own) = own else {
             return Err(TokenError::UnknownKey);
-        }
+        };
         let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(
             token,
-            self.key.decoding(),
-            &self.validation,
+            own.key.decoding(),
+            &own.validation,
         )
         .map_err(|e| token_error(&e))?;
         let c: AccessClaims =
@@ -534,9 +613,9 @@ impl TokenVerifier {
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenVerifier")
-            .field("key", &self.key)
+            .field("own", &self.own.iter().map(|k| &k.key).collect::<Vec<_>>())
             .field("issuer", &self.issuer)
-            .field("leeway", &self.validation.leeway)
+            .field("leeway", &self.leeway)
             .field(
                 "external",
                 &self

@@ -108,6 +108,13 @@ impl VerifyingKey {
         self.kid.as_deref()
     }
 
+    /// The public key as a JWK (with its `kid`); `None` for an HS256 secret.
+    pub fn public_jwk(&self) -> Option<Value> {
+        self.public_jwk
+            .as_ref()
+            .and_then(|jwk| serde_json::to_value(jwk).ok())
+    }
+
     /// The public JWKS document (`{"keys":[...]}`); empty for an HS256 secret.
     pub fn jwks(&self) -> Value {
         let set = JwkSet {

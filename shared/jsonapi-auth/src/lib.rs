@@ -4,14 +4,23 @@
 //! # Layout
 //! - [`keys`]: signing keys (HS256 secret, ES256 / RS256 key pairs; generation, PEM, JWK) and
 //!   the public JWKS document.
-//! - [`jwt`]: [`TokenSigner`] makes access tokens, [`TokenVerifier`] checks them (ours and an
-//!   external OpenID provider's), [`TokenError`] says why one was refused.
+//! - [`stored_keys`]: the key kept in the store (private and public halves apart), rotation.
+//! - [`jwt`]: [`TokenSigner`] makes access tokens, [`TokenVerifier`] checks them with the keys
+//!   it holds (ours and an external OpenID provider's), [`TokenError`] says why one was refused.
+//! - [`verifier`]: [`Verifier`], a [`TokenVerifier`] over keys that change: our stored keys and
+//!   external issuers' keys fetched ([`jwks_fetch`]) from their `jwks_uri` or discovery.
 //! - [`password`]: argon2id hashing ([`Passwords`]) with a dummy check for unknown users.
-//! - [`clients`]: API clients in the store; the secret is shown once and kept only as a hash.
+//! - [`clients`]: API clients in the store, confidential (the secret is shown once and kept
+//!   only as a digest) or public; [`GrantType`] the grants they may use; [`redirect_uri`] the
+//!   redirect URIs they may register.
 //! - [`refresh`]: opaque, rotating refresh tokens in families; reuse kills the family.
 //! - [`backoff`]: failure counters with exponential waits, shared through the store.
-//! - [`grants`]: [`TokenService::exchange`], the token endpoint's logic, with the request
-//!   parser and the RFC 6749 responses.
+//! - [`grants`]: [`TokenService::exchange`], the token endpoint's logic, with [`TokenRequest`]
+//!   and the RFC 6749 responses and errors ([`OAuthError`]); `sign_in` the user check the
+//!   password grant and the authorization endpoint share; `code_grant` the
+//!   `authorization_code` grant.
+//! - [`authorize`]: the authorization endpoint's decisions (checks, sign-in, consent);
+//!   [`authorization`] the single-use consent tickets and codes; [`pkce`] RFC 7636.
 //! - [`permissions`]: VIEW / CREATE / EDIT / DELETE per resource type, and what each action needs.
 //!
 //! # Storage
@@ -25,6 +34,11 @@
 //! | refresh token | `auth#refresh#{base64url(sha256(token))}` | `#` |
 //! | refresh family | `auth#family#{id}` | `#` |
 //! | back-off counter | `auth#backoff#{base64url(sha256(key))}` | `#` |
+//! | consent ticket | `auth#consent#{base64url(sha256(ticket))}` | `#` |
+//! | authorization code | `auth#code#{base64url(sha256(code))}` | `#` |
+//!
+//! and the signing key when the deployment gives none: `meta#signing-key` (the private key,
+//! read only by what signs) and `meta#public-keys` (the published public keys).
 //!
 //! Items that can expire carry [`TTL_ATTRIBUTE`] (epoch seconds), so a DynamoDB table can have
 //! TTL enabled on it; the code never relies on that deletion and checks expiry itself.
@@ -97,33 +111,52 @@
 //! # }
 //! ```
 
+pub mod authorization;
+pub mod authorize;
 pub mod backoff;
 pub mod clients;
 mod clock;
+mod code_grant;
+mod grant_type;
 pub mod grants;
+pub mod jwks_fetch;
 pub mod jwt;
 pub mod keys;
+mod oauth_error;
 pub mod password;
 pub mod permissions;
+pub mod pkce;
+pub mod redirect_uri;
 pub mod refresh;
 mod secret;
+mod sign_in;
+pub mod stored_keys;
+#[cfg(test)]
+mod test_support;
+mod token_request;
 mod util;
+pub mod verifier;
 
+pub use authorize::{AuthorizationRequest, AuthorizeError, ConsentError, ConsentRequest};
 pub use backoff::{Backoff, BackoffPolicy, RetryAfter};
-pub use clients::{ClientInfo, ClientStore, NewClient};
+pub use clients::{ClientInfo, ClientSpec, ClientStore, NewClient, Registered};
 pub use clock::Clock;
-pub use grants::{
-    ErrorCode, GrantType, OAuthError, ServiceOptions, TokenRequest, TokenResponse, TokenService,
-    User, UserDirectory,
-};
+pub use grant_type::GrantType;
+pub use grants::{ServiceOptions, TokenResponse, TokenService, User, UserDirectory};
 pub use jwt::{
     AccessClaims, AccessToken, ExternalIssuer, Principal, TokenError, TokenSigner, TokenVerifier,
 };
 pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use oauth_error::{ErrorCode, OAuthError};
 pub use password::{PasswordHash, Passwords};
 pub use permissions::{Grants, Permission, RolePermissions};
 pub use refresh::{RefreshTokens, Rotated};
 pub use secret::SecretString;
+pub use sign_in::SignInError;
+pub use stored_keys::{KeyStore, KeyStoreError, PublishedKey, Rotation};
+pub use token_request::TokenRequest;
+pub use util::{random_token, rfc3339, same_secret};
+pub use verifier::{ExternalSource, JwksLocation, OwnKeys, Refresh, Verifier};
 
 /// The attribute holding an item's expiry in epoch seconds (for DynamoDB's TTL).
 pub const TTL_ATTRIBUTE: &str = "ttl";

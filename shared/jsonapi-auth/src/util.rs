@@ -15,8 +15,24 @@ pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
 }
 
 /// `n` random bytes as URL-safe base64 without padding.
-pub(crate) fn random_token(n: usize) -> String {
+pub fn random_token(n: usize) -> String {
     b64url(&random_bytes(n))
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+/// Epoch seconds as an RFC 3339 time (`2023-11-14T22:13:20Z`); empty when out of range.
+pub fn rfc3339(epoch: u64) -> String {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    i64::try_from(epoch)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 /// URL-safe base64 without padding.

@@ -12,8 +12,9 @@ use crate::raw::{
 };
 use crate::schema::{
     Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DOC_SEGMENT, DataType,
-    ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, OPERATIONS_SEGMENT, OnDelete,
-    Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart, TitleTemplate,
+    ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, IssuerKeys, OPERATIONS_SEGMENT,
+    OnDelete, Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart,
+    TitleTemplate,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -256,12 +257,37 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
                 "must not be empty",
             ));
         }
-        if !issuer.jwks.get("keys").is_some_and(Value::is_array) {
-            return Err(problem(
-                &["api", "auth", "externalIssuers", &n, "jwks"],
-                "must be a JWKS document: a mapping with a \"keys\" list",
-            ));
-        }
+        let at = |key| ["api", "auth", "externalIssuers", n.as_str(), key];
+        let keys = match (&issuer.jwks, &issuer.jwks_uri) {
+            (Some(_), Some(_)) => {
+                return Err(problem(
+                    &at("jwksUri"),
+                    "give the keys inline (jwks) or where to fetch them (jwksUri), not both",
+                ));
+            }
+            (Some(jwks), None) => {
+                if !jwks.get("keys").is_some_and(Value::is_array) {
+                    return Err(problem(
+                        &at("jwks"),
+                        "must be a JWKS document: a mapping with a \"keys\" list",
+                    ));
+                }
+                IssuerKeys::Inline(jwks.clone())
+            }
+            (None, Some(uri)) => {
+                fetchable_url(uri).map_err(|m| problem(&at("jwksUri"), m))?;
+                IssuerKeys::Uri(uri.clone())
+            }
+            (None, None) => {
+                fetchable_url(&issuer.issuer).map_err(|m| {
+                    problem(
+                        &at("issuer"),
+                        format!("{m} (without jwks or jwksUri, the keys are found through the issuer's OpenID configuration)"),
+                    )
+                })?;
+                IssuerKeys::Discovery
+            }
+        };
         external_issuers.push(ExternalIssuerSettings {
             issuer: issuer.issuer.clone(),
             audiences: issuer.audiences.clone(),
@@ -269,7 +295,7 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
                 .roles_claim
                 .clone()
                 .unwrap_or_else(|| "roles".to_owned()),
-            jwks: issuer.jwks.clone(),
+            keys,
         });
     }
     Ok(AuthSettings {
@@ -283,6 +309,28 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
         roles,
         external_issuers,
     })
+}
+
+/// Whether keys may be fetched from `url`: an absolute `https` URL, or `http` on a loopback
+/// host (a local identity provider).
+fn fetchable_url(url: &str) -> Result<(), String> {
+    let problem = || {
+        format!("must be an https URL (http only on 127.0.0.1, [::1] or localhost), not \"{url}\"")
+    };
+    let url = crate::public_url(url).map_err(|_| problem())?;
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let authority = url["http://".len()..].split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback { Ok(()) } else { Err(problem()) }
 }
 
 /// A type auth relies on: the one named under `key`, or else `default` when the API has such

@@ -383,6 +383,48 @@ mod tests {
     }
 
     #[test]
+    fn an_external_issuers_keys_are_inline_fetched_from_a_url_or_discovered() {
+        let issuers = |entry: &str| {
+            parse(
+                "api.yaml",
+                &with_api(&format!("  auth:\n    externalIssuers:\n      - {entry}\n")),
+            )
+            .map(|s| s.api.auth.external_issuers[0].keys.clone())
+        };
+        assert_eq!(
+            issuers("issuer: https://idp.example.com\n        jwks: { keys: [] }").unwrap(),
+            IssuerKeys::Inline(serde_json::json!({"keys": []}))
+        );
+        assert_eq!(
+            issuers("issuer: x\n        jwksUri: https://idp.example.com/keys").unwrap(),
+            IssuerKeys::Uri("https://idp.example.com/keys".into())
+        );
+        assert_eq!(
+            issuers("issuer: https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc").unwrap(),
+            IssuerKeys::Discovery
+        );
+        assert_eq!(
+            issuers("issuer: http://127.0.0.1:9000/realm").unwrap(),
+            IssuerKeys::Discovery
+        );
+        for (entry, key) in [
+            ("issuer: http://idp.example.com", "issuer"),
+            ("issuer: not-a-url", "issuer"),
+            (
+                "issuer: x\n        jwksUri: http://idp.example.com/keys",
+                "jwksUri",
+            ),
+            (
+                "issuer: x\n        jwksUri: https://idp.example.com/k\n        jwks: { keys: [] }",
+                "jwksUri",
+            ),
+        ] {
+            let e = issuers(entry).unwrap_err();
+            assert_eq!(e.key, format!("api.auth.externalIssuers.0.{key}"), "{e}");
+        }
+    }
+
+    #[test]
     fn an_external_issuer_needs_an_issuer_and_a_jwks_document() {
         let e = error(&with_api(
             "  auth:\n    externalIssuers:\n      - issuer: https://idp.example.com\n        jwks: { nokeys: [] }\n",

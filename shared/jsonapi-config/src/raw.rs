@@ -57,7 +57,8 @@ pub(crate) struct RawIssuer {
     #[serde(default)]
     pub(crate) audiences: Vec<String>,
     pub(crate) roles_claim: Option<String>,
-    pub(crate) jwks: Value,
+    pub(crate) jwks: Option<Value>,
+    pub(crate) jwks_uri: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

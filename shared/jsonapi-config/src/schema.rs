@@ -104,8 +104,20 @@ pub struct ExternalIssuerSettings {
     pub audiences: Vec<String>,
     /// The claim holding role ids (default `roles`; Cognito: `cognito:groups`).
     pub roles_claim: String,
-    /// Its JWKS document (`{"keys": [...]}`).
-    pub jwks: Value,
+    /// Where its public keys come from.
+    pub keys: IssuerKeys,
+}
+
+/// Where an external issuer's public keys come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IssuerKeys {
+    /// A JWKS document given in the configuration (`jwks`; offline use).
+    Inline(Value),
+    /// Fetched from this URL (`jwksUri`).
+    Uri(String),
+    /// Fetched from the `jwks_uri` of `{issuer}/.well-known/openid-configuration` (neither
+    /// `jwks` nor `jwksUri` given).
+    Discovery,
 }
 
 /// CORS settings (`api.cors`), as the model's `oro_api.cors`.

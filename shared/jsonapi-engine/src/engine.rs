@@ -166,7 +166,10 @@ impl<S: Store> Engine<S> {
 
     /// The operation a request belongs to, if its path is an API path.
     pub fn operation_of(&self, method: &Method, path: &str) -> Option<Operation> {
-        if path == crate::auth::TOKEN_PATH || path == crate::auth::JWKS_PATH {
+        if crate::operation::AUTH_ROUTES
+            .iter()
+            .any(|(_, p)| *p == path)
+        {
             return Some(Operation::Token);
         }
         let route = Route::parse(&self.schema.api.prefix, path)?;

@@ -30,7 +30,8 @@ pub enum Operation {
     DeleteRelationship,
     /// `OPTIONS` on every route
     Options,
-    /// `POST /oauth2-token` and `GET /.well-known/jwks.json` (outside the API prefix)
+    /// `POST /oauth2-token`, `GET` / `POST /oauth2-token/authorize` and
+    /// `GET /.well-known/jwks.json` (outside the API prefix)
     Token,
     /// `POST {prefix}/operations`: the JSON:API atomic extension, when the configuration
     /// enables it (`api.operations`); its function may write every type.
@@ -69,11 +70,14 @@ impl PathKind {
     pub const ALL: [Self; 4] = [Self::List, Self::Item, Self::Related, Self::Relationship];
 }
 
-/// The routes outside the API prefix: the token endpoint and the JWKS document, all served by
-/// [`Operation::Token`] (`HEAD` as `GET`).
-pub const AUTH_ROUTES: [(Method, &str); 4] = [
+/// The routes outside the API prefix: the token endpoint, the authorization endpoint and the
+/// JWKS document, all served by [`Operation::Token`] (`HEAD` as `GET`).
+pub const AUTH_ROUTES: [(Method, &str); 7] = [
     (Method::POST, crate::auth::TOKEN_PATH),
     (Method::OPTIONS, crate::auth::TOKEN_PATH),
+    (Method::GET, crate::auth::AUTHORIZE_PATH),
+    (Method::POST, crate::auth::AUTHORIZE_PATH),
+    (Method::OPTIONS, crate::auth::AUTHORIZE_PATH),
     (Method::GET, crate::auth::JWKS_PATH),
     (Method::OPTIONS, crate::auth::JWKS_PATH),
 ];

@@ -413,8 +413,10 @@ async fn cursor_pages<S: Store>(h: &Harness<S>, category: &str) {
 
 /// A token's client and roles are read once and then cached (`jsonapi_engine::auth::CACHE_TTL`),
 /// so that an authenticated GET of one resource costs what it costs without authentication:
-/// one round trip. Refusals cost none: the token is checked with the key in memory. A user's
-/// token also reads its user (at the same time as its client), once per cache period.
+/// one round trip. The published public keys that check tokens (the key is kept in the store
+/// here) are read once per cache period too, before the first token is checked. Refusals cost
+/// none: the token is checked with the keys in memory. A user's token also reads its user (at
+/// the same time as its client), once per cache period.
 async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &str) {
     h.create(
         "roles",
@@ -467,7 +469,8 @@ async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &st
     };
     let uri = format!("/api/products/{product}");
 
-    // The first request reads the client (is it revoked?) and its role's permissions.
+    // The first request reads the published keys, the client (is it revoked?) and its role's
+    // permissions.
     let client_token = token(json!({"grant_type": "client_credentials"})).await;
     let (r, trips) = h
         .call_with_token(Method::GET, &uri, Some(&client_token))
@@ -475,8 +478,8 @@ async fn bearer_costs_nothing_once_cached<S: Store>(h: &Harness<S>, product: &st
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         (trips.gets, trips.batch_gets, trips.total()),
-        (2, 1, 3),
-        "client + role + resource: {trips:?}"
+        (3, 1, 4),
+        "keys + client + role + resource: {trips:?}"
     );
     // Then one resource is one read again, as without authentication.
     let (r, trips) = h

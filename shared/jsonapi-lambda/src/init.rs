@@ -194,9 +194,13 @@ impl Settings {
             Some(key) => engine.with_signing_key(key),
             None => engine,
         };
-        // OPTIONS never needs a token: its function has no key to read.
+        // OPTIONS never needs a token: its function has no key to read. Only the token
+        // function signs, so only it reads the private key.
         if operation != Operation::Options {
             engine.prepare_auth().await;
+        }
+        if operation == Operation::Token {
+            engine.prepare_signing().await;
         }
         // Once per cold start: where the init time goes (Lambda's REPORT line has the total).
         tracing::info!(

@@ -8,12 +8,14 @@
 mod common;
 
 use base64::Engine as _;
-use common::{admin_client, fixture, parts, request, token_event, with_id, with_table, with_token};
+use common::{
+    ADMIN_ROLE, admin_client, fixture, parts, request, token_event, with_id, with_table, with_token,
+};
 use std::time::Duration;
 
 use http::StatusCode;
-use jsonapi_auth::GrantType;
 use jsonapi_auth::SigningKey;
+use jsonapi_auth::{ClientSpec, GrantType};
 use jsonapi_engine::{Engine, MEDIA_TYPE};
 use jsonapi_lambda::{Body, Operation, api_request, handle};
 use jsonapi_store::{Item, Key, QueryPage, RangeQuery, StoreResult, Write};
@@ -522,7 +524,7 @@ async fn the_token_function_answers_oauth_json_for_form_and_json_bodies() {
         let mut event = token_event(&client.id, &client.secret);
         let b64 = base64::engine::general_purpose::STANDARD;
         let form = format!(
-            "grant_type=authorization_code&code=xyz&client_id={}&client_secret={}",
+            "grant_type=implicit&client_id={}&client_secret={}",
             client.id, client.secret
         );
         event["body"] = b64.encode(form).into();
@@ -768,4 +770,120 @@ async fn the_jwks_event_serves_the_public_key_that_checks_the_tokens() {
 
 fn engine_with_key(store: DynamoStore, key: SigningKey) -> Engine<DynamoStore> {
     engine(store).with_signing_key(key)
+}
+
+/// The authorization endpoint's event (`GET` or `POST /oauth2-token/authorize` under the `prod`
+/// stage), from the JWKS fixture's shape.
+fn authorize_event(method: &str, query: &str, form: Option<&str>, cookie: Option<&str>) -> Value {
+    let mut event = fixture("get-jwks");
+    event["routeKey"] = format!("{method} /oauth2-token/authorize").into();
+    event["rawPath"] = "/prod/oauth2-token/authorize".into();
+    event["rawQueryString"] = query.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = "/prod/oauth2-token/authorize".into();
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event["requestContext"]["stage"] = "prod".into();
+    event["headers"]["accept"] = "text/html".into();
+    if let Some(form) = form {
+        event["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
+        event["headers"]["content-length"] = form.len().to_string().into();
+        event["body"] = base64::engine::general_purpose::STANDARD
+            .encode(form)
+            .into();
+        event["isBase64Encoded"] = true.into();
+    }
+    if let Some(cookie) = cookie {
+        // API Gateway hands cookies over apart from the headers.
+        event["cookies"] = json!([cookie]);
+    }
+    event
+}
+
+/// An HTML page's status, headers and text.
+async fn page(
+    engine: &Engine<DynamoStore>,
+    event: &Value,
+) -> (StatusCode, http::HeaderMap, String) {
+    let (parts, body) = handle(engine, Operation::Token, request(event))
+        .await
+        .into_parts();
+    let text = match body {
+        Body::Text(text) => text,
+        Body::Empty => String::new(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (parts.status, parts.headers, text)
+}
+
+/// The value of the hidden field `name` of a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field") + marker.len();
+    html[start..start + html[start..].find('"').expect("its end")].to_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
+async fn the_sign_in_pages_and_their_cookie_pass_through_api_gateway_events() {
+    with_table("authorize", |store| async move {
+        let engine = engine(store.clone());
+        let admin = admin_client(&engine).await;
+        let user = json!({"data": {"type": "users", "attributes": {"username": "ada",
+            "email": "ada@example.com", "password": "analytical-1843"},
+            "relationships": {"roles": {"data": [{"type": "roles", "id": ADMIN_ROLE}]}}}});
+        let mut create = create_event("unused", "1", 1);
+        set_route(&mut create, "POST", "/api/users", &user);
+        let create = with_token(create, &admin.token);
+        assert_eq!(send_any(&engine, Operation::Create, &create).await.status.as_u16(), 201);
+        let redirect = "https://app.example.com/callback";
+        let spec = ClientSpec {
+            name: "App".into(),
+            roles: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            redirect_uris: vec![redirect.into()],
+        };
+        let client = engine.clients().await.unwrap().register(&spec, true).await.unwrap();
+        let challenge = jsonapi_auth::pkce::s256_challenge(&"v".repeat(43));
+        let query = format!(
+            "response_type=code&client_id={}&redirect_uri={}&state=s1&code_challenge={challenge}&code_challenge_method=S256",
+            client.id(),
+            "https%3A%2F%2Fapp.example.com%2Fcallback"
+        );
+
+        let (status, headers, html) = page(&engine, &authorize_event("GET", &query, None, None)).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        // The form token's cookie is scoped to the endpoint under the stage, and secure.
+        let cookie = headers["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("Path=/prod/oauth2-token/authorize"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        let pair = cookie.split(';').next().unwrap().to_owned();
+
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for name in ["step", "csrf", "response_type", "client_id", "redirect_uri", "state",
+                     "code_challenge", "code_challenge_method"] {
+            form.append_pair(name, &hidden(&html, name).replace("&amp;", "&"));
+        }
+        form.append_pair("username", "ada").append_pair("password", "analytical-1843");
+        let form = form.finish();
+        let (status, _, consent) =
+            page(&engine, &authorize_event("POST", "", Some(&form), Some(&pair))).await;
+        assert_eq!(status, StatusCode::OK, "{consent}");
+        let answer = format!(
+            "step=consent&csrf={}&ticket={}&decision=allow",
+            hidden(&consent, "csrf"),
+            hidden(&consent, "ticket")
+        );
+        let (status, headers, _) =
+            page(&engine, &authorize_event("POST", "", Some(&answer), Some(&pair))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let location = headers["location"].to_str().unwrap();
+        assert!(location.starts_with(&format!("{redirect}?code=")), "{location}");
+        assert!(location.ends_with("&state=s1"), "{location}");
+
+        // Without the cookie (another site's post): refused.
+        let (status, _, _) = page(&engine, &authorize_event("POST", "", Some(&form), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    })
+    .await;
 }

@@ -1,13 +1,14 @@
 //! `template.yaml` against the code it deploys: the routes of `jsonapi_engine::ROUTES` and
-//! `AUTH_ROUTES`, one function per `functions/*` crate, least-privilege IAM per function, the
-//! token route's throttling, and the table of `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
+//! `AUTH_ROUTES`, one function per `functions/*` crate, least-privilege IAM per function (the
+//! private signing key readable by the token function alone), the token and sign-in routes'
+//! throttling, and the table of `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
 //! the template's form; this checks its meaning, which no linter knows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use http::Method;
-use jsonapi_engine::auth::TOKEN_PATH;
+use jsonapi_engine::auth::{AUTHORIZE_PATH, TOKEN_PATH};
 use jsonapi_engine::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, Operation, ROUTES};
 use serde_json::{Value, json};
 
@@ -189,10 +190,11 @@ const WRITE: [&str; 4] = [
 /// The partition of the item holding the cursor-signing key (shared/jsonapi-engine/src/cursor.rs,
 /// `secret_key`), which listing functions create on first use.
 const CURSOR_SECRET_PK: &str = "meta#cursor-secret";
-/// The partition of the item holding the token signing key when the deployment gives none
-/// (shared/jsonapi-engine/src/auth/mod.rs, `signing_key_item`); only the token function makes
-/// it.
-const SIGNING_KEY_PK: &str = "meta#signing-key";
+/// The partition of the item holding the private token signing key when the deployment gives
+/// none (`jsonapi_auth::stored_keys`); only the token function reads or makes it.
+const SIGNING_KEY_PK: &str = jsonapi_auth::stored_keys::SIGNING_KEY_PK;
+/// The partition of the published public keys, which every verifying function reads.
+const PUBLIC_KEYS_PK: &str = jsonapi_auth::stored_keys::PUBLIC_KEYS_PK;
 
 fn actions(statement: &Value) -> Vec<String> {
     match &statement["Action"] {
@@ -203,11 +205,12 @@ fn actions(statement: &Value) -> Vec<String> {
 }
 
 /// What one function may do: actions on the whole table, and actions limited to partitions
-/// (`dynamodb:LeadingKeys` patterns, `*` for any rest).
+/// (`dynamodb:LeadingKeys` patterns, `*` for any rest); and what it is denied, by partition.
 #[derive(Debug, Default)]
 struct Granted {
     table: BTreeSet<String>,
     partitions: Vec<(Vec<String>, Vec<String>)>,
+    denied: Vec<(Vec<String>, Vec<String>)>,
 }
 
 fn grants_of(id: &str, f: &Value) -> Granted {
@@ -224,8 +227,22 @@ fn grants_of(id: &str, f: &Value) -> Granted {
             .collect();
         assert_eq!(keys, ["Statement"], "{id}: inline statements only");
         for s in policy["Statement"].as_array().expect("Statement") {
-            assert_eq!(s["Effect"], "Allow", "{id}");
             assert_eq!(s["Resource"], table, "{id}: the table only");
+            // A denial: of reads, in any partition the request names (ForAnyValue: one key of
+            // a batch is enough to refuse it).
+            if s["Effect"] == "Deny" {
+                let test = &s["Condition"]["ForAnyValue:StringEquals"];
+                assert_eq!(s["Condition"].as_object().map(|c| c.len()), Some(1), "{id}");
+                let patterns: Vec<String> = test["dynamodb:LeadingKeys"]
+                    .as_array()
+                    .expect("the denied partitions")
+                    .iter()
+                    .map(|p| p.as_str().expect("a partition").to_owned())
+                    .collect();
+                out.denied.push((actions(s), patterns));
+                continue;
+            }
+            assert_eq!(s["Effect"], "Allow", "{id}");
             let acts = actions(s);
             for a in &acts {
                 assert!(
@@ -342,9 +359,30 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                 "{id}: UpdateItem"
             );
         }
-        // Every route but OPTIONS checks its bearer token: the signing key (when kept in the
-        // table), the client's revocation (auth#client#{id}) are single reads, the caller's
-        // roles one batch read, all with the reads the function has on the whole table.
+        // The private signing key is for the token function only: every read this function
+        // can make (no Scan, no PartiQL, no transactional read) is denied on its partition.
+        assert!(
+            !granted.table.iter().any(|a| a.contains("Scan")
+                || a.contains("ExecuteStatement")
+                || a.contains("TransactGetItems")),
+            "{id}: a read LeadingKeys cannot limit"
+        );
+        assert_eq!(
+            granted.denied,
+            [(
+                strings(&[
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:Query"
+                ]),
+                strings(&[SIGNING_KEY_PK])
+            )],
+            "{id}: the private signing key is denied"
+        );
+        // Every route but OPTIONS checks its bearer token: the published public keys (when kept
+        // in the table), the client's revocation (auth#client#{id}) are single reads, the
+        // caller's roles one batch read, all with the reads the function has on the whole
+        // table.
         if op != Operation::Options {
             for read in ["dynamodb:GetItem", "dynamodb:BatchGetItem"] {
                 assert!(granted.table.contains(read), "{id}: {read}");
@@ -354,7 +392,7 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
 }
 
 #[test]
-fn the_token_function_may_only_touch_auth_items_the_signing_key_and_users() {
+fn the_token_function_may_only_touch_auth_items_the_signing_keys_and_users() {
     let t = template();
     let (id, f) = &functions(&t)[&binary(Operation::Token)];
     let granted = grants_of(id, f);
@@ -364,18 +402,20 @@ fn the_token_function_may_only_touch_auth_items_the_signing_key_and_users() {
         BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),
         "{id}"
     );
-    // Clients, refresh tokens, families and failure counters (shared/jsonapi-auth: pk
-    // `auth#…`), and the signing key it creates when the deployment gives none: read, put
-    // (conditional puts: no ConditionCheckItem), delete (a counter reset). No UpdateItem: the
-    // token service draws no sequence.
+    // Clients, refresh tokens, families, failure counters, consent tickets and authorization
+    // codes (shared/jsonapi-auth: pk `auth#…`), and the signing keys it creates when the
+    // deployment gives none (the private one, the published public ones): read, put
+    // (conditional puts: no ConditionCheckItem), delete (a counter reset, a code taken). No
+    // UpdateItem: the token service draws no sequence.
     let auth_items = (
         strings(&[
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:DeleteItem",
         ]),
-        vec!["auth#*".to_owned(), SIGNING_KEY_PK.to_owned()],
+        strings(&["auth#*", SIGNING_KEY_PK, PUBLIC_KEYS_PK]),
     );
+    assert!(granted.denied.is_empty(), "{id}");
     // The password grant's users: by unique username (`uniq#{type}#username#{name}`), then the
     // user (`{type}#{id}`), single reads, nothing written.
     let schema = jsonapi_config::example_domain();
@@ -405,7 +445,7 @@ fn the_token_function_may_only_touch_auth_items_the_signing_key_and_users() {
 }
 
 #[test]
-fn the_token_route_is_throttled_harder_than_the_others() {
+fn the_token_and_sign_in_routes_are_throttled_harder_than_the_others() {
     let t = template();
     let limits = &t["Mappings"]["Throttling"];
     for key in ["RateLimit", "BurstLimit"] {
@@ -423,14 +463,19 @@ fn the_token_route_is_throttled_harder_than_the_others() {
         })
     );
     // Keyed by the route key, which must be a route of the API (API Gateway refuses settings
-    // for one that does not exist).
-    let route = format!("POST {TOKEN_PATH}");
+    // for one that does not exist): the token endpoint and the sign-in form, where secrets and
+    // passwords are guessed.
+    let strict = json!({
+        "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "RateLimit"]},
+        "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "BurstLimit"]},
+    });
+    let throttled = [
+        format!("POST {TOKEN_PATH}"),
+        format!("POST {AUTHORIZE_PATH}"),
+    ];
     assert_eq!(
         api["RouteSettings"],
-        json!({ route.clone(): {
-            "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "RateLimit"]},
-            "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "BurstLimit"]},
-        }})
+        json!({ throttled[0].clone(): strict, throttled[1].clone(): strict })
     );
     let (_, token) = &functions(&t)[&binary(Operation::Token)];
     let routes: Vec<String> = token["Properties"]["Events"]
@@ -445,7 +490,9 @@ fn the_token_route_is_throttled_harder_than_the_others() {
             )
         })
         .collect();
-    assert!(routes.contains(&route), "{routes:?}");
+    for route in &throttled {
+        assert!(routes.contains(route), "{routes:?}");
+    }
 }
 
 #[test]

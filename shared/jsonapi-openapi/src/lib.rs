@@ -9,11 +9,13 @@
 //!   parameters (the engine's `Accepts` table); `schemas`: JSON Schemas of the documents;
 //!   `values`: attribute values by data type; `plain`: the schemas of the plain view
 //!   (`application/json`), listed beside JSON:API's on every route; `token`: the OAuth 2.0
-//!   scheme and routes.
+//!   scheme and routes, `authorize`: the authorization endpoint's pages and redirects among
+//!   them.
 //! - `sandbox`: the page and its assets (Swagger UI, vendored under `sandbox/`), embedded.
 //! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
 //!   the page's assets); the HTTP edges ask it before the engine.
 
+mod authorize;
 mod operations;
 mod params;
 mod plain;

@@ -1,9 +1,9 @@
 //! The OAuth 2.0 side: the security scheme every API route uses, and the routes outside the
-//! prefix that serve it (the engine's `AUTH_ROUTES`): the token endpoint and the JWKS document.
-//! These speak plain JSON (RFC 6749), not JSON:API.
+//! prefix that serve it (the engine's `AUTH_ROUTES`): the token endpoint and the JWKS document,
+//! which speak plain JSON (RFC 6749), not JSON:API, and the authorization endpoint (`authorize`).
 
 use jsonapi_config::Schema;
-use jsonapi_engine::auth::{JWKS_PATH, TOKEN_PATH};
+use jsonapi_engine::auth::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
 use serde_json::{Map, Value, json};
 
 use crate::schemas::{ERRORS, reference};
@@ -17,13 +17,19 @@ pub(crate) fn security_schemes(schema: &Schema, base_url: &str) -> Map<String, V
     });
     if schema.api.auth.users.is_some() {
         flows["password"] = json!({ "tokenUrl": token_url, "refreshUrl": token_url, "scopes": {} });
+        flows["authorizationCode"] = json!({
+            "authorizationUrl": format!("{base_url}{AUTHORIZE_PATH}"),
+            "tokenUrl": token_url,
+            "refreshUrl": token_url,
+            "scopes": {},
+        });
     }
     Map::from_iter([(
         SECURITY_SCHEME.to_owned(),
         json!({
             "type": "oauth2",
             "description": format!(
-                "Access tokens (JWT, {} s) from `POST {TOKEN_PATH}`: the client credentials grant, or the password grant for a user (with a rotating refresh token). Roles in the token decide what a caller may do (VIEW, CREATE, EDIT, DELETE per type).",
+                "Access tokens (JWT, {} s) from `POST {TOKEN_PATH}`: the client credentials grant, or for a user the password grant or the authorization code grant with PKCE (S256; the user signs in at `{AUTHORIZE_PATH}`), both with a rotating refresh token. Tokens are signed by the keys of `{JWKS_PATH}`. Roles in the token decide what a caller may do (VIEW, CREATE, EDIT, DELETE per type).",
                 schema.api.auth.access_token_lifetime
             ),
             "flows": flows,
@@ -31,11 +37,34 @@ pub(crate) fn security_schemes(schema: &Schema, base_url: &str) -> Map<String, V
     )])
 }
 
-/// The token endpoint and the JWKS document, with their schemas.
+/// The `Cache-Control` header of every OAuth answer that carries a token, an error or a page.
+pub(crate) fn no_store() -> Value {
+    json!({ "required": true, "schema": { "const": "no-store" } })
+}
+
+/// The `OPTIONS` operation of an OAuth route.
+pub(crate) fn options(id: &str) -> Value {
+    json!({
+        "operationId": id,
+        "tags": ["authentication"],
+        "summary": "The methods this URL allows",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "The allowed methods.",
+                "headers": { "Allow": { "required": true, "schema": { "type": "string" } } },
+            },
+        },
+    })
+}
+
+/// The token endpoint and the JWKS document, with their schemas, and the authorization
+/// endpoint when users can sign in.
 pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<String, Value> {
+    let users = schema.api.auth.users.is_some();
     let mut grants = vec!["client_credentials"];
-    if schema.api.auth.users.is_some() {
-        grants.extend(["password", "refresh_token"]);
+    if users {
+        grants.extend(["password", "authorization_code", "refresh_token"]);
     }
     schemas.insert(
         "token.request".into(),
@@ -49,6 +78,9 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
                 "username": { "type": "string" },
                 "password": { "type": "string" },
                 "refresh_token": { "type": "string" },
+                "code": { "type": "string", "description": "The authorization code (single use)." },
+                "redirect_uri": { "type": "string", "description": "The redirect URI the code was sent to." },
+                "code_verifier": { "type": "string", "description": "The PKCE verifier of the code's challenge." },
                 "scope": { "type": "string" },
             },
             "required": ["grant_type"],
@@ -83,9 +115,7 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             "additionalProperties": false,
         }),
     );
-    let no_store = json!({
-        "Cache-Control": { "required": true, "schema": { "const": "no-store" } },
-    });
+    let no_store = json!({ "Cache-Control": no_store() });
     let error = |description: &str, extra: Option<(&str, &str)>| {
         let mut headers = no_store.clone();
         if let Some((name, text)) = extra {
@@ -118,26 +148,12 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
                 "headers": no_store,
                 "content": { "application/json": { "schema": reference("token") } },
             },
-            "400": error("The grant or its parameters are not valid.", None),
+            "400": error("The grant or its parameters are not valid (a code used, expired, or not bound to this client, redirect URI and verifier: `invalid_grant`).", None),
             "401": error("The client is unknown, revoked, or its secret is wrong.", Some(("WWW-Authenticate", "`Basic realm=\"oauth2-token\"`"))),
             "429": error("Too many failures for this client or username.", Some(("Retry-After", "Seconds to wait."))),
             "500": error("The token service cannot work (its signing key is unavailable).", None),
         },
     });
-    let options = |id: &str| {
-        json!({
-            "operationId": id,
-            "tags": ["authentication"],
-            "summary": "The methods this URL allows",
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "The allowed methods.",
-                    "headers": { "Allow": { "required": true, "schema": { "type": "string" } } },
-                },
-            },
-        })
-    };
     let jwks = json!({
         "operationId": "jwks",
         "tags": ["authentication"],
@@ -162,7 +178,7 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             },
         },
     });
-    Map::from_iter([
+    let mut paths = Map::from_iter([
         (
             TOKEN_PATH.to_owned(),
             json!({ "post": token, "options": options("options-token") }),
@@ -171,5 +187,9 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             JWKS_PATH.to_owned(),
             json!({ "get": jwks, "options": options("options-jwks") }),
         ),
-    ])
+    ]);
+    if users {
+        paths.extend(crate::authorize::paths());
+    }
+    paths
 }

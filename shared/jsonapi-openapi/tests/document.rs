@@ -228,10 +228,47 @@ fn the_security_scheme_names_the_token_endpoint_and_the_grants() {
         flows["clientCredentials"]["tokenUrl"],
         format!("{BASE}/oauth2-token")
     );
-    // The example has a users type: the password grant (with refresh tokens) is offered.
+    // The example has a users type: the password grant (with refresh tokens) is offered, and
+    // the authorization code grant, whose endpoint serves pages and redirects.
     assert_eq!(
         flows["password"]["refreshUrl"],
         format!("{BASE}/oauth2-token")
+    );
+    assert_eq!(
+        flows["authorizationCode"]["authorizationUrl"],
+        format!("{BASE}/oauth2-token/authorize")
+    );
+    assert_eq!(
+        flows["authorizationCode"]["tokenUrl"],
+        format!("{BASE}/oauth2-token")
+    );
+    let grants = &doc["components"]["schemas"]["token.request"]["properties"];
+    assert!(
+        grants["grant_type"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&"authorization_code".into())
+            && grants["code_verifier"].is_object(),
+        "{grants}"
+    );
+    // Every route of the engine outside the prefix is documented (HEAD as GET).
+    for (method, path) in &jsonapi_engine::AUTH_ROUTES {
+        let method = method.as_str().to_ascii_lowercase();
+        assert!(doc["paths"][path][&method].is_object(), "{method} {path}");
+    }
+    let authorize = &doc["paths"]["/oauth2-token/authorize"];
+    assert!(authorize["get"]["responses"]["200"]["content"]["text/html"].is_object());
+    assert!(authorize["get"]["responses"]["302"]["headers"]["Location"]["required"] == true);
+    assert!(authorize["post"]["responses"]["303"]["headers"]["Location"]["required"] == true);
+    // Without users nobody can sign in: no authorization endpoint, no code grant.
+    let mut no_users = jsonapi_config::example_domain();
+    no_users.api.auth.users = None;
+    let doc = document(&no_users, BASE);
+    assert!(doc["paths"].get("/oauth2-token/authorize").is_none());
+    assert!(
+        doc["components"]["securitySchemes"]["oauth2"]["flows"]
+            .get("authorizationCode")
+            .is_none()
     );
     let get = &doc["paths"]["/api/products/{id}"]["get"];
     assert!(get["responses"]["401"]["$ref"].is_string());

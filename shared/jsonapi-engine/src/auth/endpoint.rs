@@ -1,5 +1,6 @@
 //! `POST /oauth2-token` (RFC 6749 §3.2: JSON or form body, client credentials in the body or
-//! in HTTP Basic) and `GET /.well-known/jwks.json` (the public key that checks our tokens).
+//! in HTTP Basic), `GET /.well-known/jwks.json` (the public keys that check our tokens) and the
+//! routing of the authorization endpoint (`super::authorize`).
 //!
 //! These speak OAuth, not JSON:API: answers and errors are plain JSON as RFC 6749 §5 has them,
 //! never cached.
@@ -11,8 +12,9 @@ use http::header::{
 use http::{HeaderMap, Method, StatusCode};
 use jsonapi_auth::{OAuthError, TokenRequest};
 use jsonapi_store::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::AUTHORIZE_PATH;
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::request::{ApiRequest, ApiResponse};
@@ -77,6 +79,10 @@ impl<S: Store> Engine<S> {
         Some(match req.path.as_str() {
             TOKEN_PATH if req.method == Method::POST => self.token(req).await,
             TOKEN_PATH => only("OPTIONS, POST", &req.method),
+            AUTHORIZE_PATH if get || req.method == Method::POST => {
+                self.authorization_endpoint(req).await
+            }
+            AUTHORIZE_PATH => only("OPTIONS, GET, HEAD, POST", &req.method),
             JWKS_PATH if get => self.jwks().await,
             JWKS_PATH => only("OPTIONS, GET, HEAD", &req.method),
             _ => return None,
@@ -92,13 +98,13 @@ impl<S: Store> Engine<S> {
             Ok(r) => r,
             Err(e) => return oauth_error(&e),
         };
-        let Ok(Some(tokens)) = self.tokens(true).await else {
+        let Ok(Some(service)) = self.token_service(true).await else {
             return oauth_error(&OAuthError::new(
                 jsonapi_auth::ErrorCode::ServerError,
                 "The token service is unavailable.",
             ));
         };
-        match tokens.service.exchange(request).await {
+        match service.exchange(request).await {
             Ok(answer) => {
                 let mut response = json_response(StatusCode::OK, &answer.to_json(), "no-store");
                 response
@@ -110,15 +116,22 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Our public keys in use: the current one and those retiring (an HS256 secret has no
+    /// public half: the document lists no key). Read from the published keys; when none was
+    /// made yet, the key is made now (as by the first token request), so that the document
+    /// never tells a client caching it that there is no key.
     async fn jwks(&self) -> ApiResponse {
-        match self.tokens(true).await {
-            // An HS256 secret has no public half: the document lists no key.
-            Ok(Some(tokens)) => json_response(
-                StatusCode::OK,
-                &tokens.service.signer().key().jwks(),
-                "public, max-age=300",
-            ),
-            Ok(None) => json_response(StatusCode::OK, &json!({"keys": []}), "no-store"),
+        let document = async {
+            let verifier = self.verifier().await?;
+            let jwks = verifier.jwks();
+            if self.auth.key.is_none() && jwks["keys"].as_array().is_some_and(Vec::is_empty) {
+                self.token_service(true).await?;
+                return Ok(verifier.jwks());
+            }
+            Ok(jwks)
+        };
+        match document.await {
+            Ok(jwks) => json_response(StatusCode::OK, &jwks, "public, max-age=300"),
             Err(errors) => ApiResponse::errors(&errors),
         }
     }

@@ -4,6 +4,10 @@
 //! - `access`: [`Access`], the permissions one request runs with, and the 401 / 403 refusals.
 //! - `users`: the users type as the password grant's user directory.
 //! - `endpoint`: `POST /oauth2-token` and `GET /.well-known/jwks.json`.
+//! - `authorize`, `pages`: `GET` / `POST /oauth2-token/authorize`, the browser's sign-in and
+//!   consent pages of the authorization code grant.
+//! - `keys`: the signing key and the verifier of bearer tokens, built on first use; what
+//!   verifies never reads the private key ([`jsonapi_auth::stored_keys`]).
 //!
 //! Access tokens are JWTs that name their client and, for a user's, the user (`sub`
 //! `user:{id}`). What a token may do is decided when it is used, from state read from the store
@@ -14,7 +18,10 @@
 //! expire, while a token used again within that time costs one hash and one map lookup.
 
 pub(crate) mod access;
+mod authorize;
 mod endpoint;
+mod keys;
+mod pages;
 mod users;
 
 use std::collections::HashMap;
@@ -25,14 +32,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::AUTHORIZATION;
 use jsonapi_auth::{
-    ExternalIssuer, Grants, Passwords, Permission, RolePermissions, ServiceOptions, SigningKey,
-    TokenError, TokenService, TokenSigner, TokenVerifier, UserDirectory as _,
+    ClientStore, Grants, Passwords, Permission, RolePermissions, SigningKey, TokenError,
+    TokenService, UserDirectory as _, Verifier,
 };
-use jsonapi_store::{Key, Store};
+use jsonapi_store::Store;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub(crate) use access::{Access, Refusal};
+pub use authorize::AUTHORIZE_PATH;
 pub use endpoint::{JWKS_PATH, TOKEN_PATH};
 use users::Users;
 
@@ -49,7 +57,14 @@ pub(crate) struct Auth<S> {
     /// A key given by the deployment; without one, the key kept in the store is used.
     pub(crate) key: Option<SigningKey>,
     pub(crate) passwords: Passwords,
-    tokens: tokio::sync::OnceCell<Tokens<S>>,
+    /// Checks bearer tokens with public keys only; built on first use.
+    verifier: tokio::sync::OnceCell<Verifier<S>>,
+    /// The token and authorization endpoints, holding the private key; built on first use.
+    service: tokio::sync::OnceCell<TokenService<S, Users<S>>>,
+    /// When the stored private key was last read, to follow a rotation.
+    key_read: Mutex<Option<Instant>>,
+    /// The API clients (no key needed).
+    clients_store: std::sync::OnceLock<ClientStore<S>>,
     roles: Cache<RolePermissions>,
     clients: Cache<bool>,
     /// Users' roles by user id; `None` for a user deleted or disabled.
@@ -77,7 +92,10 @@ impl<S> Auth<S> {
         Self {
             key: None,
             passwords,
-            tokens: tokio::sync::OnceCell::new(),
+            verifier: tokio::sync::OnceCell::new(),
+            service: tokio::sync::OnceCell::new(),
+            key_read: Mutex::new(None),
+            clients_store: std::sync::OnceLock::new(),
             roles: Cache::default(),
             clients: Cache::default(),
             users: Cache::default(),
@@ -86,12 +104,6 @@ impl<S> Auth<S> {
             anonymous: std::sync::OnceLock::new(),
         }
     }
-}
-
-/// The token service and the verifier, built once the signing key is known.
-pub(crate) struct Tokens<S> {
-    pub(crate) service: TokenService<S, Users<S>>,
-    pub(crate) verifier: TokenVerifier,
 }
 
 /// Values trusted until an instant (for the cache TTL after they were read from the store).
@@ -148,10 +160,6 @@ pub fn signing_key_from_env() -> Result<Option<SigningKey>, jsonapi_auth::KeyErr
     Ok(None)
 }
 
-fn signing_key_item() -> Key {
-    Key::new("meta#signing-key", "#")
-}
-
 /// VIEW on the types open to anonymous reads (every caller has it).
 fn anonymous_grants(types: &[String]) -> Grants {
     let mut grants = Grants::new();
@@ -187,82 +195,18 @@ impl<S: Store> Engine<S> {
         self
     }
 
-    /// The token service (API clients, refresh tokens, the token endpoint). With `create`, a
-    /// signing key is made and stored when there is none; without, `None` until one exists.
-    pub(crate) async fn tokens(&self, create: bool) -> ApiResult<Option<&Tokens<S>>> {
-        if let Some(tokens) = self.auth.tokens.get() {
-            return Ok(Some(tokens));
-        }
-        let key = match &self.auth.key {
-            Some(key) => key.clone(),
-            None => {
-                let pem = crate::stored_secret::get_or_create(
-                    &*self.store,
-                    signing_key_item(),
-                    create,
-                    || {
-                        let key =
-                            SigningKey::generate_es256().map_err(|e| ApiError::internal(&e))?;
-                        let pem = key
-                            .to_pem()
-                            .ok_or_else(|| ApiError::internal(&"an ES256 key has a PEM form"))?;
-                        Ok(pem.expose().to_owned())
-                    },
-                )
-                .await?;
-                let Some(pem) = pem else { return Ok(None) };
-                SigningKey::from_pem(&pem).map_err(|e| ApiError::internal(&e))?
-            }
-        };
-        let settings = &self.schema.api.auth;
-        let signer = TokenSigner::new(key, &settings.issuer, &settings.audience)
-            .with_ttl(settings.access_token_lifetime);
-        let mut verifier = signer.verifier();
-        for issuer in &settings.external_issuers {
-            let external = ExternalIssuer {
-                issuer: issuer.issuer.clone(),
-                audiences: issuer.audiences.clone(),
-                jwks: issuer.jwks.clone(),
-                roles_claim: issuer.roles_claim.clone(),
-            };
-            verifier = verifier.with_external(&external).map_err(|e| {
-                ApiError::internal(&format!("external issuer {}: {e}", issuer.issuer))
-            })?;
-        }
-        let options = ServiceOptions {
-            refresh_ttl: settings.refresh_token_lifetime,
-            passwords: self.auth.passwords.clone(),
-            ..ServiceOptions::default()
-        };
-        let users = Users::new(Arc::clone(&self.schema), Arc::clone(&self.store));
-        let service = TokenService::new(Arc::clone(&self.store), signer, users, options);
-        Ok(Some(
-            self.auth
-                .tokens
-                .get_or_init(|| async { Tokens { service, verifier } })
-                .await,
-        ))
-    }
-
-    /// Reads what checking tokens needs now (the signing key kept in the store, when the
-    /// deployment gives none), so that no request pays for it: a function's init calls it. A
-    /// store failure here is left for the first request to meet and report.
-    pub async fn prepare_auth(&self) {
-        if self.schema.api.auth.enabled && self.tokens(false).await.is_err() {
-            tracing::warn!("the signing key could not be read at init; requests will try again");
-        }
-    }
-
     /// The API clients (create, list, revoke), over this engine's store.
     ///
     /// # Errors
-    /// The store cannot be read or written (the signing key is created on first use).
-    pub async fn clients(&self) -> Result<&jsonapi_auth::ClientStore<S>, crate::ApiErrors> {
-        let tokens = self
-            .tokens(true)
-            .await?
-            .expect("the key is created when missing");
-        Ok(tokens.service.clients())
+    /// None today; kept fallible for stores that must be prepared first.
+    pub async fn clients(&self) -> Result<&ClientStore<S>, crate::ApiErrors> {
+        Ok(self.client_store())
+    }
+
+    pub(crate) fn client_store(&self) -> &ClientStore<S> {
+        self.auth
+            .clients_store
+            .get_or_init(|| ClientStore::new(Arc::clone(&self.store), self.auth.passwords.clone()))
     }
 
     /// Who the request speaks for. `Ok(Err(_))` is a refusal to answer as it is; `Err` a
@@ -291,11 +235,7 @@ impl<S: Store> Engine<S> {
         if let Some((_, access)) = self.auth.verified.get(&digest) {
             return Ok(Ok(access));
         }
-        let Some(tokens) = self.tokens(false).await? else {
-            // No key was ever made, so no token of ours exists.
-            return Ok(Err(Refusal::Unauthenticated(Some(TokenError::UnknownKey))));
-        };
-        let principal = match tokens.verifier.verify(token) {
+        let principal = match self.verifier().await?.verify(token).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::debug!(reason = %e, "bearer token refused");
@@ -320,7 +260,7 @@ impl<S: Store> Engine<S> {
         let (client, user) = tokio::join!(
             async {
                 match client {
-                    Some(id) => self.client_active(tokens, id).await.map(Some),
+                    Some(id) => self.client_active(id).await.map(Some),
                     None => Ok(None),
                 }
             },
@@ -371,11 +311,11 @@ impl<S: Store> Engine<S> {
     }
 
     /// Whether a client still exists and is not revoked, and until when that is trusted.
-    async fn client_active(&self, tokens: &Tokens<S>, id: &str) -> ApiResult<(bool, Instant)> {
+    async fn client_active(&self, id: &str) -> ApiResult<(bool, Instant)> {
         if let Some((until, active)) = self.auth.clients.get(id) {
             return Ok((active, until));
         }
-        let active = match tokens.service.clients().get(id).await {
+        let active = match self.client_store().get(id).await {
             Ok(info) => info.is_some_and(|c| !c.revoked),
             Err(e) => return Err(ApiError::internal(&e).into()),
         };
