@@ -12,8 +12,8 @@ use jsonapi_auth::{ClientSpec, GrantType};
 use jsonapi_config::Action;
 use jsonapi_local::inspect::{self, DumpFilter};
 use jsonapi_local::{
-    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, load_config,
-    run_client_command, run_keys_command,
+    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, run_client_command,
+    run_keys_command,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -300,7 +300,7 @@ fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
 
 /// The commands that read the configuration file and nothing else.
 fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
-    let schema = match load_config(config) {
+    let schema = match jsonapi_example::load(config) {
         Ok(schema) => schema,
         Err(e) => {
             eprintln!("{e}");
