@@ -469,10 +469,17 @@ impl WithEngine for Start<'_> {
                 })
                 .ok(),
         };
+        // The batch API's asynchronous operations run beside the server, and resume after a
+        // restart; the worker stops with it.
+        let mut stopping = self.stopped.clone();
+        let worker = tokio::spawn(Arc::clone(&engine).run_batch_worker(async move {
+            let _ = stopping.wait_for(|stopped| *stopped).await;
+        }));
         let http = serve(self.listener, engine, self.public_url.into(), self.stopped);
         Ok((
             tokio::spawn(async move {
                 http.await;
+                let _ = worker.await;
                 // The store closes when the last engine reference is dropped: the control
                 // task's too, before `Server::stop` returns.
                 if let Some(control) = control {

@@ -11,10 +11,10 @@ use crate::raw::{
     TitleSpec,
 };
 use crate::schema::{
-    Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DOC_SEGMENT, DataType,
-    ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, IssuerKeys, OPERATIONS_SEGMENT,
-    OnDelete, Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart,
-    TitleTemplate,
+    ASYNC_OPERATIONS_SEGMENT, Action, ActionSet, ApiSettings, Attribute, AuthSettings,
+    CorsSettings, DOC_SEGMENT, DataType, ExternalIssuerSettings, Filter, FilterTarget, IdStrategy,
+    IssuerKeys, OPERATIONS_SEGMENT, OnDelete, Operator, Relationship, RelationshipStorage,
+    ResourceType, Schema, TitlePart, TitleTemplate,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -419,6 +419,12 @@ fn check_type_name(name: &str) -> Checked<()> {
         return Err(problem(
             &["types", name],
             "\"doc\" is reserved: {prefix}/doc serves the API's documentation",
+        ));
+    }
+    if name == ASYNC_OPERATIONS_SEGMENT {
+        return Err(problem(
+            &["types", name],
+            "\"asyncoperations\" is reserved: {prefix}/asyncoperations/{id} serves the batch API's operations",
         ));
     }
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())

@@ -16,6 +16,10 @@ pub const DOC_SEGMENT: &str = "doc";
 /// (`POST {prefix}/operations`); no type may have this name while `api.operations` is on.
 pub const OPERATIONS_SEGMENT: &str = "operations";
 
+/// The path segment below the API prefix of the batch API's asynchronous operations
+/// (`{prefix}/asyncoperations/{id}`); no type may have this name.
+pub const ASYNC_OPERATIONS_SEGMENT: &str = "asyncoperations";
+
 /// Every resource type of one API, and the API-wide settings.
 #[derive(Debug, Clone)]
 pub struct Schema {

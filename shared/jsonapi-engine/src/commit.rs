@@ -90,6 +90,7 @@ impl<S: Store> Engine<S> {
         let mut staged = ChangeSet::default();
         let stamps = membership::stamp_writes(&self.schema, &changes);
         let guarded = changes.guarded().to_vec();
+        let records = changes.records().to_vec();
         let mut writes = Vec::new();
         let mut origins = Vec::new();
         for change in changes.into_changes() {
@@ -128,6 +129,10 @@ impl<S: Store> Engine<S> {
         for (w, o) in stamps {
             writes.push(w);
             origins.push(o);
+        }
+        for w in records {
+            writes.push(w);
+            origins.push(Origin::Derived);
         }
         for r in guarded {
             let key = resource::resource_key(&r.ty, &r.id);

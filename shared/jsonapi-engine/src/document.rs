@@ -218,34 +218,44 @@ fn keep_numbers_as_written(body: &[u8], doc: &mut Value) {
         o.values()
             .any(|v| matches!(v, Value::Number(n) if n.is_f64()))
     };
-    // The attributes of `data` (index `None`) and of each `included` item (`Some(i)`).
-    let mut objects: Vec<(Option<usize>, &mut Map<String, Value>)> = Vec::new();
+    // The attributes of each resource object: `data` (index `None`, or the item's index when
+    // `data` is an array, as in a batch) and each `included` item.
+    let mut objects: Vec<(&str, Option<usize>, &mut Map<String, Value>)> = Vec::new();
     for (key, value) in doc.as_object_mut().into_iter().flatten() {
         match (key.as_str(), value) {
-            ("data", data) => objects.extend(attributes_mut(data).map(|a| (None, a))),
-            ("included", Value::Array(items)) => objects.extend(
-                items
-                    .iter_mut()
-                    .enumerate()
-                    .filter_map(|(i, item)| attributes_mut(item).map(|a| (Some(i), a))),
-            ),
+            ("data" | "included", Value::Array(items)) => {
+                let section = if key == "data" { "data" } else { "included" };
+                objects.extend(
+                    items.iter_mut().enumerate().filter_map(|(i, item)| {
+                        attributes_mut(item).map(|a| (section, Some(i), a))
+                    }),
+                );
+            }
+            ("data", data) => objects.extend(attributes_mut(data).map(|a| ("data", None, a))),
             _ => {}
         }
     }
-    objects.retain(|(_, attrs)| read_as_double(attrs));
+    objects.retain(|(_, _, attrs)| read_as_double(attrs));
     if objects.is_empty() {
         return;
     }
     let Ok(raw) = serde_json::from_slice::<RawObject<'_>>(body) else {
         return;
     };
-    let raw_included = raw
-        .get("included")
-        .and_then(|i| serde_json::from_str::<Vec<&RawValue>>(i.get()).ok());
-    for (index, attrs) in objects {
-        let written = match index {
-            None => raw_attributes(raw.get("data").copied()),
-            Some(i) => raw_attributes(raw_included.as_ref().and_then(|r| r.get(i).copied())),
+    let raw_items = |section: &str| {
+        raw.get(section)
+            .and_then(|i| serde_json::from_str::<Vec<&RawValue>>(i.get()).ok())
+    };
+    let (raw_data, raw_included) = (raw_items("data"), raw_items("included"));
+    for (section, index, attrs) in objects {
+        let written = match (section, index) {
+            ("data", None) => raw_attributes(raw.get("data").copied()),
+            ("data", Some(i)) => raw_attributes(raw_data.as_ref().and_then(|r| r.get(i).copied())),
+            (_, i) => raw_attributes(
+                raw_included
+                    .as_ref()
+                    .and_then(|r| r.get(i.unwrap_or_default()).copied()),
+            ),
         };
         let Some(written) = written else { continue };
         for (name, value) in attrs.iter_mut() {

@@ -37,6 +37,8 @@ pub struct Engine<S> {
     pub(crate) turns: crate::turns::Turns,
     /// How long a write may keep re-running while concurrent writes change what it read.
     pub(crate) retry_budget: std::time::Duration,
+    /// Wakes the batch worker when an asynchronous batch is stored (`crate::batch`).
+    pub(crate) batch_queue: tokio::sync::Notify,
 }
 
 /// Per-request settings read from headers.
@@ -77,6 +79,7 @@ impl<S: Store> Engine<S> {
             auth: Auth::new(passwords),
             turns: crate::turns::Turns::default(),
             retry_budget: crate::commit::RETRY_BUDGET,
+            batch_queue: tokio::sync::Notify::new(),
         };
         engine.with_extensions(builtin.into_iter().flatten())
     }
@@ -258,6 +261,11 @@ impl<S: Store> Engine<S> {
         let route = route.ok_or_else(not_found)?;
         if self.is_operations(&route) {
             return self.operations_route(req, access).await;
+        }
+        if self.is_async_operations(&route) {
+            return self
+                .async_operations_route(req, &route, access, format)
+                .await;
         }
         let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
             let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
@@ -469,7 +477,7 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Result<Ctx, ApiError> {
+    pub(crate) fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Result<Ctx, ApiError> {
         let include: Vec<String> = req
             .headers
             .get_all("x-include")

@@ -51,6 +51,9 @@ pub struct ChangeSet {
     /// Stored resources the transaction must find at the version read although the request
     /// may not rewrite them: the resource an `If-Match` named (`crate::precondition`).
     guarded: Vec<Resource>,
+    /// Items the transaction writes besides resources: the record that a batch's unit of work
+    /// was applied, written with it so that it is never applied twice (`crate::batch`).
+    records: Vec<jsonapi_store::Write>,
 }
 
 impl ChangeSet {
@@ -144,6 +147,16 @@ impl ChangeSet {
     /// The resources [`Self::guard`] named.
     pub(crate) fn guarded(&self) -> &[Resource] {
         &self.guarded
+    }
+
+    /// Writes `write` in the same transaction as the changes.
+    pub(crate) fn record(&mut self, write: jsonapi_store::Write) {
+        self.records.push(write);
+    }
+
+    /// What [`Self::record`] added.
+    pub(crate) fn records(&self) -> &[jsonapi_store::Write] {
+        &self.records
     }
 }
 

@@ -118,7 +118,7 @@ fn constraint(name: &str, detail: impl Into<String>) -> ApiError {
     ApiError::bad_request(title::FILTER, detail).param(name)
 }
 
-fn unsupported(name: &str) -> ApiError {
+pub(crate) fn unsupported(name: &str) -> ApiError {
     constraint(name, "The filter is not supported.")
 }
 

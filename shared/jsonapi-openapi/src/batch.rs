@@ -1,5 +1,6 @@
 //! The batch API in the document: `PATCH {prefix}/{type}` on every type that enables
-//! update_list, its request document (an array of resource objects) and its answers.
+//! update_list, its request document (an array of resource objects) and its answers, and the
+//! asynchronous operations' routes (`{prefix}/asyncoperations/{id}` and its `errors`).
 
 use jsonapi_config::{Action, ResourceType, Schema};
 use jsonapi_engine::{Accepts, Operation};
@@ -8,13 +9,13 @@ use serde_json::{Map, Value, json};
 use crate::schemas::{reference, request_document};
 use crate::{MEDIA_TYPE, params};
 
-/// Adds `patch` to the list path of every type that enables update_list, and the batch
-/// request documents to the schemas.
+/// Adds `patch` to the list path of every type that enables update_list, the batch request
+/// documents to the schemas, and the operations' routes; whether any type enables it.
 pub(crate) fn add(
     schema: &Schema,
     paths: &mut Map<String, Value>,
     components: &mut Map<String, Value>,
-) {
+) -> bool {
     for ty in schema
         .types()
         .filter(|t| t.actions.allows(Action::UpdateList))
@@ -37,6 +38,167 @@ pub(crate) fn add(
         };
         path_item.insert("patch".into(), operation(schema, ty));
     }
+    let enabled = schema.types().any(|t| t.actions.allows(Action::UpdateList));
+    if enabled {
+        operation_paths(schema, paths, components);
+    }
+    enabled
+}
+
+/// The schemas of an operation and of its errors, and their two routes.
+fn operation_paths(
+    schema: &Schema,
+    paths: &mut Map<String, Value>,
+    components: &mut Map<String, Value>,
+) {
+    let counters = [
+        "readCount",
+        "writeCount",
+        "errorCount",
+        "createCount",
+        "updateCount",
+        "aggregateTime",
+    ];
+    let summary: Map<String, Value> = counters
+        .iter()
+        .map(|c| ((*c).to_owned(), json!({ "type": "integer", "minimum": 0 })))
+        .collect();
+    components.insert(
+        "asyncoperations.resource".into(),
+        json!({
+            "type": "object",
+            "required": ["type", "id", "attributes"],
+            "properties": {
+                "type": { "const": "asyncoperations" },
+                "id": { "type": "string" },
+                "links": reference("links"),
+                "attributes": {
+                    "type": "object",
+                    "required": ["status", "progress", "createdAt", "updatedAt", "elapsedTime", "entityType", "summary"],
+                    "properties": {
+                        "status": { "enum": ["new", "running", "success", "failed", "cancelled"] },
+                        "progress": { "type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "null until the operation starts, then the share of its chunks done." },
+                        "createdAt": { "type": "string", "format": "date-time" },
+                        "updatedAt": { "type": "string", "format": "date-time" },
+                        "elapsedTime": { "type": "integer", "minimum": 0, "description": "Seconds since the operation started." },
+                        "entityType": { "type": "string" },
+                        "summary": {
+                            "description": "Once finished: items read, written (created and updated), errors, and the milliseconds spent applying them.",
+                            "oneOf": [{ "type": "null" }, { "type": "object", "properties": summary, "required": counters }],
+                        },
+                    },
+                },
+            },
+        }),
+    );
+    components.insert(
+        "asyncoperations.document".into(),
+        json!({
+            "type": "object",
+            "required": ["jsonapi", "data"],
+            "properties": {
+                "jsonapi": reference("jsonapi"),
+                "data": reference("asyncoperations.resource"),
+            },
+        }),
+    );
+    components.insert(
+        "asyncoperationerrors.collection".into(),
+        json!({
+            "type": "object",
+            "required": ["jsonapi", "data"],
+            "properties": {
+                "jsonapi": reference("jsonapi"),
+                "links": reference("links"),
+                "data": { "type": "array", "items": {
+                    "type": "object",
+                    "required": ["type", "id", "attributes"],
+                    "properties": {
+                        "type": { "const": "asyncoperationerrors" },
+                        "id": { "type": "string", "description": "`{operation}-{chunk}-{n}`" },
+                        "attributes": {
+                            "type": "object",
+                            "properties": {
+                                "status": { "type": "integer" },
+                                "title": { "type": "string" },
+                                "detail": { "type": ["string", "null"] },
+                                "source": { "type": "object", "properties": { "pointer": { "type": "string" } } },
+                            },
+                        },
+                    },
+                } },
+            },
+        }),
+    );
+    let prefix = &schema.api.prefix;
+    let id =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let errors = |codes: &[u16]| -> Map<String, Value> {
+        codes
+            .iter()
+            .filter(|c| schema.api.auth.enabled || !matches!(c, 401 | 403))
+            .map(|c| {
+                (
+                    c.to_string(),
+                    json!({ "$ref": format!("#/components/responses/{c}") }),
+                )
+            })
+            .collect()
+    };
+    let options = |what: &str| {
+        json!({
+            "operationId": format!("options-{what}"),
+            "tags": ["asyncoperations"],
+            "summary": "The methods this URL allows",
+            "security": [],
+            "responses": { "200": { "description": "The allowed methods (`OPTIONS, GET`).", "headers": {
+                "Allow": { "required": true, "schema": { "type": "string" } } } } },
+        })
+    };
+    let mut ok = errors(&[400, 401, 404, 405, 406]);
+    ok.insert(
+        "200".into(),
+        json!({
+            "description": "The operation.",
+            "content": { MEDIA_TYPE: { "schema": reference("asyncoperations.document") } },
+        }),
+    );
+    paths.insert(
+        format!("{prefix}/asyncoperations/{{id}}"),
+        json!({
+            "parameters": id,
+            "get": {
+                "operationId": "get-asyncoperations-item",
+                "tags": ["asyncoperations"],
+                "summary": "An asynchronous batch operation",
+                "description": "Poll until `status` is `success` or `failed`, then read `summary` and, when `errorCount` > 0, the errors. Only the caller that started the operation and admins see it (404 for anyone else); operations are deleted 30 days after they were started.",
+                "responses": ok,
+            },
+            "options": options("asyncoperations-item"),
+        }),
+    );
+    let mut page = errors(&[400, 401, 404, 405, 406]);
+    page.insert("200".into(), json!({
+        "description": "A page of the operation's errors, in the order of the request's items; `source.pointer` points into the request (`/data/57/attributes/price`, `/included/3`).",
+        "content": { MEDIA_TYPE: { "schema": reference("asyncoperationerrors.collection") } },
+    }));
+    paths.insert(
+        format!("{prefix}/asyncoperations/{{id}}/errors"),
+        json!({
+            "parameters": id,
+            "get": {
+                "operationId": "get-asyncoperations-errors",
+                "tags": ["asyncoperations"],
+                "summary": "The errors of an asynchronous batch operation",
+                "parameters": [
+                    { "name": "page[number]", "in": "query", "schema": { "type": "integer", "minimum": 1 } },
+                    { "name": "page[size]", "in": "query", "schema": { "type": "integer", "minimum": -1 } },
+                ],
+                "responses": page,
+            },
+            "options": options("asyncoperations-errors"),
+        }),
+    );
 }
 
 fn operation(schema: &Schema, ty: &ResourceType) -> Value {
@@ -57,6 +219,18 @@ fn operation(schema: &Schema, ty: &ResourceType) -> Value {
             "content": { MEDIA_TYPE: { "schema": reference(&format!("{t}.collection")) } },
         }),
     );
+    responses.insert(
+        "202".into(),
+        json!({
+            "description": "The default (asynchronous) mode: the batch is stored as an operation, processed in chunks; items with errors are skipped and reported in the operation's errors, the others are saved. Poll `Content-Location`.",
+            "headers": { "Content-Location": {
+                "description": "The operation's URL.",
+                "required": true,
+                "schema": { "type": "string" },
+            } },
+            "content": { MEDIA_TYPE: { "schema": reference("asyncoperations.document") } },
+        }),
+    );
     let mut errors = vec![400, 405, 406, 409, 413, 415, 503];
     if schema.api.auth.enabled {
         errors.extend([401, 403]);
@@ -73,7 +247,7 @@ fn operation(schema: &Schema, ty: &ResourceType) -> Value {
         "operationId": format!("update_list-{t}"),
         "tags": [t],
         "summary": format!("Create or update many {t} resources (batch)"),
-        "description": "The batch API: `data` is an array of resource objects of this type (no meta: create; `meta.update: true`: update the resource with this `id`; `meta.upsert`: update or create), `included` more resources linked to them. With `X-Mode: sync` the items are written in request order, all or nothing (at most 100 in `data` and 50 in `included`). A request that cannot be read, whose items are of another type, or that asks for what the caller may not do is refused before anything is written.",
+        "description": "The batch API (by default asynchronous: 202 and an operation to poll): `data` is an array of resource objects of this type (no meta: create; `meta.update: true`: update the resource with this `id`; `meta.upsert`: update or create), `included` more resources linked to them. With `X-Mode: sync` the items are written in request order, all or nothing (at most 100 in `data` and 50 in `included`). A request that cannot be read, whose items are of another type, or that asks for what the caller may not do is refused before anything is written.",
         "parameters": parameters,
         "requestBody": {
             "required": true,

@@ -70,7 +70,9 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
         },
         "servers": [{ "url": base_url }],
     });
-    batch::add(schema, &mut paths, &mut components);
+    if batch::add(schema, &mut paths, &mut components) {
+        tags.push(json!({ "name": "asyncoperations", "description": "The batch API's asynchronous operations." }));
+    }
     if let Some((path, item)) = operations::atomic_path(schema) {
         paths.insert(path, item);
         tags.push(json!({ "name": "operations", "description": "Changes to several resources at once, all or nothing (the JSON:API atomic extension)." }));

@@ -39,10 +39,20 @@ fn engine_routes(schema: &Schema) -> BTreeSet<(String, String)> {
             }
         }
     }
-    // The batch API: `PATCH` on the list path of the types that enable it.
+    // The batch API: `PATCH` on the list path of the types that enable it, and the routes of
+    // its asynchronous operations.
+    let mut batches = false;
     for ty in schema.types() {
         if ty.actions.allows(jsonapi_config::Action::UpdateList) {
             out.insert(("PATCH".to_owned(), format!("{prefix}/{}", ty.name)));
+            batches = true;
+        }
+    }
+    if batches {
+        for path in ["/asyncoperations/{id}", "/asyncoperations/{id}/errors"] {
+            for method in ["GET", "OPTIONS"] {
+                out.insert((method.to_owned(), format!("{prefix}{path}")));
+            }
         }
     }
     // The atomic extension's endpoint, when the configuration enables it.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 use jsonapi_config::{Action, IdStrategy, ResourceType};
-use jsonapi_store::Store;
+use jsonapi_store::{Store, Write};
 use serde_json::{Value, json};
 
 use super::write::{Applied, Locals, check_type, local_key};
@@ -46,6 +46,10 @@ pub(crate) struct Node<'a> {
     /// The primary resource, or an item of a batch's `data`: what included items link to.
     primary: bool,
 }
+
+/// Makes the record written with a batch unit, from whether each of its resource objects is
+/// created (`data` items first).
+pub(crate) type UnitRecord<'a> = dyn Fn(&[bool]) -> Write + Send + Sync + 'a;
 
 /// What a batch write stored: the change set written, and each resource object's type, id
 /// and whether it was created, in request order (`data` items first).
@@ -247,7 +251,7 @@ impl<S: Store> Engine<S> {
         };
         let written = self
             .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
-                self.write_nodes(ctx, &nodes, url_id, action, validate)
+                self.write_nodes(ctx, &nodes, url_id, action, validate, None)
                     .await
             })
             .await?;
@@ -331,13 +335,18 @@ impl<S: Store> Engine<S> {
     /// Writes batch items (`primary`, the `data` items) with their `included` items as one
     /// all-or-nothing change, each resource object as a compound write would write it. The
     /// answer lists every object's type, stored id and whether it was created, `data` items
-    /// first, in request order.
+    /// first, in request order. `record` makes a put whose condition is that its item is
+    /// absent, from whether each object is created; it is written in the same transaction:
+    /// when its item exists already, the change was applied before and nothing is written
+    /// (`None`).
     pub(crate) async fn write_batch(
         &self,
         ctx: &Ctx,
         primary: &[ResourceObject],
         included: &[ResourceObject],
-    ) -> ApiResult<BatchWritten> {
+        record: Option<&UnitRecord<'_>>,
+    ) -> ApiResult<Option<BatchWritten>> {
+        let record_key = record.map(|r| r(&[]).key().clone());
         let mut errors = Vec::new();
         let nodes: Vec<Node<'_>> = primary
             .iter()
@@ -351,20 +360,25 @@ impl<S: Store> Engine<S> {
         }
         let written = self
             .with_retries(None, async || {
-                self.write_nodes(ctx, &nodes, None, Action::UpdateList, false)
+                if let Some(key) = &record_key
+                    && self.store.get(key).await.map_err(ApiError::from)?.is_some()
+                {
+                    return Ok(None);
+                }
+                self.write_nodes(ctx, &nodes, None, Action::UpdateList, false, record)
                     .await
+                    .map(Some)
             })
             .await?;
-        let items = nodes
-            .iter()
-            .zip(written.ids)
-            .zip(written.created)
-            .map(|((n, id), created)| (Arc::clone(&n.ty), id, created))
-            .collect();
-        Ok(BatchWritten {
+        Ok(written.map(|written| BatchWritten {
+            items: nodes
+                .iter()
+                .zip(written.ids)
+                .zip(written.created)
+                .map(|((n, id), created)| (Arc::clone(&n.ty), id, created))
+                .collect(),
             staged: written.staged,
-            items,
-        })
+        }))
     }
 
     /// A resource object of a compound or batch write other than the one a URL names: an
@@ -425,6 +439,7 @@ impl<S: Store> Engine<S> {
         url_id: Option<&str>,
         action: Action,
         validate: bool,
+        record: Option<&UnitRecord<'_>>,
     ) -> Result<Written, CommitError> {
         let mut errors = Vec::new();
         // What each node is: an existing resource (update) or a new one (create).
@@ -560,6 +575,10 @@ impl<S: Store> Engine<S> {
                 &applied[n].linked,
             )
             .await?;
+        }
+        if let Some(record) = record {
+            let created: Vec<bool> = befores.iter().map(Option::is_none).collect();
+            changes.record(record(&created));
         }
         errors.extend(self.missing_required(&changes, nodes, &ids));
         if !errors.is_empty() {
@@ -875,8 +894,12 @@ pub(crate) fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
 /// Included items not linked to a primary resource, directly or through other included
 /// items, in either direction.
 fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
-    // A batch has many primary items: the model's message says so.
-    let detail = if nodes.iter().filter(|n| n.primary).count() > 1 {
+    // A batch's primary items sit at `/data/N`: the model's message for batches says "at least
+    // one primary entity".
+    let detail = if !nodes
+        .iter()
+        .any(|n| n.primary && n.object.pointer == "/data")
+    {
         "The entity should have a relationship with at least one primary entity and this should be explicitly specified in the request."
     } else {
         "The entity should have a relationship with the primary entity and this should be explicitly specified in the request."

@@ -2,6 +2,6 @@
 
 pub(crate) mod atomic;
 mod compound;
-mod read;
+pub(crate) mod read;
 mod relationships;
-mod write;
+pub(crate) mod write;

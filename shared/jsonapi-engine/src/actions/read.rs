@@ -437,7 +437,7 @@ impl<S: Store> Engine<S> {
 }
 
 /// `self`, and `first`/`prev`/`next` only where they lead somewhere (the model has no `last`).
-fn number_links(url: &str, q: &QueryParams, more: bool) -> Map<String, Value> {
+pub(crate) fn number_links(url: &str, q: &QueryParams, more: bool) -> Map<String, Value> {
     let with = |number: usize| {
         let paging: Vec<(&str, String)> = if number > 1 {
             vec![("page[number]", number.to_string())]

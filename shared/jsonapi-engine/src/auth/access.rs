@@ -1,6 +1,8 @@
 //! The permissions one request runs with, and the refusals: 401 (no or a bad token) and 403
 //! `access denied exception`.
 
+use std::sync::Arc;
+
 use http::StatusCode;
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use jsonapi_auth::{Grants, Permission, TokenError};
@@ -18,7 +20,13 @@ pub(crate) enum Access {
     Everything,
     /// A caller holding these grants; `anonymous` when the request carried no token (its
     /// grants are then VIEW on the types open to anonymous reads).
-    Granted { grants: Grants, anonymous: bool },
+    Granted {
+        grants: Grants,
+        anonymous: bool,
+        /// Who the token speaks for (its issuer's subject), which owns what the caller
+        /// starts, such as asynchronous operations; `None` for anonymous callers.
+        caller: Option<Arc<str>>,
+    },
 }
 
 /// The 403 of every missing permission.
@@ -74,6 +82,15 @@ impl Access {
         match self {
             Self::Everything => true,
             Self::Granted { grants, .. } => grants.allows(ty, permission),
+        }
+    }
+
+    /// Who the caller is, as the owner of what it starts (`None`: the process itself, or a
+    /// deployment without roles, where every caller may do everything).
+    pub(crate) fn caller(&self) -> Option<&str> {
+        match self {
+            Self::Everything => None,
+            Self::Granted { caller, .. } => caller.as_deref(),
         }
     }
 

@@ -224,6 +224,7 @@ impl<S: Store> Engine<S> {
                 Arc::new(Access::Granted {
                     grants: anonymous_grants(&settings.anonymous),
                     anonymous: true,
+                    caller: None,
                 })
             });
             return Ok(Ok(Arc::clone(anonymous)));
@@ -278,6 +279,12 @@ impl<S: Store> Engine<S> {
             until = until.min(fresh_until);
         }
         // A user's access follows the user's current roles, not those the token names.
+        // An external provider's subjects are its own: its issuer tells them from ours.
+        let caller = if principal.external {
+            format!("{} {}", principal.issuer, principal.subject)
+        } else {
+            principal.subject.clone()
+        };
         let roles = match user? {
             Some((None, _)) => {
                 return Ok(Err(Refusal::Unauthenticated(Some(
@@ -302,6 +309,7 @@ impl<S: Store> Engine<S> {
                 Access::Granted {
                     grants,
                     anonymous: false,
+                    caller: Some(caller.into()),
                 }
             }
         };

@@ -5,9 +5,19 @@
 //!   header, the document's shape, the endpoint's type, the caller's permissions, limits).
 //! - `sync`: `X-Mode: sync`, every item written in request order as one all-or-nothing change,
 //!   answered with every primary resource.
+//! - The asynchronous mode (the default): `submit` stores the request as an operation in
+//!   chunks of whole `units` (items linked to each other) and answers 202; `worker` applies
+//!   them; `operation` is the operation's record and resource, `reads` the routes that show
+//!   it and its errors, `layout` where it all lives in the store.
 
+mod layout;
+mod operation;
+pub(crate) mod reads;
 mod request;
+mod submit;
 mod sync;
+mod units;
+mod worker;
 
 use std::sync::Arc;
 
@@ -41,7 +51,7 @@ impl<S: Store> Engine<S> {
         let batch = self.check_batch(ctx, ty, &req.body, mode)?;
         match mode {
             Mode::Sync => self.run_sync(ctx, &q, &batch).await,
-            Mode::Async => self.run_sync(ctx, &q, &batch).await,
+            Mode::Async => self.start_async(ctx, ty, &req.body, &batch).await,
         }
     }
 }

@@ -22,8 +22,9 @@ impl<S: Store> Engine<S> {
         batch: &Batch,
     ) -> ApiResult<ApiResponse> {
         let written = self
-            .write_batch(ctx, &batch.primary, &batch.included)
-            .await?;
+            .write_batch(ctx, &batch.primary, &batch.included, None)
+            .await?
+            .ok_or_else(|| ApiError::internal(&"a batch without a record was found applied"))?;
         let objects = batch.primary.iter().chain(&batch.included);
         let mut data = Vec::new();
         let mut included = Vec::new();

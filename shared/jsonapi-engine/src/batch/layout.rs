@@ -1,0 +1,70 @@
+//! Where an asynchronous operation lives in the store. One partition per operation holds:
+//!
+//! - `op`: the operation's record (status, owner, counters, `expiresAt`: the epoch second
+//!   after which it is deleted, DynamoDB's TTL attribute in the cloud);
+//! - `chunk#{n}`: the items of one chunk as the request wrote them, with their places in the
+//!   request, and `state` (`pending` until the chunk's counters are added to the record, in
+//!   the same transaction, under the condition that it was still `pending`);
+//! - `unit#{n}#{u}`: written in the same transaction as the resources of one unit of work
+//!   (the items linked to each other), absent before: a unit is applied once however often
+//!   its chunk is run;
+//! - `error#{n}#{u}#{k}`: the errors of a unit that could not be applied.
+//!
+//! Unfinished operations are also listed in one partition of their own, so that a worker that
+//! starts resumes them.
+
+use jsonapi_store::Key;
+
+const PARTITION: &str = "meta#asyncoperation#";
+const PENDING: &str = "meta#asyncoperations-pending";
+
+/// The partition of an operation.
+pub(crate) fn partition(op: u64) -> String {
+    format!("{PARTITION}{op}")
+}
+
+/// The operation's record.
+pub(crate) fn record_key(op: u64) -> Key {
+    Key::new(partition(op), "op")
+}
+
+/// One chunk of the operation.
+pub(crate) fn chunk_key(op: u64, chunk: usize) -> Key {
+    Key::new(partition(op), format!("chunk#{chunk:06}"))
+}
+
+/// The sort-key prefix of the unit records of a chunk.
+pub(crate) fn units_prefix(chunk: usize) -> String {
+    format!("unit#{chunk:06}#")
+}
+
+/// The record that a unit of a chunk was processed.
+pub(crate) fn unit_key(op: u64, chunk: usize, unit: usize) -> Key {
+    Key::new(partition(op), format!("{}{unit:06}", units_prefix(chunk)))
+}
+
+/// The sort-key prefix of every error of the operation, in chunk and unit order.
+pub(crate) const ERRORS_PREFIX: &str = "error#";
+
+/// One error of a unit.
+pub(crate) fn error_key(op: u64, chunk: usize, unit: usize, k: usize) -> Key {
+    Key::new(
+        partition(op),
+        format!("{ERRORS_PREFIX}{chunk:06}#{unit:06}#{k:06}"),
+    )
+}
+
+/// The partition listing unfinished operations.
+pub(crate) fn pending_partition() -> &'static str {
+    PENDING
+}
+
+/// An unfinished operation's entry in that list (ids sort numerically).
+pub(crate) fn pending_key(op: u64) -> Key {
+    Key::new(PENDING, format!("{op:020}"))
+}
+
+/// The counter operation ids are allocated from.
+pub(crate) fn sequence_key() -> Key {
+    Key::new("meta#asyncoperation-seq", "#")
+}

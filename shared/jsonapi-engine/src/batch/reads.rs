@@ -1,0 +1,203 @@
+//! The routes that read asynchronous operations: `{prefix}/asyncoperations/{id}` and
+//! `{prefix}/asyncoperations/{id}/errors` answer `GET` (and `HEAD`) and `OPTIONS`; other
+//! methods are 405 with `Allow: OPTIONS, GET`; every other path below the segment is 404.
+
+use std::sync::Arc;
+
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::{Method, StatusCode};
+use jsonapi_config::Action;
+use jsonapi_store::{RangeQuery, Store};
+use serde_json::{Value, json};
+
+use super::layout;
+use super::operation::{Record, operation_url};
+use crate::actions::read::number_links;
+use crate::auth::access::Access;
+use crate::engine::{Ctx, Engine};
+use crate::error::{ApiError, ApiResult, title};
+use crate::format::Format;
+use crate::query::{self, Accepts, PageSize};
+use crate::render;
+use crate::request::{ApiRequest, ApiResponse};
+use crate::routing::Route;
+
+/// The methods the routes allow.
+const ALLOWED: &str = "OPTIONS, GET";
+
+/// The type of an operation's errors.
+const ERRORS_TYPE: &str = "asyncoperationerrors";
+
+impl<S: Store> Engine<S> {
+    /// Whether a route is below `{prefix}/asyncoperations` while some type enables the batch
+    /// API (no type has that name).
+    pub(crate) fn is_async_operations(&self, route: &Route) -> bool {
+        route.ty() == jsonapi_config::ASYNC_OPERATIONS_SEGMENT
+            && self
+                .schema
+                .types()
+                .any(|t| t.actions.allows(Action::UpdateList))
+    }
+
+    /// Answers a request below `{prefix}/asyncoperations`.
+    pub(crate) async fn async_operations_route(
+        &self,
+        req: &ApiRequest,
+        route: &Route,
+        access: Arc<Access>,
+        format: Format,
+    ) -> ApiResult<ApiResponse> {
+        let (id, errors) = match route {
+            Route::Item { id, .. } => (id, false),
+            Route::Related { id, rel, .. } if rel == "errors" => (id, true),
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    title::NOT_FOUND,
+                    format!("No route found for \"{} {}\".", req.method, req.path),
+                )
+                .into());
+            }
+        };
+        let allow = HeaderValue::from_static(ALLOWED);
+        match req.method {
+            Method::OPTIONS => {
+                let mut r = ApiResponse::empty(StatusCode::OK);
+                r.headers.insert(ALLOW, allow);
+                r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+                return Ok(r);
+            }
+            Method::GET | Method::HEAD => {}
+            _ => {
+                let mut r = ApiResponse::errors(
+                    &ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method not allowed http exception",
+                        format!(
+                            "The {} method is not allowed for this URL; allowed methods: {ALLOWED}.",
+                            req.method
+                        ),
+                    )
+                    .into(),
+                );
+                r.headers.insert(ALLOW, allow);
+                return Ok(r);
+            }
+        }
+        format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        let ctx = self.context(req, access)?;
+        let record = self.visible_operation(&ctx.access, id).await?;
+        if errors {
+            self.operation_errors(&ctx, &record, req.query.as_deref())
+                .await
+        } else {
+            if let Some((name, _)) = query::pairs(req.query.as_deref()).into_iter().next() {
+                return Err(query::unsupported(&name).param(name).into());
+            }
+            let url = ctx.hateoas.then_some(ctx.api_url.as_str());
+            let data = record.resource(url, now_ms());
+            Ok(ApiResponse::document(
+                StatusCode::OK,
+                &render::document(data, None, None),
+            ))
+        }
+    }
+
+    /// The operation with this id, when the caller may see it (404 otherwise, as for an id
+    /// that names nothing).
+    pub(crate) async fn visible_operation(&self, access: &Access, id: &str) -> ApiResult<Record> {
+        let Some(id) = crate::numbers::canonical_integer(id).and_then(|n| u64::try_from(n).ok())
+        else {
+            return Err(ApiError::not_found().into());
+        };
+        let record = self
+            .store
+            .get(&layout::record_key(id))
+            .await?
+            .and_then(|item| Record::from_item(&item))
+            .filter(|r| !r.expired(now_ms() / 1000) && r.visible_to(access));
+        record.ok_or_else(|| ApiError::not_found().into())
+    }
+
+    /// A page of an operation's errors, in chunk order (`page[number]`, `page[size]`).
+    async fn operation_errors(
+        &self,
+        ctx: &Ctx,
+        record: &Record,
+        query_string: Option<&str>,
+    ) -> ApiResult<ApiResponse> {
+        let ty = self
+            .schema
+            .resource_type(&record.entity_type)
+            .ok_or_else(ApiError::not_found)?;
+        let accepts = Accepts {
+            paging: true,
+            ..Accepts::default()
+        };
+        let q = query::parse(&self.schema, ty, query::pairs(query_string), accepts)?;
+        for (name, set) in [
+            ("page[after]", q.paging.after.is_some()),
+            ("page[before]", q.paging.before.is_some()),
+        ] {
+            if set {
+                return Err(query::unsupported(name).param(name).into());
+            }
+        }
+        let size = match q.paging.size {
+            PageSize::Size(n) => n,
+            PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX),
+        };
+        let skip = (q.paging.number - 1).saturating_mul(size);
+        let mut range = RangeQuery::prefix(layout::partition(record.id), layout::ERRORS_PREFIX, 1);
+        let mut errors = Vec::new();
+        let mut seen = 0usize;
+        let more = loop {
+            range.limit = (skip + size + 1 - seen).clamp(1, 1000);
+            let page = self.store.query(&range).await?;
+            for item in page.items {
+                seen += 1;
+                if seen > skip && errors.len() <= size {
+                    errors.push(error_resource(record.id, &item.attrs));
+                }
+            }
+            if errors.len() > size {
+                errors.truncate(size);
+                break true;
+            }
+            match page.next {
+                Some(next) if seen < skip + size + 1 => range.after = Some(next),
+                _ => break false,
+            }
+        };
+        let url = format!("{}/errors", operation_url(&ctx.api_url, record.id));
+        let links = ctx.hateoas.then(|| number_links(&url, &q, more));
+        Ok(ApiResponse::document(
+            StatusCode::OK,
+            &render::document(Value::Array(errors), None, links),
+        ))
+    }
+}
+
+/// An `asyncoperationerrors` resource object from a stored error.
+fn error_resource(op: u64, attrs: &serde_json::Map<String, Value>) -> Value {
+    let get = |name: &str| attrs.get(name).cloned().unwrap_or(Value::Null);
+    let mut attributes = json!({
+        "status": get("status"),
+        "title": get("title"),
+        "detail": get("detail"),
+    });
+    if let Some(pointer) = attrs.get("pointer").filter(|p| p.is_string()) {
+        attributes["source"] = json!({ "pointer": pointer });
+    }
+    json!({
+        "type": ERRORS_TYPE,
+        "id": format!("{op}-{}-{}", get("chunk"), get("n")),
+        "attributes": attributes,
+    })
+}
+
+/// Now, in epoch milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}

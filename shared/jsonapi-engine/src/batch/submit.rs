@@ -1,0 +1,172 @@
+//! Starting an asynchronous batch: the request's items are split into chunks of whole units
+//! and stored as the request wrote them, then the operation's record; the answer is 202 with
+//! the operation, and the worker is woken.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::StatusCode;
+use http::header::{CONTENT_LOCATION, HeaderValue};
+use jsonapi_config::ResourceType;
+use jsonapi_store::{Condition, Item, Store, Write};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::layout;
+use super::operation::{Counts, LIFETIME_SECS, Record, Status, operation_url};
+use super::reads::now_ms;
+use super::units::{Unit, chunks, units};
+use crate::document::Batch;
+use crate::engine::{Ctx, Engine};
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::request::ApiResponse;
+use crate::values;
+
+/// Most `data` items of a chunk (the model's `chunk_size`).
+pub(crate) const CHUNK_DATA: usize = 100;
+/// Most `included` items of a chunk (`included_data_chunk_size`).
+pub(crate) const CHUNK_INCLUDED: usize = 50;
+
+impl<S: Store> Engine<S> {
+    /// Stores a checked batch as a new operation and answers 202.
+    pub(crate) async fn start_async(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        body: &[u8],
+        batch: &Batch,
+    ) -> ApiResult<ApiResponse> {
+        let (data, included) = raw_items(body)?;
+        let id = self.store.allocate(&layout::sequence_key(), 1).await?;
+        let now = time::OffsetDateTime::now_utc();
+        let expires_at = now.unix_timestamp() + LIFETIME_SECS;
+        let groups = chunks(
+            units(&batch.primary, &batch.included),
+            CHUNK_DATA,
+            CHUNK_INCLUDED,
+        );
+        for (n, units) in groups.iter().enumerate() {
+            let item = chunk_item(id, n, units, &data, &included, expires_at);
+            let put = Write::Put {
+                item,
+                condition: Some(Condition::Absent),
+            };
+            self.store.transact(vec![put]).await?;
+        }
+        let stamp = values::format_datetime(now);
+        let record = Record {
+            id,
+            status: Status::New,
+            entity_type: ty.name.clone(),
+            owner: ctx.access.caller().map(str::to_owned),
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            started_ms: None,
+            finished_ms: None,
+            chunks: groups.len(),
+            done_chunks: 0,
+            counts: Counts::default(),
+            expires_at,
+        };
+        let mut pending = Map::new();
+        pending.insert("id".into(), id.into());
+        self.store
+            .transact(vec![
+                Write::Put {
+                    item: record.to_item(),
+                    condition: Some(Condition::Absent),
+                },
+                Write::Put {
+                    item: Item {
+                        key: layout::pending_key(id),
+                        attrs: pending,
+                    },
+                    condition: None,
+                },
+            ])
+            .await?;
+        self.batch_queue.notify_one();
+        let url = operation_url(&ctx.api_url, id);
+        let links = ctx.hateoas.then_some(ctx.api_url.as_str());
+        let mut response = ApiResponse::document(
+            StatusCode::ACCEPTED,
+            &render::document(record.resource(links, now_ms()), None, None),
+        );
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            response.headers.insert(CONTENT_LOCATION, v);
+        }
+        Ok(response)
+    }
+}
+
+/// The `data` and `included` items of a batch body as written (numbers keep every digit).
+fn raw_items(body: &[u8]) -> ApiResult<(Vec<&RawValue>, Vec<&RawValue>)> {
+    let unreadable = || ApiError::internal(&"a checked batch could not be read again");
+    let top: HashMap<String, &RawValue> = serde_json::from_slice(body).map_err(|_| unreadable())?;
+    let list = |name: &str| -> ApiResult<Vec<&RawValue>> {
+        match top.get(name) {
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|_| unreadable().into()),
+            None => Ok(Vec::new()),
+        }
+    };
+    Ok((list("data")?, list("included")?))
+}
+
+/// The stored chunk: its items as written, their positions in the request, and its units as
+/// positions in the chunk.
+fn chunk_item(
+    op: u64,
+    n: usize,
+    units: &[Unit],
+    data: &[&RawValue],
+    included: &[&RawValue],
+    expires_at: i64,
+) -> Item {
+    let data_index: Vec<usize> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
+    let included_index: Vec<usize> = units
+        .iter()
+        .flat_map(|u| u.included.iter().copied())
+        .collect();
+    let join = |index: &[usize], items: &[&RawValue]| {
+        index
+            .iter()
+            .map(|&i| items[i].get())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let body = format!(
+        "{{\"data\":[{}],\"included\":[{}]}}",
+        join(&data_index, data),
+        join(&included_index, included)
+    );
+    // Each unit as positions in the chunk's own `data` and `included`.
+    let (mut d, mut i) = (0, 0);
+    let chunk_units: Vec<Value> = units
+        .iter()
+        .map(|u| {
+            let unit = json!([
+                (d..d + u.data.len()).collect::<Vec<_>>(),
+                (i..i + u.included.len()).collect::<Vec<_>>()
+            ]);
+            d += u.data.len();
+            i += u.included.len();
+            unit
+        })
+        .collect();
+    let attrs = json!({
+        "state": "pending",
+        "body": body,
+        "dataIndex": data_index,
+        "includedIndex": included_index,
+        "units": chunk_units,
+        "expiresAt": expires_at,
+    });
+    Item {
+        key: layout::chunk_key(op, n),
+        attrs: match attrs {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    }
+}

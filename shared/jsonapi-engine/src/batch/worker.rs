@@ -1,0 +1,461 @@
+//! The worker: runs the unfinished operations, chunk by chunk and unit by unit, in this
+//! process (`jsonapi-local` runs it beside the server; a restart resumes what was left).
+//!
+//! A unit's resources are written in one transaction together with the unit's record, which
+//! must be absent: a unit is applied once, however often its chunk is run (after a crash, or
+//! by two workers). A unit that cannot be applied leaves its errors instead, pointing into
+//! the original request. A chunk's counters are added to the operation's in one transaction
+//! that also marks the chunk done, under the condition that it was not: counters are exact.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonapi_store::{Condition, Item, RangeQuery, Store, Write, limits};
+use serde_json::{Map, Value, json};
+
+use super::layout;
+use super::operation::{Counts, Record, Status};
+use super::reads::now_ms;
+use crate::auth::access::Access;
+use crate::document::{ResourceObject, parse_batch};
+use crate::engine::{Ctx, Engine};
+use crate::error::{ApiError, ApiErrors, ApiResult, Source};
+use crate::precondition::Preconditions;
+use crate::values;
+
+/// How often the worker deletes expired operations, and looks for work it was not told of.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How long the worker waits before retrying an operation the store failed.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A chunk as stored.
+struct Chunk {
+    body: String,
+    data_index: Vec<usize>,
+    included_index: Vec<usize>,
+    units: Vec<(Vec<usize>, Vec<usize>)>,
+    expires_at: i64,
+}
+
+impl Chunk {
+    fn of(item: &Item) -> Option<Self> {
+        let a = &item.attrs;
+        let list = |v: &Value| -> Option<Vec<usize>> {
+            v.as_array()?
+                .iter()
+                .map(|n| n.as_u64().and_then(|n| usize::try_from(n).ok()))
+                .collect()
+        };
+        let units = a
+            .get("units")?
+            .as_array()?
+            .iter()
+            .map(|u| Some((list(u.get(0)?)?, list(u.get(1)?)?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            body: a.get("body")?.as_str()?.to_owned(),
+            data_index: list(a.get("dataIndex")?)?,
+            included_index: list(a.get("includedIndex")?)?,
+            units,
+            expires_at: a.get("expiresAt")?.as_i64()?,
+        })
+    }
+
+    /// A pointer into the chunk as a pointer into the original request.
+    fn original_pointer(&self, pointer: &str) -> String {
+        let mut parts = pointer.splitn(4, '/');
+        let (_, section, index) = (parts.next(), parts.next(), parts.next());
+        let rest = parts.next();
+        let index: Option<usize> = index.and_then(|i| i.parse().ok());
+        let original = match (section, index) {
+            (Some("data"), Some(i)) => self.data_index.get(i),
+            (Some("included"), Some(i)) => self.included_index.get(i),
+            _ => None,
+        };
+        match (section, original) {
+            (Some(section), Some(i)) => match rest {
+                Some(rest) => format!("/{section}/{i}/{rest}"),
+                None => format!("/{section}/{i}"),
+            },
+            _ => pointer.to_owned(),
+        }
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Runs the batch worker until `stop` completes: resumes the unfinished operations, then
+    /// runs each new one as it is submitted, and deletes expired operations every hour. A
+    /// stop takes effect between two units of work, so that nothing the worker started is
+    /// still running when it returns (the embedded store closes after it).
+    pub async fn run_batch_worker(self: Arc<Self>, stop: impl Future<Output = ()>) {
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            stop.await;
+            let _ = stopping.send(true);
+        };
+        tokio::join!(signal, self.work(stopped));
+    }
+
+    async fn work(&self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        let mut next_sweep = tokio::time::Instant::now();
+        while !*stopped.borrow() {
+            // Registered before looking, so that a batch stored meanwhile wakes the next wait.
+            let woken = self.batch_queue.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if tokio::time::Instant::now() >= next_sweep {
+                if let Err(e) = self.sweep_expired().await {
+                    tracing::warn!(error = ?e, "sweeping expired batch operations failed");
+                }
+                next_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
+            }
+            let pause = match self.run_pending(&stopped).await {
+                Ok(()) => SWEEP_EVERY,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "a batch operation will be retried");
+                    RETRY_AFTER
+                }
+            };
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = &mut woken => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Runs every unfinished operation, oldest first, until told to stop.
+    async fn run_pending(&self, stopped: &tokio::sync::watch::Receiver<bool>) -> ApiResult<()> {
+        let query = RangeQuery::partition(layout::pending_partition(), 100);
+        let page = self.store.query(&query).await?;
+        for item in page.items {
+            let Some(id) = item.attrs.get("id").and_then(Value::as_u64) else {
+                continue;
+            };
+            self.run_operation(id, stopped).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs one operation to its end, or until told to stop.
+    async fn run_operation(
+        &self,
+        id: u64,
+        stopped: &tokio::sync::watch::Receiver<bool>,
+    ) -> ApiResult<()> {
+        let Some(mut record) = self
+            .store
+            .get(&layout::record_key(id))
+            .await?
+            .and_then(|i| Record::from_item(&i))
+        else {
+            // Swept, or its record never stored: nothing is left to run.
+            return self.finish_pending(id, Vec::new()).await;
+        };
+        if record.status == Status::New {
+            record.status = Status::Running;
+            record.started_ms = Some(now_ms());
+            self.save_record(&mut record, None).await?;
+        }
+        while record.done_chunks < record.chunks {
+            if !self.run_chunk(&mut record, stopped).await? {
+                return Ok(());
+            }
+        }
+        record.status = Status::Success;
+        record.finished_ms = Some(now_ms());
+        record.updated_at = values::format_datetime(time::OffsetDateTime::now_utc());
+        let put = Write::Put {
+            item: record.to_item(),
+            condition: None,
+        };
+        self.finish_pending(id, vec![put]).await
+    }
+
+    /// Removes an operation from the unfinished ones, with `writes`.
+    async fn finish_pending(&self, id: u64, mut writes: Vec<Write>) -> ApiResult<()> {
+        writes.push(Write::Delete {
+            key: layout::pending_key(id),
+            condition: None,
+        });
+        Ok(self.store.transact(writes).await?)
+    }
+
+    /// Stores the record, with `also` in the same transaction.
+    async fn save_record(&self, record: &mut Record, also: Option<Write>) -> ApiResult<()> {
+        record.updated_at = values::format_datetime(time::OffsetDateTime::now_utc());
+        let mut writes = vec![Write::Put {
+            item: record.to_item(),
+            condition: None,
+        }];
+        writes.extend(also);
+        Ok(self.store.transact(writes).await?)
+    }
+
+    /// Runs the next chunk of an operation and adds its counters; `false` when told to stop
+    /// before its end (its units applied so far are kept, and not applied again).
+    async fn run_chunk(
+        &self,
+        record: &mut Record,
+        stopped: &tokio::sync::watch::Receiver<bool>,
+    ) -> ApiResult<bool> {
+        let n = record.done_chunks;
+        let key = layout::chunk_key(record.id, n);
+        let chunk = self
+            .store
+            .get(&key)
+            .await?
+            .and_then(|item| Chunk::of(&item))
+            .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
+        let batch = parse_batch(chunk.body.as_bytes())?;
+        let done = self.units_done(record.id, n).await?;
+        let mut counts = Counts::default();
+        let mut errors_before = 0;
+        for (u, (data, included)) in chunk.units.iter().enumerate() {
+            if *stopped.borrow() {
+                return Ok(false);
+            }
+            let unit_counts = match done.get(&u) {
+                Some(c) => *c,
+                None => {
+                    let data: Vec<ResourceObject> =
+                        data.iter().map(|&k| batch.primary[k].clone()).collect();
+                    let included: Vec<ResourceObject> = included
+                        .iter()
+                        .map(|&k| batch.included[k].clone())
+                        .collect();
+                    self.run_unit(record.id, n, u, &chunk, &data, &included, errors_before)
+                        .await?
+                }
+            };
+            errors_before += usize::try_from(unit_counts.error).unwrap_or(0);
+            counts.add(unit_counts);
+        }
+        let mut attrs = Map::new();
+        attrs.insert("state".into(), "done".into());
+        attrs.insert("summary".into(), counts.to_json());
+        attrs.insert("expiresAt".into(), chunk.expires_at.into());
+        let chunk_done = Write::Put {
+            item: Item { key, attrs },
+            condition: Some(Condition::Equals {
+                name: "state".into(),
+                value: "pending".into(),
+            }),
+        };
+        record.done_chunks += 1;
+        record.counts.add(counts);
+        self.save_record(record, Some(chunk_done)).await?;
+        Ok(true)
+    }
+
+    /// The counters of the units of a chunk already applied (or failed), by unit.
+    async fn units_done(&self, op: u64, chunk: usize) -> ApiResult<HashMap<usize, Counts>> {
+        let mut query =
+            RangeQuery::prefix(layout::partition(op), &layout::units_prefix(chunk), 1000);
+        let mut done = HashMap::new();
+        loop {
+            let page = self.store.query(&query).await?;
+            for item in page.items {
+                let unit = item.attrs.get("unit").and_then(Value::as_u64);
+                if let Some(unit) = unit.and_then(|u| usize::try_from(u).ok()) {
+                    let counts =
+                        Counts::from_json(item.attrs.get("summary").unwrap_or(&Value::Null));
+                    done.insert(unit, counts);
+                }
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(done),
+            }
+        }
+    }
+
+    /// Applies one unit, or stores why it cannot be; its counters.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_unit(
+        &self,
+        op: u64,
+        chunk_n: usize,
+        unit: usize,
+        chunk: &Chunk,
+        data: &[ResourceObject],
+        included: &[ResourceObject],
+        errors_before: usize,
+    ) -> ApiResult<Counts> {
+        let started = Instant::now();
+        let ctx = worker_ctx();
+        let unit_key = layout::unit_key(op, chunk_n, unit);
+        let read = data.len() as u64;
+        let elapsed = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let put = |counts: &Counts| Write::Put {
+            item: Item {
+                key: unit_key.clone(),
+                attrs: unit_attrs(unit, counts, chunk.expires_at),
+            },
+            condition: Some(Condition::Absent),
+        };
+        // The counters of a unit applied, from which of its items were created.
+        let applied = |created: &[bool]| {
+            let create = created.iter().take(data.len()).filter(|c| **c).count() as u64;
+            Counts {
+                read,
+                write: read,
+                create,
+                update: read.saturating_sub(create),
+                error: 0,
+                aggregate_ms: elapsed(),
+            }
+        };
+        // Written with the unit's resources.
+        let record = |created: &[bool]| put(&applied(created));
+        let outcome = self.write_batch(&ctx, data, included, Some(&record)).await;
+        match outcome {
+            Ok(Some(written)) => {
+                let created: Vec<bool> = written.items.iter().map(|i| i.2).collect();
+                Ok(applied(&created))
+            }
+            // Applied by an earlier run of the chunk: its record says how.
+            Ok(None) => Ok(self
+                .store
+                .get(&unit_key)
+                .await?
+                .map(|i| Counts::from_json(i.attrs.get("summary").unwrap_or(&Value::Null)))
+                .unwrap_or_default()),
+            // A store that fails is tried again later; the items' own problems are reported.
+            Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
+            Err(errors) => {
+                let counts = Counts {
+                    read,
+                    error: errors.0.len() as u64,
+                    aggregate_ms: elapsed(),
+                    ..Counts::default()
+                };
+                self.store_errors(op, chunk_n, unit, chunk, &errors, errors_before)
+                    .await?;
+                match self.store.transact(vec![put(&counts)]).await {
+                    // Another run of the chunk recorded the unit first.
+                    Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(counts),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// Stores a unit's errors (keyed by their place, so storing them again changes nothing).
+    async fn store_errors(
+        &self,
+        op: u64,
+        chunk_n: usize,
+        unit: usize,
+        chunk: &Chunk,
+        errors: &ApiErrors,
+        errors_before: usize,
+    ) -> ApiResult<()> {
+        let writes: Vec<Write> = errors
+            .0
+            .iter()
+            .enumerate()
+            .map(|(k, e)| {
+                let pointer = match &e.source {
+                    Some(Source::Pointer(p)) => Some(chunk.original_pointer(p)),
+                    _ => None,
+                };
+                let attrs = json!({
+                    "chunk": chunk_n + 1,
+                    "n": errors_before + k + 1,
+                    "status": e.status.as_u16(),
+                    "title": e.title,
+                    "detail": e.detail,
+                    "pointer": pointer,
+                    "expiresAt": chunk.expires_at,
+                });
+                Write::Put {
+                    item: Item {
+                        key: layout::error_key(op, chunk_n, unit, k),
+                        attrs: match attrs {
+                            Value::Object(m) => m,
+                            _ => Map::new(),
+                        },
+                    },
+                    condition: None,
+                }
+            })
+            .collect();
+        let mut writes = writes.into_iter().peekable();
+        while writes.peek().is_some() {
+            let batch: Vec<Write> = writes
+                .by_ref()
+                .take(limits::MAX_TRANSACTION_WRITES)
+                .collect();
+            self.store.transact(batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the operations whose lifetime is over, with everything they left (the cloud's
+    /// table also expires them by their `expiresAt` attribute).
+    async fn sweep_expired(&self) -> ApiResult<()> {
+        let now = now_ms() / 1000;
+        // Ids come from one counter: the sweep walks every id it handed out.
+        let next = match self.store.get(&layout::sequence_key()).await? {
+            Some(item) => item.attrs.get("next").and_then(Value::as_u64).unwrap_or(0),
+            None => return Ok(()),
+        };
+        for id in 0..next {
+            let record = self
+                .store
+                .get(&layout::record_key(id))
+                .await?
+                .and_then(|i| Record::from_item(&i));
+            if record.is_some_and(|r| r.expired(now)) {
+                self.delete_partition(&layout::partition(id)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes every item of a partition.
+    async fn delete_partition(&self, pk: &str) -> ApiResult<()> {
+        loop {
+            let page = self
+                .store
+                .query(&RangeQuery::partition(pk, limits::MAX_TRANSACTION_WRITES))
+                .await?;
+            if page.items.is_empty() {
+                return Ok(());
+            }
+            let deletes: Vec<Write> = page
+                .items
+                .into_iter()
+                .map(|i| Write::Delete {
+                    key: i.key,
+                    condition: None,
+                })
+                .collect();
+            self.store.transact(deletes).await?;
+        }
+    }
+}
+
+/// What a unit's record holds: its place and counters.
+fn unit_attrs(unit: usize, counts: &Counts, expires_at: i64) -> Map<String, Value> {
+    let mut attrs = Map::new();
+    attrs.insert("unit".into(), unit.into());
+    attrs.insert("summary".into(), counts.to_json());
+    attrs.insert("expiresAt".into(), expires_at.into());
+    attrs
+}
+
+/// The worker writes with the permissions the request was checked for when it was accepted.
+fn worker_ctx() -> Ctx {
+    Ctx {
+        api_url: String::new(),
+        hateoas: false,
+        total_count: false,
+        deleted_count: false,
+        access: Arc::new(Access::Everything),
+        preconditions: Preconditions::default(),
+    }
+}

@@ -1,0 +1,270 @@
+//! The batch API's asynchronous mode (the default): 202 with `Content-Location` and an
+//! `asyncoperations` resource, the operation polled to `success` with exact counters, items
+//! with errors skipped and reported at `GET .../errors` with pointers into the original
+//! request (paged), chunks of 100 items, visibility to the owner and admins only, the
+//! operation routes' methods, and a restart that resumes unfinished operations (Oro §10;
+//! acceptance rows 75, 77–81).
+
+use std::time::{Duration, Instant};
+
+use jsonapi_tests::values::{attr, id_of};
+use jsonapi_tests::{ApiClient, Source, TestApp, TestResponse, Value, assert_error, json};
+
+use crate::auth_acl::as_roles;
+use crate::batch_sync::{batch, new_product};
+
+/// Submits a batch in the default mode, checks the immediate answer, and returns the
+/// operation's path (below the base URL).
+async fn submit(api: &ApiClient, ty: &str, body: &Value) -> String {
+    let r = batch(api, ty, body, &[]).await;
+    r.assert_status(202);
+    let location = r
+        .header("content-location")
+        .unwrap_or_else(|| panic!("no Content-Location:\n{}", r.describe()))
+        .to_owned();
+    let data = &r.json()["data"];
+    assert_eq!(data["type"], "asyncoperations");
+    assert_eq!(data["attributes"]["status"], "new");
+    assert_eq!(data["attributes"]["progress"], Value::Null);
+    assert_eq!(data["attributes"]["summary"], Value::Null);
+    assert_eq!(data["attributes"]["entityType"], ty);
+    assert_eq!(data["links"]["self"], location.as_str());
+    let path = format!("/api/asyncoperations/{}", id_of(data));
+    assert!(
+        location.starts_with("http") && location.ends_with(&path),
+        "{location}"
+    );
+    path
+}
+
+/// Polls an operation until it is finished.
+async fn finished(api: &ApiClient, path: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let r = api.get(path).await;
+        r.assert_status(200);
+        let op = r.json()["data"].clone();
+        match op["attributes"]["status"].as_str() {
+            Some("success" | "failed") => return op,
+            Some("new" | "running") if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => panic!("the operation is {other:?}:\n{}", r.describe()),
+        }
+    }
+}
+
+fn summary(op: &Value, counter: &str) -> u64 {
+    op["attributes"]["summary"][counter]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no summary.{counter}: {op}"))
+}
+
+async fn errors(api: &ApiClient, path: &str) -> TestResponse {
+    let r = api.get(&format!("{path}/errors?page%5Bsize%5D=-1")).await;
+    r.assert_status(200);
+    r
+}
+
+#[tokio::test]
+async fn an_async_batch_saves_the_good_items_and_reports_the_others() {
+    let app = TestApp::spawn().await;
+    let body = json!({
+        "data": [
+            { "type": "products", "attributes": { "sku": "ASYNC-1", "name": "One", "price": "1.00" },
+              "relationships": { "category": { "data": { "type": "categories", "id": "c1" } } } },
+            { "type": "products", "attributes": { "sku": "ASYNC-2", "price": "1.00" } },
+            new_product("ASYNC-3"),
+            { "type": "products", "id": "404", "meta": { "update": true }, "attributes": { "name": "X" } },
+        ],
+        "included": [{ "type": "categories", "id": "c1", "attributes": { "name": "Tea" } }],
+    });
+    let path = submit(&app, "products", &body).await;
+    let op = finished(&app, &path).await;
+    assert_eq!(op["attributes"]["status"], "success", "{op}");
+    assert_eq!(op["attributes"]["progress"], 1.0);
+    for (counter, expected) in [
+        ("readCount", 4),
+        ("writeCount", 2),
+        ("createCount", 2),
+        ("updateCount", 0),
+        ("errorCount", 2),
+    ] {
+        assert_eq!(summary(&op, counter), expected, "{counter}: {op}");
+    }
+    let r = errors(&app, &path).await;
+    let errors = r.json()["data"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{}", r.describe());
+    let op_id = id_of(&op);
+    assert_eq!(errors[0]["type"], "asyncoperationerrors");
+    assert_eq!(errors[0]["id"], format!("{op_id}-1-1"));
+    assert_eq!(errors[0]["attributes"]["status"], 400);
+    assert_eq!(errors[0]["attributes"]["title"], "not blank constraint");
+    assert_eq!(
+        errors[0]["attributes"]["source"]["pointer"],
+        "/data/1/attributes/name"
+    );
+    assert_eq!(errors[1]["attributes"]["status"], 404);
+    assert_eq!(errors[1]["attributes"]["source"]["pointer"], "/data/3");
+
+    let skus: Vec<String> = app
+        .list_all("products")
+        .await
+        .iter()
+        .map(|p| attr(p, "sku").as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(skus, ["ASYNC-1", "ASYNC-3"]);
+    assert_eq!(app.list_all("categories").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_large_batch_runs_in_chunks_and_its_errors_are_paged() {
+    let app = TestApp::spawn().await;
+    // 210 items (chunks of 100, 100 and 10); every 50th and the last have no name.
+    let items: Vec<Value> = (0..210)
+        .map(|i| {
+            if i % 50 == 49 || i == 209 {
+                json!({ "type": "products", "attributes": { "sku": format!("BIG-{i}"), "price": "2.00" } })
+            } else {
+                new_product(&format!("BIG-{i}"))
+            }
+        })
+        .collect();
+    let path = submit(&app, "products", &json!({ "data": items })).await;
+    let op = finished(&app, &path).await;
+    assert_eq!(summary(&op, "readCount"), 210);
+    assert_eq!(summary(&op, "createCount"), 205);
+    assert_eq!(summary(&op, "errorCount"), 5);
+    assert_eq!(app.list_all("products").await.len(), 205);
+
+    let first = app.get(&format!("{path}/errors?page%5Bsize%5D=2")).await;
+    first.assert_status(200);
+    let page = first.json()["data"].as_array().expect("a page");
+    let pointers: Vec<&str> = page
+        .iter()
+        .map(|e| {
+            e["attributes"]["source"]["pointer"]
+                .as_str()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        pointers,
+        ["/data/49/attributes/name", "/data/99/attributes/name"]
+    );
+    let next = first.json()["links"]["next"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let second = app.get(&next).await;
+    let page = second.json()["data"].as_array().expect("a page");
+    assert_eq!(
+        page[0]["attributes"]["source"]["pointer"],
+        "/data/149/attributes/name"
+    );
+    // The third chunk's error is numbered in its chunk.
+    let last = app
+        .get(&format!(
+            "{path}/errors?page%5Bsize%5D=2&page%5Bnumber%5D=3"
+        ))
+        .await;
+    let page = last.json()["data"].as_array().expect("a page");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["id"], format!("{}-3-1", id_of(&op)));
+    assert!(last.json()["links"].get("next").is_none());
+}
+
+#[tokio::test]
+async fn an_operation_is_visible_to_its_owner_and_admins_only() {
+    let app = TestApp::spawn_seeded().await;
+    let editor = as_roles(&app, &["editor"]).await;
+    let other = as_roles(&app, &["editor"]).await;
+    let path = submit(
+        &editor,
+        "products",
+        &json!({ "data": [new_product("MINE")] }),
+    )
+    .await;
+    finished(&editor, &path).await;
+    // The seeded client is an admin.
+    app.get(&path).await.assert_status(200);
+    for p in [path.clone(), format!("{path}/errors")] {
+        let r = other.get(&p).await;
+        assert_error(&r, 404, "not found http exception", Source::Any);
+    }
+    assert_error(
+        &app.get("/api/asyncoperations/999999").await,
+        404,
+        "not found http exception",
+        Source::Any,
+    );
+}
+
+#[tokio::test]
+async fn the_operation_routes_answer_get_only() {
+    let app = TestApp::spawn().await;
+    let path = submit(
+        &app,
+        "categories",
+        &json!({ "data": [{ "type": "categories", "attributes": { "name": "A" } }] }),
+    )
+    .await;
+    finished(&app, &path).await;
+    for p in [path.clone(), format!("{path}/errors")] {
+        let r = app.delete(&p).await;
+        assert_error(&r, 405, "method not allowed http exception", Source::Any);
+        assert_eq!(r.header("allow"), Some("OPTIONS, GET"));
+        let r = app.options(&p).await;
+        assert_eq!(r.header("allow"), Some("OPTIONS, GET"));
+    }
+    let r = app
+        .patch(
+            &path,
+            &json!({ "data": { "type": "asyncoperations", "id": "1" } }),
+        )
+        .await;
+    r.assert_status(405);
+    // No list, no other subresource.
+    assert_error(
+        &app.get("/api/asyncoperations").await,
+        404,
+        "not found http exception",
+        Source::Any,
+    );
+    assert_error(
+        &app.get(&format!("{path}/owner")).await,
+        404,
+        "not found http exception",
+        Source::Any,
+    );
+    // The errors are paged only: sorting, fields and include are refused.
+    for param in [
+        "sort=id",
+        "include=x",
+        "fields%5Basyncoperationerrors%5D=title",
+    ] {
+        let r = app.get(&format!("{path}/errors?{param}")).await;
+        assert_error(&r, 400, "filter constraint", Source::Any);
+    }
+}
+
+#[tokio::test]
+async fn a_restart_resumes_unfinished_operations_without_doubling_anything() {
+    let mut app = TestApp::spawn().await;
+    let items: Vec<Value> = (0..150).map(|i| new_product(&format!("RES-{i}"))).collect();
+    let path = submit(&app, "products", &json!({ "data": items })).await;
+    // Stopped while it runs (or, on a fast machine, just after).
+    app.restart().await;
+    let op = finished(&app, &path).await;
+    assert_eq!(summary(&op, "createCount"), 150, "{op}");
+    assert_eq!(summary(&op, "readCount"), 150, "{op}");
+    let products = app.list_all("products").await;
+    assert_eq!(products.len(), 150);
+    let mut skus: Vec<&str> = products
+        .iter()
+        .map(|p| attr(p, "sku").as_str().unwrap_or_default())
+        .collect();
+    skus.sort_unstable();
+    skus.dedup();
+    assert_eq!(skus.len(), 150, "no product was created twice");
+}
