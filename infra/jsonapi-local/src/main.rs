@@ -1,6 +1,6 @@
 //! `jsonapi-local`: serves the API of a configuration file (the example domain by default) on
 //! the embedded store, until SIGINT or SIGTERM; manages its API clients; and inspects a
-//! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`).
+//! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`, `template`).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -115,6 +115,9 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         server_url: String,
     },
+    /// The SAM template (YAML) that deploys the API to AWS: its routes, functions and IAM
+    /// follow the configuration (template.yaml is this for the example domain).
+    Template,
 }
 
 #[derive(Debug, Subcommand)]
@@ -351,6 +354,13 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             text.push('\n');
             text
         }
+        Command::Template => match jsonapi_sam::template(&schema, &file) {
+            Ok(template) => template,
+            Err(e) => {
+                eprintln!("jsonapi-local: {file}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
     };
     print!("{out}");
