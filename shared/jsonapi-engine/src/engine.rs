@@ -335,6 +335,7 @@ impl<S: Store> Engine<S> {
                 let body = document(plain::Body::Resource { ty, id: None });
                 self.write_document(&ctx, ty, None, query, &body).await
             }
+            (Route::List { .. }, Method::PATCH) => self.update_list(&ctx, ty, req).await,
             (Route::List { .. }, Method::DELETE) => {
                 self.delete_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
                     .await
