@@ -12,9 +12,9 @@ use crate::raw::{
 };
 use crate::schema::{
     ASYNC_OPERATIONS_SEGMENT, Action, ActionSet, ApiSettings, Attribute, AuthSettings,
-    CorsSettings, DOC_SEGMENT, DataType, ExternalIssuerSettings, Filter, FilterTarget, IdStrategy,
-    IssuerKeys, OPERATIONS_SEGMENT, OnDelete, Operator, Relationship, RelationshipStorage,
-    ResourceType, Schema, TitlePart, TitleTemplate,
+    BatchSettings, CorsSettings, DOC_SEGMENT, DataType, ExternalIssuerSettings, Filter,
+    FilterTarget, IdStrategy, IssuerKeys, OPERATIONS_SEGMENT, OnDelete, Operator, Relationship,
+    RelationshipStorage, ResourceType, Schema, TitlePart, TitleTemplate,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -116,6 +116,12 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         max_results,
         max_related: raw.max_related.unwrap_or(1000).max(1),
         max_delete: raw.max_delete.unwrap_or(100).max(1),
+        batch: BatchSettings {
+            chunk_size: raw.batch.chunk_size.unwrap_or(100).max(1),
+            included_chunk_size: raw.batch.included_chunk_size.unwrap_or(50).max(1),
+            sync_limit: raw.batch.sync_limit.unwrap_or(100).max(1),
+            sync_included_limit: raw.batch.sync_included_limit.unwrap_or(50),
+        },
         openapi,
         sandbox,
         operations: false,

@@ -19,6 +19,8 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawApi {
     pub(crate) enabled: Option<bool>,
+    #[serde(default)]
+    pub(crate) batch: RawBatch,
     pub(crate) public_url: Option<String>,
     pub(crate) prefix: Option<String>,
     pub(crate) page_size: Option<i64>,
@@ -59,6 +61,15 @@ pub(crate) struct RawIssuer {
     pub(crate) roles_claim: Option<String>,
     pub(crate) jwks: Option<Value>,
     pub(crate) jwks_uri: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawBatch {
+    pub(crate) chunk_size: Option<usize>,
+    pub(crate) included_chunk_size: Option<usize>,
+    pub(crate) sync_limit: Option<usize>,
+    pub(crate) sync_included_limit: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -20,6 +20,21 @@ pub const OPERATIONS_SEGMENT: &str = "operations";
 /// (`{prefix}/asyncoperations/{id}`); no type may have this name.
 pub const ASYNC_OPERATIONS_SEGMENT: &str = "asyncoperations";
 
+/// The batch API's sizes: how many items an asynchronous chunk holds, and how many a
+/// synchronous batch may send (the model's `chunk_size`, `included_data_chunk_size`,
+/// `sync_processing_limit`, `sync_processing_included_data_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// `data` items per chunk (default 100).
+    pub chunk_size: usize,
+    /// `included` items per chunk (default 50).
+    pub included_chunk_size: usize,
+    /// Most `data` items with `X-Mode: sync` (default 100).
+    pub sync_limit: usize,
+    /// Most `included` items with `X-Mode: sync` (default 50).
+    pub sync_included_limit: usize,
+}
+
 /// Every resource type of one API, and the API-wide settings.
 #[derive(Debug, Clone)]
 pub struct Schema {
@@ -60,6 +75,8 @@ pub struct ApiSettings {
     pub max_related: usize,
     /// The most resources one `DELETE /api/{type}` deletes (default 100).
     pub max_delete: usize,
+    /// The batch API's sizes (`PATCH /api/{type}`).
+    pub batch: BatchSettings,
     /// `GET {prefix}/doc/openapi.json` serves the OpenAPI document of the API (default true).
     pub openapi: bool,
     /// `GET {prefix}/doc` serves the sandbox page, which needs the OpenAPI document (default

@@ -151,7 +151,7 @@ fn operation_paths(
             "tags": ["asyncoperations"],
             "summary": "The methods this URL allows",
             "security": [],
-            "responses": { "200": { "description": "The allowed methods (`OPTIONS, GET`).", "headers": {
+            "responses": { "200": { "description": "The allowed methods (`OPTIONS, GET, HEAD`).", "headers": {
                 "Allow": { "required": true, "schema": { "type": "string" } } } } },
         })
     };
@@ -203,6 +203,7 @@ fn operation_paths(
 
 fn operation(schema: &Schema, ty: &ResourceType) -> Value {
     let t = &ty.name;
+    let limits = &schema.api.batch;
     // The synchronous answer is shaped as a create's.
     let mut parameters = params::for_route(schema, ty, Accepts::of(Operation::Create, false));
     parameters.push(json!({
@@ -247,7 +248,7 @@ fn operation(schema: &Schema, ty: &ResourceType) -> Value {
         "operationId": format!("update_list-{t}"),
         "tags": [t],
         "summary": format!("Create or update many {t} resources (batch)"),
-        "description": "The batch API (by default asynchronous: 202 and an operation to poll): `data` is an array of resource objects of this type (no meta: create; `meta.update: true`: update the resource with this `id`; `meta.upsert`: update or create), `included` more resources linked to them. With `X-Mode: sync` the items are written in request order, all or nothing (at most 100 in `data` and 50 in `included`). A request that cannot be read, whose items are of another type, or that asks for what the caller may not do is refused before anything is written.",
+        "description": format!("The batch API (by default asynchronous: 202 and an operation to poll): `data` is an array of resource objects of this type (no meta: create; `meta.update: true`: update the resource with this `id`; `meta.upsert`: update or create), `included` more resources linked to them. With `X-Mode: sync` the items are written in request order, all or nothing (at most {} in `data` and {} in `included`). A request that cannot be read, whose items are of another type, or that asks for what the caller may not do is refused before anything is written.", limits.sync_limit, limits.sync_included_limit),
         "parameters": parameters,
         "requestBody": {
             "required": true,

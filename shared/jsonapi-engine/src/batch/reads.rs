@@ -1,6 +1,6 @@
 //! The routes that read asynchronous operations: `{prefix}/asyncoperations/{id}` and
 //! `{prefix}/asyncoperations/{id}/errors` answer `GET` (and `HEAD`) and `OPTIONS`; other
-//! methods are 405 with `Allow: OPTIONS, GET`; every other path below the segment is 404.
+//! methods are 405 with `Allow: OPTIONS, GET, HEAD`; every other path below the segment is 404.
 
 use std::sync::Arc;
 
@@ -17,13 +17,13 @@ use crate::auth::access::Access;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult, title};
 use crate::format::Format;
-use crate::query::{self, Accepts, PageSize};
+use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render;
 use crate::request::{ApiRequest, ApiResponse};
 use crate::routing::Route;
 
 /// The methods the routes allow.
-const ALLOWED: &str = "OPTIONS, GET";
+const ALLOWED: &str = "OPTIONS, GET, HEAD";
 
 /// The type of an operation's errors.
 const ERRORS_TYPE: &str = "asyncoperationerrors";
@@ -86,14 +86,19 @@ impl<S: Store> Engine<S> {
         }
         format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
         let ctx = self.context(req, access)?;
-        let record = self.visible_operation(&ctx.access, id).await?;
-        if errors {
-            self.operation_errors(&ctx, &record, req.query.as_deref())
-                .await
+        // The query is read before the lookup, as on every route.
+        let paging = if errors {
+            Some(self.errors_paging(req.query.as_deref())?)
         } else {
             if let Some((name, _)) = query::pairs(req.query.as_deref()).into_iter().next() {
                 return Err(query::unsupported(&name).param(name).into());
             }
+            None
+        };
+        let record = self.visible_operation(&ctx.access, id).await?;
+        if let Some(q) = paging {
+            self.operation_errors(&ctx, &record, &q).await
+        } else {
             let url = ctx.hateoas.then_some(ctx.api_url.as_str());
             let data = record.resource(url, now_ms());
             Ok(ApiResponse::document(
@@ -119,16 +124,13 @@ impl<S: Store> Engine<S> {
         record.ok_or_else(|| ApiError::not_found().into())
     }
 
-    /// A page of an operation's errors, in chunk order (`page[number]`, `page[size]`).
-    async fn operation_errors(
-        &self,
-        ctx: &Ctx,
-        record: &Record,
-        query_string: Option<&str>,
-    ) -> ApiResult<ApiResponse> {
+    /// The paging of an errors page (`page[number]`, `page[size]`; nothing else).
+    fn errors_paging(&self, query_string: Option<&str>) -> ApiResult<QueryParams> {
+        // Only paging is read, which no type's fields change: any type that has batches will do.
         let ty = self
             .schema
-            .resource_type(&record.entity_type)
+            .types()
+            .find(|t| t.actions.allows(Action::UpdateList))
             .ok_or_else(ApiError::not_found)?;
         let accepts = Accepts {
             paging: true,
@@ -143,6 +145,16 @@ impl<S: Store> Engine<S> {
                 return Err(query::unsupported(name).param(name).into());
             }
         }
+        Ok(q)
+    }
+
+    /// A page of an operation's errors, in chunk order.
+    async fn operation_errors(
+        &self,
+        ctx: &Ctx,
+        record: &Record,
+        q: &QueryParams,
+    ) -> ApiResult<ApiResponse> {
         let size = match q.paging.size {
             PageSize::Size(n) => n,
             PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX),
@@ -170,7 +182,7 @@ impl<S: Store> Engine<S> {
             }
         };
         let url = format!("{}/errors", operation_url(&ctx.api_url, record.id));
-        let links = ctx.hateoas.then(|| number_links(&url, &q, more));
+        let links = ctx.hateoas.then(|| number_links(&url, q, more));
         Ok(ApiResponse::document(
             StatusCode::OK,
             &render::document(Value::Array(errors), None, links),

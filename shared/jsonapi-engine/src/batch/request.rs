@@ -14,11 +14,6 @@ use crate::document::{self, Batch, ResourceObject};
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 
-/// Most `data` items of a synchronous batch (the model's `sync_processing_limit`).
-pub(crate) const SYNC_PRIMARY_LIMIT: usize = 100;
-/// Most `included` items of a synchronous batch (`sync_processing_included_data_limit`).
-pub(crate) const SYNC_INCLUDED_LIMIT: usize = 50;
-
 /// How a batch is processed, from the `X-Mode` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -92,10 +87,11 @@ impl<S: Store> Engine<S> {
                     format!("The data limit for the synchronous operation exceeded{section}."),
                 )
             };
-            if batch.primary.len() > SYNC_PRIMARY_LIMIT {
+            let limits = &self.schema.api.batch;
+            if batch.primary.len() > limits.sync_limit {
                 return Err(exceeded("").into());
             }
-            if batch.included.len() > SYNC_INCLUDED_LIMIT {
+            if batch.included.len() > limits.sync_included_limit {
                 return Err(exceeded(" for the section \"included\"").into());
             }
         }

@@ -23,11 +23,6 @@ use crate::render;
 use crate::request::ApiResponse;
 use crate::values;
 
-/// Most `data` items of a chunk (the model's `chunk_size`).
-pub(crate) const CHUNK_DATA: usize = 100;
-/// Most `included` items of a chunk (`included_data_chunk_size`).
-pub(crate) const CHUNK_INCLUDED: usize = 50;
-
 impl<S: Store> Engine<S> {
     /// Stores a checked batch as a new operation and answers 202.
     pub(crate) async fn start_async(
@@ -43,8 +38,8 @@ impl<S: Store> Engine<S> {
         let expires_at = now.unix_timestamp() + LIFETIME_SECS;
         let groups = chunks(
             units(&batch.primary, &batch.included),
-            CHUNK_DATA,
-            CHUNK_INCLUDED,
+            self.schema.api.batch.chunk_size,
+            self.schema.api.batch.included_chunk_size,
         );
         for (n, units) in groups.iter().enumerate() {
             let item = chunk_item(id, n, units, &data, &included, expires_at);
