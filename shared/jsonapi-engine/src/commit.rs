@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use http::StatusCode;
-use jsonapi_config::Action;
+use jsonapi_config::Operation;
 use jsonapi_store::{Key, Store, StoreError, Write, limits};
 
 use crate::engine::Engine;
@@ -66,7 +66,7 @@ impl<S: Store> Engine<S> {
     /// are set here, so every staged change gets them.
     pub(crate) async fn commit(
         &self,
-        action: Action,
+        action: Operation,
         changes: ChangeSet,
     ) -> Result<ChangeSet, CommitError> {
         self.commit_as(action, changes, false).await
@@ -76,7 +76,7 @@ impl<S: Store> Engine<S> {
     /// instead of writing, so it reports what the write would, and changes nothing.
     pub(crate) async fn commit_as(
         &self,
-        action: Action,
+        action: Operation,
         mut changes: ChangeSet,
         dry_run: bool,
     ) -> Result<ChangeSet, CommitError> {

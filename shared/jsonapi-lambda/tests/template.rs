@@ -73,7 +73,7 @@ fn functions(t: &Value) -> BTreeMap<String, (String, Value)> {
 }
 
 fn binary(op: Operation) -> String {
-    format!("fn-{}", op.name())
+    format!("fn-{}", op.function_name())
 }
 
 #[test]
@@ -144,9 +144,9 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
     for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
         let dir = entry.expect("entry").path();
         let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let op = Operation::ALL
+        let op = Operation::FUNCTIONS
             .into_iter()
-            .find(|op| op.name() == folder)
+            .find(|op| op.function_name() == folder)
             .unwrap_or_else(|| panic!("functions/{folder} is not the name of an Operation"));
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
         assert!(
@@ -167,8 +167,8 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
         );
         crates.insert(binary(op));
     }
-    let every_operation: BTreeSet<String> = Operation::ALL.into_iter().map(binary).collect();
-    assert_eq!(crates, every_operation, "one crate per Operation");
+    let every_function: BTreeSet<String> = Operation::FUNCTIONS.into_iter().map(binary).collect();
+    assert_eq!(crates, every_function, "one crate per function");
     assert_eq!(in_template, crates, "one template function per crate");
 }
 
@@ -303,7 +303,7 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
         t["Globals"]["Function"].get("Policies").is_none(),
         "permissions are per function"
     );
-    for op in Operation::ALL {
+    for op in Operation::FUNCTIONS {
         let (id, f) = &functions(&t)[&binary(op)];
         let granted = grants_of(id, f);
         if op == Operation::Docs {

@@ -7,7 +7,7 @@
 //! request schemas what it accepts (`additionalProperties: false` where it refuses unknown
 //! members).
 
-use jsonapi_config::{Action, IdStrategy, ResourceType, Schema};
+use jsonapi_config::{IdStrategy, Operation, ResourceType, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::values;
@@ -434,7 +434,7 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
 
     let includable: Vec<Value> = schema
         .types()
-        .filter(|o| o.actions.allows(Action::Create) || o.actions.allows(Action::Update))
+        .filter(|o| o.actions.allows(Operation::Create) || o.actions.allows(Operation::Update))
         .map(|o| reference(&format!("{}.included", o.name)))
         .collect();
     let included = json!({

@@ -39,9 +39,8 @@ use jsonapi_store::Store;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use crate::routing::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
 pub(crate) use access::{Access, Refusal};
-pub use authorize::AUTHORIZE_PATH;
-pub use endpoint::{JWKS_PATH, TOKEN_PATH};
 use users::Users;
 
 use crate::engine::Engine;
