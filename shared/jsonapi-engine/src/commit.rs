@@ -18,12 +18,6 @@ use crate::resource::{self, Origin};
 use crate::turns::Turn;
 use crate::values;
 
-/// How long a write keeps re-running from fresh reads while concurrent writes change what it
-/// read (optimistic-concurrency conflicts) before the client is asked to retry later (503),
-/// unless the engine is given another budget ([`Engine::with_retry_budget`]): well inside a
-/// Lambda function's 10 s timeout.
-pub(crate) const RETRY_BUDGET: Duration = Duration::from_secs(5);
-
 /// The longest pause between two attempts, in milliseconds. Pauses are random up to a ceiling
 /// that doubles from 1 ms, so writers that collided spread out instead of colliding again in
 /// lockstep.
@@ -211,7 +205,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// How long a write may keep re-running while concurrent writes change what it read
-    /// (default [`RETRY_BUDGET`]); a write still in conflict then is answered 503 with
+    /// (default `engine::RETRY_BUDGET`); a write still in conflict then is answered 503 with
     /// `Retry-After`. A server that waits longer than a Lambda function may (the local server)
     /// gives it more.
     #[must_use]

@@ -2,6 +2,7 @@
 //! and turning each [`ApiRequest`] into an [`ApiResponse`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::StatusCode;
 use jsonapi_auth::Passwords;
@@ -15,6 +16,12 @@ use crate::precondition::Preconditions;
 use crate::request::{ApiRequest, ApiResponse};
 use crate::resource::{self, Resource};
 use crate::routing::Resolved;
+
+/// How long a write keeps re-running from fresh reads while concurrent writes change what it
+/// read (optimistic-concurrency conflicts) before the client is asked to retry later (503),
+/// unless the engine is given another budget ([`Engine::with_retry_budget`]): well inside a
+/// Lambda function's 10 s timeout.
+const RETRY_BUDGET: Duration = Duration::from_secs(5);
 
 /// The JSON:API engine over a store.
 #[derive(Debug)]
@@ -31,7 +38,7 @@ pub struct Engine<S> {
     /// Writers that conflicted on an item, taking turns.
     pub(crate) turns: crate::turns::Turns,
     /// How long a write may keep re-running while concurrent writes change what it read.
-    pub(crate) retry_budget: std::time::Duration,
+    pub(crate) retry_budget: Duration,
 }
 
 /// Per-request settings: read from the headers and the query parameters.
@@ -74,7 +81,7 @@ impl<S: Store> Engine<S> {
             cursor_secret: std::sync::OnceLock::new(),
             auth: Auth::new(passwords),
             turns: crate::turns::Turns::default(),
-            retry_budget: crate::commit::RETRY_BUDGET,
+            retry_budget: RETRY_BUDGET,
         };
         engine.with_extensions(builtin.into_iter().flatten())
     }
@@ -291,7 +298,7 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             .ok_or_else(|| invalid("ULID")),
         IdStrategy::Client => {
             if id.is_empty()
-                || id.len() > crate::resource::MAX_ID_KEY_BYTES
+                || id.len() > crate::values::MAX_ID_KEY_BYTES
                 || id.chars().any(char::is_control)
             {
                 Err(invalid(

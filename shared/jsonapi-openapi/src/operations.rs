@@ -10,7 +10,8 @@ use jsonapi_config::{Operation, Relationship, ResourceType, Schema};
 use jsonapi_engine::{Accepts, PathKind, ROUTES, allowed_methods};
 use serde_json::{Map, Value, json};
 
-use crate::schemas::{self, ERRORS, reference};
+use crate::schemas::{self, ERRORS};
+use crate::values::reference;
 use crate::{MEDIA_TYPE, params, plain, values};
 
 /// How filters reach related resources, for the operations that filter.

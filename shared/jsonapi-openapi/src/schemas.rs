@@ -10,12 +10,7 @@
 use jsonapi_config::{IdStrategy, Operation, ResourceType, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::values;
-
-/// `{"$ref": "#/components/schemas/{name}"}`
-pub(crate) fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
+use crate::values::{self, reference};
 
 /// The name of the error document's schema.
 pub(crate) const ERRORS: &str = "errors";
@@ -28,7 +23,6 @@ pub(crate) fn components(schema: &Schema) -> Map<String, Value> {
         response_schemas(ty, &mut out);
         request_schemas(schema, ty, &mut out);
     }
-    crate::plain::components(schema, &mut out);
     out
 }
 
