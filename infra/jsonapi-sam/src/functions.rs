@@ -47,7 +47,7 @@ fn deploys(schema: &Schema, op: Operation) -> bool {
 }
 
 /// What the function does, after its name in its `Description`.
-fn description(op: Operation, prefix: &str) -> String {
+fn description(op: Operation, schema: &Schema) -> String {
     match op {
         Operation::Get => "GET one resource".to_owned(),
         Operation::GetList => "GET a collection (filters, sorting, paging, include)".to_owned(),
@@ -74,10 +74,17 @@ fn description(op: Operation, prefix: &str) -> String {
             "POST JSON:API atomic operations (add, update, remove of any type, one transaction)"
                 .to_owned()
         }
-        Operation::Docs => format!(
-            "the sandbox page (GET {prefix}/doc) and the OpenAPI document \
-             (GET {prefix}/doc/openapi.json)"
-        ),
+        Operation::Docs => {
+            let api = &schema.api;
+            let prefix = &api.prefix;
+            let sandbox = format!("the sandbox page (GET {prefix}/doc)");
+            let openapi = format!("the OpenAPI document (GET {prefix}/doc/openapi.json)");
+            match (api.sandbox, api.openapi) {
+                (true, true) => format!("{sandbox} and {openapi}"),
+                (true, false) => sandbox,
+                _ => openapi,
+            }
+        }
     }
 }
 
@@ -136,7 +143,6 @@ impl Deployed {
     pub(crate) fn write(&self, out: &mut String, schema: &Schema) {
         let op = self.op;
         let name = op.function_name();
-        let prefix = &schema.api.prefix;
         policy::comment(out, op);
         let _ = write!(
             out,
@@ -146,7 +152,7 @@ impl Deployed {
             id = camel(&name),
             description = quote(&format!(
                 "${{AWS::StackName}} {name}: {}",
-                description(op, prefix)
+                description(op, schema)
             )),
         );
         policy::write(out, op, schema);

@@ -68,12 +68,11 @@ const VIEW: &[Permission] = &[Permission::View];
 const CREATE: &[Permission] = &[Permission::Create, Permission::View];
 const EDIT: &[Permission] = &[Permission::Edit, Permission::View];
 const DELETE: &[Permission] = &[Permission::Delete];
-const UPSERT: &[Permission] = &[Permission::Create, Permission::Edit, Permission::View];
 
 /// The permissions an operation needs on its resource type (Oro's default ACL). `options` needs
 /// none (it never requires authentication), nor do the operations on no type (the token
-/// endpoint, the documentation, and atomic operations, each of which is checked as the
-/// operation it runs).
+/// endpoint, the documentation) and those on many resources at once (atomic operations and
+/// update_list), each of whose items is checked as the create or update it is.
 pub fn required(operation: Operation) -> &'static [Permission] {
     match operation {
         Operation::Get
@@ -85,10 +84,9 @@ pub fn required(operation: Operation) -> &'static [Permission] {
         | Operation::UpdateRelationship
         | Operation::AddRelationship
         | Operation::DeleteRelationship => EDIT,
-        // A batch may create resources as well as update them.
-        Operation::UpdateList => UPSERT,
         Operation::Delete | Operation::DeleteList => DELETE,
         Operation::Options
+        | Operation::UpdateList
         | Operation::Token
         | Operation::Authorize
         | Operation::Jwks
@@ -241,7 +239,7 @@ mod tests {
             (Operation::UpdateRelationship, &[Edit, View]),
             (Operation::AddRelationship, &[Edit, View]),
             (Operation::DeleteRelationship, &[Edit, View]),
-            (Operation::UpdateList, &[Create, Edit, View]),
+            (Operation::UpdateList, &[]),
             (Operation::Options, &[]),
         ];
         for (operation, needed) in cases {

@@ -204,21 +204,24 @@ impl<S: Store> Engine<S> {
             Format::JsonApi => req.body.clone(),
             Format::Plain => plain_document(ty, &route, &req.body),
         };
-        self.dispatch(&ctx, operation, route, ty, &body).await
+        self.dispatch(&ctx, operation, route, ty, req, &body).await
     }
 
-    /// The one dispatch: each operation to its action (`actions/`).
+    /// The one dispatch: each operation to its action (`actions/`, `batch/`). `body` is the
+    /// request's document (a plain body already turned into one).
     async fn dispatch(
         &self,
         ctx: &Ctx,
         operation: Operation,
         route: Route,
         ty: &Arc<ResourceType>,
+        req: &ApiRequest,
         body: &Bytes,
     ) -> ApiResult<ApiResponse> {
         match (operation, route) {
             (Operation::GetList, _) => self.get_list(ctx, ty).await,
             (Operation::Create, _) => self.write_document(ctx, ty, None, body).await,
+            (Operation::UpdateList, _) => self.update_list(ctx, ty, req).await,
             (Operation::DeleteList, _) => self.delete_list(ctx, ty).await,
             (Operation::Get, Route::Item { id, .. }) => self.get(ctx, ty, &id).await,
             (Operation::Update, Route::Item { id, .. }) => {

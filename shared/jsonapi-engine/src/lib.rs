@@ -18,6 +18,7 @@
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
 //! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete, and
 //!   the atomic extension's operations (`POST {prefix}/operations`).
+//! - `batch`: the batch API (`PATCH {prefix}/{type}`), its checks and its synchronous mode.
 //! - [`resource`]: a resource and its items in the logical table; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
@@ -34,6 +35,7 @@
 
 mod actions;
 pub mod auth;
+mod batch;
 mod commit;
 mod cors;
 mod cursor;

@@ -260,6 +260,11 @@ fn route_operation(
     if overridden {
         return Some(Operation::GetList);
     }
+    // The batch API has no function of its own yet, so it is not in the table the template
+    // is checked against.
+    if *method == Method::PATCH && matches!(route, Route::List { .. }) {
+        return Some(Operation::UpdateList);
+    }
     let method = if *method == Method::HEAD {
         &Method::GET
     } else {
