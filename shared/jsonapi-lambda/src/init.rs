@@ -4,7 +4,7 @@
 //! cannot start instead of a bare "Runtime exited".
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -13,20 +13,22 @@ use jsonapi_engine::{Engine, Operation};
 use jsonapi_store_dynamodb::{Config, ConnectError, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
 
+use crate::packaged;
+
 /// The settings of a function, all from its environment (`template.yaml` sets them). The key
 /// that signs access tokens is read apart, in [`Settings::engine`]
 /// (`jsonapi_engine::auth::signing_key_from_env`: `JWT_PRIVATE_KEY`, else `JWT_SECRET`, else the
 /// key kept in the table), so that it is never part of a value that could be printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
-    /// `JSONAPI_CONFIG`: the API configuration file; the example domain when unset.
+    /// `JSONAPI_CONFIG`: an API configuration file for local runs; the packaged one when unset.
     pub(crate) config: Option<PathBuf>,
     /// `TABLE_NAME`: the DynamoDB table.
     pub(crate) table: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`: a local DynamoDB (tests, `cargo lambda watch`).
     pub(crate) endpoint: Option<String>,
     /// `TOKEN_LIFETIME_SECONDS`: replaces the configuration's `api.auth.accessTokenLifetime`
-    /// (the template's `TokenLifetimeSeconds`: the deployed functions carry no configuration
+    /// (the template's `TokenLifetimeSeconds`: a deployment changes it without a new build
     /// file to change it in).
     pub(crate) token_lifetime: Option<u64>,
 }
@@ -105,12 +107,40 @@ fn check_public_url() -> Result<(), InitError> {
     })
 }
 
-/// The API configuration: the file `JSONAPI_CONFIG` names, checked, or the example domain.
-fn load_schema(config: Option<&std::path::Path>) -> Result<Schema, InitError> {
-    jsonapi_example::load(config).map_err(|e| InitError {
+/// The API configuration: the one packaged into the function when it was built
+/// ([`packaged`]), or, for local runs (`cargo lambda watch`, tests), the file `JSONAPI_CONFIG`
+/// names. When the template says which configuration it was generated from
+/// (`JSONAPI_CONFIG_SHA256`), the one in use must be that one: a function built from another
+/// file would serve routes the template does not have, and lack the ones it has.
+fn load_schema(config: Option<&Path>) -> Result<Schema, InitError> {
+    let invalid = |message: String| InitError {
         kind: "InvalidConfiguration",
-        message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
-    })
+        message: format!("the API configuration is not usable: {message}"),
+    };
+    let (name, text) = match config {
+        Some(path) => {
+            let name = format!("{} (JSONAPI_CONFIG)", path.display());
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("{name}: cannot read the file: {e}")))?;
+            (name, text)
+        }
+        None => (packaged::NAME.to_owned(), packaged::TEXT.to_owned()),
+    };
+    if let Some(expected) = var("JSONAPI_CONFIG_SHA256") {
+        let carried = jsonapi_config::digest(&text);
+        if !carried.eq_ignore_ascii_case(expected.trim()) {
+            return Err(InitError {
+                kind: "ConfigurationMismatch",
+                message: format!(
+                    "this function carries the API configuration {name} (SHA-256 {carried}), \
+                     but the template was generated from another one (JSONAPI_CONFIG_SHA256 \
+                     {expected}): build the functions with JSONAPI_CONFIG_FILE naming the file \
+                     the template was generated from (infra/sam/README.md)"
+                ),
+            });
+        }
+    }
+    jsonapi_config::parse(&name, &text).map_err(|e| invalid(e.to_string()))
 }
 
 /// What the `docs` function needs: the configuration alone (it never opens the table).
