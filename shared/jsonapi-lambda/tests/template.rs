@@ -1,8 +1,12 @@
-//! `template.yaml` against the code it deploys: the routes of `jsonapi_engine::ROUTES` and
-//! `AUTH_ROUTES`, one function per `functions/*` crate, least-privilege IAM per function (the
-//! private signing key readable by the token function alone), the token and sign-in routes'
-//! throttling, and the table of `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
-//! the template's form; this checks its meaning, which no linter knows.
+//! The templates against the code they deploy, for the example domain (the committed
+//! `template.yaml`) and for a second configuration (`infra/api/library.yaml`, its template
+//! generated here as `jsonapi-local template` prints it): the routes of
+//! `jsonapi_engine::ROUTES` and `AUTH_ROUTES` under each prefix, a function for each operation
+//! the configuration uses and one `functions/*` crate per function, least-privilege IAM per
+//! function (the private signing key readable by the token function alone), the token and
+//! sign-in routes' throttling, the configuration's digest, and the table of
+//! `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
+//! the templates' form; this checks their meaning, which no linter knows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
