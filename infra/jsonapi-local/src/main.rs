@@ -285,7 +285,7 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
 }
 
 /// Prints what a command gives, or why it failed.
-fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
+fn printed(outcome: Result<String, jsonapi_local::Error>) -> ExitCode {
     match outcome {
         Ok(out) => {
             print!("{out}");

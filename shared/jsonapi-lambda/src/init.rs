@@ -85,26 +85,25 @@ fn var(name: &str) -> Option<String> {
 }
 
 /// `JSONAPI_PUBLIC_URL`, read and checked once: the base URL of links when a custom domain
-/// fronts the API (it wins over the configuration's `api.publicUrl`). `Err` holds why it is
+/// fronts the API (it wins over the configuration's `api.publicUrl`). `Err` says why it is
 /// unusable; [`Settings::from_env`] refuses to start then.
-pub(crate) fn public_url() -> Result<Option<&'static str>, &'static str> {
-    static URL: OnceLock<Result<Option<String>, String>> = OnceLock::new();
-    match URL.get_or_init(|| {
+pub(crate) fn public_url() -> Result<Option<&'static str>, &'static InitError> {
+    static URL: OnceLock<Result<Option<String>, InitError>> = OnceLock::new();
+    let checked = URL.get_or_init(|| {
         var("JSONAPI_PUBLIC_URL")
             .map(|u| jsonapi_config::public_url(&u))
             .transpose()
-    }) {
-        Ok(url) => Ok(url.as_deref()),
-        Err(e) => Err(e),
-    }
+            .map_err(|e| InitError {
+                kind: "InvalidPublicUrl",
+                message: format!("JSONAPI_PUBLIC_URL {e}"),
+            })
+    });
+    checked.as_ref().map(Option::as_deref)
 }
 
 /// `JSONAPI_PUBLIC_URL`, when set, is a usable base URL.
 fn check_public_url() -> Result<(), InitError> {
-    public_url().map(drop).map_err(|e| InitError {
-        kind: "InvalidPublicUrl",
-        message: format!("JSONAPI_PUBLIC_URL {e}"),
-    })
+    public_url().map(drop).map_err(InitError::clone)
 }
 
 /// The API configuration: the one packaged into the function when it was built

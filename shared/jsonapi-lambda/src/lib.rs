@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - `event`: an API Gateway request to an [`jsonapi_engine::ApiRequest`] (stage, raw path and
-//!   query, cookies, base64 bodies, the public base URL of links) and the engine's answer back.
+//!   query, cookies, base64 bodies, the public base URL of links) and the engine's answer back,
+//!   through the engine's one HTTP conversion (`ApiRequest::from_http`), the local server's too.
 //! - `init`: settings from the environment (the token signing key and lifetime included), the
 //!   configuration checked against the template's digest of it, the engine built once per
 //!   process, init errors reported to the Runtime API.
