@@ -66,8 +66,7 @@ fn description(op: Operation, schema: &Schema) -> String {
         Operation::Options => "OPTIONS on every path (Allow)".to_owned(),
         Operation::UpdateList => "PATCH several resources at once".to_owned(),
         Operation::Token | Operation::Authorize | Operation::Jwks => {
-            "POST /oauth2-token, GET|POST /oauth2-token/authorize, \
-                             GET /.well-known/jwks.json"
+            "POST /oauth2-token, GET|POST /oauth2-token/authorize, GET /.well-known/jwks.json"
                 .to_owned()
         }
         Operation::Operations => {
