@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use jsonapi_auth::SigningKey;
 use jsonapi_config::Schema;
 use jsonapi_engine::{Engine, Operation};
 use jsonapi_store_dynamodb::{Config, ConnectError, DynamoStore};
@@ -173,47 +174,10 @@ impl Settings {
         operation: Operation,
     ) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
-        let mut schema = load_schema(self.config.as_deref())?;
-        if let Some(seconds) = self.token_lifetime {
-            let auth = &mut schema.api.auth;
-            if seconds > auth.refresh_token_lifetime {
-                return Err(InitError {
-                    kind: "InvalidTokenLifetime",
-                    message: format!(
-                        "TOKEN_LIFETIME_SECONDS ({seconds}) must not be longer than the refresh \
-                         tokens' lifetime (api.auth.refreshTokenLifetime: {})",
-                        auth.refresh_token_lifetime
-                    ),
-                });
-            }
-            auth.access_token_lifetime = seconds;
-        }
-        // The error names the variable, never its value.
-        let key = jsonapi_engine::auth::signing_key_from_env().map_err(|e| InitError {
-            kind: "InvalidSigningKey",
-            message: format!(
-                "{} is not a usable token signing key: {e}. JWT_SECRET takes an HS256 secret of \
-                 32 or more bytes, JWT_PRIVATE_KEY an ES256 or RS256 private key in PEM; leave \
-                 both empty to use the key kept in the table",
-                signing_key_source()
-            ),
-        })?;
+        let schema = self.schema()?;
+        let key = signing_key()?;
         let config_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let store = DynamoStore::connect(Config {
-            endpoint: self.endpoint.clone(),
-            table: self.table.clone(),
-            region: None,
-        })
-        .await
-        .map_err(|e| InitError {
-            kind: match e {
-                ConnectError::NoTable { .. } | ConnectError::NoTableName => "TableNotFound",
-                ConnectError::NoRegion | ConnectError::NoCredentials(_) => "NoAwsConfiguration",
-                ConnectError::Refused { .. } => "StoreRefused",
-                ConnectError::Unreachable { .. } | ConnectError::Create(_) => "StoreUnavailable",
-            },
-            message: e.to_string(),
-        })?;
+        let store = self.connect().await?;
         let connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms;
         let engine = jsonapi_example::engine(schema, store);
         let engine = match key {
@@ -238,6 +202,59 @@ impl Settings {
         );
         Ok(engine)
     }
+
+    /// The configuration, with `TOKEN_LIFETIME_SECONDS` in place of its access-token lifetime.
+    fn schema(&self) -> Result<Schema, InitError> {
+        let mut schema = load_schema(self.config.as_deref())?;
+        if let Some(seconds) = self.token_lifetime {
+            let auth = &mut schema.api.auth;
+            if seconds > auth.refresh_token_lifetime {
+                return Err(InitError {
+                    kind: "InvalidTokenLifetime",
+                    message: format!(
+                        "TOKEN_LIFETIME_SECONDS ({seconds}) must not be longer than the refresh \
+                         tokens' lifetime (api.auth.refreshTokenLifetime: {})",
+                        auth.refresh_token_lifetime
+                    ),
+                });
+            }
+            auth.access_token_lifetime = seconds;
+        }
+        Ok(schema)
+    }
+
+    /// The table, its first connection opened.
+    async fn connect(&self) -> Result<DynamoStore, InitError> {
+        DynamoStore::connect(Config {
+            endpoint: self.endpoint.clone(),
+            table: self.table.clone(),
+            region: None,
+        })
+        .await
+        .map_err(|e| InitError {
+            kind: match e {
+                ConnectError::NoTable { .. } | ConnectError::NoTableName => "TableNotFound",
+                ConnectError::NoRegion | ConnectError::NoCredentials(_) => "NoAwsConfiguration",
+                ConnectError::Refused { .. } => "StoreRefused",
+                ConnectError::Unreachable { .. } | ConnectError::Create(_) => "StoreUnavailable",
+            },
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The environment's token signing key, if it gives one. The error names the variable, never
+/// its value.
+fn signing_key() -> Result<Option<SigningKey>, InitError> {
+    jsonapi_engine::auth::signing_key_from_env().map_err(|e| InitError {
+        kind: "InvalidSigningKey",
+        message: format!(
+            "{} is not a usable token signing key: {e}. JWT_SECRET takes an HS256 secret of \
+             32 or more bytes, JWT_PRIVATE_KEY an ES256 or RS256 private key in PEM; leave \
+             both empty to use the key kept in the table",
+            signing_key_source()
+        ),
+    })
 }
 
 /// Tells the Runtime API why init failed (`POST /runtime/init/error`). lambda_runtime only does

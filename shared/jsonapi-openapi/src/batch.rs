@@ -2,11 +2,12 @@
 //! update_list, its request document (an array of resource objects) and its answers, and the
 //! asynchronous operations' routes (`{prefix}/asyncoperations/{id}` and its `errors`).
 
-use jsonapi_config::{Action, ResourceType, Schema};
-use jsonapi_engine::{Accepts, Operation};
+use jsonapi_config::{Operation, ResourceType, Schema};
+use jsonapi_engine::Accepts;
 use serde_json::{Map, Value, json};
 
-use crate::schemas::{reference, request_document};
+use crate::schemas::request_document;
+use crate::values::reference;
 use crate::{MEDIA_TYPE, params};
 
 /// Adds `patch` to the list path of every type that enables update_list, the batch request
@@ -18,7 +19,7 @@ pub(crate) fn add(
 ) -> bool {
     for ty in schema
         .types()
-        .filter(|t| t.actions.allows(Action::UpdateList))
+        .filter(|t| t.actions.allows(Operation::UpdateList))
     {
         let t = &ty.name;
         let item = json!({ "anyOf": [reference(&format!("{t}.create")), reference(&format!("{t}.included"))] });
@@ -38,7 +39,9 @@ pub(crate) fn add(
         };
         path_item.insert("patch".into(), operation(schema, ty));
     }
-    let enabled = schema.types().any(|t| t.actions.allows(Action::UpdateList));
+    let enabled = schema
+        .types()
+        .any(|t| t.actions.allows(Operation::UpdateList));
     if enabled {
         operation_paths(schema, paths, components);
     }

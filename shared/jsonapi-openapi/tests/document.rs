@@ -43,7 +43,7 @@ fn engine_routes(schema: &Schema) -> BTreeSet<(String, String)> {
     // its asynchronous operations.
     let mut batches = false;
     for ty in schema.types() {
-        if ty.actions.allows(jsonapi_config::Action::UpdateList) {
+        if ty.actions.allows(jsonapi_config::Operation::UpdateList) {
             out.insert(("PATCH".to_owned(), format!("{prefix}/{}", ty.name)));
             batches = true;
         }

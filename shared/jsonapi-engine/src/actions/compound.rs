@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
-use jsonapi_config::{Action, IdStrategy, ResourceType};
+use jsonapi_config::{IdStrategy, Operation, ResourceType};
 use jsonapi_store::{Store, Write};
 use serde_json::{Value, json};
 
@@ -18,7 +18,6 @@ use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
-use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
@@ -176,7 +175,6 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
         url_id: Option<&str>,
-        query: Option<&str>,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
         if let Some(id) = url_id {
@@ -190,7 +188,7 @@ impl<S: Store> Engine<S> {
         let q = query::parse(
             &self.schema,
             ty,
-            query::pairs(query),
+            ctx.query.clone(),
             Accepts::of(operation, false),
         )?;
         let parsed = document::parse_compound(body, true)?;
@@ -245,9 +243,9 @@ impl<S: Store> Engine<S> {
         }
         let validate = nodes[0].meta == MetaOp::Validate;
         let action = if url_id.is_some() {
-            Action::Update
+            Operation::Update
         } else {
-            Action::Create
+            Operation::Create
         };
         let written = self
             .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
@@ -365,7 +363,7 @@ impl<S: Store> Engine<S> {
                 {
                     return Ok(None);
                 }
-                self.write_nodes(ctx, &nodes, None, Action::UpdateList, false, record)
+                self.write_nodes(ctx, &nodes, None, Operation::UpdateList, false, record)
                     .await
                     .map(Some)
             })
@@ -402,16 +400,16 @@ impl<S: Store> Engine<S> {
             return None;
         };
         let meta = meta_op(object, t, false, false, errors);
-        let actions: &[Action] = match meta {
-            MetaOp::Update => &[Action::Update],
-            MetaOp::Upsert(_) => &[Action::Create, Action::Update],
-            _ => &[Action::Create],
+        let actions: &[Operation] = match meta {
+            MetaOp::Update => &[Operation::Update],
+            MetaOp::Upsert(_) => &[Operation::Create, Operation::Update],
+            _ => &[Operation::Create],
         };
         if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
             errors.push(
                 ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
-                    "action not allowed exception",
+                    title::ACTION_NOT_ALLOWED,
                     format!("The \"{a}\" action is not allowed."),
                 )
                 .at(object.pointer.clone()),
@@ -437,7 +435,7 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         nodes: &[Node<'_>],
         url_id: Option<&str>,
-        action: Action,
+        action: Operation,
         validate: bool,
         record: Option<&UnitRecord<'_>>,
     ) -> Result<Written, CommitError> {
@@ -460,11 +458,11 @@ impl<S: Store> Engine<S> {
         // needs EDIT when it finds one and CREATE when it makes one.
         for (n, node) in nodes.iter().enumerate() {
             let action = if befores[n].is_some() {
-                "update"
+                Operation::Update
             } else {
-                "create"
+                Operation::Create
             };
-            let needed = jsonapi_auth::permissions::required(action).unwrap_or(&[]);
+            let needed = jsonapi_auth::permissions::required(action);
             if !needed.iter().all(|p| access.allows(&node.ty.name, *p)) {
                 errors.push(access_denied().at(node.object.pointer.clone()));
             }
@@ -613,11 +611,8 @@ impl<S: Store> Engine<S> {
                 }
                 let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
                 return Err(ApiErrors::from(
-                    ApiError::bad_request(
-                        "unique entity constraint",
-                        "This value is already used.",
-                    )
-                    .at(format!("{pointer}/attributes/{field}")),
+                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+                        .at(format!("{pointer}/attributes/{field}")),
                 )
                 .into());
             }
@@ -793,11 +788,8 @@ impl<S: Store> Engine<S> {
                 .await?;
             if owner.is_some_and(|o| before.is_none_or(|b| b.id != o)) {
                 errors.push(
-                    ApiError::bad_request(
-                        "unique entity constraint",
-                        "This value is already used.",
-                    )
-                    .at(format!("{}/attributes/{}", node.object.pointer, attr.name)),
+                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+                        .at(format!("{}/attributes/{}", node.object.pointer, attr.name)),
                 );
             }
         }

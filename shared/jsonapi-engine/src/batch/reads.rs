@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use http::{Method, StatusCode};
-use jsonapi_config::Action;
+use jsonapi_config::Operation;
 use jsonapi_store::{RangeQuery, Store};
 use serde_json::{Value, json};
 
@@ -36,7 +36,7 @@ impl<S: Store> Engine<S> {
             && self
                 .schema
                 .types()
-                .any(|t| t.actions.allows(Action::UpdateList))
+                .any(|t| t.actions.allows(Operation::UpdateList))
     }
 
     /// Answers a request below `{prefix}/asyncoperations`.
@@ -85,7 +85,7 @@ impl<S: Store> Engine<S> {
             }
         }
         format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
-        let ctx = self.context(req, access)?;
+        let ctx = self.context(req, access, query::pairs(req.query.as_deref()))?;
         // The query is read before the lookup, as on every route.
         let paging = if errors {
             Some(self.errors_paging(req.query.as_deref())?)
@@ -130,7 +130,7 @@ impl<S: Store> Engine<S> {
         let ty = self
             .schema
             .types()
-            .find(|t| t.actions.allows(Action::UpdateList))
+            .find(|t| t.actions.allows(Operation::UpdateList))
             .ok_or_else(ApiError::not_found)?;
         let accepts = Accepts {
             paging: true,

@@ -457,5 +457,6 @@ fn worker_ctx() -> Ctx {
         deleted_count: false,
         access: Arc::new(Access::Everything),
         preconditions: Preconditions::default(),
+        query: Vec::new(),
     }
 }
