@@ -3,8 +3,8 @@
 
 use jsonapi_tests::values::{attr, has_attr, id_of, to_many_ids, to_one_id};
 use jsonapi_tests::{
-    ApiClient, MT, Method, Source, TestApp, TestResponse, Value, assert_error, assert_error_detail, json,
-    resource_doc, to_many, to_one, unique,
+    ApiClient, MT, Method, Source, TestApp, TestResponse, Value, assert_error, assert_error_detail,
+    json, resource_doc, to_many, to_one, unique,
 };
 
 use crate::fixtures::{
@@ -144,7 +144,12 @@ async fn a_to_many_relationship_can_be_set_on_create() {
     for role in [&manager, &editor] {
         app.post(
             "/api/roles",
-            &resource_doc("roles", Some(role.as_str()), json!({ "label": role }), json!({})),
+            &resource_doc(
+                "roles",
+                Some(role.as_str()),
+                json!({ "label": role }),
+                json!({}),
+            ),
         )
         .await
         .assert_status(201);

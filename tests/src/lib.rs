@@ -289,7 +289,11 @@ fn options(data: &Path, seed: bool, setup: &Setup) -> Options {
 }
 
 async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
-    tally::count(if seed { "server seeded" } else { "server empty" });
+    tally::count(if seed {
+        "server seeded"
+    } else {
+        "server empty"
+    });
     let options = options(data, seed, setup);
     let started = match &setup.key {
         Some(key) => Server::start_with_signing_key(options, key.clone()).await,

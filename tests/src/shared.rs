@@ -25,7 +25,9 @@ use crate::{ApiClient, Credentials, Setup, authenticated_client, start_server};
 /// When the shared server cannot start.
 pub fn shared_seeded() -> ApiClient {
     static SEEDED: OnceLock<Shared> = OnceLock::new();
-    SEEDED.get_or_init(|| Shared::start("seeded", true)).client()
+    SEEDED
+        .get_or_init(|| Shared::start("seeded", true))
+        .client()
 }
 
 /// A client for one server of the example domain, not seeded, shared by every test of this
