@@ -75,10 +75,12 @@ bash infra/authorize/browser-test.sh
 step "fuzzing the API with its OpenAPI document"
 bash infra/fuzz/run.sh
 
-if [ -f infra/sam/validate.sh ]; then
-    step "template checks (cfn-lint, sam validate)"
-    bash infra/sam/validate.sh
-fi
+step "template checks (cfn-lint, sam validate): the example's template.yaml, and the template generated for a second configuration"
+bash infra/sam/validate.sh
+library=$(mktemp --suffix=.yaml)
+cargo run --locked -q -p jsonapi-local -- template --config infra/api/library.yaml >"$library"
+bash infra/sam/validate.sh "$library"
+rm -f "$library"
 
 step "summary"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i + 1) ~ /^passed;?$/) p += $i; if ($(i + 1) ~ /^failed;?$/) f += $i } }

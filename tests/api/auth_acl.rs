@@ -16,7 +16,7 @@ use crate::fixtures::product_attributes;
 use crate::query_support::included;
 
 /// A client holding `roles` on the app's server, with a token.
-async fn as_roles(app: &TestApp, roles: &[&str]) -> ApiClient {
+pub(crate) async fn as_roles(app: &TestApp, roles: &[&str]) -> ApiClient {
     let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
     let client = app
         .server()

@@ -88,7 +88,7 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
         );
         assert_eq!(
             response.header("access-control-allow-headers"),
-            Some("Authorization, Content-Type, X-Include, If-Match, If-None-Match")
+            Some("Authorization, Content-Type, X-Include, If-Match, If-None-Match, X-Mode")
         );
         assert_eq!(response.header("access-control-max-age"), Some("600"));
         assert_eq!(
@@ -106,7 +106,7 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
     let response = preflight(&app, "/api/products", ORIGIN, "POST").await;
     assert_eq!(
         response.header("access-control-allow-methods"),
-        Some("OPTIONS, GET, HEAD, POST, DELETE")
+        Some("OPTIONS, GET, HEAD, PATCH, POST, DELETE")
     );
 
     // Answers to that origin expose Location and the count headers, errors included.
@@ -120,7 +120,7 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
     assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
     assert_eq!(
         response.header("access-control-expose-headers"),
-        Some("Location, ETag, X-Include-Total-Count, X-Include-Deleted-Count")
+        Some("Location, Content-Location, ETag, X-Include-Total-Count, X-Include-Deleted-Count")
     );
     assert!(vary_has_origin(&response));
     assert!(response.header("access-control-allow-methods").is_none());
@@ -196,7 +196,9 @@ async fn credentials_extra_headers_and_max_age_are_configurable() {
     response.assert_status(200);
     assert_eq!(
         response.header("access-control-expose-headers"),
-        Some("Location, ETag, X-Include-Total-Count, X-Include-Deleted-Count, X-Request-Id")
+        Some(
+            "Location, Content-Location, ETag, X-Include-Total-Count, X-Include-Deleted-Count, X-Request-Id"
+        )
     );
     assert_eq!(
         response.header("access-control-allow-credentials"),

@@ -18,6 +18,7 @@ mod auth_keys;
 mod auth_logs;
 mod auth_settings;
 mod auth_tokens;
+mod batch_sync;
 mod client_commands;
 mod compound_writes;
 mod concurrency;

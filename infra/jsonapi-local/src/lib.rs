@@ -242,7 +242,7 @@ impl Server {
     }
 
     async fn start_with(options: Options, key: Option<SigningKey>) -> Result<Self, StartError> {
-        let schema = load_config(options.config.as_deref())?;
+        let schema = jsonapi_example::load(options.config.as_deref())?;
         let listener =
             TcpListener::bind(options.listen)
                 .await
@@ -339,20 +339,6 @@ impl Server {
     }
 }
 
-/// The configuration in `path`, checked; the example domain without one.
-///
-/// # Errors
-/// The file cannot be read or is not a valid configuration (the error names file, line and
-/// key).
-pub fn load_config(
-    path: Option<&std::path::Path>,
-) -> Result<jsonapi_config::Schema, jsonapi_config::ConfigError> {
-    match path {
-        Some(path) => jsonapi_config::load_file(path),
-        None => Ok(jsonapi_config::example_domain()),
-    }
-}
-
 /// Work to do with an engine over the store the options name, whatever its type.
 pub(crate) trait WithEngine {
     /// What the work gives.
@@ -367,7 +353,7 @@ pub(crate) async fn run_command<W: WithEngine<Output = Result<String, String>>>(
     opening: Opening,
     command: W,
 ) -> Result<String, StartError> {
-    let schema = load_config(options.config.as_deref())?;
+    let schema = jsonapi_example::load(options.config.as_deref())?;
     open(options, opening, schema, command)
         .await?
         .map_err(StartError::Client)
@@ -399,7 +385,11 @@ pub(crate) async fn open<W: WithEngine>(
                 Opening::Existing => RedbStore::open_existing(&options.data)?,
             };
             Ok(work
-                .run(configured(Engine::new(schema, store), options, key))
+                .run(configured(
+                    jsonapi_example::engine(schema, store),
+                    options,
+                    key,
+                ))
                 .await)
         }
         #[cfg(not(feature = "dynamodb"))]
@@ -416,7 +406,7 @@ pub(crate) async fn open<W: WithEngine>(
             } else {
                 jsonapi_store_dynamodb::DynamoStore::connect(config).await?
             };
-            let engine = Engine::new(schema, store);
+            let engine = jsonapi_example::engine(schema, store);
             Ok(work.run(configured(engine, options, key)).await)
         }
     }

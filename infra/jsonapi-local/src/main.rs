@@ -1,6 +1,6 @@
 //! `jsonapi-local`: serves the API of a configuration file (the example domain by default) on
 //! the embedded store, until SIGINT or SIGTERM; manages its API clients; and inspects a
-//! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`).
+//! configuration file without serving it (`check`, `dump`, `config-dump`, `openapi`, `template`).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -12,8 +12,8 @@ use jsonapi_auth::{ClientSpec, GrantType};
 use jsonapi_config::Action;
 use jsonapi_local::inspect::{self, DumpFilter};
 use jsonapi_local::{
-    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, load_config,
-    run_client_command, run_keys_command,
+    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, run_client_command,
+    run_keys_command,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -115,6 +115,9 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         server_url: String,
     },
+    /// The SAM template (YAML) that deploys the API to AWS: its routes, functions and IAM
+    /// follow the configuration (template.yaml is this for the example domain).
+    Template,
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,7 +300,7 @@ fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
 
 /// The commands that read the configuration file and nothing else.
 fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
-    let schema = match load_config(config) {
+    let schema = match jsonapi_example::load(config) {
         Ok(schema) => schema,
         Err(e) => {
             eprintln!("{e}");
@@ -351,6 +354,13 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             text.push('\n');
             text
         }
+        Command::Template => match jsonapi_sam::template(&schema, &file) {
+            Ok(template) => template,
+            Err(e) => {
+                eprintln!("jsonapi-local: {file}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
     };
     print!("{out}");

@@ -13,16 +13,18 @@ use jsonapi_config::CorsSettings;
 use crate::request::ApiResponse;
 
 /// Request headers a browser may always send.
-const ALLOW_HEADERS: [&str; 5] = [
+const ALLOW_HEADERS: [&str; 6] = [
     "Authorization",
     "Content-Type",
     "X-Include",
     "If-Match",
     "If-None-Match",
+    "X-Mode",
 ];
 /// Response headers a script may always read.
-const EXPOSE_HEADERS: [&str; 4] = [
+const EXPOSE_HEADERS: [&str; 5] = [
     "Location",
+    "Content-Location",
     "ETag",
     "X-Include-Total-Count",
     "X-Include-Deleted-Count",
@@ -32,7 +34,13 @@ fn list(always: &[&str], extra: &[String]) -> Option<HeaderValue> {
     let joined = always
         .iter()
         .copied()
-        .chain(extra.iter().map(String::as_str))
+        // A configuration may name a header that is always there already.
+        .chain(
+            extra
+                .iter()
+                .map(String::as_str)
+                .filter(|e| !always.iter().any(|a| a.eq_ignore_ascii_case(e))),
+        )
         .collect::<Vec<_>>()
         .join(", ");
     HeaderValue::from_str(&joined).ok()

@@ -58,23 +58,7 @@ pub(crate) fn parse_compound(body: &[u8], with_included: bool) -> Result<Parsed,
     keep_numbers_as_written(body, &mut doc);
     let mut errors = Vec::new();
     let top = check_top_level(&doc, with_included, &mut errors);
-    let mut included = Vec::new();
-    match top.and_then(|t| t.get("included")) {
-        None => {}
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let at = format!("/included/{i}");
-                match item {
-                    Value::Object(o) => included.extend(resource_object(o, &at, &mut errors)),
-                    _ => errors.push(shape(&at, "An included item should be a resource object.")),
-                }
-            }
-        }
-        Some(_) => errors.push(shape(
-            "/included",
-            "The 'included' property should be an array.",
-        )),
-    }
+    let included = included_objects(top, &mut errors);
     let data = top.and_then(|t| t.get("data"));
     let object = match data {
         None if top.is_some() => {
@@ -106,6 +90,86 @@ pub(crate) fn parse_compound(body: &[u8], with_included: bool) -> Result<Parsed,
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub(crate) primary: ResourceObject,
+    pub(crate) included: Vec<ResourceObject>,
+    pub(crate) errors: Vec<ApiError>,
+}
+
+/// The resource objects of a document's `included` array.
+fn included_objects(
+    top: Option<&Map<String, Value>>,
+    errors: &mut Vec<ApiError>,
+) -> Vec<ResourceObject> {
+    let mut included = Vec::new();
+    match top.and_then(|t| t.get("included")) {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("/included/{i}");
+                match item {
+                    Value::Object(o) => included.extend(resource_object(o, &at, errors)),
+                    _ => errors.push(shape(&at, "An included item should be a resource object.")),
+                }
+            }
+        }
+        Some(_) => errors.push(shape(
+            "/included",
+            "The 'included' property should be an array.",
+        )),
+    }
+    included
+}
+
+/// Parses a batch document (`PATCH /{type}`): `data` an array of resource objects, and
+/// optionally `included`. Pointers are `/data/N/...` and `/included/N/...`.
+///
+/// # Errors
+/// Malformed JSON, or a document whose `data` is missing, empty or not an array.
+pub(crate) fn parse_batch(body: &[u8]) -> Result<Batch, ApiErrors> {
+    let mut doc = parse_json(body)?;
+    keep_numbers_as_written(body, &mut doc);
+    let mut errors = Vec::new();
+    let top = check_top_level(&doc, true, &mut errors);
+    let included = included_objects(top, &mut errors);
+    let mut primary = Vec::new();
+    match top.and_then(|t| t.get("data")) {
+        None if top.is_some() => errors.push(shape(
+            "/data",
+            "The primary data object collection should exist.",
+        )),
+        None => {}
+        Some(Value::Array(items)) if items.is_empty() => errors.push(shape(
+            "/data",
+            "The primary data object collection should not be empty.",
+        )),
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("/data/{i}");
+                match item {
+                    Value::Object(o) => primary.extend(resource_object(o, &at, &mut errors)),
+                    _ => errors.push(shape(&at, "The primary data item should be an object.")),
+                }
+            }
+        }
+        Some(_) => errors.push(shape(
+            "/data",
+            "The primary data object collection should be an array.",
+        )),
+    }
+    if primary.is_empty() && !errors.is_empty() {
+        return Err(ApiErrors(errors));
+    }
+    Ok(Batch {
+        primary,
+        included,
+        errors,
+    })
+}
+
+/// A batch document: its resource objects as far as they could be read, and every shape
+/// problem found.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) primary: Vec<ResourceObject>,
     pub(crate) included: Vec<ResourceObject>,
     pub(crate) errors: Vec<ApiError>,
 }

@@ -57,38 +57,45 @@ pub(crate) struct Ctx {
 }
 
 impl<S: Store> Engine<S> {
-    /// An engine serving `schema` from `store`, with the extensions the schema calls for
-    /// (the example domain's order total; the users type's password hashing; the roles type's
-    /// permission check).
+    /// An engine serving `schema` from `store`, with the engine's own extensions that the
+    /// schema's `api.auth` enables (the users type's password hashing, the roles type's
+    /// permission check), registered as any other extension is: a domain's own behaviour is
+    /// added by whoever serves it, with [`Engine::with_extension`].
     pub fn new(schema: Schema, store: S) -> Self {
-        let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
-        if let Some(ext) = crate::extensions::OrderTotal::for_example_domain(&schema) {
-            extensions.push(Box::new(ext));
-        }
         let passwords = Passwords::default();
-        if let Some(ext) = crate::extensions::PasswordHashing::for_users(&schema, passwords.clone())
-        {
-            extensions.push(Box::new(ext));
-        }
-        if let Some(ext) = crate::extensions::RolePermissionsCheck::for_roles(&schema) {
-            extensions.push(Box::new(ext));
-        }
-        Self {
+        let builtin: [Option<Box<dyn Extension>>; 2] = [
+            crate::extensions::PasswordHashing::for_users(&schema, passwords.clone())
+                .map(|e| Box::new(e) as _),
+            crate::extensions::RolePermissionsCheck::for_roles(&schema).map(|e| Box::new(e) as _),
+        ];
+        let engine = Self {
             schema: Arc::new(schema),
             store: Arc::new(store),
-            extensions,
+            extensions: Vec::new(),
             sequences: tokio::sync::Mutex::default(),
             cursor_secret: std::sync::OnceLock::new(),
             auth: Auth::new(passwords),
             turns: crate::turns::Turns::default(),
             retry_budget: crate::commit::RETRY_BUDGET,
-        }
+        };
+        engine.with_extensions(builtin.into_iter().flatten())
     }
 
-    /// Adds an extension, called after the ones already registered.
+    /// Adds an extension, called after the ones already registered (at each stage, in the
+    /// order of registration).
     #[must_use]
     pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
         self.extensions.push(extension);
+        self
+    }
+
+    /// Adds extensions, in order, after the ones already registered.
+    #[must_use]
+    pub fn with_extensions(
+        mut self,
+        extensions: impl IntoIterator<Item = Box<dyn Extension>>,
+    ) -> Self {
+        self.extensions.extend(extensions);
         self
     }
 
@@ -328,6 +335,7 @@ impl<S: Store> Engine<S> {
                 let body = document(plain::Body::Resource { ty, id: None });
                 self.write_document(&ctx, ty, None, query, &body).await
             }
+            (Route::List { .. }, Method::PATCH) => self.update_list(&ctx, ty, req).await,
             (Route::List { .. }, Method::DELETE) => {
                 self.delete_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
                     .await

@@ -13,10 +13,13 @@
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
 //! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete, and
 //!   the atomic extension's operations (`POST {prefix}/operations`).
+//! - `batch`: the batch API (`PATCH {prefix}/{type}`), its checks and its synchronous mode.
 //! - [`resource`]: a resource and its items in the logical table; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
-//! - [`extension`]: the hooks at named stages of the actions; [`extensions`]: shipped ones.
+//! - [`extension`]: the hooks at named stages of the actions (the public API a domain plugs its
+//!   own rules in with, [`Engine::with_extension`]); [`extensions`]: the engine's own, enabled
+//!   by `api.auth`.
 //! - [`auth`]: bearer tokens, role permissions, the token endpoint; `cors`: CORS headers.
 //! - `precondition`: strong `ETag`s of stored resources, `If-Match` and `If-None-Match`.
 //! - `stored_secret`: keys the engine keeps in its own store.
@@ -27,6 +30,7 @@
 
 mod actions;
 pub mod auth;
+mod batch;
 mod commit;
 mod cors;
 mod cursor;

@@ -103,7 +103,7 @@ async fn call_with<S: Store>(
 }
 
 fn engine_in(dir: &std::path::Path) -> Engine<RedbStore> {
-    Engine::new(
+    jsonapi_example::engine(
         jsonapi_config::example_domain(),
         RedbStore::open(dir).unwrap(),
     )
@@ -144,7 +144,7 @@ async fn a_compound_create_is_one_transaction_and_leaves_nothing_when_the_store_
         last: Arc::default(),
         rival: Arc::default(),
     };
-    let engine = Engine::new(jsonapi_config::example_domain(), store);
+    let engine = jsonapi_example::engine(jsonapi_config::example_domain(), store);
     let c = customer(&engine).await;
     let p = product(&engine, "P").await;
 
@@ -420,7 +420,7 @@ async fn a_link_costs_an_existence_check_and_a_membership_stamp() {
         last: Arc::clone(&last),
         rival: Arc::default(),
     };
-    let engine = Engine::new(jsonapi_config::example_domain(), store);
+    let engine = jsonapi_example::engine(jsonapi_config::example_domain(), store);
     let (_, doc) = call(
         &engine,
         Method::POST,
@@ -492,7 +492,7 @@ async fn if_match_is_held_by_the_transaction_not_by_a_read_before_it() {
         last: Arc::clone(&last),
         rival: Arc::clone(&rival),
     };
-    let engine = Engine::new(jsonapi_config::example_domain(), store);
+    let engine = jsonapi_example::engine(jsonapi_config::example_domain(), store);
     let id = product(&engine, "RACE").await;
     let uri = format!("/api/products/{id}");
     let tagged = |tag: &str| {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use common::runtime_api::{Record, RuntimeApi};
 use common::{fixture, with_token};
-use jsonapi_engine::{Engine, Operation};
+use jsonapi_engine::Operation;
 use jsonapi_store_dynamodb::{Config, DynamoStore};
 use serde_json::Value;
 
@@ -113,7 +113,7 @@ async fn main() {
     .await
     .expect("DynamoDB Local makes a table");
     // An API client's token, and one product, so that reads find something.
-    let engine = Engine::new(jsonapi_config::example_domain(), store.clone());
+    let engine = jsonapi_example::engine(jsonapi_config::example_domain(), store.clone());
     let token = common::admin_client(&engine).await.token;
     let create = common::request(&with_token(fixture("create-product"), &token));
     jsonapi_lambda::handle(&engine, Operation::Create, create).await;

@@ -107,13 +107,10 @@ fn check_public_url() -> Result<(), InitError> {
 
 /// The API configuration: the file `JSONAPI_CONFIG` names, checked, or the example domain.
 fn load_schema(config: Option<&std::path::Path>) -> Result<Schema, InitError> {
-    match config {
-        Some(path) => jsonapi_config::load_file(path).map_err(|e| InitError {
-            kind: "InvalidConfiguration",
-            message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
-        }),
-        None => Ok(jsonapi_config::example_domain()),
-    }
+    jsonapi_example::load(config).map_err(|e| InitError {
+        kind: "InvalidConfiguration",
+        message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
+    })
 }
 
 /// What the `docs` function needs: the configuration alone (it never opens the table).
@@ -189,7 +186,7 @@ impl Settings {
             message: e.to_string(),
         })?;
         let connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms;
-        let engine = Engine::new(schema, store);
+        let engine = jsonapi_example::engine(schema, store);
         let engine = match key {
             Some(key) => engine.with_signing_key(key),
             None => engine,

@@ -75,7 +75,7 @@ fn create_event(sku: &str, price: &str, quantity: u32) -> Value {
 }
 
 fn engine(store: DynamoStore) -> Engine<DynamoStore> {
-    Engine::new(jsonapi_config::example_domain(), store)
+    jsonapi_example::engine(jsonapi_config::example_domain(), store)
 }
 
 #[test]
@@ -450,7 +450,7 @@ impl jsonapi_store::Store for Panicking {
 #[tokio::test]
 #[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
 async fn a_panic_below_the_edge_is_a_json_api_500_not_a_502() {
-    let engine = Engine::new(jsonapi_config::example_domain(), Panicking);
+    let engine = jsonapi_example::engine(jsonapi_config::example_domain(), Panicking);
     // A bearer token makes the engine read its signing key: the store's first call.
     let event = with_token(fixture("get-product"), "any.token.value");
     let response = handle(&engine, Operation::Get, request(&event)).await;
@@ -620,7 +620,8 @@ async fn an_api_event_without_a_valid_token_is_a_json_api_401_with_a_challenge()
             .revoke(&client.id)
             .await
             .unwrap();
-        let fresh = Engine::new(jsonapi_config::example_domain(), engine.store().clone());
+        let fresh =
+            jsonapi_example::engine(jsonapi_config::example_domain(), engine.store().clone());
         let event = with_token(with_id(fixture("get-product"), &id), &client.token);
         let revoked = send(&fresh, Operation::Get, &event).await;
         assert_eq!(revoked.status, StatusCode::UNAUTHORIZED, "{}", revoked.doc);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use common::runtime_api::{Record, RuntimeApi};
 use common::{admin_client, endpoint, fixture, token_event, with_id, with_table, with_token};
 use jsonapi_auth::SigningKey;
-use jsonapi_engine::{Engine, MEDIA_TYPE};
+use jsonapi_engine::MEDIA_TYPE;
 use jsonapi_lambda::{Body, Operation};
 use serde_json::Value;
 
@@ -172,7 +172,7 @@ async fn a_function_process_answers_invocation_after_invocation() {
     with_table("runtime", |store| async move {
         // Arrange: an API client and its token (the signing key kept in the table, which the
         // process reads), a product created in-process through the create function's handler.
-        let engine = Engine::new(jsonapi_config::example_domain(), store.clone());
+        let engine = jsonapi_example::engine(jsonapi_config::example_domain(), store.clone());
         let client = admin_client(&engine).await;
         let fixture = |name: &str| with_token(fixture(name), &client.token);
         let event = fixture("create-product").to_string();
@@ -368,8 +368,8 @@ async fn the_token_function_signs_with_the_environments_key_and_lifetime() {
         // The deployment's JwtSecret: every function gets it as JWT_SECRET.
         let jwt_secret = "a-deployment-secret-of-more-than-32-bytes";
         let key = SigningKey::hs256(jwt_secret.as_bytes()).unwrap();
-        let engine =
-            Engine::new(jsonapi_config::example_domain(), store.clone()).with_signing_key(key);
+        let engine = jsonapi_example::engine(jsonapi_config::example_domain(), store.clone())
+            .with_signing_key(key);
         let client = admin_client(&engine).await;
         let env = [
             ("TABLE_NAME", store.table()),

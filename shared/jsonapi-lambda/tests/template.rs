@@ -50,9 +50,45 @@ fn to_json(value: serde_norway::Value) -> Value {
     }
 }
 
-fn template() -> Value {
-    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
-    to_json(serde_norway::from_str(&text).expect("template.yaml is YAML"))
+/// A configuration's template: the committed one for the example domain, the generated one
+/// for the second configuration CI deploys (infra/api/library.yaml, another prefix).
+struct Deployment {
+    name: &'static str,
+    schema: jsonapi_config::Schema,
+    template: Value,
+}
+
+fn yaml(text: &str) -> Value {
+    to_json(serde_norway::from_str(text).expect("a template is YAML"))
+}
+
+fn templates() -> Vec<Deployment> {
+    let committed = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let library = jsonapi_config::load_file(&root().join(LIBRARY)).expect("library.yaml is valid");
+    let generated = jsonapi_sam::template(&library, LIBRARY).expect("library.yaml deploys");
+    vec![
+        Deployment {
+            name: "template.yaml",
+            schema: jsonapi_config::example_domain(),
+            template: yaml(&committed),
+        },
+        Deployment {
+            name: LIBRARY,
+            schema: library,
+            template: yaml(&generated),
+        },
+    ]
+}
+
+const LIBRARY: &str = "infra/api/library.yaml";
+
+/// The operations whose functions the template has, in [`Operation::ALL`]'s order.
+fn deployed(t: &Value) -> Vec<Operation> {
+    let binaries = functions(t);
+    Operation::ALL
+        .into_iter()
+        .filter(|op| binaries.contains_key(&binary(*op)))
+        .collect()
 }
 
 /// The template's functions by the binary each is built from (`fn-get` …), with logical ids.
@@ -78,98 +114,125 @@ fn binary(op: Operation) -> String {
 
 #[test]
 fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists() {
-    let t = template();
-    let prefix = jsonapi_config::example_domain().api.prefix;
-    let mut expected = BTreeSet::new();
-    for (method, kind, op) in &ROUTES {
-        let path = format!("{prefix}{}", kind.template());
-        expected.insert((method.to_string(), path.clone(), binary(*op)));
-        // HEAD is answered as GET (RFC 9110), by the same function.
-        if *method == Method::GET {
-            expected.insert(("HEAD".to_owned(), path, binary(*op)));
+    for d in templates() {
+        let t = &d.template;
+        let prefix = &d.schema.api.prefix;
+        let ops = deployed(t);
+        let mut expected = BTreeSet::new();
+        for (method, kind, op) in &ROUTES {
+            let path = format!("{prefix}{}", kind.template());
+            expected.insert((method.to_string(), path.clone(), binary(*op)));
+            // HEAD is answered as GET (RFC 9110), by the same function.
+            if *method == Method::GET {
+                expected.insert(("HEAD".to_owned(), path, binary(*op)));
+            }
         }
-    }
-    // The API's documentation: below the prefix, one function.
-    for (method, path) in &DOC_ROUTES {
-        let docs = binary(Operation::Docs);
-        let path = format!("{prefix}{path}");
-        expected.insert((method.to_string(), path.clone(), docs.clone()));
-        if *method == Method::GET {
-            expected.insert(("HEAD".to_owned(), path, docs));
+        // The API's documentation: below the prefix, one function.
+        for (method, path) in &DOC_ROUTES {
+            let docs = binary(Operation::Docs);
+            let path = format!("{prefix}{path}");
+            expected.insert((method.to_string(), path.clone(), docs.clone()));
+            if *method == Method::GET {
+                expected.insert(("HEAD".to_owned(), path, docs));
+            }
         }
-    }
-    // The atomic extension: below the prefix, one function.
-    for (method, path) in &OPERATIONS_ROUTES {
-        let path = format!("{prefix}{path}");
-        expected.insert((method.to_string(), path, binary(Operation::Operations)));
-    }
-    // The token endpoint and the JWKS document: outside the API prefix, one function.
-    for (method, path) in &AUTH_ROUTES {
-        let token = binary(Operation::Token);
-        expected.insert((method.to_string(), (*path).to_owned(), token.clone()));
-        if *method == Method::GET {
-            expected.insert(("HEAD".to_owned(), (*path).to_owned(), token));
+        // The atomic extension: below the prefix, one function.
+        for (method, path) in &OPERATIONS_ROUTES {
+            let path = format!("{prefix}{path}");
+            expected.insert((method.to_string(), path, binary(Operation::Operations)));
         }
-    }
-    let mut actual = BTreeSet::new();
-    for (binary, (id, f)) in functions(&t) {
-        for (name, event) in f["Properties"]["Events"].as_object().into_iter().flatten() {
-            assert_eq!(
-                event["Type"], "HttpApi",
-                "{id}.{name}: only HTTP API events"
-            );
-            let p = &event["Properties"];
-            assert_eq!(p["ApiId"], json!({"Ref": "Api"}), "{id}.{name}");
-            let route = (
-                p["Method"].as_str().expect("Method").to_owned(),
-                p["Path"].as_str().expect("Path").to_owned(),
-                binary.clone(),
-            );
-            assert!(actual.insert(route), "{id}.{name} is a duplicate");
+        // The token endpoint and the JWKS document: outside the API prefix, one function.
+        for (method, path) in &AUTH_ROUTES {
+            let token = binary(Operation::Token);
+            expected.insert((method.to_string(), (*path).to_owned(), token.clone()));
+            if *method == Method::GET {
+                expected.insert(("HEAD".to_owned(), (*path).to_owned(), token));
+            }
         }
+        let mut actual = BTreeSet::new();
+        for (binary, (id, f)) in functions(t) {
+            for (name, event) in f["Properties"]["Events"].as_object().into_iter().flatten() {
+                assert_eq!(
+                    event["Type"], "HttpApi",
+                    "{id}.{name}: only HTTP API events"
+                );
+                let p = &event["Properties"];
+                assert_eq!(p["ApiId"], json!({"Ref": "Api"}), "{id}.{name}");
+                let route = (
+                    p["Method"].as_str().expect("Method").to_owned(),
+                    p["Path"].as_str().expect("Path").to_owned(),
+                    binary.clone(),
+                );
+                assert!(actual.insert(route), "{id}.{name} is a duplicate");
+            }
+        }
+        // Only the functions the configuration uses are deployed (the next test checks which).
+        expected.retain(|(_, _, function)| ops.iter().any(|op| binary(*op) == *function));
+        let missing: Vec<_> = expected.difference(&actual).collect();
+        let extra: Vec<_> = actual.difference(&expected).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{}: routes missing: {missing:?}\nroutes it should not have: {extra:?}",
+            d.name
+        );
     }
-    let missing: Vec<_> = expected.difference(&actual).collect();
-    let extra: Vec<_> = actual.difference(&expected).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "routes missing from template.yaml: {missing:?}\nroutes template.yaml should not have: {extra:?}"
+}
+
+#[test]
+fn each_configuration_deploys_the_functions_of_the_operations_it_uses() {
+    let [example, library] = &templates()[..] else {
+        panic!("two configurations")
+    };
+    assert_eq!(
+        deployed(&example.template),
+        Operation::ALL,
+        "the example domain uses every operation"
     );
+    // No type of the library enables delete_list, and it has no atomic operations.
+    let unused = [Operation::DeleteList, Operation::Operations];
+    let used: Vec<Operation> = Operation::ALL
+        .into_iter()
+        .filter(|op| !unused.contains(op))
+        .collect();
+    assert_eq!(deployed(&library.template), used, "{}", library.name);
 }
 
 #[test]
 fn every_function_crate_has_its_function_and_every_function_its_crate() {
-    let t = template();
-    let in_template: BTreeSet<String> = functions(&t).into_keys().collect();
-    let mut crates = BTreeSet::new();
-    for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
-        let dir = entry.expect("entry").path();
-        let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let op = Operation::ALL
-            .into_iter()
-            .find(|op| op.name() == folder)
-            .unwrap_or_else(|| panic!("functions/{folder} is not the name of an Operation"));
-        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
-        assert!(
-            manifest.contains(&format!("name = \"{}\"", binary(op))),
-            "functions/{folder}: the package must be {}",
-            binary(op)
-        );
-        let main = std::fs::read_to_string(dir.join("src/main.rs")).expect("main.rs");
-        // The docs function has its own entry: it builds no engine and opens no table.
-        let run = if op == Operation::Docs {
-            "jsonapi_lambda::run_docs()".to_owned()
-        } else {
-            format!("jsonapi_lambda::run(jsonapi_lambda::Operation::{op:?})")
-        };
-        assert!(
-            main.contains(&run),
-            "functions/{folder}/src/main.rs must call {run}"
-        );
-        crates.insert(binary(op));
+    {
+        let t = &templates().swap_remove(0).template;
+        let in_template: BTreeSet<String> = functions(t).into_keys().collect();
+        let mut crates = BTreeSet::new();
+        for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
+            let dir = entry.expect("entry").path();
+            let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let op = Operation::ALL
+                .into_iter()
+                .find(|op| op.name() == folder)
+                .unwrap_or_else(|| panic!("functions/{folder} is not the name of an Operation"));
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+            assert!(
+                manifest.contains(&format!("name = \"{}\"", binary(op))),
+                "functions/{folder}: the package must be {}",
+                binary(op)
+            );
+            let main = std::fs::read_to_string(dir.join("src/main.rs")).expect("main.rs");
+            // The docs function has its own entry: it builds no engine and opens no table.
+            let run = if op == Operation::Docs {
+                "jsonapi_lambda::run_docs()".to_owned()
+            } else {
+                format!("jsonapi_lambda::run(jsonapi_lambda::Operation::{op:?})")
+            };
+            assert!(
+                main.contains(&run),
+                "functions/{folder}/src/main.rs must call {run}"
+            );
+            crates.insert(binary(op));
+        }
+        let every_operation: BTreeSet<String> = Operation::ALL.into_iter().map(binary).collect();
+        assert_eq!(crates, every_operation, "one crate per Operation");
+        assert_eq!(in_template, crates, "one template function per crate");
     }
-    let every_operation: BTreeSet<String> = Operation::ALL.into_iter().map(binary).collect();
-    assert_eq!(crates, every_operation, "one crate per Operation");
-    assert_eq!(in_template, crates, "one template function per crate");
 }
 
 /// The DynamoDB actions of the store (shared/jsonapi-store-dynamodb/src/lib.rs). Transactions
@@ -298,94 +361,96 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 #[test]
 fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
-    let t = template();
-    assert!(
-        t["Globals"]["Function"].get("Policies").is_none(),
-        "permissions are per function"
-    );
-    for op in Operation::ALL {
-        let (id, f) = &functions(&t)[&binary(op)];
-        let granted = grants_of(id, f);
-        if op == Operation::Docs {
-            // Built from the configuration alone: no access to the table at all.
-            assert!(
-                f["Properties"].get("Policies").is_none()
-                    && granted.table.is_empty()
-                    && granted.partitions.is_empty(),
-                "{id} needs no permission on the table"
-            );
-            continue;
-        }
-        // Every other function connects with DescribeTable during init.
-        assert!(granted.table.contains("dynamodb:DescribeTable"), "{id}");
-        if op == Operation::Token {
-            continue; // its own test, below
-        }
-        let writes: Vec<_> = granted
-            .table
-            .iter()
-            .filter(|a| WRITE.contains(&a.as_str()))
-            .collect();
-        // Collections page with signed cursors, whose key may have to be created: the one
-        // partition-limited grant of the API functions.
-        let pages = matches!(
-            op,
-            Operation::GetList | Operation::GetSubresource | Operation::GetRelationship
-        );
-        let cursor_key = (strings(&["dynamodb:PutItem"]), strings(&[CURSOR_SECRET_PK]));
-        let expected = if pages { vec![cursor_key] } else { vec![] };
-        assert_eq!(
-            granted.partitions, expected,
-            "{id}: partition-limited grants"
-        );
-        if op.read_only() {
-            assert!(writes.is_empty(), "{id} only reads, but may {writes:?}");
-        } else {
-            assert!(
-                granted.table.contains("dynamodb:PutItem")
-                    && granted.table.contains("dynamodb:DeleteItem"),
-                "{id} writes"
-            );
-            // Writes check that what they link to still exists and that no member joined what
-            // they read (condition-only actions of their transactions).
-            assert!(
-                granted.table.contains("dynamodb:ConditionCheckItem"),
-                "{id}: ConditionCheckItem"
-            );
-            // Sequence ids are drawn with UpdateItem, by the creating functions only.
-            assert_eq!(
-                granted.table.contains("dynamodb:UpdateItem"),
-                matches!(op, Operation::Create | Operation::Operations),
-                "{id}: UpdateItem"
-            );
-        }
-        // The private signing key is for the token function only: every read this function
-        // can make (no Scan, no PartiQL, no transactional read) is denied on its partition.
+    for d in templates() {
+        let t = &d.template;
         assert!(
-            !granted.table.iter().any(|a| a.contains("Scan")
-                || a.contains("ExecuteStatement")
-                || a.contains("TransactGetItems")),
-            "{id}: a read LeadingKeys cannot limit"
+            t["Globals"]["Function"].get("Policies").is_none(),
+            "permissions are per function"
         );
-        assert_eq!(
-            granted.denied,
-            [(
-                strings(&[
-                    "dynamodb:GetItem",
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:Query"
-                ]),
-                strings(&[SIGNING_KEY_PK])
-            )],
-            "{id}: the private signing key is denied"
-        );
-        // Every route but OPTIONS checks its bearer token: the published public keys (when kept
-        // in the table), the client's revocation (auth#client#{id}) are single reads, the
-        // caller's roles one batch read, all with the reads the function has on the whole
-        // table.
-        if op != Operation::Options {
-            for read in ["dynamodb:GetItem", "dynamodb:BatchGetItem"] {
-                assert!(granted.table.contains(read), "{id}: {read}");
+        for op in deployed(t) {
+            let (id, f) = &functions(t)[&binary(op)];
+            let granted = grants_of(id, f);
+            if op == Operation::Docs {
+                // Built from the configuration alone: no access to the table at all.
+                assert!(
+                    f["Properties"].get("Policies").is_none()
+                        && granted.table.is_empty()
+                        && granted.partitions.is_empty(),
+                    "{id} needs no permission on the table"
+                );
+                continue;
+            }
+            // Every other function connects with DescribeTable during init.
+            assert!(granted.table.contains("dynamodb:DescribeTable"), "{id}");
+            if op == Operation::Token {
+                continue; // its own test, below
+            }
+            let writes: Vec<_> = granted
+                .table
+                .iter()
+                .filter(|a| WRITE.contains(&a.as_str()))
+                .collect();
+            // Collections page with signed cursors, whose key may have to be created: the one
+            // partition-limited grant of the API functions.
+            let pages = matches!(
+                op,
+                Operation::GetList | Operation::GetSubresource | Operation::GetRelationship
+            );
+            let cursor_key = (strings(&["dynamodb:PutItem"]), strings(&[CURSOR_SECRET_PK]));
+            let expected = if pages { vec![cursor_key] } else { vec![] };
+            assert_eq!(
+                granted.partitions, expected,
+                "{id}: partition-limited grants"
+            );
+            if op.read_only() {
+                assert!(writes.is_empty(), "{id} only reads, but may {writes:?}");
+            } else {
+                assert!(
+                    granted.table.contains("dynamodb:PutItem")
+                        && granted.table.contains("dynamodb:DeleteItem"),
+                    "{id} writes"
+                );
+                // Writes check that what they link to still exists and that no member joined what
+                // they read (condition-only actions of their transactions).
+                assert!(
+                    granted.table.contains("dynamodb:ConditionCheckItem"),
+                    "{id}: ConditionCheckItem"
+                );
+                // Sequence ids are drawn with UpdateItem, by the creating functions only.
+                assert_eq!(
+                    granted.table.contains("dynamodb:UpdateItem"),
+                    matches!(op, Operation::Create | Operation::Operations),
+                    "{id}: UpdateItem"
+                );
+            }
+            // The private signing key is for the token function only: every read this function
+            // can make (no Scan, no PartiQL, no transactional read) is denied on its partition.
+            assert!(
+                !granted.table.iter().any(|a| a.contains("Scan")
+                    || a.contains("ExecuteStatement")
+                    || a.contains("TransactGetItems")),
+                "{id}: a read LeadingKeys cannot limit"
+            );
+            assert_eq!(
+                granted.denied,
+                [(
+                    strings(&[
+                        "dynamodb:GetItem",
+                        "dynamodb:BatchGetItem",
+                        "dynamodb:Query"
+                    ]),
+                    strings(&[SIGNING_KEY_PK])
+                )],
+                "{id}: the private signing key is denied"
+            );
+            // Every route but OPTIONS checks its bearer token: the published public keys (when kept
+            // in the table), the client's revocation (auth#client#{id}) are single reads, the
+            // caller's roles one batch read, all with the reads the function has on the whole
+            // table.
+            if op != Operation::Options {
+                for read in ["dynamodb:GetItem", "dynamodb:BatchGetItem"] {
+                    assert!(granted.table.contains(read), "{id}: {read}");
+                }
             }
         }
     }
@@ -393,163 +458,171 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
 
 #[test]
 fn the_token_function_may_only_touch_auth_items_the_signing_keys_and_users() {
-    let t = template();
-    let (id, f) = &functions(&t)[&binary(Operation::Token)];
-    let granted = grants_of(id, f);
-    // Nothing on the whole table but connecting.
-    assert_eq!(
-        granted.table,
-        BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),
-        "{id}"
-    );
-    // Clients, refresh tokens, families, failure counters, consent tickets and authorization
-    // codes (shared/jsonapi-auth: pk `auth#…`), and the signing keys it creates when the
-    // deployment gives none (the private one, the published public ones): read, put
-    // (conditional puts: no ConditionCheckItem), delete (a counter reset, a code taken). No
-    // UpdateItem: the token service draws no sequence.
-    let auth_items = (
-        strings(&[
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-        ]),
-        strings(&["auth#*", SIGNING_KEY_PK, PUBLIC_KEYS_PK]),
-    );
-    assert!(granted.denied.is_empty(), "{id}");
-    // The password grant's users: by unique username (`uniq#{type}#username#{name}`), then the
-    // user (`{type}#{id}`), single reads, nothing written.
-    let schema = jsonapi_config::example_domain();
-    let users = schema
-        .api
-        .auth
-        .users
-        .as_deref()
-        .expect("the example has users");
-    let user_items = (
-        strings(&["dynamodb:GetItem"]),
-        vec![format!("{users}#*"), format!("uniq#{users}#username#*")],
-    );
-    assert_eq!(granted.partitions, [auth_items, user_items], "{id}");
-    // No other function creates the signing key.
-    for (name, (other, f)) in functions(&t) {
-        if name != binary(Operation::Token) {
-            let granted = grants_of(&other, &f);
-            assert!(
-                granted.partitions.iter().all(|(_, keys)| !keys
-                    .iter()
-                    .any(|k| k == SIGNING_KEY_PK || k.starts_with("auth#"))),
-                "{other}"
-            );
+    for d in templates() {
+        let t = &d.template;
+        let (id, f) = &functions(t)[&binary(Operation::Token)];
+        let granted = grants_of(id, f);
+        // Nothing on the whole table but connecting.
+        assert_eq!(
+            granted.table,
+            BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),
+            "{id}"
+        );
+        // Clients, refresh tokens, families, failure counters, consent tickets and authorization
+        // codes (shared/jsonapi-auth: pk `auth#…`), and the signing keys it creates when the
+        // deployment gives none (the private one, the published public ones): read, put
+        // (conditional puts: no ConditionCheckItem), delete (a counter reset, a code taken). No
+        // UpdateItem: the token service draws no sequence.
+        let auth_items = (
+            strings(&[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+            ]),
+            strings(&["auth#*", SIGNING_KEY_PK, PUBLIC_KEYS_PK]),
+        );
+        assert!(granted.denied.is_empty(), "{id}");
+        // The password grant's users: by unique username (`uniq#{type}#username#{name}`), then the
+        // user (`{type}#{id}`), single reads, nothing written.
+        let users = d
+            .schema
+            .api
+            .auth
+            .users
+            .as_deref()
+            .expect("both configurations have users");
+        let user_items = (
+            strings(&["dynamodb:GetItem"]),
+            vec![format!("{users}#*"), format!("uniq#{users}#username#*")],
+        );
+        assert_eq!(granted.partitions, [auth_items, user_items], "{id}");
+        // No other function creates the signing key.
+        for (name, (other, f)) in functions(t) {
+            if name != binary(Operation::Token) {
+                let granted = grants_of(&other, &f);
+                assert!(
+                    granted.partitions.iter().all(|(_, keys)| !keys
+                        .iter()
+                        .any(|k| k == SIGNING_KEY_PK || k.starts_with("auth#"))),
+                    "{other}"
+                );
+            }
         }
     }
 }
 
 #[test]
 fn the_token_and_sign_in_routes_are_throttled_harder_than_the_others() {
-    let t = template();
-    let limits = &t["Mappings"]["Throttling"];
-    for key in ["RateLimit", "BurstLimit"] {
-        assert!(
-            limits["OAuth2Token"][key].as_i64() < limits["Default"][key].as_i64(),
-            "the token route's {key} is stricter than the default"
+    for d in templates() {
+        let t = &d.template;
+        let limits = &t["Mappings"]["Throttling"];
+        for key in ["RateLimit", "BurstLimit"] {
+            assert!(
+                limits["OAuth2Token"][key].as_i64() < limits["Default"][key].as_i64(),
+                "the token route's {key} is stricter than the default"
+            );
+        }
+        let api = &t["Resources"]["Api"]["Properties"];
+        assert_eq!(
+            api["DefaultRouteSettings"],
+            json!({
+                "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "Default", "RateLimit"]},
+                "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "Default", "BurstLimit"]},
+            })
         );
-    }
-    let api = &t["Resources"]["Api"]["Properties"];
-    assert_eq!(
-        api["DefaultRouteSettings"],
-        json!({
-            "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "Default", "RateLimit"]},
-            "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "Default", "BurstLimit"]},
-        })
-    );
-    // Keyed by the route key, which must be a route of the API (API Gateway refuses settings
-    // for one that does not exist): the token endpoint and the sign-in form, where secrets and
-    // passwords are guessed.
-    let strict = json!({
-        "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "RateLimit"]},
-        "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "BurstLimit"]},
-    });
-    let throttled = [
-        format!("POST {TOKEN_PATH}"),
-        format!("POST {AUTHORIZE_PATH}"),
-    ];
-    assert_eq!(
-        api["RouteSettings"],
-        json!({ throttled[0].clone(): strict, throttled[1].clone(): strict })
-    );
-    let (_, token) = &functions(&t)[&binary(Operation::Token)];
-    let routes: Vec<String> = token["Properties"]["Events"]
-        .as_object()
-        .expect("Events")
-        .values()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["Properties"]["Method"].as_str().unwrap(),
-                e["Properties"]["Path"].as_str().unwrap()
-            )
-        })
-        .collect();
-    for route in &throttled {
-        assert!(routes.contains(route), "{routes:?}");
+        // Keyed by the route key, which must be a route of the API (API Gateway refuses settings
+        // for one that does not exist): the token endpoint and the sign-in form, where secrets and
+        // passwords are guessed.
+        let strict = json!({
+            "ThrottlingRateLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "RateLimit"]},
+            "ThrottlingBurstLimit": {"Fn::FindInMap": ["Throttling", "OAuth2Token", "BurstLimit"]},
+        });
+        let throttled = [
+            format!("POST {TOKEN_PATH}"),
+            format!("POST {AUTHORIZE_PATH}"),
+        ];
+        assert_eq!(
+            api["RouteSettings"],
+            json!({ throttled[0].clone(): strict, throttled[1].clone(): strict })
+        );
+        let (_, token) = &functions(t)[&binary(Operation::Token)];
+        let routes: Vec<String> = token["Properties"]["Events"]
+            .as_object()
+            .expect("Events")
+            .values()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["Properties"]["Method"].as_str().unwrap(),
+                    e["Properties"]["Path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        for route in &throttled {
+            assert!(routes.contains(route), "{routes:?}");
+        }
     }
 }
 
 #[test]
 fn the_table_is_the_one_the_store_describes() {
-    let t = template();
-    let table = &t["Resources"]["Table"];
-    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
-    let mut props = table["Properties"].as_object().expect("Properties").clone();
-    // Operational settings the store does not care about, but the deployment must have.
-    assert_eq!(
-        props.remove("PointInTimeRecoverySpecification"),
-        Some(json!({"PointInTimeRecoveryEnabled": true}))
-    );
-    assert_eq!(
-        props.remove("SSESpecification"),
-        Some(json!({"SSEEnabled": true}))
-    );
-    assert_eq!(
-        Value::Object(props),
-        jsonapi_store_dynamodb::table::cloudformation_properties()
-    );
-    assert_eq!(
-        table["DeletionPolicy"], "Retain",
-        "the data outlives the stack"
-    );
+    for d in templates() {
+        let t = &d.template;
+        let table = &t["Resources"]["Table"];
+        assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+        let mut props = table["Properties"].as_object().expect("Properties").clone();
+        // Operational settings the store does not care about, but the deployment must have.
+        assert_eq!(
+            props.remove("PointInTimeRecoverySpecification"),
+            Some(json!({"PointInTimeRecoveryEnabled": true}))
+        );
+        assert_eq!(
+            props.remove("SSESpecification"),
+            Some(json!({"SSEEnabled": true}))
+        );
+        assert_eq!(
+            Value::Object(props),
+            jsonapi_store_dynamodb::table::cloudformation_properties()
+        );
+        assert_eq!(
+            table["DeletionPolicy"], "Retain",
+            "the data outlives the stack"
+        );
+    }
 }
 
 #[test]
 fn functions_run_as_the_lambda_edge_expects() {
-    let t = template();
-    let g = &t["Globals"]["Function"];
-    assert_eq!(g["Runtime"], "provided.al2023");
-    assert_eq!(g["Handler"], "bootstrap");
-    assert_eq!(g["Architectures"], json!(["arm64"]));
-    assert_eq!(g["LoggingConfig"]["LogFormat"], "JSON");
-    let env = &g["Environment"]["Variables"];
-    assert_eq!(env["TABLE_NAME"], json!({"Ref": "Table"}));
-    assert_eq!(env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true");
-    assert_eq!(env["JSONAPI_PUBLIC_URL"], json!({"Ref": "PublicUrl"}));
-    // The token signing key and lifetime reach every function (each checks bearer tokens);
-    // the secret is never echoed, and the lifetime's bounds are the configuration's
-    // (api.auth.accessTokenLifetime, 60 to 86400 s, which the functions check again).
-    assert_eq!(env["JWT_SECRET"], json!({"Ref": "JwtSecret"}));
-    assert_eq!(
-        env["TOKEN_LIFETIME_SECONDS"],
-        json!({"Ref": "TokenLifetimeSeconds"})
-    );
-    let params = &t["Parameters"];
-    assert_eq!(params["JwtSecret"]["NoEcho"], true);
-    assert_eq!(
-        params["JwtSecret"]["Default"], "",
-        "empty: the key kept in the table"
-    );
-    assert_eq!(params["TokenLifetimeSeconds"]["MinValue"], 60);
-    assert_eq!(params["TokenLifetimeSeconds"]["MaxValue"], 86_400);
-    assert!(t["Outputs"]["ApiUrl"].is_object());
-    let api = &t["Resources"]["Api"];
-    assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
-    assert_eq!(api["Properties"]["StageName"], json!({"Ref": "Stage"}));
+    for d in templates() {
+        let t = &d.template;
+        let g = &t["Globals"]["Function"];
+        assert_eq!(g["Runtime"], "provided.al2023");
+        assert_eq!(g["Handler"], "bootstrap");
+        assert_eq!(g["Architectures"], json!(["arm64"]));
+        assert_eq!(g["LoggingConfig"]["LogFormat"], "JSON");
+        let env = &g["Environment"]["Variables"];
+        assert_eq!(env["TABLE_NAME"], json!({"Ref": "Table"}));
+        assert_eq!(env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true");
+        assert_eq!(env["JSONAPI_PUBLIC_URL"], json!({"Ref": "PublicUrl"}));
+        // The token signing key and lifetime reach every function (each checks bearer tokens);
+        // the secret is never echoed, and the lifetime's bounds are the configuration's
+        // (api.auth.accessTokenLifetime, 60 to 86400 s, which the functions check again).
+        assert_eq!(env["JWT_SECRET"], json!({"Ref": "JwtSecret"}));
+        assert_eq!(
+            env["TOKEN_LIFETIME_SECONDS"],
+            json!({"Ref": "TokenLifetimeSeconds"})
+        );
+        let params = &t["Parameters"];
+        assert_eq!(params["JwtSecret"]["NoEcho"], true);
+        assert_eq!(
+            params["JwtSecret"]["Default"], "",
+            "empty: the key kept in the table"
+        );
+        assert_eq!(params["TokenLifetimeSeconds"]["MinValue"], 60);
+        assert_eq!(params["TokenLifetimeSeconds"]["MaxValue"], 86_400);
+        assert!(t["Outputs"]["ApiUrl"].is_object());
+        let api = &t["Resources"]["Api"];
+        assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
+        assert_eq!(api["Properties"]["StageName"], json!({"Ref": "Stage"}));
+    }
 }

@@ -11,11 +11,13 @@
 //!   (`application/json`), listed beside JSON:API's on every route; `token`: the OAuth 2.0
 //!   scheme and routes, `authorize`: the authorization endpoint's pages and redirects among
 //!   them.
+//! - `batch`: the batch API (`PATCH {prefix}/{type}`) of the types that enable it.
 //! - `sandbox`: the page and its assets (Swagger UI, vendored under `sandbox/`), embedded.
 //! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
 //!   the page's assets); the HTTP edges ask it before the engine.
 
 mod authorize;
+mod batch;
 mod operations;
 mod params;
 mod plain;
@@ -68,6 +70,7 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
         },
         "servers": [{ "url": base_url }],
     });
+    batch::add(schema, &mut paths, &mut components);
     if let Some((path, item)) = operations::atomic_path(schema) {
         paths.insert(path, item);
         tags.push(json!({ "name": "operations", "description": "Changes to several resources at once, all or nothing (the JSON:API atomic extension)." }));

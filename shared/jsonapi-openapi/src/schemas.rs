@@ -186,6 +186,10 @@ fn response_schemas(ty: &ResourceType, out: &mut Map<String, Value>) {
                             "includeId".to_owned(),
                             json!({ "type": "string", "description": "In the response to a compound write: the `id` or `lid` the request gave this resource." }),
                         ),
+                        (
+                            "dataId".to_owned(),
+                            json!({ "type": "string", "description": "In the response to a synchronous batch: the `id` the request gave this primary resource." }),
+                        ),
                     ]),
                     &[],
                 ),
@@ -241,7 +245,7 @@ fn response_schemas(ty: &ResourceType, out: &mut Map<String, Value>) {
 }
 
 /// Top-level members every request document may carry besides `data` (and `included`).
-fn request_document(data: Value, included: Option<Value>) -> Value {
+pub(crate) fn request_document(data: Value, included: Option<Value>) -> Value {
     let mut properties = Map::from_iter([
         ("data".to_owned(), data),
         ("jsonapi".to_owned(), json!({ "type": "object" })),

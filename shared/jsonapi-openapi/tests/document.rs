@@ -39,6 +39,12 @@ fn engine_routes(schema: &Schema) -> BTreeSet<(String, String)> {
             }
         }
     }
+    // The batch API: `PATCH` on the list path of the types that enable it.
+    for ty in schema.types() {
+        if ty.actions.allows(jsonapi_config::Action::UpdateList) {
+            out.insert(("PATCH".to_owned(), format!("{prefix}/{}", ty.name)));
+        }
+    }
     // The atomic extension's endpoint, when the configuration enables it.
     if schema.api.operations {
         for (method, path) in &OPERATIONS_ROUTES {

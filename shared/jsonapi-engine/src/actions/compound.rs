@@ -28,7 +28,7 @@ use jsonapi_auth::Permission;
 
 /// The meta option of one resource object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum MetaOp {
+pub(crate) enum MetaOp {
     None,
     /// `meta.update`: an existing resource (included items only).
     Update,
@@ -39,10 +39,19 @@ enum MetaOp {
 }
 
 /// One resource object of the request.
-struct Node<'a> {
+pub(crate) struct Node<'a> {
     object: &'a ResourceObject,
     ty: Arc<ResourceType>,
     meta: MetaOp,
+    /// The primary resource, or an item of a batch's `data`: what included items link to.
+    primary: bool,
+}
+
+/// What a batch write stored: the change set written, and each resource object's type, id
+/// and whether it was created, in request order (`data` items first).
+pub(crate) struct BatchWritten {
+    pub(crate) staged: ChangeSet,
+    pub(crate) items: Vec<(Arc<ResourceType>, String, bool)>,
 }
 
 /// The result of one attempt: what was (or would be) stored, and each node's id.
@@ -221,45 +230,10 @@ impl<S: Store> Engine<S> {
             meta: meta_op(&primary, ty, true, url_id.is_some(), &mut errors),
             object: &primary,
             ty: Arc::clone(ty),
+            primary: true,
         }];
         for object in &included {
-            let Some(t) = self.schema.resource_type(&object.ty) else {
-                errors.push(
-                    ApiError::bad_request(
-                        title::ENTITY_TYPE,
-                        format!("Unknown entity type: {}.", object.ty),
-                    )
-                    .at(format!("{}/type", object.pointer)),
-                );
-                continue;
-            };
-            let meta = meta_op(object, t, false, false, &mut errors);
-            let actions: &[Action] = match meta {
-                MetaOp::Update => &[Action::Update],
-                MetaOp::Upsert(_) => &[Action::Create, Action::Update],
-                _ => &[Action::Create],
-            };
-            if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
-                errors.push(
-                    ApiError::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "action not allowed exception",
-                        format!("The \"{a}\" action is not allowed."),
-                    )
-                    .at(object.pointer.clone()),
-                );
-            }
-            if object.id.is_none() && object.lid.is_none() {
-                errors.push(
-                    ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.")
-                        .at(format!("{}/id", object.pointer)),
-                );
-            }
-            nodes.push(Node {
-                object,
-                ty: Arc::clone(t),
-                meta,
-            });
+            nodes.extend(self.item_node(object, false, &mut errors));
         }
         errors.extend(duplicates(&nodes));
         if !errors.is_empty() {
@@ -354,6 +328,95 @@ impl<S: Store> Engine<S> {
         Ok(response)
     }
 
+    /// Writes batch items (`primary`, the `data` items) with their `included` items as one
+    /// all-or-nothing change, each resource object as a compound write would write it. The
+    /// answer lists every object's type, stored id and whether it was created, `data` items
+    /// first, in request order.
+    pub(crate) async fn write_batch(
+        &self,
+        ctx: &Ctx,
+        primary: &[ResourceObject],
+        included: &[ResourceObject],
+    ) -> ApiResult<BatchWritten> {
+        let mut errors = Vec::new();
+        let nodes: Vec<Node<'_>> = primary
+            .iter()
+            .map(|o| (o, true))
+            .chain(included.iter().map(|o| (o, false)))
+            .filter_map(|(o, p)| self.item_node(o, p, &mut errors))
+            .collect();
+        errors.extend(duplicates(&nodes));
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors));
+        }
+        let written = self
+            .with_retries(None, async || {
+                self.write_nodes(ctx, &nodes, None, Action::UpdateList, false)
+                    .await
+            })
+            .await?;
+        let items = nodes
+            .iter()
+            .zip(written.ids)
+            .zip(written.created)
+            .map(|((n, id), created)| (Arc::clone(&n.ty), id, created))
+            .collect();
+        Ok(BatchWritten {
+            staged: written.staged,
+            items,
+        })
+    }
+
+    /// A resource object of a compound or batch write other than the one a URL names: an
+    /// included item, or (`primary`) an item of a batch's `data`. Its type, its meta option
+    /// and the action it needs, which the type must enable; an included item must carry an
+    /// `id` or `lid` (it is linked by them), a batch item only to update.
+    pub(crate) fn item_node<'a>(
+        &self,
+        object: &'a ResourceObject,
+        primary: bool,
+        errors: &mut Vec<ApiError>,
+    ) -> Option<Node<'a>> {
+        let Some(t) = self.schema.resource_type(&object.ty) else {
+            errors.push(
+                ApiError::bad_request(
+                    title::ENTITY_TYPE,
+                    format!("Unknown entity type: {}.", object.ty),
+                )
+                .at(format!("{}/type", object.pointer)),
+            );
+            return None;
+        };
+        let meta = meta_op(object, t, false, false, errors);
+        let actions: &[Action] = match meta {
+            MetaOp::Update => &[Action::Update],
+            MetaOp::Upsert(_) => &[Action::Create, Action::Update],
+            _ => &[Action::Create],
+        };
+        if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
+            errors.push(
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "action not allowed exception",
+                    format!("The \"{a}\" action is not allowed."),
+                )
+                .at(object.pointer.clone()),
+            );
+        }
+        if !primary && object.id.is_none() && object.lid.is_none() {
+            errors.push(
+                ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.")
+                    .at(format!("{}/id", object.pointer)),
+            );
+        }
+        Some(Node {
+            object,
+            ty: Arc::clone(t),
+            meta,
+            primary,
+        })
+    }
+
     /// One attempt at writing every node; re-run from fresh reads on a concurrency conflict.
     async fn write_nodes(
         &self,
@@ -424,7 +487,7 @@ impl<S: Store> Engine<S> {
                 Err(e) => errors.extend(e.0),
             }
         }
-        if nodes.len() > 1 {
+        if nodes.iter().any(|n| !n.primary) {
             errors.extend(unlinked(nodes));
         }
         if !errors.is_empty() {
@@ -784,10 +847,10 @@ fn identity(obj: &Value) -> (String, String) {
 }
 
 /// Included items that repeat an earlier one (same type and id or lid).
-fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
+pub(crate) fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     let mut errors = Vec::new();
-    for (n, node) in nodes.iter().enumerate().skip(1) {
+    for (n, node) in nodes.iter().filter(|n| !n.primary).enumerate() {
         let key = match (&node.object.id, &node.object.lid) {
             (Some(id), _) => local_key(&node.ty.name, id, false),
             (None, Some(lid)) => local_key(&node.ty.name, lid, true),
@@ -802,16 +865,22 @@ fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
                 .at(node.object.pointer.clone()),
             ),
             None => {
-                seen.insert(key, n - 1);
+                seen.insert(key, n);
             }
         }
     }
     errors
 }
 
-/// Included items not linked to the primary resource, directly or through other included
+/// Included items not linked to a primary resource, directly or through other included
 /// items, in either direction.
 fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
+    // A batch has many primary items: the model's message says so.
+    let detail = if nodes.iter().filter(|n| n.primary).count() > 1 {
+        "The entity should have a relationship with at least one primary entity and this should be explicitly specified in the request."
+    } else {
+        "The entity should have a relationship with the primary entity and this should be explicitly specified in the request."
+    };
     let names = |node: &Node<'_>| -> Vec<(String, String)> {
         let mut keys = Vec::new();
         if let Some(id) = &node.object.id {
@@ -843,9 +912,8 @@ fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
             }
         }
     }
-    let mut reached = vec![false; nodes.len()];
-    let mut queue = VecDeque::from([0]);
-    reached[0] = true;
+    let mut reached: Vec<bool> = nodes.iter().map(|n| n.primary).collect();
+    let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|&n| reached[n]).collect();
     while let Some(n) = queue.pop_front() {
         for &m in &edges[n] {
             if !reached[m] {
@@ -859,11 +927,7 @@ fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
         .zip(reached)
         .filter(|(_, r)| !r)
         .map(|(node, _)| {
-            ApiError::bad_request(
-                title::REQUEST_DATA,
-                "The entity should have a relationship with the primary entity and this should be explicitly specified in the request.",
-            )
-            .at(node.object.pointer.clone())
+            ApiError::bad_request(title::REQUEST_DATA, detail).at(node.object.pointer.clone())
         })
         .collect()
 }

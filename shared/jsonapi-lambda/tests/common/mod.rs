@@ -155,7 +155,7 @@ pub async fn admin_client<S: Store>(engine: &Engine<S>) -> Client {
     let created = engine
         .handle_as_system(ApiRequest {
             method: Method::POST,
-            path: "/api/roles".to_owned(),
+            path: format!("{}/roles", engine.schema().api.prefix),
             query: None,
             headers,
             body: role.to_string().into(),

@@ -14,9 +14,9 @@ use jsonapi_config::{DataType, Schema};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiResult};
-use crate::extension::{BoxFuture, Extension, FlushContext};
-use crate::resource::Resource;
+use jsonapi_engine::error::{ApiError, ApiResult};
+use jsonapi_engine::extension::{BoxFuture, Extension, FlushContext};
+use jsonapi_engine::resource::Resource;
 
 /// Keeps `{order}.{total}` equal to the sum of `{line}.{quantity} × {line}.{price}`.
 #[derive(Debug, Clone)]

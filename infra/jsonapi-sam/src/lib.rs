@@ -1,0 +1,65 @@
+//! The SAM template of a configuration: `jsonapi-local template [--config FILE]` prints it,
+//! and the committed `template.yaml` is what it prints for the example domain (the drift test
+//! in `tests/drift.rs` compares them byte for byte).
+//!
+//! What follows the configuration: the route paths (`api.prefix`), which functions exist (an
+//! operation that no type enables has no function and no route; the token function only with
+//! `api.auth.enabled`, the docs function only with `api.sandbox` or `api.openapi`, the
+//! operations function only with `api.operations`), the token function's reads of the users
+//! type (`api.auth.users`), and the token parameters and throttling (only with auth on).
+//! What does not: the table (`jsonapi_store_dynamodb::table`), the stack's parameters, logging
+//! and throttling figures.
+//!
+//! # Layout
+//! - [`functions`]: per operation, whether the configuration deploys it, what its function
+//!   is described as, and which routes it serves. A new operation starts here.
+//! - [`policy`]: per operation, the IAM statements of its function. A new operation's
+//!   permissions go here.
+//! - [`text`]: the parts of the template that are the same for every configuration, and the
+//!   few settings that change them.
+//! - [`yaml`]: quoting and the names CloudFormation allows for logical ids.
+
+mod functions;
+mod policy;
+mod text;
+mod yaml;
+
+use jsonapi_config::Schema;
+
+/// Why no template can be made for a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `api.enabled: false`: every route answers 404, so there is nothing to deploy.
+    #[error("api.enabled is false: the API serves nothing, so there is nothing to deploy")]
+    ApiDisabled,
+    /// The prefix holds characters API Gateway does not take in a route path.
+    #[error(
+        "api.prefix \"{0}\" cannot be an API Gateway route path: use letters, digits, '-', '_', \
+         '.' and '/' between segments"
+    )]
+    Prefix(String),
+}
+
+/// The SAM template (YAML) deploying the API of `schema`; `source` names the configuration
+/// file in the template's header comment.
+///
+/// # Errors
+/// The configuration cannot be deployed ([`TemplateError`]).
+pub fn template(schema: &Schema, source: &str) -> Result<String, TemplateError> {
+    if !schema.api.enabled {
+        return Err(TemplateError::ApiDisabled);
+    }
+    let prefix = &schema.api.prefix;
+    if !prefix.split('/').skip(1).all(yaml::is_plain_segment) {
+        return Err(TemplateError::Prefix(prefix.clone()));
+    }
+    let auth = schema.api.auth.enabled;
+    let mut out = String::new();
+    text::head(&mut out, source, prefix, auth);
+    for deployed in functions::deployed(schema) {
+        out.push('\n');
+        deployed.write(&mut out, schema);
+    }
+    text::outputs(&mut out, prefix, auth);
+    Ok(out)
+}

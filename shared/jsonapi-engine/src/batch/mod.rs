@@ -1,0 +1,47 @@
+//! The batch API (`PATCH /{type}`, the model's update_list): many resource objects of one type
+//! in one request, with their `included` items.
+//!
+//! - `request`: what every batch is checked for before anything is written (the `X-Mode`
+//!   header, the document's shape, the endpoint's type, the caller's permissions, limits).
+//! - `sync`: `X-Mode: sync`, every item written in request order as one all-or-nothing change,
+//!   answered with every primary resource.
+
+mod request;
+mod sync;
+
+use std::sync::Arc;
+
+use jsonapi_config::ResourceType;
+use jsonapi_store::Store;
+
+use crate::engine::{Ctx, Engine};
+use crate::error::ApiResult;
+use crate::operation::Operation;
+use crate::query::{self, Accepts};
+use crate::request::{ApiRequest, ApiResponse};
+
+pub(crate) use request::Mode;
+
+impl<S: Store> Engine<S> {
+    /// `PATCH /{type}`: checks the whole request, then runs it in the mode asked for.
+    pub(crate) async fn update_list(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        req: &ApiRequest,
+    ) -> ApiResult<ApiResponse> {
+        let mode = Mode::of(&req.headers)?;
+        // The synchronous answer is shaped as a create's (`fields`, `include`, `meta`).
+        let q = query::parse(
+            &self.schema,
+            ty,
+            query::pairs(req.query.as_deref()),
+            Accepts::of(Operation::Create, false),
+        )?;
+        let batch = self.check_batch(ctx, ty, &req.body, mode)?;
+        match mode {
+            Mode::Sync => self.run_sync(ctx, &q, &batch).await,
+            Mode::Async => self.run_sync(ctx, &q, &batch).await,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The checks every batch passes before anything is written: a batch refused here creates
+//! nothing, not even an asynchronous operation.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use jsonapi_auth::permissions;
+use jsonapi_config::ResourceType;
+use jsonapi_store::Store;
+use serde_json::Value;
+
+use crate::auth::access::access_denied;
+use crate::document::{self, Batch, ResourceObject};
+use crate::engine::{Ctx, Engine};
+use crate::error::{ApiError, ApiErrors, ApiResult, title};
+
+/// Most `data` items of a synchronous batch (the model's `sync_processing_limit`).
+pub(crate) const SYNC_PRIMARY_LIMIT: usize = 100;
+/// Most `included` items of a synchronous batch (`sync_processing_included_data_limit`).
+pub(crate) const SYNC_INCLUDED_LIMIT: usize = 50;
+
+/// How a batch is processed, from the `X-Mode` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `X-Mode: sync`: in request order, all or nothing, answered with the resources.
+    Sync,
+    /// The default (`X-Mode: async`): answered at once with an asynchronous operation.
+    Async,
+}
+
+impl Mode {
+    /// The mode a request asks for.
+    ///
+    /// # Errors
+    /// Any value but `sync` or `async` (the model's 400).
+    pub(crate) fn of(headers: &HeaderMap) -> Result<Self, ApiError> {
+        match headers.get("x-mode").map(|v| v.as_bytes()) {
+            None | Some(b"async") => Ok(Self::Async),
+            Some(b"sync") => Ok(Self::Sync),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid header value exception",
+                "The accepted values for the \"X-Mode\" are \"sync\" or \"async\".",
+            )
+            .header("X-Mode")),
+        }
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Reads a batch document and checks what can be checked without the store: the shape,
+    /// that every `data` item is of the endpoint's type, that the caller may do what each
+    /// item asks (CREATE to create, EDIT to update, both to upsert; VIEW for either), and
+    /// the synchronous mode's limits.
+    pub(crate) fn check_batch(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        body: &[u8],
+        mode: Mode,
+    ) -> ApiResult<Batch> {
+        let mut batch = document::parse_batch(body)?;
+        let mut errors = std::mem::take(&mut batch.errors);
+        for object in &batch.primary {
+            if object.ty != ty.name {
+                errors.push(
+                    ApiError::bad_request(
+                        title::ENTITY_TYPE,
+                        format!(
+                            "The entity type \"{}\" is not supported by this batch operation.",
+                            object.ty
+                        ),
+                    )
+                    .at(format!("{}/type", object.pointer)),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiErrors(errors));
+        }
+        let refused = batch
+            .primary
+            .iter()
+            .chain(&batch.included)
+            .any(|o| !self.may_write(ctx, o));
+        if refused {
+            return Err(access_denied().into());
+        }
+        if mode == Mode::Sync {
+            let exceeded = |section: &str| {
+                ApiError::bad_request(
+                    title::REQUEST_DATA,
+                    format!("The data limit for the synchronous operation exceeded{section}."),
+                )
+            };
+            if batch.primary.len() > SYNC_PRIMARY_LIMIT {
+                return Err(exceeded("").into());
+            }
+            if batch.included.len() > SYNC_INCLUDED_LIMIT {
+                return Err(exceeded(" for the section \"included\"").into());
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Whether the caller holds what a resource object's meta option needs on its type:
+    /// creating needs the create action's permissions, `meta.update` the update action's,
+    /// `meta.upsert` both. (Unknown types are reported by the write itself.)
+    fn may_write(&self, ctx: &Ctx, object: &ResourceObject) -> bool {
+        let flag = |key: &str| {
+            object
+                .meta
+                .get(key)
+                .is_some_and(|v| *v == Value::Bool(true))
+        };
+        let upsert = object
+            .meta
+            .get("upsert")
+            .is_some_and(|v| !matches!(v, Value::Bool(false) | Value::Null));
+        let actions: &[&str] = if upsert {
+            &["create", "update"]
+        } else if flag("update") {
+            &["update"]
+        } else {
+            &["create"]
+        };
+        actions.iter().all(|a| {
+            permissions::required(a)
+                .unwrap_or(&[])
+                .iter()
+                .all(|p| ctx.access.allows(&object.ty, *p))
+        })
+    }
+}
