@@ -8,21 +8,15 @@
 //   the same code again is refused (invalid_grant).
 //
 // Environment: BASE (http://127.0.0.1:PORT), CLIENT_ID (a public client), REDIRECT_URI and
-// CATCHER_PORT (its redirect URI on loopback), PLAYWRIGHT_CORE (playwright-core's index.mjs),
-// CHROMIUM (default /usr/bin/chromium). Run by infra/authorize/browser-test.sh.
+// CATCHER_PORT (its redirect URI on loopback), and the browser's (infra/lib/browser.mjs). Run
+// by infra/authorize/browser-test.sh.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 
-const { BASE, CLIENT_ID, REDIRECT_URI, CATCHER_PORT, PLAYWRIGHT_CORE } = process.env;
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const { chromium } = await import(PLAYWRIGHT_CORE);
+import { check, openBrowser, step } from "../lib/browser.mjs";
 
-const started = Date.now();
-const step = (what) => console.log(`${String(Date.now() - started).padStart(6)} ms  ${what}`);
-function check(ok, what) {
-  if (!ok) throw new Error(what);
-}
+const { BASE, CLIENT_ID, REDIRECT_URI, CATCHER_PORT } = process.env;
 
 // The client: a redirect URI that catches the authorization response.
 const caught = [];
@@ -45,21 +39,8 @@ for (const [name, value] of Object.entries({
   authorize.searchParams.set(name, value);
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  // Chromium's own background traffic is off: the test counts every request the page makes.
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { browser, context, elsewhere } = await openBrowser([`${BASE}/`, `${catcherOrigin}/`]);
 try {
-  const context = await browser.newContext();
-  const elsewhere = [];
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${BASE}/`) || url.startsWith(`${catcherOrigin}/`)) return route.continue();
-    elsewhere.push(url);
-    return route.abort();
-  });
   const page = await context.newPage();
   await page.goto(authorize.href);
   await page.getByLabel("Username").fill("admin");

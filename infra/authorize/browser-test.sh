@@ -13,14 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/infra/lib/servers.sh"
 # shellcheck source=../lib/browser.sh
 source "$ROOT/infra/lib/browser.sh"
-BINARY=$(local_binary "${1:-}")
-browser_tooling
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-authorize.XXXXXX")"
-PIDS=()
-trap 'stop_servers; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+browser_test authorize "${1:-}"
 
 # The catcher's port is chosen now: the client's redirect URI names it.
 CATCHER_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

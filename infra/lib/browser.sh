@@ -1,6 +1,7 @@
 # Shared by the headless-browser tests (the sandbox page, the authorization code grant): one
-# chromium (Debian's) and one playwright-core (from npm, which downloads no browser) for both.
-# Source it after servers.sh.
+# chromium (Debian's) and one playwright-core (from npm, which downloads no browser) for both,
+# and their set-up. Source it after servers.sh; the tests' JavaScript shares
+# infra/lib/browser.mjs.
 
 PLAYWRIGHT_VERSION=1.65.1
 
@@ -26,4 +27,17 @@ browser_tooling() {
   fi
   PLAYWRIGHT_CORE="$home/node_modules/playwright-core/index.mjs"
   export CHROMIUM PLAYWRIGHT_CORE
+}
+
+# browser_test NAME [JSONAPI_LOCAL]: the set-up of a browser test: BINARY (the jsonapi-local to
+# drive, default the debug build), the browser tooling, a scratch folder TMP
+# (jsonapi-NAME.XXXXXX) and the servers' PIDS, both cleaned up when the script exits.
+browser_test() {
+  BINARY=$(local_binary "${2:-}")
+  browser_tooling
+  TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-$1.XXXXXX")"
+  PIDS=()
+  trap 'stop_servers; rm -rf "$TMP"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }

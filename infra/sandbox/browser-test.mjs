@@ -7,20 +7,13 @@
 // - a GET and a POST succeed from the page, with the JSON:API headers pre-filled;
 // - an error is shown exactly as the server sent it.
 //
-// Environment: BASE (http://127.0.0.1:PORT), CLIENT_ID, CLIENT_SECRET, PLAYWRIGHT_CORE (the
-// path of playwright-core's index.mjs), CHROMIUM (default /usr/bin/chromium). Run by
-// infra/sandbox/browser-test.sh.
+// Environment: BASE (http://127.0.0.1:PORT), CLIENT_ID, CLIENT_SECRET, and the browser's
+// (infra/lib/browser.mjs). Run by infra/sandbox/browser-test.sh.
 
-const { BASE, CLIENT_ID, CLIENT_SECRET, PLAYWRIGHT_CORE } = process.env;
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+import { check, openBrowser, step } from "../lib/browser.mjs";
+
+const { BASE, CLIENT_ID, CLIENT_SECRET } = process.env;
 const MT = "application/vnd.api+json";
-const { chromium } = await import(PLAYWRIGHT_CORE);
-
-const started = Date.now();
-const step = (what) => console.log(`${String(Date.now() - started).padStart(6)} ms  ${what}`);
-function check(ok, what) {
-  if (!ok) throw new Error(what);
-}
 
 // What the page should show, and the server's own answer to compare the page's with.
 const doc = await (await fetch(`${BASE}/api/doc/openapi.json`)).json();
@@ -34,21 +27,8 @@ const { access_token: token } = await tokenAnswer.json();
 const missing = `${BASE}/api/products/999999`;
 const serverError = await (await fetch(missing, { headers: { accept: MT, authorization: `Bearer ${token}` } })).json();
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  // Chromium's own background traffic is off: the test counts every request the page makes.
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { browser, context, elsewhere } = await openBrowser([`${BASE}/`, "data:"]);
 try {
-  const context = await browser.newContext();
-  const elsewhere = [];
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${BASE}/`) || url.startsWith("data:")) return route.continue();
-    elsewhere.push(url);
-    return route.abort();
-  });
   const page = await context.newPage();
   const sent = [];
   page.on("request", (r) => sent.push(r));

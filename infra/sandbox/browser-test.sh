@@ -12,14 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/infra/lib/servers.sh"
 # shellcheck source=../lib/browser.sh
 source "$ROOT/infra/lib/browser.sh"
-BINARY=$(local_binary "${1:-}")
-browser_tooling
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-sandbox.XXXXXX")"
-PIDS=()
-trap 'stop_servers; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+browser_test sandbox "${1:-}"
 
 start_server sandbox "$BINARY" --listen 127.0.0.1:0 --data "$TMP/data" --seed
 dev_client sandbox

@@ -48,6 +48,35 @@ fn check_accepts_a_valid_file_and_names_file_line_and_key_of_a_bad_one() {
 }
 
 #[test]
+fn template_prints_the_committed_template_and_refuses_what_cannot_be_deployed() {
+    let (code, stdout, stderr) = run(&["template"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+            .expect("template.yaml");
+    assert!(
+        stdout == committed,
+        "`jsonapi-local template` is not template.yaml"
+    );
+
+    let dir = tempfile::tempdir().expect("a folder");
+    let path = dir.path().join("api.yaml");
+    std::fs::write(
+        &path,
+        "api:\n  enabled: false\ntypes:\n  notes:\n    id: sequence\n",
+    )
+    .expect("written");
+    let path = path.to_str().expect("UTF-8");
+    let (code, stdout, stderr) = run(&["template", "--config", path]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(path) && stderr.contains("api.enabled is false"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn dump_lists_types_with_their_actions_filtered_like_the_models_dump() {
     let (code, stdout, stderr) = run(&["dump"]);
     assert_eq!(code, Some(0), "{stderr}");

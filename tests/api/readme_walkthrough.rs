@@ -49,7 +49,7 @@ fn the_walkthrough_runs_as_a_script() {
     assert!(
         stdout
             .to_ascii_lowercase()
-            .contains("allow: options, get, head, post, delete"),
+            .contains("allow: options, get, head, patch, post, delete"),
         "{stdout}"
     );
     drop(server);

@@ -3,8 +3,7 @@
 //! folder a server holds asks that server to run the command on its own engine. A revoked
 //! client's tokens then stop working at once, as on DynamoDB, where both share the table.
 //!
-//! One connection carries one command: the command as JSON, then the answer (`Ok` with the
-//! text to print, or `Err` with why) as JSON. Who may connect is decided by the file system:
+//! One connection carries one command: the command as JSON, then the [`Answer`] as JSON. Who may connect is decided by the file system:
 //! the socket is readable and writable by the server's user only, like the data folder's
 //! store file it stands for.
 
@@ -13,13 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jsonapi_engine::Engine;
-use jsonapi_store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::ClientCommand;
+use crate::backend::Backend;
+use crate::{ClientCommand, Error};
 
 /// The socket's file name in the data folder.
 const SOCKET_FILE: &str = "control.sock";
@@ -27,33 +26,46 @@ const SOCKET_FILE: &str = "control.sock";
 /// The largest command read (a client's name and roles are far smaller).
 const MAX_COMMAND: u64 = 64 * 1024;
 
-/// A command's answer: the text to print, or why it failed.
-type Answer = Result<String, String>;
+/// A command's answer, as the server sends it back: the error itself stays in the server's
+/// process, its sentence is what the command prints.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum Answer {
+    /// The text to print.
+    Printed(String),
+    /// Why the command failed.
+    Failed(String),
+}
 
 /// Sends `command` to the server holding `data`; `None` when no server listens there (no
 /// socket, or one left by a server that was killed), for the caller to open the store itself.
-pub(crate) async fn send(data: &Path, command: &ClientCommand) -> Option<Answer> {
+pub(crate) async fn send(data: &Path, command: &ClientCommand) -> Option<Result<String, Error>> {
     let mut stream = UnixStream::connect(data.join(SOCKET_FILE)).await.ok()?;
+    let unanswered = |reason: String| Error::Control {
+        data: data.to_owned(),
+        reason,
+    };
+    let request = serde_json::to_vec(command).map_err(|e| unanswered(e.to_string()));
     let exchange = async {
-        let request = serde_json::to_vec(command).map_err(|e| e.to_string())?;
         stream
-            .write_all(&request)
+            .write_all(&request?)
             .await
-            .map_err(|e| e.to_string())?;
-        stream.shutdown().await.map_err(|e| e.to_string())?;
+            .map_err(|e| unanswered(e.to_string()))?;
+        stream
+            .shutdown()
+            .await
+            .map_err(|e| unanswered(e.to_string()))?;
         let mut answer = Vec::new();
         stream
             .read_to_end(&mut answer)
             .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_slice::<Answer>(&answer).map_err(|e| e.to_string())
+            .map_err(|e| unanswered(e.to_string()))?;
+        match serde_json::from_slice::<Answer>(&answer) {
+            Ok(Answer::Printed(text)) => Ok(text),
+            Ok(Answer::Failed(reason)) => Err(Error::Remote(reason)),
+            Err(e) => Err(unanswered(e.to_string())),
+        }
     };
-    Some(exchange.await.unwrap_or_else(|e| {
-        Err(format!(
-            "the server holding {} did not answer the command: {e}",
-            data.display()
-        ))
-    }))
+    Some(exchange.await)
 }
 
 /// Listens on the data folder's socket until `stopped`, running each command on `engine`.
@@ -61,9 +73,9 @@ pub(crate) async fn send(data: &Path, command: &ClientCommand) -> Option<Answer>
 ///
 /// # Errors
 /// The socket cannot be made (e.g. a path longer than a socket address allows).
-pub(crate) fn listen<S: Store>(
+pub(crate) fn listen(
     data: &Path,
-    engine: Arc<Engine<S>>,
+    engine: Arc<Engine<Backend>>,
     mut stopped: watch::Receiver<bool>,
 ) -> std::io::Result<JoinHandle<()>> {
     let path = data.join(SOCKET_FILE);
@@ -100,21 +112,24 @@ fn remove(path: &PathBuf) {
     }
 }
 
-async fn answer<S: Store>(mut stream: UnixStream, engine: &Engine<S>) {
+async fn answer(mut stream: UnixStream, engine: &Engine<Backend>) {
     let mut request = Vec::new();
     let read = (&mut stream)
         .take(MAX_COMMAND)
         .read_to_end(&mut request)
         .await;
-    let answer: Answer = match read
+    let command = read
         .map_err(|e| e.to_string())
-        .and_then(|_| serde_json::from_slice::<ClientCommand>(&request).map_err(|e| e.to_string()))
-    {
+        .and_then(|_| serde_json::from_slice::<ClientCommand>(&request).map_err(|e| e.to_string()));
+    let answer = match command {
         Ok(command) => {
             tracing::info!(?command, "client command from the control socket");
-            command.execute(engine).await
+            match command.execute(engine).await {
+                Ok(text) => Answer::Printed(text),
+                Err(e) => Answer::Failed(e.to_string()),
+            }
         }
-        Err(e) => Err(format!("not a client command: {e}")),
+        Err(e) => Answer::Failed(format!("not a client command: {e}")),
     };
     let answer = serde_json::to_vec(&answer).unwrap_or_default();
     let _ = stream.write_all(&answer).await;

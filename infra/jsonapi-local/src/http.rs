@@ -1,7 +1,8 @@
-//! The hyper adapter: an HTTP request becomes an [`ApiRequest`], the answer of the API's
-//! documentation or of the engine becomes an HTTP response. Links are built on the server's
-//! public URL, never on the request's `Host` (which the client chooses: links pointing elsewhere
-//! would send the next request there).
+//! The hyper adapter: an HTTP request's body is read (bounded), then the request becomes an
+//! [`ApiRequest`] and the answer of the API's documentation or of the engine an HTTP response,
+//! through the engine's one conversion (`ApiRequest::from_http`, shared with the Lambda edge).
+//! Links are built on the server's public URL, never on the request's `Host` (which the client
+//! chooses: links pointing elsewhere would send the next request there).
 
 use std::time::Instant;
 
@@ -9,11 +10,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
-
-use jsonapi_engine::Engine;
+use jsonapi_engine::{ApiError, ApiRequest, ApiResponse, Engine};
 use jsonapi_openapi::Docs;
-use jsonapi_store::Store;
+
+use crate::backend::Backend;
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -38,16 +38,15 @@ fn too_large() -> ApiError {
     )
 }
 
-pub(crate) async fn answer<S: Store>(
-    engine: &Engine<S>,
+pub(crate) async fn answer(
+    engine: &Engine<Backend>,
     docs: &Docs,
     public_url: &str,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let method = parts.method.clone();
-    let path = parts.uri.path().to_owned();
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     // A body declared larger than the limit is refused before it is read.
     let declared =
         usize::try_from(hyper::body::Body::size_hint(&body).lower()).unwrap_or(usize::MAX);
@@ -61,14 +60,8 @@ pub(crate) async fn answer<S: Store>(
     };
     let response = match read {
         Ok(collected) => {
-            let request = ApiRequest {
-                method: parts.method,
-                path: parts.uri.path().to_owned(),
-                query: parts.uri.query().map(str::to_owned),
-                headers: parts.headers,
-                body: collected.to_bytes(),
-                base_url: public_url.to_owned(),
-            };
+            let request =
+                ApiRequest::from_http(Request::from_parts(parts, collected.to_bytes()), public_url);
             match docs.answer(&request) {
                 Some(documentation) => documentation,
                 None => engine.handle(request).await,
@@ -83,8 +76,5 @@ pub(crate) async fn answer<S: Store>(
         latency_us = started.elapsed().as_micros() as u64,
         "request"
     );
-    let mut out = Response::new(Full::new(response.body));
-    *out.status_mut() = response.status;
-    *out.headers_mut() = response.headers;
-    out
+    Response::<Bytes>::from(response).map(Full::new)
 }

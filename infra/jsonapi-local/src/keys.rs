@@ -2,11 +2,13 @@
 //! store must not be in use by a running server; a DynamoDB table may be, and its functions
 //! follow a rotation within seconds).
 
+use std::fmt::Write as _;
+
 use jsonapi_auth::{Clock, rfc3339 as when};
 use jsonapi_engine::Engine;
-use jsonapi_store::Store;
 
-use crate::{Opening, Options, StartError, WithEngine, run_command};
+use crate::Error;
+use crate::backend::Backend;
 
 /// One keys command.
 #[derive(Debug, Clone)]
@@ -21,47 +23,36 @@ pub enum KeysCommand {
     List,
 }
 
-/// Runs a keys command on the store the options name; returns what to print.
-///
-/// # Errors
-/// The store cannot be opened, or the command failed (a key given by the environment).
-pub async fn run_keys_command(
-    options: &Options,
-    command: KeysCommand,
-) -> Result<String, StartError> {
-    // The keys of a store that does not exist yet are made by its first server.
-    run_command(options, Opening::Existing, command).await
-}
-
-impl WithEngine for KeysCommand {
-    type Output = Result<String, String>;
-
-    async fn run<S: Store>(self, engine: Engine<S>) -> Self::Output {
+impl KeysCommand {
+    /// Runs the command on `engine`; what to print.
+    pub(crate) async fn execute(self, engine: &Engine<Backend>) -> Result<String, Error> {
         match self {
             Self::Rotate { retire_after } => {
                 let lifetime = engine.schema().api.auth.access_token_lifetime;
                 let rotation = engine
                     .rotate_signing_key(retire_after.unwrap_or(lifetime))
-                    .await?;
+                    .await
+                    .map_err(Error::Keys)?;
                 let mut out = format!("current key: {}\n", rotation.current);
                 for (kid, at) in rotation.retiring {
-                    out.push_str(&format!(
-                        "retiring key: {kid} (its tokens are refused from {})\n",
+                    let _ = writeln!(
+                        out,
+                        "retiring key: {kid} (its tokens are refused from {})",
                         when(at)
-                    ));
+                    );
                 }
                 Ok(out)
             }
             Self::List => {
                 let now = Clock::system().now();
                 let mut out = String::from("kid\tcreated\tstatus\n");
-                for key in engine.published_keys().await? {
+                for key in engine.published_keys().await.map_err(Error::Keys)? {
                     let status = match key.retire_at {
                         None => "current".to_owned(),
                         Some(at) if at > now => format!("retiring at {}", when(at)),
                         Some(at) => format!("retired at {}", when(at)),
                     };
-                    out.push_str(&format!("{}\t{}\t{status}\n", key.kid, when(key.created)));
+                    let _ = writeln!(out, "{}\t{}\t{status}", key.kid, when(key.created));
                 }
                 Ok(out)
             }

@@ -285,7 +285,7 @@ async fn client(options: &Options, args: ClientArgs) -> ExitCode {
 }
 
 /// Prints what a command gives, or why it failed.
-fn printed(outcome: Result<String, jsonapi_local::StartError>) -> ExitCode {
+fn printed(outcome: Result<String, jsonapi_local::Error>) -> ExitCode {
     match outcome {
         Ok(out) => {
             print!("{out}");
@@ -354,13 +354,29 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             text.push('\n');
             text
         }
-        Command::Template => match jsonapi_sam::template(&schema, &file) {
-            Ok(template) => template,
-            Err(e) => {
-                eprintln!("jsonapi-local: {file}: {e}");
-                return ExitCode::FAILURE;
+        Command::Template => {
+            // The template carries the digest of the text the functions will be built with.
+            let text = match config.map(std::fs::read_to_string).transpose() {
+                Ok(text) => text,
+                Err(e) => {
+                    eprintln!("jsonapi-local: {file}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let text = text.as_deref().unwrap_or(jsonapi_config::EXAMPLE_DOMAIN);
+            let config = jsonapi_sam::Configuration {
+                file: &file,
+                text,
+                schema: &schema,
+            };
+            match jsonapi_sam::template(config) {
+                Ok(template) => template,
+                Err(e) => {
+                    eprintln!("jsonapi-local: {file}: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
-        },
+        }
         Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
     };
     print!("{out}");

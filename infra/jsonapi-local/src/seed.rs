@@ -3,11 +3,12 @@
 //! It is loaded through the API itself (the same validation, ids, indexes and order totals a
 //! client gets) and only once per data folder: a marker item records that it was loaded.
 
-use http::Method;
-use jsonapi_store::{Condition, Item, Key, Store, Write};
+use jsonapi_engine::Engine;
+use jsonapi_store::Key;
 use serde_json::{Value, json};
 
-use jsonapi_engine::Engine;
+use crate::backend::Backend;
+use crate::{Error, markers, system};
 
 fn marker() -> Key {
     Key::new("meta#seed", "#")
@@ -35,10 +36,26 @@ const PRODUCT_NAMES: [&str; 10] = [
 ];
 
 /// Loads the seed data unless this data folder has it already.
-pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
-    if read_marker(engine.store(), &marker()).await?.is_some() {
+pub(crate) async fn load(engine: &Engine<Backend>) -> Result<(), Error> {
+    if markers::read(engine.store(), &marker()).await?.is_some() {
         return Ok(());
     }
+    roles(engine).await?;
+    let categories = categories(engine).await?;
+    let products = products(engine, &categories).await?;
+    post(
+        engine,
+        "users",
+        json!({"type": "users", "attributes": {"username": "admin", "email": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "password": "change-me"},
+               "relationships": {"roles": {"data": [{"type": "roles", "id": "admin"}]}}}),
+    )
+    .await?;
+    customers_with_orders(engine, &products).await?;
+    markers::write(engine.store(), marker(), serde_json::Map::new()).await
+}
+
+/// `admin` (everything), `editor` (the catalog) and `viewer` (reads of the catalog).
+async fn roles(engine: &Engine<Backend>) -> Result<(), Error> {
     let catalog = json!(["VIEW", "CREATE", "EDIT", "DELETE"]);
     for (label, id, permissions) in [
         ("Administrator", "admin", json!({"*": ["ALL"]})),
@@ -61,6 +78,11 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// The categories' ids, in the order of [`CATEGORIES`].
+async fn categories(engine: &Engine<Backend>) -> Result<Vec<String>, Error> {
     let mut categories = Vec::new();
     for (name, parent) in CATEGORIES {
         let mut data = json!({"type": "categories", "attributes": {"name": name}});
@@ -70,6 +92,11 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
         }
         categories.push(post(engine, "categories", data).await?);
     }
+    Ok(categories)
+}
+
+/// Fifty products over the categories; their ids.
+async fn products(engine: &Engine<Backend>, categories: &[String]) -> Result<Vec<String>, Error> {
     let mut products = Vec::new();
     for n in 1..=50_usize {
         let name = PRODUCT_NAMES[(n - 1) % PRODUCT_NAMES.len()];
@@ -90,13 +117,11 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
         });
         products.push(post(engine, "products", data).await?);
     }
-    post(
-        engine,
-        "users",
-        json!({"type": "users", "attributes": {"username": "admin", "email": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "password": "change-me"},
-               "relationships": {"roles": {"data": [{"type": "roles", "id": "admin"}]}}}),
-    )
-    .await?;
+    Ok(products)
+}
+
+/// Three customers with two orders of three line items each.
+async fn customers_with_orders(engine: &Engine<Backend>, products: &[String]) -> Result<(), Error> {
     for (c, (name, email)) in [
         ("Acme Ltd", "orders@acme.example"),
         ("Globex", "buying@globex.example"),
@@ -132,43 +157,10 @@ pub(crate) async fn load<S: Store>(engine: &Engine<S>) -> Result<(), String> {
             }
         }
     }
-    write_marker(engine.store(), marker(), serde_json::Map::new()).await
-}
-
-/// A marker item: something done once per data folder (or table).
-pub(crate) async fn read_marker<S: Store>(store: &S, key: &Key) -> Result<Option<Item>, String> {
-    store.get(key).await.map_err(|e| e.to_string())
-}
-
-/// Records that something was done, unless a racing process recorded it first.
-pub(crate) async fn write_marker<S: Store>(
-    store: &S,
-    key: Key,
-    attrs: serde_json::Map<String, Value>,
-) -> Result<(), String> {
-    let put = Write::Put {
-        item: Item { key, attrs },
-        condition: Some(Condition::Absent),
-    };
-    store.transact(vec![put]).await.map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// Creates one resource through the API (as the process itself) and returns its id.
-async fn post<S: Store>(engine: &Engine<S>, ty: &str, data: Value) -> Result<String, String> {
-    let path = format!("{}/{ty}", engine.schema().api.prefix);
-    let body = json!({ "data": data });
-    let response = engine
-        .handle_as_system(crate::dev_client::request(Method::POST, path, Some(&body)))
-        .await;
-    let body: Value = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-    if !response.status.is_success() {
-        return Err(format!(
-            "creating {ty} failed ({}): {body}",
-            response.status
-        ));
-    }
-    body["data"]["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no id in {body}"))
+async fn post(engine: &Engine<Backend>, ty: &str, data: Value) -> Result<String, Error> {
+    system::create(engine, ty, data, || format!("creating {ty} failed")).await
 }

@@ -40,12 +40,24 @@ pub enum TemplateError {
     Prefix(String),
 }
 
-/// The SAM template (YAML) deploying the API of `schema`; `source` names the configuration
-/// file in the template's header comment.
+/// The configuration a template is made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Configuration<'a> {
+    /// The file, as the template's comments name it.
+    pub file: &'a str,
+    /// Its text: the template carries its digest, which the functions compare with the
+    /// configuration they were built with.
+    pub text: &'a str,
+    /// Its checked schema.
+    pub schema: &'a Schema,
+}
+
+/// The SAM template (YAML) deploying the API of a configuration.
 ///
 /// # Errors
 /// The configuration cannot be deployed ([`TemplateError`]).
-pub fn template(schema: &Schema, source: &str) -> Result<String, TemplateError> {
+pub fn template(config: Configuration<'_>) -> Result<String, TemplateError> {
+    let Configuration { file, text, schema } = config;
     if !schema.api.enabled {
         return Err(TemplateError::ApiDisabled);
     }
@@ -55,7 +67,7 @@ pub fn template(schema: &Schema, source: &str) -> Result<String, TemplateError> 
     }
     let auth = schema.api.auth.enabled;
     let mut out = String::new();
-    text::head(&mut out, source, prefix, auth);
+    text::head(&mut out, file, &jsonapi_config::digest(text), prefix, auth);
     for deployed in functions::deployed(schema) {
         out.push('\n');
         deployed.write(&mut out, schema);

@@ -1,9 +1,11 @@
 //! The parts of the template that are the same for every configuration, and the few
-//! settings that change them: the prefix (in comments and descriptions) and whether the API
-//! issues tokens (the token parameters, their environment and the token routes' throttling).
+//! settings that change them: the configuration's file and digest, the prefix (in comments
+//! and descriptions) and whether the API issues tokens (the token parameters, their
+//! environment and the token routes' throttling).
 
 /// The template's start, up to the functions (`Resources` open, the table written).
-pub(crate) fn head(out: &mut String, source: &str, prefix: &str, auth: bool) {
+/// `digest`: the configuration's SHA-256, which the functions check.
+pub(crate) fn head(out: &mut String, source: &str, digest: &str, prefix: &str, auth: bool) {
     out.push_str(
         &HEADER
             .replace("@SOURCE@", source)
@@ -18,7 +20,11 @@ pub(crate) fn head(out: &mut String, source: &str, prefix: &str, auth: bool) {
         out.push_str(AUTH_THROTTLING);
     }
     out.push('\n');
-    out.push_str(GLOBALS);
+    out.push_str(
+        &GLOBALS
+            .replace("@SOURCE@", source)
+            .replace("@DIGEST@", digest),
+    );
     if auth {
         out.push_str(AUTH_ENVIRONMENT);
     }
@@ -132,7 +138,9 @@ const AUTH_THROTTLING: &str = r#"    # For `POST /oauth2-token` and the sign-in 
 const GLOBALS: &str = r#"Globals:
   Function:
     # One repository, one Cargo workspace: every function is built from the root with
-    # `cargo lambda build --release --arm64 --bin <Binary>` (`sam build --beta-features`).
+    # `cargo lambda build --release --arm64 --bin <Binary>` (`sam build --beta-features`),
+    # with the API configuration built in (infra/sam/README.md):
+    #   JSONAPI_CONFIG_FILE=@SOURCE@ sam build --beta-features
     CodeUri: ./
     Runtime: provided.al2023
     Handler: bootstrap
@@ -151,6 +159,10 @@ const GLOBALS: &str = r#"Globals:
         # add it back.
         AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH: "true"
         JSONAPI_PUBLIC_URL: !Ref PublicUrl
+        # The SHA-256 of the configuration this template was generated from (see the top).
+        # Each function carries the configuration it was built with (JSONAPI_CONFIG_FILE at
+        # `sam build`) and refuses to start when it is another one.
+        JSONAPI_CONFIG_SHA256: "@DIGEST@"
 "#;
 
 const AUTH_ENVIRONMENT: &str = r#"        # Every function checks bearer tokens: the HS256 secret, or (empty) the public keys the

@@ -7,10 +7,11 @@ use std::path::Path;
 fn the_committed_template_is_the_example_domains_generated_template() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let committed = std::fs::read_to_string(root.join("template.yaml")).expect("template.yaml");
-    let generated = jsonapi_sam::template(
-        &jsonapi_config::example_domain(),
-        jsonapi_config::EXAMPLE_DOMAIN_FILE,
-    )
+    let generated = jsonapi_sam::template(jsonapi_sam::Configuration {
+        file: jsonapi_config::EXAMPLE_DOMAIN_FILE,
+        text: jsonapi_config::EXAMPLE_DOMAIN,
+        schema: &jsonapi_config::example_domain(),
+    })
     .expect("the example domain deploys");
     if committed != generated {
         let line = committed

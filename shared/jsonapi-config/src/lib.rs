@@ -24,6 +24,16 @@ pub const EXAMPLE_DOMAIN: &str = include_str!("../../../infra/api/example.yaml")
 /// The name [`EXAMPLE_DOMAIN`] is reported under in errors.
 pub const EXAMPLE_DOMAIN_FILE: &str = "infra/api/example.yaml";
 
+/// The SHA-256 digest (lowercase hex) of a configuration's text: what ties a deployment's
+/// template (`JSONAPI_CONFIG_SHA256`) to the configuration its functions were built with.
+pub fn digest(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Checks a public base URL (`api.publicUrl`, or a server's flag or variable that stands in
 /// for it) and returns it without a trailing slash: `http` or `https`, a host, maybe a port and
 /// a path (a custom domain's API mapping), no query, fragment, credentials or white space.

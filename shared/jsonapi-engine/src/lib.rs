@@ -26,7 +26,8 @@
 //! - [`error`]: the one error type, mapped to JSON:API error objects.
 //!
 //! The engine knows nothing of HTTP servers, Lambda or AWS: adapters build an [`ApiRequest`]
-//! and send back the [`ApiResponse`].
+//! and send back the [`ApiResponse`], both through `edge`, the one conversion from and to
+//! `http::Request<Bytes>` / `http::Response<Bytes>` ([`ApiRequest::from_http`]).
 
 mod actions;
 pub mod auth;
@@ -35,6 +36,7 @@ mod commit;
 mod cors;
 mod cursor;
 mod document;
+mod edge;
 pub mod engine;
 pub mod error;
 pub mod extension;

@@ -4,8 +4,9 @@
 //! API ([`jsonapi_engine::extension`]), as any user of the engine would plug in their own.
 //!
 //! # Layout
-//! - [`load`]: the one loader both serving edges use (the local server, the Lambda init): the
-//!   configuration file named, or the example domain without one.
+//! - [`load`]: the one loader of `jsonapi-local` (serving, its commands, `check`, `template`):
+//!   the configuration file named, or the example domain without one. The Lambda functions
+//!   carry theirs built in (crate `jsonapi-lambda`, `packaged`), the example's by default.
 //! - [`engine`]: an engine for a configuration with the example's extensions that fit it.
 //! - [`OrderTotal`]: `orders.total` kept equal to the sum of its line items.
 

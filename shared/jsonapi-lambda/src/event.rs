@@ -45,7 +45,9 @@ fn refused_in_query(b: u8) -> bool {
     b.is_ascii_control() || matches!(b, b' ' | b'"' | b'#' | b'<' | b'>')
 }
 
-/// The engine's request for a Lambda request.
+/// The engine's request for a Lambda request: the engine's one HTTP conversion
+/// (`ApiRequest::from_http`), with the path below the stage and the base URL of links that
+/// API Gateway's event gives.
 ///
 /// `public_url` is the base URL links are built on (`JSONAPI_PUBLIC_URL` or `api.publicUrl`,
 /// for a custom domain); without it the base URL is `https://{domainName}` from the request
@@ -77,18 +79,15 @@ pub fn api_request(request: Request, public_url: Option<&str>) -> ApiRequest {
         (None, None) => stage_segment.unwrap_or_default(),
     };
     let (parts, body) = request.into_parts();
+    let body = match body {
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    // lambda_http has already folded the event's `cookies` into one `Cookie` header.
     ApiRequest {
-        method: parts.method,
         path,
-        query: parts.uri.query().map(str::to_owned),
-        // lambda_http has already folded the event's `cookies` into one `Cookie` header.
-        headers: parts.headers,
-        body: match body {
-            Body::Text(text) => Bytes::from(text),
-            Body::Binary(bytes) => Bytes::from(bytes),
-            _ => Bytes::new(),
-        },
-        base_url,
+        ..ApiRequest::from_http(http::Request::from_parts(parts, body), base_url)
     }
 }
 
@@ -151,18 +150,15 @@ pub(crate) fn sanitize(mut event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpRe
 /// The Lambda response for an engine response: JSON documents as text, anything else that is
 /// not UTF-8 as binary (lambda_http base64-encodes it for API Gateway).
 pub fn lambda_response(response: ApiResponse) -> Response<Body> {
-    let body = if response.body.is_empty() {
-        Body::Empty
-    } else {
-        match String::from_utf8(response.body.to_vec()) {
+    http::Response::<Bytes>::from(response).map(|body| {
+        if body.is_empty() {
+            return Body::Empty;
+        }
+        match String::from_utf8(body.into()) {
             Ok(text) => Body::Text(text),
             Err(e) => Body::Binary(e.into_bytes()),
         }
-    };
-    let mut out = Response::new(body);
-    *out.status_mut() = response.status;
-    *out.headers_mut() = response.headers;
-    out
+    })
 }
 
 /// The payload 2.0 response API Gateway expects: `Set-Cookie` headers go to `cookies`.

@@ -4,14 +4,17 @@
 //! cannot start instead of a bare "Runtime exited".
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use jsonapi_auth::SigningKey;
 use jsonapi_config::Schema;
 use jsonapi_engine::{Engine, Operation};
 use jsonapi_store_dynamodb::{Config, ConnectError, DynamoStore};
 use lambda_http::lambda_runtime::Diagnostic;
+
+use crate::packaged;
 
 /// The settings of a function, all from its environment (`template.yaml` sets them). The key
 /// that signs access tokens is read apart, in [`Settings::engine`]
@@ -19,14 +22,14 @@ use lambda_http::lambda_runtime::Diagnostic;
 /// key kept in the table), so that it is never part of a value that could be printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
-    /// `JSONAPI_CONFIG`: the API configuration file; the example domain when unset.
+    /// `JSONAPI_CONFIG`: an API configuration file for local runs; the packaged one when unset.
     pub(crate) config: Option<PathBuf>,
     /// `TABLE_NAME`: the DynamoDB table.
     pub(crate) table: String,
     /// `AWS_ENDPOINT_URL_DYNAMODB`: a local DynamoDB (tests, `cargo lambda watch`).
     pub(crate) endpoint: Option<String>,
     /// `TOKEN_LIFETIME_SECONDS`: replaces the configuration's `api.auth.accessTokenLifetime`
-    /// (the template's `TokenLifetimeSeconds`: the deployed functions carry no configuration
+    /// (the template's `TokenLifetimeSeconds`: a deployment changes it without a new build
     /// file to change it in).
     pub(crate) token_lifetime: Option<u64>,
 }
@@ -83,34 +86,61 @@ fn var(name: &str) -> Option<String> {
 }
 
 /// `JSONAPI_PUBLIC_URL`, read and checked once: the base URL of links when a custom domain
-/// fronts the API (it wins over the configuration's `api.publicUrl`). `Err` holds why it is
+/// fronts the API (it wins over the configuration's `api.publicUrl`). `Err` says why it is
 /// unusable; [`Settings::from_env`] refuses to start then.
-pub(crate) fn public_url() -> Result<Option<&'static str>, &'static str> {
-    static URL: OnceLock<Result<Option<String>, String>> = OnceLock::new();
-    match URL.get_or_init(|| {
+pub(crate) fn public_url() -> Result<Option<&'static str>, &'static InitError> {
+    static URL: OnceLock<Result<Option<String>, InitError>> = OnceLock::new();
+    let checked = URL.get_or_init(|| {
         var("JSONAPI_PUBLIC_URL")
             .map(|u| jsonapi_config::public_url(&u))
             .transpose()
-    }) {
-        Ok(url) => Ok(url.as_deref()),
-        Err(e) => Err(e),
-    }
+            .map_err(|e| InitError {
+                kind: "InvalidPublicUrl",
+                message: format!("JSONAPI_PUBLIC_URL {e}"),
+            })
+    });
+    checked.as_ref().map(Option::as_deref)
 }
 
 /// `JSONAPI_PUBLIC_URL`, when set, is a usable base URL.
 fn check_public_url() -> Result<(), InitError> {
-    public_url().map(drop).map_err(|e| InitError {
-        kind: "InvalidPublicUrl",
-        message: format!("JSONAPI_PUBLIC_URL {e}"),
-    })
+    public_url().map(drop).map_err(InitError::clone)
 }
 
-/// The API configuration: the file `JSONAPI_CONFIG` names, checked, or the example domain.
-fn load_schema(config: Option<&std::path::Path>) -> Result<Schema, InitError> {
-    jsonapi_example::load(config).map_err(|e| InitError {
+/// The API configuration: the one packaged into the function when it was built
+/// ([`packaged`]), or, for local runs (`cargo lambda watch`, tests), the file `JSONAPI_CONFIG`
+/// names. When the template says which configuration it was generated from
+/// (`JSONAPI_CONFIG_SHA256`), the one in use must be that one: a function built from another
+/// file would serve routes the template does not have, and lack the ones it has.
+fn load_schema(config: Option<&Path>) -> Result<Schema, InitError> {
+    let invalid = |message: String| InitError {
         kind: "InvalidConfiguration",
-        message: format!("the API configuration (JSONAPI_CONFIG) is not usable: {e}"),
-    })
+        message: format!("the API configuration is not usable: {message}"),
+    };
+    let (name, text) = match config {
+        Some(path) => {
+            let name = format!("{} (JSONAPI_CONFIG)", path.display());
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("{name}: cannot read the file: {e}")))?;
+            (name, text)
+        }
+        None => (packaged::NAME.to_owned(), packaged::TEXT.to_owned()),
+    };
+    if let Some(expected) = var("JSONAPI_CONFIG_SHA256") {
+        let carried = jsonapi_config::digest(&text);
+        if !carried.eq_ignore_ascii_case(expected.trim()) {
+            return Err(InitError {
+                kind: "ConfigurationMismatch",
+                message: format!(
+                    "this function carries the API configuration {name} (SHA-256 {carried}), \
+                     but the template was generated from another one (JSONAPI_CONFIG_SHA256 \
+                     {expected}): build the functions with JSONAPI_CONFIG_FILE naming the file \
+                     the template was generated from (infra/sam/README.md)"
+                ),
+            });
+        }
+    }
+    jsonapi_config::parse(&name, &text).map_err(|e| invalid(e.to_string()))
 }
 
 /// What the `docs` function needs: the configuration alone (it never opens the table).
@@ -144,47 +174,10 @@ impl Settings {
         operation: Operation,
     ) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
-        let mut schema = load_schema(self.config.as_deref())?;
-        if let Some(seconds) = self.token_lifetime {
-            let auth = &mut schema.api.auth;
-            if seconds > auth.refresh_token_lifetime {
-                return Err(InitError {
-                    kind: "InvalidTokenLifetime",
-                    message: format!(
-                        "TOKEN_LIFETIME_SECONDS ({seconds}) must not be longer than the refresh \
-                         tokens' lifetime (api.auth.refreshTokenLifetime: {})",
-                        auth.refresh_token_lifetime
-                    ),
-                });
-            }
-            auth.access_token_lifetime = seconds;
-        }
-        // The error names the variable, never its value.
-        let key = jsonapi_engine::auth::signing_key_from_env().map_err(|e| InitError {
-            kind: "InvalidSigningKey",
-            message: format!(
-                "{} is not a usable token signing key: {e}. JWT_SECRET takes an HS256 secret of \
-                 32 or more bytes, JWT_PRIVATE_KEY an ES256 or RS256 private key in PEM; leave \
-                 both empty to use the key kept in the table",
-                signing_key_source()
-            ),
-        })?;
+        let schema = self.schema()?;
+        let key = signing_key()?;
         let config_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let store = DynamoStore::connect(Config {
-            endpoint: self.endpoint.clone(),
-            table: self.table.clone(),
-            region: None,
-        })
-        .await
-        .map_err(|e| InitError {
-            kind: match e {
-                ConnectError::NoTable { .. } | ConnectError::NoTableName => "TableNotFound",
-                ConnectError::NoRegion | ConnectError::NoCredentials(_) => "NoAwsConfiguration",
-                ConnectError::Refused { .. } => "StoreRefused",
-                ConnectError::Unreachable { .. } | ConnectError::Create(_) => "StoreUnavailable",
-            },
-            message: e.to_string(),
-        })?;
+        let store = self.connect().await?;
         let connect_ms = started.elapsed().as_secs_f64() * 1000.0 - config_ms;
         let engine = jsonapi_example::engine(schema, store);
         let engine = match key {
@@ -209,6 +202,59 @@ impl Settings {
         );
         Ok(engine)
     }
+
+    /// The configuration, with `TOKEN_LIFETIME_SECONDS` in place of its access-token lifetime.
+    fn schema(&self) -> Result<Schema, InitError> {
+        let mut schema = load_schema(self.config.as_deref())?;
+        if let Some(seconds) = self.token_lifetime {
+            let auth = &mut schema.api.auth;
+            if seconds > auth.refresh_token_lifetime {
+                return Err(InitError {
+                    kind: "InvalidTokenLifetime",
+                    message: format!(
+                        "TOKEN_LIFETIME_SECONDS ({seconds}) must not be longer than the refresh \
+                         tokens' lifetime (api.auth.refreshTokenLifetime: {})",
+                        auth.refresh_token_lifetime
+                    ),
+                });
+            }
+            auth.access_token_lifetime = seconds;
+        }
+        Ok(schema)
+    }
+
+    /// The table, its first connection opened.
+    async fn connect(&self) -> Result<DynamoStore, InitError> {
+        DynamoStore::connect(Config {
+            endpoint: self.endpoint.clone(),
+            table: self.table.clone(),
+            region: None,
+        })
+        .await
+        .map_err(|e| InitError {
+            kind: match e {
+                ConnectError::NoTable { .. } | ConnectError::NoTableName => "TableNotFound",
+                ConnectError::NoRegion | ConnectError::NoCredentials(_) => "NoAwsConfiguration",
+                ConnectError::Refused { .. } => "StoreRefused",
+                ConnectError::Unreachable { .. } | ConnectError::Create(_) => "StoreUnavailable",
+            },
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The environment's token signing key, if it gives one. The error names the variable, never
+/// its value.
+fn signing_key() -> Result<Option<SigningKey>, InitError> {
+    jsonapi_engine::auth::signing_key_from_env().map_err(|e| InitError {
+        kind: "InvalidSigningKey",
+        message: format!(
+            "{} is not a usable token signing key: {e}. JWT_SECRET takes an HS256 secret of \
+             32 or more bytes, JWT_PRIVATE_KEY an ES256 or RS256 private key in PEM; leave \
+             both empty to use the key kept in the table",
+            signing_key_source()
+        ),
+    })
 }
 
 /// Tells the Runtime API why init failed (`POST /runtime/init/error`). lambda_runtime only does

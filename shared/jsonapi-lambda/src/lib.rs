@@ -3,9 +3,13 @@
 //!
 //! # Layout
 //! - `event`: an API Gateway request to an [`jsonapi_engine::ApiRequest`] (stage, raw path and
-//!   query, cookies, base64 bodies, the public base URL of links) and the engine's answer back.
+//!   query, cookies, base64 bodies, the public base URL of links) and the engine's answer back,
+//!   through the engine's one HTTP conversion (`ApiRequest::from_http`), the local server's too.
 //! - `init`: settings from the environment (the token signing key and lifetime included), the
-//!   engine built once per process, init errors reported to the Runtime API.
+//!   configuration checked against the template's digest of it, the engine built once per
+//!   process, init errors reported to the Runtime API.
+//! - `packaged`: the API configuration built into every function (`build.rs`:
+//!   `JSONAPI_CONFIG_FILE`, checked at build time).
 //! - `telemetry`: JSON logs with the Lambda request id.
 //!
 //! A function's `main` is one line, [`run`] (the `docs` function's, [`run_docs`]: it serves
@@ -17,6 +21,7 @@
 
 mod event;
 mod init;
+mod packaged;
 mod telemetry;
 
 use std::panic::AssertUnwindSafe;
@@ -70,8 +75,9 @@ pub async fn handle<S: Store>(
     lambda_response(response)
 }
 
-/// Runs a function: logs, the engine built once from the environment (`JSONAPI_CONFIG`,
-/// `TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`, `JSONAPI_PUBLIC_URL`, `TOKEN_LIFETIME_SECONDS`,
+/// Runs a function: logs, the engine built once from the packaged configuration (or
+/// `JSONAPI_CONFIG`; either checked against `JSONAPI_CONFIG_SHA256`) and the environment
+/// (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`, `JSONAPI_PUBLIC_URL`, `TOKEN_LIFETIME_SECONDS`,
 /// and the token signing key `JWT_PRIVATE_KEY` or `JWT_SECRET`, else the key kept in the
 /// table), then the Runtime API loop answering every invocation with [`handle`].
 ///
@@ -96,7 +102,7 @@ pub async fn run(operation: Operation) -> Result<(), Error> {
     serve(move |request| handle(engine, operation, request)).await
 }
 
-/// Runs the `docs` function: the configuration read once (`JSONAPI_CONFIG`), then every
+/// Runs the `docs` function: the configuration read once (as [`run`] reads it), then every
 /// invocation answered by the API's documentation ([`handle_docs`]). It never connects to
 /// the table, so it needs no permission on it.
 ///

@@ -190,12 +190,16 @@ async fn a_function_process_answers_invocation_after_invocation() {
             .unwrap()
             .to_owned();
         let mut api = RuntimeApi::start().await;
+        // The deployment's template names the configuration the function carries (the
+        // example domain, built in when JSONAPI_CONFIG_FILE is unset).
+        let digest = jsonapi_config::digest(jsonapi_config::EXAMPLE_DOMAIN);
         let function = Function::start(
             &binary,
             &api.address(),
             &[
                 ("TABLE_NAME", store.table()),
                 ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint()),
+                ("JSONAPI_CONFIG_SHA256", &digest),
             ],
         );
 
@@ -280,6 +284,7 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
     let dynamodb = endpoint();
     let bad_pem =
         "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldA==\n-----END PRIVATE KEY-----\n";
+    let other_digest = &jsonapi_config::digest("api: {}\ntypes: {}\n");
     let cases = [
         (
             vec![("TABLE_NAME", "t"), ("JSONAPI_CONFIG", config)],
@@ -288,6 +293,13 @@ async fn a_function_that_cannot_start_tells_the_runtime_api_why() {
             None,
         ),
         (vec![], "MissingTableName", "TABLE_NAME", None),
+        // Built with the example domain, deployed with a template generated from another file.
+        (
+            vec![("TABLE_NAME", "t"), ("JSONAPI_CONFIG_SHA256", other_digest)],
+            "ConfigurationMismatch",
+            "JSONAPI_CONFIG_FILE",
+            None,
+        ),
         (
             vec![("TABLE_NAME", "t"), ("JWT_SECRET", short_secret)],
             "InvalidSigningKey",

@@ -1,8 +1,12 @@
-//! `template.yaml` against the code it deploys: the routes of `jsonapi_engine::ROUTES` and
-//! `AUTH_ROUTES`, one function per `functions/*` crate, least-privilege IAM per function (the
-//! private signing key readable by the token function alone), the token and sign-in routes'
-//! throttling, and the table of `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
-//! the template's form; this checks its meaning, which no linter knows.
+//! The templates against the code they deploy, for the example domain (the committed
+//! `template.yaml`) and for a second configuration (`infra/api/library.yaml`, its template
+//! generated here as `jsonapi-local template` prints it): the routes of
+//! `jsonapi_engine::ROUTES` and `AUTH_ROUTES` under each prefix, a function for each operation
+//! the configuration uses and one `functions/*` crate per function, least-privilege IAM per
+//! function (the private signing key readable by the token function alone), the token and
+//! sign-in routes' throttling, the configuration's digest, and the table of
+//! `jsonapi_store_dynamodb::table`. cfn-lint and `sam validate` (infra/sam/validate.sh) check
+//! the templates' form; this checks their meaning, which no linter knows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -55,6 +59,8 @@ fn to_json(value: serde_norway::Value) -> Value {
 struct Deployment {
     name: &'static str,
     schema: jsonapi_config::Schema,
+    /// The SHA-256 of the configuration's text.
+    digest: String,
     template: Value,
 }
 
@@ -64,17 +70,25 @@ fn yaml(text: &str) -> Value {
 
 fn templates() -> Vec<Deployment> {
     let committed = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
-    let library = jsonapi_config::load_file(&root().join(LIBRARY)).expect("library.yaml is valid");
-    let generated = jsonapi_sam::template(&library, LIBRARY).expect("library.yaml deploys");
+    let text = std::fs::read_to_string(root().join(LIBRARY)).expect("library.yaml");
+    let library = jsonapi_config::parse(LIBRARY, &text).expect("library.yaml is valid");
+    let generated = jsonapi_sam::template(jsonapi_sam::Configuration {
+        file: LIBRARY,
+        text: &text,
+        schema: &library,
+    })
+    .expect("library.yaml deploys");
     vec![
         Deployment {
             name: "template.yaml",
             schema: jsonapi_config::example_domain(),
+            digest: jsonapi_config::digest(jsonapi_config::EXAMPLE_DOMAIN),
             template: yaml(&committed),
         },
         Deployment {
             name: LIBRARY,
             schema: library,
+            digest: jsonapi_config::digest(&text),
             template: yaml(&generated),
         },
     ]
@@ -604,6 +618,13 @@ fn functions_run_as_the_lambda_edge_expects() {
         assert_eq!(env["TABLE_NAME"], json!({"Ref": "Table"}));
         assert_eq!(env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true");
         assert_eq!(env["JSONAPI_PUBLIC_URL"], json!({"Ref": "PublicUrl"}));
+        // The configuration the template follows is the one the functions must carry.
+        assert_eq!(
+            env["JSONAPI_CONFIG_SHA256"],
+            d.digest.as_str(),
+            "{}",
+            d.name
+        );
         // The token signing key and lifetime reach every function (each checks bearer tokens);
         // the secret is never echoed, and the lifetime's bounds are the configuration's
         // (api.auth.accessTokenLifetime, 60 to 86400 s, which the functions check again).
