@@ -5,7 +5,8 @@
 //! for `openapi`), for people and for scripts.
 
 use jsonapi_config::{
-    Action, Attribute, Filter, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart,
+    Attribute, Filter, Operation, Relationship, RelationshipStorage, ResourceType, Schema,
+    TitlePart,
 };
 use serde_json::{Map, Value, json};
 
@@ -13,7 +14,7 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, Default)]
 pub struct DumpFilter {
     /// Only types that enable this action.
-    pub action: Option<Action>,
+    pub action: Option<Operation>,
     /// Only types whose writes accept `meta.upsert`.
     pub upsert: bool,
     /// Only types whose writes accept `meta.validate`.
@@ -88,7 +89,7 @@ fn each<'a, T: 'a>(
 }
 
 fn actions(ty: &ResourceType) -> Value {
-    Action::ALL
+    Operation::OF_TYPES
         .into_iter()
         .filter(|a| ty.actions.allows(*a))
         .map(|a| Value::from(a.name()))

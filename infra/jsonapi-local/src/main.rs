@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use jsonapi_auth::{ClientSpec, GrantType};
-use jsonapi_config::Action;
+use jsonapi_config::Operation;
 use jsonapi_local::inspect::{self, DumpFilter};
 use jsonapi_local::{
     ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, run_client_command,
@@ -318,11 +318,11 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             upsert,
             validate,
         } => {
-            let action = match action.as_deref().map(|a| (a, Action::from_name(a))) {
+            let action = match action.as_deref().map(|a| (a, Operation::of_type_named(a))) {
                 None => None,
                 Some((_, Some(a))) => Some(a),
                 Some((name, None)) => {
-                    let known: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+                    let known: Vec<_> = Operation::OF_TYPES.iter().map(|a| a.name()).collect();
                     eprintln!(
                         "jsonapi-local: unknown action \"{name}\"; known actions: {}",
                         known.join(", ")

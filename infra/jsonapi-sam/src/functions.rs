@@ -1,12 +1,13 @@
 //! The functions of a configuration: one per operation it deploys, each with the routes that
-//! operation answers. A new operation needs an arm in [`action`] (or [`deploys`]) and in
-//! [`description`] here, and one in `policy::access`; the compiler points at each.
+//! operation answers. A new function needs its operation in `Operation::FUNCTIONS`, maybe an
+//! arm in [`deploys`], one in [`description`] here, and one in `policy::access`; the compiler
+//! points at the last two.
 
 use std::fmt::Write as _;
 
 use http::Method;
-use jsonapi_config::{Action, Schema};
-use jsonapi_engine::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, Operation, PathKind, ROUTES};
+use jsonapi_config::{Operation, Schema};
+use jsonapi_engine::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, PathKind, ROUTES};
 
 use crate::policy;
 use crate::yaml::{camel, quote};
@@ -19,9 +20,9 @@ pub(crate) struct Deployed {
     routes: Vec<(String, Method, String)>,
 }
 
-/// The functions `schema` deploys, in [`Operation::ALL`]'s order.
+/// The functions `schema` deploys, in [`Operation::FUNCTIONS`]' order.
 pub(crate) fn deployed(schema: &Schema) -> Vec<Deployed> {
-    Operation::ALL
+    Operation::FUNCTIONS
         .into_iter()
         .filter(|op| deploys(schema, *op))
         .map(|op| Deployed {
@@ -29,25 +30,6 @@ pub(crate) fn deployed(schema: &Schema) -> Vec<Deployed> {
             routes: routes(&schema.api.prefix, op),
         })
         .collect()
-}
-
-/// The configuration action a type must enable for the operation to serve it; `None` for the
-/// operations that serve no one type.
-fn action(op: Operation) -> Option<Action> {
-    match op {
-        Operation::Get => Some(Action::Get),
-        Operation::GetList => Some(Action::GetList),
-        Operation::Create => Some(Action::Create),
-        Operation::Update => Some(Action::Update),
-        Operation::Delete => Some(Action::Delete),
-        Operation::DeleteList => Some(Action::DeleteList),
-        Operation::GetSubresource => Some(Action::GetSubresource),
-        Operation::GetRelationship => Some(Action::GetRelationship),
-        Operation::UpdateRelationship => Some(Action::UpdateRelationship),
-        Operation::AddRelationship => Some(Action::AddRelationship),
-        Operation::DeleteRelationship => Some(Action::DeleteRelationship),
-        Operation::Options | Operation::Token | Operation::Operations | Operation::Docs => None,
-    }
 }
 
 /// Whether the configuration has a use for the operation's function. One that no type
@@ -59,7 +41,8 @@ fn deploys(schema: &Schema, op: Operation) -> bool {
         Operation::Token => api.auth.enabled,
         Operation::Operations => api.operations,
         Operation::Docs => api.sandbox || api.openapi,
-        _ => action(op).is_some_and(|a| schema.types().any(|t| t.actions.allows(a))),
+        // An operation on types' resources: some type enables it.
+        _ => schema.types().any(|t| t.actions.allows(op)),
     }
 }
 
@@ -81,9 +64,11 @@ fn description(op: Operation, schema: &Schema) -> String {
         Operation::AddRelationship => "POST members to a to-many relationship".to_owned(),
         Operation::DeleteRelationship => "DELETE members from a to-many relationship".to_owned(),
         Operation::Options => "OPTIONS on every path (Allow)".to_owned(),
-        Operation::Token => "POST /oauth2-token, GET|POST /oauth2-token/authorize, \
-                             GET /.well-known/jwks.json"
-            .to_owned(),
+        Operation::UpdateList => "PATCH several resources at once".to_owned(),
+        Operation::Token | Operation::Authorize | Operation::Jwks => {
+            "POST /oauth2-token, GET|POST /oauth2-token/authorize, GET /.well-known/jwks.json"
+                .to_owned()
+        }
         Operation::Operations => {
             "POST JSON:API atomic operations (add, update, remove of any type, one transaction)"
                 .to_owned()
@@ -156,14 +141,14 @@ impl Deployed {
     /// The function's resource, at two spaces under `Resources`.
     pub(crate) fn write(&self, out: &mut String, schema: &Schema) {
         let op = self.op;
-        let name = op.name();
+        let name = op.function_name();
         policy::comment(out, op);
         let _ = write!(
             out,
             "  {id}Function:\n    Type: AWS::Serverless::Function\n    Metadata:\n      \
              BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: fn-{name}\n    \
              Properties:\n      Description: !Sub {description}\n",
-            id = camel(name),
+            id = camel(&name),
             description = quote(&format!(
                 "${{AWS::StackName}} {name}: {}",
                 description(op, schema)

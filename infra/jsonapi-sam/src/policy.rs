@@ -34,7 +34,7 @@ fn access(op: Operation) -> Access {
         Operation::GetList | Operation::GetSubresource | Operation::GetRelationship => {
             Access::Read { pages: true }
         }
-        Operation::Create => Access::Write { draws_ids: true },
+        Operation::Create | Operation::UpdateList => Access::Write { draws_ids: true },
         Operation::Operations => Access::AnyWrite,
         Operation::Update
         | Operation::Delete
@@ -43,7 +43,7 @@ fn access(op: Operation) -> Access {
         | Operation::AddRelationship
         | Operation::DeleteRelationship => Access::Write { draws_ids: false },
         Operation::Options => Access::Connect,
-        Operation::Token => Access::Token,
+        Operation::Token | Operation::Authorize | Operation::Jwks => Access::Token,
         Operation::Docs => Access::None,
     }
 }

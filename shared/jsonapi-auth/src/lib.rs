@@ -106,7 +106,7 @@
 //! // The roles' `permissions`, looked up by the engine, decide the action.
 //! let role = RolePermissions::parse(&serde_json::json!({"products": ["VIEW"]})).unwrap();
 //! let grants = Grants::from_roles([&role]);
-//! assert!(grants.allows_action("products", "get_list"));
+//! assert!(grants.allows_operation("products", jsonapi_config::Operation::GetList));
 //! assert!(!grants.allows("products", Permission::Edit));
 //! # }
 //! ```

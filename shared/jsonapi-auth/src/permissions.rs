@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use jsonapi_config::Operation;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -68,19 +69,30 @@ const CREATE: &[Permission] = &[Permission::Create, Permission::View];
 const EDIT: &[Permission] = &[Permission::Edit, Permission::View];
 const DELETE: &[Permission] = &[Permission::Delete];
 
-/// The permissions an action needs on its resource type, by the engine's action (operation)
-/// name in snake case (`get_list`) or kebab case (`get-list`). `options` needs none (it never
-/// requires authentication); an unknown action is `None`, which callers must refuse.
-pub fn required(action: &str) -> Option<&'static [Permission]> {
-    let action = action.trim().to_ascii_lowercase().replace('-', "_");
-    Some(match action.as_str() {
-        "get" | "get_list" | "get_subresource" | "get_relationship" => VIEW,
-        "create" => CREATE,
-        "update" | "update_relationship" | "add_relationship" | "delete_relationship" => EDIT,
-        "delete" | "delete_list" => DELETE,
-        "options" => &[],
-        _ => return None,
-    })
+/// The permissions an operation needs on its resource type (Oro's default ACL). `options` needs
+/// none (it never requires authentication), nor do the operations on no type (the token
+/// endpoint, the documentation) and those on many resources at once (atomic operations and
+/// update_list), each of whose items is checked as the create or update it is.
+pub fn required(operation: Operation) -> &'static [Permission] {
+    match operation {
+        Operation::Get
+        | Operation::GetList
+        | Operation::GetSubresource
+        | Operation::GetRelationship => VIEW,
+        Operation::Create => CREATE,
+        Operation::Update
+        | Operation::UpdateRelationship
+        | Operation::AddRelationship
+        | Operation::DeleteRelationship => EDIT,
+        Operation::Delete | Operation::DeleteList => DELETE,
+        Operation::Options
+        | Operation::UpdateList
+        | Operation::Token
+        | Operation::Authorize
+        | Operation::Jwks
+        | Operation::Operations
+        | Operation::Docs => &[],
+    }
 }
 
 /// Why a role's permissions could not be read.
@@ -200,9 +212,9 @@ impl Grants {
         permissions.iter().all(|p| self.allows(resource_type, *p))
     }
 
-    /// Whether `action` may run on `resource_type`; unknown actions are refused.
-    pub fn allows_action(&self, resource_type: &str, action: &str) -> bool {
-        required(action).is_some_and(|needed| self.allows_all(resource_type, needed))
+    /// Whether `operation` may run on `resource_type`.
+    pub fn allows_operation(&self, resource_type: &str, operation: Operation) -> bool {
+        self.allows_all(resource_type, required(operation))
     }
 }
 
@@ -214,28 +226,25 @@ mod tests {
     use Permission::{Create, Delete, Edit, View};
 
     #[test]
-    fn actions_map_to_the_default_acl() {
-        let cases: [(&str, &[Permission]); 12] = [
-            ("get", &[View]),
-            ("get_list", &[View]),
-            ("get_subresource", &[View]),
-            ("get_relationship", &[View]),
-            ("create", &[Create, View]),
-            ("update", &[Edit, View]),
-            ("delete", &[Delete]),
-            ("delete_list", &[Delete]),
-            ("update_relationship", &[Edit, View]),
-            ("add_relationship", &[Edit, View]),
-            ("delete_relationship", &[Edit, View]),
-            ("options", &[]),
+    fn operations_map_to_the_default_acl() {
+        let cases: [(Operation, &[Permission]); 13] = [
+            (Operation::Get, &[View]),
+            (Operation::GetList, &[View]),
+            (Operation::GetSubresource, &[View]),
+            (Operation::GetRelationship, &[View]),
+            (Operation::Create, &[Create, View]),
+            (Operation::Update, &[Edit, View]),
+            (Operation::Delete, &[Delete]),
+            (Operation::DeleteList, &[Delete]),
+            (Operation::UpdateRelationship, &[Edit, View]),
+            (Operation::AddRelationship, &[Edit, View]),
+            (Operation::DeleteRelationship, &[Edit, View]),
+            (Operation::UpdateList, &[]),
+            (Operation::Options, &[]),
         ];
-        for (action, needed) in cases {
-            assert_eq!(required(action), Some(needed), "{action}");
+        for (operation, needed) in cases {
+            assert_eq!(required(operation), needed, "{operation}");
         }
-        assert_eq!(required("get-list"), Some(VIEW));
-        assert_eq!(required("Delete-Relationship"), Some(EDIT));
-        assert_eq!(required("update_list"), None);
-        assert_eq!(required(""), None);
     }
 
     #[test]
@@ -252,13 +261,12 @@ mod tests {
         assert!(grants.allows("orders", Delete));
         assert!(grants.allows("orders", View));
         assert!(!grants.allows("orders", Create));
-        assert!(grants.allows_action("products", "update"));
-        assert!(!grants.allows_action("products", "create"));
-        assert!(grants.allows_action("orders", "delete_list"));
-        assert!(!grants.allows_action("orders", "update_relationship"));
-        assert!(grants.allows_action("anything", "get"));
-        assert!(grants.allows_action("anything", "options"));
-        assert!(!grants.allows_action("products", "frobnicate"));
+        assert!(grants.allows_operation("products", Operation::Update));
+        assert!(!grants.allows_operation("products", Operation::Create));
+        assert!(grants.allows_operation("orders", Operation::DeleteList));
+        assert!(!grants.allows_operation("orders", Operation::UpdateRelationship));
+        assert!(grants.allows_operation("anything", Operation::Get));
+        assert!(grants.allows_operation("anything", Operation::Options));
         assert!(grants.allows_all("products", &[View, Edit]));
         assert!(!grants.allows_all("products", &[View, Delete]));
 
@@ -268,7 +276,7 @@ mod tests {
 
         let nothing = Grants::new();
         assert!(!nothing.allows("products", View));
-        assert!(nothing.allows_action("products", "options"));
+        assert!(nothing.allows_operation("products", Operation::Options));
 
         let built = RolePermissions::default()
             .with("products", Create)

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::operation::Operation;
 use crate::raw::{
     RawApi, RawAttribute, RawAuth, RawConfig, RawCors, RawFilter, RawRelationship, RawType,
     TitleSpec,
 };
 use crate::schema::{
-    Action, ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DOC_SEGMENT, DataType,
+    ActionSet, ApiSettings, Attribute, AuthSettings, CorsSettings, DOC_SEGMENT, DataType,
     ExternalIssuerSettings, Filter, FilterTarget, IdStrategy, IssuerKeys, OPERATIONS_SEGMENT,
     OnDelete, Operator, Relationship, RelationshipStorage, ResourceType, Schema, TitlePart,
     TitleTemplate,
@@ -139,7 +140,7 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
 fn check_operations(raw: Option<bool>, types: &IndexMap<String, ResourceType>) -> Checked<bool> {
     let enabled = raw.unwrap_or(false);
     let writable = types.values().any(|ty| {
-        [Action::Create, Action::Update, Action::Delete]
+        [Operation::Create, Operation::Update, Operation::Delete]
             .into_iter()
             .any(|a| ty.actions.allows(a))
     });
@@ -162,11 +163,11 @@ fn check_operations(raw: Option<bool>, types: &IndexMap<String, ResourceType>) -
 /// would declare a rule that never applies, which is a mistake worth naming.
 fn check_require_if_match(name: &str, ty: &ResourceType) -> Checked<()> {
     let guarded = [
-        Action::Update,
-        Action::Delete,
-        Action::UpdateRelationship,
-        Action::AddRelationship,
-        Action::DeleteRelationship,
+        Operation::Update,
+        Operation::Delete,
+        Operation::UpdateRelationship,
+        Operation::AddRelationship,
+        Operation::DeleteRelationship,
     ];
     if ty.require_if_match && !guarded.into_iter().any(|a| ty.actions.allows(a)) {
         return Err(problem(
@@ -484,13 +485,13 @@ fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
         }
         relationships.insert(field.clone(), check_relationship(&path, field, rel)?);
     }
-    let mut actions: Vec<Action> = Action::ALL
+    let mut actions: Vec<Operation> = Operation::OF_TYPES
         .into_iter()
-        .filter(|a| *a != Action::UpdateList)
+        .filter(|a| *a != Operation::UpdateList)
         .collect();
     for (action, enabled) in &raw.actions {
-        let Some(a) = Action::from_name(action) else {
-            let known: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+        let Some(a) = Operation::of_type_named(action) else {
+            let known: Vec<_> = Operation::OF_TYPES.iter().map(|a| a.name()).collect();
             return Err(problem(
                 &["types", name, "actions", action],
                 format!("unknown action; known actions: {}", known.join(", ")),

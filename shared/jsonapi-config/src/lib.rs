@@ -4,18 +4,22 @@
 //! - [`raw`]: the file as written (serde structures; shape errors only).
 //! - `check`: meaning checks that turn the file into a [`Schema`].
 //! - [`schema`]: the checked model every other crate reads.
+//! - [`operation`]: the one vocabulary of operations (the model system's names), which the
+//!   types' `actions`, routing, permissions and the Lambda functions share.
 //! - `locate`: finds the line of a dotted key, so that every error names file, line and key.
 //!
 //! The example domain ships inside the crate ([`EXAMPLE_DOMAIN`]) and is the default API.
 
 mod check;
 mod locate;
+pub mod operation;
 pub mod raw;
 pub mod schema;
 
 use std::fmt;
 use std::path::Path;
 
+pub use operation::Operation;
 pub use schema::*;
 
 /// The example domain's configuration (`infra/api/example.yaml`), the API served by default.

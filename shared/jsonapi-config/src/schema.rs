@@ -1,9 +1,10 @@
 //! The checked configuration: resource types with resolved relationships, filters and actions.
 
-use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+
+use crate::operation::Operation;
 use serde_json::Value;
 
 pub use crate::raw::{DataType, Direction, Format, IdStrategy, OnDelete, Timestamp};
@@ -265,93 +266,17 @@ pub enum RelationshipStorage {
     },
 }
 
-/// The actions of the model system, one per route and method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `GET /{type}/{id}`
-    Get,
-    /// `GET /{type}`
-    GetList,
-    /// `POST /{type}`
-    Create,
-    /// `PATCH /{type}/{id}`
-    Update,
-    /// `DELETE /{type}/{id}`
-    Delete,
-    /// `DELETE /{type}` with filters
-    DeleteList,
-    /// `PATCH /{type}` (batch API)
-    UpdateList,
-    /// `GET /{type}/{id}/{relationship}`
-    GetSubresource,
-    /// `GET /{type}/{id}/relationships/{relationship}`
-    GetRelationship,
-    /// `PATCH /{type}/{id}/relationships/{relationship}`
-    UpdateRelationship,
-    /// `POST /{type}/{id}/relationships/{relationship}`
-    AddRelationship,
-    /// `DELETE /{type}/{id}/relationships/{relationship}`
-    DeleteRelationship,
-}
-
-impl Action {
-    /// Every action, in a stable order.
-    pub const ALL: [Self; 12] = [
-        Self::Get,
-        Self::GetList,
-        Self::Create,
-        Self::Update,
-        Self::Delete,
-        Self::DeleteList,
-        Self::UpdateList,
-        Self::GetSubresource,
-        Self::GetRelationship,
-        Self::UpdateRelationship,
-        Self::AddRelationship,
-        Self::DeleteRelationship,
-    ];
-
-    /// The name used in the configuration file and in logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Get => "get",
-            Self::GetList => "get_list",
-            Self::Create => "create",
-            Self::Update => "update",
-            Self::Delete => "delete",
-            Self::DeleteList => "delete_list",
-            Self::UpdateList => "update_list",
-            Self::GetSubresource => "get_subresource",
-            Self::GetRelationship => "get_relationship",
-            Self::UpdateRelationship => "update_relationship",
-            Self::AddRelationship => "add_relationship",
-            Self::DeleteRelationship => "delete_relationship",
-        }
-    }
-
-    /// The action with this configuration name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name() == name)
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// The actions a type serves.
 #[derive(Debug, Clone, Default)]
-pub struct ActionSet(Vec<Action>);
+pub struct ActionSet(Vec<Operation>);
 
 impl ActionSet {
-    pub(crate) fn new(actions: Vec<Action>) -> Self {
+    pub(crate) fn new(actions: Vec<Operation>) -> Self {
         Self(actions)
     }
 
-    /// The action is enabled.
-    pub fn allows(&self, action: Action) -> bool {
+    /// The operation is enabled.
+    pub fn allows(&self, action: Operation) -> bool {
         self.0.contains(&action)
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use http::StatusCode;
-use jsonapi_config::Action;
+use jsonapi_config::Operation;
 use jsonapi_store::{Key, Store, StoreError, Write, limits};
 
 use crate::engine::Engine;
@@ -17,12 +17,6 @@ use crate::membership;
 use crate::resource::{self, Origin};
 use crate::turns::Turn;
 use crate::values;
-
-/// How long a write keeps re-running from fresh reads while concurrent writes change what it
-/// read (optimistic-concurrency conflicts) before the client is asked to retry later (503),
-/// unless the engine is given another budget ([`Engine::with_retry_budget`]): well inside a
-/// Lambda function's 10 s timeout.
-pub(crate) const RETRY_BUDGET: Duration = Duration::from_secs(5);
 
 /// The longest pause between two attempts, in milliseconds. Pauses are random up to a ceiling
 /// that doubles from 1 ms, so writers that collided spread out instead of colliding again in
@@ -66,7 +60,7 @@ impl<S: Store> Engine<S> {
     /// are set here, so every staged change gets them.
     pub(crate) async fn commit(
         &self,
-        action: Action,
+        action: Operation,
         changes: ChangeSet,
     ) -> Result<ChangeSet, CommitError> {
         self.commit_as(action, changes, false).await
@@ -76,7 +70,7 @@ impl<S: Store> Engine<S> {
     /// instead of writing, so it reports what the write would, and changes nothing.
     pub(crate) async fn commit_as(
         &self,
-        action: Action,
+        action: Operation,
         mut changes: ChangeSet,
         dry_run: bool,
     ) -> Result<ChangeSet, CommitError> {
@@ -211,7 +205,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// How long a write may keep re-running while concurrent writes change what it read
-    /// (default [`RETRY_BUDGET`]); a write still in conflict then is answered 503 with
+    /// (default `engine::RETRY_BUDGET`); a write still in conflict then is answered 503 with
     /// `Retry-After`. A server that waits longer than a Lambda function may (the local server)
     /// gives it more.
     #[must_use]

@@ -2,24 +2,26 @@
 //! and turning each [`ApiRequest`] into an [`ApiResponse`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue, VARY};
-use http::{Method, StatusCode};
+use http::StatusCode;
 use jsonapi_auth::Passwords;
-use jsonapi_config::{RelationshipStorage, ResourceType, Schema};
+use jsonapi_config::{Operation, ResourceType, Schema};
 use jsonapi_store::{Key, RangeQuery, Store, limits};
 
-use crate::auth::{Access, Auth, Refusal};
+use crate::auth::{Access, Auth};
 use crate::error::{ApiError, ApiResult, title};
 use crate::extension::{BoxFuture, Extension, Loader};
-use crate::format::Format;
-use crate::operation::Operation;
-use crate::plain;
 use crate::precondition::Preconditions;
-use crate::query;
-use crate::request::{ApiRequest, ApiResponse, negotiate};
+use crate::request::{ApiRequest, ApiResponse};
 use crate::resource::{self, Resource};
-use crate::routing::Route;
+use crate::routing::Resolved;
+
+/// How long a write keeps re-running from fresh reads while concurrent writes change what it
+/// read (optimistic-concurrency conflicts) before the client is asked to retry later (503),
+/// unless the engine is given another budget ([`Engine::with_retry_budget`]): well inside a
+/// Lambda function's 10 s timeout.
+const RETRY_BUDGET: Duration = Duration::from_secs(5);
 
 /// The JSON:API engine over a store.
 #[derive(Debug)]
@@ -36,10 +38,10 @@ pub struct Engine<S> {
     /// Writers that conflicted on an item, taking turns.
     pub(crate) turns: crate::turns::Turns,
     /// How long a write may keep re-running while concurrent writes change what it read.
-    pub(crate) retry_budget: std::time::Duration,
+    pub(crate) retry_budget: Duration,
 }
 
-/// Per-request settings read from headers.
+/// Per-request settings: read from the headers and the query parameters.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     /// `{base_url}{prefix}`: what every link starts with.
@@ -54,6 +56,9 @@ pub(crate) struct Ctx {
     pub(crate) access: Arc<Access>,
     /// `If-Match` and `If-None-Match`.
     pub(crate) preconditions: Preconditions,
+    /// The query parameters (with those of the body, for a get_list sent as `POST` and a
+    /// delete_list), each action checking them against what it accepts.
+    pub(crate) query: Vec<(String, String)>,
 }
 
 impl<S: Store> Engine<S> {
@@ -76,7 +81,7 @@ impl<S: Store> Engine<S> {
             cursor_secret: std::sync::OnceLock::new(),
             auth: Auth::new(passwords),
             turns: crate::turns::Turns::default(),
-            retry_budget: crate::commit::RETRY_BUDGET,
+            retry_budget: RETRY_BUDGET,
         };
         engine.with_extensions(builtin.into_iter().flatten())
     }
@@ -112,93 +117,26 @@ impl<S: Store> Engine<S> {
     /// Answers one request for whoever its bearer token speaks for. Never panics on input and
     /// never fails: every problem is an error document.
     pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
-        self.serve(req, false).await
+        let resolved = Resolved::of(&self.schema.api, &req);
+        self.serve(&req, resolved, false).await
     }
 
     /// Answers a request from the process itself (seed data, maintenance commands): no token
     /// is needed and nothing is refused for want of permission. Never reachable over HTTP.
     pub async fn handle_as_system(&self, req: ApiRequest) -> ApiResponse {
-        self.serve(req, true).await
+        let resolved = Resolved::of(&self.schema.api, &req);
+        self.serve(&req, resolved, true).await
     }
 
-    async fn serve(&self, req: ApiRequest, system: bool) -> ApiResponse {
-        let head = req.method == Method::HEAD;
-        let endpoint = if self.schema.api.enabled {
-            self.auth_endpoint(&req).await
-        } else {
-            None
-        };
-        // Chosen once: the route's documents, and its errors, are in this format. The plain
-        // view is the API's; other paths (the token endpoint when the API is off, unknown
-        // ones) answer in JSON:API.
-        let route = Route::parse(&self.schema.api.prefix, &req.path);
-        let format = match route {
-            Some(_) => Format::of(&req.headers),
-            None => Format::JsonApi,
-        };
-        let mut response = match endpoint {
-            Some(r) => r,
-            None => {
-                let view = match (format, &route) {
-                    (Format::Plain, Some(route)) => Some(plain_view(&req, route)),
-                    _ => None,
-                };
-                let response = match self.route(&req, route, system, format).await {
-                    Ok(r) => r,
-                    Err(errors) => ApiResponse::errors(&errors),
-                };
-                match view {
-                    Some(view) => view.response(response),
-                    None => response,
-                }
-            }
-        };
-        crate::cors::apply(
-            &self.schema.api.cors,
-            &req.method,
-            &req.headers,
-            &mut response,
-        );
-        if head {
-            let len = response.body.len();
-            response.body = bytes::Bytes::new();
-            if len > 0 {
-                response
-                    .headers
-                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
-            }
-        }
-        response
-    }
-
-    /// The operation a request belongs to, if its path is an API path.
-    pub fn operation_of(&self, method: &Method, path: &str) -> Option<Operation> {
-        if crate::operation::AUTH_ROUTES
-            .iter()
-            .any(|(_, p)| *p == path)
-        {
-            return Some(Operation::Token);
-        }
-        let route = Route::parse(&self.schema.api.prefix, path)?;
-        if route.ty() == jsonapi_config::DOC_SEGMENT {
-            return Some(Operation::Docs);
-        }
-        if self.is_operations(&route) {
-            return Some(Operation::Operations);
-        }
-        Operation::of(method, route.kind())
-    }
-
-    /// Answers a request on behalf of one operation (a function of the cloud shape). A request
-    /// of another operation means the deployment routes it wrongly: it is logged and answered
-    /// with a 404, as an unknown URL.
+    /// Answers a request on behalf of one operation's function (the cloud shape). A request
+    /// another function serves means the deployment routes it wrongly: it is logged and
+    /// answered with a 404, as an unknown URL.
     pub async fn handle_as(&self, operation: Operation, req: ApiRequest) -> ApiResponse {
-        match self.operation_of(&req.method, &req.path) {
-            Some(op) if op == operation => self.handle(req).await,
+        let resolved = Resolved::of(&self.schema.api, &req);
+        match resolved.function() {
             // Paths outside the API and unknown methods get the engine's own 404/405.
-            None => self.handle(req).await,
-            Some(op) => {
-                tracing::error!(expected = operation.name(), got = op.name(), path = %req.path, "request routed to the wrong function");
+            Some(function) if function != operation.function() => {
+                tracing::error!(expected = operation.name(), got = function.name(), path = %req.path, "request routed to the wrong function");
                 ApiResponse::errors(
                     &ApiError::new(
                         StatusCode::NOT_FOUND,
@@ -208,288 +146,8 @@ impl<S: Store> Engine<S> {
                     .into(),
                 )
             }
+            _ => self.serve(&req, resolved, false).await,
         }
-    }
-
-    async fn route(
-        &self,
-        req: &ApiRequest,
-        route: Option<Route>,
-        system: bool,
-        format: Format,
-    ) -> ApiResult<ApiResponse> {
-        let api = &self.schema.api;
-        let not_found = || {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::NOT_FOUND,
-                format!("No route found for \"{} {}\".", req.method, req.path),
-            )
-        };
-        // The switch closes the API to callers; the process itself (seed data, the development
-        // client's role) still reaches it.
-        if !api.enabled && !system {
-            return Err(not_found().into());
-        }
-        // Every route but OPTIONS needs a caller; a bad token is refused before anything else
-        // (also before unknown types are told apart, which would tell strangers what exists).
-        let access = if system || req.method == Method::OPTIONS {
-            Arc::new(Access::Everything)
-        } else {
-            match self.authenticate(req).await? {
-                Ok(access) => access,
-                Err(refusal) => return Ok(refusal.response()),
-            }
-        };
-        // A caller without a token learns nothing beyond the types open to it, not even
-        // which other types exist.
-        if matches!(
-            *access,
-            Access::Granted {
-                anonymous: true,
-                ..
-            }
-        ) && !route
-            .as_ref()
-            .is_some_and(|r| api.auth.anonymous.iter().any(|t| t == r.ty()))
-        {
-            return Ok(Refusal::Unauthenticated(None).response());
-        }
-        let route = route.ok_or_else(not_found)?;
-        if self.is_operations(&route) {
-            return self.operations_route(req, access).await;
-        }
-        let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
-            let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
-                "entity"
-            } else {
-                "parent entity"
-            };
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::ENTITY_TYPE,
-                format!("Unknown {what} type: {}.", route.ty()),
-            )
-        })?;
-        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = &route
-            && !ty.relationships.contains_key(rel)
-        {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::RELATIONSHIP,
-                "Unsupported subresource.",
-            )
-            .into());
-        }
-        let allowed = route.allowed_methods(ty);
-        if allowed.len() == 1 {
-            // No action is enabled on this route for the type: the route does not exist.
-            return Err(not_found().into());
-        }
-        let allow = HeaderValue::from_str(&allowed.join(", ")).expect("method names are ASCII");
-        if req.method == Method::OPTIONS {
-            let mut r = ApiResponse::empty(StatusCode::OK);
-            r.headers.insert(ALLOW, allow);
-            r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
-            return Ok(r);
-        }
-        if !allowed.contains(&req.method.as_str()) {
-            let mut r = ApiResponse::errors(
-                &ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method not allowed http exception",
-                    format!(
-                        "The {} method is not allowed for this URL; allowed methods: {}.",
-                        req.method,
-                        allowed.join(", ")
-                    ),
-                )
-                .into(),
-            );
-            r.headers.insert(ALLOW, allow);
-            return Ok(r);
-        }
-        if let Err(refusal) = self.authorize(&access, req, &route, ty) {
-            return Ok(refusal.response());
-        }
-        format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
-        // A plain write's body, as the JSON:API document the actions read.
-        let document = |what: plain::Body<'_>| match format {
-            Format::JsonApi => req.body.clone(),
-            Format::Plain => plain::request_document(what, &req.body),
-        };
-        let ctx = self.context(req, access)?;
-        let method = if req.method == Method::HEAD {
-            Method::GET
-        } else {
-            req.method.clone()
-        };
-        let query = req.query.as_deref();
-        match (route, method) {
-            (Route::List { .. }, Method::GET) => self.get_list(&ctx, ty, query::pairs(query)).await,
-            (Route::List { .. }, Method::POST) if overrides_to_get(req) => {
-                self.get_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
-                    .await
-            }
-            (Route::List { .. }, Method::POST) => {
-                let body = document(plain::Body::Resource { ty, id: None });
-                self.write_document(&ctx, ty, None, query, &body).await
-            }
-            (Route::List { .. }, Method::PATCH) => self.update_list(&ctx, ty, req).await,
-            (Route::List { .. }, Method::DELETE) => {
-                self.delete_list(&ctx, ty, query::merge_body_pairs(query, &req.body)?)
-                    .await
-            }
-            (Route::Item { id, .. }, Method::GET) => self.get(&ctx, ty, &id, query).await,
-            (Route::Item { id, .. }, Method::PATCH) => {
-                let body = document(plain::Body::Resource { ty, id: Some(&id) });
-                self.write_document(&ctx, ty, Some(&id), query, &body).await
-            }
-            (Route::Item { id, .. }, Method::DELETE) => self.delete(&ctx, ty, &id, query).await,
-            (Route::Related { id, rel, .. }, Method::GET) => {
-                self.get_related(&ctx, ty, &id, &rel, query).await
-            }
-            (Route::Relationship { id, rel, .. }, Method::GET) => {
-                self.get_relationship(&ctx, ty, &id, &rel, query).await
-            }
-            (Route::Relationship { id, rel, .. }, _) => {
-                let target = &ty.relationships[&rel].target;
-                let body = document(plain::Body::Linkage { target });
-                self.write_relationship(&ctx, ty, &id, &rel, req, &body)
-                    .await
-            }
-            (_, method) => Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed http exception",
-                format!("The {method} method is not implemented for this URL yet."),
-            )
-            .into()),
-        }
-    }
-
-    /// Whether a route is the atomic extension's endpoint (`{prefix}/operations`, when
-    /// enabled; no type has that name then).
-    fn is_operations(&self, route: &Route) -> bool {
-        self.schema.api.operations
-            && matches!(route, Route::List { .. })
-            && route.ty() == jsonapi_config::OPERATIONS_SEGMENT
-    }
-
-    /// `{prefix}/operations`: `POST` runs the operations; each is checked against the
-    /// caller's permissions, so the route itself needs none beyond a caller.
-    async fn operations_route(
-        &self,
-        req: &ApiRequest,
-        access: Arc<Access>,
-    ) -> ApiResult<ApiResponse> {
-        let allow = HeaderValue::from_static("OPTIONS, POST");
-        match req.method {
-            Method::OPTIONS => {
-                let mut r = ApiResponse::empty(StatusCode::OK);
-                r.headers.insert(ALLOW, allow);
-                r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
-                Ok(r)
-            }
-            Method::POST => {
-                // Results are whole resources: there is nothing to filter, page or shape.
-                if let Some((name, _)) = query::pairs(req.query.as_deref()).into_iter().next() {
-                    return Err(ApiError::bad_request(
-                        title::FILTER,
-                        format!("The \"{name}\" parameter is not supported by atomic operations."),
-                    )
-                    .param(name)
-                    .into());
-                }
-                negotiate(
-                    &req.method,
-                    &req.headers,
-                    true,
-                    Some(crate::actions::atomic::ATOMIC),
-                )?;
-                let ctx = self.context(req, access)?;
-                // Whether the answer may apply the extension depends on Accept.
-                let mut r = self
-                    .operations(&ctx, &req.body)
-                    .await
-                    .unwrap_or_else(|e| ApiResponse::errors(&e));
-                r.headers.append(VARY, HeaderValue::from_static("Accept"));
-                Ok(r)
-            }
-            _ => {
-                let mut r = ApiResponse::errors(
-                    &ApiError::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method not allowed http exception",
-                        format!(
-                            "The {} method is not allowed for this URL; allowed methods: OPTIONS, POST.",
-                            req.method
-                        ),
-                    )
-                    .into(),
-                );
-                r.headers.insert(ALLOW, allow);
-                Ok(r)
-            }
-        }
-    }
-
-    /// The permissions the route's action needs (the model's defaults: VIEW to read, CREATE +
-    /// VIEW to create, EDIT + VIEW to update or change relationships, DELETE to delete), on
-    /// the type, on the related type of a subresource, and on the type whose items a
-    /// relationship write changes when the linkage is kept on the other side.
-    fn authorize(
-        &self,
-        access: &Access,
-        req: &ApiRequest,
-        route: &Route,
-        ty: &ResourceType,
-    ) -> Result<(), Refusal> {
-        let operation = if matches!(route, Route::List { .. })
-            && req.method == Method::POST
-            && overrides_to_get(req)
-        {
-            Operation::GetList
-        } else {
-            match Operation::of(&req.method, route.kind()) {
-                Some(op) => op,
-                None => return Ok(()),
-            }
-        };
-        let needed = jsonapi_auth::permissions::required(operation.name()).unwrap_or(&[]);
-        access.require(&ty.name, needed)?;
-        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = route {
-            let relationship = &ty.relationships[rel];
-            let reads_target = operation == Operation::GetSubresource;
-            let writes_target = !operation.read_only()
-                && matches!(relationship.storage, RelationshipStorage::InverseOf { .. });
-            if reads_target || writes_target {
-                access.require(&relationship.target, needed)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn context(&self, req: &ApiRequest, access: Arc<Access>) -> Result<Ctx, ApiError> {
-        let include: Vec<String> = req
-            .headers
-            .get_all("x-include")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .map(|s| s.trim().to_ascii_lowercase())
-            .collect();
-        Ok(Ctx {
-            api_url: format!(
-                "{}{}",
-                req.base_url.trim_end_matches('/'),
-                self.schema.api.prefix
-            ),
-            hateoas: !include.iter().any(|k| k == "nohateoas"),
-            total_count: include.iter().any(|k| k == "totalcount"),
-            deleted_count: include.iter().any(|k| k == "deletedcount"),
-            access,
-            preconditions: Preconditions::of(&req.headers)?,
-        })
     }
 
     /// The resource type of a relationship's target.
@@ -640,7 +298,7 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             .ok_or_else(|| invalid("ULID")),
         IdStrategy::Client => {
             if id.is_empty()
-                || id.len() > crate::resource::MAX_ID_KEY_BYTES
+                || id.len() > crate::values::MAX_ID_KEY_BYTES
                 || id.chars().any(char::is_control)
             {
                 Err(invalid(
@@ -660,25 +318,6 @@ fn canonical_ulid(id: &str) -> bool {
         && id.as_bytes()[0] <= b'7'
         && !id.bytes().any(|b| b.is_ascii_lowercase())
         && ulid::Ulid::from_string(id).is_ok()
-}
-
-/// What a plain answer to `req` is shaped by: its route, and what it asks to include (in the
-/// query, or in the body of a `GET` sent as `POST`).
-fn plain_view(req: &ApiRequest, route: &Route) -> plain::View {
-    let pairs = if matches!(route, Route::List { .. }) && overrides_to_get(req) {
-        query::merge_body_pairs(req.query.as_deref(), &req.body).unwrap_or_default()
-    } else {
-        query::pairs(req.query.as_deref())
-    };
-    plain::View::of(route, &pairs)
-}
-
-/// `X-HTTP-Method-Override: GET` on a POST runs get_list (for filters too long for a URL).
-fn overrides_to_get(req: &ApiRequest) -> bool {
-    req.headers
-        .get("x-http-method-override")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("GET"))
 }
 
 impl<S: Store> Loader for Engine<S> {

@@ -54,6 +54,8 @@ pub mod title {
     pub const RELATIONSHIP: &str = "relationship constraint";
     /// A misused meta option.
     pub const VALUE: &str = "value constraint";
+    /// A 405: the route does not allow the method.
+    pub const METHOD_NOT_ALLOWED: &str = "method not allowed http exception";
     /// A 404.
     pub const NOT_FOUND: &str = "not found http exception";
     /// A 403.

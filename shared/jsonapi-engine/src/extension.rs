@@ -21,7 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use indexmap::IndexMap;
-use jsonapi_config::Action;
+use jsonapi_config::Operation;
 use serde_json::Value;
 
 use crate::error::ApiResult;
@@ -156,7 +156,7 @@ pub trait Loader: Send + Sync {
 /// What a hook sees and may change.
 pub struct FlushContext<'a> {
     /// The action being run.
-    pub action: Action,
+    pub action: Operation,
     /// The staged changes.
     pub changes: &'a mut ChangeSet,
     loader: &'a dyn Loader,
@@ -175,7 +175,11 @@ impl Debug for FlushContext<'_> {
 }
 
 impl<'a> FlushContext<'a> {
-    pub(crate) fn new(action: Action, changes: &'a mut ChangeSet, loader: &'a dyn Loader) -> Self {
+    pub(crate) fn new(
+        action: Operation,
+        changes: &'a mut ChangeSet,
+        loader: &'a dyn Loader,
+    ) -> Self {
         Self {
             action,
             changes,
@@ -230,7 +234,7 @@ pub trait Extension: Send + Sync + Debug {
     }
 
     /// `post_save_data`: the changes are stored.
-    fn post_save(&self, action: Action, changes: &ChangeSet) {
+    fn post_save(&self, action: Operation, changes: &ChangeSet) {
         let _ = (action, changes);
     }
 }

@@ -2,13 +2,18 @@
 //! over any [`jsonapi_store::Store`].
 //!
 //! # Layout
-//! - [`engine`]: [`Engine`], routing a request to its action, loading resources.
+//! - [`engine`]: [`Engine`], its entry points (`handle`, `handle_as` a Lambda function's
+//!   operation), loading resources.
+//! - `routing`: a request resolved once into its route, its [`Operation`] (the one vocabulary,
+//!   from `jsonapi-config`) and its query parameters; the route tables the SAM template is
+//!   checked against. `dispatch`: the path of a request top-down (token endpoints, the caller
+//!   admitted, permissions, negotiation) and the one `match` from operation to action.
 //! - `commit`: writing a change set in one transaction (or a dry run), with retries;
 //!   `membership`: the stamps that let a write condition on who points at a resource;
 //!   `turns`: writers that conflicted on one item take turns.
-//! - `routing`, [`request`]: URL paths to routes; requests, responses, JSON:API content
-//!   negotiation; [`format`]: which format a request speaks (JSON:API or the plain view), the
-//!   one place that decides; `plain`: the plain view, converted to and from JSON:API documents.
+//! - [`request`]: requests, responses, JSON:API content negotiation; [`format`]: which format
+//!   a request speaks (JSON:API or the plain view), the one place that decides; `plain`: the
+//!   plain view, converted to and from JSON:API documents.
 //! - `query`: query parameters (paging…), checked against what an action supports.
 //! - `document`: request documents (shape checks with pointers); `render`: response documents.
 //! - `actions`: get, get_list, get_subresource, get_relationship, create, update, delete, and
@@ -35,6 +40,7 @@ mod batch;
 mod commit;
 mod cors;
 mod cursor;
+mod dispatch;
 mod document;
 mod edge;
 pub mod engine;
@@ -45,7 +51,6 @@ mod filter;
 pub mod format;
 mod membership;
 mod numbers;
-pub mod operation;
 mod periods;
 mod plain;
 mod plan;
@@ -62,8 +67,8 @@ mod values;
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use format::{Format, PLAIN_MEDIA_TYPE};
+pub use jsonapi_config::Operation;
 pub use jsonapi_config::Schema;
-pub use operation::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, Operation, PathKind, ROUTES};
 pub use query::Accepts;
 pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};
-pub use routing::allowed_methods;
+pub use routing::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, PathKind, ROUTES, allowed_methods};

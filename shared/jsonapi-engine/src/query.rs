@@ -8,7 +8,7 @@ use jsonapi_config::{ResourceType, Schema};
 
 use crate::error::{ApiError, ApiErrors, title};
 use crate::filter::{self, Field, PathPredicate};
-use crate::operation::Operation;
+use jsonapi_config::Operation;
 
 /// How many resources a page holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,10 @@ impl Accepts {
             | Operation::AddRelationship
             | Operation::DeleteRelationship
             | Operation::Options
+            | Operation::UpdateList
             | Operation::Token
+            | Operation::Authorize
+            | Operation::Jwks
             | Operation::Operations
             | Operation::Docs => Self::NONE,
         }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use jsonapi_config::{Action, RelationshipStorage, ResourceType, TitlePart};
+use jsonapi_config::{Operation, RelationshipStorage, ResourceType, TitlePart};
 use jsonapi_store::Store;
 use serde_json::{Map, Value, json};
 
@@ -335,7 +335,7 @@ impl<S: Store> Engine<S> {
         obj.insert("type".into(), ty.name.clone().into());
         obj.insert("id".into(), r.id.clone().into());
         let self_url = resource_url(ctx, &ty.name, &r.id);
-        if ctx.hateoas && ty.actions.allows(Action::Get) {
+        if ctx.hateoas && ty.actions.allows(Operation::Get) {
             obj.insert("links".into(), json!({ "self": self_url }));
         }
         let attributes: Map<String, Value> = ty
@@ -360,10 +360,10 @@ impl<S: Store> Engine<S> {
                 if ctx.hateoas {
                     let mut links = Map::new();
                     let rel_url = format!("{self_url}/relationships/{name}");
-                    if ty.actions.allows(Action::GetRelationship) {
+                    if ty.actions.allows(Operation::GetRelationship) {
                         links.insert("self".into(), rel_url.clone().into());
                     }
-                    if ty.actions.allows(Action::GetSubresource) {
+                    if ty.actions.allows(Operation::GetSubresource) {
                         links.insert("related".into(), format!("{self_url}/{name}").into());
                     }
                     if let Linkage::Many { more: true, .. } = link {

@@ -179,10 +179,6 @@ pub(crate) fn index_pk(ty: &str, field: &str) -> String {
     format!("idx#{ty}#{field}")
 }
 
-/// The most bytes of an id key (a client id's length limit; sequence and ULID keys are
-/// shorter).
-pub(crate) const MAX_ID_KEY_BYTES: usize = 255;
-
 /// The sort key of an id: sequence ids as fixed-width numbers, so they sort numerically.
 pub(crate) fn id_key(ty: &ResourceType, id: &str) -> String {
     match ty.id {
@@ -440,7 +436,7 @@ mod tests {
         for length in [0, 100, 379, 380, 764, 765, 1024, 1025, 5000] {
             for unit in ["x", "é", "€", "\u{1D11E}"] {
                 let value = unit.repeat(length / unit.len());
-                let mut r = Resource::new("notes", &"i".repeat(MAX_ID_KEY_BYTES));
+                let mut r = Resource::new("notes", &"i".repeat(values::MAX_ID_KEY_BYTES));
                 r.attributes.insert("a".into(), value.clone().into());
                 r.attributes.insert("b".into(), value.into());
                 let writes: Vec<Write> = writes_for(&schema, None, Some(&r))

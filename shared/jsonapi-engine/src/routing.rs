@@ -1,8 +1,114 @@
-//! URL paths to routes, and the methods each route allows for a type.
+//! Requests to what they address: URL paths to routes, every route's operation (the tables the
+//! SAM template is checked against), and the methods each route allows for a type. A request is
+//! resolved once, into a [`Resolved`], before anything else reads it.
 
-use jsonapi_config::{Action, ResourceType};
+use http::Method;
+use jsonapi_config::{ApiSettings, DOC_SEGMENT, OPERATIONS_SEGMENT, Operation, ResourceType};
 
-use crate::operation::PathKind;
+use crate::error::ApiResult;
+use crate::query;
+use crate::request::ApiRequest;
+
+/// The token endpoint's path (outside the API prefix, as in the model system).
+pub const TOKEN_PATH: &str = "/oauth2-token";
+/// The authorization endpoint's path: the sign-in and consent pages of the code grant.
+pub const AUTHORIZE_PATH: &str = "/oauth2-token/authorize";
+/// The JWKS document's path.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The shape of a route's path below the API prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PathKind {
+    /// `/{type}`
+    List,
+    /// `/{type}/{id}`
+    Item,
+    /// `/{type}/{id}/{relationship}`
+    Related,
+    /// `/{type}/{id}/relationships/{relationship}`
+    Relationship,
+}
+
+impl PathKind {
+    /// The path template, as API Gateway writes it.
+    pub fn template(self) -> &'static str {
+        match self {
+            Self::List => "/{type}",
+            Self::Item => "/{type}/{id}",
+            Self::Related => "/{type}/{id}/{relationship}",
+            Self::Relationship => "/{type}/{id}/relationships/{relationship}",
+        }
+    }
+
+    /// Every kind.
+    pub const ALL: [Self; 4] = [Self::List, Self::Item, Self::Related, Self::Relationship];
+}
+
+/// The routes outside the API prefix: the token endpoint, the authorization endpoint and the
+/// JWKS document, served by [`Operation::Token`], [`Operation::Authorize`] and [`Operation::Jwks`]
+/// (`HEAD` as `GET`), which one Lambda function serves.
+pub const AUTH_ROUTES: [(Method, &str); 7] = [
+    (Method::POST, TOKEN_PATH),
+    (Method::OPTIONS, TOKEN_PATH),
+    (Method::GET, AUTHORIZE_PATH),
+    (Method::POST, AUTHORIZE_PATH),
+    (Method::OPTIONS, AUTHORIZE_PATH),
+    (Method::GET, JWKS_PATH),
+    (Method::OPTIONS, JWKS_PATH),
+];
+
+/// The routes of the API's documentation, below the API prefix, all served by
+/// [`Operation::Docs`] (`HEAD` as `GET`): the sandbox page, and the OpenAPI document and the
+/// page's assets as `{file}`.
+pub const DOC_ROUTES: [(Method, &str); 4] = [
+    (Method::GET, "/doc"),
+    (Method::OPTIONS, "/doc"),
+    (Method::GET, "/doc/{file}"),
+    (Method::OPTIONS, "/doc/{file}"),
+];
+
+/// The routes of the atomic extension, below the API prefix, served by
+/// [`Operation::Operations`] when the configuration enables it.
+pub const OPERATIONS_ROUTES: [(Method, &str); 2] = [
+    (Method::POST, "/operations"),
+    (Method::OPTIONS, "/operations"),
+];
+
+/// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
+/// `GET`; `OPTIONS` on every path by [`Operation::Options`].
+pub const ROUTES: [(Method, PathKind, Operation); 15] = [
+    (Method::GET, PathKind::List, Operation::GetList),
+    (Method::POST, PathKind::List, Operation::Create),
+    (Method::DELETE, PathKind::List, Operation::DeleteList),
+    (Method::GET, PathKind::Item, Operation::Get),
+    (Method::PATCH, PathKind::Item, Operation::Update),
+    (Method::DELETE, PathKind::Item, Operation::Delete),
+    (Method::GET, PathKind::Related, Operation::GetSubresource),
+    (
+        Method::GET,
+        PathKind::Relationship,
+        Operation::GetRelationship,
+    ),
+    (
+        Method::PATCH,
+        PathKind::Relationship,
+        Operation::UpdateRelationship,
+    ),
+    (
+        Method::POST,
+        PathKind::Relationship,
+        Operation::AddRelationship,
+    ),
+    (
+        Method::DELETE,
+        PathKind::Relationship,
+        Operation::DeleteRelationship,
+    ),
+    (Method::OPTIONS, PathKind::List, Operation::Options),
+    (Method::OPTIONS, PathKind::Item, Operation::Options),
+    (Method::OPTIONS, PathKind::Related, Operation::Options),
+    (Method::OPTIONS, PathKind::Relationship, Operation::Options),
+];
 
 /// A parsed API path (segments percent-decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +181,109 @@ impl Route {
     }
 }
 
+/// A request resolved once: the route its path names, the operation that serves it and its
+/// query parameters. Everything after reads these, never the raw path or query again.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    /// The API route (`None` for a path outside the API prefix or of no route's shape).
+    pub(crate) route: Option<Route>,
+    /// The operation; `None` when the path is unknown or its method has none there.
+    pub(crate) operation: Option<Operation>,
+    /// A `POST /{type}` made a get_list by `X-HTTP-Method-Override: GET` (for filters too long
+    /// for a URL).
+    pub(crate) overridden: bool,
+    /// The query parameters: the query string's, and for a get_list sent as `POST` or a
+    /// delete_list those of the body too (an unreadable body is this error).
+    pub(crate) query: ApiResult<Vec<(String, String)>>,
+}
+
+impl Resolved {
+    /// Resolves `req` against the API's settings.
+    pub(crate) fn of(api: &ApiSettings, req: &ApiRequest) -> Self {
+        let route = Route::parse(&api.prefix, &req.path);
+        let overridden = matches!(route, Some(Route::List { .. }))
+            && req.method == Method::POST
+            && overrides_to_get(req);
+        let operation = match req.path.as_str() {
+            TOKEN_PATH => Some(Operation::Token),
+            AUTHORIZE_PATH => Some(Operation::Authorize),
+            JWKS_PATH => Some(Operation::Jwks),
+            _ => route
+                .as_ref()
+                .and_then(|route| route_operation(api, route, &req.method, overridden)),
+        };
+        let query = match operation {
+            Some(Operation::GetList) if overridden => {
+                query::merge_body_pairs(req.query.as_deref(), &req.body)
+            }
+            Some(Operation::DeleteList) => query::merge_body_pairs(req.query.as_deref(), &req.body),
+            _ => Ok(query::pairs(req.query.as_deref())),
+        };
+        Self {
+            route,
+            operation,
+            overridden,
+            query,
+        }
+    }
+
+    /// The operation whose Lambda function the request reaches in the cloud shape. API
+    /// Gateway routes by method and path alone, so a get_list sent as `POST` reaches create's.
+    pub(crate) fn function(&self) -> Option<Operation> {
+        if self.overridden {
+            Some(Operation::Create)
+        } else {
+            self.operation.map(Operation::function)
+        }
+    }
+
+    /// Whether the request is the atomic extension's (`{prefix}/operations`, when enabled).
+    pub(crate) fn is_operations(&self) -> bool {
+        self.operation == Some(Operation::Operations)
+    }
+}
+
+/// The operation of `method` on an API route: the documentation's and the atomic extension's
+/// paths first (no type has their names), then the route table (`HEAD` as `GET`).
+fn route_operation(
+    api: &ApiSettings,
+    route: &Route,
+    method: &Method,
+    overridden: bool,
+) -> Option<Operation> {
+    if route.ty() == DOC_SEGMENT {
+        return Some(Operation::Docs);
+    }
+    if api.operations && matches!(route, Route::List { .. }) && route.ty() == OPERATIONS_SEGMENT {
+        return Some(Operation::Operations);
+    }
+    if overridden {
+        return Some(Operation::GetList);
+    }
+    // The batch API has no function of its own yet, so it is not in the table the template
+    // is checked against.
+    if *method == Method::PATCH && matches!(route, Route::List { .. }) {
+        return Some(Operation::UpdateList);
+    }
+    let method = if *method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    ROUTES
+        .iter()
+        .find(|(m, k, _)| m == method && *k == route.kind())
+        .map(|(_, _, op)| *op)
+}
+
+/// `X-HTTP-Method-Override: GET` on a request.
+fn overrides_to_get(req: &ApiRequest) -> bool {
+    req.headers
+        .get("x-http-method-override")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("GET"))
+}
+
 /// The methods a path of `kind` allows for `ty` (`relationship`: the relationship a related or
 /// relationship path names), `OPTIONS` first, as the `Allow` header lists them; only
 /// `OPTIONS` when the type enables no action there.
@@ -92,25 +301,25 @@ pub fn allowed_methods(
     };
     match kind {
         PathKind::List => {
-            add(a.allows(Action::GetList), &["GET", "HEAD"]);
-            add(a.allows(Action::UpdateList), &["PATCH"]);
-            add(a.allows(Action::Create), &["POST"]);
-            add(a.allows(Action::DeleteList), &["DELETE"]);
+            add(a.allows(Operation::GetList), &["GET", "HEAD"]);
+            add(a.allows(Operation::UpdateList), &["PATCH"]);
+            add(a.allows(Operation::Create), &["POST"]);
+            add(a.allows(Operation::DeleteList), &["DELETE"]);
         }
         PathKind::Item => {
-            add(a.allows(Action::Get), &["GET", "HEAD"]);
-            add(a.allows(Action::Update), &["PATCH"]);
-            add(a.allows(Action::Delete), &["DELETE"]);
+            add(a.allows(Operation::Get), &["GET", "HEAD"]);
+            add(a.allows(Operation::Update), &["PATCH"]);
+            add(a.allows(Operation::Delete), &["DELETE"]);
         }
-        PathKind::Related => add(a.allows(Action::GetSubresource), &["GET", "HEAD"]),
+        PathKind::Related => add(a.allows(Operation::GetSubresource), &["GET", "HEAD"]),
         PathKind::Relationship => {
             let many = relationship
                 .and_then(|rel| ty.relationships.get(rel))
                 .is_some_and(|r| r.many);
-            add(a.allows(Action::GetRelationship), &["GET", "HEAD"]);
-            add(a.allows(Action::UpdateRelationship), &["PATCH"]);
-            add(many && a.allows(Action::AddRelationship), &["POST"]);
-            add(many && a.allows(Action::DeleteRelationship), &["DELETE"]);
+            add(a.allows(Operation::GetRelationship), &["GET", "HEAD"]);
+            add(a.allows(Operation::UpdateRelationship), &["PATCH"]);
+            add(many && a.allows(Operation::AddRelationship), &["POST"]);
+            add(many && a.allows(Operation::DeleteRelationship), &["DELETE"]);
         }
     }
     methods

@@ -14,7 +14,6 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::error::{ApiError, title};
 use crate::numbers::Exact;
-use crate::resource::MAX_ID_KEY_BYTES;
 
 /// A datetime as the API writes it: UTC, seconds, `Z`.
 pub(crate) fn format_datetime(t: OffsetDateTime) -> String {
@@ -307,6 +306,10 @@ fn decimal_key(d: Decimal) -> String {
         format!("p{digits}")
     }
 }
+
+/// The most bytes of an id key (a client id's length limit; sequence and ULID keys are
+/// shorter).
+pub(crate) const MAX_ID_KEY_BYTES: usize = 255;
 
 /// The most bytes of a value key kept whole when it is the only value in an index entry's sort
 /// key (`{value key}\u{1}{id key}`): what the sort key leaves beside the longest id key and the

@@ -63,7 +63,7 @@ impl Extension for WordCount {
         }
     }
 
-    fn post_save(&self, _action: jsonapi_config::Action, changes: &ChangeSet) {
+    fn post_save(&self, _action: jsonapi_config::Operation, changes: &ChangeSet) {
         let mut saved = self.saved.lock().unwrap();
         saved.extend(
             changes

@@ -8,43 +8,17 @@
 
 mod common;
 
-use common::{admin_client, parts, request, with_table, with_token};
+use common::{LIBRARY, admin_client, event, parts, request, with_table, with_token};
 use http::StatusCode;
 use jsonapi_lambda::{Operation, handle, handle_docs};
 use jsonapi_openapi::Docs;
 use serde_json::{Value, json};
 
-const LIBRARY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/api/library.yaml");
 /// The execute-api domain and the `prod` stage, as in the fixtures.
 const BASE: &str = "https://r4nd0m1d.execute-api.us-east-1.amazonaws.com/prod";
 
 fn library() -> jsonapi_config::Schema {
     jsonapi_config::load_file(LIBRARY.as_ref()).expect("library.yaml is valid")
-}
-
-/// An API Gateway event for `method path` below the stage, on the route `route` of the
-/// library's template, with a JSON:API body when given (not base64: API Gateway sends text
-/// bodies as they are when the client's content type is not binary).
-fn event(method: &str, route: &str, path: &str, body: Option<&Value>) -> Value {
-    let mut event = common::fixture("get-product");
-    let raw = format!("/prod{path}");
-    event["routeKey"] = format!("{method} {route}").into();
-    event["rawPath"] = raw.clone().into();
-    event["rawQueryString"] = "".into();
-    event["requestContext"]["routeKey"] = event["routeKey"].clone();
-    event["requestContext"]["http"]["method"] = method.into();
-    event["requestContext"]["http"]["path"] = raw.into();
-    let fields = event.as_object_mut().expect("an object");
-    for member in ["queryStringParameters", "pathParameters"] {
-        fields.remove(member);
-    }
-    if let Some(body) = body {
-        let text = body.to_string();
-        event["headers"]["content-type"] = "application/vnd.api+json".into();
-        event["headers"]["content-length"] = text.len().to_string().into();
-        event["body"] = text.into();
-    }
-    event
 }
 
 #[tokio::test]

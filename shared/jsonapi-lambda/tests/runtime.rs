@@ -3,7 +3,8 @@
 //! are built once), a query string `http::Uri` refuses is answered instead of crashing the
 //! invocation, the token function issues tokens the API functions accept (with the signing key
 //! and lifetime from the environment, or the key kept in the table), nothing secret reaches the
-//! logs, and a function that cannot start tells the Runtime API why.
+//! logs, a function that cannot start tells the Runtime API why, and a function built with
+//! another configuration (`JSONAPI_CONFIG_FILE`) serves that API (a broken one fails the build).
 //!
 //! The invocation tests need `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`).
 
@@ -16,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::runtime_api::{Record, RuntimeApi};
-use common::{admin_client, endpoint, fixture, token_event, with_id, with_table, with_token};
+use common::{
+    LIBRARY, admin_client, endpoint, event, fixture, token_event, with_id, with_table, with_token,
+};
 use jsonapi_auth::SigningKey;
 use jsonapi_engine::MEDIA_TYPE;
 use jsonapi_lambda::{Body, Operation};
@@ -25,21 +28,36 @@ use serde_json::Value;
 /// How long any one thing may take before the test gives up.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Builds a function binary of the workspace (same profile and target directory as this test)
-/// and returns its path.
+/// Builds a function binary of the workspace (same profile and target directory as this test),
+/// with the example domain built in, and returns its path.
 fn build(package: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    // <target>/<profile>/deps/<test binary>
-    let profile_dir = exe.parent().and_then(Path::parent).expect("a profile dir");
+    build_with(package, None)
+}
+
+/// `cargo build -p package` as this test was built (profile, target directory), with
+/// `JSONAPI_CONFIG_FILE` set to `config` (unset: the example domain).
+fn cargo_build(package: &str, config: Option<&str>) -> Command {
+    let profile_dir = profile_dir();
     let target_dir = profile_dir.parent().expect("a target dir");
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .args(["build", "--quiet", "-p", package])
         .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("JSONAPI_CONFIG_FILE")
         .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(config) = config {
+        cargo.env("JSONAPI_CONFIG_FILE", config);
+    }
     if profile_dir.ends_with("release") {
         cargo.arg("--release");
     }
+    cargo
+}
+
+/// Builds a function binary with the API configuration `config` built in (unset: the
+/// example domain) and returns its path.
+fn build_with(package: &str, config: Option<&str>) -> PathBuf {
+    let mut cargo = cargo_build(package, config);
     let mut child = cargo.spawn().expect("cargo runs");
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
@@ -53,7 +71,16 @@ fn build(package: &str) -> PathBuf {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    profile_dir.join(package)
+    profile_dir().join(package)
+}
+
+/// The cargo profile folder this test binary was built into (`<target>/<profile>/deps/<test>`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("a profile dir")
+        .to_owned()
 }
 
 /// A running function process, killed when dropped; its stdout (the logs) is collected.
@@ -440,6 +467,68 @@ async fn the_token_function_signs_with_the_environments_key_and_lifetime() {
             assert_eq!(init.expect("an init line")["signing_key"], "JWT_SECRET");
         }
         drop((token_fn, get_fn));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
+async fn a_function_built_with_another_configuration_serves_that_api() {
+    // A broken file stops the build, with the error `jsonapi-local check` gives.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("api.yaml");
+    std::fs::write(
+        &broken,
+        "api:\n  prefix: /x\ntypes:\n  books:\n    id: guessed\n",
+    )
+    .unwrap();
+    let broken = broken.to_str().unwrap();
+    let out = cargo_build("jsonapi-lambda", Some(broken))
+        .output()
+        .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build went through");
+    assert!(
+        stderr.contains(&format!(
+            "{broken}:5: types.books.id: unknown variant `guessed`"
+        )),
+        "{stderr}"
+    );
+
+    // The library, built into the list function as `sam build` builds it.
+    let binary = build_with("fn-get-list", Some(LIBRARY));
+    let text = std::fs::read_to_string(LIBRARY).unwrap();
+    let library = jsonapi_config::parse(LIBRARY, &text).unwrap();
+    with_table("runtime-library", |store| async move {
+        let engine = jsonapi_example::engine(library, store.clone());
+        let client = admin_client(&engine).await;
+        let mut api = RuntimeApi::start().await;
+        let function = Function::start(
+            &binary,
+            &api.address(),
+            &[
+                ("TABLE_NAME", store.table()),
+                ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint()),
+                // As the library's template sets it.
+                ("JSONAPI_CONFIG_SHA256", &jsonapi_config::digest(&text)),
+            ],
+        );
+        let list =
+            |path: &str, route: &str| with_token(event("GET", route, path, None), &client.token);
+        api.invoke("req-1", list("/library/v1/authors", "/library/v1/{type}"));
+        api.invoke("req-2", list("/api/products", "/api/{type}"));
+        let (status, doc) = response(api.record(WAIT).await, "req-1");
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(
+            doc["links"]["self"],
+            "https://r4nd0m1d.execute-api.us-east-1.amazonaws.com/prod/library/v1/authors"
+        );
+        let (status, doc) = response(api.record(WAIT).await, "req-2");
+        assert_eq!(
+            status, 404,
+            "the example's routes are not this API's: {doc}"
+        );
+        drop(function);
     })
     .await;
 }

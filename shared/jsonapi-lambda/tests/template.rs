@@ -96,10 +96,10 @@ fn templates() -> Vec<Deployment> {
 
 const LIBRARY: &str = "infra/api/library.yaml";
 
-/// The operations whose functions the template has, in [`Operation::ALL`]'s order.
+/// The operations whose functions the template has, in [`Operation::FUNCTIONS`]'s order.
 fn deployed(t: &Value) -> Vec<Operation> {
     let binaries = functions(t);
-    Operation::ALL
+    Operation::FUNCTIONS
         .into_iter()
         .filter(|op| binaries.contains_key(&binary(*op)))
         .collect()
@@ -123,7 +123,7 @@ fn functions(t: &Value) -> BTreeMap<String, (String, Value)> {
 }
 
 fn binary(op: Operation) -> String {
-    format!("fn-{}", op.name())
+    format!("fn-{}", op.function_name())
 }
 
 #[test]
@@ -199,12 +199,12 @@ fn each_configuration_deploys_the_functions_of_the_operations_it_uses() {
     };
     assert_eq!(
         deployed(&example.template),
-        Operation::ALL,
+        Operation::FUNCTIONS,
         "the example domain uses every operation"
     );
     // No type of the library enables delete_list, and it has no atomic operations.
     let unused = [Operation::DeleteList, Operation::Operations];
-    let used: Vec<Operation> = Operation::ALL
+    let used: Vec<Operation> = Operation::FUNCTIONS
         .into_iter()
         .filter(|op| !unused.contains(op))
         .collect();
@@ -220,9 +220,9 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
         for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
             let dir = entry.expect("entry").path();
             let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let op = Operation::ALL
+            let op = Operation::FUNCTIONS
                 .into_iter()
-                .find(|op| op.name() == folder)
+                .find(|op| op.function_name() == folder)
                 .unwrap_or_else(|| panic!("functions/{folder} is not the name of an Operation"));
             let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
             assert!(
@@ -243,8 +243,9 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
             );
             crates.insert(binary(op));
         }
-        let every_operation: BTreeSet<String> = Operation::ALL.into_iter().map(binary).collect();
-        assert_eq!(crates, every_operation, "one crate per Operation");
+        let every_function: BTreeSet<String> =
+            Operation::FUNCTIONS.into_iter().map(binary).collect();
+        assert_eq!(crates, every_function, "one crate per function");
         assert_eq!(in_template, crates, "one template function per crate");
     }
 }

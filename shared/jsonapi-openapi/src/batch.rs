@@ -1,11 +1,12 @@
 //! The batch API in the document: `PATCH {prefix}/{type}` on every type that enables
 //! update_list, its request document (an array of resource objects) and its answers.
 
-use jsonapi_config::{Action, ResourceType, Schema};
-use jsonapi_engine::{Accepts, Operation};
+use jsonapi_config::{Operation, ResourceType, Schema};
+use jsonapi_engine::Accepts;
 use serde_json::{Map, Value, json};
 
-use crate::schemas::{reference, request_document};
+use crate::schemas::request_document;
+use crate::values::reference;
 use crate::{MEDIA_TYPE, params};
 
 /// Adds `patch` to the list path of every type that enables update_list, and the batch
@@ -17,7 +18,7 @@ pub(crate) fn add(
 ) {
     for ty in schema
         .types()
-        .filter(|t| t.actions.allows(Action::UpdateList))
+        .filter(|t| t.actions.allows(Operation::UpdateList))
     {
         let t = &ty.name;
         let item = json!({ "anyOf": [reference(&format!("{t}.create")), reference(&format!("{t}.included"))] });

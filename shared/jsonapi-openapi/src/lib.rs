@@ -47,6 +47,7 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
     let auth = schema.api.auth.enabled;
     let mut paths = operations::paths(schema);
     let mut components = schemas::components(schema);
+    plain::components(schema, &mut components);
     let mut tags: Vec<Value> = schema
         .types()
         .map(|ty| {
@@ -77,6 +78,9 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
     }
     if auth {
         paths.extend(token::paths(schema, &mut components));
+        if schema.api.auth.users.is_some() {
+            paths.extend(authorize::paths());
+        }
         tags.push(json!({ "name": "authentication", "description": "OAuth 2.0 tokens and the keys that check them." }));
         doc["security"] = json!([{ SECURITY_SCHEME: [] }]);
     }

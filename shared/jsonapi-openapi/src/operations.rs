@@ -6,11 +6,12 @@
 //! operation on a path with a parameter.
 
 use http::Method;
-use jsonapi_config::{Action, Relationship, ResourceType, Schema};
-use jsonapi_engine::{Accepts, Operation, PathKind, ROUTES, allowed_methods};
+use jsonapi_config::{Operation, Relationship, ResourceType, Schema};
+use jsonapi_engine::{Accepts, PathKind, ROUTES, allowed_methods};
 use serde_json::{Map, Value, json};
 
-use crate::schemas::{self, ERRORS, reference};
+use crate::schemas::{self, ERRORS};
+use crate::values::reference;
 use crate::{MEDIA_TYPE, params, plain, values};
 
 /// How filters reach related resources, for the operations that filter.
@@ -371,7 +372,13 @@ impl Route<'_> {
                 format!("Remove members from {t}.{rel}"),
                 "Members that are not there are ignored.".to_owned(),
             ),
-            Operation::Options | Operation::Token | Operation::Operations | Operation::Docs => {
+            Operation::Options
+            | Operation::UpdateList
+            | Operation::Token
+            | Operation::Authorize
+            | Operation::Jwks
+            | Operation::Operations
+            | Operation::Docs => {
                 unreachable!("not a route of a type")
             }
         };
@@ -598,7 +605,13 @@ impl Route<'_> {
                 Some(document(target, "linkage")),
                 json!({}),
             ),
-            Operation::Options | Operation::Token | Operation::Operations | Operation::Docs => {
+            Operation::Options
+            | Operation::UpdateList
+            | Operation::Token
+            | Operation::Authorize
+            | Operation::Jwks
+            | Operation::Operations
+            | Operation::Docs => {
                 unreachable!("not a route of a type")
             }
         }
@@ -616,10 +629,9 @@ impl Route<'_> {
             errors.push(404);
         }
         if compound
-            && self
-                .schema
-                .types()
-                .any(|t| !t.actions.allows(Action::Create) || !t.actions.allows(Action::Update))
+            && self.schema.types().any(|t| {
+                !t.actions.allows(Operation::Create) || !t.actions.allows(Operation::Update)
+            })
         {
             errors.push(405);
         }

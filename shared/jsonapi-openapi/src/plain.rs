@@ -7,8 +7,7 @@
 use jsonapi_config::{Direction, ResourceType, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::schemas::reference;
-use crate::values;
+use crate::values::{self, reference};
 
 /// The media type of the plain view.
 pub(crate) const MEDIA_TYPE: &str = jsonapi_engine::PLAIN_MEDIA_TYPE;

@@ -7,15 +7,10 @@
 //! request schemas what it accepts (`additionalProperties: false` where it refuses unknown
 //! members).
 
-use jsonapi_config::{Action, IdStrategy, ResourceType, Schema};
+use jsonapi_config::{IdStrategy, Operation, ResourceType, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::values;
-
-/// `{"$ref": "#/components/schemas/{name}"}`
-pub(crate) fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
+use crate::values::{self, reference};
 
 /// The name of the error document's schema.
 pub(crate) const ERRORS: &str = "errors";
@@ -28,7 +23,6 @@ pub(crate) fn components(schema: &Schema) -> Map<String, Value> {
         response_schemas(ty, &mut out);
         request_schemas(schema, ty, &mut out);
     }
-    crate::plain::components(schema, &mut out);
     out
 }
 
@@ -438,7 +432,7 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
 
     let includable: Vec<Value> = schema
         .types()
-        .filter(|o| o.actions.allows(Action::Create) || o.actions.allows(Action::Update))
+        .filter(|o| o.actions.allows(Operation::Create) || o.actions.allows(Operation::Update))
         .map(|o| reference(&format!("{}.included", o.name)))
         .collect();
     let included = json!({

@@ -1,12 +1,14 @@
 //! The OAuth 2.0 side: the security scheme every API route uses, and the routes outside the
 //! prefix that serve it (the engine's `AUTH_ROUTES`): the token endpoint and the JWKS document,
-//! which speak plain JSON (RFC 6749), not JSON:API, and the authorization endpoint (`authorize`).
+//! which speak plain JSON (RFC 6749), not JSON:API; and the helpers of every OAuth route's
+//! description (the authorization endpoint's, `authorize`, too).
 
 use jsonapi_config::Schema;
 use jsonapi_engine::auth::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
 use serde_json::{Map, Value, json};
 
-use crate::schemas::{ERRORS, reference};
+use crate::schemas::ERRORS;
+use crate::values::reference;
 use crate::{MEDIA_TYPE, SECURITY_SCHEME};
 
 /// The security schemes: OAuth 2.0 with the grants the API offers.
@@ -58,8 +60,7 @@ pub(crate) fn options(id: &str) -> Value {
     })
 }
 
-/// The token endpoint and the JWKS document, with their schemas, and the authorization
-/// endpoint when users can sign in.
+/// The token endpoint and the JWKS document, with their schemas.
 pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<String, Value> {
     let users = schema.api.auth.users.is_some();
     let mut grants = vec!["client_credentials"];
@@ -178,7 +179,7 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             },
         },
     });
-    let mut paths = Map::from_iter([
+    Map::from_iter([
         (
             TOKEN_PATH.to_owned(),
             json!({ "post": token, "options": options("options-token") }),
@@ -187,9 +188,5 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             JWKS_PATH.to_owned(),
             json!({ "get": jwks, "options": options("options-jwks") }),
         ),
-    ]);
-    if users {
-        paths.extend(crate::authorize::paths());
-    }
-    paths
+    ])
 }

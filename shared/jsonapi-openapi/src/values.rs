@@ -4,6 +4,11 @@
 use jsonapi_config::{Attribute, DataType, Format, IdStrategy, Timestamp};
 use serde_json::{Map, Number, Value, json};
 
+/// `{"$ref": "#/components/schemas/{name}"}`
+pub(crate) fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
 /// The schema of a value of `attr` in a response (`input: false`) or in a request.
 pub(crate) fn attribute(attr: &Attribute, input: bool) -> Value {
     let mut schema = data_type(attr, input);

@@ -41,7 +41,7 @@ fn engine_routes(schema: &Schema) -> BTreeSet<(String, String)> {
     }
     // The batch API: `PATCH` on the list path of the types that enable it.
     for ty in schema.types() {
-        if ty.actions.allows(jsonapi_config::Action::UpdateList) {
+        if ty.actions.allows(jsonapi_config::Operation::UpdateList) {
             out.insert(("PATCH".to_owned(), format!("{prefix}/{}", ty.name)));
         }
     }

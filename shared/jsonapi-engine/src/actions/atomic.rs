@@ -15,7 +15,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use jsonapi_auth::Permission;
-use jsonapi_config::{Action, IdStrategy, RelationshipStorage, ResourceType};
+use jsonapi_config::{IdStrategy, Operation, RelationshipStorage, ResourceType};
 use jsonapi_store::{Store, limits};
 use serde_json::{Map, Value, json};
 
@@ -61,14 +61,14 @@ struct AtomicOp {
 
 impl AtomicOp {
     /// The model action the operation runs, for the type's `actions` and the permissions.
-    fn action(&self) -> Action {
+    fn action(&self) -> Operation {
         match (self.op, &self.relationship) {
-            (Op::Add, None) => Action::Create,
-            (Op::Update, None) => Action::Update,
-            (Op::Remove, None) => Action::Delete,
-            (Op::Add, Some(_)) => Action::AddRelationship,
-            (Op::Update, Some(_)) => Action::UpdateRelationship,
-            (Op::Remove, Some(_)) => Action::DeleteRelationship,
+            (Op::Add, None) => Operation::Create,
+            (Op::Update, None) => Operation::Update,
+            (Op::Remove, None) => Operation::Delete,
+            (Op::Add, Some(_)) => Operation::AddRelationship,
+            (Op::Update, Some(_)) => Operation::UpdateRelationship,
+            (Op::Remove, Some(_)) => Operation::DeleteRelationship,
         }
     }
 }
@@ -439,7 +439,7 @@ impl<S: Store> Engine<S> {
                 );
                 continue;
             }
-            let needed = jsonapi_auth::permissions::required(action.name()).unwrap_or(&[]);
+            let needed = jsonapi_auth::permissions::required(action);
             let mut types = vec![op.ty.name.as_str()];
             let rels: Vec<&str> = match (&op.relationship, &op.object) {
                 (Some((rel, _)), _) => vec![rel.as_str()],
@@ -599,7 +599,7 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors).into());
         }
-        let staged = match self.commit(Action::Create, changes).await {
+        let staged = match self.commit(Operation::Create, changes).await {
             Ok(staged) => staged,
             Err(CommitError::Exists { ty, id, .. }) => {
                 let at = made_by.get(&(ty, id)).copied().unwrap_or("");

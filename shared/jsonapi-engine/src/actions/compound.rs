@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
-use jsonapi_config::{Action, IdStrategy, ResourceType};
+use jsonapi_config::{IdStrategy, Operation, ResourceType};
 use jsonapi_store::Store;
 use serde_json::{Value, json};
 
@@ -18,7 +18,6 @@ use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
-use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
@@ -172,7 +171,6 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
         url_id: Option<&str>,
-        query: Option<&str>,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
         if let Some(id) = url_id {
@@ -186,7 +184,7 @@ impl<S: Store> Engine<S> {
         let q = query::parse(
             &self.schema,
             ty,
-            query::pairs(query),
+            ctx.query.clone(),
             Accepts::of(operation, false),
         )?;
         let parsed = document::parse_compound(body, true)?;
@@ -241,9 +239,9 @@ impl<S: Store> Engine<S> {
         }
         let validate = nodes[0].meta == MetaOp::Validate;
         let action = if url_id.is_some() {
-            Action::Update
+            Operation::Update
         } else {
-            Action::Create
+            Operation::Create
         };
         let written = self
             .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
@@ -351,7 +349,7 @@ impl<S: Store> Engine<S> {
         }
         let written = self
             .with_retries(None, async || {
-                self.write_nodes(ctx, &nodes, None, Action::UpdateList, false)
+                self.write_nodes(ctx, &nodes, None, Operation::UpdateList, false)
                     .await
             })
             .await?;
@@ -388,10 +386,10 @@ impl<S: Store> Engine<S> {
             return None;
         };
         let meta = meta_op(object, t, false, false, errors);
-        let actions: &[Action] = match meta {
-            MetaOp::Update => &[Action::Update],
-            MetaOp::Upsert(_) => &[Action::Create, Action::Update],
-            _ => &[Action::Create],
+        let actions: &[Operation] = match meta {
+            MetaOp::Update => &[Operation::Update],
+            MetaOp::Upsert(_) => &[Operation::Create, Operation::Update],
+            _ => &[Operation::Create],
         };
         if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
             errors.push(
@@ -423,7 +421,7 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         nodes: &[Node<'_>],
         url_id: Option<&str>,
-        action: Action,
+        action: Operation,
         validate: bool,
     ) -> Result<Written, CommitError> {
         let mut errors = Vec::new();
@@ -445,11 +443,11 @@ impl<S: Store> Engine<S> {
         // needs EDIT when it finds one and CREATE when it makes one.
         for (n, node) in nodes.iter().enumerate() {
             let action = if befores[n].is_some() {
-                "update"
+                Operation::Update
             } else {
-                "create"
+                Operation::Create
             };
-            let needed = jsonapi_auth::permissions::required(action).unwrap_or(&[]);
+            let needed = jsonapi_auth::permissions::required(action);
             if !needed.iter().all(|p| access.allows(&node.ty.name, *p)) {
                 errors.push(access_denied().at(node.object.pointer.clone()));
             }

@@ -12,13 +12,13 @@ use serde_json::{Map, Value};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::filter::{Field, Operand, PathPredicate, Predicate};
-use crate::operation::Operation;
 use crate::plan::{self, PlanPage, Window};
 use crate::precondition;
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render::{self, Linkage, Shape, linkage_data, resource_url};
 use crate::request::ApiResponse;
 use crate::resource::Resource;
+use jsonapi_config::Operation;
 
 /// Most ids a dotted filter (`filter[category.name]=…`) may resolve to.
 const MAX_PATH_MATCHES: usize = 1000;
@@ -29,13 +29,12 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
         id: &str,
-        query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         let q = query::parse(
             &self.schema,
             ty,
-            query::pairs(query),
+            ctx.query.clone(),
             Accepts::of(Operation::Get, false),
         )?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
@@ -51,12 +50,11 @@ impl<S: Store> Engine<S> {
         &self,
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
-        pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
         let q = query::parse(
             &self.schema,
             ty,
-            pairs,
+            ctx.query.clone(),
             Accepts::of(Operation::GetList, false),
         )?;
         ctx.access
@@ -71,9 +69,8 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         id: &str,
         rel: &str,
-        query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
-        self.related_document(ctx, ty, id, rel, query, false).await
+        self.related_document(ctx, ty, id, rel, false).await
     }
 
     pub(crate) async fn get_relationship(
@@ -82,9 +79,8 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         id: &str,
         rel: &str,
-        query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
-        self.related_document(ctx, ty, id, rel, query, true).await
+        self.related_document(ctx, ty, id, rel, true).await
     }
 
     async fn related_document(
@@ -93,7 +89,6 @@ impl<S: Store> Engine<S> {
         ty: &Arc<ResourceType>,
         id: &str,
         rel_name: &str,
-        query: Option<&str>,
         identifiers: bool,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
@@ -105,7 +100,7 @@ impl<S: Store> Engine<S> {
         };
         let accepts = Accepts::of(operation, rel.many);
         let target = Arc::clone(self.target_of(ty, rel_name));
-        let q = query::parse(&self.schema, &target, query::pairs(query), accepts)?;
+        let q = query::parse(&self.schema, &target, ctx.query.clone(), accepts)?;
         ctx.access
             .check_filter_paths(&self.schema, &target, &q.filters)?;
         let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;

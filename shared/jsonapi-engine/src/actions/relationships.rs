@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use http::{Method, StatusCode};
-use jsonapi_config::{Action, RelationshipStorage, ResourceType};
+use http::StatusCode;
+use jsonapi_config::{Operation, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 
 use super::write::{InverseWrite, MemberOp};
@@ -18,30 +18,28 @@ use crate::document::{self, Identifier, Linkage};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
-use crate::operation::Operation;
 use crate::precondition;
 use crate::query::{self, Accepts};
-use crate::request::{ApiRequest, ApiResponse};
+use crate::request::ApiResponse;
 use crate::resource::{self, Resource};
 use crate::values;
 
 impl<S: Store> Engine<S> {
-    /// A write of `req`'s relationship endpoint; `body` is its document (the plain view's body
-    /// already turned into one).
+    /// update_relationship, add_relationship or delete_relationship (`action`) of `id`'s
+    /// relationship `rel_name`, with the linkage document `body`.
     pub(crate) async fn write_relationship(
         &self,
         ctx: &Ctx,
         ty: &ResourceType,
         id: &str,
         rel_name: &str,
-        req: &ApiRequest,
+        action: Operation,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
-        let (method, query) = (&req.method, req.query.as_deref());
         check_id(ty, id)?;
         // Every relationship write reads the same (nothing) from the query string.
-        let accepts = Accepts::of(Operation::UpdateRelationship, false);
-        query::parse(&self.schema, ty, query::pairs(query), accepts)?;
+        let accepts = Accepts::of(action, false);
+        query::parse(&self.schema, ty, ctx.query.clone(), accepts)?;
         let rel = &ty.relationships[rel_name];
         let target = self.target_of(ty, rel_name);
         let idents: Vec<Identifier> = match (document::parse_linkage(body)?, rel.many) {
@@ -78,11 +76,6 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors));
         }
-        let action = match *method {
-            Method::POST => Action::AddRelationship,
-            Method::DELETE => Action::DeleteRelationship,
-            _ => Action::UpdateRelationship,
-        };
         let owner = self
             .with_retries(Some(resource::resource_key(&ty.name, id)), async || {
                 let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
@@ -122,7 +115,7 @@ impl<S: Store> Engine<S> {
         &self,
         owner: Resource,
         rel_name: &str,
-        action: Action,
+        action: Operation,
         idents: &[Identifier],
         pointer: &str,
         changes: &mut ChangeSet,
@@ -141,7 +134,9 @@ impl<S: Store> Engine<S> {
         let found = self.staged_or_loaded(target, &ids, changes, &[]).await?;
         let missing: Vec<ApiError> = idents
             .iter()
-            .filter(|i| !found.iter().any(|r| r.id == i.id) && action != Action::DeleteRelationship)
+            .filter(|i| {
+                !found.iter().any(|r| r.id == i.id) && action != Operation::DeleteRelationship
+            })
             .map(|i| {
                 ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -167,13 +162,13 @@ impl<S: Store> Engine<S> {
             (RelationshipStorage::Owned, true) => {
                 let members = after.to_many.entry(rel_name.to_owned()).or_default();
                 match action {
-                    Action::AddRelationship => members.extend(
+                    Operation::AddRelationship => members.extend(
                         ids.iter()
                             .filter(|i| !members.contains(i))
                             .cloned()
                             .collect::<Vec<_>>(),
                     ),
-                    Action::DeleteRelationship => members.retain(|m| !ids.contains(m)),
+                    Operation::DeleteRelationship => members.retain(|m| !ids.contains(m)),
                     _ => members.clone_from(&ids),
                 }
                 if members.len() > self.schema.api.max_related {
@@ -189,8 +184,8 @@ impl<S: Store> Engine<S> {
             }
             (RelationshipStorage::InverseOf { field }, _) => {
                 let op = match action {
-                    Action::AddRelationship => MemberOp::Add,
-                    Action::DeleteRelationship => MemberOp::Remove,
+                    Operation::AddRelationship => MemberOp::Add,
+                    Operation::DeleteRelationship => MemberOp::Remove,
                     _ => MemberOp::Replace,
                 };
                 let write = InverseWrite {

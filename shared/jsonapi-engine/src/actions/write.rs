@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::HeaderValue;
-use jsonapi_config::{Action, OnDelete, RelationshipStorage, ResourceType};
+use jsonapi_config::{OnDelete, Operation, RelationshipStorage, ResourceType};
 use jsonapi_store::{RangeQuery, Store};
 use serde_json::Value;
 
@@ -16,7 +16,6 @@ use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer}
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
-use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
 use crate::resource::{self, Resource};
@@ -76,11 +75,10 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &ResourceType,
         id: &str,
-        query: Option<&str>,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
         let accepts = Accepts::of(Operation::Delete, false);
-        query::parse(&self.schema, ty, query::pairs(query), accepts)?;
+        query::parse(&self.schema, ty, ctx.query.clone(), accepts)?;
         self.with_retries(Some(resource::resource_key(&ty.name, id)), async || {
             let before = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
             // The deletion is conditioned on the version checked here.
@@ -88,7 +86,7 @@ impl<S: Store> Engine<S> {
             let mut changes = ChangeSet::default();
             self.stage_delete(before, &mut changes).await?;
             ctx.access.check_delete_rules(&changes)?;
-            self.commit(Action::Delete, changes).await?;
+            self.commit(Operation::Delete, changes).await?;
             Ok(())
         })
         .await?;
@@ -101,10 +99,9 @@ impl<S: Store> Engine<S> {
         &self,
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
-        pairs: Vec<(String, String)>,
     ) -> ApiResult<ApiResponse> {
         let accepts = Accepts::of(Operation::DeleteList, false);
-        let q = query::parse(&self.schema, ty, pairs, accepts)?;
+        let q = query::parse(&self.schema, ty, ctx.query.clone(), accepts)?;
         ctx.access
             .check_filter_paths(&self.schema, ty, &q.filters)?;
         let (selected, total) = self
@@ -145,7 +142,7 @@ impl<S: Store> Engine<S> {
                         n += 1;
                     }
                     ctx.access.check_delete_rules(&changes)?;
-                    self.commit(Action::DeleteList, changes).await?;
+                    self.commit(Operation::DeleteList, changes).await?;
                     Ok(n)
                 })
                 .await?;

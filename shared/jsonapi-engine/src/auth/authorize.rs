@@ -21,9 +21,7 @@ use jsonapi_store::Store;
 use super::pages;
 use crate::engine::Engine;
 use crate::request::{ApiRequest, ApiResponse};
-
-/// The authorization endpoint's path.
-pub const AUTHORIZE_PATH: &str = "/oauth2-token/authorize";
+use crate::routing::AUTHORIZE_PATH;
 
 /// The cookie holding the form token.
 const CSRF_COOKIE: &str = "jsonapi_authorize";

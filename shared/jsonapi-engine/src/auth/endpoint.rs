@@ -11,18 +11,13 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode};
 use jsonapi_auth::{OAuthError, TokenRequest};
+use jsonapi_config::Operation;
 use jsonapi_store::Store;
 use serde_json::Value;
 
-use super::AUTHORIZE_PATH;
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::request::{ApiRequest, ApiResponse};
-
-/// The token endpoint's path (outside the API prefix, as in the model system).
-pub const TOKEN_PATH: &str = "/oauth2-token";
-/// The JWKS document's path.
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 fn json_response(status: StatusCode, body: &Value, cache: &'static str) -> ApiResponse {
     let mut headers = HeaderMap::new();
@@ -73,20 +68,24 @@ fn only(allow: &'static str, method: &Method) -> ApiResponse {
 }
 
 impl<S: Store> Engine<S> {
-    /// Answers the token endpoint and the JWKS document; `None` for any other path.
-    pub(crate) async fn auth_endpoint(&self, req: &ApiRequest) -> Option<ApiResponse> {
+    /// Answers the token endpoint, the authorization pages and the JWKS document (`operation`
+    /// is one of theirs; any other is answered as an unknown method).
+    pub(crate) async fn auth_endpoint(
+        &self,
+        operation: Operation,
+        req: &ApiRequest,
+    ) -> ApiResponse {
         let get = req.method == Method::GET || req.method == Method::HEAD;
-        Some(match req.path.as_str() {
-            TOKEN_PATH if req.method == Method::POST => self.token(req).await,
-            TOKEN_PATH => only("OPTIONS, POST", &req.method),
-            AUTHORIZE_PATH if get || req.method == Method::POST => {
+        match operation {
+            Operation::Token if req.method == Method::POST => self.token(req).await,
+            Operation::Authorize if get || req.method == Method::POST => {
                 self.authorization_endpoint(req).await
             }
-            AUTHORIZE_PATH => only("OPTIONS, GET, HEAD, POST", &req.method),
-            JWKS_PATH if get => self.jwks().await,
-            JWKS_PATH => only("OPTIONS, GET, HEAD", &req.method),
-            _ => return None,
-        })
+            Operation::Authorize => only("OPTIONS, GET, HEAD, POST", &req.method),
+            Operation::Jwks if get => self.jwks().await,
+            Operation::Jwks => only("OPTIONS, GET, HEAD", &req.method),
+            _ => only("OPTIONS, POST", &req.method),
+        }
     }
 
     async fn token(&self, req: &ApiRequest) -> ApiResponse {

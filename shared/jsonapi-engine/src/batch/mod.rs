@@ -16,9 +16,9 @@ use jsonapi_store::Store;
 
 use crate::engine::{Ctx, Engine};
 use crate::error::ApiResult;
-use crate::operation::Operation;
 use crate::query::{self, Accepts};
 use crate::request::{ApiRequest, ApiResponse};
+use jsonapi_config::Operation;
 
 pub(crate) use request::Mode;
 
@@ -35,7 +35,7 @@ impl<S: Store> Engine<S> {
         let q = query::parse(
             &self.schema,
             ty,
-            query::pairs(req.query.as_deref()),
+            ctx.query.clone(),
             Accepts::of(Operation::Create, false),
         )?;
         let batch = self.check_batch(ctx, ty, &req.body, mode)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use jsonapi_auth::permissions;
-use jsonapi_config::ResourceType;
+use jsonapi_config::{Operation, ResourceType};
 use jsonapi_store::Store;
 use serde_json::Value;
 
@@ -116,16 +116,15 @@ impl<S: Store> Engine<S> {
             .meta
             .get("upsert")
             .is_some_and(|v| !matches!(v, Value::Bool(false) | Value::Null));
-        let actions: &[&str] = if upsert {
-            &["create", "update"]
+        let actions: &[Operation] = if upsert {
+            &[Operation::Create, Operation::Update]
         } else if flag("update") {
-            &["update"]
+            &[Operation::Update]
         } else {
-            &["create"]
+            &[Operation::Create]
         };
         actions.iter().all(|a| {
-            permissions::required(a)
-                .unwrap_or(&[])
+            permissions::required(*a)
                 .iter()
                 .all(|p| ctx.access.allows(&object.ty, *p))
         })

@@ -33,6 +33,34 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).expect("fixtures are JSON")
 }
 
+/// The second configuration CI deploys (another domain, the prefix `/library/v1`).
+pub const LIBRARY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/api/library.yaml");
+
+/// An API Gateway event for `method path` below the `prod` stage, on the route `route` of a
+/// template, with a JSON:API body when given (not base64: API Gateway sends text bodies as
+/// they are when the client's content type is not binary).
+pub fn event(method: &str, route: &str, path: &str, body: Option<&Value>) -> Value {
+    let mut event = fixture("get-product");
+    let raw = format!("/prod{path}");
+    event["routeKey"] = format!("{method} {route}").into();
+    event["rawPath"] = raw.clone().into();
+    event["rawQueryString"] = "".into();
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = raw.into();
+    let fields = event.as_object_mut().expect("an object");
+    for member in ["queryStringParameters", "pathParameters"] {
+        fields.remove(member);
+    }
+    if let Some(body) = body {
+        let text = body.to_string();
+        event["headers"]["content-type"] = "application/vnd.api+json".into();
+        event["headers"]["content-length"] = text.len().to_string().into();
+        event["body"] = text.into();
+    }
+    event
+}
+
 /// Points a fixture at another resource id: the raw path (below the stage), the context's path
 /// and the path parameter, as API Gateway would have sent them.
 pub fn with_id(mut event: Value, id: &str) -> Value {

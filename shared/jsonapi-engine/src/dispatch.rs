@@ -1,0 +1,361 @@
+//! The path of a request, top-down: resolved once ([`Resolved`]: route, operation, query), the
+//! token endpoints answered, the caller admitted (authentication, the type and relationship,
+//! the methods, permissions, content negotiation), then one `match` on the operation hands the
+//! request to its action in `actions`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue, VARY};
+use http::{Method, StatusCode};
+use jsonapi_config::{Operation, RelationshipStorage, ResourceType};
+use jsonapi_store::Store;
+
+use crate::auth::{Access, Refusal};
+use crate::engine::{Ctx, Engine};
+use crate::error::{ApiError, ApiResult, title};
+use crate::format::Format;
+use crate::plain;
+use crate::precondition::Preconditions;
+use crate::request::{ApiRequest, ApiResponse, negotiate};
+use crate::routing::{Resolved, Route};
+
+/// The 404 of a request no route answers.
+fn no_route(req: &ApiRequest) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        title::NOT_FOUND,
+        format!("No route found for \"{} {}\".", req.method, req.path),
+    )
+}
+
+/// The 405 of a method the route does not allow, with its `Allow` header.
+fn method_not_allowed(method: &Method, allowed: &str) -> ApiResponse {
+    let mut r = ApiResponse::errors(
+        &ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            title::METHOD_NOT_ALLOWED,
+            format!("The {method} method is not allowed for this URL; allowed methods: {allowed}."),
+        )
+        .into(),
+    );
+    if let Ok(allow) = HeaderValue::from_str(allowed) {
+        r.headers.insert(ALLOW, allow);
+    }
+    r
+}
+
+/// The answer to `OPTIONS`: the route's methods, no body.
+fn options(allowed: &str) -> ApiResponse {
+    let mut r = ApiResponse::empty(StatusCode::OK);
+    if let Ok(allow) = HeaderValue::from_str(allowed) {
+        r.headers.insert(ALLOW, allow);
+    }
+    r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+    r
+}
+
+impl<S: Store> Engine<S> {
+    /// Answers a resolved request; `system` for the process itself (no token needed).
+    pub(crate) async fn serve(
+        &self,
+        req: &ApiRequest,
+        resolved: Resolved,
+        system: bool,
+    ) -> ApiResponse {
+        let mut response = match resolved.operation {
+            Some(op @ (Operation::Token | Operation::Authorize | Operation::Jwks))
+                if self.schema.api.enabled =>
+            {
+                self.auth_endpoint(op, req).await
+            }
+            _ => {
+                // Chosen once: the route's documents, and its errors, are in this format. The
+                // plain view is the API's; other paths (the token endpoint when the API is off,
+                // unknown ones) answer in JSON:API.
+                let format = match resolved.route {
+                    Some(_) => Format::of(&req.headers),
+                    None => Format::JsonApi,
+                };
+                let view = match (format, &resolved.route) {
+                    (Format::Plain, Some(route)) => {
+                        let pairs = resolved.query.as_deref().unwrap_or_default();
+                        Some(plain::View::of(route, pairs))
+                    }
+                    _ => None,
+                };
+                let response = self
+                    .admit(req, resolved, system, format)
+                    .await
+                    .unwrap_or_else(|errors| ApiResponse::errors(&errors));
+                match view {
+                    Some(view) => view.response(response),
+                    None => response,
+                }
+            }
+        };
+        crate::cors::apply(
+            &self.schema.api.cors,
+            &req.method,
+            &req.headers,
+            &mut response,
+        );
+        if req.method == Method::HEAD {
+            let len = response.body.len();
+            response.body = Bytes::new();
+            if len > 0 {
+                response
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+        }
+        response
+    }
+
+    /// Who the caller is, and whether it may reach the route at all.
+    async fn admit(
+        &self,
+        req: &ApiRequest,
+        resolved: Resolved,
+        system: bool,
+        format: Format,
+    ) -> ApiResult<ApiResponse> {
+        let api = &self.schema.api;
+        // The switch closes the API to callers; the process itself (seed data, the development
+        // client's role) still reaches it.
+        if !api.enabled && !system {
+            return Err(no_route(req).into());
+        }
+        // Every route but OPTIONS needs a caller; a bad token is refused before anything else
+        // (also before unknown types are told apart, which would tell strangers what exists).
+        let access = if system || req.method == Method::OPTIONS {
+            Arc::new(Access::Everything)
+        } else {
+            match self.authenticate(req).await? {
+                Ok(access) => access,
+                Err(refusal) => return Ok(refusal.response()),
+            }
+        };
+        // A caller without a token learns nothing beyond the types open to it, not even
+        // which other types exist.
+        if matches!(
+            *access,
+            Access::Granted {
+                anonymous: true,
+                ..
+            }
+        ) && !resolved
+            .route
+            .as_ref()
+            .is_some_and(|r| api.auth.anonymous.iter().any(|t| t == r.ty()))
+        {
+            return Ok(Refusal::Unauthenticated(None).response());
+        }
+        if resolved.is_operations() {
+            return self.operations_route(req, resolved, access).await;
+        }
+        let Resolved {
+            route,
+            operation,
+            query,
+            ..
+        } = resolved;
+        let route = route.ok_or_else(|| no_route(req))?;
+        let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
+            let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
+                "entity"
+            } else {
+                "parent entity"
+            };
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                title::ENTITY_TYPE,
+                format!("Unknown {what} type: {}.", route.ty()),
+            )
+        })?;
+        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = &route
+            && !ty.relationships.contains_key(rel)
+        {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                title::RELATIONSHIP,
+                "Unsupported subresource.",
+            )
+            .into());
+        }
+        let methods = route.allowed_methods(ty);
+        if methods.len() == 1 {
+            // No action is enabled on this route for the type: the route does not exist.
+            return Err(no_route(req).into());
+        }
+        let allowed = methods.join(", ");
+        let operation = match operation {
+            Some(Operation::Options) => return Ok(options(&allowed)),
+            // A method the route allows has its operation there.
+            Some(op) if methods.contains(&req.method.as_str()) => op,
+            _ => return Ok(method_not_allowed(&req.method, &allowed)),
+        };
+        if let Err(refusal) = authorize(&access, operation, &route, ty) {
+            return Ok(refusal.response());
+        }
+        format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        let ctx = self.context(req, access, query?)?;
+        let body = match format {
+            Format::JsonApi => req.body.clone(),
+            Format::Plain => plain_document(ty, &route, &req.body),
+        };
+        self.dispatch(&ctx, operation, route, ty, req, &body).await
+    }
+
+    /// The one dispatch: each operation to its action (`actions/`, `batch/`). `body` is the
+    /// request's document (a plain body already turned into one).
+    async fn dispatch(
+        &self,
+        ctx: &Ctx,
+        operation: Operation,
+        route: Route,
+        ty: &Arc<ResourceType>,
+        req: &ApiRequest,
+        body: &Bytes,
+    ) -> ApiResult<ApiResponse> {
+        match (operation, route) {
+            (Operation::GetList, _) => self.get_list(ctx, ty).await,
+            (Operation::Create, _) => self.write_document(ctx, ty, None, body).await,
+            (Operation::UpdateList, _) => self.update_list(ctx, ty, req).await,
+            (Operation::DeleteList, _) => self.delete_list(ctx, ty).await,
+            (Operation::Get, Route::Item { id, .. }) => self.get(ctx, ty, &id).await,
+            (Operation::Update, Route::Item { id, .. }) => {
+                self.write_document(ctx, ty, Some(&id), body).await
+            }
+            (Operation::Delete, Route::Item { id, .. }) => self.delete(ctx, ty, &id).await,
+            (Operation::GetSubresource, Route::Related { id, rel, .. }) => {
+                self.get_related(ctx, ty, &id, &rel).await
+            }
+            (Operation::GetRelationship, Route::Relationship { id, rel, .. }) => {
+                self.get_relationship(ctx, ty, &id, &rel).await
+            }
+            (
+                op @ (Operation::UpdateRelationship
+                | Operation::AddRelationship
+                | Operation::DeleteRelationship),
+                Route::Relationship { id, rel, .. },
+            ) => self.write_relationship(ctx, ty, &id, &rel, op, body).await,
+            (op, _) => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                title::METHOD_NOT_ALLOWED,
+                format!("The {op} operation is not implemented for this URL yet."),
+            )
+            .into()),
+        }
+    }
+
+    /// `{prefix}/operations`: `POST` runs the operations; each is checked against the
+    /// caller's permissions, so the route itself needs none beyond a caller.
+    async fn operations_route(
+        &self,
+        req: &ApiRequest,
+        resolved: Resolved,
+        access: Arc<Access>,
+    ) -> ApiResult<ApiResponse> {
+        match req.method {
+            Method::OPTIONS => Ok(options("OPTIONS, POST")),
+            Method::POST => {
+                let query = resolved.query?;
+                // Results are whole resources: there is nothing to filter, page or shape.
+                if let Some((name, _)) = query.into_iter().next() {
+                    return Err(ApiError::bad_request(
+                        title::FILTER,
+                        format!("The \"{name}\" parameter is not supported by atomic operations."),
+                    )
+                    .param(name)
+                    .into());
+                }
+                negotiate(
+                    &req.method,
+                    &req.headers,
+                    true,
+                    Some(crate::actions::atomic::ATOMIC),
+                )?;
+                let ctx = self.context(req, access, Vec::new())?;
+                // Whether the answer may apply the extension depends on Accept.
+                let mut r = self
+                    .operations(&ctx, &req.body)
+                    .await
+                    .unwrap_or_else(|e| ApiResponse::errors(&e));
+                r.headers.append(VARY, HeaderValue::from_static("Accept"));
+                Ok(r)
+            }
+            _ => Ok(method_not_allowed(&req.method, "OPTIONS, POST")),
+        }
+    }
+
+    /// The settings of one request: its headers and query parameters, and its caller.
+    fn context(
+        &self,
+        req: &ApiRequest,
+        access: Arc<Access>,
+        query: Vec<(String, String)>,
+    ) -> Result<Ctx, ApiError> {
+        let include: Vec<String> = req
+            .headers
+            .get_all("x-include")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        Ok(Ctx {
+            api_url: format!(
+                "{}{}",
+                req.base_url.trim_end_matches('/'),
+                self.schema.api.prefix
+            ),
+            hateoas: !include.iter().any(|k| k == "nohateoas"),
+            total_count: include.iter().any(|k| k == "totalcount"),
+            deleted_count: include.iter().any(|k| k == "deletedcount"),
+            access,
+            preconditions: Preconditions::of(&req.headers)?,
+            query,
+        })
+    }
+}
+
+/// The permissions the operation needs (the model's defaults: VIEW to read, CREATE + VIEW to
+/// create, EDIT + VIEW to update or change relationships, DELETE to delete), on the type, on
+/// the related type of a subresource, and on the type whose items a relationship write
+/// changes when the linkage is kept on the other side.
+fn authorize(
+    access: &Access,
+    operation: Operation,
+    route: &Route,
+    ty: &ResourceType,
+) -> Result<(), Refusal> {
+    let needed = jsonapi_auth::permissions::required(operation);
+    access.require(&ty.name, needed)?;
+    if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = route
+        && let Some(relationship) = ty.relationships.get(rel)
+    {
+        let reads_target = operation == Operation::GetSubresource;
+        let writes_target = !operation.read_only()
+            && matches!(relationship.storage, RelationshipStorage::InverseOf { .. });
+        if reads_target || writes_target {
+            access.require(&relationship.target, needed)?;
+        }
+    }
+    Ok(())
+}
+
+/// A plain write's body, as the JSON:API document the actions read.
+fn plain_document(ty: &ResourceType, route: &Route, body: &Bytes) -> Bytes {
+    let what = match route {
+        Route::Relationship { rel, .. } => match ty.relationships.get(rel) {
+            Some(relationship) => plain::Body::Linkage {
+                target: &relationship.target,
+            },
+            None => return body.clone(),
+        },
+        Route::Item { id, .. } => plain::Body::Resource { ty, id: Some(id) },
+        Route::List { .. } | Route::Related { .. } => plain::Body::Resource { ty, id: None },
+    };
+    plain::request_document(what, body)
+}
