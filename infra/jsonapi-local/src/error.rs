@@ -70,9 +70,9 @@ pub enum Error {
         /// The answer's document.
         body: String,
     },
-    /// The signing keys could not be rotated or listed (the engine's sentence).
+    /// The signing keys could not be rotated or listed.
     #[error("{0}")]
-    Keys(String),
+    Keys(#[from] jsonapi_engine::auth::KeysError),
     /// The running server that ran a command through the control socket answered that it
     /// failed (its sentence: the error itself stayed in that process).
     #[error("{0}")]

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::StatusCode;
+use jsonapi_engine::error::title;
 use jsonapi_engine::{ApiError, ApiResponse};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -69,17 +70,17 @@ fn replacement(buf: &[u8]) -> Option<Replacement> {
     }
     let (title, detail) = match status.as_u16() {
         414 => (
-            "uri too long http exception",
+            title::URI_TOO_LONG,
             "The request URI is longer than the 65534 bytes the server reads; send long filter lists in the body of a POST with \"X-HTTP-Method-Override: GET\".".to_owned(),
         ),
         431 => (
-            "request header fields too large http exception",
+            title::HEADER_FIELDS_TOO_LARGE,
             format!(
                 "The request's header section is larger than the server reads: at most {MAX_HEADERS} header fields and {MAX_HEAD_BYTES} bytes with the request line."
             ),
         ),
         _ => (
-            "bad request http exception",
+            title::BAD_REQUEST,
             "The request could not be read as HTTP/1.1: its request line or a header field is malformed.".to_owned(),
         ),
     };

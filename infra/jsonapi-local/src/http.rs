@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use jsonapi_engine::error::title;
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse, Engine};
 use jsonapi_openapi::Docs;
 
@@ -25,7 +26,7 @@ fn unreadable_body(e: &(dyn std::error::Error + 'static)) -> ApiError {
         return too_large();
     }
     ApiError::bad_request(
-        "bad request http exception",
+        title::BAD_REQUEST,
         "The request body ended before the length its Content-Length header gives (or broke its chunked framing).",
     )
 }
@@ -33,7 +34,7 @@ fn unreadable_body(e: &(dyn std::error::Error + 'static)) -> ApiError {
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload too large http exception",
+        title::PAYLOAD_TOO_LARGE,
         format!("The request body is larger than {MAX_BODY} bytes."),
     )
 }

@@ -21,7 +21,8 @@
 //!   `authorization_code` grant.
 //! - [`authorize`]: the authorization endpoint's decisions (checks, sign-in, consent);
 //!   [`authorization`] the single-use consent tickets and codes; [`pkce`] RFC 7636.
-//! - [`permissions`]: VIEW / CREATE / EDIT / DELETE per resource type, and what each action needs.
+//! - [`permissions`]: VIEW / CREATE / EDIT / DELETE per resource type, and what each
+//!   [`jsonapi_config::Operation`] needs (`permissions::required`).
 //!
 //! # Storage
 //! Everything persistent lives in the engine's single table through [`jsonapi_store::Store`],

@@ -251,7 +251,7 @@ impl<S: Store> Engine<S> {
                 }
                 Err(CommitError::Unique { field, .. }) => {
                     return Err(ApiError::bad_request(
-                        "unique entity constraint",
+                        title::UNIQUE_ENTITY,
                         "This value is already used.",
                     )
                     .at(format!("/data/attributes/{field}"))

@@ -202,7 +202,7 @@ pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
     }
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
-            "bad request http exception",
+            title::BAD_REQUEST,
             format!("Invalid json message received: {e}."),
         )
         .into()

@@ -32,7 +32,8 @@ pub struct ApiError {
     pub source: Option<Source>,
 }
 
-/// Model-system error titles used in several places.
+/// Every error title of the model system the engine answers with: the one place they are
+/// spelled (the OAuth endpoints answer RFC 6749 error codes instead).
 pub mod title {
     /// An invalid request document.
     pub const REQUEST_DATA: &str = "request data constraint";
@@ -66,6 +67,40 @@ pub mod title {
     pub const PRECONDITION_REQUIRED: &str = "precondition required";
     /// A 503: retry later (the response carries `Retry-After`).
     pub const UNAVAILABLE: &str = "service unavailable http exception";
+    /// A request the model refuses before reading its document (a malformed query or header value).
+    pub const BAD_REQUEST: &str = "bad request http exception";
+    /// A 406: `Accept` admits no format the route answers in.
+    pub const NOT_ACCEPTABLE: &str = "not acceptable http exception";
+    /// A 415: a body in a media type the route does not read.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported media type http exception";
+    /// A header value the route cannot use (`X-Mode`).
+    pub const INVALID_HEADER_VALUE: &str = "invalid header value exception";
+    /// A 401: no usable bearer token.
+    pub const AUTHENTICATION: &str = "authentication exception";
+    /// An operation the type does not enable (in a compound document, atomic operations or a batch).
+    pub const ACTION_NOT_ALLOWED: &str = "action not allowed exception";
+    /// A value a unique field already holds on another resource.
+    pub const UNIQUE_ENTITY: &str = "unique entity constraint";
+    /// A required value that is missing or empty.
+    pub const NOT_BLANK: &str = "not blank constraint";
+    /// A null where the field takes none.
+    pub const NOT_NULL: &str = "not null constraint";
+    /// A string or list too short or too long.
+    pub const LENGTH: &str = "length constraint";
+    /// A number or date out of its bounds.
+    pub const RANGE: &str = "range constraint";
+    /// A value not among the field's choices.
+    pub const CHOICE: &str = "choice constraint";
+    /// A value that is not an e-mail address.
+    pub const EMAIL: &str = "email constraint";
+    /// A 413: a body larger than the server reads.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload too large http exception";
+    /// A 414: a URI longer than the server reads.
+    pub const URI_TOO_LONG: &str = "uri too long http exception";
+    /// A 431: a header section larger than the server reads.
+    pub const HEADER_FIELDS_TOO_LARGE: &str = "request header fields too large http exception";
+    /// A 500: the cause is logged, never shown.
+    pub const RUNTIME: &str = "runtime exception";
 }
 
 impl ApiError {
@@ -119,7 +154,7 @@ impl ApiError {
         tracing::error!(error.message = %cause, "internal error");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            title: "runtime exception".to_owned(),
+            title: title::RUNTIME.to_owned(),
             detail: Some(
                 "An unexpected error occurred while processing the request; it has been logged."
                     .to_owned(),

@@ -8,7 +8,7 @@
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, title};
 use crate::request::{MEDIA_TYPE, header_str, media_ranges, negotiate};
 
 /// The media type of the plain view.
@@ -70,12 +70,7 @@ impl Format {
 /// parameters, a charset say, do not matter). Both refusals are 406s, as in the model.
 fn negotiate_plain(headers: &HeaderMap) -> Result<(), ApiError> {
     let not_acceptable = |detail: &str, header: &str| {
-        ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not acceptable http exception",
-            detail,
-        )
-        .header(header)
+        ApiError::new(StatusCode::NOT_ACCEPTABLE, title::NOT_ACCEPTABLE, detail).header(header)
     };
     if let Some(accept) = header_str(headers, &ACCEPT)?
         && !media_ranges(&accept).iter().any(|r| {

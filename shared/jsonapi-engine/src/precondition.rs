@@ -101,7 +101,7 @@ impl Tags {
     fn parse(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Self>, ApiError> {
         let malformed = || {
             ApiError::bad_request(
-                "bad request http exception",
+                title::BAD_REQUEST,
                 format!(
                     "The \"{name}\" header must be \"*\" or a list of entity tags such as \"\\\"abc\\\"\" (as the \"ETag\" header gives them)."
                 ),

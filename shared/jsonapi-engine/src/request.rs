@@ -6,7 +6,7 @@ use http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiErrors};
+use crate::error::{ApiError, ApiErrors, title};
 
 /// The JSON:API media type.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -150,7 +150,7 @@ pub(crate) fn header_str<'a>(
     for v in values {
         joined.push(v.to_str().map_err(|_| {
             ApiError::bad_request(
-                "bad request http exception",
+                title::BAD_REQUEST,
                 format!("The \"{name}\" header is not valid text."),
             )
             .header(name.as_str())
@@ -211,12 +211,10 @@ pub fn negotiate(
                 ),
                 None => "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\".".to_owned(),
             };
-            return Err(ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "not acceptable http exception",
-                detail,
-            )
-            .header("Accept"));
+            return Err(
+                ApiError::new(StatusCode::NOT_ACCEPTABLE, title::NOT_ACCEPTABLE, detail)
+                    .header("Accept"),
+            );
         }
     }
     let sends_body = has_body || *method == Method::POST || *method == Method::PATCH;
@@ -226,7 +224,7 @@ pub fn negotiate(
     let unsupported = |detail: &str| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported media type http exception",
+            title::UNSUPPORTED_MEDIA_TYPE,
             detail,
         )
         .header("Content-Type")

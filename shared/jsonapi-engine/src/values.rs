@@ -92,7 +92,7 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
             check_length(attr, s)?;
             if attr.format == Some(Format::Email) && !email_address::EmailAddress::is_valid(s) {
                 return Err(ApiError::bad_request(
-                    "email constraint",
+                    title::EMAIL,
                     "This value is not a valid email address.",
                 ));
             }
@@ -102,7 +102,7 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
             let s = v.as_str().ok_or_else(|| expected("string"))?;
             if !attr.values.iter().any(|x| x == s) {
                 return Err(ApiError::bad_request(
-                    "choice constraint",
+                    title::CHOICE,
                     format!(
                         "The value you selected is not a valid choice. Valid choices: {}.",
                         attr.values.join(", ")
@@ -195,13 +195,13 @@ fn check_length(attr: &Attribute, s: &str) -> Result<(), ApiError> {
     let len = s.chars().count();
     if let Some(max) = attr.max_length.filter(|m| len > *m) {
         return Err(ApiError::bad_request(
-            "length constraint",
+            title::LENGTH,
             format!("This value is too long. It should have {max} characters or less."),
         ));
     }
     if let Some(min) = attr.min_length.filter(|m| len < *m) {
         return Err(ApiError::bad_request(
-            "length constraint",
+            title::LENGTH,
             format!("This value is too short. It should have {min} characters or more."),
         ));
     }
@@ -212,13 +212,13 @@ fn check_range(attr: &Attribute, n: Decimal) -> Result<(), ApiError> {
     let bound = |b: &Option<String>| b.as_deref().and_then(|s| Decimal::from_str(s).ok());
     if let Some(min) = bound(&attr.min).filter(|m| n < *m) {
         return Err(ApiError::bad_request(
-            "range constraint",
+            title::RANGE,
             format!("This value should be {min} or more."),
         ));
     }
     if let Some(max) = bound(&attr.max).filter(|m| n > *m) {
         return Err(ApiError::bad_request(
-            "range constraint",
+            title::RANGE,
             format!("This value should be {max} or less."),
         ));
     }
@@ -229,14 +229,14 @@ fn check_range(attr: &Attribute, n: Decimal) -> Result<(), ApiError> {
 pub(crate) fn not_null() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "not null constraint",
+        title::NOT_NULL,
         "This value should not be null.",
     )
 }
 
 /// A not-blank violation.
 pub(crate) fn not_blank() -> ApiError {
-    ApiError::bad_request("not blank constraint", "This value should not be blank.")
+    ApiError::bad_request(title::NOT_BLANK, "This value should not be blank.")
 }
 
 /// The sort key of a stored value: keys order like the values, and `null` sorts first.

@@ -98,7 +98,7 @@ impl Docs {
             _ => ApiResponse::errors(
                 &ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
-                    "method not allowed http exception",
+                    jsonapi_engine::error::title::METHOD_NOT_ALLOWED,
                     format!(
                         "The {} method is not allowed for this URL; allowed methods: {ALLOWED}.",
                         req.method

@@ -432,7 +432,7 @@ impl<S: Store> Engine<S> {
                 errors.push(
                     ApiError::new(
                         StatusCode::METHOD_NOT_ALLOWED,
-                        "action not allowed exception",
+                        title::ACTION_NOT_ALLOWED,
                         format!("The \"{action}\" action is not allowed."),
                     )
                     .at(op.pointer.clone()),
@@ -616,11 +616,8 @@ impl<S: Store> Engine<S> {
             Err(CommitError::Unique { ty, id, field, .. }) => {
                 let at = made_by.get(&(ty, id)).copied().unwrap_or("");
                 return Err(ApiErrors::from(
-                    ApiError::bad_request(
-                        "unique entity constraint",
-                        "This value is already used.",
-                    )
-                    .at(format!("{at}/data/attributes/{field}")),
+                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+                        .at(format!("{at}/data/attributes/{field}")),
                 )
                 .into());
             }

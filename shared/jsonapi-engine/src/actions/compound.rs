@@ -395,7 +395,7 @@ impl<S: Store> Engine<S> {
             errors.push(
                 ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
-                    "action not allowed exception",
+                    title::ACTION_NOT_ALLOWED,
                     format!("The \"{a}\" action is not allowed."),
                 )
                 .at(object.pointer.clone()),
@@ -592,11 +592,8 @@ impl<S: Store> Engine<S> {
                 }
                 let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
                 return Err(ApiErrors::from(
-                    ApiError::bad_request(
-                        "unique entity constraint",
-                        "This value is already used.",
-                    )
-                    .at(format!("{pointer}/attributes/{field}")),
+                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+                        .at(format!("{pointer}/attributes/{field}")),
                 )
                 .into());
             }
@@ -772,11 +769,8 @@ impl<S: Store> Engine<S> {
                 .await?;
             if owner.is_some_and(|o| before.is_none_or(|b| b.id != o)) {
                 errors.push(
-                    ApiError::bad_request(
-                        "unique entity constraint",
-                        "This value is already used.",
-                    )
-                    .at(format!("{}/attributes/{}", node.object.pointer, attr.name)),
+                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+                        .at(format!("{}/attributes/{}", node.object.pointer, attr.name)),
                 );
             }
         }

@@ -55,7 +55,7 @@ impl Refusal {
                 };
                 let error = ApiError::new(
                     StatusCode::UNAUTHORIZED,
-                    "authentication exception",
+                    title::AUTHENTICATION,
                     format!("{}.", detail.trim_end_matches('.')),
                 );
                 let mut response = ApiResponse::errors(&error.into());

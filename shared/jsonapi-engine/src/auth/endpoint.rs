@@ -16,7 +16,7 @@ use jsonapi_store::Store;
 use serde_json::Value;
 
 use crate::engine::Engine;
-use crate::error::ApiError;
+use crate::error::{ApiError, title};
 use crate::request::{ApiRequest, ApiResponse};
 
 fn json_response(status: StatusCode, body: &Value, cache: &'static str) -> ApiResponse {
@@ -53,7 +53,7 @@ fn only(allow: &'static str, method: &Method) -> ApiResponse {
         ApiResponse::errors(
             &ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed http exception",
+                title::METHOD_NOT_ALLOWED,
                 format!(
                     "The {method} method is not allowed for this URL; allowed methods: {allow}."
                 ),

@@ -176,28 +176,31 @@ impl<S: Store> Engine<S> {
     ///
     /// # Errors
     /// The deployment gives its own key (rotate it there), or the store failed.
-    pub async fn rotate_signing_key(&self, retire_after: u64) -> Result<Rotation, String> {
+    pub async fn rotate_signing_key(&self, retire_after: u64) -> Result<Rotation, KeysError> {
         if self.auth.key.is_some() {
-            return Err(
-                "the signing key comes from JWT_PRIVATE_KEY or JWT_SECRET; change it there".into(),
-            );
+            return Err(KeysError::GivenByDeployment);
         }
-        self.key_store()
-            .rotate(retire_after)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(self.key_store().rotate(retire_after).await?)
     }
 
     /// The public keys published in the store, retired ones included.
     ///
     /// # Errors
     /// The store failed.
-    pub async fn published_keys(&self) -> Result<Vec<PublishedKey>, String> {
-        self.key_store()
-            .published()
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn published_keys(&self) -> Result<Vec<PublishedKey>, KeysError> {
+        Ok(self.key_store().published().await?)
     }
+}
+
+/// Why the signing keys could not be rotated or listed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The deployment gives the key (`JWT_PRIVATE_KEY`, `JWT_SECRET`): it is rotated there.
+    #[error("the signing key comes from JWT_PRIVATE_KEY or JWT_SECRET; change it there")]
+    GivenByDeployment,
+    /// The stored keys could not be read or written.
+    #[error(transparent)]
+    Store(#[from] jsonapi_auth::KeyStoreError),
 }
 
 fn key_error(e: jsonapi_auth::KeyStoreError) -> crate::ApiErrors {

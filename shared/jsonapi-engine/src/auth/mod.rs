@@ -34,6 +34,7 @@ use jsonapi_auth::{ClientStore, Passwords, RolePermissions, SigningKey, TokenSer
 
 pub use crate::routing::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
 pub(crate) use access::{Access, Refusal};
+pub use keys::KeysError;
 use users::Users;
 
 /// How long role permissions, client revocations and users' states are trusted before being

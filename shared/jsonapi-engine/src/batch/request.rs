@@ -38,7 +38,7 @@ impl Mode {
             None | Some(b"async") => Ok(Self::Async),
             Some(b"sync") => Ok(Self::Sync),
             Some(_) => Err(ApiError::bad_request(
-                "invalid header value exception",
+                title::INVALID_HEADER_VALUE,
                 "The accepted values for the \"X-Mode\" are \"sync\" or \"async\".",
             )
             .header("X-Mode")),
