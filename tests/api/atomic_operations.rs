@@ -144,72 +144,73 @@ async fn updates_removes_and_relationship_operations_share_one_transaction() {
 async fn a_failure_at_any_operation_writes_nothing_and_points_at_it() {
     let app = TestApp::spawn().await;
     let existing = id_of(&create_product(&app, "TAKEN-1").await).to_owned();
-    // A value refused while staging operation 2.
-    let r = atomic(
-        &app,
-        json!([
-            add_category("c", "Doomed", None),
-            add_product("p", "NEW-1", "c"),
-            { "op": "update", "data": { "type": "products", "id": existing, "attributes": { "price": -1 } } },
-        ]),
-    )
-    .await;
-    assert_has_error(
-        &r,
-        400,
-        "range constraint",
-        Source::Pointer("/atomic:operations/2/data/attributes/price"),
-    );
-    // A unique value the store refuses at commit (two operations claim one SKU).
-    let r = atomic(
-        &app,
-        json!([
-            add_category("c", "Doomed", None),
-            add_product("p", "DUP-1", "c"),
-            add_product("q", "DUP-1", "c"),
-        ]),
-    )
-    .await;
-    assert_error(
-        &r,
-        400,
-        "unique entity constraint",
-        Source::Pointer("/atomic:operations/2/data/attributes/sku"),
-    );
-    // A lid no earlier operation gave; a missing resource.
-    let r = atomic(
-        &app,
-        json!([
-            add_category("c", "Doomed", None),
-            { "op": "remove", "ref": { "type": "products", "id": "999999" } },
-        ]),
-    )
-    .await;
-    assert_error(
-        &r,
-        404,
-        "not found http exception",
-        Source::Pointer("/atomic:operations/1/ref"),
-    );
-    let r = atomic(&app, json!([add_product("p", "LID-1", "nowhere")])).await;
-    assert_has_error(
-        &r,
-        400,
-        "request data constraint",
-        Source::Pointer("/atomic:operations/0/data/relationships/category/data/lid"),
-    );
-    // A lid given twice; `included` has no place in an atomic document.
-    let r = atomic(
-        &app,
-        json!([add_category("c", "A", None), add_category("c", "B", None)]),
-    )
-    .await;
-    assert_error(
-        &r,
-        400,
-        "request data constraint",
-        Source::Pointer("/atomic:operations/1/data/lid"),
-    );
+    // Each row: why it fails, the operations, and the error it must list (`assert_has_error`
+    // where other errors may come with it, `assert_error` where the status is the error's own).
+    type Check = for<'r> fn(&'r TestResponse, u16, &str, Source<'_>) -> &'r Value;
+    let refusals: [(&str, Value, Check, u16, &str, &str); 5] = [
+        (
+            "a value refused while staging operation 2",
+            json!([
+                add_category("c", "Doomed", None),
+                add_product("p", "NEW-1", "c"),
+                { "op": "update", "data": { "type": "products", "id": existing, "attributes": { "price": -1 } } },
+            ]),
+            assert_has_error,
+            400,
+            "range constraint",
+            "/atomic:operations/2/data/attributes/price",
+        ),
+        (
+            "a unique value the store refuses at commit (two operations claim one SKU)",
+            json!([
+                add_category("c", "Doomed", None),
+                add_product("p", "DUP-1", "c"),
+                add_product("q", "DUP-1", "c"),
+            ]),
+            assert_error,
+            400,
+            "unique entity constraint",
+            "/atomic:operations/2/data/attributes/sku",
+        ),
+        (
+            "a missing resource",
+            json!([
+                add_category("c", "Doomed", None),
+                { "op": "remove", "ref": { "type": "products", "id": "999999" } },
+            ]),
+            assert_error,
+            404,
+            "not found http exception",
+            "/atomic:operations/1/ref",
+        ),
+        (
+            "a lid no earlier operation gave",
+            json!([add_product("p", "LID-1", "nowhere")]),
+            assert_has_error,
+            400,
+            "request data constraint",
+            "/atomic:operations/0/data/relationships/category/data/lid",
+        ),
+        (
+            "a lid given twice",
+            json!([add_category("c", "A", None), add_category("c", "B", None)]),
+            assert_error,
+            400,
+            "request data constraint",
+            "/atomic:operations/1/data/lid",
+        ),
+    ];
+    for (case, operations, check, status, title, pointer) in refusals {
+        // Printed only when the test fails: which row it was.
+        println!("case: {case}");
+        check(
+            &atomic(&app, operations).await,
+            status,
+            title,
+            Source::Pointer(pointer),
+        );
+    }
+    // `included` has no place in an atomic document.
     let r = app
         .post_with(
             PATH,

@@ -42,7 +42,7 @@ async fn get_with(api: &ApiClient, token: &str) -> TestResponse {
 
 #[tokio::test]
 async fn no_token_is_a_401_asking_for_a_bearer_token() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for path in [
         "/api/products",
         "/api/products/1",
@@ -120,7 +120,7 @@ async fn garbage_and_other_schemes_are_malformed_tokens() {
 
 #[tokio::test]
 async fn an_unsigned_alg_none_token_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let (header, mut body) = decode(app.token().expect("a token"));
     body["roles"] = json!(["admin"]);
     for alg in ["none", "None", "NONE"] {
@@ -138,7 +138,7 @@ async fn an_unsigned_alg_none_token_is_refused() {
 async fn an_hs256_token_keyed_with_the_public_key_is_refused() {
     // The classic algorithm confusion: the server's public key used as an HMAC secret, with and
     // without the server key's `kid`.
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let jwks = app.anonymous().get(JWKS_PATH).await;
     let jwk = jwks.json()["keys"][0].clone();
     let kid = jwk["kid"].as_str().expect("a kid").to_owned();
@@ -291,7 +291,7 @@ async fn a_revoked_clients_tokens_stop_working_within_the_cache_ttl() {
 
 #[tokio::test]
 async fn a_token_longer_than_the_limit_is_refused_unread() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let (header, mut body) = decode(app.token().expect("a token"));
     body["padding"] = json!(b64url(&[b'x'; 9000]));
     let token = assemble(&header, &body, "c2ln");

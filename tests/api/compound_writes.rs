@@ -13,7 +13,9 @@ use jsonapi_tests::{
     ApiClient, Source, TestApp, TestResponse, Value, assert_error, assert_has_error, json, to_one,
 };
 
-use crate::fixtures::{create_customer, create_line_item, create_order, create_product};
+use crate::fixtures::{
+    create_customer, create_line_item, create_order, create_product, unique_email,
+};
 use crate::query_support::{included, key};
 
 /// The included resource with this `meta.includeId`.
@@ -54,7 +56,7 @@ async fn assert_total(api: &ApiClient, order: &str, cents: i64) {
 
 #[tokio::test]
 async fn a_create_with_included_items_by_temporary_id_returns_them_under_real_ids() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "INC-1").await;
     let product = id_of(&product).to_owned();
     let body = json!({
@@ -71,7 +73,7 @@ async fn a_create_with_included_items_by_temporary_id_returns_them_under_real_id
         },
         "included": [
             { "type": "customers", "id": "new-customer",
-              "attributes": { "name": "Ada", "email": "ada@example.com" } },
+              "attributes": { "name": "Ada", "email": unique_email("ada") } },
             { "type": "orderlineitems", "id": "li-1",
               "attributes": { "quantity": 2, "price": "1.25" },
               "relationships": { "product": to_one("products", &product) } },
@@ -125,7 +127,7 @@ async fn a_create_with_included_items_by_temporary_id_returns_them_under_real_id
 
 #[tokio::test]
 async fn lid_names_new_primary_and_included_resources() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "LID-1").await;
     let product = id_of(&product).to_owned();
     // The customer by lid from the primary; the line item links back to the primary's lid.
@@ -166,8 +168,8 @@ async fn lid_names_new_primary_and_included_resources() {
 
 #[tokio::test]
 async fn an_included_item_may_link_to_an_existing_primary_on_patch() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let product = create_product(&app, "PATCH-INC").await;
     let order = create_order(&app, id_of(&customer)).await;
     let body = json!({
@@ -423,8 +425,8 @@ async fn validation_errors_point_into_the_included_item_and_nothing_is_written()
 
 #[tokio::test]
 async fn an_invalid_included_update_leaves_the_primary_unwritten() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let product = create_product(&app, "ROLLBACK-1").await;
     let order = create_order(&app, id_of(&customer)).await;
     let item = create_line_item(&app, &order, id_of(&product), 2, "1.00").await;

@@ -3,15 +3,16 @@
 
 use jsonapi_tests::values::{attr, has_attr, id_of, to_many_ids, to_one_id};
 use jsonapi_tests::{
-    MT, Method, Source, TestApp, TestResponse, Value, assert_error, assert_error_detail, json,
-    resource_doc, to_many, to_one,
+    ApiClient, MT, Method, Source, TestApp, TestResponse, Value, assert_error, assert_error_detail,
+    json, resource_doc, to_many, to_one, unique,
 };
 
 use crate::fixtures::{
     create_category, create_customer, create_product, line_item_doc, product_attributes,
+    unique_email,
 };
 
-async fn post_raw(app: &TestApp, path: &str, body: &str) -> TestResponse {
+async fn post_raw(app: &ApiClient, path: &str, body: &str) -> TestResponse {
     app.request(
         Method::POST,
         path,
@@ -54,7 +55,7 @@ fn assert_status_at(response: &TestResponse, status: u16, pointer: &str) {
 
 #[tokio::test]
 async fn creating_returns_201_the_resource_and_a_location_equal_to_its_self_link() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -89,13 +90,13 @@ async fn creating_returns_201_the_resource_and_a_location_equal_to_its_self_link
 
 #[tokio::test]
 async fn defaults_fill_attributes_the_client_left_out() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "DEF-1").await;
     assert_eq!(attr(&product, "status"), "enabled");
     assert_eq!(attr(&product, "quantity"), 0);
     assert_eq!(to_one_id(&product, "category"), None);
 
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let order = app
         .create(
             "orders",
@@ -109,7 +110,7 @@ async fn defaults_fill_attributes_the_client_left_out() {
     let user = app
         .create(
             "users",
-            json!({ "username": "ada", "email": "ada@example.com" }),
+            json!({ "username": unique("ada"), "email": unique_email("ada") }),
             json!({}),
         )
         .await;
@@ -138,11 +139,17 @@ async fn two_identical_posts_create_two_resources() {
 
 #[tokio::test]
 async fn a_to_many_relationship_can_be_set_on_create() {
-    let app = TestApp::spawn().await;
-    for role in ["manager", "editor"] {
+    let app = jsonapi_tests::shared_scratch();
+    let (manager, editor) = (unique("manager"), unique("editor"));
+    for role in [&manager, &editor] {
         app.post(
             "/api/roles",
-            &resource_doc("roles", Some(role), json!({ "label": role }), json!({})),
+            &resource_doc(
+                "roles",
+                Some(role.as_str()),
+                json!({ "label": role }),
+                json!({}),
+            ),
         )
         .await
         .assert_status(201);
@@ -151,12 +158,12 @@ async fn a_to_many_relationship_can_be_set_on_create() {
         .create(
             "users",
             json!({ "username": "grace", "email": "grace@example.com" }),
-            json!({ "roles": to_many("roles", &["manager", "editor"]) }),
+            json!({ "roles": to_many("roles", &[&manager[..], &editor[..]]) }),
         )
         .await;
     let mut roles = to_many_ids(&user, "roles");
     roles.sort();
-    assert_eq!(roles, vec!["editor", "manager"]);
+    assert_eq!(roles, vec![editor, manager]);
 }
 
 #[tokio::test]
@@ -197,25 +204,26 @@ async fn a_client_id_for_a_ulid_type_is_forbidden() {
 
 #[tokio::test]
 async fn a_role_is_created_under_the_id_the_client_chose() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
+    let auditor = unique("auditor");
     let response = app
         .post(
             "/api/roles",
             &resource_doc(
                 "roles",
-                Some("auditor"),
+                Some(&auditor),
                 json!({ "label": "Auditor", "permissions": { "products": ["VIEW", "EDIT"] } }),
                 json!({}),
             ),
         )
         .await;
     response.assert_status(201);
-    assert_eq!(response.data()["id"], "auditor");
+    assert_eq!(response.data()["id"], auditor.as_str());
     assert_eq!(
         response.header("location"),
-        Some(app.url("/api/roles/auditor").as_str())
+        Some(app.url(&format!("/api/roles/{auditor}")).as_str())
     );
-    let role = app.fetch("roles", "auditor").await;
+    let role = app.fetch("roles", &auditor).await;
     assert_eq!(attr(&role, "label"), "Auditor");
     assert_eq!(
         attr(&role, "permissions"),
@@ -248,7 +256,7 @@ async fn a_taken_client_id_conflicts() {
 
 #[tokio::test]
 async fn a_missing_client_id_is_a_bad_identifier() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/roles",
@@ -283,7 +291,7 @@ async fn a_body_type_other_than_the_url_type_conflicts() {
 
 #[tokio::test]
 async fn malformed_json_is_a_bad_request() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for body in [
         "{\"data\": {",
         "not json",
@@ -296,7 +304,7 @@ async fn malformed_json_is_a_bad_request() {
 
 #[tokio::test]
 async fn an_empty_body_is_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = post_raw(&app, "/api/products", "").await;
     response.assert_status(400);
     let title = response.errors()[0]["title"].as_str().unwrap_or_default();
@@ -309,7 +317,7 @@ async fn an_empty_body_is_invalid_request_data() {
 
 #[tokio::test]
 async fn a_document_without_primary_data_is_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for body in [json!({}), json!({ "meta": {} }), json!({ "data": null })] {
         let response = app.post("/api/products", &body).await;
         assert_error(
@@ -323,7 +331,7 @@ async fn a_document_without_primary_data_is_invalid_request_data() {
 
 #[tokio::test]
 async fn an_array_or_scalar_as_primary_data_is_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for data in [json!([{ "type": "products" }]), json!("products"), json!(1)] {
         let response = app.post("/api/products", &json!({ "data": data })).await;
         assert_error(
@@ -337,7 +345,7 @@ async fn an_array_or_scalar_as_primary_data_is_invalid_request_data() {
 
 #[tokio::test]
 async fn primary_data_without_a_type_is_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -354,7 +362,7 @@ async fn primary_data_without_a_type_is_invalid_request_data() {
 
 #[tokio::test]
 async fn attributes_and_relationships_that_are_not_objects_are_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -383,7 +391,7 @@ async fn attributes_and_relationships_that_are_not_objects_are_invalid_request_d
 
 #[tokio::test]
 async fn a_relationship_without_data_is_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -404,7 +412,7 @@ async fn a_relationship_without_data_is_invalid_request_data() {
 
 #[tokio::test]
 async fn missing_required_attributes_are_all_reported_as_not_blank() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -425,7 +433,7 @@ async fn missing_required_attributes_are_all_reported_as_not_blank() {
 
 #[tokio::test]
 async fn a_blank_required_string_is_not_blank() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -463,7 +471,7 @@ async fn a_blank_required_string_is_not_blank() {
 
 #[tokio::test]
 async fn null_for_a_non_nullable_attribute_is_not_null() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for field in ["status", "quantity"] {
         let mut attributes = product_attributes(&format!("NN-{field}"));
         attributes[field] = Value::Null;
@@ -484,7 +492,7 @@ async fn null_for_a_non_nullable_attribute_is_not_null() {
 
 #[tokio::test]
 async fn strings_longer_or_shorter_than_allowed_are_length_errors() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let mut attributes = product_attributes("x");
     attributes["sku"] = json!("S".repeat(65));
     let response = app
@@ -510,7 +518,7 @@ async fn strings_longer_or_shorter_than_allowed_are_length_errors() {
     .await
     .assert_status(201);
 
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let response = app
         .post(
             "/api/orders",
@@ -532,7 +540,7 @@ async fn strings_longer_or_shorter_than_allowed_are_length_errors() {
 
 #[tokio::test]
 async fn numbers_below_their_minimum_are_range_errors() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for (field, value) in [("price", json!("-0.01")), ("quantity", json!(-1))] {
         let mut attributes = product_attributes(&format!("RG-{field}"));
         attributes[field] = value;
@@ -562,8 +570,8 @@ async fn numbers_below_their_minimum_are_range_errors() {
 
 #[tokio::test]
 async fn a_line_item_quantity_below_one_is_a_range_error() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let order = crate::fixtures::create_order(&app, id_of(&customer)).await;
     let product = create_product(&app, "LI-1").await;
     let response = app
@@ -582,7 +590,7 @@ async fn a_line_item_quantity_below_one_is_a_range_error() {
 
 #[tokio::test]
 async fn a_value_outside_an_enum_is_a_choice_error() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let mut attributes = product_attributes("CH-1");
     attributes["status"] = json!("bogus");
     let response = app
@@ -601,7 +609,7 @@ async fn a_value_outside_an_enum_is_a_choice_error() {
 
 #[tokio::test]
 async fn a_malformed_email_is_an_email_error() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/users",
@@ -640,7 +648,7 @@ async fn a_malformed_email_is_an_email_error() {
 
 #[tokio::test]
 async fn a_wrongly_typed_attribute_is_rejected_at_its_pointer() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for (field, value) in [
         ("quantity", json!("many")),
         ("price", json!("cheap")),
@@ -784,7 +792,7 @@ async fn to_many_linkage_to_a_missing_resource_is_a_form_error() {
 
 #[tokio::test]
 async fn a_missing_required_relationship_is_reported_at_its_pointer() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/orders",
@@ -807,7 +815,7 @@ async fn a_missing_required_relationship_is_reported_at_its_pointer() {
 
 #[tokio::test]
 async fn an_unknown_attribute_is_an_extra_field() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let mut attributes = product_attributes("EX-1");
     attributes["colour"] = json!("red");
     let response = app
@@ -826,7 +834,7 @@ async fn an_unknown_attribute_is_an_extra_field() {
 
 #[tokio::test]
 async fn an_unknown_relationship_is_an_extra_field() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .post(
             "/api/products",
@@ -848,7 +856,7 @@ async fn an_unknown_relationship_is_an_extra_field() {
 
 #[tokio::test]
 async fn a_relationship_sent_as_an_attribute_is_an_extra_field() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let mut attributes = product_attributes("EX-3");
     attributes["category"] = json!("1");
     let response = app
@@ -891,7 +899,7 @@ async fn an_output_only_field_is_rejected_as_an_extra_field() {
 
 #[tokio::test]
 async fn read_only_timestamps_sent_on_create_are_ignored() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let mut attributes = product_attributes("TS-1");
     attributes["createdAt"] = json!("2001-02-03T04:05:06Z");
     attributes["updatedAt"] = json!("2001-02-03T04:05:06Z");

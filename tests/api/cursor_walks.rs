@@ -359,7 +359,7 @@ async fn lists_read_in_index_order_are_walked_exactly_once() {
 #[tokio::test]
 async fn the_products_of_a_category_by_quantity_are_walked_exactly_once() {
     // The example domain has no index of a category's products by quantity.
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = app
         .create("categories", json!({ "name": "Walked" }), json!({}))
         .await;

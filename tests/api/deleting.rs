@@ -4,7 +4,7 @@ use jsonapi_tests::values::{id_of, to_many_ids, to_one_id};
 use jsonapi_tests::{Source, TestApp, assert_error, assert_error_detail, json, to_one};
 
 use crate::fixtures::{
-    create_category, create_customer, create_line_item, create_order, create_product,
+    create_category, create_customer, create_line_item, create_order, create_product, unique_email,
 };
 
 #[tokio::test]
@@ -29,7 +29,7 @@ async fn deleting_returns_204_without_a_body_and_the_resource_is_gone() {
 
 #[tokio::test]
 async fn deleting_again_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "DEL-3").await;
     let path = format!("/api/products/{}", id_of(&product));
     app.delete(&path).await.assert_status(204);
@@ -45,7 +45,7 @@ async fn deleting_again_is_not_found() {
 
 #[tokio::test]
 async fn deleting_an_unknown_type_or_a_malformed_id_fails_like_a_fetch() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     assert_error(
         &app.delete("/api/foo/1").await,
         404,
@@ -62,7 +62,7 @@ async fn deleting_an_unknown_type_or_a_malformed_id_fails_like_a_fetch() {
 
 #[tokio::test]
 async fn a_deleted_sku_can_be_used_again() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "REUSE-1").await;
     app.delete(&format!("/api/products/{}", id_of(&product)))
         .await
@@ -77,7 +77,7 @@ async fn a_deleted_sku_can_be_used_again() {
 
 #[tokio::test]
 async fn deleting_a_related_resource_never_leaves_a_dangling_linkage() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Doomed", None).await;
     let product = app
         .create(
@@ -102,8 +102,8 @@ async fn deleting_a_related_resource_never_leaves_a_dangling_linkage() {
 
 #[tokio::test]
 async fn deleting_an_order_deletes_its_line_items() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let product = create_product(&app, "CASC-1").await;
     let order = create_order(&app, id_of(&customer)).await;
     let other_order = create_order(&app, id_of(&customer)).await;

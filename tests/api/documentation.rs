@@ -28,7 +28,7 @@ fn concrete(path: &str, item: &Value) -> String {
 
 #[tokio::test]
 async fn the_document_is_public_and_names_the_server_it_was_asked_of() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let doc = document(&app).await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["servers"][0]["url"], app.base_url());
@@ -49,7 +49,7 @@ async fn the_document_is_public_and_names_the_server_it_was_asked_of() {
 
 #[tokio::test]
 async fn every_path_of_the_document_allows_exactly_the_documented_methods() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let doc = document(&app).await;
     let mut walked = 0;
     for (path, item) in doc["paths"].as_object().expect("paths") {

@@ -6,7 +6,8 @@
 
 use jsonapi_tests::values::id_of;
 use jsonapi_tests::{
-    MT, Method, Source, TestApp, TestResponse, assert_has_error, json, resource_doc,
+    ApiClient, MT, Method, Source, TestApp, TestResponse, assert_has_error, json, resource_doc,
+    unique,
 };
 
 use crate::fixtures::{create_product, product_attributes};
@@ -59,7 +60,7 @@ async fn several_problems_in_one_request_are_all_reported() {
 
 #[tokio::test]
 async fn different_client_errors_combine_into_400() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     // A client id where the server generates ids (403) and attributes that are not an object
     // (400): both are problems of the request document itself.
     let response = app
@@ -87,7 +88,7 @@ async fn different_client_errors_combine_into_400() {
 
 #[tokio::test]
 async fn a_conflict_among_client_errors_makes_the_status_409() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "MIX-2").await;
     // A type other than the URL's (409) and attributes that are not an object (400).
     let response = app
@@ -113,7 +114,7 @@ async fn a_conflict_among_client_errors_makes_the_status_409() {
 
 #[tokio::test]
 async fn two_conflicts_are_both_reported_as_409() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "MIX-3").await;
     let response = app
         .patch(
@@ -136,8 +137,9 @@ async fn two_conflicts_are_both_reported_as_409() {
     );
 }
 
-async fn assorted_errors(app: &TestApp) -> Vec<TestResponse> {
-    let product = create_product(app, "ERR-1").await;
+async fn assorted_errors(app: &ApiClient) -> Vec<TestResponse> {
+    let sku = unique("ERR");
+    let product = create_product(app, &sku).await;
     let id = id_of(&product).to_owned();
     let mut responses = vec![
         app.get("/api/foo").await,
@@ -149,7 +151,7 @@ async fn assorted_errors(app: &TestApp) -> Vec<TestResponse> {
         app.post("/api/products", &json!({ "data": [] })).await,
         app.post(
             "/api/products",
-            &resource_doc("products", None, product_attributes("ERR-1"), json!({})),
+            &resource_doc("products", None, product_attributes(&sku), json!({})),
         )
         .await,
         app.patch(
@@ -187,7 +189,7 @@ async fn assorted_errors(app: &TestApp) -> Vec<TestResponse> {
 
 #[tokio::test]
 async fn every_error_has_a_lowercase_title_and_a_detail_a_person_can_act_on() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for response in assorted_errors(&app).await {
         assert!(!response.errors().is_empty(), "{}", response.describe());
         for error in response.errors() {
@@ -210,7 +212,7 @@ async fn every_error_has_a_lowercase_title_and_a_detail_a_person_can_act_on() {
 
 #[tokio::test]
 async fn an_error_source_names_one_pointer_parameter_or_header() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for response in assorted_errors(&app).await {
         for error in response.errors() {
             if let Some(source) = error.get("source") {

@@ -83,7 +83,7 @@ async fn decimals_keep_every_digit_sent_or_are_refused_with_the_limit() {
 
 #[tokio::test]
 async fn a_decimal_sent_as_a_json_number_keeps_the_digits_a_double_would_lose() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let created = post_product(
         &app,
         r#"{"sku":"NUMBER-1","name":"Exact","price":0.12345678901234567891}"#,
@@ -117,7 +117,7 @@ async fn a_decimal_filter_value_with_more_digits_than_a_decimal_keeps_is_refused
 
 #[tokio::test]
 async fn an_order_total_beyond_the_largest_decimal_is_refused_not_a_crash() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let customer = create_customer(&app, "Big", "big@example.com").await;
     let order = create_order(&app, id_of(&customer)).await;
     let product = create_product(&app, "BIG-1").await;
@@ -211,7 +211,7 @@ async fn a_well_formed_unknown_id_is_404_and_one_not_of_the_ids_type_400() {
 
 #[tokio::test]
 async fn unknown_well_formed_ids_are_404_for_writes_and_unknown_linkage_in_documents() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     assert_error(
         &app.delete("/api/products/0").await,
         404,
@@ -310,7 +310,7 @@ async fn json_numbers_are_numbers_however_they_are_written() {
 
 #[tokio::test]
 async fn a_refused_removal_at_a_relationship_endpoint_points_into_its_request() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let customer = create_customer(&app, "Pointer", "pointer@example.com").await;
     let order = create_order(&app, id_of(&customer)).await;
     let product = create_product(&app, "POINTER-1").await;

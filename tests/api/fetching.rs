@@ -39,7 +39,7 @@ async fn a_list_returns_the_first_ten_resources_in_id_order() {
 
 #[tokio::test]
 async fn a_single_resource_has_its_type_id_attributes_and_relationships() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Tools", None).await;
     let created = app
         .create(
@@ -62,7 +62,7 @@ async fn a_single_resource_has_its_type_id_attributes_and_relationships() {
 
 #[tokio::test]
 async fn an_unknown_id_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app.get("/api/products/12345").await;
     assert_error_detail(
         &response,
@@ -75,21 +75,21 @@ async fn an_unknown_id_is_not_found() {
 
 #[tokio::test]
 async fn an_unknown_ulid_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app.get("/api/customers/01ARZ3NDEKTSV4RRFFQ69G5FAV").await;
     assert_error(&response, 404, "not found http exception", Source::Any);
 }
 
 #[tokio::test]
 async fn an_unknown_client_id_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app.get("/api/roles/nobody").await;
     assert_error(&response, 404, "not found http exception", Source::Any);
 }
 
 #[tokio::test]
 async fn a_malformed_sequence_id_is_a_bad_identifier() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     // (`-1` is an integer, well-formed: an unknown id, 404; see exactness.rs.)
     for path in ["/api/products/abc", "/api/products/1.5", "/api/products/-0"] {
         let response = app.get(path).await;
@@ -99,7 +99,7 @@ async fn a_malformed_sequence_id_is_a_bad_identifier() {
 
 #[tokio::test]
 async fn an_unknown_type_is_not_found_on_every_route() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for path in [
         "/api/foo",
         "/api/foo/1",
@@ -121,7 +121,7 @@ async fn an_unknown_type_is_not_found_on_every_route() {
 
 #[tokio::test]
 async fn an_unknown_url_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for path in [
         "/api/products/1/relationships/category/extra",
         "/api/products/1/a/b/c",
@@ -134,7 +134,7 @@ async fn an_unknown_url_is_not_found() {
 
 #[tokio::test]
 async fn an_empty_to_one_related_resource_is_null_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "NOCAT-1").await;
     let response = app
         .get(&format!("/api/products/{}/category", id_of(&product)))
@@ -145,7 +145,7 @@ async fn an_empty_to_one_related_resource_is_null_data() {
 
 #[tokio::test]
 async fn a_to_one_related_resource_is_the_full_resource() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Garden", None).await;
     let product = app
         .create(
@@ -165,7 +165,7 @@ async fn a_to_one_related_resource_is_the_full_resource() {
 
 #[tokio::test]
 async fn a_to_many_related_collection_lists_the_inverse_side() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = create_category(&app, "Parent", None).await;
     let parent_id = id_of(&parent);
     let a = create_category(&app, "Child A", Some(parent_id)).await;
@@ -187,7 +187,7 @@ async fn a_to_many_related_collection_lists_the_inverse_side() {
 
 #[tokio::test]
 async fn a_to_many_relationship_is_an_array_of_identifiers() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = create_category(&app, "Parent", None).await;
     let parent_id = id_of(&parent);
     let child = create_category(&app, "Child", Some(parent_id)).await;
@@ -205,7 +205,7 @@ async fn a_to_many_relationship_is_an_array_of_identifiers() {
 
 #[tokio::test]
 async fn an_empty_to_many_relationship_is_an_empty_array() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Lonely", None).await;
     let response = app
         .get(&format!(
@@ -219,7 +219,7 @@ async fn an_empty_to_many_relationship_is_an_empty_array() {
 
 #[tokio::test]
 async fn a_to_one_relationship_is_an_identifier_or_null() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = create_category(&app, "Parent", None).await;
     let child = create_category(&app, "Child", Some(id_of(&parent))).await;
     let response = app
@@ -245,7 +245,7 @@ async fn a_to_one_relationship_is_an_identifier_or_null() {
 
 #[tokio::test]
 async fn related_and_relationship_routes_of_a_missing_resource_are_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for path in [
         "/api/products/999/category",
         "/api/products/999/relationships/category",
@@ -257,7 +257,7 @@ async fn related_and_relationship_routes_of_a_missing_resource_are_not_found() {
 
 #[tokio::test]
 async fn an_unknown_relationship_name_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "REL-1").await;
     let id = id_of(&product);
     for path in [
@@ -333,7 +333,7 @@ async fn head_reports_the_total_count_header_like_get() {
 
 #[tokio::test]
 async fn options_lists_the_allowed_methods_with_an_empty_body() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let list = app.options("/api/products").await;
     list.assert_status(200);
     assert!(list.raw.is_empty(), "{}", list.describe());
@@ -366,7 +366,7 @@ async fn options_lists_the_allowed_methods_with_an_empty_body() {
 
 #[tokio::test]
 async fn options_on_relationship_routes_lists_their_methods() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let related = app.options("/api/products/1/category").await;
     related.assert_status(200);
     let allow = related.allow();
@@ -404,7 +404,7 @@ async fn options_on_relationship_routes_lists_their_methods() {
 
 #[tokio::test]
 async fn options_does_not_validate_the_id() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app.options("/api/products/not-a-number").await;
     response.assert_status(200);
     assert_eq!(response.allow()[0], "OPTIONS");
@@ -412,7 +412,7 @@ async fn options_does_not_validate_the_id() {
 
 #[tokio::test]
 async fn options_on_an_unknown_type_or_relationship_is_not_found() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app.options("/api/foo").await;
     assert_error(&response, 404, "entity type constraint", Source::Any);
     for path in ["/api/products/1/nope", "/api/products/1/relationships/nope"] {
@@ -423,7 +423,7 @@ async fn options_on_an_unknown_type_or_relationship_is_not_found() {
 
 #[tokio::test]
 async fn put_is_not_allowed_anywhere() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "PUT-1").await;
     let body = json!({ "data": { "type": "products", "id": id_of(&product), "attributes": { "name": "x" } } })
         .to_string();
@@ -453,7 +453,7 @@ async fn put_is_not_allowed_anywhere() {
 
 #[tokio::test]
 async fn post_on_an_item_is_not_allowed() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "POST-1").await;
     let id = id_of(&product);
     let response = app
@@ -476,7 +476,7 @@ async fn post_on_an_item_is_not_allowed() {
 
 #[tokio::test]
 async fn writes_to_a_related_resource_route_are_not_allowed() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "SUB-1").await;
     let path = format!("/api/products/{}/category", id_of(&product));
     let body = json!({ "data": { "type": "categories", "attributes": { "name": "x" } } });
@@ -499,7 +499,7 @@ async fn writes_to_a_related_resource_route_are_not_allowed() {
 
 #[tokio::test]
 async fn an_unknown_query_parameter_on_an_item_is_rejected() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "Q-1").await;
     let response = app
         .get(&format!("/api/products/{}?foo=1", id_of(&product)))

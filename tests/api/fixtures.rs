@@ -1,7 +1,13 @@
 //! Resources the tests create for themselves, and the attributes they send.
 
 use jsonapi_tests::values::id_of;
-use jsonapi_tests::{ApiClient, Value, json, resource_doc, to_one};
+use jsonapi_tests::{ApiClient, Value, json, resource_doc, to_one, unique};
+
+/// An e-mail address no other test of the process uses (`ada-7@example.com`), for the shared
+/// scratch server, where e-mails of customers and users must be unique.
+pub(crate) fn unique_email(name: &str) -> String {
+    format!("{}@example.com", unique(name))
+}
 
 /// A valid `products` attribute set with this SKU.
 pub(crate) fn product_attributes(sku: &str) -> Value {

@@ -3,13 +3,13 @@
 use jsonapi_tests::values::{
     assert_decimal, attr, has_attr, id_of, is_api_datetime, is_ulid, linkage, parse_api_datetime,
 };
-use jsonapi_tests::{TestApp, Value, json, resource_doc, to_one};
+use jsonapi_tests::{TestApp, Value, json, resource_doc, to_one, unique};
 
-use crate::fixtures::{create_customer, create_order, create_product};
+use crate::fixtures::{create_customer, create_order, create_product, unique_email};
 
 #[tokio::test]
 async fn timestamps_are_utc_seconds_with_a_z_and_come_from_the_servers_clock() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(2);
     let product = create_product(&app, "TIME-1").await;
     let after = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
@@ -25,7 +25,7 @@ async fn timestamps_are_utc_seconds_with_a_z_and_come_from_the_servers_clock() {
         assert!(before <= at && at <= after, "{field} = {text} is not now");
     }
     // Every type with timestamps has them.
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let order = app
         .fetch("orders", &create_order(&app, id_of(&customer)).await)
         .await;
@@ -56,7 +56,7 @@ async fn ids_are_strings_sequence_ids_are_numbers_and_customer_ids_are_ulids() {
 
 #[tokio::test]
 async fn decimals_are_strings_whether_sent_as_strings_or_numbers() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let as_string = app
         .create(
             "products",
@@ -96,8 +96,8 @@ async fn decimals_are_strings_whether_sent_as_strings_or_numbers() {
 
 #[tokio::test]
 async fn an_orders_total_is_a_decimal_string_even_without_line_items() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let order = app
         .fetch("orders", &create_order(&app, id_of(&customer)).await)
         .await;
@@ -106,7 +106,7 @@ async fn an_orders_total_is_a_decimal_string_even_without_line_items() {
 
 #[tokio::test]
 async fn integers_booleans_arrays_and_json_keep_their_json_types() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = app
         .create(
             "products",
@@ -119,7 +119,7 @@ async fn integers_booleans_arrays_and_json_keep_their_json_types() {
     let user = app
         .create(
             "users",
-            json!({ "username": "u", "email": "u@example.com", "enabled": false }),
+            json!({ "username": unique("u"), "email": unique_email("u"), "enabled": false }),
             json!({}),
         )
         .await;
@@ -146,7 +146,7 @@ async fn integers_booleans_arrays_and_json_keep_their_json_types() {
 
 #[tokio::test]
 async fn blank_fields_are_emitted_as_null_not_left_out() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "BLANK-1").await;
     for field in ["description", "tags"] {
         assert!(
@@ -158,7 +158,7 @@ async fn blank_fields_are_emitted_as_null_not_left_out() {
     let user = app
         .create(
             "users",
-            json!({ "username": "u", "email": "u@example.com" }),
+            json!({ "username": unique("u"), "email": unique_email("u") }),
             json!({}),
         )
         .await;
@@ -171,10 +171,10 @@ async fn blank_fields_are_emitted_as_null_not_left_out() {
 
 #[tokio::test]
 async fn scalars_are_attributes_and_associations_are_relationships() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let order_id = create_order(&app, id_of(&customer)).await;
-    let product = create_product(&app, "REL-1").await;
+    let product = create_product(&app, "FMT-REL-1").await;
     crate::fixtures::create_line_item(&app, &order_id, id_of(&product), 1, "1.00").await;
     let order = app.fetch("orders", &order_id).await;
     let attributes: Vec<&String> = order["attributes"]

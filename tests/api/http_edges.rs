@@ -2,7 +2,7 @@
 //! error document (JSON:API 1.1 §7; the model system's `… http exception` titles), whether the
 //! engine or the HTTP layer below it refuses the request, and the server keeps serving.
 
-use jsonapi_tests::{Source, TestApp, TestResponse, assert_error};
+use jsonapi_tests::{ApiClient, Source, TestResponse, assert_error, shared_scratch};
 
 /// `POST /api/products` with a `Content-Length` of `declared` and `sent` bytes of body.
 fn post_with_length(declared: usize, sent: usize) -> Vec<u8> {
@@ -14,7 +14,7 @@ fn post_with_length(declared: usize, sent: usize) -> Vec<u8> {
     request
 }
 
-async fn still_serving(app: &TestApp) {
+async fn still_serving(app: &ApiClient) {
     app.get("/api/products").await.assert_status(200);
 }
 
@@ -30,7 +30,7 @@ fn assert_refused(response: &TestResponse, status: u16, title: &str) {
 
 #[tokio::test]
 async fn a_body_shorter_than_its_content_length_is_400_not_413() {
-    let app = TestApp::spawn().await;
+    let app = shared_scratch();
     let response = app.raw(post_with_length(200, 20), true).await;
     assert_refused(&response, 400, "bad request http exception");
     // A body over the limit is the 413.
@@ -43,7 +43,7 @@ async fn a_body_shorter_than_its_content_length_is_400_not_413() {
 
 #[tokio::test]
 async fn a_uri_longer_than_the_server_reads_is_a_414_document() {
-    let app = TestApp::spawn().await;
+    let app = shared_scratch();
     let long = "a".repeat(70_000);
     let request =
         format!("GET /api/products?filter[name]={long} HTTP/1.1\r\nHost: localhost\r\n\r\n");
@@ -54,7 +54,7 @@ async fn a_uri_longer_than_the_server_reads_is_a_414_document() {
 
 #[tokio::test]
 async fn too_many_header_fields_are_a_431_document() {
-    let app = TestApp::spawn().await;
+    let app = shared_scratch();
     let mut request = String::from("GET /api/products HTTP/1.1\r\nHost: localhost\r\n");
     for n in 0..150 {
         request.push_str(&format!("X-Filler-{n}: {n}\r\n"));
@@ -71,7 +71,7 @@ async fn too_many_header_fields_are_a_431_document() {
 
 #[tokio::test]
 async fn a_malformed_request_head_is_a_400_document() {
-    let app = TestApp::spawn().await;
+    let app = shared_scratch();
     for request in [
         "GET /api/products HTTP/1.1\r\nHost: localhost\r\nNot a header line\r\n\r\n",
         "GET /api/products HTTP/1.1\r\nHost: localhost\r\nBad Name: x\r\n\r\n",

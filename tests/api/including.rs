@@ -248,7 +248,7 @@ async fn an_unknown_include_path_is_rejected_naming_include() {
 
 #[tokio::test]
 async fn include_fields_and_meta_shape_the_responses_of_post_and_patch() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = crate::fixtures::create_category(&app, "Tea", None).await;
     let category_id = id_of(&category).to_owned();
     let query = "include=category&fields[products]=sku,category&fields[categories]=name&meta=title";

@@ -44,7 +44,7 @@ fn names(links: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_resource_links_to_itself_and_its_relationships() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = create_category(&app, "Parent", None).await;
     let category = create_category(&app, "Child", Some(id_of(&parent))).await;
     let id = id_of(&category);
@@ -193,7 +193,7 @@ async fn no_list_ever_has_a_last_link() {
 
 #[tokio::test]
 async fn a_relationship_document_links_to_itself_and_the_related_resources() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = create_category(&app, "Parent", None).await;
     create_category(&app, "Child", Some(id_of(&parent))).await;
     let base = app.url(&format!("/api/categories/{}", id_of(&parent)));
@@ -253,7 +253,7 @@ async fn no_hateoas_removes_every_link() {
 
 #[tokio::test]
 async fn no_hateoas_also_applies_to_write_responses() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Tools", None).await;
     let no_links = [("X-Include", "noHateoas")];
     let created = app

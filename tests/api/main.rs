@@ -1,9 +1,16 @@
 //! The whole API over HTTP, one test binary, one module per feature.
 //!
-//! Every test that writes starts its own `jsonapi-local` on a fresh data folder
-//! (`jsonapi_tests::TestApp`); tests that only read the seed data share one seeded server
-//! (`jsonapi_tests::shared_seeded`). Every response is checked against the JSON:API 1.1 schema
-//! and the structural rules by the harness before the test looks at it.
+//! Starting a server (a fresh data folder or DynamoDB table, a development client, a token) is
+//! the suite's main cost, so tests share the process's servers wherever sharing cannot change
+//! what they see: tests that only read the seed data share one seeded server
+//! (`jsonapi_tests::shared_seeded`); tests that create the resources they look at, with unique
+//! values where the model wants them unique, share one scratch server
+//! (`jsonapi_tests::shared_scratch`). A test starts its own `jsonapi-local` on a fresh data
+//! folder (`jsonapi_tests::TestApp`) when it lists or counts a whole type (a census before and
+//! after a refused write, sequence ids, total counts), needs an empty store, changes settings,
+//! clients, keys or roles others rely on, or restarts the server. Every response is checked
+//! against the JSON:API 1.1 schema, the structural rules and the OpenAPI document by the
+//! harness before the test looks at it.
 //!
 //! `JSONAPI_TEST_BACKEND=dynamodb` with `JSONAPI_DYNAMODB_ENDPOINT=http://127.0.0.1:PORT` runs
 //! the same suite on DynamoDB (one table per server) instead of the embedded store.

@@ -1,6 +1,6 @@
 //! Content negotiation (JSON:API checklist A, Oro §2.1).
 
-use jsonapi_tests::{MT, Method, Source, TestApp, assert_error, json, resource_doc};
+use jsonapi_tests::{ApiClient, MT, Method, Source, TestApp, assert_error, json, resource_doc};
 
 use crate::fixtures::product_attributes;
 
@@ -10,7 +10,7 @@ fn new_product_body(sku: &str) -> String {
 
 #[tokio::test]
 async fn a_success_response_is_served_as_exactly_the_json_api_media_type() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let response = app.get("/api/products").await;
     response.assert_status(200);
     assert_eq!(response.header("content-type"), Some(MT));
@@ -19,7 +19,7 @@ async fn a_success_response_is_served_as_exactly_the_json_api_media_type() {
 
 #[tokio::test]
 async fn an_error_response_is_served_as_the_json_api_media_type_too() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let response = app.get("/api/products/999").await;
     response.assert_status(404);
     assert_eq!(response.header("content-type"), Some(MT));
@@ -30,7 +30,7 @@ async fn an_error_response_is_served_as_the_json_api_media_type_too() {
 /// (`Accept: */*`), `application/*` or no `Accept` at all gets the plain view (`plain_view`).
 #[tokio::test]
 async fn a_request_that_does_not_name_json_api_gets_the_plain_view() {
-    let app = TestApp::spawn_seeded().await;
+    let app = jsonapi_tests::shared_seeded();
     for accept in [Some("*/*"), Some("application/*"), None] {
         let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept", *a)).collect();
         let response = app
@@ -48,7 +48,7 @@ async fn a_request_that_does_not_name_json_api_gets_the_plain_view() {
 
 #[tokio::test]
 async fn accept_with_only_a_charset_parameterised_json_api_type_is_not_acceptable() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let accept = format!("{MT}; charset=utf-8");
     let response = app
         .request(Method::GET, "/api/products", &[("Accept", &accept)], None)
@@ -63,7 +63,7 @@ async fn accept_with_only_a_charset_parameterised_json_api_type_is_not_acceptabl
 
 #[tokio::test]
 async fn accept_with_only_an_unknown_extension_is_not_acceptable() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let accept = format!("{MT}; ext=\"https://example.com/unknown\"");
     let response = app
         .request(Method::GET, "/api/products", &[("Accept", &accept)], None)
@@ -78,7 +78,7 @@ async fn accept_with_only_an_unknown_extension_is_not_acceptable() {
 
 #[tokio::test]
 async fn accept_with_several_parameterised_instances_only_is_not_acceptable() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let accept = format!("{MT}; charset=utf-8, {MT}; foo=bar");
     let response = app
         .request(Method::GET, "/api/products", &[("Accept", &accept)], None)
@@ -93,7 +93,7 @@ async fn accept_with_several_parameterised_instances_only_is_not_acceptable() {
 
 #[tokio::test]
 async fn accept_with_one_plain_instance_among_parameterised_ones_is_served() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let accept = format!("{MT}; charset=utf-8, {MT}");
     let response = app
         .request(Method::GET, "/api/products", &[("Accept", &accept)], None)
@@ -103,7 +103,7 @@ async fn accept_with_one_plain_instance_among_parameterised_ones_is_served() {
 
 #[tokio::test]
 async fn accept_with_a_profile_parameter_is_served() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let accept = format!("{MT}; profile=\"https://example.com/profile\"");
     let response = app
         .request(Method::GET, "/api/products", &[("Accept", &accept)], None)
@@ -114,7 +114,7 @@ async fn accept_with_a_profile_parameter_is_served() {
 
 #[tokio::test]
 async fn accept_with_a_quality_value_is_served() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_seeded();
     let accept = format!("{MT}; q=0.9");
     let response = app
         .request(Method::GET, "/api/products", &[("Accept", &accept)], None)
@@ -124,7 +124,7 @@ async fn accept_with_a_quality_value_is_served() {
 
 #[tokio::test]
 async fn media_type_names_are_case_insensitive_in_accept_and_content_type() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let odd_case = "Application/VND.API+JSON";
     let get = app
         .request(Method::GET, "/api/products", &[("Accept", odd_case)], None)
@@ -143,7 +143,7 @@ async fn media_type_names_are_case_insensitive_in_accept_and_content_type() {
 }
 
 async fn post_with_content_type(
-    app: &TestApp,
+    app: &ApiClient,
     content_type: &str,
     sku: &str,
 ) -> jsonapi_tests::TestResponse {
@@ -173,7 +173,7 @@ async fn content_type_with_a_charset_parameter_is_an_unsupported_media_type() {
 
 #[tokio::test]
 async fn content_type_with_an_unknown_parameter_is_an_unsupported_media_type() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = post_with_content_type(&app, &format!("{MT}; foo=bar"), "CT-2").await;
     assert_error(
         &response,
@@ -185,7 +185,7 @@ async fn content_type_with_an_unknown_parameter_is_an_unsupported_media_type() {
 
 #[tokio::test]
 async fn content_type_with_an_unknown_extension_is_an_unsupported_media_type() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for ext in [
         "https://example.com/unknown",
         "https://jsonapi.org/ext/atomic",
@@ -202,7 +202,7 @@ async fn content_type_with_an_unknown_extension_is_an_unsupported_media_type() {
 
 #[tokio::test]
 async fn content_type_with_a_profile_parameter_is_accepted() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = post_with_content_type(
         &app,
         &format!("{MT}; profile=\"https://example.com/p\""),
@@ -214,7 +214,7 @@ async fn content_type_with_a_profile_parameter_is_accepted() {
 
 #[tokio::test]
 async fn a_post_as_plain_json_is_an_unsupported_media_type() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     for content_type in ["application/json", "text/plain"] {
         let response = post_with_content_type(&app, content_type, "CT-5").await;
         assert_error(
@@ -228,7 +228,7 @@ async fn a_post_as_plain_json_is_an_unsupported_media_type() {
 
 #[tokio::test]
 async fn a_patch_with_a_parameterised_content_type_is_an_unsupported_media_type() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = crate::fixtures::create_product(&app, "CT-6").await;
     let id = jsonapi_tests::values::id_of(&product);
     let body = resource_doc(

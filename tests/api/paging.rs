@@ -3,7 +3,7 @@
 //!
 //! The seed data holds products 1..=50.
 
-use jsonapi_tests::{Source, TestApp, assert_error, assert_error_detail};
+use jsonapi_tests::{ApiClient, Source, TestApp, assert_error, assert_error_detail};
 
 fn ids(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
     range.map(|i| i.to_string()).collect()
@@ -216,7 +216,7 @@ async fn total_count_counts_an_empty_collection_as_zero() {
     assert_eq!(response.header("x-include-total-count"), Some("0"));
 }
 
-async fn category_with_products(app: &TestApp, count: usize) -> String {
+async fn category_with_products(app: &ApiClient, count: usize) -> String {
     let category = crate::fixtures::create_category(app, "Full", None).await;
     let id = jsonapi_tests::values::id_of(&category).to_owned();
     for i in 0..count {
@@ -278,7 +278,7 @@ async fn total_count_is_reported_for_to_many_related_collections_and_relationshi
 
 #[tokio::test]
 async fn an_unknown_query_parameter_on_a_related_route_is_rejected() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = category_with_products(&app, 1).await;
     for path in [
         format!("/api/categories/{category}/products?foo=1"),

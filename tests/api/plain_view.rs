@@ -4,13 +4,14 @@
 //! plain-only rules follow.
 
 use jsonapi_tests::plain::{self, Format, from_json_api};
+use jsonapi_tests::values::id_of;
 use jsonapi_tests::{
-    ApiClient, MT, Method, Source, TestApp, TestResponse, assert_error, json, resource_doc,
+    ApiClient, MT, Method, Source, TestResponse, assert_error, json, resource_doc, shared_scratch,
     shared_seeded, to_one,
 };
 use serde_json::Value;
 
-use crate::fixtures::product_attributes;
+use crate::fixtures::{create_category, create_product, product_attributes};
 
 const PLAIN: &str = plain::MEDIA_TYPE;
 
@@ -176,7 +177,9 @@ async fn written_as_read(api: &ApiClient, format: Format, response: &TestRespons
 
 #[tokio::test]
 async fn writes_work_the_same_in_both_formats() {
-    let app = TestApp::spawn_seeded().await;
+    let app = shared_scratch();
+    let first = id_of(&create_category(&app, "First", None).await).to_owned();
+    let second = id_of(&create_category(&app, "Second", None).await).to_owned();
     for format in Format::BOTH {
         let api = app.with_format(format);
         let sku = format!("BOTH-{format:?}");
@@ -187,7 +190,7 @@ async fn writes_work_the_same_in_both_formats() {
                     "products",
                     None,
                     product_attributes(&sku),
-                    json!({ "category": to_one("categories", "2") }),
+                    json!({ "category": to_one("categories", &first) }),
                 ),
             )
             .await;
@@ -215,12 +218,12 @@ async fn writes_work_the_same_in_both_formats() {
         let relationship = format!("{path}/relationships/category");
         api.patch(
             &relationship,
-            &json!({ "data": { "type": "categories", "id": "3" } }),
+            &json!({ "data": { "type": "categories", "id": second } }),
         )
         .await
         .assert_status(204);
         let linkage = app.get(&relationship).await;
-        assert_eq!(linkage.data()["id"], "3");
+        assert_eq!(linkage.data()["id"], second.as_str());
 
         api.delete(&path).await.assert_status(204);
         app.get(&path).await.assert_status(404);
@@ -229,7 +232,7 @@ async fn writes_work_the_same_in_both_formats() {
 
 #[tokio::test]
 async fn write_errors_point_into_the_body_each_format_sent() {
-    let app = TestApp::spawn_seeded().await;
+    let app = shared_scratch();
     let mut attributes = product_attributes("BAD-1");
     attributes["price"] = json!(-1);
     attributes["color"] = json!("red");
@@ -268,6 +271,17 @@ async fn write_errors_point_into_the_body_each_format_sent() {
     assert!(found.items().is_empty());
 }
 
+/// Sends `body` with exactly these headers (the bearer token aside): no `Accept` unless given.
+async fn send(
+    api: &ApiClient,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> TestResponse {
+    api.request(method, path, headers, Some(body)).await
+}
+
 fn plain_error<'r>(response: &'r TestResponse, status: u16, title: &str) -> &'r Value {
     response.assert_status(status);
     assert_eq!(response.header("content-type"), Some(PLAIN));
@@ -302,17 +316,17 @@ async fn accept_without_json_is_refused_with_the_models_detail() {
 
 #[tokio::test]
 async fn a_content_type_other_than_json_is_refused_with_the_models_detail() {
-    let app = TestApp::spawn_seeded().await;
+    let app = shared_scratch();
     let body = json!({ "sku": "CT-PLAIN", "name": "Tea", "price": "1.00" }).to_string();
     for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
-        let response = app
-            .request(
-                Method::POST,
-                "/api/products",
-                &[("Content-Type", content_type)],
-                Some(&body),
-            )
-            .await;
+        let response = send(
+            &app,
+            Method::POST,
+            "/api/products",
+            &[("Content-Type", content_type)],
+            &body,
+        )
+        .await;
         let error = plain_error(&response, 406, "not acceptable http exception");
         assert_eq!(
             error["detail"],
@@ -323,14 +337,12 @@ async fn a_content_type_other_than_json_is_refused_with_the_models_detail() {
     for (headers, sku) in [
         (
             vec![("Content-Type", "application/json; charset=utf-8")],
-            "CT-1",
+            "CT-PLAIN-1",
         ),
-        (vec![], "CT-2"),
+        (vec![], "CT-PLAIN-2"),
     ] {
         let body = json!({ "sku": sku, "name": "Tea", "price": "1.00" }).to_string();
-        let response = app
-            .request(Method::POST, "/api/products", &headers, Some(&body))
-            .await;
+        let response = send(&app, Method::POST, "/api/products", &headers, &body).await;
         response.assert_status(201);
         assert_eq!(response.json()["sku"], sku);
     }
@@ -338,27 +350,27 @@ async fn a_content_type_other_than_json_is_refused_with_the_models_detail() {
 
 #[tokio::test]
 async fn json_api_in_content_type_alone_makes_the_request_json_api() {
-    let app = TestApp::spawn_seeded().await;
+    let app = shared_scratch();
     let body = resource_doc("products", None, product_attributes("CT-JA"), json!({})).to_string();
-    let response = app
-        .request(
-            Method::POST,
-            "/api/products",
-            &[("Content-Type", MT), ("Accept", PLAIN)],
-            Some(&body),
-        )
-        .await;
+    let response = send(
+        &app,
+        Method::POST,
+        "/api/products",
+        &[("Content-Type", MT), ("Accept", PLAIN)],
+        &body,
+    )
+    .await;
     response.assert_status(201);
     assert_eq!(response.header("content-type"), Some(MT));
     // A JSON:API Accept with a plain body's Content-Type stays JSON:API, and refuses it.
-    let response = app
-        .request(
-            Method::POST,
-            "/api/products",
-            &[("Content-Type", PLAIN), ("Accept", MT)],
-            Some(&body),
-        )
-        .await;
+    let response = send(
+        &app,
+        Method::POST,
+        "/api/products",
+        &[("Content-Type", PLAIN), ("Accept", MT)],
+        &body,
+    )
+    .await;
     assert_error(
         &response,
         415,
@@ -379,44 +391,34 @@ async fn refusals_before_the_action_are_plain_too() {
 
 #[tokio::test]
 async fn an_update_takes_its_id_from_the_url_and_refuses_another() {
-    let app = TestApp::spawn_seeded().await;
+    let app = shared_scratch();
+    let id = id_of(&create_product(&app, "PLAIN-ID").await).to_owned();
+    let other = id_of(&create_product(&app, "PLAIN-OTHER").await).to_owned();
     let api = app.with_format(Format::Plain);
+    let path = format!("/api/products/{id}");
+    let headers = [("Content-Type", PLAIN)];
     let body = json!({ "name": "No id in the body" }).to_string();
-    let response = api
-        .request(
-            Method::PATCH,
-            "/api/products/2",
-            &[("Content-Type", PLAIN)],
-            Some(&body),
-        )
-        .await;
+    let response = send(&api, Method::PATCH, &path, &headers, &body).await;
     response.assert_status(200);
     assert_eq!(response.json()["name"], "No id in the body");
-    let body = json!({ "id": "3", "name": "Elsewhere" }).to_string();
-    let response = api
-        .request(
-            Method::PATCH,
-            "/api/products/2",
-            &[("Content-Type", PLAIN)],
-            Some(&body),
-        )
-        .await;
+    let body = json!({ "id": other, "name": "Elsewhere" }).to_string();
+    let response = send(&api, Method::PATCH, &path, &headers, &body).await;
     let error = plain_error(&response, 409, "conflict constraint");
     assert_eq!(error["source"], "/id");
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_an_object_or_not_json_is_refused_as_a_whole() {
-    let app = TestApp::spawn_seeded().await;
+    let app = shared_scratch();
     for body in ["[1, 2]", "{\"sku\": "] {
-        let response = app
-            .request(
-                Method::POST,
-                "/api/products",
-                &[("Content-Type", PLAIN)],
-                Some(body),
-            )
-            .await;
+        let response = send(
+            &app,
+            Method::POST,
+            "/api/products",
+            &[("Content-Type", PLAIN)],
+            body,
+        )
+        .await;
         response.assert_status(400);
         let errors = response.json().as_array().expect("an error array").clone();
         assert!(

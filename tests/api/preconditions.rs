@@ -115,7 +115,7 @@ async fn a_resource_carries_a_strong_etag_and_if_none_match_answers_304_without_
 
 #[tokio::test]
 async fn a_stale_if_match_is_412_and_changes_nothing_a_current_one_applies() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let id = id_of(&create_product(&app, "IM-1").await).to_owned();
     let path = format!("/api/products/{id}");
     let old = etag(&app.get(&path).await);
@@ -169,7 +169,7 @@ async fn a_stale_if_match_is_412_and_changes_nothing_a_current_one_applies() {
 
 #[tokio::test]
 async fn malformed_precondition_headers_are_400_naming_the_header() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let id = id_of(&create_product(&app, "MF-1").await).to_owned();
     let path = format!("/api/products/{id}");
     for (header, value) in [
@@ -190,7 +190,7 @@ async fn malformed_precondition_headers_are_400_naming_the_header() {
 
 #[tokio::test]
 async fn relationship_writes_check_if_match_on_the_owner_and_answer_its_version() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = id_of(&create_category(&app, "Tea", None).await).to_owned();
     let other = id_of(&create_category(&app, "Coffee", None).await).to_owned();
     let product = id_of(&create_product(&app, "RW-1").await).to_owned();
@@ -331,12 +331,12 @@ async fn a_type_that_requires_if_match_answers_428_without_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_patches_with_one_tag_give_exactly_one_200() {
     const WRITERS: usize = 50;
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let id = id_of(&create_product(&app, "ST-1").await).to_owned();
     let path = format!("/api/products/{id}");
     let tag = etag(&app.get(&path).await);
     let answers = at_once(WRITERS, |i| {
-        let (api, path, id, tag) = (app.client(), path.clone(), id.clone(), tag.clone());
+        let (api, path, id, tag) = (app.clone(), path.clone(), id.clone(), tag.clone());
         async move {
             // Every writer changes something (0 is the stored quantity): a PATCH that changes
             // nothing holds the version without making a new one, so it could win too.
@@ -369,11 +369,11 @@ async fn fifty_concurrent_patches_with_one_tag_give_exactly_one_200() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_modify_write_with_if_match_loses_no_update() {
     const WRITERS: usize = 50;
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let id = id_of(&create_product(&app, "ST-2").await).to_owned();
     let path = format!("/api/products/{id}");
     let wins = at_once(WRITERS, |_| {
-        let (api, path, id) = (app.client(), path.clone(), id.clone());
+        let (api, path, id) = (app.clone(), path.clone(), id.clone());
         async move {
             loop {
                 let read = api.get(&path).await;

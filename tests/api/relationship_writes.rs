@@ -9,7 +9,7 @@ use jsonapi_tests::{
 };
 
 use crate::fixtures::{
-    create_category, create_customer, create_line_item, create_order, create_product,
+    create_category, create_customer, create_line_item, create_order, create_product, unique_email,
 };
 use crate::query_support::{
     all_of, assert_ids, dec_attr, dec_units, get_ok, ids_sorted_by, included_keys, link,
@@ -166,7 +166,7 @@ async fn a_relationship_endpoint_lists_identifiers_with_self_and_related_links()
 
 #[tokio::test]
 async fn patching_a_to_one_relationship_sets_and_clears_it_on_both_sides() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let a = new_category(&app, "A").await;
     let b = new_category(&app, "B").await;
     let product = new_product(&app, "MOVE-1", Some(&a)).await;
@@ -354,7 +354,7 @@ async fn deleting_from_a_to_many_relationship_removes_members_and_ignores_absent
 
 #[tokio::test]
 async fn post_and_delete_on_a_to_one_relationship_are_not_allowed() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let c = new_category(&app, "C").await;
     let product = new_product(&app, "ONE-1", Some(&c)).await;
     let path = rel("products", &product, "category");
@@ -385,7 +385,7 @@ async fn post_and_delete_on_a_to_one_relationship_are_not_allowed() {
 
 #[tokio::test]
 async fn relationship_bodies_of_the_wrong_shape_are_rejected() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let c = new_category(&app, "C").await;
     let product = new_product(&app, "SHAPE-1", Some(&c)).await;
     let to_many = rel("categories", &c, "products");
@@ -419,7 +419,7 @@ async fn relationship_bodies_of_the_wrong_shape_are_rejected() {
 
 #[tokio::test]
 async fn a_member_that_does_not_exist_is_not_found_and_nothing_changes() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let c = new_category(&app, "C").await;
     let p1 = new_product(&app, "NF-1", Some(&c)).await;
     let p2 = new_product(&app, "NF-2", None).await;
@@ -461,8 +461,8 @@ async fn a_member_that_does_not_exist_is_not_found_and_nothing_changes() {
 
 #[tokio::test]
 async fn a_line_item_moved_by_either_side_moves_on_both_and_the_totals_follow() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let product = create_product(&app, "MOVE-LI").await;
     let first = create_order(&app, id_of(&customer)).await;
     let second = create_order(&app, id_of(&customer)).await;
@@ -517,7 +517,7 @@ async fn a_line_item_moved_by_either_side_moves_on_both_and_the_totals_follow() 
 
 #[tokio::test]
 async fn a_parent_set_from_either_side_shows_on_both() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = new_category(&app, "Parent").await;
     let a = new_category(&app, "A").await;
     let b = new_category(&app, "B").await;
@@ -558,7 +558,7 @@ async fn a_parent_set_from_either_side_shows_on_both() {
 
 #[tokio::test]
 async fn deleting_a_resource_leaves_no_dangling_linkage() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let parent = new_category(&app, "Parent").await;
     let category = id_of(&create_category(&app, "Child", Some(&parent)).await).to_owned();
     let grandchild = id_of(&create_category(&app, "Grandchild", Some(&category)).await).to_owned();
@@ -577,8 +577,8 @@ async fn deleting_a_resource_leaves_no_dangling_linkage() {
 
 #[tokio::test]
 async fn deleting_an_order_removes_its_line_items_everywhere() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let product = create_product(&app, "CASCADE-1").await;
     let order = create_order(&app, id_of(&customer)).await;
     let item = create_line_item(&app, &order, id_of(&product), 1, "1.00").await;
@@ -603,8 +603,8 @@ async fn deleting_an_order_removes_its_line_items_everywhere() {
 
 #[tokio::test]
 async fn a_customer_with_orders_cannot_be_deleted() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let customer = id_of(&customer).to_owned();
     let order = create_order(&app, &customer).await;
     let response = app.delete(&format!("/api/customers/{customer}")).await;

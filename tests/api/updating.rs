@@ -6,7 +6,9 @@ use jsonapi_tests::{
     Source, TestApp, Value, assert_error, assert_error_detail, json, resource_doc, to_many, to_one,
 };
 
-use crate::fixtures::{create_category, create_customer, create_order, create_product};
+use crate::fixtures::{
+    create_category, create_customer, create_order, create_product, unique_email,
+};
 
 fn patch_doc(ty: &str, id: &str, attributes: Value) -> Value {
     resource_doc(ty, Some(id), attributes, json!({}))
@@ -14,7 +16,7 @@ fn patch_doc(ty: &str, id: &str, attributes: Value) -> Value {
 
 #[tokio::test]
 async fn patching_one_attribute_returns_200_and_leaves_the_others_untouched() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Tools", None).await;
     let created = app
         .create(
@@ -58,7 +60,7 @@ async fn patching_one_attribute_returns_200_and_leaves_the_others_untouched() {
 
 #[tokio::test]
 async fn patching_only_a_relationship_leaves_the_attributes_untouched() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "PR-1").await;
     let category = create_category(&app, "Kitchen", None).await;
     let id = id_of(&product);
@@ -86,7 +88,7 @@ async fn patching_only_a_relationship_leaves_the_attributes_untouched() {
 
 #[tokio::test]
 async fn a_nullable_to_one_relationship_can_be_cleared() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let category = create_category(&app, "Tools", None).await;
     let product = app
         .create(
@@ -149,7 +151,7 @@ async fn a_to_many_relationship_is_replaced_by_a_patch() {
 
 #[tokio::test]
 async fn a_nullable_attribute_can_be_set_to_null() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = app
         .create(
             "products",
@@ -175,7 +177,7 @@ async fn a_nullable_attribute_can_be_set_to_null() {
 
 #[tokio::test]
 async fn an_id_in_the_body_other_than_the_url_id_conflicts() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let a = create_product(&app, "ID-1").await;
     let b = create_product(&app, "ID-2").await;
     let response = app
@@ -202,7 +204,7 @@ async fn an_id_in_the_body_other_than_the_url_id_conflicts() {
 
 #[tokio::test]
 async fn a_type_in_the_body_other_than_the_url_type_conflicts() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "TY-1").await;
     let id = id_of(&product);
     let response = app
@@ -221,7 +223,7 @@ async fn a_type_in_the_body_other_than_the_url_type_conflicts() {
 
 #[tokio::test]
 async fn a_patch_without_an_id_in_the_body_is_invalid_request_data() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "NOID-1").await;
     let response = app
         .patch(
@@ -258,7 +260,7 @@ async fn patching_a_missing_resource_is_not_found() {
 
 #[tokio::test]
 async fn patching_a_malformed_id_is_a_bad_identifier() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let response = app
         .patch(
             "/api/products/abc",
@@ -270,7 +272,7 @@ async fn patching_a_malformed_id_is_a_bad_identifier() {
 
 #[tokio::test]
 async fn read_only_timestamps_sent_on_update_are_ignored() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "RO-1").await;
     let id = id_of(&product);
     let response = app
@@ -294,7 +296,7 @@ async fn read_only_timestamps_sent_on_update_are_ignored() {
 
 #[tokio::test]
 async fn updated_at_moves_forward_on_update_and_created_at_stays() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "UPD-1").await;
     let id = id_of(&product);
     let response = app
@@ -317,8 +319,8 @@ async fn updated_at_moves_forward_on_update_and_created_at_stays() {
 
 #[tokio::test]
 async fn an_output_only_field_in_a_patch_is_an_extra_field() {
-    let app = TestApp::spawn().await;
-    let customer = create_customer(&app, "Ada", "ada@example.com").await;
+    let app = jsonapi_tests::shared_scratch();
+    let customer = create_customer(&app, "Ada", &unique_email("ada")).await;
     let order = create_order(&app, id_of(&customer)).await;
     let response = app
         .patch(
@@ -336,7 +338,7 @@ async fn an_output_only_field_in_a_patch_is_an_extra_field() {
 
 #[tokio::test]
 async fn an_unknown_field_in_a_patch_is_an_extra_field() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "UF-1").await;
     let id = id_of(&product);
     let response = app
@@ -372,7 +374,7 @@ async fn an_unknown_field_in_a_patch_is_an_extra_field() {
 
 #[tokio::test]
 async fn a_patch_is_validated_like_a_create() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "VAL-1").await;
     let id = id_of(&product);
     let path = format!("/api/products/{id}");
@@ -416,7 +418,7 @@ async fn a_patch_is_validated_like_a_create() {
 
 #[tokio::test]
 async fn a_patch_to_another_products_sku_is_a_unique_entity_error() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     create_product(&app, "TAKEN").await;
     let product = create_product(&app, "MINE").await;
     let id = id_of(&product);
@@ -452,7 +454,7 @@ async fn a_patch_to_another_products_sku_is_a_unique_entity_error() {
 
 #[tokio::test]
 async fn a_patch_linking_a_missing_resource_is_a_form_error() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = create_product(&app, "FKU-1").await;
     let id = id_of(&product);
     let response = app
@@ -477,11 +479,11 @@ async fn a_patch_linking_a_missing_resource_is_a_form_error() {
 
 #[tokio::test]
 async fn a_password_change_is_accepted_but_never_returned() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let user = app
         .create(
             "users",
-            json!({ "username": "ada", "email": "ada@example.com" }),
+            json!({ "username": "ada", "email": unique_email("ada") }),
             json!({}),
         )
         .await;

@@ -258,7 +258,7 @@ async fn upsert_where_it_is_not_available_is_a_value_constraint() {
 
 #[tokio::test]
 async fn an_upsert_update_is_validated_like_an_update() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let existing = crate::fixtures::create_product(&app, "VALUP-1").await;
     let response = app
         .post(

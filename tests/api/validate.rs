@@ -75,7 +75,7 @@ async fn a_validated_create_answers_like_a_create_and_stores_nothing() {
 #[tokio::test]
 async fn a_validated_create_reports_the_errors_of_a_create() {
     let app = TestApp::spawn().await;
-    crate::fixtures::create_product(&app, "TAKEN").await;
+    crate::fixtures::create_product(&app, "TAKEN-VAL").await;
     let before = ids(&app, "products").await;
     let invalid = json!({ "data": { "type": "products", "meta": { "validate": true },
                                     "attributes": { "sku": "FREE", "price": "-1", "color": "red" } } });
@@ -98,7 +98,7 @@ async fn a_validated_create_reports_the_errors_of_a_create() {
     let taken = app
         .post(
             "/api/products",
-            &product_doc("TAKEN", json!({ "validate": true })),
+            &product_doc("TAKEN-VAL", json!({ "validate": true })),
         )
         .await;
     assert_error(
@@ -173,7 +173,7 @@ async fn a_dry_run_claims_no_unique_value() {
 
 #[tokio::test]
 async fn a_validated_update_answers_like_an_update_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = jsonapi_tests::shared_scratch();
     let product = crate::fixtures::create_product(&app, "KEEP-1").await;
     let id = id_of(&product).to_owned();
     let before = app.fetch("products", &id).await;

@@ -98,6 +98,7 @@ impl ServerProcess {
     /// # Panics
     /// As [`ServerProcess::start`].
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        crate::tally::count("server process");
         let mut child = Command::new(server_binary())
             .args(args)
             .envs(env.iter().copied())
@@ -242,6 +243,7 @@ pub fn run_to_exit_with_env(
     set: &[(&str, &str)],
     removed: &[&str],
 ) -> (ExitStatus, String, String) {
+    crate::tally::count("command process");
     let mut command = Command::new(server_binary());
     for name in removed {
         command.env_remove(name);

@@ -1,8 +1,10 @@
 //! Black-box test harness for the JSON:API served by `jsonapi-local`.
 //!
-//! Every test starts its own server on a fresh data folder ([`TestApp::spawn`]) and talks to it over
-//! real HTTP with a small hyper client ([`ApiClient`]). Every server is started with its
-//! development client (role `admin`); the harness gets an access token for it once per server
+//! A test talks over real HTTP with a small hyper client ([`ApiClient`]) to a server of its own,
+//! started on a fresh data folder ([`TestApp::spawn`]), or to one the whole process shares: the
+//! seeded one for reads ([`shared_seeded`]), a scratch one for tests that write only resources of
+//! their own ([`shared_scratch`]). [`tally`] counts servers and requests. Every server is started
+//! with its development client (role `admin`); the harness gets an access token for it once per server
 //! (client credentials over HTTP) and the client sends it as `Authorization: Bearer …` on every
 //! request that does not set its own `Authorization` ([`ApiClient::with_token`],
 //! [`ApiClient::anonymous`] change that). Every response the harness sees is checked
@@ -20,7 +22,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,6 +37,7 @@ use tempfile::TempDir;
 
 pub use hyper::{HeaderMap, Method, StatusCode};
 pub use serde_json::{Value, json};
+pub use shared::{shared_scratch, shared_scratch_dev_client, shared_seeded, unique};
 
 pub mod authorize;
 pub mod binary;
@@ -42,6 +45,8 @@ pub mod conformance;
 pub mod idp;
 pub mod openapi;
 pub mod plain;
+mod shared;
+pub mod tally;
 pub mod tokens;
 pub mod values;
 
@@ -284,6 +289,11 @@ fn options(data: &Path, seed: bool, setup: &Setup) -> Options {
 }
 
 async fn start_server(data: &Path, seed: bool, setup: &Setup) -> Server {
+    tally::count(if seed {
+        "server seeded"
+    } else {
+        "server empty"
+    });
     let options = options(data, seed, setup);
     let started = match &setup.key {
         Some(key) => Server::start_with_signing_key(options, key.clone()).await,
@@ -396,62 +406,6 @@ fn dynamodb_backend(data: &Path) -> Option<DynamoOptions> {
         }
         Ok(other) => panic!("JSONAPI_TEST_BACKEND={other:?}: expected embedded or dynamodb"),
     }
-}
-
-/// A client for one server loaded with the seed data and shared by every test of this process
-/// that only reads it (seeding is the slow part of starting a server, much more so on
-/// DynamoDB). Never write through it: tests that change data start their own [`TestApp`].
-///
-/// The server runs on a thread and runtime of its own, for the life of the test process; its
-/// data folder is `$TMPDIR/jsonapi-tests-shared-{pid}`, and folders left by earlier processes
-/// that are gone are removed when it starts.
-///
-/// # Panics
-/// When the shared server cannot start.
-pub fn shared_seeded() -> ApiClient {
-    static SHARED: OnceLock<(String, Option<String>)> = OnceLock::new();
-    let (base_url, token) = SHARED.get_or_init(start_shared_seeded);
-    ApiClient::new(base_url.clone()).with_token(token.as_deref())
-}
-
-fn start_shared_seeded() -> (String, Option<String>) {
-    const PREFIX: &str = "jsonapi-tests-shared-";
-    let tmp = std::env::temp_dir();
-    if let Ok(entries) = std::fs::read_dir(&tmp) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else {
-                continue;
-            };
-            if !Path::new("/proc").join(pid).exists() {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
-    let data = tmp.join(format!("{PREFIX}{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    std::fs::create_dir_all(&data).expect("the shared data folder");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("shared-seeded-server".to_owned())
-        .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("the shared server's runtime");
-            runtime.block_on(async move {
-                let server = start_server(&data, true, &Setup::default()).await;
-                let (api, _) = authenticated_client(&server).await;
-                let _ = sender.send((server.base_url(), api.token().map(str::to_owned)));
-                // Serve until the test process exits.
-                std::future::pending::<()>().await;
-            });
-        })
-        .expect("the shared server's thread");
-    receiver
-        .recv()
-        .expect("the shared seeded server started (see the panic above)")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -591,6 +545,7 @@ impl ApiClient {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> TestResponse {
+        tally::count("request");
         let url = self.url(path);
         let mut builder = hyper::Request::builder().method(method.clone()).uri(&url);
         let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
@@ -697,6 +652,7 @@ impl ApiClient {
     /// answer breaks a conformance rule.
     pub async fn raw(&self, request: Vec<u8>, close_write: bool) -> TestResponse {
         use std::io::{Read as _, Write as _};
+        tally::count("request");
         let addr = self
             .base_url
             .strip_prefix("http://")

@@ -354,33 +354,32 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             text.push('\n');
             text
         }
-        Command::Template => {
-            // The template carries the digest of the text the functions will be built with.
-            let text = match config.map(std::fs::read_to_string).transpose() {
-                Ok(text) => text,
-                Err(e) => {
-                    eprintln!("jsonapi-local: {file}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let text = text.as_deref().unwrap_or(jsonapi_config::EXAMPLE_DOMAIN);
-            let config = jsonapi_sam::Configuration {
-                file: &file,
-                text,
-                schema: &schema,
-            };
-            match jsonapi_sam::template(config) {
-                Ok(template) => template,
-                Err(e) => {
-                    eprintln!("jsonapi-local: {file}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
+        Command::Template => match template(config, &file, &schema) {
+            Some(template) => template,
+            None => return ExitCode::FAILURE,
+        },
         Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
     };
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// The SAM template of the configuration in `config` (the example's without one); `None`
+/// once the reason it cannot be made is printed.
+fn template(config: Option<&Path>, file: &str, schema: &jsonapi_config::Schema) -> Option<String> {
+    // The template carries the digest of the text the functions will be built with.
+    let text = match config.map(std::fs::read_to_string).transpose() {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("jsonapi-local: {file}: {e}");
+            return None;
+        }
+    };
+    let text = text.as_deref().unwrap_or(jsonapi_config::EXAMPLE_DOMAIN);
+    let config = jsonapi_sam::Configuration { file, text, schema };
+    jsonapi_sam::template(config)
+        .inspect_err(|e| eprintln!("jsonapi-local: {file}: {e}"))
+        .ok()
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are registered when this is called, not when
