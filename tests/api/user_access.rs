@@ -99,7 +99,7 @@ async fn product_count(app: &TestApp) -> usize {
 
 #[tokio::test]
 async fn a_disabled_users_token_is_refused_and_creates_nothing() {
-    let app = TestApp::spawn_seeded_with_auth_cache_ttl(TTL).await;
+    let app = TestApp::spawn_with_auth_cache_ttl(TTL, true).await;
     let (id, user, refresh) = signed_in(&app, "grace", &["editor"]).await;
     user.post("/api/products", &product("GRACE-1"))
         .await
@@ -122,7 +122,7 @@ async fn a_disabled_users_token_is_refused_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_re_enabled_users_token_works_again() {
-    let app = TestApp::spawn_seeded_with_auth_cache_ttl(TTL).await;
+    let app = TestApp::spawn_with_auth_cache_ttl(TTL, true).await;
     let (id, user, _) = signed_in(&app, "grace", &["viewer"]).await;
     set_enabled(&app, &id, false).await;
     past_the_ttl().await;
@@ -135,7 +135,7 @@ async fn a_re_enabled_users_token_works_again() {
 
 #[tokio::test]
 async fn a_deleted_users_token_is_refused() {
-    let app = TestApp::spawn_seeded_with_auth_cache_ttl(TTL).await;
+    let app = TestApp::spawn_with_auth_cache_ttl(TTL, true).await;
     let (id, user, refresh) = signed_in(&app, "grace", &["editor"]).await;
     user.get("/api/products/1").await.assert_status(200);
 
@@ -153,7 +153,7 @@ async fn a_deleted_users_token_is_refused() {
 
 #[tokio::test]
 async fn a_users_tokens_follow_its_current_roles_not_those_they_name() {
-    let app = TestApp::spawn_seeded_with_auth_cache_ttl(TTL).await;
+    let app = TestApp::spawn_with_auth_cache_ttl(TTL, true).await;
     let (id, user, _) = signed_in(&app, "grace", &["editor"]).await;
     user.post("/api/products", &product("ROLES-1"))
         .await
@@ -211,7 +211,7 @@ async fn at_the_default_ttl_a_disabled_users_access_ends_within_five_seconds() {
 
 #[tokio::test]
 async fn a_new_password_ends_the_refresh_tokens_of_the_old_one() {
-    let app = TestApp::spawn_seeded_with_auth_cache_ttl(TTL).await;
+    let app = TestApp::spawn_with_auth_cache_ttl(TTL, true).await;
     let (id, user, refresh) = signed_in(&app, "grace", &["viewer"]).await;
     let body = resource_doc(
         "users",

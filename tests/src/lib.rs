@@ -155,15 +155,16 @@ impl TestApp {
         Self::spawn_setup(setup, seed).await
     }
 
-    /// A server for the example domain loaded with the seed data that trusts the states of
-    /// clients, users and roles for `ttl` instead of its default (5 s), so that a test of what
-    /// follows a change of them need not wait that long.
-    pub async fn spawn_seeded_with_auth_cache_ttl(ttl: Duration) -> Self {
+    /// A server for the example domain (with the seed data if `seed`) that trusts the states of
+    /// clients, users and roles for `ttl` instead of its default (5 s): a short one so that a
+    /// test of what follows a change of them need not wait that long, a long one so that a test
+    /// that changes them on the way keeps its caller's access.
+    pub async fn spawn_with_auth_cache_ttl(ttl: Duration, seed: bool) -> Self {
         let setup = Setup {
             auth_cache_ttl: Some(ttl),
             ..Setup::default()
         };
-        Self::spawn_setup(setup, true).await
+        Self::spawn_setup(setup, seed).await
     }
 
     async fn spawn_setup(setup: Setup, seed: bool) -> Self {
