@@ -144,9 +144,14 @@ impl Operation {
         }
     }
 
+    /// The kebab-case name (`get-list`): the operation's ids in the OpenAPI document.
+    pub fn slug(self) -> String {
+        self.name().replace('_', "-")
+    }
+
     /// The kebab-case name of the operation's function folder (`functions/get-list`).
     pub fn function_name(self) -> String {
-        self.function().name().replace('_', "-")
+        self.function().slug()
     }
 
     /// Whether the operation only reads (its function gets no write permission).

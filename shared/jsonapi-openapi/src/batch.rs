@@ -248,7 +248,7 @@ fn operation(schema: &Schema, ty: &ResourceType) -> Value {
         );
     }
     json!({
-        "operationId": format!("update_list-{t}"),
+        "operationId": format!("{}-{t}", Operation::UpdateList.slug()),
         "tags": [t],
         "summary": format!("Create or update many {t} resources (batch)"),
         "description": format!("The batch API (by default asynchronous: 202 and an operation to poll): `data` is an array of resource objects of this type (no meta: create; `meta.update: true`: update the resource with this `id`; `meta.upsert`: update or create), `included` more resources linked to them. With `X-Mode: sync` the items are written in request order, all or nothing (at most {} in `data` and {} in `included`). A request that cannot be read, whose items are of another type, or that asks for what the caller may not do is refused before anything is written.", limits.sync_limit, limits.sync_included_limit),

@@ -165,7 +165,7 @@ impl Route<'_> {
 
     /// The id of `operation` on this path: `get-list-products`, `get-products-item`, …
     fn operation_id(&self, operation: Operation) -> String {
-        format!("{}-{}", operation.name(), self.slug())
+        format!("{}-{}", operation.slug(), self.slug())
     }
 
     /// The resources the route's documents hold: the type, or the relationship's target.

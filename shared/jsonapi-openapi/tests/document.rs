@@ -184,6 +184,9 @@ fn every_reference_and_link_points_at_something() {
                 }
             }
         }
+        // Ids are public (client generators name methods after them, the sandbox's anchors
+        // too): the kebab-case operation, then the path (no type here has an underscore).
+        assert!(ids.iter().all(|id| !id.contains('_')), "{ids:?}");
         for item in doc["paths"].as_object().unwrap().values() {
             for op in item.as_object().unwrap().values() {
                 for response in op["responses"].as_object().into_iter().flatten() {
