@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::schemas::request_document;
 use crate::values::reference;
-use crate::{MEDIA_TYPE, params};
+use crate::{MEDIA_TYPE, params, plain};
 
 /// Adds `patch` to the list path of every type that enables update_list, the batch request
 /// documents to the schemas, and the operations' routes; whether any type enables it.
@@ -66,6 +66,27 @@ fn operation_paths(
         .iter()
         .map(|c| ((*c).to_owned(), json!({ "type": "integer", "minimum": 0 })))
         .collect();
+    let required = [
+        "status",
+        "progress",
+        "createdAt",
+        "updatedAt",
+        "elapsedTime",
+        "entityType",
+        "summary",
+    ];
+    let attributes = json!({
+        "status": { "enum": ["new", "running", "success", "failed", "cancelled"] },
+        "progress": { "type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "null until the operation starts, then the share of its chunks done." },
+        "createdAt": { "type": "string", "format": "date-time" },
+        "updatedAt": { "type": "string", "format": "date-time" },
+        "elapsedTime": { "type": "integer", "minimum": 0, "description": "Seconds since the operation started." },
+        "entityType": { "type": "string" },
+        "summary": {
+            "description": "Once finished: items read, written (created and updated), errors, and the milliseconds spent applying them.",
+            "oneOf": [{ "type": "null" }, { "type": "object", "properties": summary, "required": counters }],
+        },
+    });
     components.insert(
         "asyncoperations.resource".into(),
         json!({
@@ -75,24 +96,16 @@ fn operation_paths(
                 "type": { "const": "asyncoperations" },
                 "id": { "type": "string" },
                 "links": reference("links"),
-                "attributes": {
-                    "type": "object",
-                    "required": ["status", "progress", "createdAt", "updatedAt", "elapsedTime", "entityType", "summary"],
-                    "properties": {
-                        "status": { "enum": ["new", "running", "success", "failed", "cancelled"] },
-                        "progress": { "type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "null until the operation starts, then the share of its chunks done." },
-                        "createdAt": { "type": "string", "format": "date-time" },
-                        "updatedAt": { "type": "string", "format": "date-time" },
-                        "elapsedTime": { "type": "integer", "minimum": 0, "description": "Seconds since the operation started." },
-                        "entityType": { "type": "string" },
-                        "summary": {
-                            "description": "Once finished: items read, written (created and updated), errors, and the milliseconds spent applying them.",
-                            "oneOf": [{ "type": "null" }, { "type": "object", "properties": summary, "required": counters }],
-                        },
-                    },
-                },
+                "attributes": { "type": "object", "required": required, "properties": attributes },
             },
         }),
+    );
+    // The plain view's answer (`Accept: application/json`): the fields beside the id.
+    let mut flat = attributes.as_object().cloned().unwrap_or_default();
+    flat.insert("id".into(), json!({ "type": "string" }));
+    components.insert(
+        plain::name("asyncoperations", "document"),
+        json!({ "type": "object", "required": ["id"], "properties": flat }),
     );
     components.insert(
         "asyncoperations.document".into(),
@@ -104,6 +117,19 @@ fn operation_paths(
                 "data": reference("asyncoperations.resource"),
             },
         }),
+    );
+    let error_id = json!({ "type": "string", "description": "`{operation}-{chunk}-{n}`" });
+    let error = json!({
+        "status": { "type": "integer" },
+        "title": { "type": "string" },
+        "detail": { "type": ["string", "null"] },
+        "source": { "type": "object", "properties": { "pointer": { "type": "string" } } },
+    });
+    let mut flat = error.as_object().cloned().unwrap_or_default();
+    flat.insert("id".into(), error_id.clone());
+    components.insert(
+        plain::name("asyncoperationerrors", "collection"),
+        json!({ "type": "array", "items": { "type": "object", "required": ["id"], "properties": flat } }),
     );
     components.insert(
         "asyncoperationerrors.collection".into(),
@@ -118,16 +144,8 @@ fn operation_paths(
                     "required": ["type", "id", "attributes"],
                     "properties": {
                         "type": { "const": "asyncoperationerrors" },
-                        "id": { "type": "string", "description": "`{operation}-{chunk}-{n}`" },
-                        "attributes": {
-                            "type": "object",
-                            "properties": {
-                                "status": { "type": "integer" },
-                                "title": { "type": "string" },
-                                "detail": { "type": ["string", "null"] },
-                                "source": { "type": "object", "properties": { "pointer": { "type": "string" } } },
-                            },
-                        },
+                        "id": error_id,
+                        "attributes": { "type": "object", "properties": error },
                     },
                 } },
             },
@@ -163,7 +181,10 @@ fn operation_paths(
         "200".into(),
         json!({
             "description": "The operation.",
-            "content": { MEDIA_TYPE: { "schema": reference("asyncoperations.document") } },
+            "content": {
+                MEDIA_TYPE: { "schema": reference("asyncoperations.document") },
+                plain::MEDIA_TYPE: { "schema": reference(&plain::name("asyncoperations", "document")) },
+            },
         }),
     );
     paths.insert(
@@ -183,7 +204,10 @@ fn operation_paths(
     let mut page = errors(&[400, 401, 404, 405, 406]);
     page.insert("200".into(), json!({
         "description": "A page of the operation's errors, in the order of the request's items; `source.pointer` points into the request (`/data/57/attributes/price`, `/included/3`).",
-        "content": { MEDIA_TYPE: { "schema": reference("asyncoperationerrors.collection") } },
+        "content": {
+            MEDIA_TYPE: { "schema": reference("asyncoperationerrors.collection") },
+            plain::MEDIA_TYPE: { "schema": reference(&plain::name("asyncoperationerrors", "collection")) },
+        },
     }));
     paths.insert(
         format!("{prefix}/asyncoperations/{{id}}/errors"),
@@ -232,7 +256,10 @@ fn operation(schema: &Schema, ty: &ResourceType) -> Value {
                 "required": true,
                 "schema": { "type": "string" },
             } },
-            "content": { MEDIA_TYPE: { "schema": reference("asyncoperations.document") } },
+            "content": {
+                MEDIA_TYPE: { "schema": reference("asyncoperations.document") },
+                plain::MEDIA_TYPE: { "schema": reference(&plain::name("asyncoperations", "document")) },
+            },
         }),
     );
     let mut errors = vec![400, 405, 406, 409, 413, 415, 503];
