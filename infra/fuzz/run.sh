@@ -58,8 +58,12 @@ echo "== schemathesis (seed $SEED, ${SECONDS_BUDGET} s)"
 started=$SECONDS
 status=0
 # From the scratch folder: whatever the tools keep between runs stays out of the tree.
+# filter_too_much is a check of schemathesis's own data generator (how many of its drafts it threw
+# away for one operation), not of the API: on a loaded machine it failed a run at random
+# (OPTIONS of a related route, whose answer never depends on the draft).
 (cd "$TMP" && "$VENV/bin/st" --config-file "$ROOT/infra/fuzz/schemathesis.toml" run "$URL/api/doc/openapi.json" \
     --phases examples,fuzzing,stateful --seed "$SEED" \
+    --suppress-health-check filter_too_much \
     --max-time "$SECONDS_BUDGET" --workers 2 --no-color) >"$TMP/st.out" 2>&1 || status=$?
 # The report without the per-case progress lines.
 grep -v '^ *[✅❌] *[A-Z]* /' "$TMP/st.out" || true
