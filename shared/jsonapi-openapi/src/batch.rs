@@ -54,14 +54,7 @@ fn operation_paths(
     paths: &mut Map<String, Value>,
     components: &mut Map<String, Value>,
 ) {
-    let counters = [
-        "readCount",
-        "writeCount",
-        "errorCount",
-        "createCount",
-        "updateCount",
-        "aggregateTime",
-    ];
+    let counters = jsonapi_engine::SUMMARY_COUNTERS;
     let summary: Map<String, Value> = counters
         .iter()
         .map(|c| ((*c).to_owned(), json!({ "type": "integer", "minimum": 0 })))

@@ -19,6 +19,8 @@ mod sync;
 mod units;
 mod worker;
 
+pub use operation::COUNTERS as SUMMARY_COUNTERS;
+
 use std::sync::Arc;
 
 use jsonapi_config::ResourceType;

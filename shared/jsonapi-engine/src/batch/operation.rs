@@ -58,7 +58,9 @@ pub(crate) struct Counts {
     pub(crate) aggregate_ms: u64,
 }
 
-const COUNTERS: [&str; 6] = [
+/// The names of an operation's `summary` counters, as the API shows them (the OpenAPI
+/// document lists the same).
+pub const COUNTERS: [&str; 6] = [
     "readCount",
     "writeCount",
     "errorCount",
