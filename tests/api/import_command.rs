@@ -12,8 +12,7 @@ use serde_json::json;
 /// Runs `jsonapi-local import FILE --type products --data DATA`: status, stdout, stderr.
 fn import(data: &str, file: &std::path::Path) -> (Option<i32>, String, String) {
     let file = file.to_str().expect("UTF-8");
-    let (status, out, err) =
-        run_to_exit(&["import", file, "--type", "products", "--data", data]);
+    let (status, out, err) = run_to_exit(&["import", file, "--type", "products", "--data", data]);
     (status.code(), out, err)
 }
 

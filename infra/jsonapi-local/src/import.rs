@@ -133,8 +133,7 @@ impl ImportCommand {
         }
         let mut headers = HeaderMap::new();
         headers.insert("x-mode", HeaderValue::from_static("sync"));
-        let answer =
-            system::call_with(engine, Method::PATCH, &self.ty, headers, text.into()).await;
+        let answer = system::call_with(engine, Method::PATCH, &self.ty, headers, text.into()).await;
         let doc: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
         match doc["data"].as_array() {
             Some(items) if answer.status.is_success() => {

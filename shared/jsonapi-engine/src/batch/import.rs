@@ -298,9 +298,10 @@ impl<'a, S: Store> Import<'a, S> {
         for (n, joining) in std::mem::take(&mut self.waiting) {
             let key = layout::chunk_key(self.op, n);
             let stored = self.engine.store.get(&key).await?;
-            let chunk = stored.as_ref().and_then(Chunk::of).ok_or_else(|| {
-                ApiError::internal(&format!("import chunk {n} is unreadable"))
-            })?;
+            let chunk = stored
+                .as_ref()
+                .and_then(Chunk::of)
+                .ok_or_else(|| ApiError::internal(&format!("import chunk {n} is unreadable")))?;
             let item = chunk.joined(self.op, n, &joining)?;
             let put = Write::Put {
                 item,

@@ -178,7 +178,10 @@ impl<'de> Visitor<'de> for Top<'_> {
 
 impl Top<'_> {
     fn not_an_object<E: de::Error>(&self) -> Result<(), E> {
-        stop(self.tx, shape("", "The request data should be a JSON object."))
+        stop(
+            self.tx,
+            shape("", "The request data should be a JSON object."),
+        )
     }
 }
 
