@@ -7,7 +7,8 @@
 //!   answered with every primary resource.
 //! - The asynchronous mode (the default): `submit` stores the request as an operation in
 //!   chunks of whole `units` (items linked to each other) and answers 202; `worker` applies
-//!   them; `operation` is the operation's record and resource, `reads` the routes that show
+//!   them (in this process, or in the cloud's `batch-worker` function, which the table's
+//!   stream hands each chunk as it is stored); `operation` is the operation's record and resource, `reads` the routes that show
 //!   it and its errors, `layout` where it all lives in the store.
 
 mod layout;
@@ -19,6 +20,10 @@ mod sync;
 mod units;
 mod worker;
 
+pub use layout::{
+    CHUNK_PREFIX as BATCH_CHUNK_PREFIX, EXPIRES_AT as BATCH_EXPIRES_AT,
+    PARTITION as BATCH_PARTITION,
+};
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
 
 use std::sync::Arc;
