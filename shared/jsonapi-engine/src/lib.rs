@@ -50,6 +50,7 @@ pub mod extension;
 pub mod extensions;
 mod filter;
 pub mod format;
+mod intent;
 mod membership;
 mod numbers;
 mod periods;
