@@ -38,7 +38,7 @@ pub enum Error {
     },
     /// `--public-url` is not an absolute http(s) URL (the configuration's check says why).
     #[error("--public-url {0}")]
-    PublicUrl(String),
+    PublicUrl(#[from] jsonapi_config::InvalidUrl),
     /// `JWT_PRIVATE_KEY` or `JWT_SECRET` holds no usable key.
     #[error("the signing key in the environment is unusable: {0}")]
     SigningKey(#[from] jsonapi_auth::KeyError),
@@ -85,6 +85,17 @@ pub enum Error {
         /// Why (the socket failed, or the answer was not one).
         reason: String,
     },
+    /// An import file cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    ImportFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An import was refused (its first errors, one a line).
+    #[error("the import was refused:\n{0}")]
+    ImportRefused(String),
     /// The seed data could not be loaded.
     #[error("cannot load the seed data: {0}")]
     Seed(Box<Error>),

@@ -15,7 +15,7 @@ use crate::schema::{
     ASYNC_OPERATIONS_SEGMENT, ActionSet, ApiSettings, Attribute, AuthSettings, BatchSettings,
     CorsSettings, DOC_SEGMENT, DataType, ExternalIssuerSettings, Filter, FilterTarget, IdStrategy,
     IssuerKeys, OPERATIONS_SEGMENT, OnDelete, Operator, Relationship, RelationshipStorage,
-    ResourceType, Schema, TitlePart, TitleTemplate,
+    ResourceType, Schema, TitlePart, TitleTemplate, TypeRef,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -42,7 +42,7 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
     let mut types = IndexMap::new();
     for (name, ty) in &raw.types {
         check_type_name(name)?;
-        types.insert(name.clone(), check_type(name, ty)?);
+        types.insert(name.clone(), check_type(name, ty, &raw.types)?);
     }
     resolve_relationships(raw, &mut types)?;
     for (name, ty) in &raw.types {
@@ -100,7 +100,7 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         .as_deref()
         .map(crate::public_url)
         .transpose()
-        .map_err(|e| problem(&["api", "publicUrl"], e))?;
+        .map_err(|e| problem(&["api", "publicUrl"], e.to_string()))?;
     let openapi = raw.openapi.unwrap_or(true);
     let sandbox = raw.sandbox.unwrap_or(true);
     if sandbox && !openapi {
@@ -282,14 +282,14 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
                 IssuerKeys::Inline(jwks.clone())
             }
             (None, Some(uri)) => {
-                fetchable_url(uri).map_err(|m| problem(&at("jwksUri"), m))?;
+                fetchable_url(uri).map_err(|e| problem(&at("jwksUri"), e.to_string()))?;
                 IssuerKeys::Uri(uri.clone())
             }
             (None, None) => {
-                fetchable_url(&issuer.issuer).map_err(|m| {
+                fetchable_url(&issuer.issuer).map_err(|e| {
                     problem(
                         &at("issuer"),
-                        format!("{m} (without jwks or jwksUri, the keys are found through the issuer's OpenID configuration)"),
+                        format!("{e} (without jwks or jwksUri, the keys are found through the issuer's OpenID configuration)"),
                     )
                 })?;
                 IssuerKeys::Discovery
@@ -318,12 +318,15 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
     })
 }
 
+/// A URL keys may not be fetched from.
+#[derive(Debug, thiserror::Error)]
+#[error("must be an https URL (http only on 127.0.0.1, [::1] or localhost), not \"{0}\"")]
+struct NotFetchable(String);
+
 /// Whether keys may be fetched from `url`: an absolute `https` URL, or `http` on a loopback
 /// host (a local identity provider).
-fn fetchable_url(url: &str) -> Result<(), String> {
-    let problem = || {
-        format!("must be an https URL (http only on 127.0.0.1, [::1] or localhost), not \"{url}\"")
-    };
+fn fetchable_url(url: &str) -> Result<(), NotFetchable> {
+    let problem = || NotFetchable(url.to_owned());
     let url = crate::public_url(url).map_err(|_| problem())?;
     if url.starts_with("https://") {
         return Ok(());
@@ -340,6 +343,9 @@ fn fetchable_url(url: &str) -> Result<(), String> {
     if loopback { Ok(()) } else { Err(problem()) }
 }
 
+/// What a type lacks for the part auth gives it ("needs a ..." after the type's name).
+struct Unfit(String);
+
 /// A type auth relies on: the one named under `key`, or else `default` when the API has such
 /// a type; it must pass `check`. With `lenient`, a default type that does not pass is simply
 /// not used (an API whose `users` type is not made for signing in has no password grant);
@@ -349,7 +355,7 @@ fn auth_type(
     named: Option<&str>,
     (default, lenient): (&str, bool),
     types: &IndexMap<String, ResourceType>,
-    check: impl Fn(&ResourceType) -> Result<(), String>,
+    check: impl Fn(&ResourceType) -> Result<(), Unfit>,
 ) -> Checked<Option<String>> {
     let at = ["api", "auth", key];
     let ty = match named {
@@ -363,7 +369,7 @@ fn auth_type(
     match check(resolved) {
         Ok(()) => Ok(Some(ty.to_owned())),
         Err(_) if named.is_none() && lenient => Ok(None),
-        Err(m) => Err(problem(&at, format!("the type \"{ty}\" {m}"))),
+        Err(Unfit(m)) => Err(problem(&at, format!("the type \"{ty}\" {m}"))),
     }
 }
 
@@ -380,7 +386,9 @@ fn check_roles_type(
         {
             Ok(())
         } else {
-            Err("needs a \"permissions\" attribute of type json".to_owned())
+            Err(Unfit(
+                "needs a \"permissions\" attribute of type json".to_owned(),
+            ))
         }
     })
 }
@@ -399,10 +407,10 @@ fn check_users_type(
                 .filter(|a| a.data_type == DataType::String)
         };
         if !string("username").is_some_and(|a| a.unique) || string("password").is_none() {
-            return Err(
+            return Err(Unfit(
                 "needs a unique string attribute \"username\" and a string attribute \"password\""
                     .to_owned(),
-            );
+            ));
         }
         match roles {
             Some(roles)
@@ -411,9 +419,9 @@ fn check_users_type(
                     .get("roles")
                     .is_some_and(|r| r.many && r.target == roles) =>
             {
-                Err(format!(
+                Err(Unfit(format!(
                     "needs a to-many \"roles\" relationship to \"{roles}\""
-                ))
+                )))
             }
             _ => Ok(()),
         }
@@ -480,7 +488,13 @@ fn check_description(path: &[&str], text: Option<&String>) -> Checked<Option<Str
     }
 }
 
-fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
+/// `declared` are every type of the file: relationship targets are resolved against them (the
+/// checked types keep their order, so an index into one is an index into the other).
+fn check_type(
+    name: &str,
+    raw: &RawType,
+    declared: &IndexMap<String, RawType>,
+) -> Checked<ResourceType> {
     let description = check_description(&["types", name], raw.description.as_ref())?;
     let mut attributes = IndexMap::new();
     for (field, attr) in &raw.attributes {
@@ -495,7 +509,10 @@ fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
         if attributes.contains_key(field) {
             return Err(problem(&path, "an attribute already has this name"));
         }
-        relationships.insert(field.clone(), check_relationship(&path, field, rel)?);
+        relationships.insert(
+            field.clone(),
+            check_relationship(&path, field, rel, declared)?,
+        );
     }
     let mut actions: Vec<Operation> = Operation::OF_TYPES
         .into_iter()
@@ -669,7 +686,20 @@ fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> Checked<Att
     })
 }
 
-fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Checked<Relationship> {
+fn check_relationship(
+    path: &[&str],
+    name: &str,
+    raw: &RawRelationship,
+    declared: &IndexMap<String, RawType>,
+) -> Checked<Relationship> {
+    let Some(index) = declared.get_index_of(&raw.target) else {
+        let mut p = path.to_vec();
+        p.push("target");
+        return Err(problem(
+            &p,
+            format!("\"{}\" is not a declared type", raw.target),
+        ));
+    };
     if raw.many && raw.required {
         let mut p = path.to_vec();
         p.push("required");
@@ -690,7 +720,7 @@ fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Check
     };
     Ok(Relationship {
         name: name.to_owned(),
-        target: raw.target.clone(),
+        target: TypeRef::new(raw.target.clone(), index),
         description: check_description(path, raw.description.as_ref())?,
         many: raw.many,
         inverse: raw.inverse.clone(),
@@ -700,7 +730,7 @@ fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Check
     })
 }
 
-/// Checks targets and inverses, and decides which side of each pair stores the linkage:
+/// Checks inverses, and decides which side of each pair stores the linkage:
 /// the to-one side does, and the to-many side is derived from it.
 fn resolve_relationships(
     raw: &RawConfig,
@@ -710,17 +740,10 @@ fn resolve_relationships(
     for (name, ty) in &raw.types {
         for (field, rel) in &ty.relationships {
             let path = ["types", name.as_str(), "relationships", field.as_str()];
-            let Some(target) = types.get(&rel.target) else {
-                let mut p = path.to_vec();
-                p.push("target");
-                return Err(problem(
-                    &p,
-                    format!("\"{}\" is not a declared type", rel.target),
-                ));
-            };
             let Some(inverse) = &rel.inverse else {
                 continue;
             };
+            let target = &types[rel.target.as_str()];
             let mut p = path.to_vec();
             p.push("inverse");
             let Some(other) = target.relationships.get(inverse) else {
@@ -969,7 +992,8 @@ fn title_field(
         None => scalar(ty, field).then(|| TitlePart::Field(field.to_owned())),
         Some((rel, f)) => {
             let r = ty.relationships.get(rel).filter(|r| !r.many)?;
-            scalar(&types[&r.target], f).then(|| TitlePart::Related(rel.to_owned(), f.to_owned()))
+            scalar(&types[r.target.name()], f)
+                .then(|| TitlePart::Related(rel.to_owned(), f.to_owned()))
         }
     }
 }

@@ -153,14 +153,6 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// The resource type of a relationship's target.
-    pub(crate) fn target_of(&self, ty: &ResourceType, rel: &str) -> &Arc<ResourceType> {
-        let target = &ty.relationships[rel].target;
-        self.schema
-            .resource_type(target)
-            .expect("targets are checked with the configuration")
-    }
-
     /// One stored resource.
     pub(crate) async fn load(&self, ty: &ResourceType, id: &str) -> ApiResult<Option<Resource>> {
         let item = self

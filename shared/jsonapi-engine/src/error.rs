@@ -30,6 +30,8 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// What in the request is at fault.
     pub source: Option<Source>,
+    /// A 401's challenge, sent as `WWW-Authenticate` (RFC 6750 §3).
+    pub challenge: Option<String>,
 }
 
 /// Every error title of the model system the engine answers with: the one place they are
@@ -111,6 +113,7 @@ impl ApiError {
             title: title.to_owned(),
             detail: Some(detail.into()),
             source: None,
+            challenge: None,
         }
     }
 
@@ -160,6 +163,7 @@ impl ApiError {
                     .to_owned(),
             ),
             source: None,
+            challenge: None,
         }
     }
 

@@ -4,14 +4,11 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use jsonapi_auth::{Grants, Permission, TokenError};
-use jsonapi_config::{ResourceType, Schema};
 
 use crate::error::{ApiError, ApiErrors, title};
 use crate::extension::ChangeSet;
 use crate::filter::PathPredicate;
-use crate::request::ApiResponse;
 
 /// What the caller of one request may do.
 #[derive(Debug, Clone)]
@@ -38,41 +35,24 @@ pub(crate) fn access_denied() -> ApiError {
     )
 }
 
-/// Why a request is refused before its action runs.
-#[derive(Debug)]
-pub(crate) enum Refusal {
-    /// 401: no token where one is needed, or a token that does not check out.
-    Unauthenticated(Option<TokenError>),
-    /// 403.
-    Forbidden,
-}
-
-impl Refusal {
-    /// The response: a JSON:API error document; a 401 carries `WWW-Authenticate` (RFC 6750 §3:
-    /// no error code when no credentials came).
-    pub(crate) fn response(&self) -> ApiResponse {
-        match self {
-            Self::Forbidden => ApiResponse::errors(&access_denied().into()),
-            Self::Unauthenticated(reason) => {
-                let (detail, challenge) = match reason {
-                    None => (
-                        "A valid access token is required (Authorization: Bearer ...).",
-                        "Bearer realm=\"api\"".to_owned(),
-                    ),
-                    Some(e) => (e.reason(), e.www_authenticate()),
-                };
-                let error = ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    title::AUTHENTICATION,
-                    format!("{}.", detail.trim_end_matches('.')),
-                );
-                let mut response = ApiResponse::errors(&error.into());
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    response.headers.insert(WWW_AUTHENTICATE, value);
-                }
-                response
-            }
-        }
+/// The 401 of a request without a usable token: no token where one is needed (`None`), or a
+/// token that does not check out. Its challenge has no error code when no credentials came
+/// (RFC 6750 §3).
+pub(crate) fn unauthenticated(reason: Option<TokenError>) -> ApiError {
+    let (detail, challenge) = match reason {
+        None => (
+            "A valid access token is required (Authorization: Bearer ...).",
+            "Bearer realm=\"api\"".to_owned(),
+        ),
+        Some(e) => (e.reason(), e.www_authenticate()),
+    };
+    ApiError {
+        challenge: Some(challenge),
+        ..ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            title::AUTHENTICATION,
+            format!("{}.", detail.trim_end_matches('.')),
+        )
     }
 }
 
@@ -102,15 +82,15 @@ impl Access {
 
     /// Refuses unless the caller holds every one of `needed` on `ty`: an anonymous caller is
     /// asked to authenticate (401), an authenticated one is denied (403).
-    pub(crate) fn require(&self, ty: &str, needed: &[Permission]) -> Result<(), Refusal> {
+    pub(crate) fn require(&self, ty: &str, needed: &[Permission]) -> Result<(), ApiError> {
         if needed.iter().all(|p| self.allows(ty, *p)) {
             return Ok(());
         }
         Err(match self {
             Self::Granted {
                 anonymous: true, ..
-            } => Refusal::Unauthenticated(None),
-            _ => Refusal::Forbidden,
+            } => unauthenticated(None),
+            _ => access_denied(),
         })
     }
 
@@ -150,19 +130,11 @@ impl Access {
 
     /// Filters through relationships read the related type: a filter path crossing a type the
     /// caller may not view would let it probe values it cannot read, so it is refused.
-    pub(crate) fn check_filter_paths(
-        &self,
-        schema: &Schema,
-        ty: &ResourceType,
-        filters: &[PathPredicate],
-    ) -> Result<(), ApiErrors> {
+    pub(crate) fn check_filter_paths(&self, filters: &[PathPredicate]) -> Result<(), ApiErrors> {
         let mut errors = Vec::new();
         for filter in filters {
-            let mut current = ty;
             for rel in &filter.path {
-                let target = &current.relationships[rel].target;
-                current = schema.resource_type(target).expect("checked target");
-                if !self.can_view(target) {
+                if !self.can_view(&rel.target) {
                     errors.push(access_denied().param(filter.predicate.parameter.clone()));
                     break;
                 }
