@@ -176,8 +176,9 @@ measure() {
       (sleep "$WARMUP" && exec perf stat -x, -e instructions:u -p "$ENGINE_PID" -o "$TMP/perf" -- sleep "$DURATION") &
       engine=$(loadgen_json "$ENGINE_URL$path" "$method" "$run_body")
       wait $!
-      instructions=$(awk -F, '/instructions/ { print $1 }' "$TMP/perf")
-      engine="${engine%\}},\"instructions\":${instructions:-0}}"
+      # A machine without hardware counters (many VMs) says `<not supported>`: no figure.
+      instructions=$(awk -F, '/instructions/ && $1 ~ /^[0-9]+$/ { print $1 }' "$TMP/perf" 2>/dev/null || true)
+      if [[ -n $instructions ]]; then engine="${engine%\}},\"instructions\":$instructions}"; fi
       echo "$backend / $label / $name / round $round / engine:  $engine" >&2
       # The ceiling gets the same bytes, token included (it ignores it).
       ceiling=$(loadgen_json "$CEILING_URL$path" "$method" "$run_body")
@@ -186,8 +187,11 @@ measure() {
       if better "$engine" "$best_engine"; then best_engine=$engine; fi
       if better "$ceiling" "$best_ceiling"; then best_ceiling=$ceiling; fi
     done
-    per_request=$(awk -v i="$(field instructions "$best_engine")" -v n="$(field requests "$best_engine")" \
-      'BEGIN { if (n > 0) printf "%.0f", i / n; else print "n/a" }')
+    per_request=n/a
+    if [[ $best_engine =~ \"instructions\":([0-9]+) ]]; then
+      per_request=$(awk -v i="${BASH_REMATCH[1]}" -v n="$(field requests "$best_engine")" \
+        'BEGIN { if (n > 0) printf "%.0f", i / n; else print "n/a" }')
+    fi
     ROWS+=("$backend|$name ($label)|$(field rps "$best_engine")|$(field rps "$best_ceiling")|$(field p50_ms "$best_engine")|$(field p99_ms "$best_engine")|$per_request|${trips[$name]:-?}|$(field errors "$best_engine")")
   done
   stop_engine
