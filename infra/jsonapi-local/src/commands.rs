@@ -2,9 +2,12 @@
 //! through that server's control socket (module `control`); otherwise the command opens the
 //! store itself (a DynamoDB table is shared, so it always does).
 
+use std::sync::Arc;
+
 use crate::backend::{self, Opening};
 use crate::control::{self, Request};
-use crate::{ClientCommand, Error, KeysCommand, Options};
+use crate::import::{follow, reading_progress, report};
+use crate::{ClientCommand, Error, ImportCommand, KeysCommand, Options};
 
 /// Runs a client command on the store the options name; returns what to print.
 ///
@@ -37,4 +40,48 @@ pub async fn run_keys_command(options: &Options, command: KeysCommand) -> Result
     command
         .execute(&backend::command_engine(options, Opening::Existing).await?)
         .await
+}
+
+/// Runs an import on the store the options name; returns what to print.
+///
+/// # Errors
+/// The file cannot be read or is refused, the store cannot be opened or failed.
+pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result<String, Error> {
+    command.file = std::fs::canonicalize(&command.file).map_err(|source| Error::ImportFile {
+        path: command.file.clone(),
+        source,
+    })?;
+    if options.dynamodb.is_none()
+        && let Some(answer) = control::send(&options.data, &Request::Import(command.clone())).await
+    {
+        let answer = answer?;
+        if command.sync {
+            return Ok(answer);
+        }
+        let id = answer.trim().parse().map_err(|_| Error::Remote(answer))?;
+        return follow(id, || async {
+            let report = control::send(&options.data, &Request::Progress(id)).await;
+            let text = report.unwrap_or_else(|| Err(Error::Remote("the server stopped".into())))?;
+            serde_json::from_str(&text).map_err(|e| Error::Remote(e.to_string()))
+        })
+        .await;
+    }
+    let engine = Arc::new(backend::command_engine(options, Opening::MayCreate).await?);
+    if command.sync {
+        return command.execute(&engine).await;
+    }
+    // This process's own worker applies the operation (a server on the same DynamoDB table
+    // may share the work: chunks and units are applied once whoever runs them).
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(Arc::clone(&engine).run_batch_worker(async {
+        let _ = stopped.await;
+    }));
+    let outcome = async {
+        let id = command.start(&engine, &reading_progress).await?;
+        follow(id, || async { report(&engine, id).await }).await
+    }
+    .await;
+    let _ = stop.send(());
+    let _ = worker.await;
+    outcome
 }

@@ -3,21 +3,20 @@
 //! asynchronous operation, which the command follows to its end; with `--sync` the file is
 //! one synchronous batch (all or nothing, within the synchronous limits). A data folder a
 //! running server holds is imported by that server (through its control socket: it reads the
-//! file itself); otherwise this process opens the store and runs the batch worker itself.
+//! file itself; module `commands` decides which); otherwise this process opens the store and
+//! runs the batch worker itself.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method};
 use jsonapi_engine::{ApiErrors, Engine, ImportFormat, OperationReport};
 use serde_json::Value;
 
-use crate::backend::{self, Backend, Opening};
-use crate::control::{self, Request};
-use crate::{Error, Options, system};
+use crate::backend::Backend;
+use crate::{Error, system};
 
 /// How many of an operation's errors the command prints.
 const FIRST_ERRORS: usize = 10;
@@ -39,50 +38,6 @@ pub struct ImportCommand {
     pub sync: bool,
 }
 
-/// Runs an import on the store the options name; returns what to print.
-///
-/// # Errors
-/// The file cannot be read or is refused, the store cannot be opened or failed.
-pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result<String, Error> {
-    command.file = std::fs::canonicalize(&command.file).map_err(|source| Error::ImportFile {
-        path: command.file.clone(),
-        source,
-    })?;
-    if options.dynamodb.is_none()
-        && let Some(answer) = control::send(&options.data, &Request::Import(command.clone())).await
-    {
-        let answer = answer?;
-        if command.sync {
-            return Ok(answer);
-        }
-        let id = answer.trim().parse().map_err(|_| Error::Remote(answer))?;
-        return follow(id, || async {
-            let report = control::send(&options.data, &Request::Progress(id)).await;
-            let text = report.unwrap_or_else(|| Err(Error::Remote("the server stopped".into())))?;
-            serde_json::from_str(&text).map_err(|e| Error::Remote(e.to_string()))
-        })
-        .await;
-    }
-    let engine = Arc::new(backend::command_engine(options, Opening::MayCreate).await?);
-    if command.sync {
-        return command.execute(&engine).await;
-    }
-    // This process's own worker applies the operation (a server on the same DynamoDB table
-    // may share the work: chunks and units are applied once whoever runs them).
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(Arc::clone(&engine).run_batch_worker(async {
-        let _ = stopped.await;
-    }));
-    let outcome = async {
-        let id = command.start(&engine, &reading_progress).await?;
-        follow(id, || async { report(&engine, id).await }).await
-    }
-    .await;
-    let _ = stop.send(());
-    let _ = worker.await;
-    outcome
-}
-
 impl ImportCommand {
     /// Runs the command on `engine` (a server's, for a command from its control socket): the
     /// operation's id, or what a synchronous batch printed.
@@ -93,7 +48,7 @@ impl ImportCommand {
         Ok(self.start(engine, &|_| {}).await?.to_string())
     }
 
-    async fn start(
+    pub(crate) async fn start(
         &self,
         engine: &Engine<Backend>,
         progress: &(dyn Fn(usize) + Sync),
@@ -145,7 +100,7 @@ impl ImportCommand {
 }
 
 /// An operation's report from this process's engine.
-async fn report(engine: &Engine<Backend>, id: u64) -> Result<OperationReport, Error> {
+pub(crate) async fn report(engine: &Engine<Backend>, id: u64) -> Result<OperationReport, Error> {
     engine
         .operation_report(id, FIRST_ERRORS)
         .await
@@ -161,7 +116,7 @@ pub(crate) async fn remote_report(engine: &Engine<Backend>, id: u64) -> Result<S
 
 /// Follows operation `id` to its end, with a progress line on a terminal; the summary and
 /// its first errors.
-async fn follow<F, R>(id: u64, mut poll: F) -> Result<String, Error>
+pub(crate) async fn follow<F, R>(id: u64, mut poll: F) -> Result<String, Error>
 where
     F: FnMut() -> R,
     R: Future<Output = Result<OperationReport, Error>>,
@@ -184,7 +139,7 @@ where
     }
 }
 
-fn reading_progress(read: usize) {
+pub(crate) fn reading_progress(read: usize) {
     if std::io::stderr().is_terminal() {
         eprint!("\rread {read} items   ");
     }

@@ -14,11 +14,11 @@
 //!   the development API client, made once per data folder; `roles`: the `admin` role they
 //!   need; `system`: requests the process makes as itself; `markers`: what is done once per
 //!   store.
-//! - [`commands`](run_client_command): where `jsonapi-local client …` and `keys …` run;
+//! - [`commands`](run_client_command): where `jsonapi-local client …`, `keys …` and `import …` run;
 //!   [`clients`](ClientCommand): `client add | list | revoke`; [`keys`](KeysCommand):
 //!   `keys rotate | list`; `control`: the control socket in the data folder, through which
 //!   client commands reach a running server's embedded store.
-//! - [`import`](run_import): `import FILE --type T [--sync]`, a file streamed into the batch
+//! - [`import`](ImportCommand): `import FILE --type T [--sync]`, a file streamed into the batch
 //!   pipeline (through a running server's control socket when one holds the data folder).
 //! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
 //! - [`Error`]: the crate's one error type.
@@ -48,9 +48,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use clients::ClientCommand;
-pub use commands::{run_client_command, run_keys_command};
+pub use commands::{run_client_command, run_import, run_keys_command};
 pub use error::Error;
-pub use import::{ImportCommand, run_import};
+pub use import::ImportCommand;
 pub use keys::KeysCommand;
 pub use server::{DevClient, Server};
 
