@@ -24,6 +24,9 @@ pub enum Operation {
     UpdateList,
     /// `GET /{type}/{id}/{relationship}`
     GetSubresource,
+    /// `POST /{type}/{id}/{subresource}`: a sub-resource action an extension serves (the
+    /// configuration declares it in `subresources`)
+    AddSubresource,
     /// `GET /{type}/{id}/relationships/{relationship}`
     GetRelationship,
     /// `PATCH /{type}/{id}/relationships/{relationship}`
@@ -49,7 +52,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -58,6 +61,7 @@ impl Operation {
         Self::DeleteList,
         Self::UpdateList,
         Self::GetSubresource,
+        Self::AddSubresource,
         Self::GetRelationship,
         Self::UpdateRelationship,
         Self::AddRelationship,
@@ -88,7 +92,7 @@ impl Operation {
 
     /// The operations deployed as Lambda functions of their own (`functions/{name}`); the
     /// others are served by the function [`Self::function`] names.
-    pub const FUNCTIONS: [Self; 15] = [
+    pub const FUNCTIONS: [Self; 16] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -96,6 +100,7 @@ impl Operation {
         Self::Delete,
         Self::DeleteList,
         Self::GetSubresource,
+        Self::AddSubresource,
         Self::GetRelationship,
         Self::UpdateRelationship,
         Self::AddRelationship,
@@ -117,6 +122,7 @@ impl Operation {
             Self::DeleteList => "delete_list",
             Self::UpdateList => "update_list",
             Self::GetSubresource => "get_subresource",
+            Self::AddSubresource => "add_subresource",
             Self::GetRelationship => "get_relationship",
             Self::UpdateRelationship => "update_relationship",
             Self::AddRelationship => "add_relationship",

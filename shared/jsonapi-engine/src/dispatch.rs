@@ -13,7 +13,7 @@ use jsonapi_store::Store;
 
 use crate::auth::{Access, Refusal};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, title, unsupported_subresource};
 use crate::format::Format;
 use crate::plain;
 use crate::precondition::Preconditions;
@@ -182,15 +182,15 @@ impl<S: Store> Engine<S> {
                 format!("Unknown {what} type: {}.", route.ty()),
             )
         })?;
-        if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = &route
-            && !ty.relationships.contains_key(rel)
-        {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::RELATIONSHIP,
-                "Unsupported subresource.",
-            )
-            .into());
+        let known = match &route {
+            Route::Related { rel, .. } => {
+                ty.relationships.contains_key(rel) || ty.subresources.contains_key(rel)
+            }
+            Route::Relationship { rel, .. } => ty.relationships.contains_key(rel),
+            Route::List { .. } | Route::Item { .. } => true,
+        };
+        if !known {
+            return Err(unsupported_subresource().into());
         }
         let methods = route.allowed_methods(ty);
         if methods.len() == 1 {
@@ -237,6 +237,13 @@ impl<S: Store> Engine<S> {
                 self.write_document(ctx, ty, Some(&id), body).await
             }
             (Operation::Delete, Route::Item { id, .. }) => self.delete(ctx, ty, &id).await,
+            (
+                Operation::GetSubresource | Operation::AddSubresource,
+                Route::Related { id, rel, .. },
+            ) if ty.subresources.contains_key(&rel) => {
+                self.serve_subresource(ctx, ty, &id, &ty.subresources[&rel], body)
+                    .await
+            }
             (Operation::GetSubresource, Route::Related { id, rel, .. }) => {
                 self.get_related(ctx, ty, &id, &rel).await
             }
@@ -364,6 +371,8 @@ fn plain_document(ty: &ResourceType, route: &Route, body: &Bytes) -> Bytes {
             None => return body.clone(),
         },
         Route::Item { id, .. } => plain::Body::Resource { ty, id: Some(id) },
+        // A sub-resource reads its document's `meta`, which the plain view sends as is.
+        Route::Related { rel, .. } if ty.subresources.contains_key(rel) => return body.clone(),
         Route::List { .. } | Route::Related { .. } => plain::Body::Resource { ty, id: None },
     };
     plain::request_document(what, body)

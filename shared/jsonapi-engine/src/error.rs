@@ -30,6 +30,9 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// What in the request is at fault.
     pub source: Option<Source>,
+    /// Extra members for the client (the model's checkout errors carry
+    /// `meta.data.purchaseRedirectUrl`); boxed, as errors are moved about often and it is rare.
+    pub meta: Option<Box<Map<String, Value>>>,
 }
 
 /// Every error title of the model system the engine answers with: the one place they are
@@ -111,6 +114,7 @@ impl ApiError {
             title: title.to_owned(),
             detail: Some(detail.into()),
             source: None,
+            meta: None,
         }
     }
 
@@ -140,6 +144,13 @@ impl ApiError {
         self
     }
 
+    /// Adds `meta` to the error object.
+    #[must_use]
+    pub fn with_meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(Box::new(meta));
+        self
+    }
+
     /// The canonical 404 for a missing resource.
     pub fn not_found() -> Self {
         Self::new(
@@ -160,6 +171,7 @@ impl ApiError {
                     .to_owned(),
             ),
             source: None,
+            meta: None,
         }
     }
 
@@ -179,8 +191,20 @@ impl ApiError {
             };
             obj.insert("source".into(), source);
         }
+        if let Some(meta) = &self.meta {
+            obj.insert("meta".into(), Value::Object((**meta).clone()));
+        }
         Value::Object(obj)
     }
+}
+
+/// The 404 of a sub-resource path that neither a relationship nor a served sub-resource has.
+pub fn unsupported_subresource() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        title::RELATIONSHIP,
+        "Unsupported subresource.",
+    )
 }
 
 /// Every problem of one request.

@@ -202,8 +202,13 @@ fn each_configuration_deploys_the_functions_of_the_operations_it_uses() {
         Operation::FUNCTIONS,
         "the example domain uses every operation"
     );
-    // No type of the library enables delete_list, and it has no atomic operations.
-    let unused = [Operation::DeleteList, Operation::Operations];
+    // No type of the library enables delete_list, it has no atomic operations, and it
+    // declares no sub-resource action.
+    let unused = [
+        Operation::DeleteList,
+        Operation::Operations,
+        Operation::AddSubresource,
+    ];
     let used: Vec<Operation> = Operation::FUNCTIONS
         .into_iter()
         .filter(|op| !unused.contains(op))
@@ -431,10 +436,14 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                     granted.table.contains("dynamodb:ConditionCheckItem"),
                     "{id}: ConditionCheckItem"
                 );
-                // Sequence ids are drawn with UpdateItem, by the creating functions only.
+                // Sequence ids are drawn with UpdateItem, by the creating functions only (a
+                // sub-resource action may create resources of any type).
                 assert_eq!(
                     granted.table.contains("dynamodb:UpdateItem"),
-                    matches!(op, Operation::Create | Operation::Operations),
+                    matches!(
+                        op,
+                        Operation::Create | Operation::Operations | Operation::AddSubresource
+                    ),
                     "{id}: UpdateItem"
                 );
             }
