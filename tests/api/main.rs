@@ -47,6 +47,7 @@ mod filtering;
 mod fixtures;
 mod formats;
 mod http_edges;
+mod import_command;
 mod including;
 mod inspect_commands;
 mod invariants;

@@ -138,3 +138,81 @@ async fn the_seed_data_is_loaded_once() {
         "the seeded products changed"
     );
 }
+
+/// A kill -9 in the middle of concurrent creates loses none the server answered 201 to: a
+/// create is answered only once the commit holding it is on disk, however many writes that
+/// commit groups (the embedded store syncs once for all the writes queued behind a commit).
+#[test]
+fn a_kill_loses_no_acknowledged_create() {
+    use std::sync::{Arc, Mutex};
+
+    use jsonapi_tests::ApiClient;
+    use jsonapi_tests::binary::ServerProcess;
+
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_arg = data.path().to_str().expect("a UTF-8 path");
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let client = server
+        .dev_client()
+        .expect("--seed prints the development client");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let acknowledged = runtime.block_on(async {
+        let api = ApiClient::new(server.base_url.clone());
+        let token = api.client_token(&client).await;
+        let api = api.with_token(Some(&token));
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let writers: Vec<_> = (0..16)
+            .map(|writer| {
+                let (api, acknowledged) = (api.clone(), Arc::clone(&acknowledged));
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        let name = format!("Crash {writer}-{n}");
+                        let doc =
+                            resource_doc("categories", None, json!({ "name": name }), json!({}));
+                        // Once the server is gone, the request in flight panics: the task ends.
+                        let created = api.post("/api/categories", &doc).await;
+                        created.assert_status(201);
+                        acknowledged
+                            .lock()
+                            .expect("not poisoned")
+                            .push(id_of(created.data()).to_owned());
+                    }
+                })
+            })
+            .collect();
+        while acknowledged.lock().expect("not poisoned").len() < 100 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        server.signal("KILL");
+        for writer in writers {
+            assert!(
+                writer.await.is_err(),
+                "a writer stops only when the server is gone"
+            );
+        }
+        acknowledged.lock().expect("not poisoned").clone()
+    });
+    drop(server);
+
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg]);
+    runtime.block_on(async {
+        let api = ApiClient::new(server.base_url.clone());
+        let token = api.client_token(&client).await;
+        let api = api.with_token(Some(&token));
+        let stored: std::collections::HashSet<String> = api
+            .list_all("categories")
+            .await
+            .iter()
+            .map(|c| id_of(c).to_owned())
+            .collect();
+        let lost: Vec<_> = acknowledged
+            .iter()
+            .filter(|id| !stored.contains(*id))
+            .collect();
+        assert!(lost.is_empty(), "acknowledged, then lost: {lost:?}");
+    });
+    server.signal("TERM");
+}

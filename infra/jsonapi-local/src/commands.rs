@@ -3,7 +3,8 @@
 //! store itself (a DynamoDB table is shared, so it always does).
 
 use crate::backend::{self, Opening};
-use crate::{ClientCommand, Error, KeysCommand, Options, control};
+use crate::control::{self, Request};
+use crate::{ClientCommand, Error, KeysCommand, Options};
 
 /// Runs a client command on the store the options name; returns what to print.
 ///
@@ -14,7 +15,7 @@ pub async fn run_client_command(
     command: ClientCommand,
 ) -> Result<String, Error> {
     if options.dynamodb.is_none()
-        && let Some(answer) = control::send(&options.data, &command).await
+        && let Some(answer) = control::send(&options.data, &Request::Client(command.clone())).await
     {
         return answer;
     }

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::Backend;
+use crate::import::{self, ImportCommand};
 use crate::{ClientCommand, Error};
 
 /// The socket's file name in the data folder.
@@ -25,6 +26,28 @@ const SOCKET_FILE: &str = "control.sock";
 
 /// The largest command read (a client's name and roles are far smaller).
 const MAX_COMMAND: u64 = 64 * 1024;
+
+/// What a command line sends to the server.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Request {
+    /// `client add | list | revoke`.
+    Client(ClientCommand),
+    /// `import`: the server reads the file and answers the operation's id (or, for `--sync`,
+    /// what to print).
+    Import(ImportCommand),
+    /// An import's operation, as an [`jsonapi_engine::OperationReport`] in JSON.
+    Progress(u64),
+}
+
+impl Request {
+    async fn execute(self, engine: &Engine<Backend>) -> Result<String, Error> {
+        match self {
+            Self::Client(command) => command.execute(engine).await,
+            Self::Import(command) => command.execute(engine).await,
+            Self::Progress(id) => import::remote_report(engine, id).await,
+        }
+    }
+}
 
 /// A command's answer, as the server sends it back: the error itself stays in the server's
 /// process, its sentence is what the command prints.
@@ -38,7 +61,7 @@ enum Answer {
 
 /// Sends `command` to the server holding `data`; `None` when no server listens there (no
 /// socket, or one left by a server that was killed), for the caller to open the store itself.
-pub(crate) async fn send(data: &Path, command: &ClientCommand) -> Option<Result<String, Error>> {
+pub(crate) async fn send(data: &Path, command: &Request) -> Option<Result<String, Error>> {
     let mut stream = UnixStream::connect(data.join(SOCKET_FILE)).await.ok()?;
     let unanswered = |reason: String| Error::Control {
         data: data.to_owned(),
@@ -120,16 +143,16 @@ async fn answer(mut stream: UnixStream, engine: &Engine<Backend>) {
         .await;
     let command = read
         .map_err(|e| e.to_string())
-        .and_then(|_| serde_json::from_slice::<ClientCommand>(&request).map_err(|e| e.to_string()));
+        .and_then(|_| serde_json::from_slice::<Request>(&request).map_err(|e| e.to_string()));
     let answer = match command {
         Ok(command) => {
-            tracing::info!(?command, "client command from the control socket");
+            tracing::info!(?command, "command from the control socket");
             match command.execute(engine).await {
                 Ok(text) => Answer::Printed(text),
                 Err(e) => Answer::Failed(e.to_string()),
             }
         }
-        Err(e) => Answer::Failed(format!("not a client command: {e}")),
+        Err(e) => Answer::Failed(format!("not a command: {e}")),
     };
     let answer = serde_json::to_vec(&answer).unwrap_or_default();
     let _ = stream.write_all(&answer).await;

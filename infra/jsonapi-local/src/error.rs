@@ -85,6 +85,17 @@ pub enum Error {
         /// Why (the socket failed, or the answer was not one).
         reason: String,
     },
+    /// An import file cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    ImportFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An import was refused (its first errors, one a line).
+    #[error("the import was refused:\n{0}")]
+    ImportRefused(String),
     /// The seed data could not be loaded.
     #[error("cannot load the seed data: {0}")]
     Seed(Box<Error>),

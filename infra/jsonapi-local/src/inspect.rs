@@ -141,7 +141,7 @@ fn attribute(a: &Attribute) -> Value {
 
 fn relationship(r: &Relationship) -> Value {
     let mut o = Map::new();
-    o.insert("target".into(), r.target.clone().into());
+    o.insert("target".into(), r.target.name().into());
     if let Some(d) = &r.description {
         o.insert("description".into(), d.clone().into());
     }

@@ -18,6 +18,8 @@
 //!   [`clients`](ClientCommand): `client add | list | revoke`; [`keys`](KeysCommand):
 //!   `keys rotate | list`; `control`: the control socket in the data folder, through which
 //!   client commands reach a running server's embedded store.
+//! - [`import`](run_import): `import FILE --type T [--sync]`, a file streamed into the batch
+//!   pipeline (through a running server's control socket when one holds the data folder).
 //! - [`inspect`]: `check`, `dump`, `config-dump` and `openapi` on a configuration file.
 //! - [`Error`]: the crate's one error type.
 //!
@@ -32,6 +34,7 @@ mod dev_client;
 mod error;
 mod head_errors;
 mod http;
+mod import;
 pub mod inspect;
 mod keys;
 mod markers;
@@ -47,6 +50,7 @@ use std::time::Duration;
 pub use clients::ClientCommand;
 pub use commands::{run_client_command, run_keys_command};
 pub use error::Error;
+pub use import::{ImportCommand, run_import};
 pub use keys::KeysCommand;
 pub use server::{DevClient, Server};
 

@@ -12,8 +12,8 @@ use jsonapi_auth::{ClientSpec, GrantType};
 use jsonapi_config::Operation;
 use jsonapi_local::inspect::{self, DumpFilter};
 use jsonapi_local::{
-    ClientCommand, DevClient, DynamoOptions, KeysCommand, Options, Server, run_client_command,
-    run_keys_command,
+    ClientCommand, DevClient, DynamoOptions, ImportCommand, KeysCommand, Options, Server,
+    run_client_command, run_import, run_keys_command,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -89,6 +89,23 @@ enum Command {
     /// server using the same data folder first; a DynamoDB table may stay in use).
     #[command(subcommand)]
     Keys(KeysArgs),
+    /// Import a file of resource objects of one type through the batch pipeline: a JSON:API
+    /// document ({"data": [...], "included": [...]}) or NDJSON (one resource object a line),
+    /// of any size, streamed; prints the operation's summary and its first errors (a server
+    /// running on the same data folder does the import).
+    Import {
+        /// The file (NDJSON when it ends in .ndjson or .jsonl).
+        file: PathBuf,
+        /// The type of its data items.
+        #[arg(long = "type", value_name = "TYPE")]
+        ty: String,
+        /// One synchronous batch: all or nothing, within the synchronous limits.
+        #[arg(long)]
+        sync: bool,
+        /// Read the file as NDJSON whatever its name.
+        #[arg(long)]
+        ndjson: bool,
+    },
     /// Check the configuration file; exit 1 with FILE:LINE: KEY: message when it is unusable.
     Check,
     /// The types and the actions each enables (YAML).
@@ -204,6 +221,24 @@ async fn main() -> ExitCode {
                 KeysArgs::List => KeysCommand::List,
             };
             return printed(run_keys_command(&options, command).await);
+        }
+        Some(Command::Import {
+            file,
+            ty,
+            sync,
+            ndjson,
+        }) => {
+            let ndjson = ndjson
+                || file
+                    .extension()
+                    .is_some_and(|e| e == "ndjson" || e == "jsonl");
+            let command = ImportCommand {
+                file,
+                ty,
+                ndjson,
+                sync,
+            };
+            return printed(run_import(&options, command).await);
         }
         Some(command) => return inspect(options.config.as_deref(), command),
         None => {}
@@ -358,7 +393,9 @@ fn inspect(config: Option<&Path>, command: Command) -> ExitCode {
             Some(template) => template,
             None => return ExitCode::FAILURE,
         },
-        Command::Client(_) | Command::Keys(_) => unreachable!("handled apart"),
+        Command::Client(_) | Command::Keys(_) | Command::Import { .. } => {
+            unreachable!("handled apart")
+        }
     };
     print!("{out}");
     ExitCode::SUCCESS

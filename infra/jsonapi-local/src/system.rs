@@ -2,6 +2,7 @@
 //! through the API, with its validation, ids and extensions, and without a token
 //! (`Engine::handle_as_system`).
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
 use jsonapi_engine::{ApiRequest, ApiResponse, Engine, MEDIA_TYPE};
 use serde_json::Value;
@@ -16,14 +17,25 @@ pub(crate) async fn call(
     path: &str,
     body: Option<&Value>,
 ) -> ApiResponse {
-    let mut headers = HeaderMap::new();
+    let body = body.map(|b| b.to_string().into()).unwrap_or_default();
+    call_with(engine, method, path, HeaderMap::new(), body).await
+}
+
+/// Answers `method path` with `headers` (and a JSON:API `Content-Type`) and a body as written.
+pub(crate) async fn call_with(
+    engine: &Engine<Backend>,
+    method: Method,
+    path: &str,
+    mut headers: HeaderMap,
+    body: Bytes,
+) -> ApiResponse {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     let request = ApiRequest {
         method,
         path: format!("{}/{path}", engine.schema().api.prefix),
         query: None,
         headers,
-        body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+        body,
         base_url: "http://localhost".to_owned(),
     };
     engine.handle_as_system(request).await

@@ -15,7 +15,7 @@ use crate::schema::{
     ASYNC_OPERATIONS_SEGMENT, ActionSet, ApiSettings, Attribute, AuthSettings, BatchSettings,
     CorsSettings, DOC_SEGMENT, DataType, ExternalIssuerSettings, Filter, FilterTarget, IdStrategy,
     IssuerKeys, OPERATIONS_SEGMENT, OnDelete, Operator, Relationship, RelationshipStorage,
-    ResourceType, Schema, Subresource, TitlePart, TitleTemplate,
+    ResourceType, Schema, Subresource, TitlePart, TitleTemplate, TypeRef,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -42,7 +42,7 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
     let mut types = IndexMap::new();
     for (name, ty) in &raw.types {
         check_type_name(name)?;
-        types.insert(name.clone(), check_type(name, ty)?);
+        types.insert(name.clone(), check_type(name, ty, &raw.types)?);
     }
     resolve_relationships(raw, &mut types)?;
     check_subresources(raw, &mut types)?;
@@ -481,7 +481,13 @@ fn check_description(path: &[&str], text: Option<&String>) -> Checked<Option<Str
     }
 }
 
-fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
+/// `declared` are every type of the file: relationship targets are resolved against them (the
+/// checked types keep their order, so an index into one is an index into the other).
+fn check_type(
+    name: &str,
+    raw: &RawType,
+    declared: &IndexMap<String, RawType>,
+) -> Checked<ResourceType> {
     let description = check_description(&["types", name], raw.description.as_ref())?;
     let mut attributes = IndexMap::new();
     for (field, attr) in &raw.attributes {
@@ -496,7 +502,10 @@ fn check_type(name: &str, raw: &RawType) -> Checked<ResourceType> {
         if attributes.contains_key(field) {
             return Err(problem(&path, "an attribute already has this name"));
         }
-        relationships.insert(field.clone(), check_relationship(&path, field, rel)?);
+        relationships.insert(
+            field.clone(),
+            check_relationship(&path, field, rel, declared)?,
+        );
     }
     let mut actions: Vec<Operation> = Operation::OF_TYPES
         .into_iter()
@@ -716,7 +725,20 @@ fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> Checked<Att
     })
 }
 
-fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Checked<Relationship> {
+fn check_relationship(
+    path: &[&str],
+    name: &str,
+    raw: &RawRelationship,
+    declared: &IndexMap<String, RawType>,
+) -> Checked<Relationship> {
+    let Some(index) = declared.get_index_of(&raw.target) else {
+        let mut p = path.to_vec();
+        p.push("target");
+        return Err(problem(
+            &p,
+            format!("\"{}\" is not a declared type", raw.target),
+        ));
+    };
     if raw.many && raw.required {
         let mut p = path.to_vec();
         p.push("required");
@@ -737,7 +759,7 @@ fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Check
     };
     Ok(Relationship {
         name: name.to_owned(),
-        target: raw.target.clone(),
+        target: TypeRef::new(raw.target.clone(), index),
         description: check_description(path, raw.description.as_ref())?,
         many: raw.many,
         inverse: raw.inverse.clone(),
@@ -747,7 +769,7 @@ fn check_relationship(path: &[&str], name: &str, raw: &RawRelationship) -> Check
     })
 }
 
-/// Checks targets and inverses, and decides which side of each pair stores the linkage:
+/// Checks inverses, and decides which side of each pair stores the linkage:
 /// the to-one side does, and the to-many side is derived from it.
 fn resolve_relationships(
     raw: &RawConfig,
@@ -757,17 +779,10 @@ fn resolve_relationships(
     for (name, ty) in &raw.types {
         for (field, rel) in &ty.relationships {
             let path = ["types", name.as_str(), "relationships", field.as_str()];
-            let Some(target) = types.get(&rel.target) else {
-                let mut p = path.to_vec();
-                p.push("target");
-                return Err(problem(
-                    &p,
-                    format!("\"{}\" is not a declared type", rel.target),
-                ));
-            };
             let Some(inverse) = &rel.inverse else {
                 continue;
             };
+            let target = &types[rel.target.as_str()];
             let mut p = path.to_vec();
             p.push("inverse");
             let Some(other) = target.relationships.get(inverse) else {
@@ -1016,7 +1031,8 @@ fn title_field(
         None => scalar(ty, field).then(|| TitlePart::Field(field.to_owned())),
         Some((rel, f)) => {
             let r = ty.relationships.get(rel).filter(|r| !r.many)?;
-            scalar(&types[&r.target], f).then(|| TitlePart::Related(rel.to_owned(), f.to_owned()))
+            scalar(&types[r.target.name()], f)
+                .then(|| TitlePart::Related(rel.to_owned(), f.to_owned()))
         }
     }
 }

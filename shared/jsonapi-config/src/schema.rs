@@ -56,6 +56,69 @@ impl Schema {
     pub fn types(&self) -> impl Iterator<Item = &Arc<ResourceType>> {
         self.types.values()
     }
+
+    /// The related type of a relationship of this schema. Cannot fail: the target was
+    /// resolved when the configuration loaded, and a schema never loses a type.
+    pub fn target(&self, rel: &Relationship) -> &Arc<ResourceType> {
+        &self.types[rel.target.index]
+    }
+
+    /// The related type of `ty`'s relationship named `rel`, if it has one.
+    pub fn related(&self, ty: &ResourceType, rel: &str) -> Option<&Arc<ResourceType>> {
+        ty.relationships.get(rel).map(|r| self.target(r))
+    }
+}
+
+/// A relationship's related type: its name, and where the [`Schema`] holds it. Made only when
+/// the configuration loads, after the name was found among the declared types, so following
+/// a relationship at request time ([`Schema::target`]) is a plain index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRef {
+    name: String,
+    index: usize,
+}
+
+impl TypeRef {
+    pub(crate) fn new(name: String, index: usize) -> Self {
+        Self { name, index }
+    }
+
+    /// The related type's name (its `type` member).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::ops::Deref for TypeRef {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl PartialEq<str> for TypeRef {
+    fn eq(&self, other: &str) -> bool {
+        self.name == other
+    }
+}
+
+impl PartialEq<&str> for TypeRef {
+    fn eq(&self, other: &&str) -> bool {
+        self.name == *other
+    }
+}
+
+impl PartialEq<String> for TypeRef {
+    fn eq(&self, other: &String) -> bool {
+        self.name == *other
+    }
 }
 
 /// API-wide settings (`api:` in the file).
@@ -285,12 +348,12 @@ impl Attribute {
 }
 
 /// One relationship.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relationship {
     /// The member name.
     pub name: String,
-    /// The related type.
-    pub target: String,
+    /// The related type ([`Schema::target`] gives it).
+    pub target: TypeRef,
     /// What the relationship means, for the API's documentation.
     pub description: Option<String>,
     /// To-many (`true`) or to-one.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue, VARY};
 use http::{Method, StatusCode};
-use jsonapi_config::{Operation, RelationshipStorage, ResourceType};
+use jsonapi_config::{Operation, Relationship, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 
 use crate::auth::{Access, Refusal};
@@ -182,16 +182,17 @@ impl<S: Store> Engine<S> {
                 format!("Unknown {what} type: {}.", route.ty()),
             )
         })?;
-        let known = match &route {
-            Route::Related { rel, .. } => {
-                ty.relationships.contains_key(rel) || ty.subresources.contains_key(rel)
-            }
-            Route::Relationship { rel, .. } => ty.relationships.contains_key(rel),
-            Route::List { .. } | Route::Item { .. } => true,
+        // A relationship route's name is resolved here, once: the actions get the relationship
+        // (none for a declared sub-resource, which its extension serves).
+        let relationship = match &route {
+            Route::Related { rel, .. } if ty.subresources.contains_key(rel) => None,
+            Route::Related { rel, .. } | Route::Relationship { rel, .. } => Some(
+                ty.relationships
+                    .get(rel)
+                    .ok_or_else(unsupported_subresource)?,
+            ),
+            Route::List { .. } | Route::Item { .. } => None,
         };
-        if !known {
-            return Err(unsupported_subresource().into());
-        }
         let methods = route.allowed_methods(ty);
         if methods.len() == 1 {
             // No action is enabled on this route for the type: the route does not exist.
@@ -204,59 +205,63 @@ impl<S: Store> Engine<S> {
             Some(op) if methods.contains(&req.method.as_str()) => op,
             _ => return Ok(method_not_allowed(&req.method, &allowed)),
         };
-        if let Err(refusal) = authorize(&access, operation, &route, ty) {
+        if let Err(refusal) = authorize(&access, operation, relationship, ty) {
             return Ok(refusal.response());
         }
         format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
         let ctx = self.context(req, access, query?)?;
         let body = match format {
             Format::JsonApi => req.body.clone(),
-            Format::Plain => plain_document(ty, &route, &req.body),
+            Format::Plain => plain_document(ty, &route, relationship, &req.body),
         };
-        self.dispatch(&ctx, operation, route, ty, req, &body).await
+        self.dispatch(&ctx, operation, (route, relationship), ty, req, &body)
+            .await
     }
 
     /// The one dispatch: each operation to its action (`actions/`, `batch/`). `body` is the
-    /// request's document (a plain body already turned into one).
+    /// request's document (a plain body already turned into one); a relationship route comes
+    /// with its relationship.
     async fn dispatch(
         &self,
         ctx: &Ctx,
         operation: Operation,
-        route: Route,
+        (route, relationship): (Route, Option<&Relationship>),
         ty: &Arc<ResourceType>,
         req: &ApiRequest,
         body: &Bytes,
     ) -> ApiResult<ApiResponse> {
-        match (operation, route) {
-            (Operation::GetList, _) => self.get_list(ctx, ty).await,
-            (Operation::Create, _) => self.write_document(ctx, ty, None, body).await,
-            (Operation::UpdateList, _) => self.update_list(ctx, ty, req).await,
-            (Operation::DeleteList, _) => self.delete_list(ctx, ty).await,
-            (Operation::Get, Route::Item { id, .. }) => self.get(ctx, ty, &id).await,
-            (Operation::Update, Route::Item { id, .. }) => {
+        match (operation, route, relationship) {
+            (Operation::GetList, _, _) => self.get_list(ctx, ty).await,
+            (Operation::Create, _, _) => self.write_document(ctx, ty, None, body).await,
+            (Operation::UpdateList, _, _) => self.update_list(ctx, ty, req).await,
+            (Operation::DeleteList, _, _) => self.delete_list(ctx, ty).await,
+            (Operation::Get, Route::Item { id, .. }, _) => self.get(ctx, ty, &id).await,
+            (Operation::Update, Route::Item { id, .. }, _) => {
                 self.write_document(ctx, ty, Some(&id), body).await
             }
-            (Operation::Delete, Route::Item { id, .. }) => self.delete(ctx, ty, &id).await,
+            (Operation::Delete, Route::Item { id, .. }, _) => self.delete(ctx, ty, &id).await,
             (
                 Operation::GetSubresource | Operation::AddSubresource,
                 Route::Related { id, rel, .. },
+                None,
             ) if ty.subresources.contains_key(&rel) => {
                 self.serve_subresource(ctx, ty, &id, &ty.subresources[&rel], body)
                     .await
             }
-            (Operation::GetSubresource, Route::Related { id, rel, .. }) => {
-                self.get_related(ctx, ty, &id, &rel).await
+            (Operation::GetSubresource, Route::Related { id, .. }, Some(rel)) => {
+                self.get_related(ctx, ty, &id, rel).await
             }
-            (Operation::GetRelationship, Route::Relationship { id, rel, .. }) => {
-                self.get_relationship(ctx, ty, &id, &rel).await
+            (Operation::GetRelationship, Route::Relationship { id, .. }, Some(rel)) => {
+                self.get_relationship(ctx, ty, &id, rel).await
             }
             (
                 op @ (Operation::UpdateRelationship
                 | Operation::AddRelationship
                 | Operation::DeleteRelationship),
-                Route::Relationship { id, rel, .. },
-            ) => self.write_relationship(ctx, ty, &id, &rel, op, body).await,
-            (op, _) => Err(ApiError::new(
+                Route::Relationship { id, .. },
+                Some(rel),
+            ) => self.write_relationship(ctx, ty, &id, rel, op, body).await,
+            (op, _, _) => Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 title::METHOD_NOT_ALLOWED,
                 format!("The {op} operation is not implemented for this URL yet."),
@@ -343,14 +348,12 @@ impl<S: Store> Engine<S> {
 fn authorize(
     access: &Access,
     operation: Operation,
-    route: &Route,
+    relationship: Option<&Relationship>,
     ty: &ResourceType,
 ) -> Result<(), Refusal> {
     let needed = jsonapi_auth::permissions::required(operation);
     access.require(&ty.name, needed)?;
-    if let Route::Related { rel, .. } | Route::Relationship { rel, .. } = route
-        && let Some(relationship) = ty.relationships.get(rel)
-    {
+    if let Some(relationship) = relationship {
         let reads_target = operation == Operation::GetSubresource;
         let writes_target = !operation.read_only()
             && matches!(relationship.storage, RelationshipStorage::InverseOf { .. });
@@ -362,18 +365,20 @@ fn authorize(
 }
 
 /// A plain write's body, as the JSON:API document the actions read.
-fn plain_document(ty: &ResourceType, route: &Route, body: &Bytes) -> Bytes {
-    let what = match route {
-        Route::Relationship { rel, .. } => match ty.relationships.get(rel) {
-            Some(relationship) => plain::Body::Linkage {
-                target: &relationship.target,
-            },
-            None => return body.clone(),
+fn plain_document(
+    ty: &ResourceType,
+    route: &Route,
+    relationship: Option<&Relationship>,
+    body: &Bytes,
+) -> Bytes {
+    let what = match (route, relationship) {
+        (Route::Relationship { .. }, Some(relationship)) => plain::Body::Linkage {
+            target: &relationship.target,
         },
-        Route::Item { id, .. } => plain::Body::Resource { ty, id: Some(id) },
+        (Route::Item { id, .. }, _) => plain::Body::Resource { ty, id: Some(id) },
         // A sub-resource reads its document's `meta`, which the plain view sends as is.
-        Route::Related { rel, .. } if ty.subresources.contains_key(rel) => return body.clone(),
-        Route::List { .. } | Route::Related { .. } => plain::Body::Resource { ty, id: None },
+        (Route::Related { .. }, None) => return body.clone(),
+        _ => plain::Body::Resource { ty, id: None },
     };
     plain::request_document(what, body)
 }

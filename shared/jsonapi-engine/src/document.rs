@@ -29,6 +29,17 @@ pub(crate) enum Linkage {
     Many(Vec<Identifier>),
 }
 
+impl Linkage {
+    /// The identifiers it holds.
+    pub(crate) fn identifiers(&self) -> impl Iterator<Item = &Identifier> {
+        let (one, many): (Option<&Identifier>, &[Identifier]) = match self {
+            Self::One(one) => (one.as_ref(), &[]),
+            Self::Many(many) => (None, many),
+        };
+        one.into_iter().chain(many)
+    }
+}
+
 /// One resource object of a request.
 #[derive(Debug, Clone)]
 pub(crate) struct ResourceObject {

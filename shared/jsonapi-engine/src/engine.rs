@@ -153,14 +153,6 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// The resource type of a relationship's target.
-    pub(crate) fn target_of(&self, ty: &ResourceType, rel: &str) -> &Arc<ResourceType> {
-        let target = &ty.relationships[rel].target;
-        self.schema
-            .resource_type(target)
-            .expect("targets are checked with the configuration")
-    }
-
     /// One stored resource.
     pub(crate) async fn load(&self, ty: &ResourceType, id: &str) -> ApiResult<Option<Resource>> {
         let item = self
@@ -358,7 +350,7 @@ impl<S: Store> Loader for Engine<S> {
             let Some(rel) = t.relationships.get(field).filter(|r| !r.many) else {
                 return Ok(Vec::new());
             };
-            let parent = self.target_of(t, &rel.name);
+            let parent = self.schema.target(rel);
             let (ids, _) = self.inverse_ids(parent, id, t, field, 0, limit).await?;
             self.load_many(t, &ids).await
         })

@@ -5,7 +5,9 @@
 use std::cell::Cell;
 use std::ops::Bound;
 
-use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, ResourceType, Schema};
+use jsonapi_config::{
+    DataType, Filter, FilterTarget, IdStrategy, Operator, Relationship, ResourceType, Schema,
+};
 use serde_json::Value;
 
 use crate::error::{ApiError, title};
@@ -63,7 +65,7 @@ pub(crate) struct Predicate {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PathPredicate {
     /// The relationships walked, from the primary type.
-    pub(crate) path: Vec<String>,
+    pub(crate) path: Vec<Relationship>,
     /// The predicate on the last type of the path.
     pub(crate) predicate: Predicate,
 }
@@ -109,10 +111,8 @@ pub(crate) fn parse(
             .relationships
             .get(*rel)
             .ok_or_else(|| constraint(name, "The filter is not supported."))?;
-        walked.push((*rel).to_owned());
-        current = schema
-            .resource_type(&relationship.target)
-            .expect("checked target");
+        current = schema.target(relationship);
+        walked.push(relationship.clone());
     }
     let field_name = segments[segments.len() - 1];
     let filter = current
@@ -132,16 +132,18 @@ pub(crate) fn parse(
             format!("The operator \"{}\" is not supported.", op.name()),
         ));
     }
-    let field = match filter.target {
-        FilterTarget::Id => Field::Id,
-        FilterTarget::Attribute(dt) => Field::Attribute(field_name.to_owned(), dt),
-        FilterTarget::Relationship { many } => Field::Relationship(field_name.to_owned(), many),
-    };
-    let target = match &field {
-        Field::Relationship(rel, _) => schema
-            .resource_type(&current.relationships[rel].target)
-            .expect("checked target"),
-        _ => current,
+    // A relationship filter's operand is an id of the related type.
+    let (field, target) = match filter.target {
+        FilterTarget::Id => (Field::Id, current),
+        FilterTarget::Attribute(dt) => (Field::Attribute(field_name.to_owned(), dt), current),
+        FilterTarget::Relationship { many } => {
+            let rel = current
+                .relationships
+                .get(field_name)
+                .ok_or_else(|| constraint(name, "The filter is not supported."))?;
+            let field = Field::Relationship(field_name.to_owned(), many);
+            (field, schema.target(rel).as_ref())
+        }
     };
     let operand = operand(filter, &field, target, op, value).map_err(|d| constraint(name, d))?;
     Ok(PathPredicate {

@@ -65,7 +65,7 @@ mod stored_secret;
 mod turns;
 mod values;
 
-pub use batch::SUMMARY_COUNTERS;
+pub use batch::{ImportFormat, Imported, OperationReport, SUMMARY_COUNTERS};
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use format::{Format, PLAIN_MEDIA_TYPE};

@@ -101,7 +101,7 @@ fn joined(schema: &Schema, change: &Change) -> Vec<(String, String)> {
             .unwrap_or_default();
         for id in links(after, &rel.name) {
             if !before.contains(&id) {
-                out.push((rel.target.clone(), id));
+                out.push((rel.target.to_string(), id));
             }
         }
     }

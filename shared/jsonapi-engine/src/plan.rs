@@ -358,9 +358,7 @@ pub(crate) fn plan(
         }
     };
     let target_of = |field: &Field| match field {
-        Field::Relationship(rel, _) => schema
-            .resource_type(&ty.relationships[rel].target)
-            .map(|t| &**t),
+        Field::Relationship(rel, _) => schema.related(ty, rel).map(|t| &**t),
         _ => None,
     };
     let (first_field, desc) = sort[0].clone();
@@ -520,14 +518,9 @@ fn sort_key(schema: &Schema, ty: &ResourceType, field: &Field, r: &Resource) -> 
                 .next()
                 .unwrap_or_default()
         }
-        Field::Relationship(name, _) => match r.related(name) {
-            Some(id) => {
-                let target = schema
-                    .resource_type(&ty.relationships[name].target)
-                    .expect("checked target");
-                format!("1{}", id_key(target, id))
-            }
-            None => "0".to_owned(),
+        Field::Relationship(name, _) => match (r.related(name), schema.related(ty, name)) {
+            (Some(id), Some(target)) => format!("1{}", id_key(target, id)),
+            _ => "0".to_owned(),
         },
     }
 }
@@ -586,12 +579,16 @@ impl<S: Store> Engine<S> {
         r: &Resource,
         rel: &str,
     ) -> ApiResult<Vec<String>> {
-        Ok(match &ty.relationships[rel].storage {
+        // A predicate names a relationship of its type (the filter was checked against it).
+        let Some(rel) = ty.relationships.get(rel) else {
+            return Ok(Vec::new());
+        };
+        Ok(match &rel.storage {
             jsonapi_config::RelationshipStorage::Owned => {
-                r.to_many.get(rel).cloned().unwrap_or_default()
+                r.to_many.get(&rel.name).cloned().unwrap_or_default()
             }
             jsonapi_config::RelationshipStorage::InverseOf { field } => {
-                let target = self.target_of(ty, rel);
+                let target = self.schema.target(rel);
                 self.inverse_ids(ty, &r.id, target, field, 0, self.schema.api.max_related)
                     .await?
                     .0

@@ -319,7 +319,7 @@ fn parse_include(
                 )
             })?;
             segments.push(segment.to_owned());
-            current = schema.resource_type(&rel.target).expect("checked target");
+            current = schema.target(rel);
         }
         paths.push(segments);
     }

@@ -121,7 +121,7 @@ impl<S: Store> Engine<S> {
                     }
                 }
                 (RelationshipStorage::InverseOf { field }, _) => {
-                    let target = self.target_of(ty, name);
+                    let target = self.schema.target(rel);
                     let (ids, more) = self
                         .inverse_ids(ty, &r.id, target, field, 0, self.schema.api.max_related)
                         .await?;
@@ -166,23 +166,24 @@ impl<S: Store> Engine<S> {
         let mut paths: Vec<&[String]> = shape.include.iter().map(Vec::as_slice).collect();
         let mut level = frontier;
         while !paths.is_empty() && !level.is_empty() {
-            let mut wanted: Vec<(String, String)> = Vec::new();
+            let mut wanted: Vec<(&Arc<ResourceType>, String)> = Vec::new();
             for (lty, _, linkage) in &level {
                 for path in &paths {
                     let Some((rel, _)) = path.split_first() else {
                         continue;
                     };
-                    let Some(link) = linkage.get(rel) else {
+                    let (Some(link), Some(rel)) = (linkage.get(rel), lty.relationships.get(rel))
+                    else {
                         continue;
                     };
-                    let target = &lty.relationships[rel].target;
                     // What the caller may not read stays linkage only.
-                    if !ctx.access.can_view(target) {
+                    if !ctx.access.can_view(&rel.target) {
                         continue;
                     }
+                    let target = self.schema.target(rel);
                     for id in link.ids() {
-                        if seen.insert((target.clone(), id.clone())) {
-                            wanted.push((target.clone(), id));
+                        if seen.insert((target.name.clone(), id.clone())) {
+                            wanted.push((target, id));
                         }
                     }
                 }
@@ -197,15 +198,13 @@ impl<S: Store> Engine<S> {
                 .collect();
             let keys: Vec<(&str, &str)> = wanted
                 .iter()
-                .map(|(t, id)| (t.as_str(), id.as_str()))
+                .map(|(t, id)| (t.name.as_str(), id.as_str()))
                 .collect();
             let mut next = Vec::new();
-            for r in self.load_keys(&keys).await?.into_iter().flatten() {
-                let target = Arc::clone(
-                    self.schema
-                        .resource_type(&r.ty)
-                        .expect("stored types are known"),
-                );
+            let loaded = self.load_keys(&keys).await?;
+            for ((target, _), r) in wanted.iter().zip(loaded) {
+                let Some(r) = r else { continue };
+                let target = Arc::clone(target);
                 let linkage = self
                     .linkage_of(&target, &r, shape, Some(&continuing))
                     .await?;
@@ -252,27 +251,29 @@ impl<S: Store> Engine<S> {
         items: &[(Arc<ResourceType>, Resource, IndexMap<String, Linkage>)],
     ) -> ApiResult<Vec<String>> {
         let mut related: HashMap<(String, String), Resource> = HashMap::new();
-        let mut wanted: IndexMap<String, Vec<String>> = IndexMap::new();
+        let mut wanted: IndexMap<&str, (&ResourceType, Vec<String>)> = IndexMap::new();
         for (ty, r, _) in items {
             for part in ty.title.iter().flat_map(|t| &t.0) {
                 // A title shows nothing of a type the caller may not read.
                 if let TitlePart::Related(rel, _) = part
                     && let Some(id) = r.related(rel)
-                    && ctx.access.can_view(&ty.relationships[rel].target)
+                    && let Some(rel) = ty.relationships.get(rel)
+                    && ctx.access.can_view(&rel.target)
                 {
+                    let target = self.schema.target(rel);
                     wanted
-                        .entry(ty.relationships[rel].target.clone())
-                        .or_default()
+                        .entry(&target.name)
+                        .or_insert_with(|| (target, Vec::new()))
+                        .1
                         .push(id.to_owned());
                 }
             }
         }
-        for (target, mut ids) in wanted {
+        for (target, mut ids) in wanted.into_values() {
             ids.sort();
             ids.dedup();
-            let t = self.schema.resource_type(&target).expect("checked target");
-            for r in self.load_many(t, &ids).await? {
-                related.insert((target.clone(), r.id.clone()), r);
+            for r in self.load_many(target, &ids).await? {
+                related.insert((target.name.clone(), r.id.clone()), r);
             }
         }
         let text = |r: &Resource, field: &str| -> String {
@@ -301,11 +302,9 @@ impl<S: Store> Engine<S> {
                                 TitlePart::Field(f) => text(r, f),
                                 TitlePart::Related(rel, f) => r
                                     .related(rel)
-                                    .and_then(|id| {
-                                        related.get(&(
-                                            ty.relationships[rel].target.clone(),
-                                            id.to_owned(),
-                                        ))
+                                    .zip(ty.relationships.get(rel))
+                                    .and_then(|(id, rel)| {
+                                        related.get(&(rel.target.to_string(), id.to_owned()))
                                     })
                                     .map(|t| text(t, f))
                                     .unwrap_or_default(),
@@ -355,7 +354,10 @@ impl<S: Store> Engine<S> {
         if !linkage.is_empty() {
             let mut rels = Map::new();
             for (name, link) in linkage {
-                let rel = &ty.relationships[name];
+                // The linkage is keyed by the type's relationships: each is found.
+                let Some(rel) = ty.relationships.get(name) else {
+                    continue;
+                };
                 let mut o = Map::new();
                 if ctx.hateoas {
                     let mut links = Map::new();

@@ -252,7 +252,7 @@ struct Derived {
 /// relationships hold several; `null` is `"0"`).
 fn field_keys(schema: &Schema, ty: &ResourceType, r: &Resource, field: &str) -> Vec<String> {
     if let Some(rel) = ty.relationships.get(field) {
-        let target = schema.resource_type(&rel.target).expect("checked target");
+        let target = schema.target(rel);
         if rel.many {
             return r
                 .to_many

@@ -3,9 +3,10 @@
 //!
 //! Items live in one redb table keyed by `(pk, sk)`; a tuple of strings orders exactly as
 //! DynamoDB orders a partition's sort keys (byte-wise), so range reads agree between the
-//! backends. Values are the item's attributes as JSON. Every write transaction is durable when
-//! it returns (redb's default, fsync on commit), and redb serialises write transactions, so a
-//! condition checked inside one cannot be raced.
+//! backends. Values are the item's attributes as JSON. Every write is durable when it returns
+//! (fsync on commit), and all writes go through one writer thread ([`group_commit`]), so a
+//! condition checked for one cannot be raced; the writes that queue while a commit syncs are
+//! committed together, with one sync.
 //!
 //! redb is synchronous; each call runs on tokio's blocking pool so that a commit's fsync never
 //! stalls the request threads.
@@ -17,7 +18,11 @@ use std::sync::Arc;
 use jsonapi_store::{
     Attrs, Item, Key, QueryPage, RangeQuery, Store, StoreError, StoreResult, Write,
 };
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, TableDefinition};
+
+use group_commit::Writer;
+
+mod group_commit;
 
 /// `(pk, sk)`
 type TupleKey<'a> = (&'a str, &'a str);
@@ -53,6 +58,7 @@ pub enum OpenError {
 #[derive(Debug, Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
+    writer: Arc<Writer>,
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
@@ -77,7 +83,12 @@ impl RedbStore {
         let txn = db.begin_write().map_err(|e| unusable(&e))?;
         txn.open_table(ITEMS).map_err(|e| unusable(&e))?;
         txn.commit().map_err(|e| unusable(&e))?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let writer = Writer::start(Arc::clone(&db)).map_err(|e| unusable(&e))?;
+        Ok(Self {
+            db,
+            writer: Arc::new(writer),
+        })
     }
 
     /// Opens the store in `dir` only if one is there: commands that read must not leave an
@@ -227,74 +238,10 @@ impl Store for RedbStore {
     }
 
     async fn allocate(&self, key: &Key, n: u64) -> StoreResult<u64> {
-        let key = key.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(internal)?;
-            let first = {
-                let mut table = txn.open_table(ITEMS).map_err(internal)?;
-                let k = (key.pk.as_str(), key.sk.as_str());
-                let current = match table.get(k).map_err(internal)? {
-                    Some(v) => decode(v.value())?,
-                    None => Attrs::new(),
-                };
-                let next = current
-                    .get("next")
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(1);
-                let mut attrs = Attrs::new();
-                attrs.insert("next".to_owned(), (next + n).into());
-                table
-                    .insert(k, encode(&attrs)?.as_slice())
-                    .map_err(internal)?;
-                next
-            };
-            txn.commit().map_err(internal)?;
-            Ok(first)
-        })
-        .await
+        self.writer.allocate(key.clone(), n).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(internal)?;
-            {
-                let mut table = txn.open_table(ITEMS).map_err(internal)?;
-                // Check every condition before the first write, as DynamoDB does.
-                for (index, write) in writes.iter().enumerate() {
-                    if let Some(condition) = write.condition() {
-                        let key = write.key();
-                        let current = table
-                            .get((key.pk.as_str(), key.sk.as_str()))
-                            .map_err(internal)?
-                            .map(|v| decode(v.value()))
-                            .transpose()?;
-                        if !condition.holds(current.as_ref()) {
-                            return Err(StoreError::ConditionFailed { index });
-                        }
-                    }
-                }
-                for write in &writes {
-                    match write {
-                        Write::Put { item, .. } => {
-                            table
-                                .insert(
-                                    (item.key.pk.as_str(), item.key.sk.as_str()),
-                                    encode(&item.attrs)?.as_slice(),
-                                )
-                                .map_err(internal)?;
-                        }
-                        Write::Delete { key, .. } => {
-                            table
-                                .remove((key.pk.as_str(), key.sk.as_str()))
-                                .map_err(internal)?;
-                        }
-                        Write::Check { .. } => {}
-                    }
-                }
-            }
-            // Returning early above drops the transaction, which aborts it.
-            txn.commit().map_err(internal)
-        })
-        .await
+        self.writer.transact(writes).await
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use jsonapi_auth::Permission;
-use jsonapi_config::{IdStrategy, Operation, RelationshipStorage, ResourceType};
+use jsonapi_config::{IdStrategy, Operation, Relationship, RelationshipStorage, ResourceType};
 use jsonapi_store::{Store, limits};
 use serde_json::{Map, Value, json};
 
@@ -52,7 +52,7 @@ struct AtomicOp {
     /// The resource named by `ref` or by `data`: an id, or a lid (`local`).
     id: Option<Identifier>,
     /// `ref.relationship`, with the linkage `data` holds.
-    relationship: Option<(String, Vec<Identifier>)>,
+    relationship: Option<(Relationship, Vec<Identifier>)>,
     /// The resource object of an `add` or `update` of a resource.
     object: Option<ResourceObject>,
     /// `/atomic:operations/N`.
@@ -352,7 +352,7 @@ fn one<S: Store>(
                         "A to-one relationship is set with 'update'; 'add' and 'remove' apply to to-many relationships.",
                     ));
                 }
-                let target = engine.target_of(ty, rel);
+                let target = engine.schema.target(r);
                 for ident in idents {
                     // A lid is resolved when its operation runs; its type is checked now.
                     if ident.local {
@@ -364,6 +364,9 @@ fn one<S: Store>(
             }
         }
     }
+    // An unknown relationship was refused above: an operation with errors is never run.
+    let relationship = relationship
+        .and_then(|(name, idents)| ty.relationships.get(&name).map(|rel| (rel.clone(), idents)));
     Some(AtomicOp {
         op,
         ty: Arc::clone(ty),
@@ -442,7 +445,7 @@ impl<S: Store> Engine<S> {
             let needed = jsonapi_auth::permissions::required(action);
             let mut types = vec![op.ty.name.as_str()];
             let rels: Vec<&str> = match (&op.relationship, &op.object) {
-                (Some((rel, _)), _) => vec![rel.as_str()],
+                (Some((rel, _)), _) => vec![rel.name.as_str()],
                 (None, Some(object)) => object.relationships.keys().map(String::as_str).collect(),
                 (None, None) => Vec::new(),
             };
@@ -450,7 +453,7 @@ impl<S: Store> Engine<S> {
                 if let Some(r) = op.ty.relationships.get(rel)
                     && matches!(r.storage, RelationshipStorage::InverseOf { .. })
                 {
-                    types.push(r.target.as_str());
+                    types.push(r.target.name());
                 }
             }
             for t in types {
@@ -566,7 +569,7 @@ impl<S: Store> Engine<S> {
                     let pointer = format!("{}/data", op.pointer);
                     self.stage_relationship(
                         current,
-                        rel,
+                        (ty, rel),
                         op.action(),
                         &idents,
                         &pointer,

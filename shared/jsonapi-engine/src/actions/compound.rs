@@ -533,7 +533,7 @@ impl<S: Store> Engine<S> {
         // Linkage kept on the other side changes resources of the related type.
         for (n, a) in applied.iter().enumerate() {
             for w in &a.inverse {
-                if !access.allows(&w.target, Permission::Edit) {
+                if !access.allows(&w.target.name, Permission::Edit) {
                     errors.push(access_denied().at(format!(
                         "{}/relationships/{}",
                         nodes[n].object.pointer, w.rel

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::HeaderValue;
-use jsonapi_config::{Operator, RelationshipStorage, ResourceType};
+use jsonapi_config::{Operator, Relationship, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 use serde_json::{Map, Value};
 
@@ -57,8 +57,7 @@ impl<S: Store> Engine<S> {
             ctx.query.clone(),
             Accepts::of(Operation::GetList, false),
         )?;
-        ctx.access
-            .check_filter_paths(&self.schema, ty, &q.filters)?;
+        ctx.access.check_filter_paths(&q.filters)?;
         let url = format!("{}/{}", ctx.api_url, ty.name);
         self.collection(ctx, ty, Vec::new(), &q, &url, None).await
     }
@@ -68,7 +67,7 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
         id: &str,
-        rel: &str,
+        rel: &Relationship,
     ) -> ApiResult<ApiResponse> {
         self.related_document(ctx, ty, id, rel, false).await
     }
@@ -78,7 +77,7 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
         id: &str,
-        rel: &str,
+        rel: &Relationship,
     ) -> ApiResult<ApiResponse> {
         self.related_document(ctx, ty, id, rel, true).await
     }
@@ -88,21 +87,20 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &Arc<ResourceType>,
         id: &str,
-        rel_name: &str,
+        rel: &Relationship,
         identifiers: bool,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
-        let rel = &ty.relationships[rel_name];
+        let rel_name = &rel.name;
         let operation = if identifiers {
             Operation::GetRelationship
         } else {
             Operation::GetSubresource
         };
         let accepts = Accepts::of(operation, rel.many);
-        let target = Arc::clone(self.target_of(ty, rel_name));
+        let target = Arc::clone(self.schema.target(rel));
         let q = query::parse(&self.schema, &target, ctx.query.clone(), accepts)?;
-        ctx.access
-            .check_filter_paths(&self.schema, &target, &q.filters)?;
+        ctx.access.check_filter_paths(&q.filters)?;
         let owner = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
         let base = resource_url(ctx, &ty.name, id);
         let related_url = format!("{base}/{rel_name}");
@@ -175,7 +173,6 @@ impl<S: Store> Engine<S> {
     /// becomes "category is one of the categories whose name is x".
     pub(crate) async fn resolve_filters(
         &self,
-        ty: &ResourceType,
         filters: &[PathPredicate],
     ) -> ApiResult<Vec<Predicate>> {
         let mut out = Vec::new();
@@ -185,16 +182,9 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             // Walk from the last type back to the primary one, one planned read per step.
-            let mut types = vec![Arc::clone(
-                self.schema.resource_type(&ty.name).expect("known"),
-            )];
-            for rel in &f.path {
-                let last = types.last().expect("non-empty");
-                types.push(Arc::clone(self.target_of(last, rel)));
-            }
             let mut predicate = f.predicate.clone();
-            for depth in (0..f.path.len()).rev() {
-                let target = &types[depth + 1];
+            for rel in f.path.iter().rev() {
+                let target = self.schema.target(rel);
                 let plan = self
                     .choose(plan::plan(
                         &self.schema,
@@ -226,12 +216,10 @@ impl<S: Store> Engine<S> {
                     .into_iter()
                     .map(|r| Value::String(r.id))
                     .collect();
-                let rel = &f.path[depth];
-                let owner = &types[depth];
-                predicate = match &owner.relationships[rel].storage {
+                predicate = match &rel.storage {
                     RelationshipStorage::Owned => Predicate {
                         parameter: f.predicate.parameter.clone(),
-                        field: Field::Relationship(rel.clone(), owner.relationships[rel].many),
+                        field: Field::Relationship(rel.name.clone(), rel.many),
                         op: Operator::Eq,
                         operand: Operand::List(ids),
                     },
@@ -276,7 +264,7 @@ impl<S: Store> Engine<S> {
         related: Option<String>,
     ) -> ApiResult<ApiResponse> {
         let mut predicates = extra;
-        predicates.extend(self.resolve_filters(ty, &q.filters).await?);
+        predicates.extend(self.resolve_filters(&q.filters).await?);
         let plan = self
             .choose(plan::plan(&self.schema, ty, predicates, q.sort.clone()))
             .await?;
@@ -415,7 +403,7 @@ impl<S: Store> Engine<S> {
                 "At least one filter must be provided.",
             )));
         }
-        let predicates = self.resolve_filters(ty, &q.filters).await?;
+        let predicates = self.resolve_filters(&q.filters).await?;
         let plan = self
             .choose(plan::plan(&self.schema, ty, predicates, Vec::new()))
             .await?;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use jsonapi_config::{Operation, RelationshipStorage, ResourceType};
+use jsonapi_config::{Operation, Relationship, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 
 use super::write::{InverseWrite, MemberOp};
@@ -32,7 +32,7 @@ impl<S: Store> Engine<S> {
         ctx: &Ctx,
         ty: &ResourceType,
         id: &str,
-        rel_name: &str,
+        rel: &Relationship,
         action: Operation,
         body: &[u8],
     ) -> ApiResult<ApiResponse> {
@@ -40,8 +40,7 @@ impl<S: Store> Engine<S> {
         // Every relationship write reads the same (nothing) from the query string.
         let accepts = Accepts::of(action, false);
         query::parse(&self.schema, ty, ctx.query.clone(), accepts)?;
-        let rel = &ty.relationships[rel_name];
-        let target = self.target_of(ty, rel_name);
+        let target = self.schema.target(rel);
         let idents: Vec<Identifier> = match (document::parse_linkage(body)?, rel.many) {
             (Linkage::One(ident), false) => ident.into_iter().collect(),
             (Linkage::Many(idents), true) => idents,
@@ -88,7 +87,7 @@ impl<S: Store> Engine<S> {
                 }
                 self.stage_relationship(
                     owner.clone(),
-                    rel_name,
+                    (ty, rel),
                     action,
                     &idents,
                     "/data",
@@ -110,19 +109,19 @@ impl<S: Store> Engine<S> {
     /// it): the members named join, leave or become the whole set. Members must exist, in the
     /// store or among the request's staged resources (404 otherwise; a removal of one that does
     /// not exist is a no-op).
-    /// `pointer` is where the linkage sits in the request (`/data`).
+    /// `of` is the relationship with the type that declares it (`owner`'s); `pointer` is where
+    /// the linkage sits in the request (`/data`).
     pub(crate) async fn stage_relationship(
         &self,
         owner: Resource,
-        rel_name: &str,
+        (ty, rel): (&ResourceType, &Relationship),
         action: Operation,
         idents: &[Identifier],
         pointer: &str,
         changes: &mut ChangeSet,
     ) -> Result<(), CommitError> {
-        let ty = Arc::clone(self.schema.resource_type(&owner.ty).expect("a stored type"));
-        let rel = &ty.relationships[rel_name];
-        let target = self.target_of(&ty, rel_name);
+        let target = self.schema.target(rel);
+        let rel_name = rel.name.as_str();
         let mut ids: Vec<String> = Vec::new();
         let mut pointers = Vec::new();
         for ident in idents {
@@ -190,7 +189,7 @@ impl<S: Store> Engine<S> {
                 };
                 let write = InverseWrite {
                     rel: rel_name.to_owned(),
-                    target: target.name.clone(),
+                    target: Arc::clone(target),
                     field: field.clone(),
                     op,
                     ids,
@@ -198,7 +197,7 @@ impl<S: Store> Engine<S> {
                     pointer: pointer.to_owned(),
                 };
                 let creating = matches!(changes.original(&ty.name, &owner.id), Some(None));
-                self.stage_inverse(&ty, &owner.id, &[write], changes, creating, &found)
+                self.stage_inverse(ty, &owner.id, &[write], changes, creating, &found)
                     .await?;
             }
         }

@@ -41,7 +41,7 @@ pub(crate) enum MemberOp {
 #[derive(Debug, Clone)]
 pub(crate) struct InverseWrite {
     pub(crate) rel: String,
-    pub(crate) target: String,
+    pub(crate) target: Arc<ResourceType>,
     pub(crate) field: String,
     pub(crate) op: MemberOp,
     /// The members named.
@@ -102,8 +102,7 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<ApiResponse> {
         let accepts = Accepts::of(Operation::DeleteList, false);
         let q = query::parse(&self.schema, ty, ctx.query.clone(), accepts)?;
-        ctx.access
-            .check_filter_paths(&self.schema, ty, &q.filters)?;
+        ctx.access.check_filter_paths(&q.filters)?;
         let (selected, total) = self
             .select_for_delete(ty, &q, self.schema.api.max_delete, ctx.total_count)
             .await?;
@@ -222,14 +221,14 @@ impl<S: Store> Engine<S> {
             }
         }
         let mut inverse = Vec::new();
-        let mut wanted: HashMap<String, Vec<&Identifier>> = HashMap::new();
+        let mut wanted: HashMap<&str, (&ResourceType, Vec<&Identifier>)> = HashMap::new();
         for (name, linkage) in &object.relationships {
             let here = at("relationships", name);
             let Some(rel) = ty.relationships.get(name) else {
                 errors.push(extra_field(here, name));
                 continue;
             };
-            let target = self.target_of(ty, name);
+            let target = self.schema.target(rel);
             match (rel.many, linkage) {
                 (false, Linkage::One(None)) => {
                     if rel.required {
@@ -241,7 +240,11 @@ impl<S: Store> Engine<S> {
                 (false, Linkage::One(Some(ident))) => {
                     if let Some((id, stored)) = resolve(target, ident, locals, &mut errors) {
                         if stored {
-                            wanted.entry(target.name.clone()).or_default().push(ident);
+                            wanted
+                                .entry(&target.name)
+                                .or_insert_with(|| (target, Vec::new()))
+                                .1
+                                .push(ident);
                         }
                         resource.to_one.insert(name.clone(), Some(id));
                     }
@@ -270,7 +273,11 @@ impl<S: Store> Engine<S> {
                             ids.push(id);
                             pointers.push(ident.pointer.clone());
                             if stored {
-                                wanted.entry(target.name.clone()).or_default().push(ident);
+                                wanted
+                                    .entry(&target.name)
+                                    .or_insert_with(|| (target, Vec::new()))
+                                    .1
+                                    .push(ident);
                             }
                         }
                     }
@@ -280,7 +287,7 @@ impl<S: Store> Engine<S> {
                         }
                         RelationshipStorage::InverseOf { field } => inverse.push(InverseWrite {
                             rel: name.clone(),
-                            target: target.name.clone(),
+                            target: Arc::clone(target),
                             field: field.clone(),
                             op: MemberOp::Replace,
                             ids,
@@ -294,11 +301,7 @@ impl<S: Store> Engine<S> {
         }
         // Linkage must point at stored resources: one batch read per related type.
         let mut linked = Vec::new();
-        for (target_name, idents) in wanted {
-            let target = self
-                .schema
-                .resource_type(&target_name)
-                .expect("checked target");
+        for (target, idents) in wanted.into_values() {
             let ids: Vec<String> = idents.iter().map(|i| i.id.clone()).collect();
             let found = self.load_many(target, &ids).await?;
             for ident in idents {
@@ -337,10 +340,7 @@ impl<S: Store> Engine<S> {
         known: &[Resource],
     ) -> Result<(), CommitError> {
         for w in writes {
-            let target = self
-                .schema
-                .resource_type(&w.target)
-                .expect("checked target");
+            let target = &w.target;
             let (joining, leaving) = match w.op {
                 MemberOp::Add => (w.ids.clone(), Vec::new()),
                 MemberOp::Remove => (Vec::new(), w.ids.clone()),
@@ -363,7 +363,11 @@ impl<S: Store> Engine<S> {
                 .into_iter()
                 .filter(|r| r.related(&w.field) == Some(id))
                 .collect();
-            if target.relationships[&w.field].required && !leaving.is_empty() {
+            let required = target
+                .relationships
+                .get(&w.field)
+                .is_some_and(|r| r.required);
+            if required && !leaving.is_empty() {
                 return Err(ApiErrors(cannot_leave(w, &leaving)).into());
             }
             for r in leaving {
@@ -505,7 +509,7 @@ fn cannot_leave(w: &InverseWrite, leaving: &[Resource]) -> Vec<ApiError> {
             title::FORM,
             format!(
                 "\"{}\" {ids} cannot leave this relationship because its \"{}\" is required; move it to another resource or delete it instead.",
-                w.target, w.field
+                w.target.name, w.field
             ),
         )
         .at(pointer)

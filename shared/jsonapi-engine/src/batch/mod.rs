@@ -9,17 +9,25 @@
 //!   chunks of whole `units` (items linked to each other) and answers 202; `worker` applies
 //!   them; `operation` is the operation's record and resource, `reads` the routes that show
 //!   it and its errors, `layout` where it all lives in the store.
+//! - Imports (a file of any size, from the command line or an S3 object): `stream` reads it
+//!   item by item, `import` checks the items and stores them as an asynchronous operation in
+//!   the same chunks.
 
+mod import;
 mod layout;
 mod operation;
 pub(crate) mod reads;
 mod request;
+mod stream;
 mod submit;
 mod sync;
 mod units;
 mod worker;
 
+pub use import::Imported;
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
+pub use reads::OperationReport;
+pub use stream::ImportFormat;
 
 use std::sync::Arc;
 

@@ -190,6 +190,56 @@ impl<S: Store> Engine<S> {
     }
 }
 
+/// An operation as its owner sees it, for a command line that follows an import.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OperationReport {
+    /// The `asyncoperations` resource object (status, progress, summary...).
+    pub operation: Value,
+    /// Its first `asyncoperationerrors` resource objects.
+    pub errors: Vec<Value>,
+}
+
+impl OperationReport {
+    /// Whether the operation ended (its summary is final).
+    pub fn finished(&self) -> bool {
+        matches!(
+            self.operation["attributes"]["status"].as_str(),
+            Some("success" | "failed" | "cancelled")
+        )
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Operation `id` and its first `first_errors` errors; `None` when there is none.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn operation_report(
+        &self,
+        id: u64,
+        first_errors: usize,
+    ) -> ApiResult<Option<OperationReport>> {
+        let stored = self.store.get(&layout::record_key(id)).await?;
+        let Some(record) = stored.as_ref().and_then(Record::from_item) else {
+            return Ok(None);
+        };
+        let range = RangeQuery::prefix(
+            layout::partition(id),
+            layout::ERRORS_PREFIX,
+            first_errors.max(1),
+        );
+        let errors = self.store.query(&range).await?.items;
+        Ok(Some(OperationReport {
+            operation: record.resource(None, now_ms()),
+            errors: errors
+                .iter()
+                .take(first_errors)
+                .map(|e| error_resource(id, &e.attrs))
+                .collect(),
+        }))
+    }
+}
+
 /// An `asyncoperationerrors` resource object from a stored error.
 fn error_resource(op: u64, attrs: &serde_json::Map<String, Value>) -> Value {
     let get = |name: &str| attrs.get(name).cloned().unwrap_or(Value::Null);

@@ -41,6 +41,20 @@ impl Mode {
     }
 }
 
+/// The refusal of a `data` item that is not of the batch's type.
+pub(crate) fn foreign_type(ty: &ResourceType, object: &ResourceObject) -> Option<ApiError> {
+    (object.ty != ty.name).then(|| {
+        ApiError::bad_request(
+            title::ENTITY_TYPE,
+            format!(
+                "The entity type \"{}\" is not supported by this batch operation.",
+                object.ty
+            ),
+        )
+        .at(format!("{}/type", object.pointer))
+    })
+}
+
 impl<S: Store> Engine<S> {
     /// Reads a batch document and checks what can be checked without the store: the shape,
     /// that every `data` item is of the endpoint's type, that the caller may do what each
@@ -55,20 +69,7 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<Batch> {
         let mut batch = document::parse_batch(body)?;
         let mut errors = std::mem::take(&mut batch.errors);
-        for object in &batch.primary {
-            if object.ty != ty.name {
-                errors.push(
-                    ApiError::bad_request(
-                        title::ENTITY_TYPE,
-                        format!(
-                            "The entity type \"{}\" is not supported by this batch operation.",
-                            object.ty
-                        ),
-                    )
-                    .at(format!("{}/type", object.pointer)),
-                );
-            }
-        }
+        errors.extend(batch.primary.iter().filter_map(|o| foreign_type(ty, o)));
         if !errors.is_empty() {
             return Err(ApiErrors(errors));
         }

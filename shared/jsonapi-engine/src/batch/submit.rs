@@ -42,24 +42,64 @@ impl<S: Store> Engine<S> {
             self.schema.api.batch.included_chunk_size,
         );
         for (n, units) in groups.iter().enumerate() {
-            let item = chunk_item(id, n, units, &data, &included, expires_at);
-            let put = Write::Put {
-                item,
-                condition: Some(Condition::Absent),
-            };
-            self.store.transact(vec![put]).await?;
+            let item = chunk_item(
+                id,
+                n,
+                units,
+                &|i| data[i].get(),
+                &|i| included[i].get(),
+                expires_at,
+            );
+            self.store_chunk(item).await?;
         }
+        let owner = ctx.access.caller().map(str::to_owned);
+        let record = self
+            .store_operation(id, &ty.name, owner, groups.len(), now, expires_at)
+            .await?;
+        let url = operation_url(&ctx.api_url, id);
+        let links = ctx.hateoas.then_some(ctx.api_url.as_str());
+        let mut response = ApiResponse::document(
+            StatusCode::ACCEPTED,
+            &render::document(record.resource(links, now_ms()), None, None),
+        );
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            response.headers.insert(CONTENT_LOCATION, v);
+        }
+        Ok(response)
+    }
+
+    /// Stores a new chunk of an operation (an operation's chunks are stored before its
+    /// record, so that no worker runs an operation whose chunks are not all there).
+    pub(crate) async fn store_chunk(&self, item: Item) -> ApiResult<()> {
+        let put = Write::Put {
+            item,
+            condition: Some(Condition::Absent),
+        };
+        Ok(self.store.transact(vec![put]).await?)
+    }
+
+    /// Stores the record of a new operation of `chunks` stored chunks, lists it among the
+    /// unfinished ones and wakes the worker; the record.
+    pub(crate) async fn store_operation(
+        &self,
+        id: u64,
+        entity_type: &str,
+        owner: Option<String>,
+        chunks: usize,
+        now: time::OffsetDateTime,
+        expires_at: i64,
+    ) -> ApiResult<Record> {
         let stamp = values::format_datetime(now);
         let record = Record {
             id,
             status: Status::New,
-            entity_type: ty.name.clone(),
-            owner: ctx.access.caller().map(str::to_owned),
+            entity_type: entity_type.to_owned(),
+            owner,
             created_at: stamp.clone(),
             updated_at: stamp,
             started_ms: None,
             finished_ms: None,
-            chunks: groups.len(),
+            chunks,
             done_chunks: 0,
             counts: Counts::default(),
             expires_at,
@@ -82,16 +122,7 @@ impl<S: Store> Engine<S> {
             ])
             .await?;
         self.batch_queue.notify_one();
-        let url = operation_url(&ctx.api_url, id);
-        let links = ctx.hateoas.then_some(ctx.api_url.as_str());
-        let mut response = ApiResponse::document(
-            StatusCode::ACCEPTED,
-            &render::document(record.resource(links, now_ms()), None, None),
-        );
-        if let Ok(v) = HeaderValue::from_str(&url) {
-            response.headers.insert(CONTENT_LOCATION, v);
-        }
-        Ok(response)
+        Ok(record)
     }
 }
 
@@ -108,14 +139,15 @@ fn raw_items(body: &[u8]) -> ApiResult<(Vec<&RawValue>, Vec<&RawValue>)> {
     Ok((list("data")?, list("included")?))
 }
 
-/// The stored chunk: its items as written, their positions in the request, and its units as
-/// positions in the chunk.
-fn chunk_item(
+/// The stored chunk: its items as written (`data(i)` / `included(i)`: the text of the item at
+/// position `i` of the request), their positions in the request, and its units as positions in
+/// the chunk.
+pub(crate) fn chunk_item<'t>(
     op: u64,
     n: usize,
     units: &[Unit],
-    data: &[&RawValue],
-    included: &[&RawValue],
+    data: &dyn Fn(usize) -> &'t str,
+    included: &dyn Fn(usize) -> &'t str,
     expires_at: i64,
 ) -> Item {
     let data_index: Vec<usize> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
@@ -123,12 +155,8 @@ fn chunk_item(
         .iter()
         .flat_map(|u| u.included.iter().copied())
         .collect();
-    let join = |index: &[usize], items: &[&RawValue]| {
-        index
-            .iter()
-            .map(|&i| items[i].get())
-            .collect::<Vec<_>>()
-            .join(",")
+    let join = |index: &[usize], item: &dyn Fn(usize) -> &'t str| {
+        index.iter().map(|&i| item(i)).collect::<Vec<_>>().join(",")
     };
     let body = format!(
         "{{\"data\":[{}],\"included\":[{}]}}",

@@ -5,7 +5,7 @@
 //! of its own).
 
 use crate::actions::write::local_key;
-use crate::document::{Linkage, ResourceObject};
+use crate::document::ResourceObject;
 
 /// One unit: positions of its items in `data` and in `included`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,11 +37,7 @@ pub(crate) fn units(data: &[ResourceObject], included: &[ResourceObject]) -> Vec
     }
     for (n, o) in objects.iter().enumerate() {
         for linkage in o.relationships.values() {
-            let idents = match linkage {
-                Linkage::One(one) => one.iter().collect::<Vec<_>>(),
-                Linkage::Many(many) => many.iter().collect(),
-            };
-            for ident in idents {
+            for ident in linkage.identifiers() {
                 if let Some(&m) = named.get(&local_key(&ident.ty, &ident.id, ident.local)) {
                     let (a, b) = (root(&mut parent, n), root(&mut parent, m));
                     // The smaller root wins, so a unit's root is its first item.

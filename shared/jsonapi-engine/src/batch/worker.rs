@@ -31,16 +31,16 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// A chunk as stored.
-struct Chunk {
-    body: String,
-    data_index: Vec<usize>,
-    included_index: Vec<usize>,
+pub(crate) struct Chunk {
+    pub(crate) body: String,
+    pub(crate) data_index: Vec<usize>,
+    pub(crate) included_index: Vec<usize>,
     units: Vec<(Vec<usize>, Vec<usize>)>,
-    expires_at: i64,
+    pub(crate) expires_at: i64,
 }
 
 impl Chunk {
-    fn of(item: &Item) -> Option<Self> {
+    pub(crate) fn of(item: &Item) -> Option<Self> {
         let a = &item.attrs;
         let list = |v: &Value| -> Option<Vec<usize>> {
             v.as_array()?
@@ -417,7 +417,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Deletes every item of a partition.
-    async fn delete_partition(&self, pk: &str) -> ApiResult<()> {
+    pub(crate) async fn delete_partition(&self, pk: &str) -> ApiResult<()> {
         loop {
             let page = self
                 .store

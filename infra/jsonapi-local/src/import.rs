@@ -1,0 +1,239 @@
+//! `jsonapi-local import FILE --type T [--sync]`: a file of resource objects (a JSON:API
+//! document, or NDJSON) through the batch pipeline. By default it is streamed into one
+//! asynchronous operation, which the command follows to its end; with `--sync` the file is
+//! one synchronous batch (all or nothing, within the synchronous limits). A data folder a
+//! running server holds is imported by that server (through its control socket: it reads the
+//! file itself); otherwise this process opens the store and runs the batch worker itself.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method};
+use jsonapi_engine::{ApiErrors, Engine, ImportFormat, OperationReport};
+use serde_json::Value;
+
+use crate::backend::{self, Backend, Opening};
+use crate::control::{self, Request};
+use crate::{Error, Options, system};
+
+/// How many of an operation's errors the command prints.
+const FIRST_ERRORS: usize = 10;
+/// The largest file `--sync` reads (a synchronous batch holds at most a few hundred items).
+const MAX_SYNC_FILE: u64 = 16 * 1024 * 1024;
+/// How often a followed operation is looked at.
+const POLL_EVERY: Duration = Duration::from_millis(200);
+
+/// One import.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ImportCommand {
+    /// The file (made absolute, so that a server reads the same file).
+    pub file: PathBuf,
+    /// The type of its `data` items.
+    pub ty: String,
+    /// NDJSON (one resource object a line) rather than a JSON:API document.
+    pub ndjson: bool,
+    /// One synchronous batch: all or nothing.
+    pub sync: bool,
+}
+
+/// Runs an import on the store the options name; returns what to print.
+///
+/// # Errors
+/// The file cannot be read or is refused, the store cannot be opened or failed.
+pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result<String, Error> {
+    command.file = std::fs::canonicalize(&command.file).map_err(|source| Error::ImportFile {
+        path: command.file.clone(),
+        source,
+    })?;
+    if options.dynamodb.is_none()
+        && let Some(answer) = control::send(&options.data, &Request::Import(command.clone())).await
+    {
+        let answer = answer?;
+        if command.sync {
+            return Ok(answer);
+        }
+        let id = answer.trim().parse().map_err(|_| Error::Remote(answer))?;
+        return follow(id, || async {
+            let report = control::send(&options.data, &Request::Progress(id)).await;
+            let text = report.unwrap_or_else(|| Err(Error::Remote("the server stopped".into())))?;
+            serde_json::from_str(&text).map_err(|e| Error::Remote(e.to_string()))
+        })
+        .await;
+    }
+    let engine = Arc::new(backend::command_engine(options, Opening::MayCreate).await?);
+    if command.sync {
+        return command.execute(&engine).await;
+    }
+    // This process's own worker applies the operation (a server on the same DynamoDB table
+    // may share the work: chunks and units are applied once whoever runs them).
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(Arc::clone(&engine).run_batch_worker(async {
+        let _ = stopped.await;
+    }));
+    let outcome = async {
+        let id = command.start(&engine, &reading_progress).await?;
+        follow(id, || async { report(&engine, id).await }).await
+    }
+    .await;
+    let _ = stop.send(());
+    let _ = worker.await;
+    outcome
+}
+
+impl ImportCommand {
+    /// Runs the command on `engine` (a server's, for a command from its control socket): the
+    /// operation's id, or what a synchronous batch printed.
+    pub(crate) async fn execute(&self, engine: &Engine<Backend>) -> Result<String, Error> {
+        if self.sync {
+            return self.sync_batch(engine).await;
+        }
+        Ok(self.start(engine, &|_| {}).await?.to_string())
+    }
+
+    async fn start(
+        &self,
+        engine: &Engine<Backend>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<u64, Error> {
+        let file = std::fs::File::open(&self.file).map_err(|source| Error::ImportFile {
+            path: self.file.clone(),
+            source,
+        })?;
+        let format = if self.ndjson {
+            ImportFormat::Ndjson
+        } else {
+            ImportFormat::Document
+        };
+        let imported = engine
+            .import(&self.ty, None, format, file, progress)
+            .await
+            .map_err(|e| Error::ImportRefused(error_lines(&e)))?;
+        Ok(imported.operation)
+    }
+
+    /// The file as one `X-Mode: sync` batch.
+    async fn sync_batch(&self, engine: &Engine<Backend>) -> Result<String, Error> {
+        use std::io::Read as _;
+        let unreadable = |source| Error::ImportFile {
+            path: self.file.clone(),
+            source,
+        };
+        let mut text = String::new();
+        std::fs::File::open(&self.file)
+            .map_err(unreadable)?
+            .take(MAX_SYNC_FILE)
+            .read_to_string(&mut text)
+            .map_err(unreadable)?;
+        if self.ndjson {
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            text = format!("{{\"data\":[{}]}}", lines.join(","));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("x-mode", HeaderValue::from_static("sync"));
+        let answer = system::call_with(engine, Method::PATCH, &self.ty, headers, text.into()).await;
+        let doc: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+        match doc["data"].as_array() {
+            Some(items) if answer.status.is_success() => {
+                Ok(format!("imported {} {} (sync)\n", items.len(), self.ty))
+            }
+            _ => Err(Error::ImportRefused(document_error_lines(&doc))),
+        }
+    }
+}
+
+/// An operation's report from this process's engine.
+async fn report(engine: &Engine<Backend>, id: u64) -> Result<OperationReport, Error> {
+    engine
+        .operation_report(id, FIRST_ERRORS)
+        .await
+        .map_err(Error::Engine)?
+        .ok_or_else(|| Error::Remote(format!("operation {id} is gone")))
+}
+
+/// What a server answers to `Request::Progress`.
+pub(crate) async fn remote_report(engine: &Engine<Backend>, id: u64) -> Result<String, Error> {
+    let report = report(engine, id).await?;
+    serde_json::to_string(&report).map_err(|e| Error::Remote(e.to_string()))
+}
+
+/// Follows operation `id` to its end, with a progress line on a terminal; the summary and
+/// its first errors.
+async fn follow<F, R>(id: u64, mut poll: F) -> Result<String, Error>
+where
+    F: FnMut() -> R,
+    R: Future<Output = Result<OperationReport, Error>>,
+{
+    let terminal = std::io::stderr().is_terminal();
+    loop {
+        let report = poll().await?;
+        let attributes = &report.operation["attributes"];
+        if terminal {
+            let progress = attributes["progress"].as_f64().unwrap_or(0.0) * 100.0;
+            eprint!("\roperation {id}: applying, {progress:.0}%   ");
+        }
+        if report.finished() {
+            if terminal {
+                eprintln!();
+            }
+            return Ok(summary(id, &report));
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+fn reading_progress(read: usize) {
+    if std::io::stderr().is_terminal() {
+        eprint!("\rread {read} items   ");
+    }
+}
+
+/// The lines printed when an operation ended.
+fn summary(id: u64, report: &OperationReport) -> String {
+    let a = &report.operation["attributes"];
+    let s = &a["summary"];
+    let n = |name: &str| s[name].as_u64().unwrap_or(0);
+    let mut out = format!(
+        "operation {id}: {}\nread {}, written {}, created {}, updated {}, errors {} ({} ms applying)\n",
+        a["status"].as_str().unwrap_or("?"),
+        n("readCount"),
+        n("writeCount"),
+        n("createCount"),
+        n("updateCount"),
+        n("errorCount"),
+        n("aggregateTime"),
+    );
+    if !report.errors.is_empty() {
+        out.push_str("first errors:\n");
+        for e in &report.errors {
+            let _ = writeln!(out, "{}", error_line(&e["attributes"]));
+        }
+    }
+    out
+}
+
+/// Refusals, one a line.
+fn error_lines(errors: &ApiErrors) -> String {
+    document_error_lines(&errors.to_document())
+}
+
+/// The errors of an error document, one a line: pointer, title, detail.
+fn document_error_lines(doc: &Value) -> String {
+    let mut out = String::new();
+    for e in doc["errors"].as_array().into_iter().flatten() {
+        let _ = writeln!(out, "{}", error_line(e));
+    }
+    out.trim_end().to_owned()
+}
+
+/// An error object (or an error resource's attributes) as `  pointer: title: detail`.
+fn error_line(e: &Value) -> String {
+    format!(
+        "  {}: {}: {}",
+        e["source"]["pointer"].as_str().unwrap_or("-"),
+        e["title"].as_str().unwrap_or(""),
+        e["detail"].as_str().unwrap_or("")
+    )
+}

@@ -1,0 +1,225 @@
+//! Group commit: every write goes through one writer thread, which applies the writes that
+//! arrived while the previous commit was syncing in one redb transaction, and syncs once for
+//! all of them.
+//!
+//! redb serialises write transactions and syncs the file on every commit, so with one
+//! transaction per request the store answers at most one write per fsync, however many
+//! clients wait. Here each request still sees its own conditions checked against everything
+//! committed or applied before it (in arrival order, inside the shared transaction), a request
+//! whose condition fails writes nothing (conditions are checked before its first write), and
+//! no request is answered before the commit that holds its writes is durable.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+
+use jsonapi_store::{Attrs, Key, StoreError, StoreResult, Write};
+use redb::{Database, ReadableTable, Table};
+use tokio::sync::oneshot;
+
+use crate::{ITEMS, TupleKey, decode, encode, internal};
+
+/// A group never grows past this many requests, so one commit's latency stays bounded under
+/// any load.
+const MAX_GROUP: usize = 256;
+
+/// One request to the writer.
+enum Job {
+    Transact {
+        writes: Vec<Write>,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    Allocate {
+        key: Key,
+        n: u64,
+        reply: oneshot::Sender<StoreResult<u64>>,
+    },
+}
+
+/// What a job's application produced, answered once the group is committed.
+enum Outcome {
+    Transact(StoreResult<()>),
+    Allocate(StoreResult<u64>),
+}
+
+/// The writer thread and the way to it. Dropping the last handle closes the queue and waits
+/// for the thread, so that the data file is released when the store is dropped (a process
+/// may reopen the folder at once).
+#[derive(Debug)]
+pub(crate) struct Writer {
+    queue: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread for `db`.
+    pub(crate) fn start(db: Arc<Database>) -> std::io::Result<Self> {
+        let (queue, jobs) = channel();
+        let thread = std::thread::Builder::new()
+            .name("redb-writer".to_owned())
+            .spawn(move || run(&db, &jobs))?;
+        Ok(Self {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
+    }
+
+    /// Applies `writes` atomically; answers once they are durable.
+    pub(crate) async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Transact { writes, reply })?;
+        answer.await.map_err(internal)?
+    }
+
+    /// Takes `n` values from the counter at `key`; answers once the new value is durable.
+    pub(crate) async fn allocate(&self, key: Key, n: u64) -> StoreResult<u64> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Allocate { key, n, reply })?;
+        answer.await.map_err(internal)?
+    }
+
+    fn send(&self, job: Job) -> StoreResult<()> {
+        self.queue
+            .as_ref()
+            .and_then(|q| q.send(job).ok())
+            .ok_or_else(|| internal("the store's writer has stopped"))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(thread) = self.thread.take() {
+            // A panicked writer has already failed its requests; nothing is left to do.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer's loop: waits for a job, takes whatever else is queued, commits them together.
+fn run(db: &Database, jobs: &Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(db, group);
+    }
+}
+
+/// Applies every job of `group` in one transaction and answers them after its commit. A
+/// storage failure fails the whole group (nothing of it is committed).
+fn commit_group(db: &Database, group: Vec<Job>) {
+    match apply_all(db, &group) {
+        Ok(outcomes) => {
+            for (job, outcome) in group.into_iter().zip(outcomes) {
+                // A requester that went away (its request was cancelled) needs no answer.
+                match (job, outcome) {
+                    (Job::Transact { reply, .. }, Outcome::Transact(r)) => drop(reply.send(r)),
+                    (Job::Allocate { reply, .. }, Outcome::Allocate(r)) => drop(reply.send(r)),
+                    _ => unreachable!("each outcome is its job's kind"),
+                }
+            }
+        }
+        Err(e) => {
+            // Only storage failures get here; each requester gets its own copy.
+            let failed = || StoreError::Internal(e.to_string());
+            for job in group {
+                match job {
+                    Job::Transact { reply, .. } => drop(reply.send(Err(failed()))),
+                    Job::Allocate { reply, .. } => drop(reply.send(Err(failed()))),
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of each job, once all of them are committed.
+fn apply_all(db: &Database, group: &[Job]) -> StoreResult<Vec<Outcome>> {
+    let txn = db.begin_write().map_err(internal)?;
+    let outcomes = {
+        let mut table = txn.open_table(ITEMS).map_err(internal)?;
+        group
+            .iter()
+            .map(|job| apply(&mut table, job))
+            .collect::<StoreResult<Vec<_>>>()?
+    };
+    // Returning early above drops the transaction, which aborts it.
+    txn.commit().map_err(internal)?;
+    Ok(outcomes)
+}
+
+/// Applies one job; `Err` only for a storage failure, which aborts the group (a failed
+/// condition is the job's own outcome).
+fn apply(table: &mut Table<'_, TupleKey<'_>, &[u8]>, job: &Job) -> StoreResult<Outcome> {
+    Ok(match job {
+        Job::Transact { writes, .. } => Outcome::Transact(match check(table, writes)? {
+            Some(index) => Err(StoreError::ConditionFailed { index }),
+            None => write_all(table, writes).map(Ok)?,
+        }),
+        Job::Allocate { key, n, .. } => Outcome::Allocate(Ok(take(table, key, *n)?)),
+    })
+}
+
+/// The index of the first write whose condition does not hold, checked before any write, as
+/// DynamoDB does.
+fn check(table: &Table<'_, TupleKey<'_>, &[u8]>, writes: &[Write]) -> StoreResult<Option<usize>> {
+    for (index, write) in writes.iter().enumerate() {
+        if let Some(condition) = write.condition() {
+            let key = write.key();
+            let current = table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(internal)?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            if !condition.holds(current.as_ref()) {
+                return Ok(Some(index));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn write_all(table: &mut Table<'_, TupleKey<'_>, &[u8]>, writes: &[Write]) -> StoreResult<()> {
+    for write in writes {
+        match write {
+            Write::Put { item, .. } => {
+                table
+                    .insert(
+                        (item.key.pk.as_str(), item.key.sk.as_str()),
+                        encode(&item.attrs)?.as_slice(),
+                    )
+                    .map_err(internal)?;
+            }
+            Write::Delete { key, .. } => {
+                table
+                    .remove((key.pk.as_str(), key.sk.as_str()))
+                    .map_err(internal)?;
+            }
+            Write::Check { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// Advances the counter at `key` by `n`; the first value taken.
+fn take(table: &mut Table<'_, TupleKey<'_>, &[u8]>, key: &Key, n: u64) -> StoreResult<u64> {
+    let k = (key.pk.as_str(), key.sk.as_str());
+    let current = match table.get(k).map_err(internal)? {
+        Some(v) => decode(v.value())?,
+        None => Attrs::new(),
+    };
+    let next = current
+        .get("next")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1);
+    let mut attrs = Attrs::new();
+    attrs.insert("next".to_owned(), (next + n).into());
+    table
+        .insert(k, encode(&attrs)?.as_slice())
+        .map_err(internal)?;
+    Ok(next)
+}

@@ -1,0 +1,101 @@
+//! `jsonapi-local import FILE --type T`: a file streamed into the batch pipeline by the real
+//! binary, on a data folder no server holds (the command runs the worker itself) and on one a
+//! server holds (the server imports it, through its control socket); a refused file stores
+//! nothing.
+
+use std::fmt::Write as _;
+
+use jsonapi_tests::ApiClient;
+use jsonapi_tests::binary::{ServerProcess, run_to_exit};
+use serde_json::json;
+
+/// Runs `jsonapi-local import FILE --type products --data DATA`: status, stdout, stderr.
+fn import(data: &str, file: &std::path::Path) -> (Option<i32>, String, String) {
+    let file = file.to_str().expect("UTF-8");
+    let (status, out, err) = run_to_exit(&["import", file, "--type", "products", "--data", data]);
+    (status.code(), out, err)
+}
+
+fn product(sku: &str) -> serde_json::Value {
+    json!({"type": "products", "attributes": {"sku": sku, "name": sku, "price": "1.50"}})
+}
+
+#[test]
+fn files_are_imported_with_or_without_a_server_and_a_refused_one_stores_nothing() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().expect("UTF-8");
+
+    // A document of 250 products (three chunks), one invalid, one linked to a new category
+    // that comes in `included`, after the whole of `data`.
+    let mut items: Vec<_> = (0..250).map(|i| product(&format!("IMP-D{i}"))).collect();
+    items[57]["attributes"]["price"] = json!("-1");
+    items[210]["relationships"] =
+        json!({"category": {"data": {"type": "categories", "lid": "new"}}});
+    let document = json!({
+        "data": items,
+        "included": [{"type": "categories", "lid": "new", "attributes": {"name": "Imported"}}],
+    });
+    let file = dir.path().join("products.json");
+    std::fs::write(&file, document.to_string()).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(0), "{out}\n{err}");
+    assert!(out.contains(": success\n"), "{out}");
+    assert!(
+        out.contains("read 250, written 249, created 249, updated 0, errors 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/data/57/attributes/price: range constraint: "),
+        "{out}"
+    );
+
+    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data, "--seed"]);
+    let credentials = server.dev_client().expect("the development client");
+
+    // NDJSON while the server holds the folder: the server imports it.
+    let mut lines = String::new();
+    for i in 0..120 {
+        let _ = writeln!(lines, "{}", product(&format!("IMP-N{i}")));
+    }
+    let file = dir.path().join("products.ndjson");
+    std::fs::write(&file, &lines).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(0), "{out}\n{err}");
+    assert!(out.contains("read 120, written 120, created 120"), "{out}");
+
+    // A malformed line refuses the whole file, with its line.
+    let file = dir.path().join("broken.ndjson");
+    std::fs::write(&file, format!("{}\n{{\"type\":\n", product("IMP-B0"))).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(1), "{out}\n{err}");
+    assert!(err.contains("/data/1: ") && err.contains("line 2"), "{err}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let api = ApiClient::new(server.base_url.clone());
+    let token = runtime.block_on(api.client_token(&credentials));
+    let api = api.with_token(Some(&token));
+    let count = |sku: &str| {
+        let path = format!("/api/products?filter[sku]={sku}");
+        let response = runtime.block_on(api.get(&path));
+        response.assert_status(200);
+        response.json()["data"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(count("IMP-D0"), 1);
+    assert_eq!(count("IMP-D57"), 0, "the invalid item was skipped");
+    assert_eq!(count("IMP-N119"), 1);
+    assert_eq!(count("IMP-B0"), 0, "a refused file stores nothing");
+    let linked = runtime.block_on(api.get("/api/products?filter[sku]=IMP-D210&include=category"));
+    linked.assert_status(200);
+    assert_eq!(
+        linked.json()["included"][0]["attributes"]["name"],
+        "Imported",
+        "the included category was written with the product far before it"
+    );
+    server.signal("TERM");
+    let (status, _, stderr) = server.wait();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
