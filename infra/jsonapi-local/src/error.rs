@@ -38,7 +38,7 @@ pub enum Error {
     },
     /// `--public-url` is not an absolute http(s) URL (the configuration's check says why).
     #[error("--public-url {0}")]
-    PublicUrl(String),
+    PublicUrl(#[from] jsonapi_config::InvalidUrl),
     /// `JWT_PRIVATE_KEY` or `JWT_SECRET` holds no usable key.
     #[error("the signing key in the environment is unusable: {0}")]
     SigningKey(#[from] jsonapi_auth::KeyError),

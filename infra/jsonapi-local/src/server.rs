@@ -80,7 +80,7 @@ impl Server {
             .map_err(listen_error)?;
         let addr = listener.local_addr().map_err(listen_error)?;
         let public_url = match (&options.public_url, &schema.api.public_url) {
-            (Some(flag), _) => jsonapi_config::public_url(flag).map_err(Error::PublicUrl)?,
+            (Some(flag), _) => jsonapi_config::public_url(flag)?,
             (None, Some(configured)) => configured.clone(),
             (None, None) => format!("http://{addr}"),
         };

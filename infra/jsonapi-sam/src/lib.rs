@@ -15,6 +15,8 @@
 //!   is described as, and which routes it serves. A new operation starts here.
 //! - [`policy`]: per operation, the IAM statements of its function. A new operation's
 //!   permissions go here.
+//! - [`worker`]: the batch worker (fed by the table's stream) and its failure queue, when
+//!   some type enables `update_list`.
 //! - [`text`]: the parts of the template that are the same for every configuration, and the
 //!   few settings that change them.
 //! - [`yaml`]: quoting and the names CloudFormation allows for logical ids.
@@ -22,6 +24,7 @@
 mod functions;
 mod policy;
 mod text;
+mod worker;
 mod yaml;
 
 use jsonapi_config::Schema;
@@ -71,6 +74,9 @@ pub fn template(config: Configuration<'_>) -> Result<String, TemplateError> {
     for deployed in functions::deployed(schema) {
         out.push('\n');
         deployed.write(&mut out, schema);
+    }
+    if worker::deploys(schema) {
+        worker::write(&mut out);
     }
     text::outputs(&mut out, prefix, auth);
     Ok(out)

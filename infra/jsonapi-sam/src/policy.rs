@@ -184,3 +184,34 @@ fn token(out: &mut String, schema: &Schema) {
         );
     }
 }
+
+/// The batch worker's `Policies`: any write on the table (a batch's items may create, update
+/// and link resources of any type, as the atomic extension may), its stream, and the queue
+/// of what it could not apply.
+pub(crate) fn batch_worker(out: &mut String) {
+    out.push_str(BATCH_WORKER_COMMENT);
+    out.push_str("      Policies:\n        - Statement:\n");
+    deny_signing_key(out);
+    statement(
+        out,
+        &[&READS[..], &WRITES[..], &["dynamodb:UpdateItem"]].concat(),
+        None,
+    );
+    out.push_str(BATCH_WORKER_STREAM);
+}
+
+const BATCH_WORKER_COMMENT: &str = r"      # Its writes are the batch's items' (any type they link to, ids drawn with UpdateItem)
+      # and the operation's own items; Lambda reads the stream with the function's role.
+";
+
+const BATCH_WORKER_STREAM: &str = r#"            - Effect: Allow
+              Action:
+                - dynamodb:DescribeStream
+                - dynamodb:GetRecords
+                - dynamodb:GetShardIterator
+                - dynamodb:ListStreams
+              Resource: !GetAtt Table.StreamArn
+            - Effect: Allow
+              Action: sqs:SendMessage
+              Resource: !GetAtt BatchFailures.Arn
+"#;

@@ -226,6 +226,11 @@ const TABLE: &str = r#"      AccessLogSettings:
           KeyType: RANGE
       StreamSpecification:
         StreamViewType: NEW_AND_OLD_IMAGES
+      # The batch API's operations expire (30 days): DynamoDB deletes an item some time after
+      # the epoch second its expiresAt holds; items without it are kept.
+      TimeToLiveSpecification:
+        AttributeName: expiresAt
+        Enabled: true
       PointInTimeRecoverySpecification:
         PointInTimeRecoveryEnabled: true
       SSESpecification:

@@ -499,7 +499,7 @@ fn check_grants(grants: &[GrantType], spec: &ClientSpec, public: bool) -> Result
         ));
     }
     for uri in &spec.redirect_uris {
-        crate::redirect_uri::check(uri).map_err(ClientError::Invalid)?;
+        crate::redirect_uri::check(uri).map_err(|e| ClientError::Invalid(e.to_string()))?;
     }
     Ok(())
 }

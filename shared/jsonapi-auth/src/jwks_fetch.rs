@@ -45,19 +45,19 @@ pub enum FetchError {
 type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 fn client() -> Result<&'static HttpClient, FetchError> {
-    static CLIENT: OnceLock<Result<HttpClient, String>> = OnceLock::new();
+    static CLIENT: OnceLock<Result<HttpClient, FetchError>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
             let connector = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_native_roots()
-                .map_err(|e| format!("no root certificates: {e}"))?
+                .map_err(|e| FetchError::Transport(format!("no root certificates: {e}")))?
                 .https_or_http()
                 .enable_http1()
                 .build();
             Ok(Client::builder(TokioExecutor::new()).build(connector))
         })
         .as_ref()
-        .map_err(|e| FetchError::Transport(e.clone()))
+        .map_err(FetchError::clone)
 }
 
 /// Whether keys may be fetched from `url`: https, or http on a loopback host (a local

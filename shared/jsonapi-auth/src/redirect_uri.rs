@@ -10,9 +10,27 @@
 /// The longest redirect URI accepted.
 pub const MAX_CHARS: usize = 2000;
 
-/// Why a URI cannot be registered as a redirect URI (a message for the operator).
-pub fn check(uri: &str) -> Result<(), String> {
-    let refuse = |why: &str| Err(format!("the redirect URI \"{uri}\" {why}"));
+/// A URI that cannot be registered as a redirect URI, and why (a message for the operator).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the redirect URI \"{uri}\" {why}")]
+pub struct InvalidRedirectUri {
+    /// The URI as given.
+    pub uri: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+/// Whether a URI may be registered as a redirect URI.
+///
+/// # Errors
+/// Why it may not.
+pub fn check(uri: &str) -> Result<(), InvalidRedirectUri> {
+    let refuse = |why: &str| {
+        Err(InvalidRedirectUri {
+            uri: uri.to_owned(),
+            why: why.to_owned(),
+        })
+    };
     if uri.is_empty() || uri.len() > MAX_CHARS {
         return refuse(&format!("must have 1 to {MAX_CHARS} characters"));
     }
@@ -137,7 +155,7 @@ mod tests {
             assert!(check(bad).is_err(), "{bad}");
         }
         assert!(check(&format!("https://a.example/{}", "x".repeat(MAX_CHARS))).is_err());
-        let message = check("http://app.example.com/cb").unwrap_err();
+        let message = check("http://app.example.com/cb").unwrap_err().to_string();
         assert!(message.contains("https"), "{message}");
     }
 

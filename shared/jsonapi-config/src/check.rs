@@ -101,7 +101,7 @@ fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         .as_deref()
         .map(crate::public_url)
         .transpose()
-        .map_err(|e| problem(&["api", "publicUrl"], e))?;
+        .map_err(|e| problem(&["api", "publicUrl"], e.to_string()))?;
     let openapi = raw.openapi.unwrap_or(true);
     let sandbox = raw.sandbox.unwrap_or(true);
     if sandbox && !openapi {
@@ -283,14 +283,14 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
                 IssuerKeys::Inline(jwks.clone())
             }
             (None, Some(uri)) => {
-                fetchable_url(uri).map_err(|m| problem(&at("jwksUri"), m))?;
+                fetchable_url(uri).map_err(|e| problem(&at("jwksUri"), e.to_string()))?;
                 IssuerKeys::Uri(uri.clone())
             }
             (None, None) => {
-                fetchable_url(&issuer.issuer).map_err(|m| {
+                fetchable_url(&issuer.issuer).map_err(|e| {
                     problem(
                         &at("issuer"),
-                        format!("{m} (without jwks or jwksUri, the keys are found through the issuer's OpenID configuration)"),
+                        format!("{e} (without jwks or jwksUri, the keys are found through the issuer's OpenID configuration)"),
                     )
                 })?;
                 IssuerKeys::Discovery
@@ -319,12 +319,15 @@ fn check_auth(raw: &RawAuth, types: &IndexMap<String, ResourceType>) -> Checked<
     })
 }
 
+/// A URL keys may not be fetched from.
+#[derive(Debug, thiserror::Error)]
+#[error("must be an https URL (http only on 127.0.0.1, [::1] or localhost), not \"{0}\"")]
+struct NotFetchable(String);
+
 /// Whether keys may be fetched from `url`: an absolute `https` URL, or `http` on a loopback
 /// host (a local identity provider).
-fn fetchable_url(url: &str) -> Result<(), String> {
-    let problem = || {
-        format!("must be an https URL (http only on 127.0.0.1, [::1] or localhost), not \"{url}\"")
-    };
+fn fetchable_url(url: &str) -> Result<(), NotFetchable> {
+    let problem = || NotFetchable(url.to_owned());
     let url = crate::public_url(url).map_err(|_| problem())?;
     if url.starts_with("https://") {
         return Ok(());
@@ -341,6 +344,9 @@ fn fetchable_url(url: &str) -> Result<(), String> {
     if loopback { Ok(()) } else { Err(problem()) }
 }
 
+/// What a type lacks for the part auth gives it ("needs a ..." after the type's name).
+struct Unfit(String);
+
 /// A type auth relies on: the one named under `key`, or else `default` when the API has such
 /// a type; it must pass `check`. With `lenient`, a default type that does not pass is simply
 /// not used (an API whose `users` type is not made for signing in has no password grant);
@@ -350,7 +356,7 @@ fn auth_type(
     named: Option<&str>,
     (default, lenient): (&str, bool),
     types: &IndexMap<String, ResourceType>,
-    check: impl Fn(&ResourceType) -> Result<(), String>,
+    check: impl Fn(&ResourceType) -> Result<(), Unfit>,
 ) -> Checked<Option<String>> {
     let at = ["api", "auth", key];
     let ty = match named {
@@ -364,7 +370,7 @@ fn auth_type(
     match check(resolved) {
         Ok(()) => Ok(Some(ty.to_owned())),
         Err(_) if named.is_none() && lenient => Ok(None),
-        Err(m) => Err(problem(&at, format!("the type \"{ty}\" {m}"))),
+        Err(Unfit(m)) => Err(problem(&at, format!("the type \"{ty}\" {m}"))),
     }
 }
 
@@ -381,7 +387,9 @@ fn check_roles_type(
         {
             Ok(())
         } else {
-            Err("needs a \"permissions\" attribute of type json".to_owned())
+            Err(Unfit(
+                "needs a \"permissions\" attribute of type json".to_owned(),
+            ))
         }
     })
 }
@@ -400,10 +408,10 @@ fn check_users_type(
                 .filter(|a| a.data_type == DataType::String)
         };
         if !string("username").is_some_and(|a| a.unique) || string("password").is_none() {
-            return Err(
+            return Err(Unfit(
                 "needs a unique string attribute \"username\" and a string attribute \"password\""
                     .to_owned(),
-            );
+            ));
         }
         match roles {
             Some(roles)
@@ -412,9 +420,9 @@ fn check_users_type(
                     .get("roles")
                     .is_some_and(|r| r.many && r.target == roles) =>
             {
-                Err(format!(
+                Err(Unfit(format!(
                     "needs a to-many \"roles\" relationship to \"{roles}\""
-                ))
+                )))
             }
             _ => Ok(()),
         }

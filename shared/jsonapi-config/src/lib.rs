@@ -43,14 +43,9 @@ pub fn digest(text: &str) -> String {
 /// a path (a custom domain's API mapping), no query, fragment, credentials or white space.
 ///
 /// # Errors
-/// What is wrong with it, to show after the key or flag that gave it.
-pub fn public_url(text: &str) -> Result<String, String> {
-    let problem = || {
-        format!(
-            "must be an absolute http or https URL such as https://api.example.com or \
-             https://example.com/v1 (no query, fragment or credentials), not \"{text}\""
-        )
-    };
+/// The text, when it is not such a URL.
+pub fn public_url(text: &str) -> Result<String, InvalidUrl> {
+    let problem = || InvalidUrl(text.to_owned());
     let rest = text
         .strip_prefix("https://")
         .or_else(|| text.strip_prefix("http://"))
@@ -63,6 +58,15 @@ pub fn public_url(text: &str) -> Result<String, String> {
     }
     Ok(text.trim_end_matches('/').to_owned())
 }
+
+/// A text that is not a usable public base URL; it shows as what is wrong, to follow the key or
+/// flag that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "must be an absolute http or https URL such as https://api.example.com or \
+     https://example.com/v1 (no query, fragment or credentials), not \"{0}\""
+)]
+pub struct InvalidUrl(pub String);
 
 /// A configuration file that cannot be used, with where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,13 +92,14 @@ impl Operation {
 
     /// The operations deployed as Lambda functions of their own (`functions/{name}`); the
     /// others are served by the function [`Self::function`] names.
-    pub const FUNCTIONS: [Self; 16] = [
+    pub const FUNCTIONS: [Self; 17] = [
         Self::Get,
         Self::GetList,
         Self::Create,
         Self::Update,
         Self::Delete,
         Self::DeleteList,
+        Self::UpdateList,
         Self::GetSubresource,
         Self::AddSubresource,
         Self::GetRelationship,

@@ -11,7 +11,7 @@ use http::{Method, StatusCode};
 use jsonapi_config::{Operation, Relationship, RelationshipStorage, ResourceType};
 use jsonapi_store::Store;
 
-use crate::auth::{Access, Refusal};
+use crate::auth::{Access, unauthenticated};
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult, title, unsupported_subresource};
 use crate::format::Format;
@@ -131,10 +131,7 @@ impl<S: Store> Engine<S> {
         let access = if system || req.method == Method::OPTIONS {
             Arc::new(Access::Everything)
         } else {
-            match self.authenticate(req).await? {
-                Ok(access) => access,
-                Err(refusal) => return Ok(refusal.response()),
-            }
+            self.authenticate(req).await?
         };
         // A caller without a token learns nothing beyond the types open to it, not even
         // which other types exist.
@@ -149,7 +146,7 @@ impl<S: Store> Engine<S> {
             .as_ref()
             .is_some_and(|r| api.auth.anonymous.iter().any(|t| t == r.ty()))
         {
-            return Ok(Refusal::Unauthenticated(None).response());
+            return Err(unauthenticated(None).into());
         }
         if resolved.is_operations() {
             return self.operations_route(req, resolved, access).await;
@@ -205,9 +202,7 @@ impl<S: Store> Engine<S> {
             Some(op) if methods.contains(&req.method.as_str()) => op,
             _ => return Ok(method_not_allowed(&req.method, &allowed)),
         };
-        if let Err(refusal) = authorize(&access, operation, relationship, ty) {
-            return Ok(refusal.response());
-        }
+        authorize(&access, operation, relationship, ty)?;
         format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
         let ctx = self.context(req, access, query?)?;
         let body = match format {
@@ -350,7 +345,7 @@ fn authorize(
     operation: Operation,
     relationship: Option<&Relationship>,
     ty: &ResourceType,
-) -> Result<(), Refusal> {
+) -> Result<(), ApiError> {
     let needed = jsonapi_auth::permissions::required(operation);
     access.require(&ty.name, needed)?;
     if let Some(relationship) = relationship {

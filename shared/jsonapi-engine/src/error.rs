@@ -33,6 +33,8 @@ pub struct ApiError {
     /// Extra members for the client (the model's checkout errors carry
     /// `meta.data.purchaseRedirectUrl`); boxed, as errors are moved about often and it is rare.
     pub meta: Option<Box<Map<String, Value>>>,
+    /// A 401's challenge, sent as `WWW-Authenticate` (RFC 6750 §3).
+    pub challenge: Option<String>,
 }
 
 /// Every error title of the model system the engine answers with: the one place they are
@@ -115,6 +117,7 @@ impl ApiError {
             detail: Some(detail.into()),
             source: None,
             meta: None,
+            challenge: None,
         }
     }
 
@@ -172,6 +175,7 @@ impl ApiError {
             ),
             source: None,
             meta: None,
+            challenge: None,
         }
     }
 

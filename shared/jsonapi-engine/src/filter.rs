@@ -70,6 +70,9 @@ pub(crate) struct PathPredicate {
     pub(crate) predicate: Predicate,
 }
 
+/// Why a filter value does not fit its field: the detail of the 400 it becomes.
+struct BadValue(String);
+
 fn constraint(parameter: &str, detail: impl Into<String>) -> ApiError {
     ApiError::bad_request(title::FILTER, detail).param(parameter)
 }
@@ -145,7 +148,8 @@ pub(crate) fn parse(
             (field, schema.target(rel).as_ref())
         }
     };
-    let operand = operand(filter, &field, target, op, value).map_err(|d| constraint(name, d))?;
+    let operand =
+        operand(filter, &field, target, op, value).map_err(|BadValue(d)| constraint(name, d))?;
     Ok(PathPredicate {
         path: walked,
         predicate: Predicate {
@@ -163,7 +167,7 @@ fn operand(
     id_type: &ResourceType,
     op: Operator,
     raw: &str,
-) -> Result<Operand, String> {
+) -> Result<Operand, BadValue> {
     if matches!(op, Operator::Exists | Operator::Empty) {
         return parse_bool(raw).map(Operand::Flag);
     }
@@ -172,7 +176,7 @@ fn operand(
     }
     let one = |s: &str| parse_value(field, id_type, s);
     if filter.allow_array && op.takes_list() && raw.contains(',') {
-        let values: Result<Vec<Value>, String> = raw.split(',').map(one).collect();
+        let values: Result<Vec<Value>, BadValue> = raw.split(',').map(one).collect();
         return values.map(Operand::List);
     }
     if filter.allow_range
@@ -188,7 +192,12 @@ fn operand(
 /// year), and each operator takes the bound of it that keeps its meaning: `eq` is within the
 /// period, `neq` outside it, `lt` before its start, `lte` up to its end, `gt` after its end,
 /// `gte` from its start; a range `a..b` runs from the start of `a` to the end of `b`.
-fn time_operand(filter: &Filter, dt: DataType, op: Operator, raw: &str) -> Result<Operand, String> {
+fn time_operand(
+    filter: &Filter,
+    dt: DataType,
+    op: Operator,
+    raw: &str,
+) -> Result<Operand, BadValue> {
     let period = |s: &str| period(dt, s);
     let list_ops = matches!(op, Operator::Eq | Operator::Neq | Operator::NeqOrNull);
     if filter.allow_array && list_ops && raw.contains(',') {
@@ -196,9 +205,9 @@ fn time_operand(filter: &Filter, dt: DataType, op: Operator, raw: &str) -> Resul
         for item in raw.split(',') {
             let p = period(item)?;
             if !p.is_instant() {
-                return Err(format!(
+                return Err(BadValue(format!(
                     "A list takes whole values; \"{item}\" names a period (filter by it alone, or by a range)."
-                ));
+                )));
             }
             values.push(Value::String(p.first));
         }
@@ -225,26 +234,26 @@ fn time_operand(filter: &Filter, dt: DataType, op: Operator, raw: &str) -> Resul
 }
 
 /// The period a date or datetime filter value names.
-fn period(dt: DataType, s: &str) -> Result<Period, String> {
+fn period(dt: DataType, s: &str) -> Result<Period, BadValue> {
     let (kind, what) = if dt == DataType::Date {
         (Kind::Date, "date")
     } else {
         (Kind::Datetime, "datetime")
     };
-    Period::parse(kind, s).ok_or_else(|| format!("Expected {what} value. Given \"{s}\"."))
+    Period::parse(kind, s).ok_or_else(|| BadValue(format!("Expected {what} value. Given \"{s}\".")))
 }
 
-fn parse_bool(s: &str) -> Result<bool, String> {
+fn parse_bool(s: &str) -> Result<bool, BadValue> {
     match s {
         "1" | "true" | "True" | "yes" | "Yes" => Ok(true),
         "0" | "false" | "False" | "no" | "No" => Ok(false),
-        _ => Err(format!("Expected boolean value. Given \"{s}\".")),
+        _ => Err(BadValue(format!("Expected boolean value. Given \"{s}\"."))),
     }
 }
 
 /// A filter value in the stored form of the field.
-fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, String> {
-    let expected = |what: &str| format!("Expected {what} value. Given \"{s}\".");
+fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, BadValue> {
+    let expected = |what: &str| BadValue(format!("Expected {what} value. Given \"{s}\"."));
     match field {
         Field::Id | Field::Relationship(..) => match id_type.id {
             IdStrategy::Sequence => canonical_integer(s)
@@ -254,14 +263,18 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
         },
         Field::Attribute(name, dt) => match dt {
             DataType::Enum => {
-                let values = &id_type.attributes[name.as_str()].values;
+                let values = id_type
+                    .attributes
+                    .get(name)
+                    .map(|a| a.values.as_slice())
+                    .unwrap_or_default();
                 if values.iter().any(|v| v == s) {
                     Ok(Value::String(s.to_owned()))
                 } else {
-                    Err(format!(
+                    Err(BadValue(format!(
                         "Expected one of {}. Given \"{s}\".",
                         values.join(", ")
-                    ))
+                    )))
                 }
             }
             DataType::String | DataType::Text | DataType::Strings => {
@@ -276,7 +289,9 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
             DataType::Decimal => match values::parse_decimal(&Value::String(s.to_owned())) {
                 Ok(d) => Ok(Value::String(d.to_string())),
                 Err(values::NotDecimal::Malformed) => Err(expected("decimal")),
-                Err(values::NotDecimal::TooPrecise) => Err(values::DECIMAL_LIMIT.to_owned()),
+                Err(values::NotDecimal::TooPrecise) => {
+                    Err(BadValue(values::DECIMAL_LIMIT.to_owned()))
+                }
             },
             DataType::Float => s
                 .parse::<f64>()
@@ -286,7 +301,9 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
             // The first instant of the period the value names (`time_operand` reads the
             // operands of these fields whole).
             DataType::Date | DataType::Datetime => period(*dt, s).map(|p| Value::String(p.first)),
-            DataType::Json => Err("This field cannot be filtered by value.".to_owned()),
+            DataType::Json => Err(BadValue(
+                "This field cannot be filtered by value.".to_owned(),
+            )),
         },
     }
 }

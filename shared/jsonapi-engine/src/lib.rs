@@ -65,7 +65,10 @@ mod stored_secret;
 mod turns;
 mod values;
 
-pub use batch::{ImportFormat, Imported, OperationReport, SUMMARY_COUNTERS};
+pub use batch::{
+    BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, ImportFormat, Imported, OperationReport,
+    SUMMARY_COUNTERS,
+};
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use format::{Format, PLAIN_MEDIA_TYPE};

@@ -2,7 +2,7 @@
 //! JSON:API content negotiation.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
@@ -83,6 +83,11 @@ impl ApiResponse {
             response
                 .headers
                 .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if let Some(challenge) = errors.0.iter().find_map(|e| e.challenge.as_deref())
+            && let Ok(value) = HeaderValue::from_str(challenge)
+        {
+            response.headers.insert(WWW_AUTHENTICATE, value);
         }
         response
     }

@@ -169,9 +169,11 @@ impl Settings {
 
     /// The engine: the configuration checked, the store connected (its first connection is
     /// opened here, during init, not in the first request).
+    /// `operation` is the one the function serves (`None`: the batch worker, which serves no
+    /// request and needs no auth).
     pub(crate) async fn engine(
         &self,
-        operation: Operation,
+        operation: Option<Operation>,
     ) -> Result<Engine<DynamoStore>, InitError> {
         let started = Instant::now();
         let schema = self.schema()?;
@@ -186,10 +188,10 @@ impl Settings {
         };
         // OPTIONS never needs a token: its function has no key to read. Only the token
         // function signs, so only it reads the private key.
-        if operation != Operation::Options {
+        if operation.is_some_and(|o| o != Operation::Options) {
             engine.prepare_auth().await;
         }
-        if operation == Operation::Token {
+        if operation == Some(Operation::Token) {
             engine.prepare_signing().await;
         }
         // Once per cold start: where the init time goes (Lambda's REPORT line has the total).

@@ -11,6 +11,7 @@
 //! - `packaged`: the API configuration built into every function (`build.rs`:
 //!   `JSONAPI_CONFIG_FILE`, checked at build time).
 //! - `telemetry`: JSON logs with the Lambda request id.
+//! - `stream`: the `batch-worker` function, fed by the table's DynamoDB Stream.
 //!
 //! A function's `main` is one line, [`run`] (the `docs` function's, [`run_docs`]: it serves
 //! the API's documentation from the configuration and never opens the table). Tests call
@@ -22,6 +23,7 @@
 mod event;
 mod init;
 mod packaged;
+mod stream;
 mod telemetry;
 
 use std::panic::AssertUnwindSafe;
@@ -39,6 +41,7 @@ pub use event::{api_request, lambda_response};
 pub use init::InitError;
 pub use jsonapi_engine::Operation;
 pub use lambda_http::{Body, Error, Request, Response};
+pub use stream::{Change, ItemFailure, StreamEvent, StreamRecord, StreamResponse, handle_stream};
 pub use telemetry::init_tracing;
 
 /// Answers one request on behalf of `operation`. Never fails: the response is the engine's
@@ -85,21 +88,46 @@ pub async fn handle<S: Store>(
 /// The function cannot start ([`InitError`], also reported to the Runtime API's init-error
 /// endpoint), or the Runtime API fails.
 pub async fn run(operation: Operation) -> Result<(), Error> {
+    let engine = start(Some(operation)).await?;
+    let engine = &engine;
+    serve(move |request| handle(engine, operation, request)).await
+}
+
+/// Runs the `batch-worker` function: the engine built as [`run`] builds it (without auth: it
+/// answers no client), then every DynamoDB Stream event answered by [`handle_stream`].
+///
+/// # Errors
+/// The function cannot start ([`InitError`], also reported to the Runtime API), or the
+/// Runtime API fails.
+pub async fn run_batch_worker() -> Result<(), Error> {
+    let engine = start(None).await?;
+    let engine = &engine;
+    lambda_http::lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<StreamEvent>| async move {
+            Ok::<_, Error>(handle_stream(engine, event.payload).await)
+        },
+    ))
+    .await
+}
+
+/// Logs set up, then the engine from the environment, or the reason it cannot be built
+/// reported to the Runtime API.
+async fn start(
+    operation: Option<Operation>,
+) -> Result<Engine<jsonapi_store_dynamodb::DynamoStore>, Error> {
     init_tracing();
     let built = match init::Settings::from_env() {
         Ok(settings) => settings.engine(operation).await,
         Err(e) => Err(e),
     };
-    let engine = match built {
-        Ok(engine) => engine,
+    match built {
+        Ok(engine) => Ok(engine),
         Err(e) => {
             tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
             init::report(&e).await;
-            return Err(e.into());
+            Err(e.into())
         }
-    };
-    let engine = &engine;
-    serve(move |request| handle(engine, operation, request)).await
+    }
 }
 
 /// Runs the `docs` function: the configuration read once (as [`run`] reads it), then every

@@ -122,6 +122,9 @@ fn functions(t: &Value) -> BTreeMap<String, (String, Value)> {
     out
 }
 
+/// The function the table's stream feeds with batch chunks.
+const BATCH_WORKER: &str = "fn-batch-worker";
+
 fn binary(op: Operation) -> String {
     format!("fn-{}", op.function_name())
 }
@@ -202,10 +205,11 @@ fn each_configuration_deploys_the_functions_of_the_operations_it_uses() {
         Operation::FUNCTIONS,
         "the example domain uses every operation"
     );
-    // No type of the library enables delete_list, it has no atomic operations, and it
-    // declares no sub-resource action.
+    // No type of the library enables delete_list or update_list, it has no atomic
+    // operations, and it declares no sub-resource action.
     let unused = [
         Operation::DeleteList,
+        Operation::UpdateList,
         Operation::Operations,
         Operation::AddSubresource,
     ];
@@ -225,6 +229,16 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
         for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
             let dir = entry.expect("entry").path();
             let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let main = std::fs::read_to_string(dir.join("src/main.rs")).expect("main.rs");
+            // The batch worker serves no route: the table's stream invokes it.
+            if folder == "batch-worker" {
+                assert!(
+                    main.contains("jsonapi_lambda::run_batch_worker()"),
+                    "{folder}"
+                );
+                crates.insert(BATCH_WORKER.to_owned());
+                continue;
+            }
             let op = Operation::FUNCTIONS
                 .into_iter()
                 .find(|op| op.function_name() == folder)
@@ -235,7 +249,6 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
                 "functions/{folder}: the package must be {}",
                 binary(op)
             );
-            let main = std::fs::read_to_string(dir.join("src/main.rs")).expect("main.rs");
             // The docs function has its own entry: it builds no engine and opens no table.
             let run = if op == Operation::Docs {
                 "jsonapi_lambda::run_docs()".to_owned()
@@ -248,8 +261,9 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
             );
             crates.insert(binary(op));
         }
-        let every_function: BTreeSet<String> =
+        let mut every_function: BTreeSet<String> =
             Operation::FUNCTIONS.into_iter().map(binary).collect();
+        every_function.insert(BATCH_WORKER.to_owned());
         assert_eq!(crates, every_function, "one crate per function");
         assert_eq!(in_template, crates, "one template function per crate");
     }
@@ -442,7 +456,10 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                     granted.table.contains("dynamodb:UpdateItem"),
                     matches!(
                         op,
-                        Operation::Create | Operation::Operations | Operation::AddSubresource
+                        Operation::Create
+                            | Operation::Operations
+                            | Operation::UpdateList
+                            | Operation::AddSubresource
                     ),
                     "{id}: UpdateItem"
                 );
@@ -522,7 +539,8 @@ fn the_token_function_may_only_touch_auth_items_the_signing_keys_and_users() {
         assert_eq!(granted.partitions, [auth_items, user_items], "{id}");
         // No other function creates the signing key.
         for (name, (other, f)) in functions(t) {
-            if name != binary(Operation::Token) {
+            // The batch worker's table grants are checked by its own test.
+            if name != binary(Operation::Token) && name != BATCH_WORKER {
                 let granted = grants_of(&other, &f);
                 assert!(
                     granted.partitions.iter().all(|(_, keys)| !keys
@@ -655,5 +673,98 @@ fn functions_run_as_the_lambda_edge_expects() {
         let api = &t["Resources"]["Api"];
         assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
         assert_eq!(api["Properties"]["StageName"], json!({"Ref": "Stage"}));
+    }
+}
+
+#[test]
+fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_only_do_its_work() {
+    for d in templates() {
+        let t = &d.template;
+        // Only where some type takes batches (the library's take none).
+        let batches = d
+            .schema
+            .types()
+            .any(|ty| ty.actions.allows(Operation::UpdateList));
+        let Some((id, f)) = functions(t).get(BATCH_WORKER).cloned() else {
+            assert!(!batches, "{}: no batch worker", d.name);
+            assert!(t["Resources"].get("BatchFailures").is_none(), "{}", d.name);
+            continue;
+        };
+        let (id, f) = (&id, &f);
+        // Its table rights: those of any write (a batch's items may touch any type), the
+        // private signing key denied as to every function but the token one.
+        let statements = f["Properties"]["Policies"][0]["Statement"]
+            .as_array()
+            .expect("statements");
+        let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
+        let (on_table, elsewhere): (Vec<&Value>, Vec<&Value>) =
+            statements.iter().partition(|s| s["Resource"] == table);
+        let policy = json!({"Properties": {"Policies": [{"Statement": on_table}]}});
+        let granted = grants_of(id, &policy);
+        let every: BTreeSet<String> = READ.iter().chain(&WRITE).map(|a| (*a).to_owned()).collect();
+        assert_eq!(granted.table, every, "{id}");
+        assert!(granted.partitions.is_empty(), "{id}");
+        assert_eq!(granted.denied.len(), 1, "{id}: the signing key is denied");
+        // Elsewhere: the table's stream and the failure queue, nothing else.
+        let resources: Vec<&Value> = elsewhere.iter().map(|s| &s["Resource"]).collect();
+        assert_eq!(
+            resources,
+            [
+                &json!({"Fn::GetAtt": ["Table", "StreamArn"]}),
+                &json!({"Fn::GetAtt": ["BatchFailures", "Arn"]})
+            ],
+            "{id}"
+        );
+        assert_eq!(actions(elsewhere[1]), ["sqs:SendMessage"]);
+        assert!(
+            actions(elsewhere[0])
+                .iter()
+                .all(|a| a.starts_with("dynamodb:"))
+        );
+        // No managed policy (a SAM DynamoDB event would add one reading every stream).
+        assert!(f["Properties"].get("ManagedPolicies").is_none(), "{id}");
+        let mapping = &t["Resources"]["BatchWorkerChunks"]["Properties"];
+        assert_eq!(
+            mapping["FunctionName"],
+            json!({"Ref": "BatchWorkerFunction"})
+        );
+        assert_eq!(mapping["EventSourceArn"], resources[0].clone());
+        assert_eq!(
+            mapping["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"])
+        );
+        assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+        assert!(
+            mapping["MaximumRetryAttempts"]
+                .as_u64()
+                .is_some_and(|n| n <= 100)
+        );
+        assert!(mapping["MaximumRecordAgeInSeconds"].as_u64().is_some());
+        assert_eq!(
+            mapping["DestinationConfig"]["OnFailure"]["Destination"],
+            resources[1].clone()
+        );
+        assert_eq!(
+            t["Resources"]["BatchFailures"]["Type"], "AWS::SQS::Queue",
+            "{}",
+            d.name
+        );
+        let pattern: Value = serde_json::from_str(
+            mapping["FilterCriteria"]["Filters"][0]["Pattern"]
+                .as_str()
+                .expect("a pattern"),
+        )
+        .expect("JSON");
+        assert_eq!(
+            pattern,
+            json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {
+                "pk": {"S": [{"prefix": jsonapi_engine::BATCH_PARTITION}]},
+                "sk": {"S": [{"prefix": jsonapi_engine::BATCH_CHUNK_PREFIX}]}}}})
+        );
+        // The operations' items expire by the table's TTL attribute.
+        assert_eq!(
+            t["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"],
+            json!({"AttributeName": jsonapi_engine::BATCH_EXPIRES_AT, "Enabled": true})
+        );
     }
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     StreamSpecification, StreamViewType,
 };
-use jsonapi_store::{StoreError, StoreResult};
+use jsonapi_store::{EXPIRES_AT, StoreError, StoreResult};
 use serde_json::{Value, json};
 
 /// The partition key attribute (type S).
@@ -39,6 +39,9 @@ pub fn cloudformation_properties() -> Value {
             .map(|(name, ty)| json!({"AttributeName": name, "KeyType": ty}))
             .collect::<Vec<_>>(),
         "StreamSpecification": {"StreamViewType": STREAM_VIEW_TYPE},
+        // Items carrying it are deleted by DynamoDB some time after it passed (the batch
+        // API's operations); CreateTable cannot set it, so local tables have no TTL.
+        "TimeToLiveSpecification": {"AttributeName": EXPIRES_AT, "Enabled": true},
     })
 }
 

@@ -24,6 +24,10 @@ use serde_json::{Map, Value};
 /// The attributes of an item.
 pub type Attrs = Map<String, Value>;
 
+/// The attribute holding the epoch second after which an item may be deleted: the DynamoDB
+/// table's TTL attribute (items without it are kept). The batch API's operations carry it.
+pub const EXPIRES_AT: &str = "expiresAt";
+
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {

@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use jsonapi_auth::{Grants, Permission, TokenError};
 
 use crate::error::{ApiError, ApiErrors, title};
 use crate::extension::ChangeSet;
 use crate::filter::PathPredicate;
-use crate::request::ApiResponse;
 
 /// What the caller of one request may do.
 #[derive(Debug, Clone)]
@@ -37,41 +35,24 @@ pub(crate) fn access_denied() -> ApiError {
     )
 }
 
-/// Why a request is refused before its action runs.
-#[derive(Debug)]
-pub(crate) enum Refusal {
-    /// 401: no token where one is needed, or a token that does not check out.
-    Unauthenticated(Option<TokenError>),
-    /// 403.
-    Forbidden,
-}
-
-impl Refusal {
-    /// The response: a JSON:API error document; a 401 carries `WWW-Authenticate` (RFC 6750 §3:
-    /// no error code when no credentials came).
-    pub(crate) fn response(&self) -> ApiResponse {
-        match self {
-            Self::Forbidden => ApiResponse::errors(&access_denied().into()),
-            Self::Unauthenticated(reason) => {
-                let (detail, challenge) = match reason {
-                    None => (
-                        "A valid access token is required (Authorization: Bearer ...).",
-                        "Bearer realm=\"api\"".to_owned(),
-                    ),
-                    Some(e) => (e.reason(), e.www_authenticate()),
-                };
-                let error = ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    title::AUTHENTICATION,
-                    format!("{}.", detail.trim_end_matches('.')),
-                );
-                let mut response = ApiResponse::errors(&error.into());
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    response.headers.insert(WWW_AUTHENTICATE, value);
-                }
-                response
-            }
-        }
+/// The 401 of a request without a usable token: no token where one is needed (`None`), or a
+/// token that does not check out. Its challenge has no error code when no credentials came
+/// (RFC 6750 §3).
+pub(crate) fn unauthenticated(reason: Option<TokenError>) -> ApiError {
+    let (detail, challenge) = match reason {
+        None => (
+            "A valid access token is required (Authorization: Bearer ...).",
+            "Bearer realm=\"api\"".to_owned(),
+        ),
+        Some(e) => (e.reason(), e.www_authenticate()),
+    };
+    ApiError {
+        challenge: Some(challenge),
+        ..ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            title::AUTHENTICATION,
+            format!("{}.", detail.trim_end_matches('.')),
+        )
     }
 }
 
@@ -101,15 +82,15 @@ impl Access {
 
     /// Refuses unless the caller holds every one of `needed` on `ty`: an anonymous caller is
     /// asked to authenticate (401), an authenticated one is denied (403).
-    pub(crate) fn require(&self, ty: &str, needed: &[Permission]) -> Result<(), Refusal> {
+    pub(crate) fn require(&self, ty: &str, needed: &[Permission]) -> Result<(), ApiError> {
         if needed.iter().all(|p| self.allows(ty, *p)) {
             return Ok(());
         }
         Err(match self {
             Self::Granted {
                 anonymous: true, ..
-            } => Refusal::Unauthenticated(None),
-            _ => Refusal::Forbidden,
+            } => unauthenticated(None),
+            _ => access_denied(),
         })
     }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::users::Users;
-use super::{Access, Refusal};
+use super::{Access, unauthenticated};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult};
 use crate::request::ApiRequest;
@@ -70,15 +70,11 @@ impl<S: Store> Engine<S> {
             .get_or_init(|| ClientStore::new(Arc::clone(&self.store), self.auth.passwords.clone()))
     }
 
-    /// Who the request speaks for. `Ok(Err(_))` is a refusal to answer as it is; `Err` a
-    /// store failure.
-    pub(crate) async fn authenticate(
-        &self,
-        req: &ApiRequest,
-    ) -> ApiResult<Result<Arc<Access>, Refusal>> {
+    /// Who the request speaks for; a request without a usable token is refused with a 401.
+    pub(crate) async fn authenticate(&self, req: &ApiRequest) -> ApiResult<Arc<Access>> {
         let settings = &self.schema.api.auth;
         if !settings.enabled {
-            return Ok(Ok(Arc::new(Access::Everything)));
+            return Ok(Arc::new(Access::Everything));
         }
         let Some(header) = req.headers.get(AUTHORIZATION) else {
             let anonymous = self.auth.anonymous.get_or_init(|| {
@@ -88,20 +84,20 @@ impl<S: Store> Engine<S> {
                     caller: None,
                 })
             });
-            return Ok(Ok(Arc::clone(anonymous)));
+            return Ok(Arc::clone(anonymous));
         };
         let Some(token) = bearer(header) else {
-            return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Malformed))));
+            return Err(unauthenticated(Some(TokenError::Malformed)).into());
         };
         let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         if let Some((_, access)) = self.auth.verified.get(&digest) {
-            return Ok(Ok(access));
+            return Ok(access);
         }
         let principal = match self.verifier().await?.verify(token).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::debug!(reason = %e, "bearer token refused");
-                return Ok(Err(Refusal::Unauthenticated(Some(e))));
+                return Err(unauthenticated(Some(e)).into());
             }
         };
         // Trusted until the token expires, and no longer than what it was built from.
@@ -135,7 +131,7 @@ impl<S: Store> Engine<S> {
         );
         if let Some((active, fresh_until)) = client? {
             if !active {
-                return Ok(Err(Refusal::Unauthenticated(Some(TokenError::Revoked))));
+                return Err(unauthenticated(Some(TokenError::Revoked)).into());
             }
             until = until.min(fresh_until);
         }
@@ -148,9 +144,7 @@ impl<S: Store> Engine<S> {
         // A user's access follows the user's current roles, not those the token names.
         let roles = match user? {
             Some((None, _)) => {
-                return Ok(Err(Refusal::Unauthenticated(Some(
-                    TokenError::UserInactive,
-                ))));
+                return Err(unauthenticated(Some(TokenError::UserInactive)).into());
             }
             Some((Some(roles), fresh_until)) => {
                 until = until.min(fresh_until);
@@ -176,7 +170,7 @@ impl<S: Store> Engine<S> {
         };
         let access = Arc::new(access);
         self.auth.verified.put(digest, Arc::clone(&access), until);
-        Ok(Ok(access))
+        Ok(access)
     }
 
     /// Whether a client still exists and is not revoked, and until when that is trusted.

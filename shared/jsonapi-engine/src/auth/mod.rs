@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use jsonapi_auth::{ClientStore, Passwords, RolePermissions, SigningKey, TokenService, Verifier};
 
 pub use crate::routing::{AUTHORIZE_PATH, JWKS_PATH, TOKEN_PATH};
-pub(crate) use access::{Access, Refusal};
+pub(crate) use access::{Access, unauthenticated};
 pub use keys::KeysError;
 use users::Users;
 

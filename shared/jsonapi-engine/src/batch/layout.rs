@@ -12,10 +12,21 @@
 //!
 //! Unfinished operations are also listed in one partition of their own, so that a worker that
 //! starts resumes them.
+//!
+//! In the cloud, storing a chunk is what starts its work: the table's stream delivers the
+//! chunk's INSERT to the `batch-worker` function, whose event filter matches the chunk keys by
+//! [`PARTITION`] and [`CHUNK_PREFIX`] (the template is generated from both). Every item of an
+//! operation carries [`EXPIRES_AT`], the table's TTL attribute.
 
 use jsonapi_store::Key;
 
-const PARTITION: &str = "meta#asyncoperation#";
+/// The start of every operation's partition key.
+pub const PARTITION: &str = "meta#asyncoperation#";
+/// The start of every chunk's sort key.
+pub const CHUNK_PREFIX: &str = "chunk#";
+/// The attribute holding the epoch second after which an item of an operation is deleted
+/// (the table's TTL attribute in the cloud, the worker's sweep on the embedded store).
+pub use jsonapi_store::EXPIRES_AT;
 const PENDING: &str = "meta#asyncoperations-pending";
 
 /// The partition of an operation.
@@ -30,7 +41,14 @@ pub(crate) fn record_key(op: u64) -> Key {
 
 /// One chunk of the operation.
 pub(crate) fn chunk_key(op: u64, chunk: usize) -> Key {
-    Key::new(partition(op), format!("chunk#{chunk:06}"))
+    Key::new(partition(op), format!("{CHUNK_PREFIX}{chunk:06}"))
+}
+
+/// The operation and chunk number of a chunk's key (`None`: not a chunk's key).
+pub(crate) fn chunk_of(key: &Key) -> Option<(u64, usize)> {
+    let op = key.pk.strip_prefix(PARTITION)?.parse().ok()?;
+    let chunk = key.sk.strip_prefix(CHUNK_PREFIX)?.parse().ok()?;
+    Some((op, chunk))
 }
 
 /// The sort-key prefix of the unit records of a chunk.
@@ -67,4 +85,17 @@ pub(crate) fn pending_key(op: u64) -> Key {
 /// The counter operation ids are allocated from.
 pub(crate) fn sequence_key() -> Key {
     Key::new("meta#asyncoperation-seq", "#")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_key_reads_back_as_its_operation_and_number() {
+        assert_eq!(chunk_of(&chunk_key(42, 7)), Some((42, 7)));
+        assert_eq!(chunk_of(&record_key(42)), None);
+        assert_eq!(chunk_of(&unit_key(42, 7, 1)), None);
+        assert_eq!(chunk_of(&Key::new("products#1", "chunk#000001")), None);
+    }
 }

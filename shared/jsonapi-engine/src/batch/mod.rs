@@ -7,8 +7,10 @@
 //!   answered with every primary resource.
 //! - The asynchronous mode (the default): `submit` stores the request as an operation in
 //!   chunks of whole `units` (items linked to each other) and answers 202; `worker` applies
-//!   them; `operation` is the operation's record and resource, `reads` the routes that show
-//!   it and its errors, `layout` where it all lives in the store.
+//!   them (in this process, or in the cloud's `batch-worker` function, which the table's
+//!   stream hands each chunk as it is stored); `operation` is the operation's record and
+//!   resource, `reads` the routes that show it and its errors, `layout` where it all lives in
+//!   the store.
 //! - Imports (a file of any size, from the command line or an S3 object): `stream` reads it
 //!   item by item, `import` checks the items and stores them as an asynchronous operation in
 //!   the same chunks.
@@ -25,6 +27,10 @@ mod units;
 mod worker;
 
 pub use import::Imported;
+pub use layout::{
+    CHUNK_PREFIX as BATCH_CHUNK_PREFIX, EXPIRES_AT as BATCH_EXPIRES_AT,
+    PARTITION as BATCH_PARTITION,
+};
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
 pub use reads::OperationReport;
 pub use stream::ImportFormat;

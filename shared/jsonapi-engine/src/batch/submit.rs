@@ -106,6 +106,7 @@ impl<S: Store> Engine<S> {
         };
         let mut pending = Map::new();
         pending.insert("id".into(), id.into());
+        pending.insert(layout::EXPIRES_AT.into(), expires_at.into());
         self.store
             .transact(vec![
                 Write::Put {
@@ -183,13 +184,14 @@ pub(crate) fn chunk_item<'t>(
         "dataIndex": data_index,
         "includedIndex": included_index,
         "units": chunk_units,
-        "expiresAt": expires_at,
     });
+    let mut attrs = match attrs {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    attrs.insert(layout::EXPIRES_AT.into(), expires_at.into());
     Item {
         key: layout::chunk_key(op, n),
-        attrs: match attrs {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        },
+        attrs,
     }
 }

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonapi_store::{Condition, Item, RangeQuery, Store, Write, limits};
+use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, Write, limits};
 use serde_json::{Map, Value, json};
 
 use super::layout;
@@ -29,6 +29,8 @@ use crate::values;
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// How long the worker waits before retrying an operation the store failed.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often a chunk's end is tried against a record other workers keep changing.
+const FINISH_ATTEMPTS: usize = 20;
 
 /// A chunk as stored.
 pub(crate) struct Chunk {
@@ -59,7 +61,7 @@ impl Chunk {
             data_index: list(a.get("dataIndex")?)?,
             included_index: list(a.get("includedIndex")?)?,
             units,
-            expires_at: a.get("expiresAt")?.as_i64()?,
+            expires_at: a.get(layout::EXPIRES_AT)?.as_i64()?,
         })
     }
 
@@ -145,33 +147,48 @@ impl<S: Store> Engine<S> {
         id: u64,
         stopped: &tokio::sync::watch::Receiver<bool>,
     ) -> ApiResult<()> {
-        let Some(mut record) = self
-            .store
-            .get(&layout::record_key(id))
-            .await?
-            .and_then(|i| Record::from_item(&i))
-        else {
+        let Some(record) = self.load_record(id).await? else {
             // Swept, or its record never stored: nothing is left to run.
             return self.finish_pending(id, Vec::new()).await;
         };
-        if record.status == Status::New {
-            record.status = Status::Running;
-            record.started_ms = Some(now_ms());
-            self.save_record(&mut record, None).await?;
-        }
-        while record.done_chunks < record.chunks {
-            if !self.run_chunk(&mut record, stopped).await? {
+        // A chunk already done (by an earlier run, or by another worker) is skipped.
+        for n in 0..record.chunks {
+            if !self.run_chunk(id, n, Some(stopped)).await? {
                 return Ok(());
             }
         }
-        record.status = Status::Success;
-        record.finished_ms = Some(now_ms());
-        record.updated_at = values::format_datetime(time::OffsetDateTime::now_utc());
-        let put = Write::Put {
-            item: record.to_item(),
-            condition: None,
+        // The last chunk's transaction ended the operation; this only tidies a list entry
+        // left by a run that ended before that transaction existed.
+        self.finish_pending(id, Vec::new()).await
+    }
+
+    /// Applies the chunk a stored key names (the `batch-worker` function's work: the table's
+    /// stream delivers each chunk as it is stored), exactly as the in-process worker would: a
+    /// chunk already done is left alone, and a chunk interrupted is completed. A key that is
+    /// not a chunk's is ignored.
+    ///
+    /// # Errors
+    /// The chunk could not be applied now (its operation's record is not stored yet, or the
+    /// store failed): it should be delivered again; what it applied so far is kept and not
+    /// applied again.
+    pub async fn run_stored_chunk(&self, key: &Key) -> ApiResult<()> {
+        let Some((id, n)) = layout::chunk_of(key) else {
+            return Ok(());
         };
-        self.finish_pending(id, vec![put]).await
+        // Chunks are stored before their operation's record: until it is, the chunk waits.
+        if self.load_record(id).await?.is_none() {
+            return Err(ApiError::internal(&"the batch operation is not stored yet").into());
+        }
+        self.run_chunk(id, n, None).await.map(|_| ())
+    }
+
+    /// The operation's record, if stored.
+    async fn load_record(&self, id: u64) -> ApiResult<Option<Record>> {
+        Ok(self
+            .store
+            .get(&layout::record_key(id))
+            .await?
+            .and_then(|i| Record::from_item(&i)))
     }
 
     /// Removes an operation from the unfinished ones, with `writes`.
@@ -183,38 +200,32 @@ impl<S: Store> Engine<S> {
         Ok(self.store.transact(writes).await?)
     }
 
-    /// Stores the record, with `also` in the same transaction.
-    async fn save_record(&self, record: &mut Record, also: Option<Write>) -> ApiResult<()> {
-        record.updated_at = values::format_datetime(time::OffsetDateTime::now_utc());
-        let mut writes = vec![Write::Put {
-            item: record.to_item(),
-            condition: None,
-        }];
-        writes.extend(also);
-        Ok(self.store.transact(writes).await?)
-    }
-
-    /// Runs the next chunk of an operation and adds its counters; `false` when told to stop
-    /// before its end (its units applied so far are kept, and not applied again).
+    /// Runs chunk `n` of an operation unless it is done, and adds its counters to the
+    /// operation's; `false` when told to stop before its end (its units applied so far are
+    /// kept, and not applied again).
     async fn run_chunk(
         &self,
-        record: &mut Record,
-        stopped: &tokio::sync::watch::Receiver<bool>,
+        id: u64,
+        n: usize,
+        stopped: Option<&tokio::sync::watch::Receiver<bool>>,
     ) -> ApiResult<bool> {
-        let n = record.done_chunks;
-        let key = layout::chunk_key(record.id, n);
-        let chunk = self
-            .store
-            .get(&key)
-            .await?
-            .and_then(|item| Chunk::of(&item))
+        let key = layout::chunk_key(id, n);
+        let Some(item) = self.store.get(&key).await? else {
+            // Expired and deleted with its operation.
+            return Ok(true);
+        };
+        if item.attrs.get("state") != Some(&Value::from("pending")) {
+            return Ok(true);
+        }
+        let chunk = Chunk::of(&item)
             .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
         let batch = parse_batch(chunk.body.as_bytes())?;
-        let done = self.units_done(record.id, n).await?;
+        let done = self.units_done(id, n).await?;
+        self.mark_running(id).await?;
         let mut counts = Counts::default();
         let mut errors_before = 0;
         for (u, (data, included)) in chunk.units.iter().enumerate() {
-            if *stopped.borrow() {
+            if stopped.is_some_and(|s| *s.borrow()) {
                 return Ok(false);
             }
             let unit_counts = match done.get(&u) {
@@ -226,28 +237,110 @@ impl<S: Store> Engine<S> {
                         .iter()
                         .map(|&k| batch.included[k].clone())
                         .collect();
-                    self.run_unit(record.id, n, u, &chunk, &data, &included, errors_before)
+                    self.run_unit(id, n, u, &chunk, &data, &included, errors_before)
                         .await?
                 }
             };
             errors_before += usize::try_from(unit_counts.error).unwrap_or(0);
             counts.add(unit_counts);
         }
+        self.finish_chunk(id, key, &chunk, counts).await?;
+        Ok(true)
+    }
+
+    /// Marks a new operation running (a record no longer new is left alone: its counters may
+    /// already hold chunks).
+    async fn mark_running(&self, id: u64) -> ApiResult<()> {
+        let Some(mut record) = self.load_record(id).await? else {
+            return Ok(());
+        };
+        if record.status != Status::New {
+            return Ok(());
+        }
+        record.status = Status::Running;
+        record.started_ms = Some(now_ms());
+        record.updated_at = values::format_datetime(time::OffsetDateTime::now_utc());
+        let put = Write::Put {
+            item: record.to_item(),
+            condition: Some(Condition::Equals {
+                name: "status".into(),
+                value: "new".into(),
+            }),
+        };
+        match self.store.transact(vec![put]).await {
+            Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks a chunk done and adds its counters to the operation's in one transaction, under
+    /// the conditions that the chunk was not done yet and that the record is the one read
+    /// (two workers finishing chunks of one operation at once both count); the last chunk
+    /// also ends the operation.
+    async fn finish_chunk(
+        &self,
+        id: u64,
+        key: Key,
+        chunk: &Chunk,
+        counts: Counts,
+    ) -> ApiResult<()> {
         let mut attrs = Map::new();
         attrs.insert("state".into(), "done".into());
         attrs.insert("summary".into(), counts.to_json());
-        attrs.insert("expiresAt".into(), chunk.expires_at.into());
+        attrs.insert(layout::EXPIRES_AT.into(), chunk.expires_at.into());
         let chunk_done = Write::Put {
-            item: Item { key, attrs },
+            item: Item {
+                key: key.clone(),
+                attrs,
+            },
             condition: Some(Condition::Equals {
                 name: "state".into(),
                 value: "pending".into(),
             }),
         };
-        record.done_chunks += 1;
-        record.counts.add(counts);
-        self.save_record(record, Some(chunk_done)).await?;
-        Ok(true)
+        for _ in 0..FINISH_ATTEMPTS {
+            let mut record = self.load_record(id).await?.ok_or_else(|| {
+                ApiError::internal(&format!("batch operation {id} has no record"))
+            })?;
+            let read = record.done_chunks;
+            record.done_chunks += 1;
+            record.counts.add(counts);
+            let now = time::OffsetDateTime::now_utc();
+            record.updated_at = values::format_datetime(now);
+            let last = record.done_chunks >= record.chunks;
+            if last {
+                record.status = Status::Success;
+                record.finished_ms = Some(now_ms());
+            }
+            let mut writes = vec![
+                chunk_done.clone(),
+                Write::Put {
+                    item: record.to_item(),
+                    condition: Some(Condition::Equals {
+                        name: "doneChunks".into(),
+                        value: read.into(),
+                    }),
+                },
+            ];
+            if last {
+                writes.push(Write::Delete {
+                    key: layout::pending_key(id),
+                    condition: None,
+                });
+            }
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(()),
+                Err(jsonapi_store::StoreError::ConditionFailed { .. }) => {
+                    // Done by another run meanwhile, or the record moved on: look again.
+                    let state = self.store.get(&key).await?;
+                    if state.is_some_and(|i| i.attrs.get("state") != Some(&"pending".into())) {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::internal(&"the batch operation is being updated by another worker").into())
     }
 
     /// The counters of the units of a chunk already applied (or failed), by unit.
@@ -444,7 +537,7 @@ fn unit_attrs(unit: usize, counts: &Counts, expires_at: i64) -> Map<String, Valu
     let mut attrs = Map::new();
     attrs.insert("unit".into(), unit.into());
     attrs.insert("summary".into(), counts.to_json());
-    attrs.insert("expiresAt".into(), expires_at.into());
+    attrs.insert(layout::EXPIRES_AT.into(), expires_at.into());
     attrs
 }
 

@@ -1,0 +1,107 @@
+//! The batch API's cloud half, when some type enables `update_list`: the `batch-worker`
+//! function, the event source mapping that feeds it the chunks the `update-list` function
+//! stores (from the table's stream), and the queue that keeps what it could not apply.
+//!
+//! The mapping is a plain `AWS::Lambda::EventSourceMapping` rather than a SAM `DynamoDB`
+//! event: SAM would attach the managed `AWSLambdaDynamoDBExecutionRole`, which reads every
+//! stream of the account; the function's own statements name this table's stream alone.
+
+use jsonapi_config::{Operation, Schema};
+use jsonapi_engine::{BATCH_CHUNK_PREFIX, BATCH_PARTITION};
+
+use crate::policy;
+use crate::yaml::quote;
+
+/// Whether the configuration has batches to work on.
+pub(crate) fn deploys(schema: &Schema) -> bool {
+    schema
+        .types()
+        .any(|t| t.actions.allows(Operation::UpdateList))
+}
+
+/// The stream records the worker is given: INSERTs of chunk items (a chunk marked done is a
+/// MODIFY, the operation's other items have other sort keys).
+fn filter_pattern() -> String {
+    format!(
+        r#"{{"eventName":["INSERT"],"dynamodb":{{"Keys":{{"pk":{{"S":[{{"prefix":"{BATCH_PARTITION}"}}]}},"sk":{{"S":[{{"prefix":"{BATCH_CHUNK_PREFIX}"}}]}}}}}}}}"#
+    )
+}
+
+/// The worker's resources, at two spaces under `Resources`.
+pub(crate) fn write(out: &mut String) {
+    out.push_str(FUNCTION);
+    policy::batch_worker(out);
+    out.push_str(&MAPPING.replace("@PATTERN@", &quote(&filter_pattern())));
+    out.push_str(QUEUE);
+}
+
+const FUNCTION: &str = r#"
+  # The asynchronous batch API (README, "Batch API"): the update-list function stores each
+  # operation as chunks of up to 100 items in the table; the table's stream hands every chunk
+  # to this function as it is stored, and it applies it as jsonapi-local's worker does. A chunk
+  # delivered twice is applied once, a chunk cut short (timeout, crash) is completed when
+  # delivered again. It answers batchItemFailures with the first chunk it could not apply.
+  BatchWorkerFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: fn-batch-worker
+    Properties:
+      Description: !Sub "${AWS::StackName} batch-worker: applies the chunks of asynchronous batches, delivered by the table's stream"
+      # A chunk is up to 100 items, one transaction per group of linked items.
+      Timeout: 300
+"#;
+
+const MAPPING: &str = r#"
+  BatchWorkerChunks:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref BatchWorkerFunction
+      EventSourceArn: !GetAtt Table.StreamArn
+      StartingPosition: TRIM_HORIZON
+      # Each record is a whole chunk: a few per invocation keep it well within its timeout.
+      BatchSize: 10
+      MaximumBatchingWindowInSeconds: 1
+      # The answer names the first record not applied; Lambda retries from there.
+      FunctionResponseTypes: [ReportBatchItemFailures]
+      # A failed invocation (timeout, crash) is split in halves until the bad record is alone.
+      BisectBatchOnFunctionError: true
+      MaximumRetryAttempts: 10
+      MaximumRecordAgeInSeconds: 86400
+      DestinationConfig:
+        OnFailure:
+          Destination: !GetAtt BatchFailures.Arn
+      # Only chunks of operations (jsonapi_engine::BATCH_PARTITION, BATCH_CHUNK_PREFIX), as
+      # they are stored: every other change of the table never invokes the worker.
+      FilterCriteria:
+        Filters:
+          - Pattern: @PATTERN@
+"#;
+
+const QUEUE: &str = r#"
+  # Where Lambda records the stream batches the worker could not apply within its retries
+  # (the message names the shard and sequence numbers; the chunks stay in the table, pending,
+  # until their operation expires). Kept 14 days.
+  BatchFailures:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: 1209600
+      SqsManagedSseEnabled: true
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::filter_pattern;
+
+    #[test]
+    fn the_filter_is_json_matching_chunk_inserts() {
+        let pattern: serde_json::Value =
+            serde_json::from_str(&filter_pattern()).expect("the pattern is JSON");
+        assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+        assert_eq!(
+            pattern["dynamodb"]["Keys"]["sk"]["S"][0]["prefix"],
+            jsonapi_engine::BATCH_CHUNK_PREFIX
+        );
+    }
+}
