@@ -99,7 +99,7 @@ store_figures() {
   echo "$name:"
   start_server "$name" "$BIN" --listen 127.0.0.1:0 --seed "$@"
   url=$STARTED_URL
-  token=$(token_for "$name" "$url/api")
+  token=$(token_for "$name" "$url")
   http_figures "$url" "$token" "$batch" "bench-$name-$RANDOM-"
   products "$TMP/$name.ndjson" "$n" "bench-$name-import-$RANDOM-"
   timed_import "$name" "$TMP/$name.ndjson" "$n" "$@"

@@ -68,12 +68,12 @@ async fn a_to_one_include_adds_the_related_resource_as_a_get_shows_it() {
 #[tokio::test]
 async fn nested_paths_and_comma_lists_include_every_level() {
     let app = jsonapi_tests::shared_seeded();
-    let orders = all_of(&app, "orders").await;
     let items = all_of(&app, "orderlineitems").await;
     let response = get_ok(&app, "/api/orders?include=lineItems.product,customer").await;
     let mut expected = Keys::new();
     for order in primary(&response) {
-        let plain = find(&orders, id_of(&order));
+        // One at a time: a list leaves the inverse lineItems' linkage out.
+        let plain = &app.fetch("orders", id_of(&order)).await;
         expected.insert(k(
             "customers",
             to_one_id(plain, "customer").expect("a customer"),
@@ -96,7 +96,7 @@ async fn nested_paths_and_comma_lists_include_every_level() {
     assert_included(&response, &without_customers);
     // The intermediate level alone.
     let response = get_ok(&app, "/api/orders/1?include=lineItems").await;
-    let plain = find(&orders, "1");
+    let plain = &app.fetch("orders", "1").await;
     let only_items: Keys = to_many_ids(plain, "lineItems")
         .iter()
         .map(|i| k("orderlineitems", i))
@@ -319,4 +319,50 @@ async fn a_bad_include_on_a_post_is_rejected_and_nothing_is_created() {
         Source::Parameter("include"),
     );
     assert!(app.list_all("products").await.is_empty());
+}
+
+/// A list page leaves an inverse to-many relationship's linkage out (links only: it would cost
+/// a range read per resource) unless the request names it in `include` or `fields`; owned
+/// relationships and a single resource always carry theirs.
+#[tokio::test]
+async fn a_list_reads_inverse_linkage_only_when_the_request_names_it() {
+    let app = jsonapi_tests::shared_seeded();
+    let one = |id: String| {
+        let app = &app;
+        async move { app.fetch("categories", &id).await }
+    };
+    let list = get_ok(&app, "/api/categories?page[size]=3").await;
+    assert_eq!(primary(&list).len(), 3);
+    for category in primary(&list) {
+        let relationships = &category["relationships"];
+        assert!(
+            relationships["products"].get("data").is_none(),
+            "{category}"
+        );
+        assert!(relationships["products"]["links"]["related"].is_string());
+        assert!(relationships["parent"].get("data").is_some(), "{category}");
+        let single = one(id_of(&category).to_owned()).await;
+        assert!(single["relationships"]["products"]["data"].is_array());
+    }
+    let named = get_ok(
+        &app,
+        "/api/categories?page[size]=3&fields[categories]=name,products",
+    )
+    .await;
+    for category in primary(&named) {
+        let single = one(id_of(&category).to_owned()).await;
+        assert_eq!(
+            category["relationships"]["products"]["data"],
+            single["relationships"]["products"]["data"]
+        );
+    }
+    let including = get_ok(&app, "/api/categories?page[size]=3&include=products").await;
+    for category in primary(&including) {
+        let single = one(id_of(&category).to_owned()).await;
+        assert_eq!(
+            to_many_ids(&category, "products"),
+            to_many_ids(&single, "products")
+        );
+        assert!(category["relationships"]["children"].get("data").is_none());
+    }
 }

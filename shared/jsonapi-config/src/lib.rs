@@ -3,7 +3,9 @@
 //! # Layout
 //! - [`raw`]: the file as written (serde structures; shape errors only).
 //! - `check`: meaning checks that turn the file into a [`Schema`].
-//! - [`schema`]: the checked model every other crate reads.
+//! - [`schema`]: the checked model every other crate reads. Names are resolved when the file
+//!   loads: a relationship's target is a [`TypeRef`], which [`Schema::target`] follows without
+//!   a lookup that could fail.
 //! - [`operation`]: the one vocabulary of operations (the model system's names), which the
 //!   types' `actions`, routing, permissions and the Lambda functions share.
 //! - `locate`: finds the line of a dotted key, so that every error names file, line and key.

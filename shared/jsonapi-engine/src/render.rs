@@ -145,13 +145,54 @@ impl<S: Store> Engine<S> {
         resources: Vec<Resource>,
         shape: Shape<'_>,
     ) -> ApiResult<Rendered> {
+        self.render_reading(ctx, ty, resources, shape, None).await
+    }
+
+    /// Renders a list page as [`Self::render`] does, except that an inverse relationship
+    /// (whose linkage costs a range read of the related type's index per resource) is read
+    /// only when the request names it, in `include` or in `fields[type]`; otherwise it has
+    /// links only, so a page costs the same store reads whatever its resources link to.
+    pub(crate) async fn render_list(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        resources: Vec<Resource>,
+        shape: Shape<'_>,
+    ) -> ApiResult<Rendered> {
+        let named: HashSet<&str> = shape
+            .include
+            .iter()
+            .filter_map(|path| path.first())
+            .chain(
+                shape
+                    .fields
+                    .and_then(|f| f.get(&ty.name))
+                    .into_iter()
+                    .flatten(),
+            )
+            .map(String::as_str)
+            .collect();
+        self.render_reading(ctx, ty, resources, shape, Some(&named))
+            .await
+    }
+
+    /// As [`Self::render`]; with `inverse`, the primary resources' inverse relationships
+    /// outside that set are not read (see [`Self::linkage_of`]).
+    async fn render_reading(
+        &self,
+        ctx: &Ctx,
+        ty: &Arc<ResourceType>,
+        resources: Vec<Resource>,
+        shape: Shape<'_>,
+        inverse: Option<&HashSet<&str>>,
+    ) -> ApiResult<Rendered> {
         let mut seen: HashSet<(String, String)> = resources
             .iter()
             .map(|r| (ty.name.clone(), r.id.clone()))
             .collect();
         let mut frontier = Vec::new();
         for r in resources {
-            let linkage = self.linkage(ty, &r, shape).await?;
+            let linkage = self.linkage_of(ty, &r, shape, inverse).await?;
             frontier.push((Arc::clone(ty), r, linkage));
         }
         let data = self.objects(ctx, &frontier, shape).await?;

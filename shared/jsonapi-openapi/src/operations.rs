@@ -446,19 +446,11 @@ impl Route<'_> {
         }))
     }
 
+    /// Every answer of the operation on this path: its successes, then the error statuses it
+    /// can answer with (references to the shared error responses).
     fn responses(&self, operation: Operation) -> Value {
-        let target = &self.target().name;
-        let many = self.rel.is_some_and(|r| r.many);
-        // The JSON:API document `{ty}.{what}` and its plain counterpart.
-        let document = |ty: &str, what: &str| {
-            json!({
-                MEDIA_TYPE: { "schema": reference(&format!("{ty}.{what}")) },
-                plain::MEDIA_TYPE: { "schema": reference(&plain::name(ty, what)) },
-            })
-        };
-        let t = &self.ty.name;
         let mut responses = Map::new();
-        let mut ok = |code: u16, description: &str, content: Option<Value>, headers: Value| {
+        let mut add = |code: u16, description: &str, content: Option<Value>, headers: Value| {
             let mut r = json!({ "description": description });
             if let Some(content) = content {
                 r["content"] = content;
@@ -468,145 +460,83 @@ impl Route<'_> {
             }
             responses.insert(code.to_string(), r);
         };
-        let total_count = json!({
-            "X-Include-Total-Count": {
-                "description": "With `X-Include: totalCount`: how many resources match, on every page.",
-                "schema": { "type": "integer", "minimum": 0 },
-            },
-        });
-        let location = json!({
-            "Location": {
-                "description": "The new resource's URL (not on a dry run).",
-                "schema": { "type": "string" },
-            },
-        });
-        let upserts = !self.ty.upsert.is_empty();
-        // The version of the resource written or read, for `If-Match` / `If-None-Match`.
-        let etag = |required: bool| {
-            json!({
-                "ETag": {
-                    "description": "The strong entity tag of the resource's stored version: send it as `If-Match` to change that version only, or as `If-None-Match` to be answered 304 while it holds.",
-                    "required": required,
-                    "schema": { "type": "string" },
-                },
-            })
-        };
-        let with_etag = |mut headers: Value| {
-            headers["ETag"] = etag(false)["ETag"].clone();
-            headers
-        };
         match operation {
-            Operation::GetList => ok(
+            Operation::GetSubresource | Operation::GetRelationship => {
+                self.related_successes(operation, &mut add);
+            }
+            _ => self.resource_successes(operation, &mut add),
+        }
+        if operation == Operation::Create {
+            responses["201"]["links"] = self.links_to_created();
+        }
+        for code in self.error_statuses(operation) {
+            let r = json!({ "$ref": format!("#/components/responses/{code}") });
+            responses.insert(code.to_string(), r);
+        }
+        Value::Object(responses)
+    }
+
+    /// The successes of the operations on a type's own routes.
+    fn resource_successes(&self, operation: Operation, add: &mut AddResponse<'_>) {
+        let t = &self.ty.name;
+        match operation {
+            Operation::GetList => add(
                 200,
                 "A page of resources.",
                 Some(document(t, "collection")),
-                total_count,
+                total_count(),
             ),
             Operation::Get => {
-                ok(
+                add(
                     200,
                     "The resource.",
                     Some(document(t, "document")),
                     etag(true),
                 );
-                ok(
+                add(
                     304,
                     "Not modified: `If-None-Match` names the current version (no body).",
                     None,
                     etag(true),
                 );
             }
-            Operation::Create => {
-                ok(
-                    201,
-                    "Created (or, with meta.validate, would be).",
-                    Some(document(t, "document")),
-                    with_etag(location),
-                );
-                // The same route reads a page with `X-HTTP-Method-Override: GET`.
-                let mut description =
-                    "With `X-HTTP-Method-Override: GET`, a page of resources".to_owned();
-                let mut whats = vec!["collection"];
-                if upserts {
-                    description.insert_str(
-                        0,
-                        "meta.upsert found and updated an existing resource; or, ",
-                    );
-                    whats.insert(0, "document");
-                }
-                description.push('.');
-                let any_of = |name: &dyn Fn(&str) -> String| {
-                    let schemas: Vec<Value> = whats.iter().map(|w| reference(&name(w))).collect();
-                    json!({ "schema": { "anyOf": schemas } })
-                };
-                ok(
-                    200,
-                    &description,
-                    Some(json!({
-                        MEDIA_TYPE: any_of(&|w| format!("{t}.{w}")),
-                        plain::MEDIA_TYPE: any_of(&|w| plain::name(t, w)),
-                    })),
-                    with_etag(total_count),
-                );
-            }
+            Operation::Create => self.create_successes(add),
             Operation::Update => {
-                ok(
+                add(
                     200,
                     "The updated resource.",
                     Some(document(t, "document")),
                     etag(false),
                 );
                 if self.ty.upsert.iter().any(|f| f == "id") {
-                    ok(
+                    add(
                         201,
                         "meta.upsert created the resource.",
                         Some(document(t, "document")),
-                        with_etag(location),
+                        with_etag(location()),
                     );
                 }
             }
-            Operation::Delete => ok(204, "Deleted.", None, json!({})),
+            Operation::Delete => add(204, "Deleted.", None, json!({})),
             Operation::UpdateRelationship
             | Operation::AddRelationship
-            | Operation::DeleteRelationship => ok(
+            | Operation::DeleteRelationship => add(
                 204,
                 "Done; `ETag` names the version of the resource now stored.",
                 None,
                 etag(true),
             ),
             Operation::DeleteList => {
-                let mut headers = total_count;
+                let mut headers = total_count();
                 headers["X-Include-Deleted-Count"] = json!({
                     "description": "With `X-Include: deletedCount`: how many resources were deleted.",
                     "schema": { "type": "integer", "minimum": 0 },
                 });
-                ok(204, "Deleted.", None, headers);
+                add(204, "Deleted.", None, headers);
             }
-            Operation::GetSubresource if many => ok(
-                200,
-                "A page of the related resources.",
-                Some(document(target, "collection")),
-                total_count,
-            ),
-            Operation::GetSubresource => ok(
-                200,
-                "The related resource, or null.",
-                Some(document(target, "document.nullable")),
-                json!({}),
-            ),
-            Operation::GetRelationship if many => ok(
-                200,
-                "A page of the related resources' identifiers.",
-                Some(document(target, "linkage.many")),
-                total_count,
-            ),
-            Operation::GetRelationship => ok(
-                200,
-                "The related resource's identifier, or null.",
-                Some(document(target, "linkage")),
-                json!({}),
-            ),
-            Operation::Options
+            Operation::GetSubresource
+            | Operation::GetRelationship
+            | Operation::Options
             | Operation::AddSubresource
             | Operation::UpdateList
             | Operation::Token
@@ -617,9 +547,75 @@ impl Route<'_> {
                 unreachable!("not a route of a type")
             }
         }
-        if operation == Operation::Create {
-            responses["201"]["links"] = self.links_to_created();
+    }
+
+    /// The successes of a create: 201, and the 200 of the same route read with
+    /// `X-HTTP-Method-Override: GET` (or of an upsert that found its resource).
+    fn create_successes(&self, add: &mut AddResponse<'_>) {
+        let t = &self.ty.name;
+        add(
+            201,
+            "Created (or, with meta.validate, would be).",
+            Some(document(t, "document")),
+            with_etag(location()),
+        );
+        let mut description = "With `X-HTTP-Method-Override: GET`, a page of resources".to_owned();
+        let mut whats = vec!["collection"];
+        if !self.ty.upsert.is_empty() {
+            description.insert_str(
+                0,
+                "meta.upsert found and updated an existing resource; or, ",
+            );
+            whats.insert(0, "document");
         }
+        description.push('.');
+        let any_of = |name: &dyn Fn(&str) -> String| {
+            let schemas: Vec<Value> = whats.iter().map(|w| reference(&name(w))).collect();
+            json!({ "schema": { "anyOf": schemas } })
+        };
+        add(
+            200,
+            &description,
+            Some(json!({
+                MEDIA_TYPE: any_of(&|w| format!("{t}.{w}")),
+                plain::MEDIA_TYPE: any_of(&|w| plain::name(t, w)),
+            })),
+            with_etag(total_count()),
+        );
+    }
+
+    /// The successes of the reads of a relationship: the related resources, or their
+    /// identifiers.
+    fn related_successes(&self, operation: Operation, add: &mut AddResponse<'_>) {
+        let target = &self.target().name;
+        let many = self.rel.is_some_and(|r| r.many);
+        let (description, what, headers) = match (operation, many) {
+            (Operation::GetSubresource, true) => (
+                "A page of the related resources.",
+                "collection",
+                total_count(),
+            ),
+            (Operation::GetSubresource, false) => (
+                "The related resource, or null.",
+                "document.nullable",
+                json!({}),
+            ),
+            (_, true) => (
+                "A page of the related resources' identifiers.",
+                "linkage.many",
+                total_count(),
+            ),
+            (_, false) => (
+                "The related resource's identifier, or null.",
+                "linkage",
+                json!({}),
+            ),
+        };
+        add(200, description, Some(document(target, what)), headers);
+    }
+
+    /// The error statuses the operation can answer with on this path.
+    fn error_statuses(&self, operation: Operation) -> Vec<u16> {
         let writes = !operation.read_only();
         let compound = matches!(operation, Operation::Create | Operation::Update);
         // Any request may carry a body, which must then be JSON:API (415) and not too large.
@@ -647,12 +643,53 @@ impl Route<'_> {
             }
         }
         errors.sort_unstable();
-        for code in errors {
-            let r = json!({ "$ref": format!("#/components/responses/{code}") });
-            responses.insert(code.to_string(), r);
-        }
-        Value::Object(responses)
+        errors
     }
+}
+
+/// Adds one success to an operation's responses: status, description, content, headers.
+type AddResponse<'a> = dyn FnMut(u16, &str, Option<Value>, Value) + 'a;
+
+/// The JSON:API document `{ty}.{what}` and its plain counterpart.
+fn document(ty: &str, what: &str) -> Value {
+    json!({
+        MEDIA_TYPE: { "schema": reference(&format!("{ty}.{what}")) },
+        plain::MEDIA_TYPE: { "schema": reference(&plain::name(ty, what)) },
+    })
+}
+
+fn total_count() -> Value {
+    json!({
+        "X-Include-Total-Count": {
+            "description": "With `X-Include: totalCount`: how many resources match, on every page.",
+            "schema": { "type": "integer", "minimum": 0 },
+        },
+    })
+}
+
+fn location() -> Value {
+    json!({
+        "Location": {
+            "description": "The new resource's URL (not on a dry run).",
+            "schema": { "type": "string" },
+        },
+    })
+}
+
+/// The version of the resource written or read, for `If-Match` / `If-None-Match`.
+fn etag(required: bool) -> Value {
+    json!({
+        "ETag": {
+            "description": "The strong entity tag of the resource's stored version: send it as `If-Match` to change that version only, or as `If-None-Match` to be answered 304 while it holds.",
+            "required": required,
+            "schema": { "type": "string" },
+        },
+    })
+}
+
+fn with_etag(mut headers: Value) -> Value {
+    headers["ETag"] = etag(false)["ETag"].clone();
+    headers
 }
 
 /// A request document that creates a resource of `ty`, to pre-fill the sandbox: the required

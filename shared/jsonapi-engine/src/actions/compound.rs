@@ -46,9 +46,10 @@ pub(crate) struct Node<'a> {
     primary: bool,
 }
 
-/// Makes the record written with a batch unit, from whether each of its resource objects is
-/// created (`data` items first).
-pub(crate) type UnitRecord<'a> = dyn Fn(&[bool]) -> Write + Send + Sync + 'a;
+/// Makes the records written with batch units (one or a group of them written together), from
+/// whether each of their resource objects is created (`data` items first); the first one's
+/// key says whether they were written already.
+pub(crate) type UnitRecord<'a> = dyn Fn(&[bool]) -> Vec<Write> + Send + Sync + 'a;
 
 /// What a batch write stored: the change set written, and each resource object's type, id
 /// and whether it was created, in request order (`data` items first).
@@ -344,7 +345,9 @@ impl<S: Store> Engine<S> {
         included: &[ResourceObject],
         record: Option<&UnitRecord<'_>>,
     ) -> ApiResult<Option<BatchWritten>> {
-        let record_key = record.map(|r| r(&[]).key().clone());
+        let record_key = record
+            .and_then(|r| r(&[]).into_iter().next())
+            .map(|w| w.key().clone());
         let mut errors = Vec::new();
         let nodes: Vec<Node<'_>> = primary
             .iter()
@@ -576,7 +579,9 @@ impl<S: Store> Engine<S> {
         }
         if let Some(record) = record {
             let created: Vec<bool> = befores.iter().map(Option::is_none).collect();
-            changes.record(record(&created));
+            for write in record(&created) {
+                changes.record(write);
+            }
         }
         errors.extend(self.missing_required(&changes, nodes, &ids));
         if !errors.is_empty() {

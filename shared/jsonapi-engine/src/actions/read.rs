@@ -332,7 +332,9 @@ impl<S: Store> Engine<S> {
                 links,
             )
         } else {
-            let rendered = self.render(ctx, ty, page.resources, Shape::of(q)).await?;
+            let rendered = self
+                .render_list(ctx, ty, page.resources, Shape::of(q))
+                .await?;
             render::document(Value::Array(rendered.data), rendered.included, links)
         };
         let mut response = ApiResponse::document(StatusCode::OK, &doc);

@@ -19,7 +19,7 @@ use super::layout;
 use super::operation::{Counts, Record, Status};
 use super::reads::now_ms;
 use crate::auth::access::Access;
-use crate::document::{ResourceObject, parse_batch};
+use crate::document::{Batch, ResourceObject, parse_batch};
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiErrors, ApiResult, Source};
 use crate::precondition::Preconditions;
@@ -224,25 +224,37 @@ impl<S: Store> Engine<S> {
         self.mark_running(id).await?;
         let mut counts = Counts::default();
         let mut errors_before = 0;
-        for (u, (data, included)) in chunk.units.iter().enumerate() {
+        let mut u = 0;
+        while u < chunk.units.len() {
             if stopped.is_some_and(|s| *s.borrow()) {
                 return Ok(false);
             }
-            let unit_counts = match done.get(&u) {
-                Some(c) => *c,
-                None => {
-                    let data: Vec<ResourceObject> =
-                        data.iter().map(|&k| batch.primary[k].clone()).collect();
-                    let included: Vec<ResourceObject> = included
-                        .iter()
-                        .map(|&k| batch.included[k].clone())
-                        .collect();
-                    self.run_unit(id, n, u, &chunk, &data, &included, errors_before)
-                        .await?
-                }
-            };
-            errors_before += usize::try_from(unit_counts.error).unwrap_or(0);
-            counts.add(unit_counts);
+            if let Some(c) = done.get(&u) {
+                errors_before += usize::try_from(c.error).unwrap_or(0);
+                counts.add(*c);
+                u += 1;
+                continue;
+            }
+            let group = u..group_end(&chunk.units, &done, u);
+            u = group.end;
+            if let Some(group_counts) = self.run_group(id, n, &group, &chunk, &batch).await {
+                group_counts.into_iter().for_each(|c| counts.add(c));
+                continue;
+            }
+            for k in group {
+                let (data, included) = &chunk.units[k];
+                let data: Vec<ResourceObject> =
+                    data.iter().map(|&i| batch.primary[i].clone()).collect();
+                let included: Vec<ResourceObject> = included
+                    .iter()
+                    .map(|&i| batch.included[i].clone())
+                    .collect();
+                let unit_counts = self
+                    .run_unit(id, n, k, &chunk, &data, &included, errors_before)
+                    .await?;
+                errors_before += usize::try_from(unit_counts.error).unwrap_or(0);
+                counts.add(unit_counts);
+            }
         }
         self.finish_chunk(id, key, &chunk, counts).await?;
         Ok(true)
@@ -343,6 +355,84 @@ impl<S: Store> Engine<S> {
         Err(ApiError::internal(&"the batch operation is being updated by another worker").into())
     }
 
+    /// Writes a group of units in one transaction with their records; their counters, or
+    /// `None` when the group must be written unit by unit instead (an item with problems, too
+    /// many writes for one transaction, a unit of it applied already, a store failure: each
+    /// unit then gets its own transaction, or its errors).
+    async fn run_group(
+        &self,
+        op: u64,
+        chunk_n: usize,
+        group: &std::ops::Range<usize>,
+        chunk: &Chunk,
+        batch: &Batch,
+    ) -> Option<Vec<Counts>> {
+        if group.len() < 2 {
+            return None;
+        }
+        let started = Instant::now();
+        let units = &chunk.units[group.clone()];
+        let data: Vec<ResourceObject> = units
+            .iter()
+            .flat_map(|(d, _)| d.iter().map(|&i| batch.primary[i].clone()))
+            .collect();
+        let included: Vec<ResourceObject> = units
+            .iter()
+            .flat_map(|(_, inc)| inc.iter().map(|&i| batch.included[i].clone()))
+            .collect();
+        // Each unit's counters from which `data` items were created (in unit order).
+        let counts_of = |created: &[bool]| -> Vec<Counts> {
+            let share = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+                / group.len() as u64;
+            let mut at = 0;
+            units
+                .iter()
+                .map(|(d, _)| {
+                    let read = d.len() as u64;
+                    let create = (at..at + d.len())
+                        .filter(|&i| created.get(i).copied().unwrap_or(false))
+                        .count() as u64;
+                    at += d.len();
+                    Counts {
+                        read,
+                        write: read,
+                        create,
+                        update: read - create,
+                        error: 0,
+                        aggregate_ms: share,
+                    }
+                })
+                .collect()
+        };
+        let records = |created: &[bool]| -> Vec<Write> {
+            counts_of(created)
+                .iter()
+                .zip(group.clone())
+                .map(|(c, u)| Write::Put {
+                    item: Item {
+                        key: layout::unit_key(op, chunk_n, u),
+                        attrs: unit_attrs(u, c, chunk.expires_at),
+                    },
+                    condition: Some(Condition::Absent),
+                })
+                .collect()
+        };
+        let written = self
+            .write_batch(&worker_ctx(), &data, &included, Some(&records))
+            .await;
+        match written {
+            Ok(Some(written)) => {
+                let created: Vec<bool> = written.items.iter().map(|i| i.2).collect();
+                Some(counts_of(&created))
+            }
+            Ok(None) => None,
+            Err(errors) => {
+                tracing::debug!(?errors, "a group of batch units is written unit by unit");
+                None
+            }
+        }
+    }
+
     /// The counters of the units of a chunk already applied (or failed), by unit.
     async fn units_done(&self, op: u64, chunk: usize) -> ApiResult<HashMap<usize, Counts>> {
         let mut query =
@@ -402,7 +492,7 @@ impl<S: Store> Engine<S> {
             }
         };
         // Written with the unit's resources.
-        let record = |created: &[bool]| put(&applied(created));
+        let record = |created: &[bool]| vec![put(&applied(created))];
         let outcome = self.write_batch(&ctx, data, included, Some(&record)).await;
         match outcome {
             Ok(Some(written)) => {
@@ -530,6 +620,32 @@ impl<S: Store> Engine<S> {
             self.store.transact(deletes).await?;
         }
     }
+}
+
+/// How many items a group of units written in one transaction holds at most: a product of
+/// the example domain is about 14 store writes (itself, its unique value, its list and index
+/// entries), and one transaction holds 100 with the units' records (a group that needs more
+/// is written unit by unit).
+const GROUP_ITEMS: usize = 6;
+
+/// The end of the group of units starting at `start`: the units after it not applied yet, up
+/// to [`GROUP_ITEMS`] items (a unit larger than that is a group of its own).
+fn group_end(
+    units: &[(Vec<usize>, Vec<usize>)],
+    done: &HashMap<usize, Counts>,
+    start: usize,
+) -> usize {
+    let mut items = 0;
+    let mut end = start;
+    while let Some((d, i)) = units.get(end) {
+        let size = d.len() + i.len();
+        if done.contains_key(&end) || (end > start && items + size > GROUP_ITEMS) {
+            break;
+        }
+        items += size;
+        end += 1;
+    }
+    end
 }
 
 /// What a unit's record holds: its place and counters.
