@@ -5,12 +5,24 @@
 # (engine, ceiling, engine, ceiling, ...), so machine noise hits both alike and
 # the ratio engine/ceiling is the meaningful figure, more than raw rps.
 #
-# Usage: infra/bench/run.sh
+# Each backend's store gets the seed data and 1,000 more products in 10 categories
+# (`dataset load`, straight on the store), then, for the large scenarios, up to
+# 100,000. Beside each row: the engine's user-space instructions per request
+# (`perf stat -e instructions:u` on the server over the measured window, divided by
+# the requests answered in it; stable where req/s is not) and the store round trips
+# per request (`dataset trips`: the same request run in process on a store that
+# counts its calls, while the server is stopped).
+#
+# Usage: infra/bench/run.sh [--no-dynamodb]
 # Env:   BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 16),
 #        BENCH_WARMUP (s, default 1), BENCH_ROUNDS (default 2; the best is kept),
 #        BENCH_GRANT (client_credentials, the default: the development client's
 #        own token; password: the seeded user admin's token), BENCH_SCENARIOS (a
-#        regular expression; only the scenarios whose name matches run).
+#        regular expression; only the scenarios whose name matches run),
+#        BENCH_SMALL (products loaded first, default 1000), BENCH_LARGE (the total
+#        for the large scenarios, default 100000; 0 skips them), BENCH_DYNAMODB_LARGE
+#        (1: the large scenarios on DynamoDB Local too; loading 100,000 products
+#        there takes many minutes), BENCH_DYNAMODB (0: as --no-dynamodb).
 # Prints progress (each loadgen JSON line) on stderr and the table on stdout.
 set -euo pipefail
 
@@ -21,24 +33,36 @@ ROUNDS="${BENCH_ROUNDS:-2}"
 ACCEPT='Accept: application/vnd.api+json'
 CONTENT_TYPE='Content-Type: application/vnd.api+json'
 
-# Scenarios, one per entry: "name|method|path|body template". Empty body = none.
-# In a body, `{n}` is replaced by loadgen (unique per request) and `{run}` by
-# this script (unique per loadgen invocation), so unique attributes such as
-# `sku` never collide across requests, rounds or runs. Bodies get the JSON:API
-# Content-Type header. Append entries here to add scenarios.
-SCENARIOS=(
-  'GET one|GET|/api/products/1|'
-  'GET list page|GET|/api/products?page[size]=10|'
-  'GET filtered sorted page + include|GET|/api/products?filter[category]=2&sort=-price&page[size]=10&include=category|'
-  'POST create|POST|/api/products|{"data":{"type":"products","attributes":{"sku":"bench-{n}-{run}","name":"Bench {n}","price":"9.99"}}}'
-)
+SMALL="${BENCH_SMALL:-1000}"
+LARGE="${BENCH_LARGE:-100000}"
+for arg in "$@"; do
+  case $arg in
+    --no-dynamodb) BENCH_DYNAMODB=0 ;;
+    *) echo "usage: $0 [--no-dynamodb]" >&2; exit 2 ;;
+  esac
+done
 
-# Engine backends measured: names in order, and their base URLs (filled in by
-# start_backends). Every scenario runs against each backend.
-BACKENDS=()
-declare -A BACKEND_URL=()
-# Their access tokens: every request carries one, as a real client's would.
-declare -A BACKEND_TOKEN=()
+# Scenarios, one per entry: "name|method|path|body template". Empty body = none.
+# In a path or body, `{n}` is replaced by loadgen (unique per request), `{k}` by
+# an id from 1 to $KEYS (ids the seed data always has: updates spread over them)
+# and `{run}` by this script (unique per loadgen invocation), so unique attributes
+# such as `sku` never collide across requests, rounds or runs. Bodies get the
+# JSON:API Content-Type header. Append entries here to add scenarios.
+KEYS=50
+FILTERED='/api/products?filter[status]=enabled&filter[price][gte]=10&filter[price][lt]=50&sort=-price&page[size]=10&include=category'
+LINE='{"type":"orderlineitems","id":"li-I","attributes":{"quantity":2,"price":"1.25"},"relationships":{"product":{"data":{"type":"products","id":"{k}"}}}}'
+LINES=''
+for i in 1 2 3 4; do LINES+="${LINE//li-I/li-$i},"; done
+SCENARIOS=(
+  'GET one|GET|/api/products/{k}|'
+  'GET list page|GET|/api/products?page[size]=10|'
+  "GET filtered page|GET|$FILTERED|"
+  'POST create|POST|/api/products|{"data":{"type":"products","attributes":{"sku":"bench-{n}-{run}","name":"Bench {n}","price":"9.99"}}}'
+  'PATCH|PATCH|/api/products/{k}|{"data":{"type":"products","id":"{k}","attributes":{"quantity":{n}}}}'
+  "POST compound|POST|/api/orders|{\"data\":{\"type\":\"orders\",\"attributes\":{\"poNumber\":\"B-{n}\"},\"relationships\":{\"customer\":{\"data\":{\"type\":\"customers\",\"id\":\"c\"}},\"lineItems\":{\"data\":[{\"type\":\"orderlineitems\",\"id\":\"li-1\"},{\"type\":\"orderlineitems\",\"id\":\"li-2\"},{\"type\":\"orderlineitems\",\"id\":\"li-3\"},{\"type\":\"orderlineitems\",\"id\":\"li-4\"}]}}},\"included\":[{\"type\":\"customers\",\"id\":\"c\",\"attributes\":{\"name\":\"Bench\",\"email\":\"b{n}-{run}@example.com\"}},${LINES%,}]}"
+)
+# At $LARGE products: the filtered page again.
+LARGE_SCENARIOS=("GET filtered page|GET|$FILTERED|")
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-bench.XXXXXX")"
@@ -59,30 +83,46 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts the engine backends. To add one (e.g. DynamoDB Local), start it the
-# same way and append its name to BACKENDS with its URL in BACKEND_URL.
-start_backends() {
-  mkdir "$TMP/data-embedded"
-  start_server embedded "$BIN/jsonapi-local" --listen 127.0.0.1:0 --data "$TMP/data-embedded" --seed
-  BACKENDS+=(embedded)
-  BACKEND_URL[embedded]=$STARTED_URL
-  BACKEND_TOKEN[embedded]=$(token_for embedded "$STARTED_URL")
-  if [ "${BENCH_DYNAMODB:-1}" = 1 ]; then
-    bash "$ROOT/infra/dynamodb/local.sh" install
+# The store of the backend being measured: jsonapi-local's arguments and dataset's.
+STORE_ARGS=()
+DATASET_ARGS=()
+# The running engine: its URL, process id, and the development client's token.
+ENGINE_URL='' ENGINE_PID='' TOKEN=''
+
+# use_backend NAME: points STORE_ARGS and DATASET_ARGS at a new store of that backend.
+use_backend() {
+  if [[ $1 == embedded ]]; then
+    mkdir "$TMP/data-embedded"
+    STORE_ARGS=(--data "$TMP/data-embedded")
+    DATASET_ARGS=(--data "$TMP/data-embedded")
+  else
+    bash "$ROOT/infra/dynamodb/local.sh" install >&2
     DDB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     bash "$ROOT/infra/dynamodb/local.sh" start "$DDB_PORT" >&2
-    start_server dynamodb "$BIN/jsonapi-local" --listen 127.0.0.1:0 --store dynamodb \
-      --endpoint "http://127.0.0.1:$DDB_PORT" --table "bench-$RUN_ID" --create-table --seed
-    BACKENDS+=(dynamodb)
-    BACKEND_URL[dynamodb]=$STARTED_URL
-    BACKEND_TOKEN[dynamodb]=$(token_for dynamodb "$STARTED_URL")
+    STORE_ARGS=(--store dynamodb --endpoint "http://127.0.0.1:$DDB_PORT" --table "bench-$RUN_ID")
+    DATASET_ARGS=(--endpoint "http://127.0.0.1:$DDB_PORT" --table "bench-$RUN_ID")
   fi
 }
 
-# loadgen_json URL METHOD BODY TOKEN: one loadgen run, prints its JSON line.
+# start_engine NAME [ARGS...]: starts jsonapi-local on the backend's store.
+start_engine() {
+  local name=$1
+  shift
+  start_server "$name" "$BIN/jsonapi-local" --listen 127.0.0.1:0 "${STORE_ARGS[@]}" "$@"
+  ENGINE_URL=$STARTED_URL
+  ENGINE_PID=${PIDS[-1]}
+}
+
+# stop_engine: stops it and waits, so that the store is free for dataset.
+stop_engine() {
+  kill "$ENGINE_PID"
+  wait "$ENGINE_PID" 2>/dev/null || true
+}
+
+# loadgen_json URL METHOD BODY: one loadgen run, prints its JSON line.
 loadgen_json() {
-  local args=(--url "$1" --method "$2" --header "$ACCEPT" --header "Authorization: Bearer $4"
-    --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP")
+  local args=(--url "$1" --method "$2" --header "$ACCEPT" --header "Authorization: Bearer $TOKEN"
+    --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --keys "$KEYS")
   if [[ -n $3 ]]; then args+=(--body-template "$3" --header "$CONTENT_TYPE"); fi
   "$BIN/loadgen" "${args[@]}"
 }
@@ -100,48 +140,92 @@ better() {
 }
 
 echo "building release binaries..." >&2
-(cd "$ROOT" && cargo build --release -p jsonapi-local -p jsonapi-bench)
+(cd "$ROOT" && cargo build --profile local -p jsonapi-local -p jsonapi-bench)
 # Ask cargo where it put them, so CARGO_TARGET_DIR and config are honoured.
 TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-BIN="$TARGET_DIR/release"
+BIN="$TARGET_DIR/local"
 
-start_backends
 start_server ceiling "$BIN/ceiling" --listen 127.0.0.1:0
 CEILING_URL=$STARTED_URL
 
 ROWS=()
 TOTAL_ERRORS=0
-for backend in "${BACKENDS[@]}"; do
-  for scenario in "${SCENARIOS[@]}"; do
+
+# measure BACKEND LABEL SCENARIO...: round trips per request (in process, the engine
+# stopped), then each scenario over HTTP, interleaved with the ceiling.
+measure() {
+  local backend=$1 label=$2 scenario name method path body round engine ceiling best_engine best_ceiling
+  shift 2
+  local wanted=()
+  for scenario in "$@"; do
+    IFS='|' read -r name _ <<<"$scenario"
+    [[ $name =~ ${BENCH_SCENARIOS:-.} ]] && wanted+=("$scenario")
+  done
+  ((${#wanted[@]})) || return 0
+  declare -A trips=()
+  while IFS=$'\t' read -r name per; do trips[$name]=$per; done \
+    < <("$BIN/dataset" "${DATASET_ARGS[@]}" trips --keys "$KEYS" "${wanted[@]}")
+  start_engine "$backend"
+  for scenario in "${wanted[@]}"; do
     IFS='|' read -r name method path body <<<"$scenario"
-    [[ $name =~ ${BENCH_SCENARIOS:-.} ]] || continue
     best_engine='' best_ceiling=''
     for ((round = 1; round <= ROUNDS; round++)); do
-      run_body=${body//\{run\}/$RUN_ID-$backend-$round}
-      engine=$(loadgen_json "${BACKEND_URL[$backend]}$path" "$method" "$run_body" "${BACKEND_TOKEN[$backend]}")
-      echo "$backend / $name / round $round / engine:  $engine" >&2
+      run_body=${body//\{run\}/$RUN_ID-$backend-$label-$round}
+      # The engine's instructions over the measured window only (after the warm-up).
+      (sleep "$WARMUP" && exec perf stat -x, -e instructions:u -p "$ENGINE_PID" -o "$TMP/perf" -- sleep "$DURATION") &
+      engine=$(loadgen_json "$ENGINE_URL$path" "$method" "$run_body")
+      wait $!
+      # A machine without hardware counters (many VMs) says `<not supported>`: no figure.
+      instructions=$(awk -F, '/instructions/ && $1 ~ /^[0-9]+$/ { print $1 }' "$TMP/perf" 2>/dev/null || true)
+      if [[ -n $instructions ]]; then engine="${engine%\}},\"instructions\":$instructions}"; fi
+      echo "$backend / $label / $name / round $round / engine:  $engine" >&2
       # The ceiling gets the same bytes, token included (it ignores it).
-      ceiling=$(loadgen_json "$CEILING_URL$path" "$method" "$run_body" "${BACKEND_TOKEN[$backend]}")
-      echo "$backend / $name / round $round / ceiling: $ceiling" >&2
+      ceiling=$(loadgen_json "$CEILING_URL$path" "$method" "$run_body")
+      echo "$backend / $label / $name / round $round / ceiling: $ceiling" >&2
       TOTAL_ERRORS=$((TOTAL_ERRORS + $(field errors "$engine") + $(field errors "$ceiling")))
       if better "$engine" "$best_engine"; then best_engine=$engine; fi
       if better "$ceiling" "$best_ceiling"; then best_ceiling=$ceiling; fi
     done
-    ROWS+=("$backend|$name|$(field rps "$best_engine")|$(field rps "$best_ceiling")|$(field p50_ms "$best_engine")|$(field p99_ms "$best_engine")|$(field errors "$best_engine")")
+    per_request=n/a
+    if [[ $best_engine =~ \"instructions\":([0-9]+) ]]; then
+      per_request=$(awk -v i="${BASH_REMATCH[1]}" -v n="$(field requests "$best_engine")" \
+        'BEGIN { if (n > 0) printf "%.0f", i / n; else print "n/a" }')
+    fi
+    ROWS+=("$backend|$name ($label)|$(field rps "$best_engine")|$(field rps "$best_ceiling")|$(field p50_ms "$best_engine")|$(field p99_ms "$best_engine")|$per_request|${trips[$name]:-?}|$(field errors "$best_engine")")
   done
+  stop_engine
+}
+
+BACKENDS=(embedded)
+if [[ ${BENCH_DYNAMODB:-1} == 1 ]]; then BACKENDS+=(dynamodb); fi
+for backend in "${BACKENDS[@]}"; do
+  use_backend "$backend"
+  # The seed data and the development client, whose token every request carries (the
+  # signing key is kept in the store: the token stays good across restarts).
+  seed=(--seed)
+  if [[ $backend == dynamodb ]]; then seed+=(--create-table); fi
+  start_engine "$backend-seed" "${seed[@]}"
+  TOKEN=$(token_for "$backend-seed" "$ENGINE_URL")
+  stop_engine
+  "$BIN/dataset" "${DATASET_ARGS[@]}" load --to "$SMALL"
+  measure "$backend" "$SMALL" "${SCENARIOS[@]}"
+  if ((LARGE > SMALL)) && [[ $backend == embedded || ${BENCH_DYNAMODB_LARGE:-0} == 1 ]]; then
+    "$BIN/dataset" "${DATASET_ARGS[@]}" load --from "$SMALL" --to "$LARGE"
+    measure "$backend" "$LARGE" "${LARGE_SCENARIOS[@]}"
+  fi
 done
 
 echo
 echo "jsonapi-local vs ceiling: ${DURATION}s x best of $ROUNDS, $CONNECTIONS connections, warmup ${WARMUP}s, $(nproc) cores, ${BENCH_GRANT:-client_credentials} token"
-fmt='%-9s %-16s %11s %11s %6s %9s %9s %7s\n'
+fmt='%-9s %-26s %10s %10s %6s %7s %7s %9s %6s %6s\n'
 # shellcheck disable=SC2059 # the format is ours, shared by header and rows
-printf "$fmt" backend scenario engine_rps ceil_rps ratio p50_ms p99_ms errors
+printf "$fmt" backend "scenario (products)" engine_rps ceil_rps ratio p50_ms p99_ms instr/req trips errors
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r backend name erps crps p50 p99 errs <<<"$row"
+  IFS='|' read -r backend name erps crps p50 p99 instr trips errs <<<"$row"
   ratio=$(awk -v e="$erps" -v c="$crps" 'BEGIN { if (c > 0) printf "%.3f", e / c; else print "n/a" }')
   # shellcheck disable=SC2059
-  printf "$fmt" "$backend" "$name" "$erps" "$crps" "$ratio" "$p50" "$p99" "$errs"
+  printf "$fmt" "$backend" "$name" "$erps" "$crps" "$ratio" "$p50" "$p99" "$instr" "$trips" "$errs"
 done
 if ((TOTAL_ERRORS > 0)); then
   echo "WARNING: $TOTAL_ERRORS error responses/failures in total (see stderr); rps counts every response." >&2

@@ -3,11 +3,15 @@
 //! primary resource (`meta.dataId`) and the included ones (`meta.includeId`); the model's
 //! refusals before anything is written (Oro §10.1, §11; acceptance rows 74, 76, 82, 83, 85, 86).
 
+use std::path::Path;
+
+use jsonapi_tests::binary::ServerProcess;
 use jsonapi_tests::values::{attr, id_of, to_one_id};
 use jsonapi_tests::{
     ApiClient, Method, Source, TestApp, TestResponse, Value, assert_error, assert_error_detail,
     assert_has_error, json,
 };
+use tokio::runtime::Runtime;
 
 use crate::auth_acl::as_roles;
 use crate::fixtures::{create_product, product_attributes};
@@ -269,4 +273,232 @@ async fn types_without_update_list_answer_405_and_callers_need_the_items_permiss
         assert_error(&r, 403, "access denied exception", Source::Any);
     }
     assert_eq!(app.list_all("products").await.len(), before);
+}
+
+/// A sync batch of 100 products and 50 included categories (products `2k` and `2k+1` in
+/// category `c{k}`): several hundred store writes, far past one DynamoDB transaction.
+fn hundred_products(prefix: &str) -> Value {
+    let data: Vec<Value> = (0..100)
+        .map(|i| {
+            json!({ "type": "products", "attributes": product_attributes(&format!("{prefix}-{i}")),
+                    "relationships": { "category": { "data": { "type": "categories", "id": format!("c{}", i / 2) } } } })
+        })
+        .collect();
+    let included: Vec<Value> = (0..50)
+        .map(|k| json!({ "type": "categories", "id": format!("c{k}"), "attributes": { "name": format!("{prefix} shelf {k}") } }))
+        .collect();
+    json!({ "data": data, "included": included })
+}
+
+#[tokio::test]
+async fn a_sync_batch_past_one_store_transaction_is_written_whole() {
+    let app = TestApp::spawn().await;
+    let r = batch(&app, "products", &hundred_products("BIG"), &[SYNC]).await;
+    r.assert_status(200);
+    let items = data(&r);
+    assert_eq!(items.len(), 100, "{}", r.describe());
+    let included = r.json()["included"].as_array().expect("included");
+    assert_eq!(included.len(), 50);
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(attr(item, "sku"), format!("BIG-{i}").as_str());
+        let shelf = format!("c{}", i / 2);
+        let category = included
+            .iter()
+            .find(|c| c["meta"]["includeId"] == shelf.as_str())
+            .unwrap_or_else(|| panic!("no included {shelf}"));
+        assert_eq!(to_one_id(item, "category"), Some(id_of(category)));
+    }
+    assert_eq!(app.list_all("products").await.len(), 100);
+    assert_eq!(app.list_all("categories").await.len(), 50);
+    // The index and inverse items came with the resources: a category's products are found.
+    let last = id_of(&included[49]);
+    let r = app
+        .get(&format!("/api/products?filter%5Bcategory%5D={last}"))
+        .await;
+    r.assert_status(200);
+    let skus: Vec<&Value> = data(&r).iter().map(|p| attr(p, "sku")).collect();
+    assert_eq!(skus, ["BIG-98", "BIG-99"]);
+    let r = app.get(&format!("/api/categories/{last}/products")).await;
+    assert_eq!(data(&r).len(), 2, "{}", r.describe());
+}
+
+#[tokio::test]
+async fn a_sync_batch_failing_at_item_97_writes_nothing() {
+    let app = TestApp::spawn().await;
+    create_product(&app, "TAKEN").await;
+    // A value another product holds, and one an earlier item of the batch claims.
+    for sku in ["TAKEN", "F97-3"] {
+        let mut body = hundred_products("F97");
+        body["data"][97]["attributes"]["sku"] = json!(sku);
+        let r = batch(&app, "products", &body, &[SYNC]).await;
+        assert_has_error(
+            &r,
+            400,
+            "unique entity constraint",
+            Source::Pointer("/data/97/attributes/sku"),
+        );
+        assert_eq!(app.list_all("products").await.len(), 1, "{sku}");
+        assert!(app.list_all("categories").await.is_empty(), "{sku}");
+    }
+}
+
+/// `jsonapi-local` arguments for a server on `data`, on the store the suite runs on (a table
+/// named after the data folder on DynamoDB).
+fn server_args(data: &Path) -> Vec<String> {
+    let path = data.to_str().expect("a UTF-8 path").to_owned();
+    let mut args = vec![
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--data".into(),
+        path,
+        "--seed".into(),
+    ];
+    if std::env::var("JSONAPI_TEST_BACKEND").as_deref() == Ok("dynamodb") {
+        let endpoint = std::env::var("JSONAPI_DYNAMODB_ENDPOINT")
+            .expect("JSONAPI_DYNAMODB_ENDPOINT names the DynamoDB endpoint");
+        let name = data.file_name().and_then(|n| n.to_str()).unwrap_or("t");
+        let table: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        args.extend([
+            "--store".into(),
+            "dynamodb".into(),
+            "--endpoint".into(),
+            endpoint,
+            "--table".into(),
+            table,
+            "--create-table".into(),
+        ]);
+    }
+    args
+}
+
+/// Starts the real binary on `data` with `env`; the server and a client holding its token.
+fn start(data: &Path, env: &[(&str, &str)], runtime: &Runtime) -> (ServerProcess, ApiClient) {
+    let args = server_args(data);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = ServerProcess::start_with_env(&args, env);
+    let api = ApiClient::new(server.base_url.clone());
+    let client = server.dev_client();
+    let api = runtime.block_on(async {
+        let token = match &client {
+            Some(client) => api.client_token(client).await,
+            None => panic!("the first start prints its development client"),
+        };
+        api.with_token(Some(&token))
+    });
+    (server, api)
+}
+
+/// A data folder whose name is also a valid table name.
+fn data_folder() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("jsonapi-batch-")
+        .tempdir()
+        .expect("a data folder")
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// How many products and categories the API lists.
+async fn counts(api: &ApiClient) -> (usize, usize) {
+    (
+        api.list_all("products").await.len(),
+        api.list_all("categories").await.len(),
+    )
+}
+
+#[test]
+fn a_step_failing_mid_commit_rolls_back_the_steps_before_it() {
+    let data = data_folder();
+    let runtime = runtime();
+    // The test-only failpoint fails the last transaction of a batch written in steps as when
+    // a concurrent writer took a SKU it claims (every step before it is committed by then).
+    let (server, api) = start(
+        data.path(),
+        &[("JSONAPI_TEST_FAILPOINT", "fail-last-step")],
+        &runtime,
+    );
+    runtime.block_on(async {
+        let before = counts(&api).await;
+        let r = batch(&api, "products", &hundred_products("MID"), &[SYNC]).await;
+        r.assert_status(400);
+        let errors = r.json()["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 1, "{}", r.describe());
+        assert_eq!(errors[0]["title"], "unique entity constraint");
+        let pointer = errors[0]["source"]["pointer"].as_str().unwrap_or_default();
+        let item: usize = pointer
+            .strip_prefix("/data/")
+            .and_then(|p| p.strip_suffix("/attributes/sku"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}", r.describe()));
+        assert!(item >= 90, "a product of the last step: {pointer}");
+        assert_eq!(counts(&api).await, before, "nothing of the batch is left");
+        // Its unique values were given back: a batch that fits one transaction takes them.
+        let body = json!({ "data": [new_product("MID-0"), new_product("MID-99")] });
+        batch(&api, "products", &body, &[SYNC])
+            .await
+            .assert_status(200);
+        assert_eq!(counts(&api).await.0, before.0 + 2);
+    });
+    server.signal("TERM");
+    server.wait();
+}
+
+#[test]
+fn a_crash_mid_commit_is_rolled_back_at_the_next_start() {
+    let data = data_folder();
+    let runtime = runtime();
+    let (server, api) = start(
+        data.path(),
+        &[("JSONAPI_TEST_FAILPOINT", "crash-after-step:3")],
+        &runtime,
+    );
+    let before = runtime.block_on(counts(&api));
+    let token = api.token().map(str::to_owned);
+    // The process ends between two steps (the failpoint aborts it, as `kill -9` would): the
+    // request gets no answer.
+    let sent = runtime.block_on(async move {
+        tokio::spawn(
+            async move { batch(&api, "products", &hundred_products("CRASH"), &[SYNC]).await },
+        )
+        .await
+    });
+    assert!(
+        sent.is_err(),
+        "the server answered: {:?}",
+        sent.map(|r| r.status)
+    );
+    let (status, _, stderr) = server.wait();
+    assert!(!status.success(), "{status}; stderr:\n{stderr}");
+
+    // The next start finds the unfinished change: at open on the embedded store, once its
+    // lease is over on DynamoDB (where another process may still be writing it).
+    let args = server_args(data.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = ServerProcess::start(&args);
+    let api = ApiClient::new(server.base_url.clone()).with_token(token.as_deref());
+    runtime.block_on(async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+        while counts(&api).await != before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the half-written batch is still there: {:?} instead of {before:?}",
+                counts(&api).await
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        batch(&api, "products", &hundred_products("CRASH"), &[SYNC])
+            .await
+            .assert_status(200);
+        assert_eq!(counts(&api).await, (before.0 + 100, before.1 + 50));
+    });
+    server.signal("TERM");
+    server.wait();
 }

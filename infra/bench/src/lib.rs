@@ -1,11 +1,13 @@
-//! Shared helpers for the benchmark binaries (`ceiling` and `loadgen`).
+//! Shared helpers for the benchmark binaries (`ceiling`, `loadgen`, `planner`, `dataset`).
 //!
 //! Kept in a library so the small pure pieces (template rendering, header
 //! parsing, percentiles, the loopback guard) can be unit-tested.
 
 use std::net::SocketAddr;
 
+use http::{HeaderMap, Method, header};
 use hyper::header::{HeaderName, HeaderValue};
+use jsonapi_engine::{ApiRequest, MEDIA_TYPE};
 
 /// The fixed JSON:API document the `ceiling` server answers with. Small and
 /// constant so the ceiling measures only HTTP/runtime overhead.
@@ -15,9 +17,13 @@ pub const CEILING_BODY: &str = r#"{"jsonapi":{"version":"1.1"},"data":{"type":"p
 pub const JSONAPI_MEDIA_TYPE: &str = "application/vnd.api+json";
 
 /// Replaces every `{n}` in `template` with `n`, so each request can carry a
-/// unique value (e.g. a SKU that has a uniqueness constraint).
-pub fn render_template(template: &str, n: u64) -> String {
-    template.replace("{n}", &n.to_string())
+/// unique value (e.g. a SKU that has a uniqueness constraint), and every `{k}`
+/// with `n % keys + 1`, so that requests cycle over existing ids `1..=keys`
+/// (updates spread over many resources rather than all racing for one).
+pub fn render_template(template: &str, n: u64, keys: u64) -> String {
+    template
+        .replace("{n}", &n.to_string())
+        .replace("{k}", &(n % keys.max(1) + 1).to_string())
 }
 
 /// Parses a `K:V` command-line header. Only the first `:` splits, so values
@@ -84,14 +90,37 @@ fn check_loopback(target: &str, addrs: &[SocketAddr]) -> Result<SocketAddr, Stri
     }
 }
 
+/// An in-process JSON:API request (`uri` is a path with its query), for the benchmarks that
+/// drive the engine without HTTP.
+///
+/// # Panics
+/// Never: the media type is a valid header value.
+pub fn request(method: Method, uri: &str, body: Option<String>) -> ApiRequest {
+    let (path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+        None => (uri.to_owned(), None),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().expect("valid"));
+    ApiRequest {
+        method,
+        path,
+        query,
+        headers,
+        body: body.unwrap_or_default().into(),
+        base_url: "http://bench".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn template_replaces_every_placeholder() {
-        assert_eq!(render_template("a-{n}-b-{n}", 42), "a-42-b-42");
-        assert_eq!(render_template("none", 1), "none");
+        assert_eq!(render_template("a-{n}-b-{n}", 42, 1), "a-42-b-42");
+        assert_eq!(render_template("none", 1, 1), "none");
+        assert_eq!(render_template("/p/{k}?{n}", 42, 10), "/p/3?42");
     }
 
     #[test]

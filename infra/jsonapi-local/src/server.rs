@@ -85,6 +85,13 @@ impl Server {
             (None, None) => format!("http://{addr}"),
         };
         let engine = backend::engine(&options, Opening::MayCreate, schema, key).await?;
+        // A batch written in steps that a stopped process left half-written is rolled back
+        // before anyone reads it: all of them on the embedded store (this process's alone),
+        // those whose lease is over on a shared table (the others by `recover_later`).
+        let pending = engine
+            .recover_commits(options.dynamodb.is_none())
+            .await
+            .map_err(Error::Engine)?;
         let dev_client = prepare(&engine, &options).await?;
         let engine = Arc::new(engine);
         let (stop, stopped) = watch::channel(false);
@@ -107,10 +114,12 @@ impl Server {
         let worker = tokio::spawn(Arc::clone(&engine).run_batch_worker(async move {
             let _ = stopping.wait_for(|stopped| *stopped).await;
         }));
+        let recovery = tokio::spawn(recover_later(Arc::clone(&engine), pending, stopped.clone()));
         let http = serve(listener, Arc::clone(&engine), public_url.into(), stopped);
         let task = tokio::spawn(async move {
             http.await;
             let _ = worker.await;
+            let _ = recovery.await;
             // The store closes when the last engine reference is dropped: the control task's
             // too, before `Server::stop` returns.
             if let Some(control) = control {
@@ -208,6 +217,28 @@ async fn prepare(engine: &Engine<Backend>, options: &Options) -> Result<DevClien
             .await
             .map_or(DevClient::None, DevClient::Existing),
     })
+}
+
+/// Rolls back the changes of other processes found unfinished at start once their leases are
+/// over (`wait` until the first), until the server stops.
+async fn recover_later(
+    engine: Arc<Engine<Backend>>,
+    mut wait: Option<Duration>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    while let Some(pause) = wait {
+        tokio::select! {
+            _ = stopped.wait_for(|stopped| *stopped) => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+        wait = match engine.recover_commits(false).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = ?e, "rolling back an unfinished change failed; trying again");
+                Some(Duration::from_secs(1))
+            }
+        };
+    }
 }
 
 async fn serve(

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use http::StatusCode;
 use jsonapi_config::Operation;
-use jsonapi_store::{Key, Store, StoreError, Write, limits};
+use jsonapi_store::limits::{self, LimitError};
+use jsonapi_store::{Key, Store, StoreError, Write};
 
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::{ChangeSet, FlushContext};
 use crate::membership;
-use crate::resource::{self, Origin};
+use crate::resource::{self, Origin, Resource};
 use crate::turns::Turn;
 use crate::values;
 
@@ -67,7 +68,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// As [`Self::commit`]; a `dry_run` (`meta.validate`) checks every condition by reading
-    /// instead of writing, so it reports what the write would, and changes nothing.
+    /// instead of writing, so it reports what the write would, and changes nothing. A batch's
+    /// change too large for one transaction is written in steps (`crate::intent`).
     pub(crate) async fn commit_as(
         &self,
         action: Operation,
@@ -80,13 +82,65 @@ impl<S: Store> Engine<S> {
                 .await
                 .map_err(CommitError::Rejected)?;
         }
-        let now = values::format_datetime(time::OffsetDateTime::now_utc());
-        let mut staged = ChangeSet::default();
-        let stamps = membership::stamp_writes(&self.schema, &changes);
         let guarded = changes.guarded().to_vec();
         let records = changes.records().to_vec();
-        let mut writes = Vec::new();
-        let mut origins = Vec::new();
+        let staged = self.finalize(changes);
+        let (writes, mut origins) = self.transaction_writes(&staged, &guarded, &records)?;
+        if writes.is_empty() {
+            return Ok(staged);
+        }
+        match limits::check_transaction(&writes) {
+            Ok(()) => {}
+            // Only a synchronous batch is written in steps: its answer waits for the whole
+            // change, and nothing else (a unit record, an `If-Match`) must be written with it.
+            Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_))
+                if action == Operation::UpdateList
+                    && records.is_empty()
+                    && guarded.is_empty()
+                    && !dry_run =>
+            {
+                self.commit_in_steps(&staged).await?;
+                for ext in &self.extensions {
+                    ext.post_save(action, &staged);
+                }
+                return Ok(staged);
+            }
+            Err(e) => {
+                return Err(CommitError::Rejected(
+                    ApiError::from(StoreError::from(e)).into(),
+                ));
+            }
+        }
+        let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
+        let outcome = if dry_run {
+            self.check_conditions(&writes).await
+        } else {
+            self.store.transact(writes).await
+        };
+        match outcome {
+            Ok(()) if dry_run => Ok(staged),
+            Ok(()) => {
+                for ext in &self.extensions {
+                    ext.post_save(action, &staged);
+                }
+                Ok(staged)
+            }
+            Err(StoreError::ConditionFailed { index }) => {
+                Err(conflict(origins.swap_remove(index), keys[index].clone()))
+            }
+            Err(StoreError::Conflict) => Err(CommitError::Stale(None)),
+            Err(e) => Err(CommitError::Rejected(e.into())),
+        }
+    }
+
+    /// The changes as they are written: versions bumped and timestamps set on every resource
+    /// that changes; changes that leave a resource as it was are dropped.
+    fn finalize(&self, changes: ChangeSet) -> ChangeSet {
+        let now = values::format_datetime(time::OffsetDateTime::now_utc());
+        let mut staged = ChangeSet::default();
+        for (key, stamp) in changes.members_read() {
+            staged.record_members(key.clone(), stamp.clone());
+        }
         for change in changes.into_changes() {
             let after = change.after.map(|mut a| {
                 if change.before.as_ref() != Some(&a) {
@@ -110,22 +164,39 @@ impl<S: Store> Engine<S> {
             if change.before.is_some() && change.before == after {
                 continue;
             }
-            for (w, o) in resource::writes_for(&self.schema, change.before.as_ref(), after.as_ref())
-            {
-                writes.push(w);
-                origins.push(o);
-            }
             match after {
                 Some(a) => staged.put(change.before, a),
                 None => staged.delete(change.before.expect("a deletion has a before")),
             }
         }
-        for (w, o) in stamps {
+        staged
+    }
+
+    /// The store writes of finalized changes: each resource's item and derived items, the
+    /// membership stamps, `records`, and a version check of every `guarded` resource; with
+    /// the origin of each write, to explain a failed condition.
+    pub(crate) fn transaction_writes(
+        &self,
+        staged: &ChangeSet,
+        guarded: &[Resource],
+        records: &[Write],
+    ) -> Result<(Vec<Write>, Vec<Origin>), CommitError> {
+        let mut writes = Vec::new();
+        let mut origins = Vec::new();
+        for change in staged.changes() {
+            for (w, o) in
+                resource::writes_for(&self.schema, change.before.as_ref(), change.after.as_ref())
+            {
+                writes.push(w);
+                origins.push(o);
+            }
+        }
+        for (w, o) in membership::stamp_writes(&self.schema, staged) {
             writes.push(w);
             origins.push(o);
         }
         for w in records {
-            writes.push(w);
+            writes.push(w.clone());
             origins.push(Origin::Derived);
         }
         for r in guarded {
@@ -146,40 +217,7 @@ impl<S: Store> Engine<S> {
             }
         }
         merge_unique_items(&mut writes, &mut origins)?;
-        limits::check_transaction(&writes)
-            .map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
-        if writes.is_empty() {
-            return Ok(staged);
-        }
-        let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
-        let outcome = if dry_run {
-            self.check_conditions(&writes).await
-        } else {
-            self.store.transact(writes).await
-        };
-        match outcome {
-            Ok(()) if dry_run => Ok(staged),
-            Ok(()) => {
-                for ext in &self.extensions {
-                    ext.post_save(action, &staged);
-                }
-                Ok(staged)
-            }
-            Err(StoreError::ConditionFailed { index }) => {
-                let key = keys[index].clone();
-                Err(match origins.swap_remove(index) {
-                    Origin::Resource {
-                        created: true,
-                        ty,
-                        id,
-                    } => CommitError::Exists { ty, id, key },
-                    Origin::Unique { ty, id, field } => CommitError::Unique { ty, id, field, key },
-                    Origin::Resource { .. } | Origin::Derived => CommitError::Stale(Some(key)),
-                })
-            }
-            Err(StoreError::Conflict) => Err(CommitError::Stale(None)),
-            Err(e) => Err(CommitError::Rejected(e.into())),
-        }
+        Ok((writes, origins))
     }
 
     /// The first condition of a transaction that does not hold now, as the store would report
@@ -300,6 +338,19 @@ fn busy() -> ApiError {
         title::UNAVAILABLE,
         "The resource is being changed by many requests at once; retry the request later.",
     )
+}
+
+/// What a failed condition on a write of `origin` (at `key`) means.
+pub(crate) fn conflict(origin: Origin, key: Key) -> CommitError {
+    match origin {
+        Origin::Resource {
+            created: true,
+            ty,
+            id,
+        } => CommitError::Exists { ty, id, key },
+        Origin::Unique { ty, id, field } => CommitError::Unique { ty, id, field, key },
+        Origin::Resource { .. } | Origin::Derived => CommitError::Stale(Some(key)),
+    }
 }
 
 /// Unique-value items two resources of one transaction both touch (the store takes one action

@@ -9,7 +9,8 @@
 //!   checked against. `dispatch`: the path of a request top-down (token endpoints, the caller
 //!   admitted, permissions, negotiation) and the one `match` from operation to action.
 //! - `commit`: writing a change set in one transaction (or a dry run), with retries;
-//!   `membership`: the stamps that let a write condition on who points at a resource;
+//!   `intent`: a synchronous batch too large for one transaction, written in steps that stay
+//!   all or nothing (rolled back on failure and after a crash); `membership`: the stamps that let a write condition on who points at a resource;
 //!   `turns`: writers that conflicted on one item take turns.
 //! - [`request`]: requests, responses, JSON:API content negotiation; [`format`]: which format
 //!   a request speaks (JSON:API or the plain view), the one place that decides; `plain`: the
@@ -50,6 +51,7 @@ pub mod extension;
 pub mod extensions;
 mod filter;
 pub mod format;
+mod intent;
 mod membership;
 mod numbers;
 mod periods;

@@ -77,7 +77,7 @@ fn is_target(schema: &Schema, ty: &str) -> bool {
 
 /// The resources a change makes the changed resource point at (through owned relationships),
 /// that it did not point at before.
-fn joined(schema: &Schema, change: &Change) -> Vec<(String, String)> {
+pub(crate) fn joined(schema: &Schema, change: &Change) -> Vec<(String, String)> {
     let Some(after) = &change.after else {
         return Vec::new();
     };

@@ -68,7 +68,7 @@ impl Resource {
         self.to_one.get(rel).and_then(Option::as_deref)
     }
 
-    fn to_item(&self) -> Item {
+    pub(crate) fn to_item(&self) -> Item {
         let mut r = Map::new();
         for (name, id) in &self.to_one {
             r.insert(name.clone(), id.clone().map_or(Value::Null, Value::String));

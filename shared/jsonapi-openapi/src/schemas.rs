@@ -272,6 +272,15 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
         "additionalProperties": false,
     });
     out.insert(format!("{t}.ref"), reference_object);
+    member_schemas(schema, ty, out);
+    resource_object_schemas(ty, out);
+    request_documents(schema, t, out);
+}
+
+/// `{type}.attributes.create|update` and `{type}.relationships.create|update`: the members a
+/// write may send.
+fn member_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Value>) {
+    let t = &ty.name;
     for creating in [true, false] {
         let which = if creating { "create" } else { "update" };
         let attributes: Map<String, Value> = ty
@@ -330,60 +339,74 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
             object(relationships, &required),
         );
     }
-    let object_for = |creating: bool, meta: Map<String, Value>| {
-        let which = if creating { "create" } else { "update" };
-        let mut properties = Map::from_iter([
-            ("type".to_owned(), json!({ "const": t })),
-            (
-                "attributes".to_owned(),
-                reference(&format!("{t}.attributes.{which}")),
-            ),
-            (
-                "relationships".to_owned(),
-                reference(&format!("{t}.relationships.{which}")),
-            ),
-            ("links".to_owned(), json!({ "type": "object" })),
-        ]);
-        if !meta.is_empty() {
-            properties.insert("meta".to_owned(), object(meta, &[]));
-        }
-        properties
-    };
+}
+
+/// The resource object of a write, with its `attributes` and `relationships` (`creating`: those
+/// of a create) and `meta` options.
+fn object_for(t: &str, creating: bool, meta: Map<String, Value>) -> Map<String, Value> {
+    let which = if creating { "create" } else { "update" };
+    let mut properties = Map::from_iter([
+        ("type".to_owned(), json!({ "const": t })),
+        (
+            "attributes".to_owned(),
+            reference(&format!("{t}.attributes.{which}")),
+        ),
+        (
+            "relationships".to_owned(),
+            reference(&format!("{t}.relationships.{which}")),
+        ),
+        ("links".to_owned(), json!({ "type": "object" })),
+    ]);
+    if !meta.is_empty() {
+        properties.insert("meta".to_owned(), object(meta, &[]));
+    }
+    properties
+}
+
+/// `meta.validate`.
+fn validate_meta() -> (String, Value) {
+    (
+        "validate".to_owned(),
+        json!({ "type": "boolean", "description": "true: check everything and answer as if written, but write nothing." }),
+    )
+}
+
+/// `meta.upsert`: `true`, or (`fields`) a list of the unique fields it may find by.
+fn upsert_meta(upsert_fields: &[&String], fields: bool) -> (String, Value) {
+    let mut options = vec![json!({ "type": "boolean" })];
+    if fields && !upsert_fields.is_empty() {
+        options.push(json!({
+            "type": "array",
+            "items": { "enum": upsert_fields },
+            "minItems": 1,
+            "uniqueItems": true,
+        }));
+    }
+    (
+        "upsert".to_owned(),
+        json!({
+            "description": "Update the resource if it exists, create it otherwise: true finds it by id, a list of unique fields by their values.",
+            "anyOf": options,
+        }),
+    )
+}
+
+/// `{type}.create`, `{type}.update` and `{type}.included`: the resource objects of a POST, a
+/// PATCH, and of a resource in `included`.
+fn resource_object_schemas(ty: &ResourceType, out: &mut Map<String, Value>) {
+    let t = &ty.name;
     let upsert_fields: Vec<&String> = ty.upsert.iter().filter(|f| *f != "id").collect();
     let by_id = ty.id == IdStrategy::Client;
-    let validate = || {
-        (
-            "validate".to_owned(),
-            json!({ "type": "boolean", "description": "true: check everything and answer as if written, but write nothing." }),
-        )
-    };
-    let upsert = |fields: bool| {
-        let mut options = vec![json!({ "type": "boolean" })];
-        if fields && !upsert_fields.is_empty() {
-            options.push(json!({
-                "type": "array",
-                "items": { "enum": upsert_fields },
-                "minItems": 1,
-                "uniqueItems": true,
-            }));
-        }
-        (
-            "upsert".to_owned(),
-            json!({
-                "description": "Update the resource if it exists, create it otherwise: true finds it by id, a list of unique fields by their values.",
-                "anyOf": options,
-            }),
-        )
-    };
+    let upsert = |fields: bool| upsert_meta(&upsert_fields, fields);
     // The primary resource of POST.
     let mut meta = Map::new();
     if ty.validation {
-        meta.extend([validate()]);
+        meta.extend([validate_meta()]);
     }
     if by_id || !upsert_fields.is_empty() {
         meta.extend([upsert(true)]);
     }
-    let mut create = object_for(true, meta);
+    let mut create = object_for(t, true, meta);
     let mut required = vec!["type".to_owned()];
     if by_id {
         create.insert("id".to_owned(), values::id(ty.id));
@@ -402,12 +425,12 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
     // The primary resource of PATCH.
     let mut meta = Map::new();
     if ty.validation {
-        meta.extend([validate()]);
+        meta.extend([validate_meta()]);
     }
     if by_id {
         meta.extend([upsert(false)]);
     }
-    let mut update = object_for(false, meta);
+    let mut update = object_for(t, false, meta);
     update.insert("id".to_owned(), values::id(ty.id));
     out.insert(
         format!("{t}.update"),
@@ -421,7 +444,7 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
     if by_id || !upsert_fields.is_empty() {
         meta.extend([upsert(true)]);
     }
-    let mut included = object_for(false, meta);
+    let mut included = object_for(t, false, meta);
     included.insert(
         "id".to_owned(),
         json!({ "type": "string", "minLength": 1, "description": "A stored resource's id (meta.update, meta.upsert), or a temporary id the request's linkage names." }),
@@ -433,7 +456,11 @@ fn request_schemas(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Val
     let mut included = object(included, &["type".to_owned()]);
     included["anyOf"] = json!([{ "required": ["id"] }, { "required": ["lid"] }]);
     out.insert(format!("{t}.included"), included);
+}
 
+/// `{type}.create.document` and `{type}.update.document`: the request documents, with the
+/// resources of every writable type they may include.
+fn request_documents(schema: &Schema, t: &str, out: &mut Map<String, Value>) {
     let includable: Vec<Value> = schema
         .types()
         .filter(|o| o.actions.allows(Operation::Create) || o.actions.allows(Operation::Update))

@@ -38,9 +38,13 @@ struct Args {
     /// Request method.
     #[arg(long, value_enum, ignore_case = true, default_value = "GET")]
     method: HttpMethod,
-    /// Request body; every `{n}` becomes a per-request unique counter.
+    /// Request body; every `{n}` becomes a per-request unique counter, every `{k}` that
+    /// counter modulo `--keys`, plus 1 (as in the URL's path).
     #[arg(long)]
     body_template: Option<String>,
+    /// How many ids `{k}` cycles over.
+    #[arg(long, default_value_t = 1)]
+    keys: u64,
     /// Extra request header as `K:V`; repeatable.
     #[arg(long = "header", value_parser = parse_header)]
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -61,6 +65,8 @@ enum HttpMethod {
     Get,
     #[value(name = "POST")]
     Post,
+    #[value(name = "PATCH")]
+    Patch,
 }
 
 fn positive_secs(s: &str) -> Result<f64, String> {
@@ -82,8 +88,10 @@ fn non_negative_secs(s: &str) -> Result<f64, String> {
 struct Plan {
     addr: SocketAddr,
     method: Method,
-    /// Origin-form target (path and query), as HTTP/1.1 sends it to a server.
-    target: Uri,
+    /// Origin-form target (path and query), as HTTP/1.1 sends it to a server; with `{k}` in
+    /// it, rendered per request.
+    target: String,
+    keys: u64,
     /// Host plus the user's headers, cloned into every request.
     headers: HeaderMap,
     body_template: Option<String>,
@@ -95,16 +103,17 @@ struct Plan {
 
 impl Plan {
     fn request(&self) -> Request<Full<Bytes>> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let body = match &self.body_template {
-            Some(t) => Bytes::from(render_template(
-                t,
-                self.counter.fetch_add(1, Ordering::Relaxed),
-            )),
+            Some(t) => Bytes::from(render_template(t, n, self.keys)),
             None => Bytes::new(),
         };
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.target.clone();
+        // Checked in `plan`: the rendered target is a valid origin-form URI.
+        *req.uri_mut() = render_template(&self.target, n, self.keys)
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/"));
         *req.headers_mut() = self.headers.clone();
         req
     }
@@ -232,8 +241,8 @@ async fn worker(plan: Arc<Plan>) -> Stats {
 
 /// Validates the URL (plain http, loopback only) and builds the plan.
 async fn plan(args: Args) -> Result<Plan, String> {
-    let uri: Uri = args
-        .url
+    // `{k}` is not valid in a URI: checked with an id in its place.
+    let uri: Uri = render_template(&args.url, 0, 1)
         .parse()
         .map_err(|e| format!("bad --url {:?}: {e}", args.url))?;
     if uri.scheme_str() != Some("http") {
@@ -252,9 +261,11 @@ async fn plan(args: Args) -> Result<Plan, String> {
     for (name, value) in args.headers {
         headers.append(name, value);
     }
-    let target = uri
-        .path_and_query()
-        .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
+    // The path and query as given (with any `{k}`): what follows the authority.
+    let authority_and_rest = args.url.split_once("://").map_or("", |(_, rest)| rest);
+    let target = authority_and_rest
+        .find('/')
+        .map_or_else(|| "/".to_owned(), |at| authority_and_rest[at..].to_owned());
 
     let measure_start = Instant::now() + Duration::from_secs_f64(args.warmup);
     Ok(Plan {
@@ -262,8 +273,10 @@ async fn plan(args: Args) -> Result<Plan, String> {
         method: match args.method {
             HttpMethod::Get => Method::GET,
             HttpMethod::Post => Method::POST,
+            HttpMethod::Patch => Method::PATCH,
         },
         target,
+        keys: args.keys,
         headers,
         body_template: args.body_template,
         counter: AtomicU64::new(0),

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use http::{HeaderMap, Method, StatusCode, header};
-use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE};
+use http::{Method, StatusCode};
+use jsonapi_bench::request;
+use jsonapi_engine::Engine;
 use jsonapi_store::Store;
 use jsonapi_store::counting::Counting;
 use serde_json::json;
@@ -28,23 +29,6 @@ struct Args {
     /// A DynamoDB Local endpoint: benchmark the DynamoDB backend instead of the embedded one.
     #[arg(long)]
     endpoint: Option<String>,
-}
-
-fn request(method: Method, uri: &str, body: Option<String>) -> ApiRequest {
-    let (path, query) = match uri.split_once('?') {
-        Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-        None => (uri.to_owned(), None),
-    };
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, MEDIA_TYPE.parse().expect("valid"));
-    ApiRequest {
-        method,
-        path,
-        query,
-        headers,
-        body: body.unwrap_or_default().into(),
-        base_url: "http://bench".to_owned(),
-    }
 }
 
 async fn run<S: Store>(store: S, args: &Args, backend: &str) {

@@ -21,6 +21,9 @@ impl<S: Store> Engine<S> {
         q: &QueryParams,
         batch: &Batch,
     ) -> ApiResult<ApiResponse> {
+        // A batch written in steps by a process that stopped mid-way is rolled back by the
+        // next batch that comes after its lease (one query when there is none).
+        self.recover_commits(false).await?;
         let written = self
             .write_batch(ctx, &batch.primary, &batch.included, None)
             .await?
