@@ -21,7 +21,7 @@ fn yaml(text: &str) -> Value {
 fn check_accepts_a_valid_file_and_names_file_line_and_key_of_a_bad_one() {
     let (code, stdout, stderr) = run(&["check"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stdout, "infra/api/example.yaml: ok, 7 types\n");
+    assert_eq!(stdout, "infra/api/example.yaml: ok, 14 types\n");
 
     let dir = tempfile::tempdir().expect("a folder");
     let path = dir.path().join("api.yaml");
@@ -91,7 +91,14 @@ fn dump_lists_types_with_their_actions_filtered_like_the_models_dump() {
             "products",
             "customers",
             "orders",
-            "orderlineitems"
+            "orderlineitems",
+            "addresses",
+            "shippingmethods",
+            "paymentmethods",
+            "shoppinglists",
+            "shoppinglistitems",
+            "checkouts",
+            "checkoutlineitems"
         ]
     );
     assert_eq!(
@@ -112,7 +119,11 @@ fn dump_lists_types_with_their_actions_filtered_like_the_models_dump() {
         ])
     );
     for (flag, expected) in [
-        ("--upsert", vec!["roles", "products"]),
+        // Types whose ids the client chooses upsert by id.
+        (
+            "--upsert",
+            vec!["roles", "products", "shippingmethods", "paymentmethods"],
+        ),
         ("--validate", vec!["products"]),
     ] {
         let (code, stdout, _) = run(&["dump", flag]);

@@ -1,4 +1,5 @@
-//! The example domain's seed data: a few categories, fifty products, customers with orders.
+//! The example domain's seed data: a few categories, fifty products, customers with orders,
+//! and the checkout's shipping and payment methods with a shopping list to check out.
 //!
 //! It is loaded through the API itself (the same validation, ids, indexes and order totals a
 //! client gets) and only once per data folder: a marker item records that it was loaded.
@@ -50,7 +51,8 @@ pub(crate) async fn load(engine: &Engine<Backend>) -> Result<(), Error> {
                "relationships": {"roles": {"data": [{"type": "roles", "id": "admin"}]}}}),
     )
     .await?;
-    customers_with_orders(engine, &products).await?;
+    let customer = customers_with_orders(engine, &products).await?;
+    checkout_choices(engine, &customer, &products).await?;
     markers::write(engine.store(), marker(), serde_json::Map::new()).await
 }
 
@@ -120,8 +122,12 @@ async fn products(engine: &Engine<Backend>, categories: &[String]) -> Result<Vec
     Ok(products)
 }
 
-/// Three customers with two orders of three line items each.
-async fn customers_with_orders(engine: &Engine<Backend>, products: &[String]) -> Result<(), Error> {
+/// Three customers with two orders of three line items each; the first customer's id.
+async fn customers_with_orders(
+    engine: &Engine<Backend>,
+    products: &[String],
+) -> Result<String, Error> {
+    let mut first = None;
     for (c, (name, email)) in [
         ("Acme Ltd", "orders@acme.example"),
         ("Globex", "buying@globex.example"),
@@ -136,6 +142,7 @@ async fn customers_with_orders(engine: &Engine<Backend>, products: &[String]) ->
             json!({"type": "customers", "attributes": {"name": name, "email": email}}),
         )
         .await?;
+        first.get_or_insert_with(|| customer.clone());
         for o in 0..2_usize {
             let order = post(
                 engine,
@@ -156,6 +163,61 @@ async fn customers_with_orders(engine: &Engine<Backend>, products: &[String]) ->
                 .await?;
             }
         }
+    }
+    Ok(first.unwrap_or_default())
+}
+
+/// The checkout's choices (two shipping methods, a payment-term and a redirect payment
+/// method), an address, and a shopping list of the first customer ready to check out.
+async fn checkout_choices(
+    engine: &Engine<Backend>,
+    customer: &str,
+    products: &[String],
+) -> Result<(), Error> {
+    for (id, label, price) in [
+        ("flat-rate", "Flat rate", "5.00"),
+        ("express", "Express", "15.00"),
+    ] {
+        post(
+            engine,
+            "shippingmethods",
+            json!({"type": "shippingmethods", "id": id, "attributes": {"label": label, "price": price}}),
+        )
+        .await?;
+    }
+    for (id, label, kind) in [
+        ("payment-term", "Payment term (net 30)", "paymentTerm"),
+        ("card", "Card at the payment provider", "redirect"),
+    ] {
+        post(
+            engine,
+            "paymentmethods",
+            json!({"type": "paymentmethods", "id": id, "attributes": {"label": label, "kind": kind}}),
+        )
+        .await?;
+    }
+    post(
+        engine,
+        "addresses",
+        json!({"type": "addresses", "attributes": {"street": "1 Main Street", "city": "Springfield", "postalCode": "12345", "country": "US"}}),
+    )
+    .await?;
+    let list = post(
+        engine,
+        "shoppinglists",
+        json!({"type": "shoppinglists", "attributes": {"name": "Office supplies"},
+               "relationships": {"customer": {"data": {"type": "customers", "id": customer}}}}),
+    )
+    .await?;
+    for (i, product) in products.iter().take(2).enumerate() {
+        post(
+            engine,
+            "shoppinglistitems",
+            json!({"type": "shoppinglistitems", "attributes": {"quantity": i + 1},
+                   "relationships": {"shoppingList": {"data": {"type": "shoppinglists", "id": list}},
+                                     "product": {"data": {"type": "products", "id": product}}}}),
+        )
+        .await?;
     }
     Ok(())
 }

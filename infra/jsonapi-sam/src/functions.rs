@@ -41,6 +41,12 @@ fn deploys(schema: &Schema, op: Operation) -> bool {
         Operation::Token => api.auth.enabled,
         Operation::Operations => api.operations,
         Operation::Docs => api.sandbox || api.openapi,
+        // Sub-resource actions are declared, not enabled: some type declares one.
+        Operation::AddSubresource => schema.types().any(|t| {
+            t.subresources
+                .values()
+                .any(|s| s.operation() == Operation::AddSubresource)
+        }),
         // An operation on types' resources: some type enables it.
         _ => schema.types().any(|t| t.actions.allows(op)),
     }
@@ -58,7 +64,12 @@ fn description(op: Operation, schema: &Schema) -> String {
         Operation::Update => "PATCH a resource".to_owned(),
         Operation::Delete => "DELETE a resource".to_owned(),
         Operation::DeleteList => "DELETE the resources a filter selects".to_owned(),
-        Operation::GetSubresource => "GET the related resources of a relationship".to_owned(),
+        Operation::GetSubresource => {
+            "GET the related resources of a relationship, or a computed subresource".to_owned()
+        }
+        Operation::AddSubresource => {
+            "POST a subresource action an extension serves (one transaction)".to_owned()
+        }
         Operation::GetRelationship => "GET the linkage of a relationship".to_owned(),
         Operation::UpdateRelationship => "PATCH (replace) a relationship's linkage".to_owned(),
         Operation::AddRelationship => "POST members to a to-many relationship".to_owned(),

@@ -35,7 +35,9 @@ fn access(op: Operation) -> Access {
             Access::Read { pages: true }
         }
         Operation::Create | Operation::UpdateList => Access::Write { draws_ids: true },
-        Operation::Operations => Access::AnyWrite,
+        // A sub-resource action is an extension's: it may write any type (a checkout's payment
+        // creates an order and its line items, and takes the products' stock).
+        Operation::Operations | Operation::AddSubresource => Access::AnyWrite,
         Operation::Update
         | Operation::Delete
         | Operation::DeleteList

@@ -83,7 +83,10 @@ pub fn required(operation: Operation) -> &'static [Permission] {
         Operation::Update
         | Operation::UpdateRelationship
         | Operation::AddRelationship
-        | Operation::DeleteRelationship => EDIT,
+        | Operation::DeleteRelationship
+        // A sub-resource action changes its parent (a checkout's payment); what else it
+        // writes is the serving extension's business, as a model processor's is.
+        | Operation::AddSubresource => EDIT,
         Operation::Delete | Operation::DeleteList => DELETE,
         Operation::Options
         | Operation::UpdateList
@@ -227,7 +230,7 @@ mod tests {
 
     #[test]
     fn operations_map_to_the_default_acl() {
-        let cases: [(Operation, &[Permission]); 13] = [
+        let cases: [(Operation, &[Permission]); 14] = [
             (Operation::Get, &[View]),
             (Operation::GetList, &[View]),
             (Operation::GetSubresource, &[View]),
@@ -239,6 +242,7 @@ mod tests {
             (Operation::UpdateRelationship, &[Edit, View]),
             (Operation::AddRelationship, &[Edit, View]),
             (Operation::DeleteRelationship, &[Edit, View]),
+            (Operation::AddSubresource, &[Edit, View]),
             (Operation::UpdateList, &[]),
             (Operation::Options, &[]),
         ];

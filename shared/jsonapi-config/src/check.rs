@@ -15,7 +15,7 @@ use crate::schema::{
     ASYNC_OPERATIONS_SEGMENT, ActionSet, ApiSettings, Attribute, AuthSettings, BatchSettings,
     CorsSettings, DOC_SEGMENT, DataType, ExternalIssuerSettings, Filter, FilterTarget, IdStrategy,
     IssuerKeys, OPERATIONS_SEGMENT, OnDelete, Operator, Relationship, RelationshipStorage,
-    ResourceType, Schema, TitlePart, TitleTemplate, TypeRef,
+    ResourceType, Schema, Subresource, TitlePart, TitleTemplate, TypeRef,
 };
 
 /// A problem with the meaning of the file: the dotted key it is about and what is wrong.
@@ -45,6 +45,7 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
         types.insert(name.clone(), check_type(name, ty, &raw.types)?);
     }
     resolve_relationships(raw, &mut types)?;
+    check_subresources(raw, &mut types)?;
     for (name, ty) in &raw.types {
         let resolved = types.get_mut(name).expect("inserted above");
         resolved.filters = check_filters(resolved, &ty.filters)?;
@@ -572,7 +573,53 @@ fn check_type(
         upsert,
         indexes: Vec::new(),
         title: Vec::new(),
+        subresources: IndexMap::new(),
     })
+}
+
+/// Sub-resources: names of their own (not a relationship's, nor `relationships`), and the type
+/// they answer with declared.
+fn check_subresources(raw: &RawConfig, types: &mut IndexMap<String, ResourceType>) -> Checked<()> {
+    for (name, ty) in &raw.types {
+        let mut checked = IndexMap::new();
+        for (sub, rawsub) in &ty.subresources {
+            let path = ["types", name.as_str(), "subresources", sub.as_str()];
+            check_member_name(&path, sub)?;
+            if sub == "relationships" || types[name].relationships.contains_key(sub) {
+                return Err(problem(&path, "a relationship already has this path"));
+            }
+            if let Some(returns) = &rawsub.returns
+                && !types.contains_key(returns)
+            {
+                let mut p = path.to_vec();
+                p.push("returns");
+                return Err(problem(&p, format!("\"{returns}\" is not a declared type")));
+            }
+            if rawsub.many && rawsub.returns.is_none() {
+                let mut p = path.to_vec();
+                p.push("many");
+                return Err(problem(
+                    &p,
+                    "only a sub-resource that returns a type can return many",
+                ));
+            }
+            let description = check_description(&path, rawsub.description.as_ref())?;
+            checked.insert(
+                sub.clone(),
+                Subresource {
+                    name: sub.clone(),
+                    method: rawsub.method,
+                    description,
+                    returns: rawsub.returns.clone(),
+                    many: rawsub.many,
+                },
+            );
+        }
+        if let Some(t) = types.get_mut(name) {
+            t.subresources = checked;
+        }
+    }
+    Ok(())
 }
 
 fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> Checked<Attribute> {

@@ -24,6 +24,9 @@ pub enum Operation {
     UpdateList,
     /// `GET /{type}/{id}/{relationship}`
     GetSubresource,
+    /// `POST /{type}/{id}/{subresource}`: a sub-resource action an extension serves (the
+    /// configuration declares it in `subresources`)
+    AddSubresource,
     /// `GET /{type}/{id}/relationships/{relationship}`
     GetRelationship,
     /// `PATCH /{type}/{id}/relationships/{relationship}`
@@ -49,7 +52,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -58,6 +61,7 @@ impl Operation {
         Self::DeleteList,
         Self::UpdateList,
         Self::GetSubresource,
+        Self::AddSubresource,
         Self::GetRelationship,
         Self::UpdateRelationship,
         Self::AddRelationship,
@@ -88,7 +92,7 @@ impl Operation {
 
     /// The operations deployed as Lambda functions of their own (`functions/{name}`); the
     /// others are served by the function [`Self::function`] names.
-    pub const FUNCTIONS: [Self; 16] = [
+    pub const FUNCTIONS: [Self; 17] = [
         Self::Get,
         Self::GetList,
         Self::Create,
@@ -97,6 +101,7 @@ impl Operation {
         Self::DeleteList,
         Self::UpdateList,
         Self::GetSubresource,
+        Self::AddSubresource,
         Self::GetRelationship,
         Self::UpdateRelationship,
         Self::AddRelationship,
@@ -118,6 +123,7 @@ impl Operation {
             Self::DeleteList => "delete_list",
             Self::UpdateList => "update_list",
             Self::GetSubresource => "get_subresource",
+            Self::AddSubresource => "add_subresource",
             Self::GetRelationship => "get_relationship",
             Self::UpdateRelationship => "update_relationship",
             Self::AddRelationship => "add_relationship",

@@ -110,6 +110,30 @@ pub(crate) struct RawType {
     pub(crate) upsert: Vec<String>,
     #[serde(default)]
     pub(crate) indexes: Vec<Vec<String>>,
+    #[serde(default)]
+    pub(crate) subresources: IndexMap<String, RawSubresource>,
+}
+
+/// A sub-resource an extension serves (`types.{type}.subresources.{name}`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawSubresource {
+    pub(crate) method: SubresourceMethod,
+    pub(crate) description: Option<String>,
+    #[serde(default)]
+    pub(crate) returns: Option<String>,
+    #[serde(default)]
+    pub(crate) many: bool,
+}
+
+/// The method of a sub-resource route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SubresourceMethod {
+    /// A computed sub-resource: `GET /{type}/{id}/{name}` reads, never writes.
+    Get,
+    /// A sub-resource action: `POST /{type}/{id}/{name}` may write, in one transaction.
+    Post,
 }
 
 /// How the identifiers of a type are made.

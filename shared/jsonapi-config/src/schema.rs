@@ -7,7 +7,9 @@ use indexmap::IndexMap;
 use crate::operation::Operation;
 use serde_json::Value;
 
-pub use crate::raw::{DataType, Direction, Format, IdStrategy, OnDelete, Timestamp};
+pub use crate::raw::{
+    DataType, Direction, Format, IdStrategy, OnDelete, SubresourceMethod, Timestamp,
+};
 
 /// The path segment below the prefix where the API documents itself (`{prefix}/doc`, as in
 /// the model system); no type may have this name.
@@ -253,6 +255,35 @@ pub struct ResourceType {
     /// Composite indexes: an equality on the first field with a sort (or range) on the second
     /// is served by one key range.
     pub indexes: Vec<[String; 2]>,
+    /// Sub-resources an extension serves (`/{type}/{id}/{name}`), by name: computed
+    /// sub-resources (`GET`) and sub-resource actions (`POST`).
+    pub subresources: IndexMap<String, Subresource>,
+}
+
+/// A sub-resource the configuration declares and an extension serves
+/// (`jsonapi_engine::extension::Extension::subresource`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subresource {
+    /// Its path segment after `/{type}/{id}/`.
+    pub name: String,
+    /// `GET` (computed, reads only) or `POST` (an action, may write).
+    pub method: SubresourceMethod,
+    /// What it does, for the API's documentation.
+    pub description: Option<String>,
+    /// The type of the resources it answers with; `None`: a document with `meta` only.
+    pub returns: Option<String>,
+    /// Whether it answers with a collection of `returns` (otherwise one resource).
+    pub many: bool,
+}
+
+impl Subresource {
+    /// The operation that serves it: `get_subresource` or `add_subresource`.
+    pub fn operation(&self) -> Operation {
+        match self.method {
+            SubresourceMethod::Get => Operation::GetSubresource,
+            SubresourceMethod::Post => Operation::AddSubresource,
+        }
+    }
 }
 
 impl ResourceType {

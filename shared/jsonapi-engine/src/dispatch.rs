@@ -13,7 +13,7 @@ use jsonapi_store::Store;
 
 use crate::auth::{Access, unauthenticated};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, title, unsupported_subresource};
 use crate::format::Format;
 use crate::plain;
 use crate::precondition::Preconditions;
@@ -179,17 +179,15 @@ impl<S: Store> Engine<S> {
                 format!("Unknown {what} type: {}.", route.ty()),
             )
         })?;
-        // A relationship route's name is resolved here, once: the actions get the relationship.
+        // A relationship route's name is resolved here, once: the actions get the relationship
+        // (none for a declared sub-resource, which its extension serves).
         let relationship = match &route {
-            Route::Related { rel, .. } | Route::Relationship { rel, .. } => {
-                Some(ty.relationships.get(rel).ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        title::RELATIONSHIP,
-                        "Unsupported subresource.",
-                    )
-                })?)
-            }
+            Route::Related { rel, .. } if ty.subresources.contains_key(rel) => None,
+            Route::Related { rel, .. } | Route::Relationship { rel, .. } => Some(
+                ty.relationships
+                    .get(rel)
+                    .ok_or_else(unsupported_subresource)?,
+            ),
             Route::List { .. } | Route::Item { .. } => None,
         };
         let methods = route.allowed_methods(ty);
@@ -237,6 +235,14 @@ impl<S: Store> Engine<S> {
                 self.write_document(ctx, ty, Some(&id), body).await
             }
             (Operation::Delete, Route::Item { id, .. }, _) => self.delete(ctx, ty, &id).await,
+            (
+                Operation::GetSubresource | Operation::AddSubresource,
+                Route::Related { id, rel, .. },
+                None,
+            ) if ty.subresources.contains_key(&rel) => {
+                self.serve_subresource(ctx, ty, &id, &ty.subresources[&rel], body)
+                    .await
+            }
             (Operation::GetSubresource, Route::Related { id, .. }, Some(rel)) => {
                 self.get_related(ctx, ty, &id, rel).await
             }
@@ -365,6 +371,8 @@ fn plain_document(
             target: &relationship.target,
         },
         (Route::Item { id, .. }, _) => plain::Body::Resource { ty, id: Some(id) },
+        // A sub-resource reads its document's `meta`, which the plain view sends as is.
+        (Route::Related { .. }, None) => return body.clone(),
         _ => plain::Body::Resource { ty, id: None },
     };
     plain::request_document(what, body)

@@ -324,4 +324,46 @@ impl<S: Store> Loader for Engine<S> {
             }
         })
     }
+
+    fn list<'a>(&'a self, ty: &'a str, limit: usize) -> BoxFuture<'a, ApiResult<Vec<Resource>>> {
+        Box::pin(async move {
+            let Some(t) = self.schema.resource_type(ty) else {
+                return Ok(Vec::new());
+            };
+            let query = RangeQuery::prefix(resource::listing_pk(ty), "", limit);
+            let (ids, _) = self.range_ids(query, 0, limit).await?;
+            self.load_many(t, &ids).await
+        })
+    }
+
+    fn pointing_at<'a>(
+        &'a self,
+        ty: &'a str,
+        field: &'a str,
+        id: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, ApiResult<Vec<Resource>>> {
+        Box::pin(async move {
+            let Some(t) = self.schema.resource_type(ty) else {
+                return Ok(Vec::new());
+            };
+            let Some(rel) = t.relationships.get(field).filter(|r| !r.many) else {
+                return Ok(Vec::new());
+            };
+            let parent = self.schema.target(rel);
+            let (ids, _) = self.inverse_ids(parent, id, t, field, 0, limit).await?;
+            self.load_many(t, &ids).await
+        })
+    }
+
+    fn new_id<'a>(&'a self, ty: &'a str) -> BoxFuture<'a, ApiResult<String>> {
+        Box::pin(async move {
+            match self.schema.resource_type(ty).map(|t| t.id) {
+                Some(jsonapi_config::IdStrategy::Sequence) => {
+                    Ok(self.next_sequence(ty).await?.to_string())
+                }
+                _ => Ok(ulid::Ulid::new().to_string()),
+            }
+        })
+    }
 }

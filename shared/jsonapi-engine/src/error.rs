@@ -30,6 +30,9 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// What in the request is at fault.
     pub source: Option<Source>,
+    /// Extra members for the client (the model's checkout errors carry
+    /// `meta.data.purchaseRedirectUrl`); boxed, as errors are moved about often and it is rare.
+    pub meta: Option<Box<Map<String, Value>>>,
     /// A 401's challenge, sent as `WWW-Authenticate` (RFC 6750 §3).
     pub challenge: Option<String>,
 }
@@ -113,6 +116,7 @@ impl ApiError {
             title: title.to_owned(),
             detail: Some(detail.into()),
             source: None,
+            meta: None,
             challenge: None,
         }
     }
@@ -143,6 +147,13 @@ impl ApiError {
         self
     }
 
+    /// Adds `meta` to the error object.
+    #[must_use]
+    pub fn with_meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(Box::new(meta));
+        self
+    }
+
     /// The canonical 404 for a missing resource.
     pub fn not_found() -> Self {
         Self::new(
@@ -163,6 +174,7 @@ impl ApiError {
                     .to_owned(),
             ),
             source: None,
+            meta: None,
             challenge: None,
         }
     }
@@ -183,8 +195,20 @@ impl ApiError {
             };
             obj.insert("source".into(), source);
         }
+        if let Some(meta) = &self.meta {
+            obj.insert("meta".into(), Value::Object((**meta).clone()));
+        }
         Value::Object(obj)
     }
+}
+
+/// The 404 of a sub-resource path that neither a relationship nor a served sub-resource has.
+pub fn unsupported_subresource() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        title::RELATIONSHIP,
+        "Unsupported subresource.",
+    )
 }
 
 /// Every problem of one request.

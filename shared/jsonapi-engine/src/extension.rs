@@ -14,6 +14,12 @@
 //!
 //! Extensions read other resources through [`FlushContext::load`], which sees staged changes,
 //! so several hooks compose.
+//!
+//! Sub-resources: a type's `subresources` in the configuration declare paths
+//! `/{type}/{id}/{name}` that an extension serves ([`Extension::serves`],
+//! [`Extension::subresource`]): computed ones (`GET`, the `get_subresource` operation) and
+//! actions (`POST`, `add_subresource`), whose staged changes are written in one transaction
+//! (with the `pre_flush_data` hooks, and re-run from fresh reads on a concurrent change).
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -22,7 +28,7 @@ use std::pin::Pin;
 
 use indexmap::IndexMap;
 use jsonapi_config::Operation;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::ApiResult;
 use crate::resource::Resource;
@@ -164,6 +170,22 @@ impl ChangeSet {
 pub trait Loader: Send + Sync {
     /// The stored resource, if any.
     fn load<'a>(&'a self, ty: &'a str, id: &'a str) -> BoxFuture<'a, ApiResult<Option<Resource>>>;
+
+    /// Up to `limit` stored resources of a type, in id order.
+    fn list<'a>(&'a self, ty: &'a str, limit: usize) -> BoxFuture<'a, ApiResult<Vec<Resource>>>;
+
+    /// Up to `limit` stored resources of `ty` whose to-one relationship `field` names `id`.
+    fn pointing_at<'a>(
+        &'a self,
+        ty: &'a str,
+        field: &'a str,
+        id: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, ApiResult<Vec<Resource>>>;
+
+    /// A fresh id for a new resource of `ty` (its id strategy's: the next of its sequence, or
+    /// a ULID).
+    fn new_id<'a>(&'a self, ty: &'a str) -> BoxFuture<'a, ApiResult<String>>;
 }
 
 /// What a hook sees and may change.
@@ -218,7 +240,38 @@ impl<'a> FlushContext<'a> {
         Ok(stored)
     }
 
-    /// Stages a new state of a resource returned by [`Self::load`].
+    /// Up to `limit` stored resources of a type, in id order (staged changes not applied).
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn list(&self, ty: &str, limit: usize) -> ApiResult<Vec<Resource>> {
+        self.loader.list(ty, limit).await
+    }
+
+    /// Up to `limit` stored resources of `ty` whose to-one `field` names `id`: the members of
+    /// the inverse to-many relationship (staged changes not applied).
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn pointing_at(
+        &self,
+        ty: &str,
+        field: &str,
+        id: &str,
+        limit: usize,
+    ) -> ApiResult<Vec<Resource>> {
+        self.loader.pointing_at(ty, field, id, limit).await
+    }
+
+    /// A fresh id for a resource of `ty` to [`Self::stage`] as new.
+    ///
+    /// # Errors
+    /// The store fails to reserve a sequence id.
+    pub async fn new_id(&self, ty: &str) -> ApiResult<String> {
+        self.loader.new_id(ty).await
+    }
+
+    /// Stages a new state of a resource returned by [`Self::load`], or a new resource.
     pub fn stage(&mut self, resource: Resource) {
         let key = (resource.ty.clone(), resource.id.clone());
         let before = match self.changes.original(&key.0, &key.1) {
@@ -227,6 +280,37 @@ impl<'a> FlushContext<'a> {
         };
         self.changes.put(before, resource);
     }
+}
+
+/// A call of a sub-resource an extension serves: `GET /{type}/{id}/{name}` (computed) or
+/// `POST /{type}/{id}/{name}` (an action).
+#[derive(Debug)]
+pub struct SubresourceCall<'a> {
+    /// The resource the path names, as stored (the engine answers 404 before a missing one
+    /// reaches the hook).
+    pub parent: Resource,
+    /// The parent's URL (`{api}/{type}/{id}`), for links in an answer.
+    pub parent_url: String,
+    /// The sub-resource's name (the last path segment).
+    pub name: String,
+    /// The request document's `meta` object (empty for `GET` or a request without one).
+    pub meta: Map<String, Value>,
+    /// Reads, and for an action the changes to write.
+    pub flush: FlushContext<'a>,
+}
+
+/// What a sub-resource answers (the configuration's `returns` says which type its resources
+/// are, for the documentation and the rendering).
+#[derive(Debug, Clone)]
+pub enum SubresourceAnswer {
+    /// `200` with a document of `meta` only (`returns` unset).
+    Meta(Map<String, Value>),
+    /// `200` with these resources of the `returns` type: a collection when the declaration
+    /// says `many`, otherwise the first (or `null`).
+    Resources(Vec<Resource>),
+    /// `201` with the resource of the `returns` type that the staged changes create (its id;
+    /// it must be staged), rendered as written, with `Location`.
+    Created(String),
 }
 
 /// A plug-in of behaviour at named stages of the write actions.
@@ -249,5 +333,27 @@ pub trait Extension: Send + Sync + Debug {
     /// `post_save_data`: the changes are stored.
     fn post_save(&self, action: Operation, changes: &ChangeSet) {
         let _ = (action, changes);
+    }
+
+    /// Whether this extension serves the sub-resource `name` of `ty` that the configuration
+    /// declares (`types.{ty}.subresources.{name}`).
+    fn serves(&self, ty: &str, name: &str) -> bool {
+        let _ = (ty, name);
+        false
+    }
+
+    /// Serves a sub-resource [`Self::serves`] claims : a
+    /// computed one (`GET`) reads through `call.flush`; an action (`POST`) may also stage
+    /// changes there, which are written in one transaction after the hook returns (and the
+    /// hook is called again from fresh reads when a concurrent write changed what it read).
+    ///
+    /// # Errors
+    /// Errors are the answer; nothing is written.
+    fn subresource<'a>(
+        &'a self,
+        call: &'a mut SubresourceCall<'_>,
+    ) -> BoxFuture<'a, ApiResult<SubresourceAnswer>> {
+        let _ = call;
+        Box::pin(async { Err(crate::error::unsupported_subresource().into()) })
     }
 }

@@ -129,6 +129,8 @@ impl View {
         };
         let plain = match doc.get("errors").and_then(Value::as_array) {
             Some(errors) => Value::Array(errors.iter().map(error).collect()),
+            // A document of `meta` only (a computed sub-resource) is its `meta`.
+            None if doc.get("data").is_none() => doc.get("meta").cloned().unwrap_or_default(),
             None => document(&doc, self.linkage_route, &self.include),
         };
         response.body = Bytes::from(plain.to_string());
@@ -218,7 +220,7 @@ fn ids(data: &Value) -> Value {
 /// A JSON:API error object in the model's plain form.
 fn error(e: &Value) -> Value {
     let mut out = Map::new();
-    for member in ["code", "title", "detail"] {
+    for member in ["code", "title", "detail", "meta"] {
         if let Some(v) = e.get(member) {
             out.insert(member.into(), v.clone());
         }

@@ -86,6 +86,7 @@ impl Accepts {
             | Operation::UpdateRelationship
             | Operation::AddRelationship
             | Operation::DeleteRelationship
+            | Operation::AddSubresource
             | Operation::Options
             | Operation::UpdateList
             | Operation::Token

@@ -3,7 +3,9 @@
 //! resolved once, into a [`Resolved`], before anything else reads it.
 
 use http::Method;
-use jsonapi_config::{ApiSettings, DOC_SEGMENT, OPERATIONS_SEGMENT, Operation, ResourceType};
+use jsonapi_config::{
+    ApiSettings, DOC_SEGMENT, OPERATIONS_SEGMENT, Operation, ResourceType, SubresourceMethod,
+};
 
 use crate::error::ApiResult;
 use crate::query;
@@ -23,7 +25,7 @@ pub enum PathKind {
     List,
     /// `/{type}/{id}`
     Item,
-    /// `/{type}/{id}/{relationship}`
+    /// `/{type}/{id}/{relationship}` (or a declared sub-resource's name)
     Related,
     /// `/{type}/{id}/relationships/{relationship}`
     Relationship,
@@ -76,7 +78,7 @@ pub const OPERATIONS_ROUTES: [(Method, &str); 2] = [
 
 /// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
 /// `GET`; `OPTIONS` on every path by [`Operation::Options`].
-pub const ROUTES: [(Method, PathKind, Operation); 15] = [
+pub const ROUTES: [(Method, PathKind, Operation); 16] = [
     (Method::GET, PathKind::List, Operation::GetList),
     (Method::POST, PathKind::List, Operation::Create),
     (Method::DELETE, PathKind::List, Operation::DeleteList),
@@ -84,6 +86,7 @@ pub const ROUTES: [(Method, PathKind, Operation); 15] = [
     (Method::PATCH, PathKind::Item, Operation::Update),
     (Method::DELETE, PathKind::Item, Operation::Delete),
     (Method::GET, PathKind::Related, Operation::GetSubresource),
+    (Method::POST, PathKind::Related, Operation::AddSubresource),
     (
         Method::GET,
         PathKind::Relationship,
@@ -311,7 +314,14 @@ pub fn allowed_methods(
             add(a.allows(Operation::Update), &["PATCH"]);
             add(a.allows(Operation::Delete), &["DELETE"]);
         }
-        PathKind::Related => add(a.allows(Operation::GetSubresource), &["GET", "HEAD"]),
+        PathKind::Related => match relationship.and_then(|name| ty.subresources.get(name)) {
+            // A declared sub-resource has the one method it declares.
+            Some(sub) => match sub.method {
+                SubresourceMethod::Get => add(true, &["GET", "HEAD"]),
+                SubresourceMethod::Post => add(true, &["POST"]),
+            },
+            None => add(a.allows(Operation::GetSubresource), &["GET", "HEAD"]),
+        },
         PathKind::Relationship => {
             let many = relationship
                 .and_then(|rel| ty.relationships.get(rel))

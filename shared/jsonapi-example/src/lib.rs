@@ -9,7 +9,10 @@
 //!   carry theirs built in (crate `jsonapi-lambda`, `packaged`), the example's by default.
 //! - [`engine`]: an engine for a configuration with the example's extensions that fit it.
 //! - [`OrderTotal`]: `orders.total` kept equal to the sum of its line items.
+//! - [`Checkout`]: the storefront's checkout (`checkout`), from a shopping list or an order to
+//!   the order its payment places.
 
+mod checkout;
 mod order_total;
 
 use std::path::Path;
@@ -19,6 +22,7 @@ use jsonapi_engine::Engine;
 use jsonapi_engine::extension::Extension;
 use jsonapi_store::Store;
 
+pub use checkout::Checkout;
 pub use order_total::OrderTotal;
 
 /// The configuration in `path`, checked; the example domain without one.
@@ -37,10 +41,14 @@ pub fn load(path: Option<&Path>) -> Result<Schema, ConfigError> {
 /// configuration of another domain, so a server may call this whatever it serves (a file may
 /// be the example's configuration too, as the Lambda functions' packaged one is).
 pub fn extensions(schema: &Schema) -> Vec<Box<dyn Extension>> {
-    OrderTotal::for_example_domain(schema)
-        .map(|e| Box::new(e) as Box<dyn Extension>)
-        .into_iter()
-        .collect()
+    let mut out: Vec<Box<dyn Extension>> = Vec::new();
+    if let Some(e) = OrderTotal::for_example_domain(schema) {
+        out.push(Box::new(e));
+    }
+    if let Some(e) = Checkout::for_example_domain(schema) {
+        out.push(Box::new(e));
+    }
+    out
 }
 
 /// An engine serving `schema` from `store`, with the example's [`extensions`] that fit it.

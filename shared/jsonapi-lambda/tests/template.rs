@@ -205,12 +205,13 @@ fn each_configuration_deploys_the_functions_of_the_operations_it_uses() {
         Operation::FUNCTIONS,
         "the example domain uses every operation"
     );
-    // No type of the library enables delete_list or update_list, and it has no atomic
-    // operations.
+    // No type of the library enables delete_list or update_list, it has no atomic
+    // operations, and it declares no sub-resource action.
     let unused = [
         Operation::DeleteList,
         Operation::UpdateList,
         Operation::Operations,
+        Operation::AddSubresource,
     ];
     let used: Vec<Operation> = Operation::FUNCTIONS
         .into_iter()
@@ -449,12 +450,16 @@ fn each_function_may_only_use_its_operations_dynamodb_actions_on_the_table() {
                     granted.table.contains("dynamodb:ConditionCheckItem"),
                     "{id}: ConditionCheckItem"
                 );
-                // Sequence ids are drawn with UpdateItem, by the creating functions only.
+                // Sequence ids are drawn with UpdateItem, by the creating functions only (a
+                // sub-resource action may create resources of any type).
                 assert_eq!(
                     granted.table.contains("dynamodb:UpdateItem"),
                     matches!(
                         op,
-                        Operation::Create | Operation::Operations | Operation::UpdateList
+                        Operation::Create
+                            | Operation::Operations
+                            | Operation::UpdateList
+                            | Operation::AddSubresource
                     ),
                     "{id}: UpdateItem"
                 );

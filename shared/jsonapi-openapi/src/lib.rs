@@ -24,6 +24,7 @@ mod plain;
 mod sandbox;
 mod schemas;
 mod serve;
+mod subresources;
 mod token;
 mod values;
 
@@ -46,6 +47,7 @@ pub const OPENAPI_FILE: &str = "openapi.json";
 pub fn document(schema: &Schema, base_url: &str) -> Value {
     let auth = schema.api.auth.enabled;
     let mut paths = operations::paths(schema);
+    paths.extend(subresources::paths(schema));
     let mut components = schemas::components(schema);
     plain::components(schema, &mut components);
     let mut tags: Vec<Value> = schema

@@ -90,7 +90,7 @@ pub(crate) fn error_responses(auth: bool) -> Map<String, Value> {
         .collect()
 }
 
-fn allow_header(required: bool) -> Value {
+pub(crate) fn allow_header(required: bool) -> Value {
     json!({
         "Allow": {
             "description": "The methods this URL allows.",
@@ -373,6 +373,7 @@ impl Route<'_> {
                 "Members that are not there are ignored.".to_owned(),
             ),
             Operation::Options
+            | Operation::AddSubresource
             | Operation::UpdateList
             | Operation::Token
             | Operation::Authorize
@@ -536,6 +537,7 @@ impl Route<'_> {
             Operation::GetSubresource
             | Operation::GetRelationship
             | Operation::Options
+            | Operation::AddSubresource
             | Operation::UpdateList
             | Operation::Token
             | Operation::Authorize

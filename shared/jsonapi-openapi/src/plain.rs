@@ -38,6 +38,7 @@ pub(crate) fn components(schema: &Schema, out: &mut Map<String, Value>) {
                         "type": "string",
                         "description": "What is at fault: a JSON pointer into the request body, a query parameter or a header.",
                     },
+                    "meta": { "type": "object" },
                 },
                 "required": ["title"],
                 "additionalProperties": false,

@@ -75,6 +75,10 @@ fn shared(schema: &Schema, out: &mut Map<String, Value>) {
                     "maxProperties": 1,
                     "additionalProperties": false,
                 },
+                "meta": {
+                    "type": "object",
+                    "description": "More for the client to act on (a payment's `data.purchaseRedirectUrl`).",
+                },
             },
             "required": ["status", "title"],
             "additionalProperties": false,

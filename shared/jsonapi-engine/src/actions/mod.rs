@@ -4,4 +4,5 @@ pub(crate) mod atomic;
 mod compound;
 pub(crate) mod read;
 mod relationships;
+mod subresource;
 pub(crate) mod write;
