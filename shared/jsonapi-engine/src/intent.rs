@@ -7,7 +7,7 @@
 //! - the change is cut into steps of whole resources (a resource's item and its derived items
 //!   are always written together), each one transaction;
 //! - the first step's transaction also puts the intent's header (`state: writing`, a lease);
-//!   every later step checks that the header is still `writing`;
+//!   every later step renews the lease, on condition that the header is still `writing`;
 //! - every step's transaction also puts the step's undo record: each resource as it was before
 //!   and as the step writes it, so the undo records are exactly what was committed;
 //! - one last transaction deletes the header and the undo records: the commit point.
@@ -43,8 +43,8 @@ use crate::resource::{Origin, Resource, resource_key};
 
 /// The partition of the intents' headers.
 const INTENTS: &str = "meta#intents";
-/// How long a committer owns its intent; past it, anyone may roll the change back. A
-/// synchronous batch answers long before (it degrades to an asynchronous operation).
+/// How long a committer owns its intent after its last step; past it, anyone may roll the
+/// change back. Each step renews it, so only a committer that stopped writing loses it.
 const LEASE: Duration = Duration::from_secs(60);
 
 fn header_key(id: &str) -> Key {
@@ -137,10 +137,14 @@ impl<S: Store> Engine<S> {
     /// Writes finalized changes in steps under an intent (see the module's documentation).
     pub(crate) async fn commit_in_steps(&self, staged: &ChangeSet) -> Result<(), CommitError> {
         let id = ulid::Ulid::new().to_string();
-        let lease_until = now_ms() + u64::try_from(LEASE.as_millis()).unwrap_or(u64::MAX);
-        let steps = self.plan_steps(&id, staged, lease_until)?;
+        let steps = self.plan_steps(&id, staged)?;
         let count = steps.len();
-        for (n, step) in steps.into_iter().enumerate() {
+        for (n, mut step) in steps.into_iter().enumerate() {
+            // The lease runs from this step, not from the first: a long change stays owned
+            // while its steps keep coming.
+            if let Some(header) = step.writes.last_mut() {
+                *header = lease_header(&id, n);
+            }
             let keys: Vec<Key> = step.writes.iter().map(|w| w.key().clone()).collect();
             let outcome = if failpoint() == Failpoint::FailLastStep && n + 1 == count {
                 // As when a concurrent writer took a unique value the step claims.
@@ -205,12 +209,7 @@ impl<S: Store> Engine<S> {
 
     /// Cuts finalized changes into steps that each fit one transaction with their undo record
     /// and the intent's header.
-    fn plan_steps(
-        &self,
-        id: &str,
-        staged: &ChangeSet,
-        lease_until: u64,
-    ) -> Result<Vec<Step>, CommitError> {
+    fn plan_steps(&self, id: &str, staged: &ChangeSet) -> Result<Vec<Step>, CommitError> {
         let joined: HashSet<(String, String)> = staged
             .changes()
             .flat_map(|c| membership::joined(&self.schema, c))
@@ -235,12 +234,11 @@ impl<S: Store> Engine<S> {
                     &changes[first..end],
                     &changes[end..],
                     staged,
-                    lease_until,
                 )?
                 .map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
             while end < changes.len() {
                 let (run, later) = (&changes[first..=end], &changes[end + 1..]);
-                match self.step(id, steps.len(), run, later, staged, lease_until)? {
+                match self.step(id, steps.len(), run, later, staged)? {
                     Ok(bigger) => {
                         step = bigger;
                         end += 1;
@@ -263,7 +261,6 @@ impl<S: Store> Engine<S> {
         changes: &[&Change],
         later: &[&Change],
         staged: &ChangeSet,
-        lease_until: u64,
     ) -> Result<Result<Step, LimitError>, CommitError> {
         let mut set = ChangeSet::default();
         if n == 0 {
@@ -304,20 +301,8 @@ impl<S: Store> Engine<S> {
             },
             condition: Some(Condition::Absent),
         });
-        writes.push(if n == 0 {
-            Write::Put {
-                item: Item {
-                    key: header_key(id),
-                    attrs: attrs(json!({ "state": "writing", "leaseUntil": lease_until })),
-                },
-                condition: Some(Condition::Absent),
-            }
-        } else {
-            Write::Check {
-                key: header_key(id),
-                condition: writing(),
-            }
-        });
+        // Last, so that the step's run can renew it (`commit_in_steps`).
+        writes.push(lease_header(id, n));
         // Its rollback must fit one transaction too, with the undo record's removal (a deleted
         // resource loses its membership stamp as well: the writes differ).
         let undo_set = reversed(changes.iter().map(|c| (c.before.clone(), c.after.clone())));
@@ -523,6 +508,19 @@ fn reversed(pairs: impl IntoIterator<Item = (Option<Resource>, Option<Resource>)
 }
 
 /// The condition that the intent is still being written.
+/// Step `n`'s write of the intent's header: it is put by the first step and renewed by each
+/// later one while it is still `writing` (a rollback that took it over makes that step fail).
+fn lease_header(id: &str, n: usize) -> Write {
+    let lease_until = now_ms() + u64::try_from(LEASE.as_millis()).unwrap_or(u64::MAX);
+    Write::Put {
+        item: Item {
+            key: header_key(id),
+            attrs: attrs(json!({ "state": "writing", "leaseUntil": lease_until })),
+        },
+        condition: Some(if n == 0 { Condition::Absent } else { writing() }),
+    }
+}
+
 fn writing() -> Condition {
     Condition::Equals {
         name: "state".into(),
