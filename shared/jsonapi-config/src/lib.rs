@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`raw`]: the file as written (serde structures; shape errors only).
-//! - `check`: meaning checks that turn the file into a [`Schema`].
+//! - `check`: meaning checks that turn the file into a [`Schema`], one module per phase
+//!   (`api`, `types`, `attributes`, `relationships`, `queries`, `title`, `auth`).
 //! - [`schema`]: the checked model every other crate reads. Names are resolved when the file
 //!   loads: a relationship's target is a [`TypeRef`], which [`Schema::target`] follows without
 //!   a lookup that could fail.

@@ -1,0 +1,164 @@
+//! One resource type: its members, actions and upsert keys; then its sub-resources.
+
+use indexmap::IndexMap;
+
+use super::attributes::check_attribute;
+use super::names::{check_description, check_member_name};
+use super::problem::{Checked, problem};
+use super::relationships::check_relationship;
+use crate::operation::Operation;
+use crate::raw::{RawConfig, RawType};
+use crate::schema::{ActionSet, Attribute, IdStrategy, ResourceType, Subresource};
+
+/// `declared` are every type of the file: relationship targets are resolved against them (the
+/// checked types keep their order, so an index into one is an index into the other).
+pub(super) fn check_type(
+    name: &str,
+    raw: &RawType,
+    declared: &IndexMap<String, RawType>,
+) -> Checked<ResourceType> {
+    let description = check_description(&["types", name], raw.description.as_ref())?;
+    let mut attributes = IndexMap::new();
+    for (field, attr) in &raw.attributes {
+        let path = ["types", name, "attributes", field];
+        check_member_name(&path, field)?;
+        attributes.insert(field.clone(), check_attribute(&path, field, attr)?);
+    }
+    let mut relationships = IndexMap::new();
+    for (field, rel) in &raw.relationships {
+        let path = ["types", name, "relationships", field];
+        check_member_name(&path, field)?;
+        if attributes.contains_key(field) {
+            return Err(problem(&path, "an attribute already has this name"));
+        }
+        relationships.insert(
+            field.clone(),
+            check_relationship(&path, field, rel, declared)?,
+        );
+    }
+    let actions = check_actions(name, raw)?;
+    let upsert = check_upsert(name, raw, &attributes)?;
+    Ok(ResourceType {
+        name: name.to_owned(),
+        id: raw.id,
+        description,
+        attributes,
+        relationships,
+        filters: IndexMap::new(),
+        sorters: Vec::new(),
+        actions: ActionSet::new(actions),
+        validation: raw.validation,
+        require_if_match: raw.require_if_match,
+        upsert,
+        indexes: Vec::new(),
+        title: Vec::new(),
+        subresources: IndexMap::new(),
+    })
+}
+
+/// The type's actions: every operation on a type but `update-list` unless `actions` says
+/// otherwise.
+fn check_actions(name: &str, raw: &RawType) -> Checked<Vec<Operation>> {
+    let mut actions: Vec<Operation> = Operation::OF_TYPES
+        .into_iter()
+        .filter(|a| *a != Operation::UpdateList)
+        .collect();
+    for (action, enabled) in &raw.actions {
+        let Some(a) = Operation::of_type_named(action) else {
+            let known: Vec<_> = Operation::OF_TYPES.iter().map(|a| a.name()).collect();
+            return Err(problem(
+                &["types", name, "actions", action],
+                format!("unknown action; known actions: {}", known.join(", ")),
+            ));
+        };
+        actions.retain(|x| *x != a);
+        if *enabled {
+            actions.push(a);
+        }
+    }
+    Ok(actions)
+}
+
+/// Upsert keys: `id` when the client chooses ids, and the unique attributes `upsert` names.
+fn check_upsert(
+    name: &str,
+    raw: &RawType,
+    attributes: &IndexMap<String, Attribute>,
+) -> Checked<Vec<String>> {
+    let mut upsert = Vec::new();
+    if raw.id == IdStrategy::Client {
+        upsert.push("id".to_owned());
+    }
+    for field in &raw.upsert {
+        match attributes.get(field) {
+            Some(a) if a.unique => upsert.push(field.clone()),
+            Some(_) => {
+                return Err(problem(
+                    &["types", name, "upsert"],
+                    format!("\"{field}\" must be unique to be an upsert key"),
+                ));
+            }
+            None if field == "id" => {
+                return Err(problem(
+                    &["types", name, "upsert"],
+                    "\"id\" is an upsert key only for types whose ids the client chooses (id: client), and then it is one already",
+                ));
+            }
+            None => {
+                return Err(problem(
+                    &["types", name, "upsert"],
+                    format!("\"{field}\" is not an attribute of this type"),
+                ));
+            }
+        }
+    }
+    Ok(upsert)
+}
+
+/// Sub-resources: names of their own (not a relationship's, nor `relationships`), and the type
+/// they answer with declared.
+pub(super) fn check_subresources(
+    raw: &RawConfig,
+    types: &mut IndexMap<String, ResourceType>,
+) -> Checked<()> {
+    for (name, ty) in &raw.types {
+        let mut checked = IndexMap::new();
+        for (sub, rawsub) in &ty.subresources {
+            let path = ["types", name.as_str(), "subresources", sub.as_str()];
+            check_member_name(&path, sub)?;
+            if sub == "relationships" || types[name].relationships.contains_key(sub) {
+                return Err(problem(&path, "a relationship already has this path"));
+            }
+            if let Some(returns) = &rawsub.returns
+                && !types.contains_key(returns)
+            {
+                let mut p = path.to_vec();
+                p.push("returns");
+                return Err(problem(&p, format!("\"{returns}\" is not a declared type")));
+            }
+            if rawsub.many && rawsub.returns.is_none() {
+                let mut p = path.to_vec();
+                p.push("many");
+                return Err(problem(
+                    &p,
+                    "only a sub-resource that returns a type can return many",
+                ));
+            }
+            let description = check_description(&path, rawsub.description.as_ref())?;
+            checked.insert(
+                sub.clone(),
+                Subresource {
+                    name: sub.clone(),
+                    method: rawsub.method,
+                    description,
+                    returns: rawsub.returns.clone(),
+                    many: rawsub.many,
+                },
+            );
+        }
+        if let Some(t) = types.get_mut(name) {
+            t.subresources = checked;
+        }
+    }
+    Ok(())
+}
