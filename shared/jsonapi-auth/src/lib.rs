@@ -7,6 +7,7 @@
 //! - [`stored_keys`]: the key kept in the store (private and public halves apart), rotation.
 //! - [`jwt`]: [`TokenSigner`] makes access tokens, [`TokenVerifier`] checks them with the keys
 //!   it holds (ours and an external OpenID provider's), [`TokenError`] says why one was refused.
+//!   One module per phase: `claims`, `sign`, `verify`, `refusal`.
 //! - [`verifier`]: [`Verifier`], a [`TokenVerifier`] over keys that change: our stored keys and
 //!   external issuers' keys fetched ([`jwks_fetch`]) from their `jwks_uri` or discovery.
 //! - [`password`]: argon2id hashing ([`Passwords`]) with a dummy check for unknown users.
