@@ -183,6 +183,60 @@ pub enum ConsentError {
     Store(#[from] StoreError),
 }
 
+/// Why a request whose client and redirect URI are fine is refused, if it is: the `error`
+/// and description that go back to the client.
+fn redirect_refusal(
+    request: &AuthorizationRequest,
+    client: &ClientInfo,
+) -> Option<(ErrorCode, Cow<'static, str>)> {
+    if let Some((name, problem)) = &request.malformed {
+        return Some((
+            ErrorCode::InvalidRequest,
+            format!("The {name} parameter {problem}").into(),
+        ));
+    }
+    let refusal = match request.response_type.as_deref() {
+        Some("code") => None,
+        None => Some((
+            ErrorCode::InvalidRequest,
+            "The response_type parameter is missing",
+        )),
+        Some(_) => Some((
+            ErrorCode::UnsupportedResponseType,
+            "Only the response_type code is supported",
+        )),
+    };
+    let refusal = refusal.or_else(|| {
+        (!client.allows(GrantType::AuthorizationCode)).then_some((
+            ErrorCode::UnauthorizedClient,
+            "This client may not use the authorization_code grant",
+        ))
+    });
+    refusal
+        .or_else(|| pkce_refusal(request, client))
+        .map(|(code, description)| (code, description.into()))
+}
+
+/// PKCE: `S256` only (no method means `plain`, refused), required of public clients.
+fn pkce_refusal(
+    request: &AuthorizationRequest,
+    client: &ClientInfo,
+) -> Option<(ErrorCode, &'static str)> {
+    let method = request.code_challenge_method.as_deref();
+    let description = match (request.code_challenge.as_deref(), method) {
+        (_, Some(m)) if m != pkce::S256 => "The code_challenge_method is not supported; use S256",
+        // RFC 7636 §4.3: no method means `plain`, which is refused.
+        (Some(_), None) => "The code_challenge_method S256 is required with a code_challenge",
+        (Some(challenge), Some(_)) if !pkce::is_s256_challenge(challenge) => {
+            "The code_challenge is not an S256 challenge (43 base64url characters)"
+        }
+        (None, Some(_)) => "The code_challenge parameter is missing",
+        (None, None) if client.public => "A public client must send a code_challenge (PKCE, S256)",
+        _ => return None,
+    };
+    Some((ErrorCode::InvalidRequest, description))
+}
+
 impl<S: Store, U: UserDirectory> TokenService<S, U> {
     /// Checks an authorization request; the client it names when it is fine.
     ///
@@ -193,6 +247,22 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
         &self,
         request: &AuthorizationRequest,
     ) -> Result<ClientInfo, AuthorizeError> {
+        let (client, redirect) = self.client_and_redirect(request).await?;
+        // From here on the redirect URI is the client's own: errors go back to it.
+        match redirect_refusal(request, &client) {
+            None => Ok(client),
+            Some((code, description)) => Err(AuthorizeError::Redirect {
+                location: error_location(redirect, code, &description, request.state.as_deref()),
+            }),
+        }
+    }
+
+    /// The client the request names and its redirect URI, registered by it; until both are
+    /// known to be fine, every problem is told on a page (never redirected).
+    async fn client_and_redirect<'r>(
+        &self,
+        request: &'r AuthorizationRequest,
+    ) -> Result<(ClientInfo, &'r str), AuthorizeError> {
         if let Some((name, problem)) = &request.malformed
             && matches!(name.as_str(), "client_id" | "redirect_uri")
         {
@@ -236,76 +306,7 @@ impl<S: Store, U: UserDirectory> TokenService<S, U> {
                 "The redirect_uri is not one this client registered.",
             ));
         }
-        // From here on the redirect URI is the client's own: errors go back to it.
-        let state = request.state.as_deref();
-        let refuse = |code, description: &str| {
-            Err(AuthorizeError::Redirect {
-                location: error_location(redirect, code, description, state),
-            })
-        };
-        if let Some((name, problem)) = &request.malformed {
-            return refuse(
-                ErrorCode::InvalidRequest,
-                &format!("The {name} parameter {problem}"),
-            );
-        }
-        match request.response_type.as_deref() {
-            Some("code") => {}
-            None => {
-                return refuse(
-                    ErrorCode::InvalidRequest,
-                    "The response_type parameter is missing",
-                );
-            }
-            Some(_) => {
-                return refuse(
-                    ErrorCode::UnsupportedResponseType,
-                    "Only the response_type code is supported",
-                );
-            }
-        }
-        if !client.allows(GrantType::AuthorizationCode) {
-            return refuse(
-                ErrorCode::UnauthorizedClient,
-                "This client may not use the authorization_code grant",
-            );
-        }
-        let method = request.code_challenge_method.as_deref();
-        match (request.code_challenge.as_deref(), method) {
-            (_, Some(m)) if m != pkce::S256 => {
-                return refuse(
-                    ErrorCode::InvalidRequest,
-                    "The code_challenge_method is not supported; use S256",
-                );
-            }
-            (Some(_), None) => {
-                // RFC 7636 §4.3: no method means `plain`, which is refused.
-                return refuse(
-                    ErrorCode::InvalidRequest,
-                    "The code_challenge_method S256 is required with a code_challenge",
-                );
-            }
-            (Some(challenge), Some(_)) if !pkce::is_s256_challenge(challenge) => {
-                return refuse(
-                    ErrorCode::InvalidRequest,
-                    "The code_challenge is not an S256 challenge (43 base64url characters)",
-                );
-            }
-            (None, Some(_)) => {
-                return refuse(
-                    ErrorCode::InvalidRequest,
-                    "The code_challenge parameter is missing",
-                );
-            }
-            (None, None) if client.public => {
-                return refuse(
-                    ErrorCode::InvalidRequest,
-                    "A public client must send a code_challenge (PKCE, S256)",
-                );
-            }
-            _ => {}
-        }
-        Ok(client)
+        Ok((client, redirect))
     }
 
     /// Signs the user in for an authorization request already checked with

@@ -175,6 +175,56 @@ fn family_attrs(subject: &str, client_id: &str, revoked: bool, ttl: u64) -> Attr
     a
 }
 
+/// The one transaction of a rotation, whose conditions are the point: the old token's item
+/// (`spent`, its attributes) marked used only if still unused, the family's expiry extended
+/// only if it is not revoked, and the next token written only where none is.
+fn rotation_writes(
+    key: &Key,
+    mut spent: Attrs,
+    old: &Stored,
+    next: &SecretString,
+    now: u64,
+    expires: u64,
+) -> Vec<Write> {
+    let fresh = Stored {
+        family: old.family.clone(),
+        subject: old.subject.clone(),
+        client_id: old.client_id.clone(),
+        roles: old.roles.clone(),
+        stamp: old.stamp.clone(),
+        expires,
+        used: false,
+    };
+    spent.insert("used".into(), true.into());
+    spent.insert("used_at".into(), now.into());
+    vec![
+        Write::Put {
+            item: Item {
+                key: key.clone(),
+                attrs: spent,
+            },
+            condition: Some(Condition::Equals {
+                name: "used".into(),
+                value: Value::Bool(false),
+            }),
+        },
+        Write::Put {
+            item: Item {
+                key: family_key(&old.family),
+                attrs: family_attrs(&old.subject, &old.client_id, false, expires),
+            },
+            condition: Some(not_revoked()),
+        },
+        Write::Put {
+            item: Item {
+                key: token_key(next.expose()),
+                attrs: fresh.attrs(),
+            },
+            condition: Some(Condition::Absent),
+        },
+    ]
+}
+
 fn not_revoked() -> Condition {
     Condition::Equals {
         name: "revoked".into(),
@@ -300,44 +350,7 @@ impl<S: Store> RefreshTokens<S> {
 
             let next = SecretString::new(random_token(TOKEN_BYTES));
             let expires = now + self.ttl;
-            let fresh = Stored {
-                family: old.family.clone(),
-                subject: old.subject.clone(),
-                client_id: old.client_id.clone(),
-                roles: old.roles.clone(),
-                stamp: old.stamp.clone(),
-                expires,
-                used: false,
-            };
-            let mut spent = item.attrs.clone();
-            spent.insert("used".into(), true.into());
-            spent.insert("used_at".into(), now.into());
-            let writes = vec![
-                Write::Put {
-                    item: Item {
-                        key: key.clone(),
-                        attrs: spent,
-                    },
-                    condition: Some(Condition::Equals {
-                        name: "used".into(),
-                        value: Value::Bool(false),
-                    }),
-                },
-                Write::Put {
-                    item: Item {
-                        key: family_key(&old.family),
-                        attrs: family_attrs(&old.subject, &old.client_id, false, expires),
-                    },
-                    condition: Some(not_revoked()),
-                },
-                Write::Put {
-                    item: Item {
-                        key: token_key(next.expose()),
-                        attrs: fresh.attrs(),
-                    },
-                    condition: Some(Condition::Absent),
-                },
-            ];
+            let writes = rotation_writes(&key, item.attrs, &old, &next, now, expires);
             match self.store.transact(writes).await {
                 Ok(()) => {
                     return Ok(Rotated {
