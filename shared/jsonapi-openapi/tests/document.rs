@@ -23,6 +23,13 @@ fn engine_routes(schema: &Schema) -> BTreeSet<(String, String)> {
         for (method, kind, _) in &ROUTES {
             let rels: Vec<Option<&str>> = match kind {
                 PathKind::List | PathKind::Item => vec![None],
+                // A declared sub-resource has a related path of its own.
+                PathKind::Related => ty
+                    .relationships
+                    .keys()
+                    .chain(ty.subresources.keys())
+                    .map(|r| Some(r.as_str()))
+                    .collect(),
                 _ => ty.relationships.keys().map(|r| Some(r.as_str())).collect(),
             };
             for rel in rels {
