@@ -52,8 +52,11 @@ try {
   await page.locator(".modal-ux .close-modal").click();
   step("a token from /oauth2-token");
 
-  // Runs an operation from the page; its status, shown body, and the request it sent.
-  async function execute(operationId, fill) {
+  // Runs an operation from the page (opening its type first: types start folded); its status,
+  // shown body, and the request it sent.
+  async function execute(type, operationId, fill) {
+    const tag = page.locator(`#operations-tag-${type}`);
+    if ((await tag.getAttribute("data-is-open")) !== "true") await tag.click();
     const op = page.locator(`[id$="-${operationId}"]`).first();
     await op.locator(".opblock-summary").click();
     if (fill) await fill(op);
@@ -66,7 +69,7 @@ try {
     return { op, status: (await status.innerText()).trim(), body: shown ? JSON.parse(shown) : null, request };
   }
 
-  const list = await execute("get-list-categories");
+  const list = await execute("categories", "get-list-categories");
   check(list.status === "200", `GET list: ${list.status}`);
   check(Array.isArray(list.body.data) && list.body.data.length > 0, "GET list: no categories shown");
   const headers = await list.request.allHeaders();
@@ -76,14 +79,14 @@ try {
   check(options.includes("totalCount"), `X-Include is not offered: ${options}`);
   step(`GET /api/categories from the page: 200, ${list.body.data.length} categories, Accept and X-Include offered`);
 
-  const created = await execute("create-categories");
+  const created = await execute("categories", "create-categories");
   check(created.status === "201", `POST: ${created.status} ${JSON.stringify(created.body)}`);
   check(created.body.data.type === "categories", "POST: no category shown");
   const posted = await created.request.allHeaders();
   check(posted["content-type"] === MT && posted.accept === MT, `POST headers: ${JSON.stringify(posted)}`);
   step(`POST /api/categories from the page (its example body): 201, id ${created.body.data.id}`);
 
-  const error = await execute("get-products-item", async (op) => {
+  const error = await execute("products", "get-products-item", async (op) => {
     await op.locator('tr[data-param-name="id"] input').fill("999999");
   });
   check(error.status === "404", `the missing product: ${error.status}`);
