@@ -50,7 +50,7 @@ fn files_are_imported_with_or_without_a_server_and_a_refused_one_stores_nothing(
         "{out}"
     );
 
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data, "--seed"]);
+    let server = ServerProcess::start_seeded(data);
     let credentials = server.dev_client().expect("the development client");
 
     // NDJSON while the server holds the folder: the server imports it.

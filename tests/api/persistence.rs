@@ -151,7 +151,7 @@ fn a_kill_loses_no_acknowledged_create() {
 
     let data = tempfile::tempdir().expect("a data folder");
     let data_arg = data.path().to_str().expect("a UTF-8 path");
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let server = ServerProcess::start_seeded(data_arg);
     let client = server
         .dev_client()
         .expect("--seed prints the development client");

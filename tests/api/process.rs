@@ -11,7 +11,7 @@ use jsonapi_tests::{ApiClient, json};
 fn the_binary_serves_requests_and_exits_cleanly_on_sigterm() {
     let data = tempfile::tempdir().expect("a data folder");
     let data_arg = data.path().to_str().expect("a UTF-8 path");
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let server = ServerProcess::start_seeded(data_arg);
     let client = server
         .dev_client()
         .expect("--seed prints the development client");
@@ -73,7 +73,7 @@ fn the_binary_exits_cleanly_on_sigint_and_keeps_its_data() {
         .build()
         .expect("a runtime");
 
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let server = ServerProcess::start_seeded(data_arg);
     let client = server
         .dev_client()
         .expect("--seed prints the development client");
@@ -94,7 +94,7 @@ fn the_binary_exits_cleanly_on_sigint_and_keeps_its_data() {
         "exit status {status}; stderr:\n{stderr}"
     );
 
-    let server = ServerProcess::start(&["--listen", "127.0.0.1:0", "--data", data_arg, "--seed"]);
+    let server = ServerProcess::start_seeded(data_arg);
     // The client made at the first start is kept, its secret not shown again.
     assert_eq!(server.dev_client(), None);
     runtime.block_on(async {

@@ -93,6 +93,12 @@ impl ServerProcess {
         Self::start_with_env(args, &[])
     }
 
+    /// A server on a free loopback port over the data folder `data`, with `--seed` (which
+    /// prints the development client it makes on a first start: [`Self::dev_client`]).
+    pub fn start_seeded(data: &str) -> Self {
+        Self::start(&["--listen", "127.0.0.1:0", "--data", data, "--seed"])
+    }
+
     /// [`ServerProcess::start`] with extra environment variables (e.g. `RUST_LOG`).
     ///
     /// # Panics
