@@ -89,7 +89,15 @@ impl<S: Store> Engine<S> {
         if writes.is_empty() {
             return Ok(staged);
         }
-        match limits::check_transaction(&writes) {
+        // A batch unit's writes (with its record) may be grouped past the common limit on a
+        // store that takes more: such a group is never a request's, and is written unit by
+        // unit when it fails.
+        let max_writes = if records.is_empty() {
+            limits::MAX_TRANSACTION_WRITES
+        } else {
+            self.store.max_grouped_writes()
+        };
+        match limits::check_transaction_of(&writes, max_writes) {
             Ok(()) => {}
             // Only a synchronous batch is written in steps: its answer waits for the whole
             // change, and nothing else (a unit record, an `If-Match`) must be written with it.
@@ -114,8 +122,13 @@ impl<S: Store> Engine<S> {
         let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
         let outcome = if dry_run {
             self.check_conditions(&writes).await
-        } else {
+        } else if records.is_empty() {
             self.store.transact(writes).await
+        } else {
+            // A batch unit's writes come with its record: until its chunk's end (a durable
+            // write) says the chunk is done, a crash that lost them lost the record too, and
+            // the chunk's next run writes the unit again. So they need not be synced now.
+            self.store.transact_deferred(writes).await
         };
         match outcome {
             Ok(()) if dry_run => Ok(staged),
