@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::layout;
-use super::operation::{Counts, LIFETIME_SECS, Record, Status, operation_url};
+use super::operation::{Counts, Record, Status, expires_at, operation_url};
 use super::reads::now_ms;
 use super::units::{Unit, chunks, units};
 use crate::document::Batch;
@@ -35,11 +35,11 @@ impl<S: Store> Engine<S> {
         let (data, included) = raw_items(body)?;
         let id = self.store.allocate(&layout::sequence_key(), 1).await?;
         let now = time::OffsetDateTime::now_utc();
-        let expires_at = now.unix_timestamp() + LIFETIME_SECS;
+        let expires_at = expires_at(&self.schema, now);
         let groups = chunks(
             units(&batch.primary, &batch.included),
-            self.schema.api.batch.chunk_size,
-            self.schema.api.batch.included_chunk_size,
+            ty.batch.chunk_size,
+            ty.batch.included_chunk_size,
         );
         for (n, units) in groups.iter().enumerate() {
             let item = chunk_item(
