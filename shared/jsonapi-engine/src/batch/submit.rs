@@ -56,16 +56,7 @@ impl<S: Store> Engine<S> {
         let record = self
             .store_operation(id, &ty.name, owner, groups.len(), now, expires_at)
             .await?;
-        let url = operation_url(&ctx.api_url, id);
-        let links = ctx.hateoas.then_some(ctx.api_url.as_str());
-        let mut response = ApiResponse::document(
-            StatusCode::ACCEPTED,
-            &render::document(record.resource(links, now_ms()), None, None),
-        );
-        if let Ok(v) = HeaderValue::from_str(&url) {
-            response.headers.insert(CONTENT_LOCATION, v);
-        }
-        Ok(response)
+        Ok(accepted(ctx, &record))
     }
 
     /// Stores a new chunk of an operation (an operation's chunks are stored before its
@@ -125,6 +116,21 @@ impl<S: Store> Engine<S> {
         self.batch_queue.notify_one();
         Ok(record)
     }
+}
+
+/// The answer to a batch that goes on as an operation: 202, the operation and its URL in
+/// `Content-Location`.
+pub(crate) fn accepted(ctx: &Ctx, record: &Record) -> ApiResponse {
+    let url = operation_url(&ctx.api_url, record.id);
+    let links = ctx.hateoas.then_some(ctx.api_url.as_str());
+    let mut response = ApiResponse::document(
+        StatusCode::ACCEPTED,
+        &render::document(record.resource(links, now_ms()), None, None),
+    );
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        response.headers.insert(CONTENT_LOCATION, v);
+    }
+    response
 }
 
 /// The `data` and `included` items of a batch body as written (numbers keep every digit).
