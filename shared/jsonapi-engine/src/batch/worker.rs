@@ -518,7 +518,15 @@ impl<S: Store> Engine<S> {
                 .unwrap_or_default()),
             // A store that fails is tried again later; the items' own problems are reported.
             Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
-            Err(errors) => {
+            Err(mut errors) => {
+                // An error that names no place in the unit is its first item's: a unit whose
+                // writes exceed one store transaction (100 actions, 4 MB) is refused whole,
+                // never cut in parts that could be half applied.
+                if let Some(first) = data.first() {
+                    for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
+                        e.source = Some(Source::Pointer(first.pointer.clone()));
+                    }
+                }
                 let counts = Counts {
                     read,
                     error: errors.0.len() as u64,
