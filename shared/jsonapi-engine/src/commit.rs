@@ -89,13 +89,13 @@ impl<S: Store> Engine<S> {
         if writes.is_empty() {
             return Ok(staged);
         }
-        // A batch unit's writes (with its record) may be grouped past the common limit on a
-        // store that takes more: such a group is never a request's, and is written unit by
-        // unit when it fails.
-        let max_writes = if records.is_empty() {
-            limits::MAX_TRANSACTION_WRITES
-        } else {
+        // A group of batch units (one record each) may pass the common limit on a store that
+        // takes more: no request made it, and it is written unit by unit when it fails. A
+        // single unit is held to the common limit, so that every store refuses the same units.
+        let max_writes = if records.len() > 1 && self.each_fits_alone(&staged) {
             self.store.max_grouped_writes()
+        } else {
+            limits::MAX_TRANSACTION_WRITES
         };
         match limits::check_transaction_of(&writes, max_writes) {
             Ok(()) => {}
@@ -144,6 +144,16 @@ impl<S: Store> Engine<S> {
             Err(StoreError::Conflict) => Err(CommitError::Stale(None)),
             Err(e) => Err(CommitError::Rejected(e.into())),
         }
+    }
+
+    /// Whether each resource's own writes, with a unit record, fit one transaction of the
+    /// common limit: a group of one-item units past that limit holds no unit that a store
+    /// keeping it would refuse.
+    fn each_fits_alone(&self, staged: &ChangeSet) -> bool {
+        staged.changes().all(|c| {
+            resource::writes_for(&self.schema, c.before.as_ref(), c.after.as_ref()).len()
+                < limits::MAX_TRANSACTION_WRITES
+        })
     }
 
     /// The changes as they are written: versions bumped and timestamps set on every resource

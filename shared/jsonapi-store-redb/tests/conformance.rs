@@ -31,10 +31,22 @@ async fn deferred_writes_are_visible_and_kept_across_a_reopen() {
                 .await
                 .expect("a deferred write");
         }
-        assert!(store.get(&Key::new("p", "049")).await.expect("a read").is_some());
+        assert!(
+            store
+                .get(&Key::new("p", "049"))
+                .await
+                .expect("a read")
+                .is_some()
+        );
         let again = store.transact_deferred(vec![put("007".into())]).await;
-        assert!(matches!(again, Err(StoreError::ConditionFailed { index: 0 })));
-        let first = store.allocate(&Key::new("c", "seq"), 10).await.expect("taken");
+        assert!(matches!(
+            again,
+            Err(StoreError::ConditionFailed { index: 0 })
+        ));
+        let first = store
+            .allocate(&Key::new("c", "seq"), 10)
+            .await
+            .expect("taken");
         assert_eq!(first, 1);
     }
     let store = RedbStore::open(dir.path()).expect("the store opens again");
@@ -43,6 +55,9 @@ async fn deferred_writes_are_visible_and_kept_across_a_reopen() {
         .await
         .expect("a query");
     assert_eq!(page.items.len(), 50);
-    let next = store.allocate(&Key::new("c", "seq"), 1).await.expect("taken");
+    let next = store
+        .allocate(&Key::new("c", "seq"), 1)
+        .await
+        .expect("taken");
     assert_eq!(next, 11, "the counter's values are not handed out again");
 }

@@ -656,22 +656,30 @@ impl<S: Store> Engine<S> {
 const WRITES_PER_ITEM: usize = 16;
 
 /// The end of the group of units starting at `start`: the units after it not applied yet, up
-/// to `max_items` items (a unit larger than that is a group of its own).
+/// to `max_items` items (a unit larger than that is a group of its own). In a group past the
+/// common transaction limit only units of one item are grouped (each resource's writes are
+/// held to the common limit when such a group is written): a unit of more is a group of its
+/// own, refused on every store alike when it needs more than one transaction.
 fn group_end(
     units: &[(Vec<usize>, Vec<usize>)],
     done: &HashMap<usize, Counts>,
     start: usize,
     max_items: usize,
 ) -> usize {
+    let past_common = max_items > limits::MAX_TRANSACTION_WRITES / WRITES_PER_ITEM;
     let mut items = 0;
     let mut end = start;
     while let Some((d, i)) = units.get(end) {
         let size = d.len() + i.len();
-        if done.contains_key(&end) || (end > start && items + size > max_items) {
+        let alone = past_common && size > 1;
+        if done.contains_key(&end) || (end > start && (alone || items + size > max_items)) {
             break;
         }
         items += size;
         end += 1;
+        if alone {
+            break;
+        }
     }
     end
 }
