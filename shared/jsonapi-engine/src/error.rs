@@ -106,6 +106,8 @@ pub mod title {
     pub const HEADER_FIELDS_TOO_LARGE: &str = "request header fields too large http exception";
     /// A 500: the cause is logged, never shown.
     pub const RUNTIME: &str = "runtime exception";
+    /// An asynchronous operation could not process an item (the model's wording).
+    pub const ASYNC_OPERATION: &str = "async operation exception";
 }
 
 impl ApiError {
