@@ -165,6 +165,23 @@ impl ApiError {
         )
     }
 
+    /// A 409: the resource object at `resource` (a pointer) creates a resource that exists.
+    pub fn exists(resource: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            title::CONFLICT,
+            "The entity already exists.",
+        )
+        .at(format!("{resource}/id"))
+    }
+
+    /// A 400: another resource holds the value of the unique attribute `field` of the resource
+    /// object at `resource` (a pointer).
+    pub fn value_used(resource: &str, field: &str) -> Self {
+        Self::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+            .at(format!("{resource}/attributes/{field}"))
+    }
+
     /// A 500 whose cause goes to the log, never to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error.message = %cause, "internal error");
