@@ -5,15 +5,19 @@
 //! `"*": ["ALL"]` does); to anyone else it does not exist.
 
 use jsonapi_auth::Permission;
-use jsonapi_config::ASYNC_OPERATIONS_SEGMENT;
+use jsonapi_config::{ASYNC_OPERATIONS_SEGMENT, Schema};
 use jsonapi_store::Item;
 use serde_json::{Map, Value, json};
 
 use crate::auth::access::Access;
 use crate::routing::encode_segment;
 
-/// How long an operation is kept after it was started (the model's `lifetime`).
-pub(crate) const LIFETIME_SECS: i64 = 30 * 24 * 3600;
+/// The epoch second after which an operation started `now` is deleted (`api.batch.lifetime`,
+/// the model's `lifetime`).
+pub(crate) fn expires_at(schema: &Schema, now: time::OffsetDateTime) -> i64 {
+    now.unix_timestamp()
+        .saturating_add(i64::try_from(schema.api.operation_lifetime).unwrap_or(i64::MAX))
+}
 
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +136,8 @@ pub(crate) struct Record {
     pub(crate) finished_ms: Option<i64>,
     pub(crate) chunks: usize,
     pub(crate) done_chunks: usize,
+    /// Chunks ended without being applied, their runs having failed too often.
+    pub(crate) given_up: usize,
     pub(crate) counts: Counts,
     /// The epoch second after which the operation is deleted.
     pub(crate) expires_at: i64,
@@ -151,6 +157,7 @@ impl Record {
             "finishedMs": self.finished_ms,
             "chunks": self.chunks,
             "doneChunks": self.done_chunks,
+            "givenUpChunks": self.given_up,
             "summary": self.counts.to_json(),
             "expiresAt": self.expires_at,
         });
@@ -179,6 +186,9 @@ impl Record {
             finished_ms: int("finishedMs"),
             chunks: usize::try_from(int("chunks")?).ok()?,
             done_chunks: usize::try_from(int("doneChunks")?).ok()?,
+            given_up: int("givenUpChunks")
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0),
             counts: Counts::from_json(a.get("summary")?),
             expires_at: int("expiresAt")?,
         })
