@@ -25,7 +25,7 @@ use crate::values;
 const MAX_PAUSE_MS: u64 = 64;
 
 /// How many sequence ids one store round trip reserves.
-const SEQUENCE_BLOCK: u64 = 16;
+pub const SEQUENCE_BLOCK: u64 = 16;
 
 impl<S: Store> Engine<S> {
     /// The next id of a sequence. Ids are reserved from the store in blocks, so most creates
@@ -241,6 +241,15 @@ impl<S: Store> Engine<S> {
         }
         merge_unique_items(&mut writes, &mut origins)?;
         Ok((writes, origins))
+    }
+
+    /// The store writes that would commit `changes`, without writing anything: for tools
+    /// that model the store's load (`infra/bench`'s hot-partition simulation). `None` when
+    /// the change set claims one unique value twice.
+    pub fn planned_writes(&self, changes: &ChangeSet) -> Option<Vec<Write>> {
+        self.transaction_writes(changes, &[], &[])
+            .ok()
+            .map(|(writes, _)| writes)
     }
 
     /// The first condition of a transaction that does not hold now, as the store would report
