@@ -545,23 +545,15 @@ impl<S: Store> Engine<S> {
                     Some(Source::Pointer(p)) => Some(chunk.original_pointer(p)),
                     _ => None,
                 };
-                let attrs = json!({
-                    "chunk": chunk_n + 1,
-                    "n": errors_before + k + 1,
-                    "status": e.status.as_u16(),
-                    "title": e.title,
-                    "detail": e.detail,
-                    "pointer": pointer,
-                    "expiresAt": chunk.expires_at,
-                });
                 Write::Put {
-                    item: Item {
-                        key: layout::error_key(op, chunk_n, unit, k),
-                        attrs: match attrs {
-                            Value::Object(m) => m,
-                            _ => Map::new(),
-                        },
-                    },
+                    item: error_item(
+                        layout::error_key(op, chunk_n, unit, k),
+                        chunk_n,
+                        errors_before + k,
+                        e,
+                        pointer,
+                        chunk.expires_at,
+                    ),
                     condition: None,
                 }
             })
@@ -658,6 +650,34 @@ fn unit_attrs(unit: usize, counts: &Counts, expires_at: i64) -> Map<String, Valu
 }
 
 /// The worker writes with the permissions the request was checked for when it was accepted.
+/// An error of an operation as stored: the `n`th (from 0) of chunk `chunk_n`, `pointer`
+/// pointing into the original request or file.
+pub(crate) fn error_item(
+    key: Key,
+    chunk_n: usize,
+    n: usize,
+    error: &ApiError,
+    pointer: Option<String>,
+    expires_at: i64,
+) -> Item {
+    let attrs = json!({
+        "chunk": chunk_n + 1,
+        "n": n + 1,
+        "status": error.status.as_u16(),
+        "title": error.title,
+        "detail": error.detail,
+        "pointer": pointer,
+        "expiresAt": expires_at,
+    });
+    Item {
+        key,
+        attrs: match attrs {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    }
+}
+
 fn worker_ctx() -> Ctx {
     Ctx {
         api_url: String::new(),
