@@ -74,7 +74,14 @@ pub fn template(config: Configuration<'_>) -> Result<String, TemplateError> {
     let auth = schema.api.auth.enabled;
     let mut out = String::new();
     let batches = worker::deploys(schema);
-    text::head(&mut out, file, &jsonapi_config::digest(text), prefix, auth, batches);
+    text::head(
+        &mut out,
+        file,
+        &jsonapi_config::digest(text),
+        prefix,
+        auth,
+        batches,
+    );
     for deployed in functions::deployed(schema) {
         out.push('\n');
         deployed.write(&mut out, schema);

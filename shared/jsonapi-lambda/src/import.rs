@@ -177,7 +177,12 @@ pub async fn handle_import<S: Store>(
         let key = record.s3.object.decoded_key();
         let bucket = record.s3.bucket.name.clone();
         if let Err(why) = import_record(engine, importer, &record, &key).await {
-            tracing::warn!(bucket, key, error = why, "import left to be delivered again");
+            tracing::warn!(
+                bucket,
+                key,
+                error = why,
+                "import left to be delivered again"
+            );
             retry.push(format!("s3://{bucket}/{key}: {why}"));
         }
     }
@@ -197,8 +202,15 @@ async fn import_record<S: Store>(
 ) -> Result<(), String> {
     let bucket = record.s3.bucket.name.as_str();
     let object = &record.s3.object;
-    let Some((ty, format)) = import_target(key).filter(|_| record.event_name.starts_with("ObjectCreated")) else {
-        tracing::warn!(bucket, key, event = record.event_name, "not an import (imports/{{type}}/...): ignored");
+    let Some((ty, format)) =
+        import_target(key).filter(|_| record.event_name.starts_with("ObjectCreated"))
+    else {
+        tracing::warn!(
+            bucket,
+            key,
+            event = record.event_name,
+            "not an import (imports/{{type}}/...): ignored"
+        );
         return Ok(());
     };
     let upload = object.version_id.as_deref().or(object.e_tag.as_deref());
@@ -211,7 +223,12 @@ async fn import_record<S: Store>(
     let claim = match engine.claim_delivery(&names, LEASE).await {
         Ok(Delivery::Claimed(claim)) => claim,
         Ok(Delivery::Imported(operation)) => {
-            tracing::info!(bucket, key, operation, "already imported (a repeated delivery)");
+            tracing::info!(
+                bucket,
+                key,
+                operation,
+                "already imported (a repeated delivery)"
+            );
             return Ok(());
         }
         Ok(Delivery::Busy) => {
@@ -237,7 +254,10 @@ async fn import_record<S: Store>(
             .map_err(|e| format!("operation {operation} stored, but not its claim: {e:?}")),
         Outcome::Skipped(why) => {
             tracing::warn!(bucket, key, reason = why, "nothing imported");
-            engine.release_delivery(&claim).await.map_err(|e| format!("{e:?}"))
+            engine
+                .release_delivery(&claim)
+                .await
+                .map_err(|e| format!("{e:?}"))
         }
         Outcome::Retry(why) => {
             // Given up so that the next delivery imports it; if that fails, the lease lapses.
@@ -259,7 +279,11 @@ async fn read_and_import<S: Store>(
     let object = match importer.s3.get(target).await {
         Ok(object) => object,
         Err(e) if e.is_transient() => return Ok(Outcome::Retry(e.to_string())),
-        Err(e @ S3Error::Refused { status: 404 | 412, .. }) => {
+        Err(
+            e @ S3Error::Refused {
+                status: 404 | 412, ..
+            },
+        ) => {
             return Ok(Outcome::Skipped(e.to_string()));
         }
         Err(e) => {
@@ -271,7 +295,10 @@ async fn read_and_import<S: Store>(
             return refused_import(engine, bucket, key, ty, owner, refused.into()).await;
         }
     };
-    let owner = object.client.clone().or_else(|| importer.default_client.clone());
+    let owner = object
+        .client
+        .clone()
+        .or_else(|| importer.default_client.clone());
     if let Some(client) = &owner
         && !client_active(engine, client).await?
     {
@@ -287,7 +314,10 @@ async fn read_and_import<S: Store>(
         return refused_import(engine, bucket, key, ty, owner, refused.into()).await;
     }
     let broken = std::sync::Arc::clone(&object.broken);
-    match engine.import(ty, owner.clone(), format, object, &|_| {}).await {
+    match engine
+        .import(ty, owner.clone(), format, object, &|_| {})
+        .await
+    {
         Ok(imported) => {
             tracing::info!(
                 bucket,
@@ -299,9 +329,9 @@ async fn read_and_import<S: Store>(
             );
             Ok(Outcome::Stored(imported.operation))
         }
-        Err(errors) if broken.load(Ordering::SeqCst) => {
-            Ok(Outcome::Retry(format!("the transfer broke off: {errors:?}")))
-        }
+        Err(errors) if broken.load(Ordering::SeqCst) => Ok(Outcome::Retry(format!(
+            "the transfer broke off: {errors:?}"
+        ))),
         Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
         Err(errors) => refused_import(engine, bucket, key, ty, owner, errors).await,
     }
@@ -317,7 +347,11 @@ async fn refused_import<S: Store>(
     errors: ApiErrors,
 ) -> Result<Outcome, ApiErrors> {
     let operation = engine.record_refused_import(ty, owner, &errors).await?;
-    let first = errors.0.first().map(|e| e.detail.clone()).unwrap_or_default();
+    let first = errors
+        .0
+        .first()
+        .map(|e| e.detail.clone())
+        .unwrap_or_default();
     tracing::warn!(
         bucket,
         key,
@@ -356,7 +390,12 @@ mod tests {
             import_target("imports/products/all.json"),
             Some(("products", ImportFormat::Document))
         ));
-        for not_one in ["imports/products", "imports//a.json", "imports/products/", "other/a.json"] {
+        for not_one in [
+            "imports/products",
+            "imports//a.json",
+            "imports/products/",
+            "other/a.json",
+        ] {
             assert!(import_target(not_one).is_none(), "{not_one}");
         }
     }

@@ -43,8 +43,8 @@ use lambda_http::{LambdaEvent, RequestExt, service_fn};
 
 pub use event::{api_request, lambda_response};
 pub use import::{
-    Importer, RetryLater, S3Bucket, S3Entity, S3Event, S3Object, S3Record,
-    handle_import, import_target,
+    Importer, RetryLater, S3Bucket, S3Entity, S3Event, S3Object, S3Record, handle_import,
+    import_target,
 };
 pub use init::InitError;
 pub use jsonapi_engine::Operation;

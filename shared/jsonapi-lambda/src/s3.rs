@@ -179,13 +179,16 @@ impl S3 {
         })
     }
 
-    /// The GetObject request, signed.
+    /// The GetObject request, signed with the environment's credentials.
     fn signed_get(&self, object: ObjectRef<'_>) -> Result<http::Request<Empty<Bytes>>, S3Error> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let region = env("AWS_REGION").ok_or_else(|| S3Error::Setup("AWS_REGION is not set".into()))?;
+        let region =
+            env("AWS_REGION").ok_or_else(|| S3Error::Setup("AWS_REGION is not set".into()))?;
         let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
         else {
-            return Err(S3Error::Setup("no AWS credentials in the environment".into()));
+            return Err(S3Error::Setup(
+                "no AWS credentials in the environment".into(),
+            ));
         };
         let path = utf8_percent_encode(object.key, KEY_PATH);
         let mut url = match &self.endpoint {
@@ -203,33 +206,49 @@ impl S3 {
         let mut request = builder
             .body(Empty::new())
             .map_err(|e| S3Error::Setup(format!("unusable URL {url}: {e}")))?;
-        let identity =
-            Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "environment").into();
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| S3Error::Setup(e.to_string()))?
-            .into();
-        let headers = request
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-        let signable = SignableRequest::new("GET", &url, headers, SignableBody::Bytes(&[]))
-            .map_err(|e| S3Error::Setup(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| S3Error::Setup(e.to_string()))?
-            .into_parts();
-        instructions.apply_to_request_http1x(&mut request);
+        let credentials =
+            Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "environment");
+        sign_s3(&mut request, credentials, &region, SystemTime::now())?;
         Ok(request)
     }
+}
+
+/// Signs a bodiless S3 request (SigV4, the headers it carries included, the empty payload's
+/// hash in `x-amz-content-sha256` as S3 requires).
+fn sign_s3<B>(
+    request: &mut http::Request<B>,
+    credentials: Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<(), S3Error> {
+    let unusable = |e: &dyn std::fmt::Display| S3Error::Setup(format!("cannot sign: {e}"));
+    let identity = credentials.into();
+    let mut settings = SigningSettings::default();
+    // S3 takes the path as sent (not encoded twice, not normalised).
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| unusable(&e))?
+        .into();
+    let url = request.uri().to_string();
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+    let signable = SignableRequest::new("GET", &url, headers, SignableBody::Bytes(&[]))
+        .map_err(|e| unusable(&e))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| unusable(&e))?
+        .into_parts();
+    instructions.apply_to_request_http1x(request);
+    Ok(())
 }
 
 impl Read for Object {
@@ -256,9 +275,37 @@ mod tests {
 
     #[test]
     fn the_error_code_is_read_from_the_xml_document() {
-        let body = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>x</Message></Error>";
+        let body =
+            "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>x</Message></Error>";
         assert_eq!(error_code(body), "NoSuchKey");
         assert_eq!(error_code(""), "(no error code)");
+    }
+
+    /// The example of AWS's S3 SigV4 documentation ("Example: GET Object", in "Signature
+    /// Calculations for the Authorization Header: Transferring Payload in a Single Chunk"),
+    /// whose signature is published.
+    #[test]
+    fn a_get_is_signed_as_awss_documented_example() {
+        let mut request = http::Request::get("https://examplebucket.s3.amazonaws.com/test.txt")
+            .header("range", "bytes=0-9")
+            .body(())
+            .unwrap();
+        let credentials = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        );
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_369_353_600);
+        sign_s3(&mut request, credentials, "us-east-1", at).expect("signed");
+        let authorization = request.headers()["authorization"].to_str().unwrap();
+        assert_eq!(
+            authorization,
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
     }
 
     #[test]

@@ -63,11 +63,7 @@ impl<S: Store> Engine<S> {
             hash.update((name.len() as u64).to_be_bytes());
             hash.update(name.as_bytes());
         }
-        let digest: String = hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let now = now_ms() / 1000;
         let claim = Claim {
             digest,
@@ -139,7 +135,7 @@ impl<S: Store> Engine<S> {
         let stamp = values::format_datetime(now);
         let errors_written = errors.0.iter().enumerate().map(|(k, e)| {
             let pointer = match &e.source {
-                Some(Source::Pointer(p)) => Some(p.clone()),
+                Some(Source::Pointer(p)) => Some(p.as_str()),
                 _ => None,
             };
             let key = layout::error_key(id, 0, 0, k);

@@ -551,7 +551,7 @@ impl<S: Store> Engine<S> {
                         chunk_n,
                         errors_before + k,
                         e,
-                        pointer,
+                        pointer.as_deref(),
                         chunk.expires_at,
                     ),
                     condition: None,
@@ -657,7 +657,7 @@ pub(crate) fn error_item(
     chunk_n: usize,
     n: usize,
     error: &ApiError,
-    pointer: Option<String>,
+    pointer: Option<&str>,
     expires_at: i64,
 ) -> Item {
     let attrs = json!({
