@@ -40,7 +40,7 @@ async fn submit(api: &ApiClient, ty: &str, body: &Value) -> String {
 }
 
 /// Polls an operation until it is finished.
-async fn finished(api: &ApiClient, path: &str) -> Value {
+pub(crate) async fn finished(api: &ApiClient, path: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let r = api.get(path).await;
@@ -56,13 +56,13 @@ async fn finished(api: &ApiClient, path: &str) -> Value {
     }
 }
 
-fn summary(op: &Value, counter: &str) -> u64 {
+pub(crate) fn summary(op: &Value, counter: &str) -> u64 {
     op["attributes"]["summary"][counter]
         .as_u64()
         .unwrap_or_else(|| panic!("no summary.{counter}: {op}"))
 }
 
-async fn errors(api: &ApiClient, path: &str) -> TestResponse {
+pub(crate) async fn errors(api: &ApiClient, path: &str) -> TestResponse {
     let r = api.get(&format!("{path}/errors?page%5Bsize%5D=-1")).await;
     r.assert_status(200);
     r
@@ -269,4 +269,52 @@ async fn a_restart_resumes_unfinished_operations_without_doubling_anything() {
     skus.sort_unstable();
     skus.dedup();
     assert_eq!(skus.len(), 60, "no product was created twice");
+}
+
+#[tokio::test]
+async fn a_unit_past_one_store_transaction_is_refused_with_its_item_pointed_at() {
+    let app = TestApp::spawn().await;
+    // A category with 12 new products linked to it is one unit of ~170 store writes (each
+    // product is its item, its unique sku, its list and index entries): one transaction
+    // holds 100. The unit is refused whole; the category after it is written.
+    let products: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({ "type": "products", "lid": format!("p{i}"),
+                    "attributes": crate::fixtures::product_attributes(&format!("HEAVY-{i}")),
+                    "relationships": { "category": { "data": { "type": "categories", "lid": "heavy" } } } })
+        })
+        .collect();
+    let body = json!({
+        "data": [
+            { "type": "categories", "lid": "heavy", "attributes": { "name": "Heavy" } },
+            { "type": "categories", "attributes": { "name": "Light" } },
+        ],
+        "included": products,
+    });
+    let path = submit(&app, "categories", &body).await;
+    let op = finished(&app, &path).await;
+    assert_eq!(op["attributes"]["status"], "success", "{op}");
+    assert_eq!(summary(&op, "readCount"), 2);
+    assert_eq!(summary(&op, "createCount"), 1);
+    assert_eq!(summary(&op, "errorCount"), 1);
+    let r = errors(&app, &path).await;
+    let list = r.json()["data"].as_array().expect("errors").clone();
+    assert_eq!(list.len(), 1, "{}", r.describe());
+    let error = &list[0]["attributes"];
+    assert_eq!(error["status"], 400);
+    assert_eq!(error["title"], "request data constraint");
+    assert_eq!(error["source"]["pointer"], "/data/0");
+    let detail = error["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("one transaction holds at most 100"),
+        "{detail}"
+    );
+    let names: Vec<Value> = app
+        .list_all("categories")
+        .await
+        .iter()
+        .map(|c| attr(c, "name").clone())
+        .collect();
+    assert_eq!(names, [json!("Light")]);
+    assert!(app.list_all("products").await.is_empty());
 }

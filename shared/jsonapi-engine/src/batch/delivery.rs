@@ -15,16 +15,16 @@
 
 use std::time::Duration;
 
-use jsonapi_store::{Condition, Item, Store, StoreError, Write, limits};
+use jsonapi_store::{Condition, Item, Store, StoreError, Write};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::layout;
-use super::operation::{Counts, LIFETIME_SECS, Record, Status};
+use super::operation::{Counts, Record, Status, expires_at};
 use super::reads::now_ms;
-use super::worker::error_item;
+use super::worker::ErrorPlace;
 use crate::engine::Engine;
-use crate::error::{ApiErrors, ApiResult, Source};
+use crate::error::{ApiErrors, ApiResult};
 use crate::values;
 
 /// The S3 keys that are imports: `imports/{type}/...` (the template's bucket notifies the
@@ -131,24 +131,17 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<u64> {
         let id = self.store.allocate(&layout::sequence_key(), 1).await?;
         let now = time::OffsetDateTime::now_utc();
-        let expires_at = now.unix_timestamp() + LIFETIME_SECS;
+        let expires_at = expires_at(&self.schema, now);
         let stamp = values::format_datetime(now);
-        let errors_written = errors.0.iter().enumerate().map(|(k, e)| {
-            let pointer = match &e.source {
-                Some(Source::Pointer(p)) => Some(p.as_str()),
-                _ => None,
-            };
-            let key = layout::error_key(id, 0, 0, k);
-            Write::Put {
-                item: error_item(key, 0, k, e, pointer, expires_at),
-                condition: None,
-            }
-        });
         // Errors first: the record is what makes the operation visible.
-        let writes: Vec<Write> = errors_written.collect();
-        for batch in writes.chunks(limits::MAX_TRANSACTION_WRITES) {
-            self.store.transact(batch.to_vec()).await?;
-        }
+        let place = ErrorPlace {
+            op: id,
+            chunk: 0,
+            unit: 0,
+            before: 0,
+            expires_at,
+        };
+        self.store_errors(&place, errors).await?;
         let at = now_ms();
         let record = Record {
             id,
@@ -196,7 +189,7 @@ impl<S: Store> Engine<S> {
             attrs.insert("operation".into(), op.into());
         }
         // Kept as long as the operation it names.
-        let expires_at = now_ms() / 1000 + LIFETIME_SECS;
+        let expires_at = expires_at(&self.schema, time::OffsetDateTime::now_utc());
         attrs.insert(layout::EXPIRES_AT.into(), expires_at.into());
         let put = Write::Put {
             item: Item {

@@ -65,6 +65,16 @@ impl Chunk {
         })
     }
 
+    /// Errors of the chunk's items, their pointers into the original request.
+    fn in_request(&self, mut errors: ApiErrors) -> ApiErrors {
+        for e in &mut errors.0 {
+            if let Some(Source::Pointer(p)) = &e.source {
+                e.source = Some(Source::Pointer(self.original_pointer(p)));
+            }
+        }
+        errors
+    }
+
     /// A pointer into the chunk as a pointer into the original request.
     fn original_pointer(&self, pointer: &str) -> String {
         let mut parts = pointer.splitn(4, '/');
@@ -508,15 +518,29 @@ impl<S: Store> Engine<S> {
                 .unwrap_or_default()),
             // A store that fails is tried again later; the items' own problems are reported.
             Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
-            Err(errors) => {
+            Err(mut errors) => {
+                // An error that names no place in the unit is its first item's: a unit whose
+                // writes exceed one store transaction (100 actions, 4 MB) is refused whole,
+                // never cut in parts that could be half applied.
+                if let Some(first) = data.first() {
+                    for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
+                        e.source = Some(Source::Pointer(first.pointer.clone()));
+                    }
+                }
                 let counts = Counts {
                     read,
                     error: errors.0.len() as u64,
                     aggregate_ms: elapsed(),
                     ..Counts::default()
                 };
-                self.store_errors(op, chunk_n, unit, chunk, &errors, errors_before)
-                    .await?;
+                let place = ErrorPlace {
+                    op,
+                    chunk: chunk_n,
+                    unit,
+                    before: errors_before,
+                    expires_at: chunk.expires_at,
+                };
+                self.store_errors(&place, &chunk.in_request(errors)).await?;
                 match self.store.transact(vec![put(&counts)]).await {
                     // Another run of the chunk recorded the unit first.
                     Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(counts),
@@ -526,15 +550,12 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Stores a unit's errors (keyed by their place, so storing them again changes nothing).
-    async fn store_errors(
+    /// Stores a unit's errors, their pointers into the original request (keyed by their
+    /// place, so storing them again changes nothing).
+    pub(crate) async fn store_errors(
         &self,
-        op: u64,
-        chunk_n: usize,
-        unit: usize,
-        chunk: &Chunk,
+        place: &ErrorPlace,
         errors: &ApiErrors,
-        errors_before: usize,
     ) -> ApiResult<()> {
         let writes: Vec<Write> = errors
             .0
@@ -542,18 +563,26 @@ impl<S: Store> Engine<S> {
             .enumerate()
             .map(|(k, e)| {
                 let pointer = match &e.source {
-                    Some(Source::Pointer(p)) => Some(chunk.original_pointer(p)),
+                    Some(Source::Pointer(p)) => Some(p.as_str()),
                     _ => None,
                 };
+                let attrs = json!({
+                    "chunk": place.chunk + 1,
+                    "n": place.before + k + 1,
+                    "status": e.status.as_u16(),
+                    "title": e.title,
+                    "detail": e.detail,
+                    "pointer": pointer,
+                    "expiresAt": place.expires_at,
+                });
                 Write::Put {
-                    item: error_item(
-                        layout::error_key(op, chunk_n, unit, k),
-                        chunk_n,
-                        errors_before + k,
-                        e,
-                        pointer.as_deref(),
-                        chunk.expires_at,
-                    ),
+                    item: Item {
+                        key: layout::error_key(place.op, place.chunk, place.unit, k),
+                        attrs: match attrs {
+                            Value::Object(m) => m,
+                            _ => Map::new(),
+                        },
+                    },
                     condition: None,
                 }
             })
@@ -640,6 +669,16 @@ fn group_end(
     end
 }
 
+/// Where a unit's errors are stored: their operation, chunk and unit, how many errors the
+/// chunk reported before them (they are numbered in their chunk), and when they expire.
+pub(crate) struct ErrorPlace {
+    pub(crate) op: u64,
+    pub(crate) chunk: usize,
+    pub(crate) unit: usize,
+    pub(crate) before: usize,
+    pub(crate) expires_at: i64,
+}
+
 /// What a unit's record holds: its place and counters.
 fn unit_attrs(unit: usize, counts: &Counts, expires_at: i64) -> Map<String, Value> {
     let mut attrs = Map::new();
@@ -650,34 +689,6 @@ fn unit_attrs(unit: usize, counts: &Counts, expires_at: i64) -> Map<String, Valu
 }
 
 /// The worker writes with the permissions the request was checked for when it was accepted.
-/// An error of an operation as stored: the `n`th (from 0) of chunk `chunk_n`, `pointer`
-/// pointing into the original request or file.
-pub(crate) fn error_item(
-    key: Key,
-    chunk_n: usize,
-    n: usize,
-    error: &ApiError,
-    pointer: Option<&str>,
-    expires_at: i64,
-) -> Item {
-    let attrs = json!({
-        "chunk": chunk_n + 1,
-        "n": n + 1,
-        "status": error.status.as_u16(),
-        "title": error.title,
-        "detail": error.detail,
-        "pointer": pointer,
-        "expiresAt": expires_at,
-    });
-    Item {
-        key,
-        attrs: match attrs {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        },
-    }
-}
-
 fn worker_ctx() -> Ctx {
     Ctx {
         api_url: String::new(),
