@@ -13,6 +13,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/jsonapi-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n== %s\n' "$*"; }
+# A loopback port nothing listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 step "format"
 cargo fmt --all -- --check
@@ -22,14 +24,14 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "DynamoDB Local"
 bash infra/dynamodb/local.sh install
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 bash infra/dynamodb/local.sh start "$port"
 trap 'bash infra/dynamodb/local.sh stop "$port" || true' EXIT
 export JSONAPI_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
 step "a local S3 (moto's server mode), for the import function's end-to-end tests"
 bash infra/s3/local.sh install
-s3_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+s3_port=$(free_port)
 bash infra/s3/local.sh start "$s3_port"
 trap 'bash infra/dynamodb/local.sh stop "$port" || true; bash infra/s3/local.sh stop "$s3_port" || true' EXIT
 export JSONAPI_S3_ENDPOINT="http://127.0.0.1:$s3_port"

@@ -402,6 +402,19 @@ fn grants_of(id: &str, f: &Value) -> Granted {
     out
 }
 
+/// What a function whose statements also name other resources than the table may do with
+/// the table, and those other statements.
+fn grants_and_others<'f>(id: &str, f: &'f Value) -> (Granted, Vec<&'f Value>) {
+    let statements = f["Properties"]["Policies"][0]["Statement"]
+        .as_array()
+        .expect("statements");
+    let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
+    let (on_table, elsewhere): (Vec<&Value>, Vec<&Value>) =
+        statements.iter().partition(|s| s["Resource"] == table);
+    let policy = json!({"Properties": {"Policies": [{"Statement": on_table}]}});
+    (grants_of(id, &policy), elsewhere)
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -707,14 +720,7 @@ fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_onl
         let (id, f) = (&id, &f);
         // Its table rights: those of any write (a batch's items may touch any type), the
         // private signing key denied as to every function but the token one.
-        let statements = f["Properties"]["Policies"][0]["Statement"]
-            .as_array()
-            .expect("statements");
-        let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
-        let (on_table, elsewhere): (Vec<&Value>, Vec<&Value>) =
-            statements.iter().partition(|s| s["Resource"] == table);
-        let policy = json!({"Properties": {"Policies": [{"Statement": on_table}]}});
-        let granted = grants_of(id, &policy);
+        let (granted, elsewhere) = grants_and_others(id, f);
         let every: BTreeSet<String> = READ.iter().chain(&WRITE).map(|a| (*a).to_owned()).collect();
         assert_eq!(granted.table, every, "{id}");
         assert!(granted.partitions.is_empty(), "{id}");
@@ -830,14 +836,7 @@ fn the_import_bucket_is_private_and_notifies_the_import_function_which_may_only_
         );
         // Its table rights: connect; the operations' items and the uploads' claims; clients
         // read. Nothing on the whole table, so no resource of any type.
-        let statements = f["Properties"]["Policies"][0]["Statement"]
-            .as_array()
-            .expect("statements");
-        let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
-        let (on_table, elsewhere): (Vec<&Value>, Vec<&Value>) =
-            statements.iter().partition(|s| s["Resource"] == table);
-        let policy = json!({"Properties": {"Policies": [{"Statement": on_table}]}});
-        let granted = grants_of(id, &policy);
+        let (granted, elsewhere) = grants_and_others(id, f);
         assert_eq!(
             granted.table,
             BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),
