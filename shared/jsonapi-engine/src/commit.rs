@@ -283,22 +283,9 @@ impl<S: Store> Engine<S> {
             let contended = match attempt().await {
                 Err(CommitError::Stale(contended)) => contended,
                 Err(CommitError::Rejected(e)) => return Err(e),
-                Err(CommitError::Exists { .. }) => {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        title::CONFLICT,
-                        "The entity already exists.",
-                    )
-                    .at("/data/id")
-                    .into());
-                }
+                Err(CommitError::Exists { .. }) => return Err(ApiError::exists("/data").into()),
                 Err(CommitError::Unique { field, .. }) => {
-                    return Err(ApiError::bad_request(
-                        title::UNIQUE_ENTITY,
-                        "This value is already used.",
-                    )
-                    .at(format!("/data/attributes/{field}"))
-                    .into());
+                    return Err(ApiError::value_used("/data", &field).into());
                 }
                 Ok(v) => return Ok(v),
             };

@@ -11,7 +11,8 @@
 //! - `commit`: writing a change set in one transaction (or a dry run), with retries;
 //!   `intent`: a synchronous batch too large for one transaction, written in steps that stay
 //!   all or nothing (rolled back on failure and after a crash); `membership`: the stamps that let a write condition on who points at a resource;
-//!   `turns`: writers that conflicted on one item take turns.
+//!   `turns`: writers that conflicted on one item take turns; `failpoint`: the test-only
+//!   failures those paths can be told to inject.
 //! - [`request`]: requests, responses, JSON:API content negotiation; [`format`]: which format
 //!   a request speaks (JSON:API or the plain view), the one place that decides; `plain`: the
 //!   plain view, converted to and from JSON:API documents.
@@ -49,6 +50,7 @@ pub mod engine;
 pub mod error;
 pub mod extension;
 pub mod extensions;
+mod failpoint;
 mod filter;
 pub mod format;
 mod intent;
@@ -68,7 +70,7 @@ mod turns;
 mod values;
 
 pub use batch::{
-    BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, Claim, Delivery,
+    BATCH_CHUNK_ATTEMPTS, BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, Claim, Delivery,
     IMPORT_DELIVERY_PARTITION, IMPORTS_PREFIX, ImportFormat, Imported, OPERATIONS_KEY_PREFIX,
     OperationReport, SUMMARY_COUNTERS,
 };

@@ -836,7 +836,7 @@ fn the_import_bucket_is_private_and_notifies_the_import_function_which_may_only_
         );
         // Its table rights: connect; the operations' items and the uploads' claims; clients
         // read. Nothing on the whole table, so no resource of any type.
-        let (granted, elsewhere) = grants_and_others(id, f);
+        let (granted, elsewhere) = grants_and_others(id, &f);
         assert_eq!(
             granted.table,
             BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),

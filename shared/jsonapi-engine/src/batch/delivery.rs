@@ -154,6 +154,7 @@ impl<S: Store> Engine<S> {
             finished_ms: Some(at),
             chunks: 0,
             done_chunks: 0,
+            given_up: 0,
             counts: Counts {
                 error: errors.0.len() as u64,
                 ..Counts::default()

@@ -50,23 +50,12 @@ impl<S: Store> Engine<S> {
             Ok(staged) => staged,
             Err(CommitError::Exists { ty, id, .. }) => {
                 let at = made_by.get(&(ty, id)).copied().unwrap_or("");
-                return Err(ApiErrors::from(
-                    ApiError::new(
-                        StatusCode::CONFLICT,
-                        title::CONFLICT,
-                        "The entity already exists.",
-                    )
-                    .at(format!("{at}/data/id")),
-                )
-                .into());
+                return Err(ApiErrors::from(ApiError::exists(&format!("{at}/data"))).into());
             }
             Err(CommitError::Unique { ty, id, field, .. }) => {
                 let at = made_by.get(&(ty, id)).copied().unwrap_or("");
-                return Err(ApiErrors::from(
-                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
-                        .at(format!("{at}/data/attributes/{field}")),
-                )
-                .into());
+                let resource = format!("{at}/data");
+                return Err(ApiErrors::from(ApiError::value_used(&resource, &field)).into());
             }
             Err(e) => return Err(e),
         };
