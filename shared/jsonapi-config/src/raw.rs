@@ -115,6 +115,8 @@ pub(crate) struct RawType {
     #[serde(default)]
     pub(crate) indexes: Vec<Vec<String>>,
     #[serde(default)]
+    pub(crate) shards: Option<u64>,
+    #[serde(default)]
     pub(crate) subresources: IndexMap<String, RawSubresource>,
     /// The type's own batch sizes, over `api.batch`.
     pub(crate) batch: Option<RawBatch>,

@@ -22,7 +22,8 @@
 //!   the atomic extension's operations (`POST {prefix}/operations`).
 //! - `batch`: the batch API (`PATCH {prefix}/{type}`): its checks, its synchronous mode, and
 //!   asynchronous operations (`{prefix}/asyncoperations/{id}`) with their worker.
-//! - [`resource`]: a resource and its items in the logical table; `values`: data types,
+//! - [`resource`]: a resource and its items in the logical table; [`shards`]: listing and
+//!   index partitions spread over shards, and the merged reads of them; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
 //! - [`extension`]: the hooks at named stages of the actions (the public API a domain plugs its
@@ -65,6 +66,7 @@ mod render;
 pub mod request;
 pub mod resource;
 mod routing;
+pub mod shards;
 mod stored_secret;
 mod turns;
 mod values;
@@ -74,6 +76,7 @@ pub use batch::{
     IMPORT_DELIVERY_PARTITION, IMPORTS_PREFIX, ImportFormat, Imported, OPERATIONS_KEY_PREFIX,
     OperationReport, SUMMARY_COUNTERS,
 };
+pub use commit::SEQUENCE_BLOCK;
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use format::{Format, PLAIN_MEDIA_TYPE};
