@@ -3,6 +3,7 @@
 use indexmap::IndexMap;
 
 use super::problem::{Checked, problem};
+use super::storefront::{check_currencies, check_localizations};
 use crate::operation::Operation;
 use crate::raw::{RawApi, RawCors};
 use crate::schema::{
@@ -81,6 +82,8 @@ pub(super) fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
             external_issuers: Vec::new(),
         },
         cors: check_cors(&raw.cors)?,
+        localizations: check_localizations(&raw.localizations)?,
+        currencies: check_currencies(raw.currencies.as_ref())?,
     })
 }
 
@@ -167,7 +170,7 @@ pub(super) fn check_cors(raw: &RawCors) -> Checked<CorsSettings> {
 }
 
 /// An RFC 9110 token (what a header name is made of).
-fn http_token(s: &str) -> bool {
+pub(super) fn http_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))

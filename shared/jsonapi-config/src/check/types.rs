@@ -38,6 +38,7 @@ pub(super) fn check_type(
     }
     let actions = check_actions(name, raw)?;
     let upsert = check_upsert(name, raw, &attributes)?;
+    let alternate_id = super::storefront::check_alternate_id(name, raw, &attributes)?;
     Ok(ResourceType {
         name: name.to_owned(),
         id: raw.id,
@@ -53,6 +54,7 @@ pub(super) fn check_type(
         indexes: Vec::new(),
         title: Vec::new(),
         subresources: IndexMap::new(),
+        alternate_id,
     })
 }
 

@@ -501,7 +501,7 @@ impl<S: Store> Engine<S> {
                         locals.insert(local_key(&ty.name, lid, true), new_id.clone());
                     }
                     let base = self.new_resource(ty, &new_id);
-                    let applied = self.apply(ty, base, object, true, &locals).await?;
+                    let applied = self.apply(ctx, ty, base, object, true, &locals).await?;
                     changes.put(None, applied.resource);
                     self.stage_inverse(
                         ty,
@@ -524,7 +524,7 @@ impl<S: Store> Engine<S> {
                         .expect("an update carries a resource object");
                     let creating = matches!(changes.original(&ty.name, &id), Some(None));
                     let applied = self
-                        .apply(ty, current.clone(), object, false, &locals)
+                        .apply(ctx, ty, current.clone(), object, false, &locals)
                         .await?;
                     changes.put(Some(current), applied.resource);
                     self.stage_inverse(
