@@ -53,11 +53,11 @@ step "the black-box suite on DynamoDB Local"
 # fresh server (it keeps every table of the pass above in its 512 MB heap, and slows down as
 # that fills). Likewise the planner's change of plan under a cursor (cursor_plans, 205 writes)
 # runs on the embedded store only; the cursor walks themselves run on both.
-# Likewise the hundred-product synchronous batches (batch_sync, some 1,500 writes each) and the
+# Likewise the hundred-product synchronous batches (batch_sync, batch_wait: some 1,500 writes each) and the
 # hundred-product list delete run one at a time there: beside the other tests they kept DynamoDB
 # Local busy past the harness's 60 s timeout. The rest runs in two halves, each on a fresh
 # server, since DynamoDB Local slows as its tables grow.
-concurrent=(concurrency:: concurrent_links:: write_properties:: batch_sync::
+concurrent=(concurrency:: concurrent_links:: write_properties:: batch_sync:: batch_wait::
     delete_list::one_call_deletes_at_most_max_delete_resources)
 embedded_only=(auth_acl:: auth_attacks:: auth_settings:: auth_external:: cors:: api_disabled::
     auth_logs:: cursor_plans:: documentation:: inspect_commands:: startup_errors::

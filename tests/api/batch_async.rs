@@ -40,7 +40,7 @@ async fn submit(api: &ApiClient, ty: &str, body: &Value) -> String {
 }
 
 /// Polls an operation until it is finished.
-async fn finished(api: &ApiClient, path: &str) -> Value {
+pub(crate) async fn finished(api: &ApiClient, path: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let r = api.get(path).await;
@@ -56,13 +56,13 @@ async fn finished(api: &ApiClient, path: &str) -> Value {
     }
 }
 
-fn summary(op: &Value, counter: &str) -> u64 {
+pub(crate) fn summary(op: &Value, counter: &str) -> u64 {
     op["attributes"]["summary"][counter]
         .as_u64()
         .unwrap_or_else(|| panic!("no summary.{counter}: {op}"))
 }
 
-async fn errors(api: &ApiClient, path: &str) -> TestResponse {
+pub(crate) async fn errors(api: &ApiClient, path: &str) -> TestResponse {
     let r = api.get(&format!("{path}/errors?page%5Bsize%5D=-1")).await;
     r.assert_status(200);
     r

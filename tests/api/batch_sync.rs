@@ -16,7 +16,7 @@ use tokio::runtime::Runtime;
 use crate::auth_acl::as_roles;
 use crate::fixtures::{create_product, product_attributes};
 
-const SYNC: (&str, &str) = ("X-Mode", "sync");
+pub(crate) const SYNC: (&str, &str) = ("X-Mode", "sync");
 
 /// `PATCH /api/{ty}` of `body` with these headers.
 pub(crate) async fn batch(
@@ -277,7 +277,7 @@ async fn types_without_update_list_answer_405_and_callers_need_the_items_permiss
 
 /// A sync batch of 100 products and 50 included categories (products `2k` and `2k+1` in
 /// category `c{k}`): several hundred store writes, far past one DynamoDB transaction.
-fn hundred_products(prefix: &str) -> Value {
+pub(crate) fn hundred_products(prefix: &str) -> Value {
     let data: Vec<Value> = (0..100)
         .map(|i| {
             json!({ "type": "products", "attributes": product_attributes(&format!("{prefix}-{i}")),

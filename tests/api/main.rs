@@ -27,6 +27,7 @@ mod auth_settings;
 mod auth_tokens;
 mod batch_async;
 mod batch_sync;
+mod batch_wait;
 mod checkout;
 mod client_commands;
 mod compound_writes;

@@ -98,10 +98,14 @@ pub(crate) struct RawIssuer {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawBatch {
-    pub(crate) chunk_size: Option<usize>,
-    pub(crate) included_chunk_size: Option<usize>,
-    pub(crate) sync_limit: Option<usize>,
-    pub(crate) sync_included_limit: Option<usize>,
+    pub(crate) chunk_size: Option<u64>,
+    pub(crate) included_chunk_size: Option<u64>,
+    pub(crate) sync_limit: Option<u64>,
+    pub(crate) sync_included_limit: Option<u64>,
+    /// Seconds (fractions allowed).
+    pub(crate) sync_wait: Option<f64>,
+    /// Seconds; API-wide only (a type's `batch` refuses it).
+    pub(crate) lifetime: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,6 +149,8 @@ pub(crate) struct RawType {
     #[serde(default)]
     pub(crate) subresources: IndexMap<String, RawSubresource>,
     pub(crate) alternate_id: Option<RawAlternateId>,
+    /// The type's own batch sizes, over `api.batch`.
+    pub(crate) batch: Option<RawBatch>,
 }
 
 /// A sub-resource an extension serves (`types.{type}.subresources.{name}`).

@@ -24,9 +24,11 @@ pub const OPERATIONS_SEGMENT: &str = "operations";
 /// (`{prefix}/asyncoperations/{id}`); no type may have this name.
 pub const ASYNC_OPERATIONS_SEGMENT: &str = "asyncoperations";
 
-/// The batch API's sizes: how many items an asynchronous chunk holds, and how many a
-/// synchronous batch may send (the model's `chunk_size`, `included_data_chunk_size`,
-/// `sync_processing_limit`, `sync_processing_included_data_limit`).
+/// The batch API's sizes: how many items an asynchronous chunk holds, how many a synchronous
+/// batch may send and how long it is waited for (the model's `chunk_size`,
+/// `included_data_chunk_size`, `sync_processing_limit`, `sync_processing_included_data_limit`,
+/// `sync_processing_wait_timeout`). `api.batch` sets them for every type, a type's own
+/// `batch` over them ([`ResourceType::batch`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSettings {
     /// `data` items per chunk (default 100).
@@ -37,6 +39,9 @@ pub struct BatchSettings {
     pub sync_limit: usize,
     /// Most `included` items with `X-Mode: sync` (default 50).
     pub sync_included_limit: usize,
+    /// How long an `X-Mode: sync` request waits for its batch before it is answered as an
+    /// asynchronous one, the batch going on (default 25 s).
+    pub sync_wait: std::time::Duration,
 }
 
 /// Every resource type of one API, and the API-wide settings.
@@ -142,8 +147,11 @@ pub struct ApiSettings {
     pub max_related: usize,
     /// The most resources one `DELETE /api/{type}` deletes (default 100).
     pub max_delete: usize,
-    /// The batch API's sizes (`PATCH /api/{type}`).
+    /// The batch API's sizes (`PATCH /api/{type}`), for types that set none of their own.
     pub batch: BatchSettings,
+    /// How long an asynchronous operation is kept after it was started, in seconds
+    /// (`api.batch.lifetime`, default 30 days, the model's `lifetime`).
+    pub operation_lifetime: u64,
     /// `GET {prefix}/doc/openapi.json` serves the OpenAPI document of the API (default true).
     pub openapi: bool,
     /// `GET {prefix}/doc` serves the sandbox page, which needs the OpenAPI document (default
@@ -265,6 +273,8 @@ pub struct ResourceType {
     pub subresources: IndexMap<String, Subresource>,
     /// The header that names its resources by a unique attribute on item routes.
     pub alternate_id: Option<AlternateId>,
+    /// Its batch sizes: its own `batch` settings over `api.batch`.
+    pub batch: BatchSettings,
 }
 
 /// A sub-resource the configuration declares and an extension serves

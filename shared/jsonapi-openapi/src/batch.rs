@@ -223,7 +223,7 @@ fn operation_paths(
 
 fn operation(schema: &Schema, ty: &ResourceType) -> Value {
     let t = &ty.name;
-    let limits = &schema.api.batch;
+    let limits = &ty.batch;
     // The synchronous answer is shaped as a create's.
     let mut parameters = params::for_route(schema, ty, Accepts::of(Operation::Create, false));
     parameters.push(json!({

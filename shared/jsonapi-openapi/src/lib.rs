@@ -12,7 +12,7 @@
 //!   scheme and routes, `authorize`: the authorization endpoint's pages and redirects among
 //!   them.
 //! - `batch`: the batch API (`PATCH {prefix}/{type}`) of the types that enable it.
-//! - `sandbox`: the page and its assets (Swagger UI, vendored under `sandbox/`), embedded.
+//! - `sandbox`: the page and its assets (Swagger UI, fetched and checked by `build.rs`), embedded.
 //! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
 //!   the page's assets); the HTTP edges ask it before the engine.
 

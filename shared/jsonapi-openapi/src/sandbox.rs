@@ -1,6 +1,6 @@
 //! The sandbox page and its assets, embedded in the binary: the page and its start script
-//! (ours, `sandbox/`), Swagger UI 5.35.0 (`sandbox/swagger-ui/`, Apache-2.0) and its
-//! licences.
+//! (ours, `sandbox/`), Swagger UI 5.35.0 (Apache-2.0, fetched and checked by `build.rs`) and
+//! its licences.
 
 /// A file served below `{prefix}/doc/`.
 pub(crate) struct Asset {
@@ -32,27 +32,30 @@ pub(crate) const ASSETS: [Asset; 7] = [
     Asset {
         name: "swagger-ui-bundle.js",
         content_type: JS,
-        bytes: include_bytes!("../sandbox/swagger-ui/swagger-ui-bundle.js"),
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui/swagger-ui-bundle.js")),
     },
     Asset {
         name: "swagger-ui.css",
         content_type: CSS,
-        bytes: include_bytes!("../sandbox/swagger-ui/swagger-ui.css"),
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui/swagger-ui.css")),
     },
     Asset {
         name: "LICENSE",
         content_type: TEXT,
-        bytes: include_bytes!("../sandbox/swagger-ui/LICENSE"),
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui/LICENSE")),
     },
     Asset {
         name: "NOTICE",
         content_type: TEXT,
-        bytes: include_bytes!("../sandbox/swagger-ui/NOTICE"),
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui/NOTICE")),
     },
     Asset {
         name: "swagger-ui-bundle.js.LICENSE.txt",
         content_type: TEXT,
-        bytes: include_bytes!("../sandbox/swagger-ui/swagger-ui-bundle.js.LICENSE.txt"),
+        bytes: include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/swagger-ui/swagger-ui-bundle.js.LICENSE.txt"
+        )),
     },
 ];
 

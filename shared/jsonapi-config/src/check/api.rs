@@ -2,13 +2,12 @@
 
 use indexmap::IndexMap;
 
+use super::batch::{check_api_batch, check_lifetime};
 use super::problem::{Checked, problem};
 use super::storefront::{check_currencies, check_localizations};
 use crate::operation::Operation;
 use crate::raw::{RawApi, RawCors};
-use crate::schema::{
-    ApiSettings, AuthSettings, BatchSettings, CorsSettings, OPERATIONS_SEGMENT, ResourceType,
-};
+use crate::schema::{ApiSettings, AuthSettings, CorsSettings, OPERATIONS_SEGMENT, ResourceType};
 
 pub(super) fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
     let prefix = raw.prefix.clone().unwrap_or_else(|| "/api".to_owned());
@@ -61,12 +60,8 @@ pub(super) fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
         max_results,
         max_related: raw.max_related.unwrap_or(1000).max(1),
         max_delete: raw.max_delete.unwrap_or(100).max(1),
-        batch: BatchSettings {
-            chunk_size: raw.batch.chunk_size.unwrap_or(100).max(1),
-            included_chunk_size: raw.batch.included_chunk_size.unwrap_or(50).max(1),
-            sync_limit: raw.batch.sync_limit.unwrap_or(100).max(1),
-            sync_included_limit: raw.batch.sync_included_limit.unwrap_or(50),
-        },
+        batch: check_api_batch(&raw.batch)?,
+        operation_lifetime: check_lifetime(&raw.batch)?,
         openapi,
         sandbox,
         operations: false,

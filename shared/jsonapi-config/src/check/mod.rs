@@ -1,8 +1,8 @@
 //! Turns the file as written ([`crate::raw`]) into a checked [`Schema`], naming the key of
 //! every problem it finds.
 //!
-//! [`check`] runs the phases in order, each in the module that holds it: the `api` settings;
-//! each type's names, `attributes`, `relationships` and the rest of `types`; then, once every
+//! [`check`] runs the phases in order, each in the module that holds it: the `api` settings
+//! (`batch` holds the batch API's, a type's own too); each type's names, `attributes`, `relationships` and the rest of `types`; then, once every
 //! type is known, the inverses (`relationships`), sub-resources (`types`), what a list may ask
 //! (`queries`), titles (`title`) and `auth`, which relies on the users and roles types;
 //! last the storefront headers' attributes and CORS headers (`storefront`).
@@ -11,6 +11,7 @@
 mod api;
 mod attributes;
 mod auth;
+mod batch;
 mod names;
 mod problem;
 mod queries;
@@ -43,7 +44,7 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
     let mut types = IndexMap::new();
     for (name, ty) in &raw.types {
         check_type_name(name)?;
-        types.insert(name.clone(), check_type(name, ty, &raw.types)?);
+        types.insert(name.clone(), check_type(name, ty, &raw.types, &api.batch)?);
     }
     resolve_relationships(raw, &mut types)?;
     check_subresources(raw, &mut types)?;

@@ -3,19 +3,22 @@
 use indexmap::IndexMap;
 
 use super::attributes::check_attribute;
+use super::batch::check_type_batch;
 use super::names::{check_description, check_member_name};
 use super::problem::{Checked, problem};
 use super::relationships::check_relationship;
 use crate::operation::Operation;
 use crate::raw::{RawConfig, RawType};
-use crate::schema::{ActionSet, Attribute, IdStrategy, ResourceType, Subresource};
+use crate::schema::{ActionSet, Attribute, BatchSettings, IdStrategy, ResourceType, Subresource};
 
 /// `declared` are every type of the file: relationship targets are resolved against them (the
-/// checked types keep their order, so an index into one is an index into the other).
+/// checked types keep their order, so an index into one is an index into the other);
+/// `api_batch` are the batch settings of types that set none of their own.
 pub(super) fn check_type(
     name: &str,
     raw: &RawType,
     declared: &IndexMap<String, RawType>,
+    api_batch: &BatchSettings,
 ) -> Checked<ResourceType> {
     let description = check_description(&["types", name], raw.description.as_ref())?;
     let mut attributes = IndexMap::new();
@@ -55,6 +58,7 @@ pub(super) fn check_type(
         title: Vec::new(),
         subresources: IndexMap::new(),
         alternate_id,
+        batch: check_type_batch(name, raw.batch.as_ref(), api_batch)?,
     })
 }
 

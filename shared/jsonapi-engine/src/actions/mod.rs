@@ -1,7 +1,7 @@
 //! The model system's actions, one module per kind: reads and writes.
 
 pub(crate) mod atomic;
-mod compound;
+pub(crate) mod compound;
 pub(crate) mod read;
 mod relationships;
 mod subresource;

@@ -8,7 +8,7 @@
 //!   nothing: the chunks stored so far are deleted and the first refusals are returned, as a
 //!   batch request would be answered 400. The operation's record is stored last, so no worker
 //!   starts on an import that is not whole.
-//! - `data` items are cut into windows of `api.batch.chunkSize`; a window's items that name
+//! - `data` items are cut into windows of the type's `chunkSize`; a window's items that name
 //!   each other form units as in a request; an item naming an item of another window by `lid`
 //!   is reported by the worker (the `lid` names nothing in its unit).
 //! - `included` items (read after `data`: a document whose `included` comes first has every
@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::layout;
-use super::operation::LIFETIME_SECS;
+use super::operation::expires_at;
 use super::request::foreign_type;
 use super::stream::{self, ImportFormat, Piece};
 use super::submit::chunk_item;
@@ -93,7 +93,7 @@ impl<S: Store> Engine<S> {
         let now = time::OffsetDateTime::now_utc();
         let (tx, mut rx) = mpsc::channel(READ_AHEAD);
         let reading = tokio::task::spawn_blocking(move || stream::read(format, reader, &tx));
-        let mut import = Import::new(self, ty, id, now.unix_timestamp() + LIFETIME_SECS);
+        let mut import = Import::new(self, ty, id, expires_at(&self.schema, now));
         let outcome = import.read(&mut rx, progress).await;
         // The reader stops at its next item once nobody listens.
         drop(rx);
@@ -172,7 +172,7 @@ impl<'a, S: Store> Import<'a, S> {
                 Piece::Data(n, raw) => {
                     read += 1;
                     self.add_data(n, raw);
-                    if self.window.len() >= self.engine.schema.api.batch.chunk_size {
+                    if self.window.len() >= self.ty.batch.chunk_size {
                         self.store_window().await?;
                         progress(read);
                     }
@@ -285,7 +285,7 @@ impl<'a, S: Store> Import<'a, S> {
             }
             None => {
                 self.unlinked.push((n, raw));
-                if self.unlinked.len() >= self.engine.schema.api.batch.included_chunk_size {
+                if self.unlinked.len() >= self.ty.batch.included_chunk_size {
                     self.store_unlinked().await?;
                 }
             }

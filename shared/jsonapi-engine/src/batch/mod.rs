@@ -4,7 +4,8 @@
 //! - `request`: what every batch is checked for before anything is written (the `X-Mode`
 //!   header, the document's shape, the endpoint's type, the caller's permissions, limits).
 //! - `sync`: `X-Mode: sync`, every item written in request order as one all-or-nothing change,
-//!   answered with every primary resource.
+//!   answered with every primary resource; `degrade`: such a batch not done within its wait
+//!   answered 202, going on as an operation.
 //! - The asynchronous mode (the default): `submit` stores the request as an operation in
 //!   chunks of whole `units` (items linked to each other) and answers 202; `worker` applies
 //!   them (in this process, or in the cloud's `batch-worker` function, which the table's
@@ -15,6 +16,7 @@
 //!   item by item, `import` checks the items and stores them as an asynchronous operation in
 //!   the same chunks.
 
+mod degrade;
 mod import;
 mod layout;
 mod operation;
@@ -66,7 +68,7 @@ impl<S: Store> Engine<S> {
         )?;
         let batch = self.check_batch(ctx, ty, &req.body, mode)?;
         match mode {
-            Mode::Sync => self.run_sync(ctx, &q, &batch).await,
+            Mode::Sync => self.run_sync(ctx, ty, &q, batch).await,
             Mode::Async => self.start_async(ctx, ty, &req.body, &batch).await,
         }
     }

@@ -5,15 +5,19 @@
 //! `"*": ["ALL"]` does); to anyone else it does not exist.
 
 use jsonapi_auth::Permission;
-use jsonapi_config::ASYNC_OPERATIONS_SEGMENT;
+use jsonapi_config::{ASYNC_OPERATIONS_SEGMENT, Schema};
 use jsonapi_store::Item;
 use serde_json::{Map, Value, json};
 
 use crate::auth::access::Access;
 use crate::routing::encode_segment;
 
-/// How long an operation is kept after it was started (the model's `lifetime`).
-pub(crate) const LIFETIME_SECS: i64 = 30 * 24 * 3600;
+/// The epoch second after which an operation started `now` is deleted (`api.batch.lifetime`,
+/// the model's `lifetime`).
+pub(crate) fn expires_at(schema: &Schema, now: time::OffsetDateTime) -> i64 {
+    now.unix_timestamp()
+        .saturating_add(i64::try_from(schema.api.operation_lifetime).unwrap_or(i64::MAX))
+}
 
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

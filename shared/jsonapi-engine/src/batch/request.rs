@@ -88,7 +88,7 @@ impl<S: Store> Engine<S> {
                     format!("The data limit for the synchronous operation exceeded{section}."),
                 )
             };
-            let limits = &self.schema.api.batch;
+            let limits = &ty.batch;
             if batch.primary.len() > limits.sync_limit {
                 return Err(exceeded("").into());
             }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::layout;
-use super::operation::{Counts, LIFETIME_SECS, Record, Status, operation_url};
+use super::operation::{Counts, Record, Status, expires_at, operation_url};
 use super::reads::now_ms;
 use super::units::{Unit, chunks, units};
 use crate::document::Batch;
@@ -35,11 +35,11 @@ impl<S: Store> Engine<S> {
         let (data, included) = raw_items(body)?;
         let id = self.store.allocate(&layout::sequence_key(), 1).await?;
         let now = time::OffsetDateTime::now_utc();
-        let expires_at = now.unix_timestamp() + LIFETIME_SECS;
+        let expires_at = expires_at(&self.schema, now);
         let groups = chunks(
             units(&batch.primary, &batch.included),
-            self.schema.api.batch.chunk_size,
-            self.schema.api.batch.included_chunk_size,
+            ty.batch.chunk_size,
+            ty.batch.included_chunk_size,
         );
         for (n, units) in groups.iter().enumerate() {
             let item = chunk_item(
@@ -56,16 +56,7 @@ impl<S: Store> Engine<S> {
         let record = self
             .store_operation(id, &ty.name, owner, groups.len(), now, expires_at)
             .await?;
-        let url = operation_url(&ctx.api_url, id);
-        let links = ctx.hateoas.then_some(ctx.api_url.as_str());
-        let mut response = ApiResponse::document(
-            StatusCode::ACCEPTED,
-            &render::document(record.resource(links, now_ms()), None, None),
-        );
-        if let Ok(v) = HeaderValue::from_str(&url) {
-            response.headers.insert(CONTENT_LOCATION, v);
-        }
-        Ok(response)
+        Ok(accepted(ctx, &record))
     }
 
     /// Stores a new chunk of an operation (an operation's chunks are stored before its
@@ -125,6 +116,21 @@ impl<S: Store> Engine<S> {
         self.batch_queue.notify_one();
         Ok(record)
     }
+}
+
+/// The answer to a batch that goes on as an operation: 202, the operation and its URL in
+/// `Content-Location`.
+pub(crate) fn accepted(ctx: &Ctx, record: &Record) -> ApiResponse {
+    let url = operation_url(&ctx.api_url, record.id);
+    let links = ctx.hateoas.then_some(ctx.api_url.as_str());
+    let mut response = ApiResponse::document(
+        StatusCode::ACCEPTED,
+        &render::document(record.resource(links, now_ms()), None, None),
+    );
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        response.headers.insert(CONTENT_LOCATION, v);
+    }
+    response
 }
 
 /// The `data` and `included` items of a batch body as written (numbers keep every digit).

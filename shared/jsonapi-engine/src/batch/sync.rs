@@ -1,11 +1,13 @@
 //! `X-Mode: sync`: the batch's items are written as one change, all or nothing, and the answer
 //! is every primary resource in request order (`meta.dataId` on items that came with an id)
-//! with the included ones (`meta.includeId`).
+//! with the included ones (`meta.includeId`). A batch not written within its wait is
+//! answered as an asynchronous one (`degrade`).
 
 use http::StatusCode;
 use jsonapi_store::Store;
 use serde_json::{Value, json};
 
+use crate::actions::compound::BatchWritten;
 use crate::document::Batch;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult};
@@ -14,20 +16,24 @@ use crate::render::{self, Rendered, Shape};
 use crate::request::ApiResponse;
 
 impl<S: Store> Engine<S> {
-    /// Writes a checked batch at once and answers 200 with what was stored.
-    pub(crate) async fn run_sync(
+    /// Writes a checked batch at once, all or nothing.
+    pub(crate) async fn write_sync(&self, ctx: &Ctx, batch: &Batch) -> ApiResult<BatchWritten> {
+        // A batch written in steps by a process that stopped mid-way is rolled back by the
+        // next batch that comes after its lease (one query when there is none).
+        self.recover_commits(false).await?;
+        self.write_batch(ctx, &batch.primary, &batch.included, None)
+            .await?
+            .ok_or_else(|| ApiError::internal(&"a batch without a record was found applied").into())
+    }
+
+    /// The 200 answer to a batch written: every resource stored, in request order.
+    pub(crate) async fn answer_sync(
         &self,
         ctx: &Ctx,
         q: &QueryParams,
         batch: &Batch,
+        written: &BatchWritten,
     ) -> ApiResult<ApiResponse> {
-        // A batch written in steps by a process that stopped mid-way is rolled back by the
-        // next batch that comes after its lease (one query when there is none).
-        self.recover_commits(false).await?;
-        let written = self
-            .write_batch(ctx, &batch.primary, &batch.included, None)
-            .await?
-            .ok_or_else(|| ApiError::internal(&"a batch without a record was found applied"))?;
         let objects = batch.primary.iter().chain(&batch.included);
         let mut data = Vec::new();
         let mut included = Vec::new();

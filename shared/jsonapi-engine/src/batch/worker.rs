@@ -65,6 +65,16 @@ impl Chunk {
         })
     }
 
+    /// Errors of the chunk's items, their pointers into the original request.
+    fn in_request(&self, mut errors: ApiErrors) -> ApiErrors {
+        for e in &mut errors.0 {
+            if let Some(Source::Pointer(p)) = &e.source {
+                e.source = Some(Source::Pointer(self.original_pointer(p)));
+            }
+        }
+        errors
+    }
+
     /// A pointer into the chunk as a pointer into the original request.
     fn original_pointer(&self, pointer: &str) -> String {
         let mut parts = pointer.splitn(4, '/');
@@ -515,8 +525,14 @@ impl<S: Store> Engine<S> {
                     aggregate_ms: elapsed(),
                     ..Counts::default()
                 };
-                self.store_errors(op, chunk_n, unit, chunk, &errors, errors_before)
-                    .await?;
+                let place = ErrorPlace {
+                    op,
+                    chunk: chunk_n,
+                    unit,
+                    before: errors_before,
+                    expires_at: chunk.expires_at,
+                };
+                self.store_errors(&place, &chunk.in_request(errors)).await?;
                 match self.store.transact(vec![put(&counts)]).await {
                     // Another run of the chunk recorded the unit first.
                     Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(counts),
@@ -526,15 +542,12 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Stores a unit's errors (keyed by their place, so storing them again changes nothing).
-    async fn store_errors(
+    /// Stores a unit's errors, their pointers into the original request (keyed by their
+    /// place, so storing them again changes nothing).
+    pub(crate) async fn store_errors(
         &self,
-        op: u64,
-        chunk_n: usize,
-        unit: usize,
-        chunk: &Chunk,
+        place: &ErrorPlace,
         errors: &ApiErrors,
-        errors_before: usize,
     ) -> ApiResult<()> {
         let writes: Vec<Write> = errors
             .0
@@ -542,21 +555,21 @@ impl<S: Store> Engine<S> {
             .enumerate()
             .map(|(k, e)| {
                 let pointer = match &e.source {
-                    Some(Source::Pointer(p)) => Some(chunk.original_pointer(p)),
+                    Some(Source::Pointer(p)) => Some(p.as_str()),
                     _ => None,
                 };
                 let attrs = json!({
-                    "chunk": chunk_n + 1,
-                    "n": errors_before + k + 1,
+                    "chunk": place.chunk + 1,
+                    "n": place.before + k + 1,
                     "status": e.status.as_u16(),
                     "title": e.title,
                     "detail": e.detail,
                     "pointer": pointer,
-                    "expiresAt": chunk.expires_at,
+                    "expiresAt": place.expires_at,
                 });
                 Write::Put {
                     item: Item {
-                        key: layout::error_key(op, chunk_n, unit, k),
+                        key: layout::error_key(place.op, place.chunk, place.unit, k),
                         attrs: match attrs {
                             Value::Object(m) => m,
                             _ => Map::new(),
@@ -646,6 +659,16 @@ fn group_end(
         end += 1;
     }
     end
+}
+
+/// Where a unit's errors are stored: their operation, chunk and unit, how many errors the
+/// chunk reported before them (they are numbered in their chunk), and when they expire.
+pub(crate) struct ErrorPlace {
+    pub(crate) op: u64,
+    pub(crate) chunk: usize,
+    pub(crate) unit: usize,
+    pub(crate) before: usize,
+    pub(crate) expires_at: i64,
 }
 
 /// What a unit's record holds: its place and counters.
