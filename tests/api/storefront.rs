@@ -210,6 +210,15 @@ async fn prices_are_shown_in_the_asked_currency() {
         let response = api.get_with(&path, &[(CURRENCY, currency)]).await;
         response.assert_status(200);
         assert_eq!(attr(response.data(), "price"), price, "{currency}");
+        // One URL, several answers: caches must tell them apart.
+        let vary: Vec<&str> = response
+            .headers
+            .get_all("vary")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(", "))
+            .collect();
+        assert!(vary.contains(&"X-Currency"), "{vary:?}");
     }
     // Half a cent rounds away from zero: 0.65 x 0.79 = 0.5135 GBP.
     let (cheap, _) = product(&api, "Pin", "A pin", "0.65").await;

@@ -167,6 +167,9 @@ pub struct ApiSettings {
     pub localizations: Localizations,
     /// What `X-Currency` may name (`api.currencies`); `None`: no money attributes.
     pub currencies: Option<Currencies>,
+    /// The storefront headers the configuration uses: answers vary by them (`Vary`), and
+    /// CORS allows them.
+    pub storefront_headers: Vec<String>,
 }
 
 /// Authentication and authorization settings (`api.auth`).

@@ -95,6 +95,13 @@ impl<S: Store> Engine<S> {
                 }
             }
         };
+        // The same URL answers differently by localization, currency or alternate id: caches
+        // (and their conditional requests) must keep the answers apart.
+        if !self.schema.api.storefront_headers.is_empty()
+            && let Ok(v) = HeaderValue::from_str(&self.schema.api.storefront_headers.join(", "))
+        {
+            response.headers.append(VARY, v);
+        }
         crate::cors::apply(
             &self.schema.api.cors,
             &req.method,

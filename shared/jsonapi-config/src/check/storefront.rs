@@ -186,7 +186,7 @@ pub(super) fn check_alternate_id(
         return Ok(None);
     };
     let path = |k: &'static str| ["types", name, "alternateId", k];
-    if !super::api::http_token(header) {
+    if !super::names::http_token(header) {
         return Err(problem(&path("header"), "is not a header name"));
     }
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
@@ -208,8 +208,8 @@ pub(super) fn check_alternate_id(
     }
 }
 
-/// A browser sends the storefront headers only when CORS allows them: those the settings use
-/// join `api.cors.allowHeaders`.
+/// The storefront headers the settings use; a browser sends them only when CORS allows them, so
+/// they join `api.cors.allowHeaders` too.
 pub(super) fn allow_storefront_headers<'a>(
     api: &mut ApiSettings,
     types: impl Iterator<Item = &'a ResourceType>,
@@ -221,17 +221,26 @@ pub(super) fn allow_storefront_headers<'a>(
     if api.currencies.is_some() {
         wanted.push(CURRENCY_HEADER.to_owned());
     }
-    wanted.extend(types.filter_map(|t| t.alternate_id.as_ref().map(|a| a.header.clone())));
-    for h in wanted {
+    for alternate in types.filter_map(|t| t.alternate_id.as_ref()) {
+        // Two types may share one header.
+        if !wanted
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(&alternate.header))
+        {
+            wanted.push(alternate.header.clone());
+        }
+    }
+    for h in &wanted {
         if !api
             .cors
             .allow_headers
             .iter()
-            .any(|a| a.eq_ignore_ascii_case(&h))
+            .any(|a| a.eq_ignore_ascii_case(h))
         {
-            api.cors.allow_headers.push(h);
+            api.cors.allow_headers.push(h.clone());
         }
     }
+    api.storefront_headers = wanted;
 }
 
 #[cfg(test)]
