@@ -42,27 +42,9 @@ for arg in "$@"; do
   esac
 done
 
-# Scenarios, one per entry: "name|method|path|body template". Empty body = none.
-# In a path or body, `{n}` is replaced by loadgen (unique per request), `{k}` by
-# an id from 1 to $KEYS (ids the seed data always has: updates spread over them)
-# and `{run}` by this script (unique per loadgen invocation), so unique attributes
-# such as `sku` never collide across requests, rounds or runs. Bodies get the
-# JSON:API Content-Type header. Append entries here to add scenarios.
-KEYS=50
-FILTERED='/api/products?filter[status]=enabled&filter[price][gte]=10&filter[price][lt]=50&sort=-price&page[size]=10&include=category'
-LINE='{"type":"orderlineitems","id":"li-I","attributes":{"quantity":2,"price":"1.25"},"relationships":{"product":{"data":{"type":"products","id":"{k}"}}}}'
-LINES=''
-for i in 1 2 3 4; do LINES+="${LINE//li-I/li-$i},"; done
-SCENARIOS=(
-  'GET one|GET|/api/products/{k}|'
-  'GET list page|GET|/api/products?page[size]=10|'
-  "GET filtered page|GET|$FILTERED|"
-  'POST create|POST|/api/products|{"data":{"type":"products","attributes":{"sku":"bench-{n}-{run}","name":"Bench {n}","price":"9.99"}}}'
-  'PATCH|PATCH|/api/products/{k}|{"data":{"type":"products","id":"{k}","attributes":{"quantity":{n}}}}'
-  "POST compound|POST|/api/orders|{\"data\":{\"type\":\"orders\",\"attributes\":{\"poNumber\":\"B-{n}\"},\"relationships\":{\"customer\":{\"data\":{\"type\":\"customers\",\"id\":\"c\"}},\"lineItems\":{\"data\":[{\"type\":\"orderlineitems\",\"id\":\"li-1\"},{\"type\":\"orderlineitems\",\"id\":\"li-2\"},{\"type\":\"orderlineitems\",\"id\":\"li-3\"},{\"type\":\"orderlineitems\",\"id\":\"li-4\"}]}}},\"included\":[{\"type\":\"customers\",\"id\":\"c\",\"attributes\":{\"name\":\"Bench\",\"email\":\"b{n}-{run}@example.com\"}},${LINES%,}]}"
-)
-# At $LARGE products: the filtered page again.
-LARGE_SCENARIOS=("GET filtered page|GET|$FILTERED|")
+# The routes measured (BENCH_ROUTES, BENCH_LARGE_ROUTES, BENCH_KEYS): scenarios.sh.
+# shellcheck source=scenarios.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scenarios.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/jsonapi-bench.XXXXXX")"
@@ -122,7 +104,7 @@ stop_engine() {
 # loadgen_json URL METHOD BODY: one loadgen run, prints its JSON line.
 loadgen_json() {
   local args=(--url "$1" --method "$2" --header "$ACCEPT" --header "Authorization: Bearer $TOKEN"
-    --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --keys "$KEYS")
+    --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --keys "$BENCH_KEYS")
   if [[ -n $3 ]]; then args+=(--body-template "$3" --header "$CONTENT_TYPE"); fi
   "$BIN/loadgen" "${args[@]}"
 }
@@ -140,7 +122,9 @@ better() {
 }
 
 echo "building release binaries..." >&2
-(cd "$ROOT" && cargo build --profile local -p jsonapi-local -p jsonapi-bench)
+# Only the binaries used: the planner (a tool of its own) would double the link time.
+(cd "$ROOT" && cargo build --profile local -p jsonapi-local -p jsonapi-bench \
+  --bin jsonapi-local --bin ceiling --bin loadgen --bin dataset)
 # Ask cargo where it put them, so CARGO_TARGET_DIR and config are honoured.
 TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
@@ -165,7 +149,7 @@ measure() {
   ((${#wanted[@]})) || return 0
   declare -A trips=()
   while IFS=$'\t' read -r name per; do trips[$name]=$per; done \
-    < <("$BIN/dataset" "${DATASET_ARGS[@]}" trips --keys "$KEYS" "${wanted[@]}")
+    < <("$BIN/dataset" "${DATASET_ARGS[@]}" trips --keys "$BENCH_KEYS" "${wanted[@]}")
   start_engine "$backend"
   for scenario in "${wanted[@]}"; do
     IFS='|' read -r name method path body <<<"$scenario"
@@ -209,10 +193,10 @@ for backend in "${BACKENDS[@]}"; do
   TOKEN=$(token_for "$backend-seed" "$ENGINE_URL")
   stop_engine
   "$BIN/dataset" "${DATASET_ARGS[@]}" load --to "$SMALL"
-  measure "$backend" "$SMALL" "${SCENARIOS[@]}"
+  measure "$backend" "$SMALL" "${BENCH_ROUTES[@]}"
   if ((LARGE > SMALL)) && [[ $backend == embedded || ${BENCH_DYNAMODB_LARGE:-0} == 1 ]]; then
     "$BIN/dataset" "${DATASET_ARGS[@]}" load --from "$SMALL" --to "$LARGE"
-    measure "$backend" "$LARGE" "${LARGE_SCENARIOS[@]}"
+    measure "$backend" "$LARGE" "${BENCH_LARGE_ROUTES[@]}"
   fi
 done
 

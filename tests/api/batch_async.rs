@@ -13,7 +13,7 @@ use jsonapi_tests::{
 };
 
 use crate::auth_acl::as_roles;
-use crate::batch_sync::{batch, new_product};
+use crate::batch_sync::{batch, data_folder, new_product, runtime, start};
 
 /// Submits a batch in the default mode, checks the immediate answer, and returns the
 /// operation's path (below the base URL).
@@ -269,4 +269,89 @@ async fn a_restart_resumes_unfinished_operations_without_doubling_anything() {
     skus.sort_unstable();
     skus.dedup();
     assert_eq!(skus.len(), 60, "no product was created twice");
+}
+
+#[tokio::test]
+async fn a_unit_past_one_store_transaction_is_refused_with_its_item_pointed_at() {
+    let app = TestApp::spawn().await;
+    // A category with 12 new products linked to it is one unit of ~170 store writes (each
+    // product is its item, its unique sku, its list and index entries): one transaction
+    // holds 100. The unit is refused whole; the category after it is written.
+    let products: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({ "type": "products", "lid": format!("p{i}"),
+                    "attributes": crate::fixtures::product_attributes(&format!("HEAVY-{i}")),
+                    "relationships": { "category": { "data": { "type": "categories", "lid": "heavy" } } } })
+        })
+        .collect();
+    let body = json!({
+        "data": [
+            { "type": "categories", "lid": "heavy", "attributes": { "name": "Heavy" } },
+            { "type": "categories", "attributes": { "name": "Light" } },
+        ],
+        "included": products,
+    });
+    let path = submit(&app, "categories", &body).await;
+    let op = finished(&app, &path).await;
+    assert_eq!(op["attributes"]["status"], "success", "{op}");
+    assert_eq!(summary(&op, "readCount"), 2);
+    assert_eq!(summary(&op, "createCount"), 1);
+    assert_eq!(summary(&op, "errorCount"), 1);
+    let r = errors(&app, &path).await;
+    let list = r.json()["data"].as_array().expect("errors").clone();
+    assert_eq!(list.len(), 1, "{}", r.describe());
+    let error = &list[0]["attributes"];
+    assert_eq!(error["status"], 400);
+    assert_eq!(error["title"], "request data constraint");
+    assert_eq!(error["source"]["pointer"], "/data/0");
+    let detail = error["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("one transaction holds at most 100"),
+        "{detail}"
+    );
+    let names: Vec<Value> = app
+        .list_all("categories")
+        .await
+        .iter()
+        .map(|c| attr(c, "name").clone())
+        .collect();
+    assert_eq!(names, [json!("Light")]);
+    assert!(app.list_all("products").await.is_empty());
+}
+
+#[test]
+fn a_chunk_that_keeps_failing_is_given_up_and_its_operation_ends() {
+    let data = data_folder();
+    let runtime = runtime();
+    // The test-only failpoint fails every run of a chunk before it applies anything, as a
+    // store that keeps failing would: after its attempts the chunk is given up.
+    let (server, api) = start(
+        data.path(),
+        &[("JSONAPI_TEST_FAILPOINT", "fail-chunks")],
+        &runtime,
+    );
+    runtime.block_on(async {
+        let before = api.list_all("products").await.len();
+        let body = json!({ "data": [new_product("GIVEN-UP-0"), new_product("GIVEN-UP-1")] });
+        let path = submit(&api, "products", &body).await;
+        let op = finished(&api, &path).await;
+        assert_eq!(op["attributes"]["status"], "failed", "{op}");
+        assert_eq!(summary(&op, "readCount"), 2);
+        assert_eq!(summary(&op, "errorCount"), 2);
+        assert_eq!(summary(&op, "writeCount"), 0);
+        let r = errors(&api, &path).await;
+        let list = r.json()["data"].as_array().expect("errors").clone();
+        let pointers: Vec<&Value> = list
+            .iter()
+            .map(|e| &e["attributes"]["source"]["pointer"])
+            .collect();
+        assert_eq!(pointers, [&json!("/data/0"), &json!("/data/1")]);
+        for e in &list {
+            assert_eq!(e["attributes"]["status"], 500);
+            assert_eq!(e["attributes"]["title"], "async operation exception");
+        }
+        assert_eq!(api.list_all("products").await.len(), before);
+    });
+    server.signal("TERM");
+    server.wait();
 }

@@ -375,7 +375,11 @@ fn server_args(data: &Path) -> Vec<String> {
 }
 
 /// Starts the real binary on `data` with `env`; the server and a client holding its token.
-fn start(data: &Path, env: &[(&str, &str)], runtime: &Runtime) -> (ServerProcess, ApiClient) {
+pub(crate) fn start(
+    data: &Path,
+    env: &[(&str, &str)],
+    runtime: &Runtime,
+) -> (ServerProcess, ApiClient) {
     let args = server_args(data);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = ServerProcess::start_with_env(&args, env);
@@ -392,14 +396,14 @@ fn start(data: &Path, env: &[(&str, &str)], runtime: &Runtime) -> (ServerProcess
 }
 
 /// A data folder whose name is also a valid table name.
-fn data_folder() -> tempfile::TempDir {
+pub(crate) fn data_folder() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("jsonapi-batch-")
         .tempdir()
         .expect("a data folder")
 }
 
-fn runtime() -> Runtime {
+pub(crate) fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -168,6 +168,15 @@ impl TestApp {
     }
 
     async fn spawn_setup(setup: Setup, seed: bool) -> Self {
+        // Under `JSONAPI_TEST_SHARDS` the example domain is served from a configuration file
+        // too, so that its types can be sharded.
+        let setup = match (&setup.config, test_shards()) {
+            (None, Some(_)) => Setup {
+                config: config_setup(EXAMPLE_CONFIG).config,
+                ..setup
+            },
+            _ => setup,
+        };
         let data_dir = tempfile::Builder::new()
             .prefix("jsonapi-tests-")
             .tempdir()
@@ -347,11 +356,42 @@ fn config_setup(yaml: &str) -> Setup {
         .tempdir()
         .expect("a temporary configuration folder");
     let path = dir.path().join("api.yaml");
+    let yaml = test_shards().map_or_else(|| yaml.to_owned(), |n| with_shards(yaml, n));
     std::fs::write(&path, yaml).expect("the configuration file is written");
     Setup {
         config: Some((Arc::new(dir), path)),
         ..Setup::default()
     }
+}
+
+/// `JSONAPI_TEST_SHARDS=N`: every test server's types are spread over N shards (`shards: N`
+/// on each type that sets none), so that the suite checks sharded listings and indexes.
+fn test_shards() -> Option<u64> {
+    let n = std::env::var("JSONAPI_TEST_SHARDS").ok()?;
+    Some(
+        n.parse()
+            .unwrap_or_else(|_| panic!("JSONAPI_TEST_SHARDS={n:?}: expected a number")),
+    )
+}
+
+/// A configuration with `shards: n` on every type that sets none. A text that is not a
+/// configuration (a startup-error test's) is left as it is.
+fn with_shards(yaml: &str, n: u64) -> String {
+    use serde_norway::Value as Yaml;
+    let Ok(mut doc) = serde_norway::from_str::<Yaml>(yaml) else {
+        return yaml.to_owned();
+    };
+    let Some(types) = doc.get_mut("types").and_then(Yaml::as_mapping_mut) else {
+        return yaml.to_owned();
+    };
+    for (_, ty) in types.iter_mut() {
+        if let Some(ty) = ty.as_mapping_mut()
+            && !ty.contains_key("shards")
+        {
+            ty.insert("shards".into(), n.into());
+        }
+    }
+    serde_norway::to_string(&doc).expect("a parsed configuration serialises")
 }
 
 /// The example domain's configuration (`infra/api/example.yaml`).

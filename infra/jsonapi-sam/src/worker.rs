@@ -31,7 +31,14 @@ fn filter_pattern() -> String {
 pub(crate) fn write(out: &mut String) {
     out.push_str(FUNCTION);
     policy::batch_worker(out);
-    out.push_str(&MAPPING.replace("@PATTERN@", &quote(&filter_pattern())));
+    out.push_str(
+        &MAPPING
+            .replace("@PATTERN@", &quote(&filter_pattern()))
+            .replace(
+                "@RETRIES@",
+                &jsonapi_engine::BATCH_CHUNK_ATTEMPTS.to_string(),
+            ),
+    );
     out.push_str(QUEUE);
 }
 
@@ -67,7 +74,9 @@ const MAPPING: &str = r#"
       FunctionResponseTypes: [ReportBatchItemFailures]
       # A failed invocation (timeout, crash) is split in halves until the bad record is alone.
       BisectBatchOnFunctionError: true
-      MaximumRetryAttempts: 10
+      # The worker's budget (jsonapi_engine::BATCH_CHUNK_ATTEMPTS): a chunk still failing at
+      # its last delivery is ended with its items reported as errors, never left pending.
+      MaximumRetryAttempts: @RETRIES@
       MaximumRecordAgeInSeconds: 86400
       DestinationConfig:
         OnFailure:
@@ -80,9 +89,10 @@ const MAPPING: &str = r#"
 "#;
 
 const QUEUE: &str = r#"
-  # Where Lambda records the stream batches the worker could not apply within its retries
-  # (the message names the shard and sequence numbers; the chunks stay in the table, pending,
-  # until their operation expires). Kept 14 days.
+  # Where Lambda records the stream batches it gave up on. The worker ends a chunk at its last
+  # retry (its items reported as errors), so a message here means a record never reached the
+  # worker in time (older than a day); its chunk stays pending in the table until its
+  # operation expires. Kept 14 days.
   BatchFailures:
     Type: AWS::SQS::Queue
     Properties:

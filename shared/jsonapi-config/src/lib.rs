@@ -218,6 +218,25 @@ mod tests {
     }
 
     #[test]
+    fn shards_are_a_power_of_two_up_to_the_most() {
+        let ty = |shards: &str| format!("types:\n  a:\n    id: sequence\n{shards}");
+        let shards_of = |text: &str| {
+            parse("api.yaml", text)
+                .expect("valid")
+                .resource_type("a")
+                .map(|t| t.shards)
+        };
+        assert_eq!(shards_of(&ty("")), Some(1));
+        assert_eq!(shards_of(&ty("    shards: 16\n")), Some(16));
+        assert_eq!(shards_of(&ty("    shards: 64\n")), Some(64));
+        for bad in ["0", "3", "128", "4294967296"] {
+            let e = error(&ty(&format!("    shards: {bad}\n")));
+            assert_eq!((e.key.as_str(), e.line), ("types.a.shards", Some(4)), "{e}");
+            assert!(e.message.contains("power of two"), "{e}");
+        }
+    }
+
+    #[test]
     fn inverse_pairs_must_agree() {
         let e = error(
             "types:\n  a:\n    id: sequence\n    relationships:\n      b: { target: b, inverse: a }\n  b:\n    id: sequence\n    relationships:\n      a: { target: a, many: true }\n",

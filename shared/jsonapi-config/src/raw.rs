@@ -147,6 +147,8 @@ pub(crate) struct RawType {
     #[serde(default)]
     pub(crate) indexes: Vec<Vec<String>>,
     #[serde(default)]
+    pub(crate) shards: Option<u64>,
+    #[serde(default)]
     pub(crate) subresources: IndexMap<String, RawSubresource>,
     pub(crate) alternate_id: Option<RawAlternateId>,
     /// The type's own batch sizes, over `api.batch`.

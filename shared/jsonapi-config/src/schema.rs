@@ -240,6 +240,9 @@ pub struct CorsSettings {
     pub preflight_max_age: u64,
 }
 
+/// The most shards a type's listing and indexes may be spread over.
+pub const MAX_SHARDS: u32 = 64;
+
 /// One resource type.
 #[derive(Debug, Clone)]
 pub struct ResourceType {
@@ -271,6 +274,10 @@ pub struct ResourceType {
     /// Composite indexes: an equality on the first field with a sort (or range) on the second
     /// is served by one key range.
     pub indexes: Vec<[String; 2]>,
+    /// How many partitions its listing and each of its indexes are spread over (a power of
+    /// two, at most [`MAX_SHARDS`]; 1 = one partition each): a write touches the one shard its
+    /// id hashes to, a list page reads every shard and merges them.
+    pub shards: u32,
     /// Sub-resources an extension serves (`/{type}/{id}/{name}`), by name: computed
     /// sub-resources (`GET`) and sub-resource actions (`POST`).
     pub subresources: IndexMap<String, Subresource>,

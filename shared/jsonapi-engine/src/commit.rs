@@ -25,7 +25,7 @@ use crate::values;
 const MAX_PAUSE_MS: u64 = 64;
 
 /// How many sequence ids one store round trip reserves.
-const SEQUENCE_BLOCK: u64 = 16;
+pub const SEQUENCE_BLOCK: u64 = 16;
 
 impl<S: Store> Engine<S> {
     /// The next id of a sequence. Ids are reserved from the store in blocks, so most creates
@@ -220,6 +220,15 @@ impl<S: Store> Engine<S> {
         Ok((writes, origins))
     }
 
+    /// The store writes that would commit `changes`, without writing anything: for tools
+    /// that model the store's load (`infra/bench`'s hot-partition simulation). `None` when
+    /// the change set claims one unique value twice.
+    pub fn planned_writes(&self, changes: &ChangeSet) -> Option<Vec<Write>> {
+        self.transaction_writes(changes, &[], &[])
+            .ok()
+            .map(|(writes, _)| writes)
+    }
+
     /// The first condition of a transaction that does not hold now, as the store would report
     /// it (one read per condition).
     async fn check_conditions(&self, writes: &[jsonapi_store::Write]) -> Result<(), StoreError> {
@@ -283,22 +292,9 @@ impl<S: Store> Engine<S> {
             let contended = match attempt().await {
                 Err(CommitError::Stale(contended)) => contended,
                 Err(CommitError::Rejected(e)) => return Err(e),
-                Err(CommitError::Exists { .. }) => {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        title::CONFLICT,
-                        "The entity already exists.",
-                    )
-                    .at("/data/id")
-                    .into());
-                }
+                Err(CommitError::Exists { .. }) => return Err(ApiError::exists("/data").into()),
                 Err(CommitError::Unique { field, .. }) => {
-                    return Err(ApiError::bad_request(
-                        title::UNIQUE_ENTITY,
-                        "This value is already used.",
-                    )
-                    .at(format!("/data/attributes/{field}"))
-                    .into());
+                    return Err(ApiError::value_used("/data", &field).into());
                 }
                 Ok(v) => return Ok(v),
             };

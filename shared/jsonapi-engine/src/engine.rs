@@ -240,10 +240,12 @@ impl<S: Store> Engine<S> {
             .collect())
     }
 
-    /// Ids read from an index or listing range: up to `limit` ids, and whether more exist.
+    /// Ids read from an index or listing range (spread over `shards`): up to `limit` ids, and
+    /// whether more exist.
     pub(crate) async fn range_ids(
         &self,
         mut query: RangeQuery,
+        shards: u32,
         skip: usize,
         limit: usize,
     ) -> ApiResult<(Vec<String>, bool)> {
@@ -252,7 +254,7 @@ impl<S: Store> Engine<S> {
         loop {
             let want = skip - skipped + limit + 1 - ids.len();
             query.limit = want.clamp(1, 1000);
-            let page = self.store.query(&query).await?;
+            let page = crate::shards::query(&*self.store, shards, &query).await?;
             for item in &page.items {
                 if skipped < skip {
                     skipped += 1;
@@ -289,7 +291,7 @@ impl<S: Store> Engine<S> {
             &resource::linkage_prefix(ty, id),
             limit + 1,
         );
-        self.range_ids(query, skip, limit).await
+        self.range_ids(query, target.shards, skip, limit).await
     }
 }
 
@@ -353,7 +355,7 @@ impl<S: Store> Loader for Engine<S> {
                 return Ok(Vec::new());
             };
             let query = RangeQuery::prefix(resource::listing_pk(ty), "", limit);
-            let (ids, _) = self.range_ids(query, 0, limit).await?;
+            let (ids, _) = self.range_ids(query, t.shards, 0, limit).await?;
             self.load_many(t, &ids).await
         })
     }

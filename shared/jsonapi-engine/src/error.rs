@@ -106,6 +106,8 @@ pub mod title {
     pub const HEADER_FIELDS_TOO_LARGE: &str = "request header fields too large http exception";
     /// A 500: the cause is logged, never shown.
     pub const RUNTIME: &str = "runtime exception";
+    /// An asynchronous operation could not process an item (the model's wording).
+    pub const ASYNC_OPERATION: &str = "async operation exception";
 }
 
 impl ApiError {
@@ -161,6 +163,23 @@ impl ApiError {
             title::NOT_FOUND,
             "An entity with the requested identifier does not exist.",
         )
+    }
+
+    /// A 409: the resource object at `resource` (a pointer) creates a resource that exists.
+    pub fn exists(resource: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            title::CONFLICT,
+            "The entity already exists.",
+        )
+        .at(format!("{resource}/id"))
+    }
+
+    /// A 400: another resource holds the value of the unique attribute `field` of the resource
+    /// object at `resource` (a pointer).
+    pub fn value_used(resource: &str, field: &str) -> Self {
+        Self::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+            .at(format!("{resource}/attributes/{field}"))
     }
 
     /// A 500 whose cause goes to the log, never to the client.

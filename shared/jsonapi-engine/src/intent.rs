@@ -27,7 +27,6 @@
 //! takes them back. The README's batch section says so.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use jsonapi_store::limits::{self, LimitError, MAX_TRANSACTION_WRITES};
@@ -38,6 +37,7 @@ use crate::commit::{CommitError, conflict};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult, title};
 use crate::extension::{Change, ChangeSet};
+use crate::failpoint::{Failpoint, failpoint};
 use crate::membership;
 use crate::resource::{Origin, Resource, resource_key};
 
@@ -67,30 +67,6 @@ fn now_ms() -> u64 {
 struct Step {
     writes: Vec<Write>,
     origins: Vec<Origin>,
-}
-
-/// Test-only failure injection, read once from `JSONAPI_TEST_FAILPOINT` (documented in the
-/// README's batch section): `fail-last-step` makes the last step's transaction fail as when a
-/// concurrent writer took a unique value it claims; `crash-after-step:N` ends the process (as
-/// `kill -9` would) right after step N (from 0) committed. Unset in every real deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failpoint {
-    None,
-    FailLastStep,
-    CrashAfterStep(usize),
-}
-
-fn failpoint() -> Failpoint {
-    static FAILPOINT: OnceLock<Failpoint> = OnceLock::new();
-    *FAILPOINT.get_or_init(|| {
-        let value = std::env::var("JSONAPI_TEST_FAILPOINT").unwrap_or_default();
-        let step = |prefix: &str| value.strip_prefix(prefix).and_then(|n| n.parse().ok());
-        match step("crash-after-step:") {
-            Some(n) => Failpoint::CrashAfterStep(n),
-            None if value == "fail-last-step" => Failpoint::FailLastStep,
-            None => Failpoint::None,
-        }
-    })
 }
 
 /// The answer when a rollback took the intent over: the commit outlived its lease.

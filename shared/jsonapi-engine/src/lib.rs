@@ -11,7 +11,8 @@
 //! - `commit`: writing a change set in one transaction (or a dry run), with retries;
 //!   `intent`: a synchronous batch too large for one transaction, written in steps that stay
 //!   all or nothing (rolled back on failure and after a crash); `membership`: the stamps that let a write condition on who points at a resource;
-//!   `turns`: writers that conflicted on one item take turns.
+//!   `turns`: writers that conflicted on one item take turns; `failpoint`: the test-only
+//!   failures those paths can be told to inject.
 //! - [`request`]: requests, responses, JSON:API content negotiation; [`format`]: which format
 //!   a request speaks (JSON:API or the plain view), the one place that decides; `plain`: the
 //!   plain view, converted to and from JSON:API documents.
@@ -21,7 +22,8 @@
 //!   the atomic extension's operations (`POST {prefix}/operations`).
 //! - `batch`: the batch API (`PATCH {prefix}/{type}`): its checks, its synchronous mode, and
 //!   asynchronous operations (`{prefix}/asyncoperations/{id}`) with their worker.
-//! - [`resource`]: a resource and its items in the logical table; `values`: data types,
+//! - [`resource`]: a resource and its items in the logical table; [`shards`]: listing and
+//!   index partitions spread over shards, and the merged reads of them; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
 //! - [`extension`]: the hooks at named stages of the actions (the public API a domain plugs its
@@ -51,6 +53,7 @@ pub mod engine;
 pub mod error;
 pub mod extension;
 pub mod extensions;
+mod failpoint;
 mod filter;
 pub mod format;
 mod intent;
@@ -65,15 +68,17 @@ mod render;
 pub mod request;
 pub mod resource;
 mod routing;
+pub mod shards;
 mod stored_secret;
 mod storefront;
 mod turns;
 mod values;
 
 pub use batch::{
-    BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, ImportFormat, Imported, OperationReport,
-    SUMMARY_COUNTERS,
+    BATCH_CHUNK_ATTEMPTS, BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, ImportFormat,
+    Imported, OperationReport, SUMMARY_COUNTERS,
 };
+pub use commit::SEQUENCE_BLOCK;
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors};
 pub use format::{Format, PLAIN_MEDIA_TYPE};

@@ -33,6 +33,7 @@ use crate::error::{ApiError, ApiResult, title};
 use crate::filter::{Field, KeyRanges, Operand, Predicate};
 use crate::query::SortKey;
 use crate::resource::{self, Resource, id_key, indexed_fields};
+use crate::shards;
 use crate::values::{self, PAIRED_VALUE_KEY_BYTES, SEPARATOR, VALUE_KEY_BYTES, index_key, is_cut};
 
 /// Most matches sorted in memory when no index is in the requested order (and most entries
@@ -46,6 +47,8 @@ pub(crate) type KeyRange = (Bound<String>, Bound<String>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Scan {
     pub(crate) pk: String,
+    /// How many shards `pk` is spread over (see [`crate::shards`]).
+    pub(crate) shards: u32,
     /// Ascending, non-overlapping.
     pub(crate) ranges: Vec<KeyRange>,
 }
@@ -386,11 +389,17 @@ pub(crate) fn plan(
         .filter_map(|(i, p)| {
             let pk = index_of(&p.field)?;
             let KeyRanges { ranges, exact } = p.ranges(ty, target_of(&p.field), VALUE_KEY_BYTES)?;
-            Some((i, Scan { pk, ranges }, selectivity(p), exact))
+            let scan = Scan {
+                pk,
+                shards: ty.shards,
+                ranges,
+            };
+            Some((i, scan, selectivity(p), exact))
         })
         .collect();
     let whole_sort_index = Scan {
         pk: sort_index.unwrap_or_else(|| resource::listing_pk(&ty.name)),
+        shards: ty.shards,
         ranges: vec![(Bound::Unbounded, Bound::Unbounded)],
     };
     // Only a lone predicate can be served exactly (a count of keys).
@@ -441,6 +450,7 @@ pub(crate) fn plan(
         let exact = predicates.is_empty();
         let listing = Scan {
             pk: resource::listing_pk(&ty.name),
+            shards: ty.shards,
             ranges: vec![(Bound::Unbounded, Bound::Unbounded)],
         };
         (listing, None, exact, None)
@@ -503,6 +513,7 @@ fn composite_scan<'a>(
             .collect();
         let scan = Scan {
             pk: resource::composite_pk(&ty.name, lead, second),
+            shards: ty.shards,
             ranges,
         };
         Some((scan, prefix))
@@ -548,7 +559,9 @@ impl<S: Store> Engine<S> {
         let mut total = 0;
         for (lo, hi) in &plan.scan.ranges {
             let query = plan.scan.range_query(lo, hi, PROBE_LIMIT + 1);
-            let (ids, more) = self.range_ids(query, 0, PROBE_LIMIT + 1 - total).await?;
+            let (ids, more) = self
+                .range_ids(query, plan.scan.shards, 0, PROBE_LIMIT + 1 - total)
+                .await?;
             total += ids.len();
             if more || total > PROBE_LIMIT {
                 return Ok((**fallback).clone());
@@ -602,7 +615,9 @@ impl<S: Store> Engine<S> {
         let mut seen = HashSet::new();
         for (lo, hi) in &plan.scan.ranges {
             let query = plan.scan.range_query(lo, hi, 1000);
-            let (range_ids, more) = self.range_ids(query, 0, limit + 1 - ids.len()).await?;
+            let (range_ids, more) = self
+                .range_ids(query, plan.scan.shards, 0, limit + 1 - ids.len())
+                .await?;
             ids.extend(range_ids.into_iter().filter(|id| seen.insert(id.clone())));
             if more || ids.len() > limit {
                 ids.truncate(limit);
@@ -662,7 +677,7 @@ impl<S: Store> Engine<S> {
                     limit: want,
                     after: None,
                 };
-                let page = self.store.query(&query).await?;
+                let page = shards::query(&*self.store, plan.scan.shards, &query).await?;
                 let entries: Vec<(String, String)> = page
                     .items
                     .iter()
@@ -755,7 +770,9 @@ impl<S: Store> Engine<S> {
         let lo = tighter(lo, Bound::Included(group.to_owned()), Ordering::Greater);
         let hi = tighter(hi, group_end(group), Ordering::Less);
         let query = plan.scan.range_query(&lo, &hi, 1000);
-        let (ids, more) = self.range_ids(query, 0, MAX_SORTED_IN_MEMORY).await?;
+        let (ids, more) = self
+            .range_ids(query, plan.scan.shards, 0, MAX_SORTED_IN_MEMORY)
+            .await?;
         if more {
             return Err(too_many_to_sort(format!(
                 "More than {MAX_SORTED_IN_MEMORY} resources share the start of their sort value; sort by another field."
@@ -819,7 +836,7 @@ impl<S: Store> Engine<S> {
         if plan.exact {
             for (lo, hi) in &plan.scan.ranges {
                 let query = plan.scan.range_query(lo, hi, 1);
-                total += self.store.count(&query).await?;
+                total += shards::count(&*self.store, plan.scan.shards, &query).await?;
             }
             return Ok(total);
         }

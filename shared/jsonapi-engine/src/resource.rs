@@ -7,6 +7,9 @@
 //! | listing entry | `list#{type}` | `{id key}` | `id` |
 //! | index entry | `idx#{type}#{field}` | `{value key}\u{1}{id key}` | `id` |
 //! | composite index entry | `idx#{type}#{first}+{second}` | `{first}\u{1}{second}\u{1}{id key}` | `id` |
+//!
+//! With `shards: N` (N > 1) a type's listing and index partitions above are each N
+//! partitions, `{partition}#s{k}`, `k` from the resource's id (see [`crate::shards`]).
 //! | unique value | `uniq#{type}#{field}#{value}` | `#` | `id` |
 //! | sequence | `seq#{type}` | `#` | `next` |
 //! | membership stamp | `{type}#{id}` | `members` | `s` (see `crate::membership`) |
@@ -31,6 +34,7 @@ use jsonapi_store::{Attrs, Condition, Item, Key, Write};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::shards::entry_pk;
 use crate::values::{self, PAIRED_VALUE_KEY_BYTES, SEPARATOR, VALUE_KEY_BYTES, index_key};
 
 /// A resource: attributes in their stored form and the linkage it owns.
@@ -137,7 +141,7 @@ pub(crate) fn at_version(version: u64) -> Condition {
 }
 
 /// The key of a resource item.
-pub(crate) fn resource_key(ty: &str, id: &str) -> Key {
+pub fn resource_key(ty: &str, id: &str) -> Key {
     Key::new(format!("{ty}#{id}"), "#")
 }
 
@@ -165,22 +169,22 @@ pub(crate) fn unique_key(ty: &str, field: &str, value: &Value) -> Key {
 }
 
 /// The key of a type's sequence counter.
-pub(crate) fn sequence_key(ty: &str) -> Key {
+pub fn sequence_key(ty: &str) -> Key {
     Key::new(format!("seq#{ty}"), "#")
 }
 
 /// The partition of a type's listing entries.
-pub(crate) fn listing_pk(ty: &str) -> String {
+pub fn listing_pk(ty: &str) -> String {
     format!("list#{ty}")
 }
 
 /// The partition of a field's index entries.
-pub(crate) fn index_pk(ty: &str, field: &str) -> String {
+pub fn index_pk(ty: &str, field: &str) -> String {
     format!("idx#{ty}#{field}")
 }
 
 /// The sort key of an id: sequence ids as fixed-width numbers, so they sort numerically.
-pub(crate) fn id_key(ty: &ResourceType, id: &str) -> String {
+pub fn id_key(ty: &ResourceType, id: &str) -> String {
     match ty.id {
         IdStrategy::Sequence => id
             .parse::<u64>()
@@ -275,7 +279,7 @@ fn field_keys(schema: &Schema, ty: &ResourceType, r: &Resource, field: &str) -> 
 }
 
 /// The partition of a composite index's entries.
-pub(crate) fn composite_pk(ty: &str, first: &str, second: &str) -> String {
+pub fn composite_pk(ty: &str, first: &str, second: &str) -> String {
     format!("idx#{ty}#{first}+{second}")
 }
 
@@ -291,7 +295,7 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
     };
     let mut out = vec![Derived {
         item: Item {
-            key: Key::new(listing_pk(&r.ty), idk.clone()),
+            key: Key::new(entry_pk(&listing_pk(&r.ty), ty.shards, &r.id), idk.clone()),
             attrs: id_attrs(),
         },
         unique: None,
@@ -301,7 +305,7 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
             out.push(Derived {
                 item: Item {
                     key: Key::new(
-                        index_pk(&r.ty, field),
+                        entry_pk(&index_pk(&r.ty, field), ty.shards, &r.id),
                         format!("{}{SEPARATOR}{idk}", index_key(&k, VALUE_KEY_BYTES)),
                     ),
                     attrs: id_attrs(),
@@ -320,7 +324,10 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
                 );
                 out.push(Derived {
                     item: Item {
-                        key: Key::new(composite_pk(&r.ty, first, second), sk),
+                        key: Key::new(
+                            entry_pk(&composite_pk(&r.ty, first, second), ty.shards, &r.id),
+                            sk,
+                        ),
                         attrs: id_attrs(),
                     },
                     unique: None,

@@ -5,8 +5,9 @@
 //! `batch-worker` function through the Runtime API fake, as Lambda's event source mapping
 //! would; then the operation's status and errors are read through the API. Also: the same
 //! records delivered twice (nothing doubled, counters exact), a worker killed mid-chunk (the
-//! redelivery completes it), and a record that cannot be applied yet (named in
-//! `batchItemFailures`, the records after it left for the redelivery).
+//! redelivery completes it), a record that cannot be applied yet (named in
+//! `batchItemFailures`, the records after it left for the redelivery), and a chunk that fails
+//! at every delivery (given up at Lambda's last retry, its operation ended).
 //!
 //! Needs `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`).
 
@@ -57,15 +58,25 @@ fn start(
     store: &DynamoStore,
     config: &str,
 ) -> Function {
-    Function::start(
-        binary,
-        &api.address(),
-        &[
-            ("TABLE_NAME", store.table()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint()),
-            ("JSONAPI_CONFIG", config),
-        ],
-    )
+    start_with(binary, api, store, config, &[])
+}
+
+/// As [`start`], with more environment variables.
+fn start_with(
+    binary: &std::path::Path,
+    api: &RuntimeApi,
+    store: &DynamoStore,
+    config: &str,
+    env: &[(&str, &str)],
+) -> Function {
+    let endpoint = endpoint();
+    let mut vars = vec![
+        ("TABLE_NAME", store.table()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ("JSONAPI_CONFIG", config),
+    ];
+    vars.extend_from_slice(env);
+    Function::start(binary, &api.address(), &vars)
 }
 
 /// One call of DynamoDB Local's JSON protocol (it checks no signature), on loopback: a
@@ -493,6 +504,72 @@ async fn a_chunk_that_cannot_be_applied_yet_is_named_in_batch_item_failures() {
         assert_eq!(op["attributes"]["status"], "running", "{op}");
         assert_eq!(op["attributes"]["progress"], 0.5, "{op}");
         assert_eq!(product_count(&engine, &token).await, CHUNK_SIZE);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
+async fn a_chunk_failing_at_every_delivery_is_given_up_at_the_last_retry() {
+    let (update_list, worker) = (build("fn-update-list"), build("fn-batch-worker"));
+    let config = config_file();
+    with_table("stream-give-up", |store| async move {
+        // Arrange: one chunk of 3 products, and a worker whose every run of a chunk fails
+        // (the test-only failpoint), as when the store keeps failing.
+        let Submitted { engine, token, id } =
+            submitted(&config, &store, &update_list, &products(3, None)).await;
+        let records = Stream::open(store.table()).await.next(1).await;
+        let mut api = RuntimeApi::start().await;
+        let _worker = start_with(
+            &worker,
+            &api,
+            &store,
+            path(&config),
+            &[("JSONAPI_TEST_FAILPOINT", "fail-chunks")],
+        );
+
+        // Act: Lambda's first delivery and every retry but the last.
+        for n in 1..jsonapi_engine::BATCH_CHUNK_ATTEMPTS {
+            let answer = deliver(&mut api, &format!("try-{n}"), &records).await;
+            // Assert: the record is named each time, the operation goes on.
+            let failures = answer["batchItemFailures"].as_array().map(Vec::len);
+            assert_eq!(failures, Some(1), "delivery {n}: {answer}");
+        }
+        let op = operation(&engine, &token, &id).await;
+        assert_eq!(op["attributes"]["status"], "new", "{op}");
+
+        // Act: the last retry.
+        let answer = deliver(&mut api, "last", &records).await;
+
+        // Assert: the record is acknowledged (nothing goes to the on-failure queue) and the
+        // operation ends, its items reported.
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        let op = operation(&engine, &token, &id).await;
+        assert_eq!(op["attributes"]["status"], "failed", "{op}");
+        let summary = &op["attributes"]["summary"];
+        for (counter, n) in [("readCount", 3), ("writeCount", 0), ("errorCount", 3)] {
+            assert_eq!(summary[counter], n, "{counter}: {summary}");
+        }
+        let errors = get(
+            &engine,
+            &token,
+            Operation::GetSubresource,
+            "/api/{type}/{id}/{relationship}",
+            &format!("/api/asyncoperations/{id}/errors"),
+            "",
+        )
+        .await;
+        let errors = errors["data"].as_array().expect("errors").clone();
+        let pointers: Vec<&Value> = errors
+            .iter()
+            .map(|e| &e["attributes"]["source"]["pointer"])
+            .collect();
+        assert_eq!(
+            pointers,
+            [&json!("/data/0"), &json!("/data/1"), &json!("/data/2")]
+        );
+        assert!(errors.iter().all(|e| e["attributes"]["status"] == 500));
+        assert_eq!(product_count(&engine, &token).await, 0);
     })
     .await;
 }

@@ -68,6 +68,28 @@ fn request_properties() -> Map<String, Value> {
 
 /// The endpoint's path item.
 pub(crate) fn paths() -> Map<String, Value> {
+    let failures = [
+        ("500", "The request could not be served."),
+        ("503", "The store is busy; retry later."),
+    ];
+    let mut get_responses = sign_in_responses();
+    let mut post_responses = form_responses();
+    for (status, description) in failures {
+        get_responses.insert(status.to_owned(), page(description));
+        post_responses.insert(status.to_owned(), page(description));
+    }
+    Map::from_iter([(
+        AUTHORIZE_PATH.to_owned(),
+        json!({
+            "get": sign_in_operation(&get_responses),
+            "post": form_operation(&post_responses),
+            "options": options("options-authorize"),
+        }),
+    )])
+}
+
+/// `GET`: the page a browser is sent to, its parameters those of the authorization request.
+fn sign_in_operation(responses: &Map<String, Value>) -> Value {
     let parameters: Vec<Value> = request_properties()
         .into_iter()
         .map(|(name, schema)| {
@@ -78,6 +100,19 @@ pub(crate) fn paths() -> Map<String, Value> {
             json!({ "name": name, "in": "query", "required": required, "schema": schema })
         })
         .collect();
+    json!({
+        "operationId": "authorize",
+        "tags": ["authentication"],
+        "summary": "Sign in and allow a client (authorization code grant)",
+        "description": "The start of the authorization code grant (RFC 6749 §4.1) with PKCE (RFC 7636, S256): a browser is sent here, the person signs in and allows the client, and the browser goes back to the client's redirect URI with a code, which the client exchanges at the token endpoint with its `code_verifier`.",
+        "security": [],
+        "parameters": parameters,
+        "responses": responses,
+    })
+}
+
+/// `POST`: the sign-in and consent forms the endpoint's own pages send.
+fn form_operation(responses: &Map<String, Value>) -> Value {
     let mut form = request_properties();
     form.extend([
         ("step".to_owned(), json!({ "type": "string", "enum": ["sign_in", "consent"] })),
@@ -93,11 +128,27 @@ pub(crate) fn paths() -> Map<String, Value> {
         ),
         ("decision".to_owned(), json!({ "type": "string", "enum": ["allow", "deny"] })),
     ]);
-    let failures = [
-        ("500", "The request could not be served."),
-        ("503", "The store is busy; retry later."),
-    ];
-    let mut get_responses = Map::from_iter([
+    json!({
+        "operationId": "authorize-form",
+        "tags": ["authentication"],
+        "summary": "The sign-in and consent forms",
+        "description": "Sent by the endpoint's own pages, with the form token of their cookie.",
+        "security": [],
+        "requestBody": {
+            "required": true,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": { "type": "object", "properties": form, "required": ["step", "csrf"] },
+                },
+            },
+        },
+        "responses": responses,
+    })
+}
+
+/// What `GET` answers but the failures common to both methods.
+fn sign_in_responses() -> Map<String, Value> {
+    Map::from_iter([
         (
             "200".to_owned(),
             json!({
@@ -125,8 +176,12 @@ pub(crate) fn paths() -> Map<String, Value> {
                 "The client or the redirect URI is missing, unknown or not registered: told to the person, never redirected.",
             ),
         ),
-    ]);
-    let mut post_responses = Map::from_iter([
+    ])
+}
+
+/// What `POST` answers but the failures common to both methods.
+fn form_responses() -> Map<String, Value> {
+    Map::from_iter([
         (
             "200".to_owned(),
             page(
@@ -160,38 +215,5 @@ pub(crate) fn paths() -> Map<String, Value> {
                 "content": { "text/html": { "schema": { "type": "string" } } },
             }),
         ),
-    ]);
-    for (status, description) in failures {
-        get_responses.insert(status.to_owned(), page(description));
-        post_responses.insert(status.to_owned(), page(description));
-    }
-    let get = json!({
-        "operationId": "authorize",
-        "tags": ["authentication"],
-        "summary": "Sign in and allow a client (authorization code grant)",
-        "description": "The start of the authorization code grant (RFC 6749 §4.1) with PKCE (RFC 7636, S256): a browser is sent here, the person signs in and allows the client, and the browser goes back to the client's redirect URI with a code, which the client exchanges at the token endpoint with its `code_verifier`.",
-        "security": [],
-        "parameters": parameters,
-        "responses": get_responses,
-    });
-    let post = json!({
-        "operationId": "authorize-form",
-        "tags": ["authentication"],
-        "summary": "The sign-in and consent forms",
-        "description": "Sent by the endpoint's own pages, with the form token of their cookie.",
-        "security": [],
-        "requestBody": {
-            "required": true,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": { "type": "object", "properties": form, "required": ["step", "csrf"] },
-                },
-            },
-        },
-        "responses": post_responses,
-    });
-    Map::from_iter([(
-        AUTHORIZE_PATH.to_owned(),
-        json!({ "get": get, "post": post, "options": options("options-authorize") }),
-    )])
+    ])
 }

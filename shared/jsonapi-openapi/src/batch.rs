@@ -54,6 +54,21 @@ fn operation_paths(
     paths: &mut Map<String, Value>,
     components: &mut Map<String, Value>,
 ) {
+    operation_schemas(components);
+    error_schemas(components);
+    let prefix = &schema.api.prefix;
+    paths.insert(
+        format!("{prefix}/asyncoperations/{{id}}"),
+        operation_item(schema),
+    );
+    paths.insert(
+        format!("{prefix}/asyncoperations/{{id}}/errors"),
+        errors_item(schema),
+    );
+}
+
+/// An operation's resource, in a JSON:API document and in the plain view.
+fn operation_schemas(components: &mut Map<String, Value>) {
     let counters = jsonapi_engine::SUMMARY_COUNTERS;
     let summary: Map<String, Value> = counters
         .iter()
@@ -111,6 +126,10 @@ fn operation_paths(
             },
         }),
     );
+}
+
+/// An operation's errors, as a JSON:API collection and in the plain view.
+fn error_schemas(components: &mut Map<String, Value>) {
     let error_id = json!({ "type": "string", "description": "`{operation}-{chunk}-{n}`" });
     let error = json!({
         "status": { "type": "integer" },
@@ -144,32 +163,11 @@ fn operation_paths(
             },
         }),
     );
-    let prefix = &schema.api.prefix;
-    let id =
-        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
-    let errors = |codes: &[u16]| -> Map<String, Value> {
-        codes
-            .iter()
-            .filter(|c| schema.api.auth.enabled || !matches!(c, 401 | 403))
-            .map(|c| {
-                (
-                    c.to_string(),
-                    json!({ "$ref": format!("#/components/responses/{c}") }),
-                )
-            })
-            .collect()
-    };
-    let options = |what: &str| {
-        json!({
-            "operationId": format!("options-{what}"),
-            "tags": ["asyncoperations"],
-            "summary": "The methods this URL allows",
-            "security": [],
-            "responses": { "200": { "description": "The allowed methods (`OPTIONS, GET, HEAD`).", "headers": {
-                "Allow": { "required": true, "schema": { "type": "string" } } } } },
-        })
-    };
-    let mut ok = errors(&[400, 401, 404, 405, 406]);
+}
+
+/// `GET {prefix}/asyncoperations/{id}`.
+fn operation_item(schema: &Schema) -> Value {
+    let mut ok = error_refs(schema, &[400, 401, 404, 405, 406]);
     ok.insert(
         "200".into(),
         json!({
@@ -180,21 +178,22 @@ fn operation_paths(
             },
         }),
     );
-    paths.insert(
-        format!("{prefix}/asyncoperations/{{id}}"),
-        json!({
-            "parameters": id,
-            "get": {
-                "operationId": "get-asyncoperations-item",
-                "tags": ["asyncoperations"],
-                "summary": "An asynchronous batch operation",
-                "description": "Poll until `status` is `success` or `failed`, then read `summary` and, when `errorCount` > 0, the errors. Only the caller that started the operation and admins see it (404 for anyone else); operations are deleted 30 days after they were started.",
-                "responses": ok,
-            },
-            "options": options("asyncoperations-item"),
-        }),
-    );
-    let mut page = errors(&[400, 401, 404, 405, 406]);
+    json!({
+        "parameters": id_parameter(),
+        "get": {
+            "operationId": "get-asyncoperations-item",
+            "tags": ["asyncoperations"],
+            "summary": "An asynchronous batch operation",
+            "description": format!("Poll until `status` is `success` or `failed`, then read `summary` and, when `errorCount` > 0, the errors. Only the caller that started the operation and admins see it (404 for anyone else); operations are deleted {} after they were started.", lifetime(schema)),
+            "responses": ok,
+        },
+        "options": options("asyncoperations-item"),
+    })
+}
+
+/// `GET {prefix}/asyncoperations/{id}/errors`.
+fn errors_item(schema: &Schema) -> Value {
+    let mut page = error_refs(schema, &[400, 401, 404, 405, 406]);
     page.insert("200".into(), json!({
         "description": "A page of the operation's errors, in the order of the request's items; `source.pointer` points into the request (`/data/57/attributes/price`, `/included/3`).",
         "content": {
@@ -202,23 +201,60 @@ fn operation_paths(
             plain::MEDIA_TYPE: { "schema": reference(&plain::name("asyncoperationerrors", "collection")) },
         },
     }));
-    paths.insert(
-        format!("{prefix}/asyncoperations/{{id}}/errors"),
-        json!({
-            "parameters": id,
-            "get": {
-                "operationId": "get-asyncoperations-errors",
-                "tags": ["asyncoperations"],
-                "summary": "The errors of an asynchronous batch operation",
-                "parameters": [
-                    { "name": "page[number]", "in": "query", "schema": { "type": "integer", "minimum": 1 } },
-                    { "name": "page[size]", "in": "query", "schema": { "type": "integer", "minimum": -1 } },
-                ],
-                "responses": page,
-            },
-            "options": options("asyncoperations-errors"),
-        }),
-    );
+    json!({
+        "parameters": id_parameter(),
+        "get": {
+            "operationId": "get-asyncoperations-errors",
+            "tags": ["asyncoperations"],
+            "summary": "The errors of an asynchronous batch operation",
+            "parameters": [
+                { "name": "page[number]", "in": "query", "schema": { "type": "integer", "minimum": 1 } },
+                { "name": "page[size]", "in": "query", "schema": { "type": "integer", "minimum": -1 } },
+            ],
+            "responses": page,
+        },
+        "options": options("asyncoperations-errors"),
+    })
+}
+
+fn id_parameter() -> Value {
+    json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }])
+}
+
+/// How long operations are kept, for the documentation.
+fn lifetime(schema: &Schema) -> String {
+    let seconds = schema.api.operation_lifetime;
+    match seconds {
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} hours", s / 3_600),
+        s => format!("{s} seconds"),
+    }
+}
+
+/// References to the shared error responses of these status codes (401 and 403 only with auth).
+fn error_refs(schema: &Schema, codes: &[u16]) -> Map<String, Value> {
+    codes
+        .iter()
+        .filter(|c| schema.api.auth.enabled || !matches!(c, 401 | 403))
+        .map(|c| {
+            (
+                c.to_string(),
+                json!({ "$ref": format!("#/components/responses/{c}") }),
+            )
+        })
+        .collect()
+}
+
+/// The `OPTIONS` operation of one of these paths.
+fn options(what: &str) -> Value {
+    json!({
+        "operationId": format!("options-{what}"),
+        "tags": ["asyncoperations"],
+        "summary": "The methods this URL allows",
+        "security": [],
+        "responses": { "200": { "description": "The allowed methods (`OPTIONS, GET, HEAD`).", "headers": {
+            "Allow": { "required": true, "schema": { "type": "string" } } } } },
+    })
 }
 
 fn operation(schema: &Schema, ty: &ResourceType) -> Value {

@@ -741,6 +741,35 @@ pub(crate) fn atomic_path(schema: &Schema) -> Option<(String, Value)> {
     }
     let ext = "https://jsonapi.org/ext/atomic";
     let with_ext = format!("{MEDIA_TYPE}; ext=\"{ext}\"");
+    let request = atomic_request();
+    let responses = atomic_responses(schema);
+    let item = json!({
+        "post": {
+            "operationId": "operations",
+            "tags": ["operations"],
+            "summary": "Run atomic operations",
+            "description": format!("The JSON:API atomic extension (`{ext}`): `add`, `update` and `remove` of resources of any type, and of relationships (`ref.relationship`), applied in order and all together or not at all (one store transaction; at most 100 operations). A `lid` given by an `add` names its resource in later operations. Errors point at `/atomic:operations/N/...`; each operation needs the permissions its action would. The body is sent as `Content-Type: {with_ext}`."),
+            "requestBody": {
+                "required": true,
+                "content": { with_ext: { "schema": request } },
+            },
+            "responses": responses,
+        },
+        "options": {
+            "operationId": "options-operations",
+            "tags": ["operations"],
+            "summary": "The methods this URL allows",
+            "security": [],
+            "responses": {
+                "200": { "description": "The allowed methods.", "headers": allow_header(true) },
+            },
+        },
+    });
+    Some((format!("{}/operations", schema.api.prefix), item))
+}
+
+/// The atomic request document.
+fn atomic_request() -> Value {
     let operation = json!({
         "type": "object",
         "required": ["op"],
@@ -762,7 +791,7 @@ pub(crate) fn atomic_path(schema: &Schema) -> Option<(String, Value)> {
         },
         "additionalProperties": false,
     });
-    let request = json!({
+    json!({
         "type": "object",
         "required": ["atomic:operations"],
         "properties": {
@@ -771,7 +800,11 @@ pub(crate) fn atomic_path(schema: &Schema) -> Option<(String, Value)> {
             "meta": { "type": "object" },
         },
         "additionalProperties": false,
-    });
+    })
+}
+
+/// What the atomic endpoint answers: its results, or an error document.
+fn atomic_responses(schema: &Schema) -> Map<String, Value> {
     let results = json!({
         "type": "object",
         "required": ["atomic:results"],
@@ -808,27 +841,5 @@ pub(crate) fn atomic_path(schema: &Schema) -> Option<(String, Value)> {
             json!({ "$ref": format!("#/components/responses/{code}") }),
         );
     }
-    let item = json!({
-        "post": {
-            "operationId": "operations",
-            "tags": ["operations"],
-            "summary": "Run atomic operations",
-            "description": format!("The JSON:API atomic extension (`{ext}`): `add`, `update` and `remove` of resources of any type, and of relationships (`ref.relationship`), applied in order and all together or not at all (one store transaction; at most 100 operations). A `lid` given by an `add` names its resource in later operations. Errors point at `/atomic:operations/N/...`; each operation needs the permissions its action would. The body is sent as `Content-Type: {with_ext}`."),
-            "requestBody": {
-                "required": true,
-                "content": { with_ext: { "schema": request } },
-            },
-            "responses": responses,
-        },
-        "options": {
-            "operationId": "options-operations",
-            "tags": ["operations"],
-            "summary": "The methods this URL allows",
-            "security": [],
-            "responses": {
-                "200": { "description": "The allowed methods.", "headers": allow_header(true) },
-            },
-        },
-    });
-    Some((format!("{}/operations", schema.api.prefix), item))
+    responses
 }

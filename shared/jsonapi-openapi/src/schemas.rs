@@ -135,8 +135,14 @@ fn response_schemas(ty: &ResourceType, out: &mut Map<String, Value>) {
         .map(|a| (a.name.clone(), values::attribute(a, false)))
         .collect();
     out.insert(format!("{t}.attributes"), object(attributes, &[]));
-    let relationships = ty
-        .relationships
+    out.insert(format!("{t}.relationships"), object(relationships(ty), &[]));
+    out.insert(format!("{t}.resource"), resource(ty));
+    documents(t, out);
+}
+
+/// Each relationship object of a type, by relationship name.
+fn relationships(ty: &ResourceType) -> Map<String, Value> {
+    ty.relationships
         .values()
         .map(|r| {
             let identifier = reference(&format!("{}.identifier", r.target));
@@ -157,8 +163,12 @@ fn response_schemas(ty: &ResourceType, out: &mut Map<String, Value>) {
             }
             (r.name.clone(), o)
         })
-        .collect();
-    out.insert(format!("{t}.relationships"), object(relationships, &[]));
+        .collect()
+}
+
+/// A type's resource object.
+fn resource(ty: &ResourceType) -> Value {
+    let t = &ty.name;
     let mut resource = object(
         Map::from_iter([
             ("type".to_owned(), json!({ "const": t })),
@@ -198,7 +208,11 @@ fn response_schemas(ty: &ResourceType, out: &mut Map<String, Value>) {
     if let Some(d) = &ty.description {
         resource["description"] = d.clone().into();
     }
-    out.insert(format!("{t}.resource"), resource);
+    resource
+}
+
+/// The documents of a type: one resource (or null), a collection, and their linkage.
+fn documents(t: &str, out: &mut Map<String, Value>) {
     let resource = reference(&format!("{t}.resource"));
     let included = json!({ "type": "array", "items": reference("resource") });
     let document = |data: Value| {

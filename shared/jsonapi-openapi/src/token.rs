@@ -62,6 +62,21 @@ pub(crate) fn options(id: &str) -> Value {
 
 /// The token endpoint and the JWKS document, with their schemas.
 pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<String, Value> {
+    token_schemas(schema, schemas);
+    Map::from_iter([
+        (
+            TOKEN_PATH.to_owned(),
+            json!({ "post": token_operation(), "options": options("options-token") }),
+        ),
+        (
+            JWKS_PATH.to_owned(),
+            json!({ "get": jwks_operation(), "options": options("options-jwks") }),
+        ),
+    ])
+}
+
+/// The token request (the grants the configuration enables), answer and error.
+fn token_schemas(schema: &Schema, schemas: &mut Map<String, Value>) {
     let users = schema.api.auth.users.is_some();
     let mut grants = vec!["client_credentials"];
     if users {
@@ -116,6 +131,10 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             "additionalProperties": false,
         }),
     );
+}
+
+/// `POST` of the token endpoint.
+fn token_operation() -> Value {
     let no_store = json!({ "Cache-Control": no_store() });
     let error = |description: &str, extra: Option<(&str, &str)>| {
         let mut headers = no_store.clone();
@@ -130,7 +149,7 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
         })
     };
     let body = reference("token.request");
-    let token = json!({
+    json!({
         "operationId": "token",
         "tags": ["authentication"],
         "summary": "Get an access token",
@@ -154,8 +173,12 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
             "429": error("Too many failures for this client or username.", Some(("Retry-After", "Seconds to wait."))),
             "500": error("The token service cannot work (its signing key is unavailable).", None),
         },
-    });
-    let jwks = json!({
+    })
+}
+
+/// `GET` of the JWKS document.
+fn jwks_operation() -> Value {
+    json!({
         "operationId": "jwks",
         "tags": ["authentication"],
         "summary": "The keys that check access tokens",
@@ -178,15 +201,5 @@ pub(crate) fn paths(schema: &Schema, schemas: &mut Map<String, Value>) -> Map<St
                 "content": { MEDIA_TYPE: { "schema": reference(ERRORS) } },
             },
         },
-    });
-    Map::from_iter([
-        (
-            TOKEN_PATH.to_owned(),
-            json!({ "post": token, "options": options("options-token") }),
-        ),
-        (
-            JWKS_PATH.to_owned(),
-            json!({ "get": jwks, "options": options("options-jwks") }),
-        ),
-    ])
+    })
 }

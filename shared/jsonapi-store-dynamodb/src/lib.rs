@@ -20,6 +20,7 @@
 pub mod codec;
 mod plan;
 pub mod table;
+mod tls;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -189,6 +190,7 @@ impl DynamoStore {
             return Err(ConnectError::NoTableName);
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(tls::http_client())
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(MAX_ATTEMPTS)

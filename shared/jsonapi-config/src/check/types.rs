@@ -9,7 +9,9 @@ use super::problem::{Checked, problem};
 use super::relationships::check_relationship;
 use crate::operation::Operation;
 use crate::raw::{RawConfig, RawType};
-use crate::schema::{ActionSet, Attribute, BatchSettings, IdStrategy, ResourceType, Subresource};
+use crate::schema::{
+    ActionSet, Attribute, BatchSettings, IdStrategy, MAX_SHARDS, ResourceType, Subresource,
+};
 
 /// `declared` are every type of the file: relationship targets are resolved against them (the
 /// checked types keep their order, so an index into one is an index into the other);
@@ -42,6 +44,7 @@ pub(super) fn check_type(
     let actions = check_actions(name, raw)?;
     let upsert = check_upsert(name, raw, &attributes)?;
     let alternate_id = super::storefront::check_alternate_id(name, raw, &attributes)?;
+    let shards = check_shards(name, raw.shards)?;
     Ok(ResourceType {
         name: name.to_owned(),
         id: raw.id,
@@ -55,11 +58,26 @@ pub(super) fn check_type(
         require_if_match: raw.require_if_match,
         upsert,
         indexes: Vec::new(),
+        shards,
         title: Vec::new(),
         subresources: IndexMap::new(),
         alternate_id,
         batch: check_type_batch(name, raw.batch.as_ref(), api_batch)?,
     })
+}
+
+/// `shards`: a power of two up to [`MAX_SHARDS`], 1 when absent (one partition per listing
+/// and index, the layout of data written before shards existed). A power of two so that the
+/// shard is the low bits of the id's hash.
+fn check_shards(name: &str, raw: Option<u64>) -> Checked<u32> {
+    let Some(n) = raw else { return Ok(1) };
+    match u32::try_from(n) {
+        Ok(n) if n.is_power_of_two() && n <= MAX_SHARDS => Ok(n),
+        _ => Err(problem(
+            &["types", name, "shards"],
+            format!("a power of two from 1 to {MAX_SHARDS}, not {n}"),
+        )),
+    }
 }
 
 /// The type's actions: every operation on a type but `update-list` unless `actions` says

@@ -607,15 +607,7 @@ impl<S: Store> Engine<S> {
                     return Err(CommitError::Stale(Some(key)));
                 }
                 let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
-                return Err(ApiErrors::from(
-                    ApiError::new(
-                        StatusCode::CONFLICT,
-                        title::CONFLICT,
-                        "The entity already exists.",
-                    )
-                    .at(format!("{pointer}/id")),
-                )
-                .into());
+                return Err(ApiErrors::from(ApiError::exists(pointer)).into());
             }
             Err(CommitError::Unique { ty, id, field, key }) => {
                 let node = node_of(nodes, &ids, &ty, &id);
@@ -626,11 +618,7 @@ impl<S: Store> Engine<S> {
                     return Err(CommitError::Stale(Some(key)));
                 }
                 let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
-                return Err(ApiErrors::from(
-                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
-                        .at(format!("{pointer}/attributes/{field}")),
-                )
-                .into());
+                return Err(ApiErrors::from(ApiError::value_used(pointer, &field)).into());
             }
             Err(e) => return Err(e),
         };
@@ -803,10 +791,7 @@ impl<S: Store> Engine<S> {
                 .unique_owner(&node.ty.name, &attr.name, &stored)
                 .await?;
             if owner.is_some_and(|o| before.is_none_or(|b| b.id != o)) {
-                errors.push(
-                    ApiError::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
-                        .at(format!("{}/attributes/{}", node.object.pointer, attr.name)),
-                );
+                errors.push(ApiError::value_used(&node.object.pointer, &attr.name));
             }
         }
         Ok(errors)

@@ -131,22 +131,8 @@ impl<S: Store> Engine<S> {
             }
         }
         let found = self.staged_or_loaded(target, &ids, changes, &[]).await?;
-        let missing: Vec<ApiError> = idents
-            .iter()
-            .filter(|i| {
-                !found.iter().any(|r| r.id == i.id) && action != Operation::DeleteRelationship
-            })
-            .map(|i| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    title::NOT_FOUND,
-                    "The entity does not exist.",
-                )
-                .at(i.pointer.clone())
-            })
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiErrors(missing).into());
+        if action != Operation::DeleteRelationship {
+            all_found(idents, &found)?;
         }
         let mut after = owner.clone();
         match (&rel.storage, rel.many) {
@@ -160,26 +146,7 @@ impl<S: Store> Engine<S> {
             }
             (RelationshipStorage::Owned, true) => {
                 let members = after.to_many.entry(rel_name.to_owned()).or_default();
-                match action {
-                    Operation::AddRelationship => members.extend(
-                        ids.iter()
-                            .filter(|i| !members.contains(i))
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    ),
-                    Operation::DeleteRelationship => members.retain(|m| !ids.contains(m)),
-                    _ => members.clone_from(&ids),
-                }
-                if members.len() > self.schema.api.max_related {
-                    return Err(ApiErrors::from(ApiError::bad_request(
-                        title::REQUEST_DATA,
-                        format!(
-                            "A relationship holds at most {} members.",
-                            self.schema.api.max_related
-                        ),
-                    ))
-                    .into());
-                }
+                change_members(members, &ids, action, self.schema.api.max_related)?;
             }
             (RelationshipStorage::InverseOf { field }, _) => {
                 let op = match action {
@@ -204,4 +171,57 @@ impl<S: Store> Engine<S> {
         changes.put(Some(owner), after);
         Ok(())
     }
+}
+
+/// Every identifier names a resource that exists (staged or stored).
+fn all_found(idents: &[Identifier], found: &[Resource]) -> Result<(), ApiErrors> {
+    let missing: Vec<ApiError> = idents
+        .iter()
+        .filter(|i| !found.iter().any(|r| r.id == i.id))
+        .map(|i| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                title::NOT_FOUND,
+                "The entity does not exist.",
+            )
+            .at(i.pointer.clone())
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiErrors(missing))
+    }
+}
+
+/// Adds, removes or replaces the members of an owned to-many relationship, within `max`.
+fn change_members(
+    members: &mut Vec<String>,
+    ids: &[String],
+    action: Operation,
+    max: usize,
+) -> Result<(), ApiErrors> {
+    match action {
+        Operation::AddRelationship => {
+            let new: Vec<String> = ids
+                .iter()
+                .filter(|i| !members.contains(i))
+                .cloned()
+                .collect();
+            members.extend(new);
+        }
+        Operation::DeleteRelationship => members.retain(|m| !ids.contains(m)),
+        _ => {
+            members.clear();
+            members.extend_from_slice(ids);
+        }
+    }
+    if members.len() > max {
+        return Err(ApiError::bad_request(
+            title::REQUEST_DATA,
+            format!("A relationship holds at most {max} members."),
+        )
+        .into());
+    }
+    Ok(())
 }

@@ -455,7 +455,8 @@ impl<S: Store> Engine<S> {
                         &resource::linkage_prefix(&doomed_ty, &doomed.id),
                         1,
                     );
-                    let (ids, _) = self.range_ids(query, 0, self.schema.api.max_delete).await?;
+                    let max = self.schema.api.max_delete;
+                    let (ids, _) = self.range_ids(query, referrer.shards, 0, max).await?;
                     let referring = self.staged_or_loaded(referrer, &ids, changes, &[]).await?;
                     let referring: Vec<Resource> = referring
                         .into_iter()

@@ -182,25 +182,18 @@ impl<S: Store> Engine<S> {
         {
             return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
         }
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
-        let field = |name: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        if !same_origin_post(req, field("csrf")) {
+        let form = Form(form_urlencoded::parse(&req.body).into_owned().collect());
+        if !same_origin_post(req, form.field("csrf")) {
             return pages::error(
                 StatusCode::FORBIDDEN,
                 "This form has expired or was not sent from this page.",
             );
         }
-        let csrf = field("csrf").unwrap_or_default();
-        match field("step") {
+        match form.field("step") {
             Some("consent") => {
-                let allow = field("decision") == Some("allow");
+                let allow = form.field("decision") == Some("allow");
                 match service
-                    .consent(field("ticket").unwrap_or_default(), allow)
+                    .consent(form.field("ticket").unwrap_or_default(), allow)
                     .await
                 {
                     Ok(location) => redirect(StatusCode::SEE_OTHER, &location),
@@ -211,53 +204,75 @@ impl<S: Store> Engine<S> {
                     Err(ConsentError::Store(e)) => store_failed(&e),
                 }
             }
-            Some("sign_in") => {
-                let request = AuthorizationRequest::from_pairs(
-                    form_urlencoded::parse(&req.body)
-                        .filter(|(name, _)| !FORM_FIELDS.contains(&name.as_ref())),
-                );
-                let client = match service.check_authorization(&request).await {
-                    Ok(client) => client,
-                    Err(e) => return refused(e, StatusCode::SEE_OTHER),
-                };
-                let username = field("username").unwrap_or_default();
-                let password = field("password").unwrap_or_default();
-                let again = |status, message: &str| {
-                    pages::sign_in(
-                        status,
-                        &client.name,
-                        &request.pairs(),
-                        csrf,
-                        username,
-                        Some(message),
-                    )
-                };
-                match service
-                    .sign_in_to_authorize(&request, &client, username, password)
-                    .await
-                {
-                    Ok(consent) => pages::consent(
-                        &consent.client_name,
-                        &consent.username,
-                        consent.ticket.expose(),
-                        csrf,
-                    ),
-                    Err(SignInError::Refused) => {
-                        again(StatusCode::OK, "The username or password is incorrect.")
-                    }
-                    Err(SignInError::SlowDown(retry)) => {
-                        let seconds = retry.0.max(1);
-                        let mut page = again(
-                            StatusCode::TOO_MANY_REQUESTS,
-                            &format!("Too many failed attempts; try again in {seconds} s."),
-                        );
-                        page.headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-                        page
-                    }
-                    Err(SignInError::Store(e)) => store_failed(&e),
-                }
-            }
+            Some("sign_in") => Self::sign_in_form(service, req, &form).await,
             _ => pages::error(StatusCode::BAD_REQUEST, "The form could not be read."),
         }
+    }
+
+    /// The sign-in form's answer: the consent page, or the sign-in page again with what was
+    /// wrong.
+    async fn sign_in_form(
+        service: &jsonapi_auth::TokenService<S, super::users::Users<S>>,
+        req: &ApiRequest,
+        form: &Form,
+    ) -> ApiResponse {
+        let request = AuthorizationRequest::from_pairs(
+            form_urlencoded::parse(&req.body)
+                .filter(|(name, _)| !FORM_FIELDS.contains(&name.as_ref())),
+        );
+        let client = match service.check_authorization(&request).await {
+            Ok(client) => client,
+            Err(e) => return refused(e, StatusCode::SEE_OTHER),
+        };
+        let csrf = form.field("csrf").unwrap_or_default();
+        let username = form.field("username").unwrap_or_default();
+        let password = form.field("password").unwrap_or_default();
+        let again = |status, message: &str| {
+            pages::sign_in(
+                status,
+                &client.name,
+                &request.pairs(),
+                csrf,
+                username,
+                Some(message),
+            )
+        };
+        match service
+            .sign_in_to_authorize(&request, &client, username, password)
+            .await
+        {
+            Ok(consent) => pages::consent(
+                &consent.client_name,
+                &consent.username,
+                consent.ticket.expose(),
+                csrf,
+            ),
+            Err(SignInError::Refused) => {
+                again(StatusCode::OK, "The username or password is incorrect.")
+            }
+            Err(SignInError::SlowDown(retry)) => {
+                let seconds = retry.0.max(1);
+                let mut page = again(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Too many failed attempts; try again in {seconds} s."),
+                );
+                page.headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+                page
+            }
+            Err(SignInError::Store(e)) => store_failed(&e),
+        }
+    }
+}
+
+/// The fields of a posted form.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// The first value of the field `name`.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }

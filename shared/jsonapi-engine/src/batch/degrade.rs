@@ -93,6 +93,7 @@ impl<S: Store> Engine<S> {
                 finished_ms: None,
                 chunks: 1,
                 done_chunks: 0,
+                given_up: 0,
                 counts: Counts::default(),
                 expires_at: expires_at(&self.schema, now),
             };

@@ -36,6 +36,7 @@ pub use layout::{
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
 pub use reads::OperationReport;
 pub use stream::ImportFormat;
+pub use worker::CHUNK_ATTEMPTS as BATCH_CHUNK_ATTEMPTS;
 
 use std::sync::Arc;
 

@@ -136,6 +136,8 @@ pub(crate) struct Record {
     pub(crate) finished_ms: Option<i64>,
     pub(crate) chunks: usize,
     pub(crate) done_chunks: usize,
+    /// Chunks ended without being applied, their runs having failed too often.
+    pub(crate) given_up: usize,
     pub(crate) counts: Counts,
     /// The epoch second after which the operation is deleted.
     pub(crate) expires_at: i64,
@@ -155,6 +157,7 @@ impl Record {
             "finishedMs": self.finished_ms,
             "chunks": self.chunks,
             "doneChunks": self.done_chunks,
+            "givenUpChunks": self.given_up,
             "summary": self.counts.to_json(),
             "expiresAt": self.expires_at,
         });
@@ -183,6 +186,9 @@ impl Record {
             finished_ms: int("finishedMs"),
             chunks: usize::try_from(int("chunks")?).ok()?,
             done_chunks: usize::try_from(int("doneChunks")?).ok()?,
+            given_up: int("givenUpChunks")
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0),
             counts: Counts::from_json(a.get("summary")?),
             expires_at: int("expiresAt")?,
         })

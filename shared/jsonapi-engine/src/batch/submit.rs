@@ -92,6 +92,7 @@ impl<S: Store> Engine<S> {
             finished_ms: None,
             chunks,
             done_chunks: 0,
+            given_up: 0,
             counts: Counts::default(),
             expires_at,
         };
@@ -186,6 +187,7 @@ pub(crate) fn chunk_item<'t>(
         .collect();
     let attrs = json!({
         "state": "pending",
+        "attempts": 0,
         "body": body,
         "dataIndex": data_index,
         "includedIndex": included_index,

@@ -21,7 +21,8 @@ use super::reads::now_ms;
 use crate::auth::access::Access;
 use crate::document::{Batch, ResourceObject, parse_batch};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, Source};
+use crate::error::{ApiError, ApiErrors, ApiResult, Source, title};
+use crate::failpoint::{Failpoint, failpoint};
 use crate::precondition::Preconditions;
 use crate::values;
 
@@ -31,6 +32,13 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// How often a chunk's end is tried against a record other workers keep changing.
 const FINISH_ATTEMPTS: usize = 20;
+
+/// How many runs of a chunk may fail before it is given up: its items not applied are
+/// reported as errors and the chunk counts as done, so that its operation ends. The cloud's
+/// stream delivers a record once and retries it this many times (the template's
+/// `MaximumRetryAttempts` is this constant), so a chunk is given up by its last delivery,
+/// never left to the on-failure queue; the in-process worker keeps the same budget.
+pub const CHUNK_ATTEMPTS: u64 = 10;
 
 /// A chunk as stored.
 pub(crate) struct Chunk {
@@ -220,14 +228,81 @@ impl<S: Store> Engine<S> {
         stopped: Option<&tokio::sync::watch::Receiver<bool>>,
     ) -> ApiResult<bool> {
         let key = layout::chunk_key(id, n);
-        let Some(item) = self.store.get(&key).await? else {
-            // Expired and deleted with its operation.
+        let Some((item, attempt)) = self.count_attempt(&key).await? else {
+            // Done, or expired and deleted with its operation.
             return Ok(true);
         };
-        if item.attrs.get("state") != Some(&Value::from("pending")) {
+        if attempt > CHUNK_ATTEMPTS {
+            // The run before was cut short (a timeout, a crash) with no budget left.
+            self.give_up(id, n, &item).await?;
             return Ok(true);
         }
-        let chunk = Chunk::of(&item)
+        match self.apply_chunk(id, n, &item, stopped).await {
+            Err(errors) if attempt >= CHUNK_ATTEMPTS => {
+                tracing::error!(?errors, op = id, chunk = n, "a batch chunk is given up");
+                self.give_up(id, n, &item).await?;
+                Ok(true)
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// Counts a run of a pending chunk before it starts, so that a run cut short counts too
+    /// (a conditional write: two runs at once count twice); the chunk and the run's number,
+    /// `None` when the chunk is done or gone.
+    async fn count_attempt(&self, key: &Key) -> ApiResult<Option<(Item, u64)>> {
+        for _ in 0..FINISH_ATTEMPTS {
+            let Some(mut item) = self.store.get(key).await? else {
+                return Ok(None);
+            };
+            if item.attrs.get("state") != Some(&Value::from("pending")) {
+                return Ok(None);
+            }
+            let before = item.attrs.get("attempts").cloned();
+            let attempt = before.as_ref().and_then(Value::as_u64).unwrap_or(0) + 1;
+            item.attrs.insert("attempts".into(), attempt.into());
+            // Chunks stored before runs were counted have no count yet.
+            let condition = match before {
+                Some(value) => Condition::Equals {
+                    name: "attempts".into(),
+                    value,
+                },
+                None => Condition::Equals {
+                    name: "state".into(),
+                    value: "pending".into(),
+                },
+            };
+            let put = Write::Put {
+                item: item.clone(),
+                condition: Some(condition),
+            };
+            match self.store.transact(vec![put]).await {
+                Ok(()) => return Ok(Some((item, attempt))),
+                Err(jsonapi_store::StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::internal(&"a batch chunk is being run by many workers at once").into())
+    }
+
+    /// One run of a chunk (see [`Self::run_chunk`]).
+    async fn apply_chunk(
+        &self,
+        id: u64,
+        n: usize,
+        item: &Item,
+        stopped: Option<&tokio::sync::watch::Receiver<bool>>,
+    ) -> ApiResult<bool> {
+        if failpoint() == Failpoint::FailChunks {
+            return Err(ApiError::new(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                title::UNAVAILABLE,
+                "JSONAPI_TEST_FAILPOINT=fail-chunks",
+            )
+            .into());
+        }
+        let key = item.key.clone();
+        let chunk = Chunk::of(item)
             .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
         let batch = parse_batch(chunk.body.as_bytes())?;
         let done = self.units_done(id, n).await?;
@@ -266,8 +341,52 @@ impl<S: Store> Engine<S> {
                 counts.add(unit_counts);
             }
         }
-        self.finish_chunk(id, key, &chunk, counts).await?;
+        self.finish_chunk(id, key, &chunk, counts, false).await?;
         Ok(true)
+    }
+
+    /// Ends a chunk that could not be applied within its attempts: each `data` item of its
+    /// units not applied gets an error (500, pointing at it in the request), and the chunk
+    /// counts as done with them, so that its operation ends.
+    async fn give_up(&self, id: u64, n: usize, item: &Item) -> ApiResult<()> {
+        let chunk = Chunk::of(item)
+            .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
+        let done = self.units_done(id, n).await?;
+        let mut counts = Counts::default();
+        done.values().for_each(|c| counts.add(*c));
+        let before = usize::try_from(counts.error).unwrap_or(0);
+        let detail = format!(
+            "The item could not be written: its part of the batch failed {CHUNK_ATTEMPTS} times (the log says why). Nothing of the item was saved; send it again."
+        );
+        let errors: Vec<ApiError> = chunk
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(u, _)| !done.contains_key(u))
+            .flat_map(|(_, (data, _))| data)
+            .map(|&i| {
+                ApiError::new(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    title::ASYNC_OPERATION,
+                    detail.clone(),
+                )
+                .at(format!("/data/{i}"))
+            })
+            .collect();
+        counts.read += errors.len() as u64;
+        counts.error += errors.len() as u64;
+        let place = ErrorPlace {
+            op: id,
+            chunk: n,
+            // After every unit's own errors.
+            unit: chunk.units.len(),
+            before,
+            expires_at: chunk.expires_at,
+        };
+        self.store_errors(&place, &chunk.in_request(ApiErrors(errors)))
+            .await?;
+        self.finish_chunk(id, item.key.clone(), &chunk, counts, true)
+            .await
     }
 
     /// Marks a new operation running (a record no longer new is left alone: its counters may
@@ -305,6 +424,7 @@ impl<S: Store> Engine<S> {
         key: Key,
         chunk: &Chunk,
         counts: Counts,
+        given_up: bool,
     ) -> ApiResult<()> {
         let mut attrs = Map::new();
         attrs.insert("state".into(), "done".into());
@@ -326,12 +446,19 @@ impl<S: Store> Engine<S> {
             })?;
             let read = record.done_chunks;
             record.done_chunks += 1;
+            record.given_up += usize::from(given_up);
             record.counts.add(counts);
             let now = time::OffsetDateTime::now_utc();
             record.updated_at = values::format_datetime(now);
             let last = record.done_chunks >= record.chunks;
             if last {
-                record.status = Status::Success;
+                // Items with problems of their own leave a `success` (the model's rule); an
+                // operation that wrote nothing because chunks were given up `failed`.
+                record.status = if record.given_up > 0 && record.counts.write == 0 {
+                    Status::Failed
+                } else {
+                    Status::Success
+                };
                 record.finished_ms = Some(now_ms());
             }
             let mut writes = vec![
@@ -518,7 +645,15 @@ impl<S: Store> Engine<S> {
                 .unwrap_or_default()),
             // A store that fails is tried again later; the items' own problems are reported.
             Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
-            Err(errors) => {
+            Err(mut errors) => {
+                // An error that names no place in the unit is its first item's: a unit whose
+                // writes exceed one store transaction (100 actions, 4 MB) is refused whole,
+                // never cut in parts that could be half applied.
+                if let Some(first) = data.first() {
+                    for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
+                        e.source = Some(Source::Pointer(first.pointer.clone()));
+                    }
+                }
                 let counts = Counts {
                     read,
                     error: errors.0.len() as u64,
