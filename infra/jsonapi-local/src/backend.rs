@@ -61,6 +61,12 @@ impl Store for Backend {
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         on_store!(self, s => s.transact(writes).await)
     }
+    async fn transact_deferred(&self, writes: Vec<Write>) -> StoreResult<()> {
+        on_store!(self, s => s.transact_deferred(writes).await)
+    }
+    fn max_grouped_writes(&self) -> usize {
+        on_store!(self, s => s.max_grouped_writes())
+    }
 }
 
 impl Backend {

@@ -17,11 +17,14 @@
 //!   permissions go here.
 //! - [`worker`]: the batch worker (fed by the table's stream) and its failure queue, when
 //!   some type enables `update_list`.
+//! - [`imports`]: with the worker, the bucket that takes files to import and the `import`
+//!   function its notifications invoke.
 //! - [`text`]: the parts of the template that are the same for every configuration, and the
 //!   few settings that change them.
 //! - [`yaml`]: quoting and the names CloudFormation allows for logical ids.
 
 mod functions;
+mod imports;
 mod policy;
 mod text;
 mod worker;
@@ -70,14 +73,23 @@ pub fn template(config: Configuration<'_>) -> Result<String, TemplateError> {
     }
     let auth = schema.api.auth.enabled;
     let mut out = String::new();
-    text::head(&mut out, file, &jsonapi_config::digest(text), prefix, auth);
+    let batches = worker::deploys(schema);
+    text::head(
+        &mut out,
+        file,
+        &jsonapi_config::digest(text),
+        prefix,
+        auth,
+        batches,
+    );
     for deployed in functions::deployed(schema) {
         out.push('\n');
         deployed.write(&mut out, schema);
     }
-    if worker::deploys(schema) {
+    if batches {
         worker::write(&mut out);
+        imports::write(&mut out);
     }
-    text::outputs(&mut out, prefix, auth);
+    text::outputs(&mut out, prefix, auth, batches);
     Ok(out)
 }

@@ -4,8 +4,16 @@
 //! environment and the token routes' throttling).
 
 /// The template's start, up to the functions (`Resources` open, the table written).
-/// `digest`: the configuration's SHA-256, which the functions check.
-pub(crate) fn head(out: &mut String, source: &str, digest: &str, prefix: &str, auth: bool) {
+/// `digest`: the configuration's SHA-256, which the functions check; `imports`: whether the
+/// template has the import function (its parameter).
+pub(crate) fn head(
+    out: &mut String,
+    source: &str,
+    digest: &str,
+    prefix: &str,
+    auth: bool,
+    imports: bool,
+) {
     out.push_str(
         &HEADER
             .replace("@SOURCE@", source)
@@ -14,6 +22,9 @@ pub(crate) fn head(out: &mut String, source: &str, digest: &str, prefix: &str, a
     out.push_str(PARAMETERS);
     if auth {
         out.push_str(AUTH_PARAMETERS);
+    }
+    if imports {
+        out.push_str(crate::imports::PARAMETER);
     }
     out.push_str(CONDITIONS);
     if auth {
@@ -36,8 +47,8 @@ pub(crate) fn head(out: &mut String, source: &str, digest: &str, prefix: &str, a
     out.push_str(TABLE);
 }
 
-/// The template's end.
-pub(crate) fn outputs(out: &mut String, prefix: &str, auth: bool) {
+/// The template's end (`imports`: with the import bucket's name).
+pub(crate) fn outputs(out: &mut String, prefix: &str, auth: bool, imports: bool) {
     let auth_output = if auth {
         "; tokens from /oauth2-token"
     } else {
@@ -49,6 +60,9 @@ pub(crate) fn outputs(out: &mut String, prefix: &str, auth: bool) {
             .replace("@PREFIX@", if prefix.is_empty() { "/" } else { prefix })
             .replace("@AUTH_OUTPUT@", auth_output),
     );
+    if imports {
+        out.push_str(crate::imports::OUTPUT);
+    }
 }
 
 const HEADER: &str = r#"AWSTemplateFormatVersion: "2010-09-09"

@@ -89,7 +89,15 @@ impl<S: Store> Engine<S> {
         if writes.is_empty() {
             return Ok(staged);
         }
-        match limits::check_transaction(&writes) {
+        // A group of batch units (one record each) may pass the common limit on a store that
+        // takes more: no request made it, and it is written unit by unit when it fails. A
+        // single unit is held to the common limit, so that every store refuses the same units.
+        let max_writes = if records.len() > 1 && self.each_fits_alone(&staged) {
+            self.store.max_grouped_writes()
+        } else {
+            limits::MAX_TRANSACTION_WRITES
+        };
+        match limits::check_transaction_of(&writes, max_writes) {
             Ok(()) => {}
             // Only a synchronous batch is written in steps: its answer waits for the whole
             // change, and nothing else (a unit record, an `If-Match`) must be written with it.
@@ -114,8 +122,13 @@ impl<S: Store> Engine<S> {
         let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
         let outcome = if dry_run {
             self.check_conditions(&writes).await
-        } else {
+        } else if records.is_empty() {
             self.store.transact(writes).await
+        } else {
+            // A batch unit's writes come with its record: until its chunk's end (a durable
+            // write) says the chunk is done, a crash that lost them lost the record too, and
+            // the chunk's next run writes the unit again. So they need not be synced now.
+            self.store.transact_deferred(writes).await
         };
         match outcome {
             Ok(()) if dry_run => Ok(staged),
@@ -131,6 +144,16 @@ impl<S: Store> Engine<S> {
             Err(StoreError::Conflict) => Err(CommitError::Stale(None)),
             Err(e) => Err(CommitError::Rejected(e.into())),
         }
+    }
+
+    /// Whether each resource's own writes, with a unit record, fit one transaction of the
+    /// common limit: a group of one-item units past that limit holds no unit that a store
+    /// keeping it would refuse.
+    fn each_fits_alone(&self, staged: &ChangeSet) -> bool {
+        staged.changes().all(|c| {
+            resource::writes_for(&self.schema, c.before.as_ref(), c.after.as_ref()).len()
+                < limits::MAX_TRANSACTION_WRITES
+        })
     }
 
     /// The changes as they are written: versions bumped and timestamps set on every resource

@@ -75,8 +75,9 @@ mod turns;
 mod values;
 
 pub use batch::{
-    BATCH_CHUNK_ATTEMPTS, BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, ImportFormat,
-    Imported, OperationReport, SUMMARY_COUNTERS,
+    BATCH_CHUNK_ATTEMPTS, BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, Claim, Delivery,
+    IMPORT_DELIVERY_PARTITION, IMPORTS_PREFIX, ImportFormat, Imported, OPERATIONS_KEY_PREFIX,
+    OperationReport, SUMMARY_COUNTERS,
 };
 pub use commit::SEQUENCE_BLOCK;
 pub use engine::Engine;

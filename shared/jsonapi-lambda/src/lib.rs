@@ -12,6 +12,8 @@
 //!   `JSONAPI_CONFIG_FILE`, checked at build time).
 //! - `telemetry`: JSON logs with the Lambda request id.
 //! - `stream`: the `batch-worker` function, fed by the table's DynamoDB Stream.
+//! - `import`: the `import` function, fed by S3 event notifications of objects created under
+//!   `imports/{type}/`, which it reads through `s3` (GetObject, signed with SigV4).
 //!
 //! A function's `main` is one line, [`run`] (the `docs` function's, [`run_docs`]: it serves
 //! the API's documentation from the configuration and never opens the table). Tests call
@@ -21,8 +23,10 @@
 //! 502): every failure, a panic included, is a JSON:API error document.
 
 mod event;
+mod import;
 mod init;
 mod packaged;
+mod s3;
 mod stream;
 mod telemetry;
 
@@ -38,9 +42,14 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{LambdaEvent, RequestExt, service_fn};
 
 pub use event::{api_request, lambda_response};
+pub use import::{
+    Importer, RetryLater, S3Bucket, S3Entity, S3Event, S3Object, S3Record, handle_import,
+    import_target,
+};
 pub use init::InitError;
 pub use jsonapi_engine::Operation;
 pub use lambda_http::{Body, Error, Request, Response};
+pub use s3::{Object, ObjectRef, S3, S3Error};
 pub use stream::{Change, ItemFailure, StreamEvent, StreamRecord, StreamResponse, handle_stream};
 pub use telemetry::init_tracing;
 
@@ -107,6 +116,36 @@ pub async fn run_batch_worker() -> Result<(), Error> {
             Ok::<_, Error>(handle_stream(engine, event.payload).await)
         },
     ))
+    .await
+}
+
+/// Runs the `import` function: the engine built as [`run_batch_worker`] builds it, an S3
+/// client from the environment, then every S3 event answered by [`handle_import`] (an
+/// invocation fails when some of its records should be delivered again).
+///
+/// # Errors
+/// The function cannot start ([`InitError`], also reported to the Runtime API), or the
+/// Runtime API fails.
+pub async fn run_import() -> Result<(), Error> {
+    let engine = start(None).await?;
+    let importer = match Importer::from_env() {
+        Ok(importer) => importer,
+        Err(e) => {
+            let e = InitError {
+                kind: "S3Unavailable",
+                message: e.to_string(),
+            };
+            tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
+            init::report(&e).await;
+            return Err(e.into());
+        }
+    };
+    let (engine, importer) = (&engine, &importer);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
+        handle_import(engine, importer, event.payload)
+            .await
+            .map_err(Error::from)
+    }))
     .await
 }
 

@@ -124,6 +124,8 @@ fn functions(t: &Value) -> BTreeMap<String, (String, Value)> {
 
 /// The function the table's stream feeds with batch chunks.
 const BATCH_WORKER: &str = "fn-batch-worker";
+/// The function the import bucket's notifications invoke.
+const IMPORT: &str = "fn-import";
 
 fn binary(op: Operation) -> String {
     format!("fn-{}", op.function_name())
@@ -168,6 +170,10 @@ fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists()
         }
         let mut actual = BTreeSet::new();
         for (binary, (id, f)) in functions(t) {
+            // Its event is the bucket's (its own test, below).
+            if binary == IMPORT {
+                continue;
+            }
             for (name, event) in f["Properties"]["Events"].as_object().into_iter().flatten() {
                 assert_eq!(
                     event["Type"], "HttpApi",
@@ -239,6 +245,12 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
                 crates.insert(BATCH_WORKER.to_owned());
                 continue;
             }
+            // Nor does the import function: the bucket's notifications invoke it.
+            if folder == "import" {
+                assert!(main.contains("jsonapi_lambda::run_import()"), "{folder}");
+                crates.insert(IMPORT.to_owned());
+                continue;
+            }
             let op = Operation::FUNCTIONS
                 .into_iter()
                 .find(|op| op.function_name() == folder)
@@ -264,6 +276,7 @@ fn every_function_crate_has_its_function_and_every_function_its_crate() {
         let mut every_function: BTreeSet<String> =
             Operation::FUNCTIONS.into_iter().map(binary).collect();
         every_function.insert(BATCH_WORKER.to_owned());
+        every_function.insert(IMPORT.to_owned());
         assert_eq!(crates, every_function, "one crate per function");
         assert_eq!(in_template, crates, "one template function per crate");
     }
@@ -387,6 +400,19 @@ fn grants_of(id: &str, f: &Value) -> Granted {
         }
     }
     out
+}
+
+/// What a function whose statements also name other resources than the table may do with
+/// the table, and those other statements.
+fn grants_and_others<'f>(id: &str, f: &'f Value) -> (Granted, Vec<&'f Value>) {
+    let statements = f["Properties"]["Policies"][0]["Statement"]
+        .as_array()
+        .expect("statements");
+    let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
+    let (on_table, elsewhere): (Vec<&Value>, Vec<&Value>) =
+        statements.iter().partition(|s| s["Resource"] == table);
+    let policy = json!({"Properties": {"Policies": [{"Statement": on_table}]}});
+    (grants_of(id, &policy), elsewhere)
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -539,8 +565,9 @@ fn the_token_function_may_only_touch_auth_items_the_signing_keys_and_users() {
         assert_eq!(granted.partitions, [auth_items, user_items], "{id}");
         // No other function creates the signing key.
         for (name, (other, f)) in functions(t) {
-            // The batch worker's table grants are checked by its own test.
-            if name != binary(Operation::Token) && name != BATCH_WORKER {
+            // The batch worker's and the import function's table grants are checked by their
+            // own tests (the import function reads clients).
+            if name != binary(Operation::Token) && name != BATCH_WORKER && name != IMPORT {
                 let granted = grants_of(&other, &f);
                 assert!(
                     granted.partitions.iter().all(|(_, keys)| !keys
@@ -693,14 +720,7 @@ fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_onl
         let (id, f) = (&id, &f);
         // Its table rights: those of any write (a batch's items may touch any type), the
         // private signing key denied as to every function but the token one.
-        let statements = f["Properties"]["Policies"][0]["Statement"]
-            .as_array()
-            .expect("statements");
-        let table = json!({"Fn::GetAtt": ["Table", "Arn"]});
-        let (on_table, elsewhere): (Vec<&Value>, Vec<&Value>) =
-            statements.iter().partition(|s| s["Resource"] == table);
-        let policy = json!({"Properties": {"Policies": [{"Statement": on_table}]}});
-        let granted = grants_of(id, &policy);
+        let (granted, elsewhere) = grants_and_others(id, f);
         let every: BTreeSet<String> = READ.iter().chain(&WRITE).map(|a| (*a).to_owned()).collect();
         assert_eq!(granted.table, every, "{id}");
         assert!(granted.partitions.is_empty(), "{id}");
@@ -765,6 +785,110 @@ fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_onl
         assert_eq!(
             t["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"],
             json!({"AttributeName": jsonapi_engine::BATCH_EXPIRES_AT, "Enabled": true})
+        );
+    }
+}
+
+#[test]
+fn the_import_bucket_is_private_and_notifies_the_import_function_which_may_only_do_its_work() {
+    for d in templates() {
+        let t = &d.template;
+        let Some((id, f)) = functions(t).get(IMPORT).cloned() else {
+            assert!(!functions(t).contains_key(BATCH_WORKER), "{}", d.name);
+            assert!(t["Resources"].get("ImportBucket").is_none(), "{}", d.name);
+            continue;
+        };
+        let id = &id;
+        let bucket = &t["Resources"]["ImportBucket"];
+        assert_eq!(bucket["Type"], "AWS::S3::Bucket");
+        let props = &bucket["Properties"];
+        let sse = &props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+        assert_eq!(
+            sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+            "AES256"
+        );
+        for block in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            assert_eq!(
+                props["PublicAccessBlockConfiguration"][block], true,
+                "{block}"
+            );
+        }
+        let rule = &props["LifecycleConfiguration"]["Rules"][0];
+        assert_eq!(rule["Prefix"], jsonapi_engine::IMPORTS_PREFIX);
+        assert!(rule["ExpirationInDays"].as_u64().is_some_and(|d| d > 0));
+        // Objects created under imports/ invoke the function (SAM's S3 event: the bucket's
+        // notification and the function's permission).
+        let events = f["Properties"]["Events"].as_object().expect("Events");
+        assert_eq!(events.len(), 1, "{id}");
+        let event = events.values().next().unwrap();
+        assert_eq!(event["Type"], "S3", "{id}");
+        let p = &event["Properties"];
+        assert_eq!(p["Bucket"], json!({"Ref": "ImportBucket"}));
+        assert_eq!(p["Events"], "s3:ObjectCreated:*");
+        assert_eq!(
+            p["Filter"]["S3Key"]["Rules"],
+            json!([{"Name": "prefix", "Value": jsonapi_engine::IMPORTS_PREFIX}])
+        );
+        // Its table rights: connect; the operations' items and the uploads' claims; clients
+        // read. Nothing on the whole table, so no resource of any type.
+        let (granted, elsewhere) = grants_and_others(id, &f);
+        assert_eq!(
+            granted.table,
+            BTreeSet::from(["dynamodb:DescribeTable".to_owned()]),
+            "{id}"
+        );
+        let operations = vec![
+            format!("{}*", jsonapi_engine::OPERATIONS_KEY_PREFIX),
+            format!("{}*", jsonapi_engine::IMPORT_DELIVERY_PARTITION),
+        ];
+        assert_eq!(
+            granted.partitions,
+            [
+                (
+                    strings(&[
+                        "dynamodb:GetItem",
+                        "dynamodb:Query",
+                        "dynamodb:PutItem",
+                        "dynamodb:DeleteItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:ConditionCheckItem",
+                    ]),
+                    operations
+                ),
+                (strings(&["dynamodb:GetItem"]), strings(&["auth#client#*"])),
+            ],
+            "{id}"
+        );
+        // Elsewhere: reading the objects under imports/ of that bucket, named as the bucket
+        // names itself (a reference to the bucket would be a circular dependency).
+        assert_eq!(elsewhere.len(), 1, "{id}");
+        assert_eq!(
+            actions(elsewhere[0]),
+            ["s3:GetObject", "s3:GetObjectVersion"]
+        );
+        let name = &props["BucketName"]["Fn::Sub"];
+        let objects = &elsewhere[0]["Resource"]["Fn::Sub"];
+        assert_eq!(
+            objects[0].as_str().unwrap(),
+            format!(
+                "arn:${{AWS::Partition}}:s3:::{}/{}*",
+                name[0].as_str().unwrap(),
+                jsonapi_engine::IMPORTS_PREFIX
+            )
+        );
+        assert_eq!(objects[1], name[1], "{id}");
+        assert_eq!(
+            f["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"],
+            json!({"Fn::GetAtt": ["BatchFailures", "Arn"]})
+        );
+        assert_eq!(
+            t["Outputs"]["ImportBucket"]["Value"],
+            json!({"Ref": "ImportBucket"})
         );
     }
 }

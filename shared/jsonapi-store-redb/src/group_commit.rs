@@ -8,13 +8,18 @@
 //! committed or applied before it (in arrival order, inside the shared transaction), a request
 //! whose condition fails writes nothing (conditions are checked before its first write), and
 //! no request is answered before the commit that holds its writes is durable.
+//!
+//! A deferred request (`Store::transact_deferred`) is answered once its group is committed
+//! without a sync: a group of deferred requests only is committed with `Durability::None`, and
+//! made durable by the next group that syncs (redb persists every commit before a durable
+//! one), or when the store closes. A crash loses such groups whole, in commit order.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use jsonapi_store::{Attrs, Key, StoreError, StoreResult, Write};
-use redb::{Database, ReadableTable, Table};
+use redb::{Database, Durability, ReadableTable, Table};
 use tokio::sync::oneshot;
 
 use crate::{ITEMS, TupleKey, decode, encode, internal};
@@ -27,6 +32,8 @@ const MAX_GROUP: usize = 256;
 enum Job {
     Transact {
         writes: Vec<Write>,
+        /// Answered only once durable (not for a deferred request).
+        durable: bool,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     Allocate {
@@ -64,14 +71,20 @@ impl Writer {
         })
     }
 
-    /// Applies `writes` atomically; answers once they are durable.
-    pub(crate) async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+    /// Applies `writes` atomically; answers once they are durable, or, unless `durable`, once
+    /// they are committed (durable with the next group that is).
+    pub(crate) async fn transact(&self, writes: Vec<Write>, durable: bool) -> StoreResult<()> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Transact { writes, reply })?;
+        self.send(Job::Transact {
+            writes,
+            durable,
+            reply,
+        })?;
         answer.await.map_err(internal)?
     }
 
-    /// Takes `n` values from the counter at `key`; answers once the new value is durable.
+    /// Takes `n` values from the counter at `key`; answers once the new value is committed
+    /// (see [`Job::durable`]).
     pub(crate) async fn allocate(&self, key: Key, n: u64) -> StoreResult<u64> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Allocate { key, n, reply })?;
@@ -96,8 +109,10 @@ impl Drop for Writer {
     }
 }
 
-/// The writer's loop: waits for a job, takes whatever else is queued, commits them together.
+/// The writer's loop: waits for a job, takes whatever else is queued, commits them together;
+/// once the queue closes, makes the deferred groups committed last durable.
 fn run(db: &Database, jobs: &Receiver<Job>) {
+    let mut unsynced = false;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -106,14 +121,36 @@ fn run(db: &Database, jobs: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit_group(db, group);
+        let durable = group.iter().any(Job::durable);
+        if commit_group(db, group, durable) {
+            unsynced = !durable;
+        }
+    }
+    // An empty durable commit syncs the deferred ones before it. Nobody waits for them any
+    // more: if this fails, they are lost as a crash would lose them, which their writers allow.
+    if unsynced && let Ok(txn) = db.begin_write() {
+        let _ = txn.commit();
     }
 }
 
-/// Applies every job of `group` in one transaction and answers them after its commit. A
-/// storage failure fails the whole group (nothing of it is committed).
-fn commit_group(db: &Database, group: Vec<Job>) {
-    match apply_all(db, &group) {
+impl Job {
+    /// Whether the job's group must be durable before it is answered. An allocation need not
+    /// be: its values reach the world only in writes committed after it, and a commit that
+    /// survives a crash brings every commit before it along, so a value is taken again after
+    /// a crash only if nothing that used it survived.
+    fn durable(&self) -> bool {
+        match self {
+            Self::Transact { durable, .. } => *durable,
+            Self::Allocate { .. } => false,
+        }
+    }
+}
+
+/// Applies every job of `group` in one transaction and answers them after its commit (synced
+/// when `durable`); whether it was committed. A storage failure fails the whole group
+/// (nothing of it is committed).
+fn commit_group(db: &Database, group: Vec<Job>, durable: bool) -> bool {
+    match apply_all(db, &group, durable) {
         Ok(outcomes) => {
             for (job, outcome) in group.into_iter().zip(outcomes) {
                 // A requester that went away (its request was cancelled) needs no answer.
@@ -123,6 +160,7 @@ fn commit_group(db: &Database, group: Vec<Job>) {
                     _ => unreachable!("each outcome is its job's kind"),
                 }
             }
+            true
         }
         Err(e) => {
             // Only storage failures get here; each requester gets its own copy.
@@ -133,13 +171,17 @@ fn commit_group(db: &Database, group: Vec<Job>) {
                     Job::Allocate { reply, .. } => drop(reply.send(Err(failed()))),
                 }
             }
+            false
         }
     }
 }
 
 /// The outcome of each job, once all of them are committed.
-fn apply_all(db: &Database, group: &[Job]) -> StoreResult<Vec<Outcome>> {
-    let txn = db.begin_write().map_err(internal)?;
+fn apply_all(db: &Database, group: &[Job], durable: bool) -> StoreResult<Vec<Outcome>> {
+    let mut txn = db.begin_write().map_err(internal)?;
+    if !durable {
+        txn.set_durability(Durability::None).map_err(internal)?;
+    }
     let outcomes = {
         let mut table = txn.open_table(ITEMS).map_err(internal)?;
         group

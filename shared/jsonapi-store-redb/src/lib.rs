@@ -35,6 +35,9 @@ const ITEMS: TableDefinition<'_, TupleKey<'_>, &[u8]> = TableDefinition::new("it
 /// The file inside the data folder.
 pub const DATA_FILE: &str = "jsonapi.redb";
 
+/// See [`Store::max_grouped_writes`].
+const MAX_GROUPED_WRITES: usize = 2000;
+
 /// Why a data folder could not be opened; each says in one sentence what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -251,6 +254,16 @@ impl Store for RedbStore {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        self.writer.transact(writes).await
+        self.writer.transact(writes, true).await
+    }
+
+    async fn transact_deferred(&self, writes: Vec<Write>) -> StoreResult<()> {
+        self.writer.transact(writes, false).await
+    }
+
+    /// redb has no limit of its own; this one keeps a commit short for the requests queued
+    /// behind it (a chunk of 100 products, ~1,500 writes, is one group).
+    fn max_grouped_writes(&self) -> usize {
+        MAX_GROUPED_WRITES
     }
 }

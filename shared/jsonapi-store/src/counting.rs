@@ -115,4 +115,13 @@ impl<S: Store> Store for Counting<S> {
         bump(&self.trips.transactions);
         self.inner.transact(writes).await
     }
+
+    async fn transact_deferred(&self, writes: Vec<Write>) -> StoreResult<()> {
+        bump(&self.trips.transactions);
+        self.inner.transact_deferred(writes).await
+    }
+
+    fn max_grouped_writes(&self) -> usize {
+        self.inner.max_grouped_writes()
+    }
 }

@@ -256,9 +256,31 @@ pub trait Store: Send + Sync + 'static {
     fn count(&self, query: &RangeQuery) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Reserves `n` consecutive values of the counter at `key` and returns the first.
-    /// Counters start at 1 and never hand out a value twice, whatever runs concurrently.
+    /// Counters start at 1 and never hand out a value twice, whatever runs concurrently; a
+    /// store may hand out again, after a crash, values that no durable write used.
     fn allocate(&self, key: &Key, n: u64) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Applies every write or none: if any condition fails, nothing is written.
     fn transact(&self, writes: Vec<Write>) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// As [`Store::transact`], but the store may answer before the writes are durable: they
+    /// are visible at once, and durable no later than the next [`Store::transact`] answered
+    /// (anyone's). A crash before that loses them whole, with every deferred write after
+    /// them, never part of one. For writes that something durable written later vouches for
+    /// (a batch unit with its record, made good by its chunk's end): a store that syncs each
+    /// commit answers many of them per sync. By default the same as [`Store::transact`].
+    fn transact_deferred(
+        &self,
+        writes: Vec<Write>,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        self.transact(writes)
+    }
+
+    /// How many actions a transaction may hold when the engine groups writes that no request
+    /// made together (a batch worker's units, each also writable alone): the common limit
+    /// ([`limits::MAX_TRANSACTION_WRITES`]) unless the store takes more. Bigger groups cost
+    /// fewer commits; what a request writes is always held to the common limits.
+    fn max_grouped_writes(&self) -> usize {
+        limits::MAX_TRANSACTION_WRITES
+    }
 }

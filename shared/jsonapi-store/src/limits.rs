@@ -57,7 +57,16 @@ pub fn item_size(item: &Item) -> usize {
 /// # Errors
 /// The first limit it breaks.
 pub fn check_transaction(writes: &[Write]) -> Result<(), LimitError> {
-    if writes.len() > MAX_TRANSACTION_WRITES {
+    check_transaction_of(writes, MAX_TRANSACTION_WRITES)
+}
+
+/// As [`check_transaction`], with up to `max_writes` actions: a store's own limit
+/// ([`crate::Store::max_grouped_writes`]) for writes the engine groups itself.
+///
+/// # Errors
+/// The first limit it breaks.
+pub fn check_transaction_of(writes: &[Write], max_writes: usize) -> Result<(), LimitError> {
+    if writes.len() > max_writes {
         return Err(LimitError::TooManyWrites(writes.len()));
     }
     let mut keys = HashSet::new();

@@ -307,7 +307,7 @@ impl<'a, S: Store> Import<'a, S> {
                 item,
                 condition: None,
             };
-            self.engine.store.transact(vec![put]).await?;
+            self.engine.store.transact_deferred(vec![put]).await?;
         }
         self.waiting_len = 0;
         Ok(())

@@ -10,6 +10,10 @@
 //!   its chunk is run;
 //! - `error#{n}#{u}#{k}`: the errors of a unit that could not be applied.
 //!
+//! An import delivered by an event (an S3 object's) has a claim of its own, outside the
+//! operations' partitions: `meta#import-delivery#{digest}` names the operation that imported
+//! the object, so that a second delivery of the same event imports nothing.
+//!
 //! Unfinished operations are also listed in one partition of their own, so that a worker that
 //! starts resumes them.
 //!
@@ -20,6 +24,9 @@
 
 use jsonapi_store::Key;
 
+/// The start of the partition key of every item of the operations (their partitions, the
+/// list of unfinished ones, the counter of their ids): what a function's permissions name.
+pub const OPERATIONS_KEY_PREFIX: &str = "meta#asyncoperation";
 /// The start of every operation's partition key.
 pub const PARTITION: &str = "meta#asyncoperation#";
 /// The start of every chunk's sort key.
@@ -82,6 +89,14 @@ pub(crate) fn pending_key(op: u64) -> Key {
     Key::new(PENDING, format!("{op:020}"))
 }
 
+/// The start of the partition key of a delivered import's claim (one partition each).
+pub const DELIVERY_PARTITION: &str = "meta#import-delivery#";
+
+/// The claim of a delivered import, by the digest of what names the delivered object.
+pub(crate) fn delivery_key(digest: &str) -> Key {
+    Key::new(format!("{DELIVERY_PARTITION}{digest}"), "claim")
+}
+
 /// The counter operation ids are allocated from.
 pub(crate) fn sequence_key() -> Key {
     Key::new("meta#asyncoperation-seq", "#")
@@ -97,5 +112,17 @@ mod tests {
         assert_eq!(chunk_of(&record_key(42)), None);
         assert_eq!(chunk_of(&unit_key(42, 7, 1)), None);
         assert_eq!(chunk_of(&Key::new("products#1", "chunk#000001")), None);
+    }
+
+    #[test]
+    fn every_partition_of_the_operations_starts_with_their_prefix() {
+        for pk in [
+            partition(42),
+            pending_partition().to_owned(),
+            sequence_key().pk,
+        ] {
+            assert!(pk.starts_with(OPERATIONS_KEY_PREFIX), "{pk}");
+        }
+        assert!(!delivery_key("d").pk.starts_with(OPERATIONS_KEY_PREFIX));
     }
 }

@@ -14,9 +14,11 @@
 //!   the store.
 //! - Imports (a file of any size, from the command line or an S3 object): `stream` reads it
 //!   item by item, `import` checks the items and stores them as an asynchronous operation in
-//!   the same chunks.
+//!   the same chunks; `delivery` makes an import an event delivers (at least once) happen
+//!   once, and records one refused as a failed operation.
 
 mod degrade;
+mod delivery;
 mod import;
 mod layout;
 mod operation;
@@ -28,10 +30,11 @@ mod sync;
 mod units;
 mod worker;
 
+pub use delivery::{Claim, Delivery, IMPORTS_PREFIX};
 pub use import::Imported;
 pub use layout::{
-    CHUNK_PREFIX as BATCH_CHUNK_PREFIX, EXPIRES_AT as BATCH_EXPIRES_AT,
-    PARTITION as BATCH_PARTITION,
+    CHUNK_PREFIX as BATCH_CHUNK_PREFIX, DELIVERY_PARTITION as IMPORT_DELIVERY_PARTITION,
+    EXPIRES_AT as BATCH_EXPIRES_AT, OPERATIONS_KEY_PREFIX, PARTITION as BATCH_PARTITION,
 };
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
 pub use reads::OperationReport;

@@ -60,13 +60,14 @@ impl<S: Store> Engine<S> {
     }
 
     /// Stores a new chunk of an operation (an operation's chunks are stored before its
-    /// record, so that no worker runs an operation whose chunks are not all there).
+    /// record, so that no worker runs an operation whose chunks are not all there; the
+    /// record's durable write makes them durable, so they need not be synced one by one).
     pub(crate) async fn store_chunk(&self, item: Item) -> ApiResult<()> {
         let put = Write::Put {
             item,
             condition: Some(Condition::Absent),
         };
-        Ok(self.store.transact(vec![put]).await?)
+        Ok(self.store.transact_deferred(vec![put]).await?)
     }
 
     /// Stores the record of a new operation of `chunks` stored chunks, lists it among the

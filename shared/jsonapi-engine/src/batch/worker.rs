@@ -310,6 +310,8 @@ impl<S: Store> Engine<S> {
         let mut counts = Counts::default();
         let mut errors_before = 0;
         let mut u = 0;
+        // DynamoDB's 100 writes hold 6 products; the embedded store takes a whole chunk.
+        let max_items = self.store.max_grouped_writes() / WRITES_PER_ITEM;
         while u < chunk.units.len() {
             if stopped.is_some_and(|s| *s.borrow()) {
                 return Ok(false);
@@ -320,7 +322,7 @@ impl<S: Store> Engine<S> {
                 u += 1;
                 continue;
             }
-            let group = u..group_end(&chunk.units, &done, u);
+            let group = u..group_end(&chunk.units, &done, u, max_items);
             u = group.end;
             if let Some(group_counts) = self.run_group(id, n, &group, &chunk, &batch).await {
                 group_counts.into_iter().for_each(|c| counts.add(c));
@@ -519,12 +521,16 @@ impl<S: Store> Engine<S> {
             .collect();
         // Each unit's counters from which `data` items were created (in unit order).
         let counts_of = |created: &[bool]| -> Vec<Counts> {
-            let share = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-                / group.len() as u64;
+            // The group's time shared out; the first unit takes what does not divide (a
+            // group of 100 products takes less than 100 ms, which would all round to 0).
+            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let share = elapsed / group.len() as u64;
+            let rest = elapsed - share * group.len() as u64;
             let mut at = 0;
             units
                 .iter()
-                .map(|(d, _)| {
+                .enumerate()
+                .map(|(k, (d, _))| {
                     let read = d.len() as u64;
                     let create = (at..at + d.len())
                         .filter(|&i| created.get(i).copied().unwrap_or(false))
@@ -536,7 +542,7 @@ impl<S: Store> Engine<S> {
                         create,
                         update: read - create,
                         error: 0,
-                        aggregate_ms: share,
+                        aggregate_ms: if k == 0 { share + rest } else { share },
                     }
                 })
                 .collect()
@@ -770,28 +776,37 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// How many items a group of units written in one transaction holds at most: a product of
-/// the example domain is about 14 store writes (itself, its unique value, its list and index
-/// entries), and one transaction holds 100 with the units' records (a group that needs more
-/// is written unit by unit).
-const GROUP_ITEMS: usize = 6;
+/// About how many store writes an item of a group of units needs: a product of the example
+/// domain is about 14 (itself, its unique value, its list and index entries), and its unit's
+/// record one more. A group that needs more than its transaction holds is written unit by
+/// unit.
+const WRITES_PER_ITEM: usize = 16;
 
 /// The end of the group of units starting at `start`: the units after it not applied yet, up
-/// to [`GROUP_ITEMS`] items (a unit larger than that is a group of its own).
+/// to `max_items` items (a unit larger than that is a group of its own). In a group past the
+/// common transaction limit only units of one item are grouped (each resource's writes are
+/// held to the common limit when such a group is written): a unit of more is a group of its
+/// own, refused on every store alike when it needs more than one transaction.
 fn group_end(
     units: &[(Vec<usize>, Vec<usize>)],
     done: &HashMap<usize, Counts>,
     start: usize,
+    max_items: usize,
 ) -> usize {
+    let past_common = max_items > limits::MAX_TRANSACTION_WRITES / WRITES_PER_ITEM;
     let mut items = 0;
     let mut end = start;
     while let Some((d, i)) = units.get(end) {
         let size = d.len() + i.len();
-        if done.contains_key(&end) || (end > start && items + size > GROUP_ITEMS) {
+        let alone = past_common && size > 1;
+        if done.contains_key(&end) || (end > start && (alone || items + size > max_items)) {
             break;
         }
         items += size;
         end += 1;
+        if alone {
+            break;
+        }
     }
     end
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a part
 
+pub mod batch;
 pub mod function;
 pub mod runtime_api;
 
