@@ -88,7 +88,9 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
         );
         assert_eq!(
             response.header("access-control-allow-headers"),
-            Some("Authorization, Content-Type, X-Include, If-Match, If-None-Match, X-Mode")
+            Some(
+                "Authorization, Content-Type, X-Include, If-Match, If-None-Match, X-Mode, X-Localization-ID, X-Currency, X-Product-ID"
+            )
         );
         assert_eq!(response.header("access-control-max-age"), Some("600"));
         assert_eq!(
@@ -183,7 +185,7 @@ async fn credentials_extra_headers_and_max_age_are_configurable() {
         assert_eq!(
             response.header("access-control-allow-headers"),
             Some(
-                "Authorization, Content-Type, X-Include, If-Match, If-None-Match, X-Mode, X-Request-Id"
+                "Authorization, Content-Type, X-Include, If-Match, If-None-Match, X-Mode, X-Request-Id, X-Localization-ID, X-Currency, X-Product-ID"
             )
         );
         assert_eq!(response.header("access-control-max-age"), Some("120"));

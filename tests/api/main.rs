@@ -70,6 +70,7 @@ mod repeated_values;
 mod sorting;
 mod sparse_fields;
 mod startup_errors;
+mod storefront;
 mod total_count;
 mod updating;
 mod upsert;

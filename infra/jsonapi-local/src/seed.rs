@@ -44,6 +44,7 @@ pub(crate) async fn load(engine: &Engine<Backend>) -> Result<(), Error> {
     roles(engine).await?;
     let categories = categories(engine).await?;
     let products = products(engine, &categories).await?;
+    localized_names(engine, &products).await?;
     post(
         engine,
         "users",
@@ -121,6 +122,55 @@ async fn products(engine: &Engine<Backend>, categories: &[String]) -> Result<Vec
     }
     Ok(products)
 }
+
+/// The first ten products' names in German and French (`X-Localization-ID`); `fr_CA` falls
+/// back to French, and the other products to their default names.
+async fn localized_names(engine: &Engine<Backend>, products: &[String]) -> Result<(), Error> {
+    for (n, id) in products.iter().enumerate().take(LOCALIZED_NAMES.len()) {
+        for (localization, name) in [("de", LOCALIZED_NAMES[n].0), ("fr", LOCALIZED_NAMES[n].1)] {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "x-localization-id",
+                http::HeaderValue::from_static(localization),
+            );
+            let body = json!({"data": {"type": "products", "id": id,
+                                       "attributes": {"name": format!("{name} {}", n + 1)}}});
+            let response = system::call_with(
+                engine,
+                http::Method::PATCH,
+                &format!("products/{id}"),
+                headers,
+                body.to_string().into(),
+            )
+            .await;
+            if !response.status.is_success() {
+                return Err(Error::Refused {
+                    what: format!("localizing product {id} ({localization}) failed"),
+                    status: response.status,
+                    body: String::from_utf8_lossy(&response.body).into_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`PRODUCT_NAMES`] in German and French.
+const LOCALIZED_NAMES: [(&str, &str); 10] = [
+    ("Kabellose Maus", "Souris sans fil"),
+    ("Mechanische Tastatur", "Clavier mécanique"),
+    ("USB-C-Hub", "Hub USB-C"),
+    (
+        "Kopfhörer mit Geräuschunterdrückung",
+        "Casque à réduction de bruit",
+    ),
+    ("27-Zoll-Monitor", "Écran 27 pouces"),
+    ("Taschenbuchroman", "Roman de poche"),
+    ("Kochbuch", "Livre de cuisine"),
+    ("Gartenschlauch", "Tuyau d'arrosage"),
+    ("LED-Schreibtischlampe", "Lampe de bureau LED"),
+    ("Keramikbecher", "Tasse en céramique"),
+];
 
 /// Three customers with two orders of three line items each; the first customer's id.
 async fn customers_with_orders(

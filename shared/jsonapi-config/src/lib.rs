@@ -7,6 +7,8 @@
 //! - [`schema`]: the checked model every other crate reads. Names are resolved when the file
 //!   loads: a relationship's target is a [`TypeRef`], which [`Schema::target`] follows without
 //!   a lookup that could fail.
+//! - [`storefront`]: the settings of the storefront headers (`X-Localization-ID`,
+//!   `X-Currency`, a type's alternate id header).
 //! - [`operation`]: the one vocabulary of operations (the model system's names), which the
 //!   types' `actions`, routing, permissions and the Lambda functions share.
 //! - `locate`: finds the line of a dotted key, so that every error names file, line and key.
@@ -18,6 +20,7 @@ mod locate;
 pub mod operation;
 pub mod raw;
 pub mod schema;
+pub mod storefront;
 
 use std::fmt;
 use std::path::Path;

@@ -34,6 +34,38 @@ pub(crate) struct RawApi {
     pub(crate) auth: RawAuth,
     #[serde(default)]
     pub(crate) cors: RawCors,
+    /// `X-Localization-ID`: localization ids, each with the one it falls back to.
+    #[serde(default)]
+    pub(crate) localizations: IndexMap<String, Option<RawLocalization>>,
+    /// `X-Currency`: the currencies money attributes are converted to.
+    pub(crate) currencies: Option<RawCurrencies>,
+}
+
+/// One localization (`api.localizations.{id}`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawLocalization {
+    pub(crate) fallback: Option<String>,
+}
+
+/// `api.currencies`: the currency amounts are stored in, and the others by rate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawCurrencies {
+    pub(crate) default: String,
+    pub(crate) rates: IndexMap<String, Value>,
+    #[serde(default)]
+    pub(crate) decimals: IndexMap<String, u32>,
+}
+
+/// `types.{type}.alternateId`: a header that makes item routes name resources by a unique
+/// attribute.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawAlternateId {
+    pub(crate) header: String,
+    pub(crate) value: String,
+    pub(crate) attribute: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +150,7 @@ pub(crate) struct RawType {
     pub(crate) shards: Option<u64>,
     #[serde(default)]
     pub(crate) subresources: IndexMap<String, RawSubresource>,
+    pub(crate) alternate_id: Option<RawAlternateId>,
     /// The type's own batch sizes, over `api.batch`.
     pub(crate) batch: Option<RawBatch>,
 }
@@ -186,6 +219,10 @@ pub(crate) struct RawAttribute {
     #[serde(default)]
     pub(crate) direction: Direction,
     pub(crate) timestamp: Option<Timestamp>,
+    #[serde(default)]
+    pub(crate) localizable: bool,
+    #[serde(default)]
+    pub(crate) money: bool,
 }
 
 /// The data type of an attribute (and of the filters on it).

@@ -10,6 +10,7 @@ use serde_json::Value;
 pub use crate::raw::{
     DataType, Direction, Format, IdStrategy, OnDelete, SubresourceMethod, Timestamp,
 };
+pub use crate::storefront::{AlternateId, Currencies, Currency, Localizations};
 
 /// The path segment below the prefix where the API documents itself (`{prefix}/doc`, as in
 /// the model system); no type may have this name.
@@ -162,6 +163,13 @@ pub struct ApiSettings {
     pub auth: AuthSettings,
     /// Cross-origin requests (`api.cors`); off while `allow_origins` is empty.
     pub cors: CorsSettings,
+    /// What `X-Localization-ID` may name (`api.localizations`).
+    pub localizations: Localizations,
+    /// What `X-Currency` may name (`api.currencies`); `None`: no money attributes.
+    pub currencies: Option<Currencies>,
+    /// The storefront headers the configuration uses: answers vary by them (`Vary`), and
+    /// CORS allows them.
+    pub storefront_headers: Vec<String>,
 }
 
 /// Authentication and authorization settings (`api.auth`).
@@ -273,6 +281,8 @@ pub struct ResourceType {
     /// Sub-resources an extension serves (`/{type}/{id}/{name}`), by name: computed
     /// sub-resources (`GET`) and sub-resource actions (`POST`).
     pub subresources: IndexMap<String, Subresource>,
+    /// The header that names its resources by a unique attribute on item routes.
+    pub alternate_id: Option<AlternateId>,
     /// Its batch sizes: its own `batch` settings over `api.batch`.
     pub batch: BatchSettings,
 }
@@ -350,6 +360,10 @@ pub struct Attribute {
     pub direction: Direction,
     /// Maintained by the engine.
     pub timestamp: Option<Timestamp>,
+    /// Holds a value per localization beside its default (`X-Localization-ID`).
+    pub localizable: bool,
+    /// An amount in the default currency, returned converted by `X-Currency`.
+    pub money: bool,
 }
 
 impl Attribute {

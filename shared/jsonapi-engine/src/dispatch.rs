@@ -19,6 +19,7 @@ use crate::plain;
 use crate::precondition::Preconditions;
 use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::routing::{Resolved, Route};
+use crate::storefront::Storefront;
 
 /// The 404 of a request no route answers.
 fn no_route(req: &ApiRequest) -> ApiError {
@@ -94,6 +95,13 @@ impl<S: Store> Engine<S> {
                 }
             }
         };
+        // The same URL answers differently by localization, currency or alternate id: caches
+        // (and their conditional requests) must keep the answers apart.
+        if !self.schema.api.storefront_headers.is_empty()
+            && let Ok(v) = HeaderValue::from_str(&self.schema.api.storefront_headers.join(", "))
+        {
+            response.headers.append(VARY, v);
+        }
         crate::cors::apply(
             &self.schema.api.cors,
             &req.method,
@@ -204,7 +212,11 @@ impl<S: Store> Engine<S> {
         };
         authorize(&access, operation, relationship, ty)?;
         format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
-        let ctx = self.context(req, access, query?)?;
+        let mut ctx = self.context(req, access, query?)?;
+        // After the permission check: a caller that may not read the type learns nothing of
+        // which alternate ids exist.
+        let (route, addressed_as) = self.resolve_alternate_id(&req.headers, ty, route).await?;
+        ctx.addressed_as = addressed_as;
         let body = match format {
             Format::JsonApi => req.body.clone(),
             Format::Plain => plain_document(ty, &route, relationship, &req.body),
@@ -332,6 +344,8 @@ impl<S: Store> Engine<S> {
             access,
             preconditions: Preconditions::of(&req.headers)?,
             query,
+            storefront: Storefront::of(&self.schema.api, &req.headers)?,
+            addressed_as: None,
         })
     }
 }

@@ -64,6 +64,12 @@ pub(crate) struct Ctx {
     /// The query parameters (with those of the body, for a get_list sent as `POST` and a
     /// delete_list), each action checking them against what it accepts.
     pub(crate) query: Vec<(String, String)>,
+    /// The localization and currency the answer is shown in (`X-Localization-ID`,
+    /// `X-Currency`).
+    pub(crate) storefront: crate::storefront::Storefront,
+    /// The alternate id the path named the resource by (`X-Product-ID: sku`), which a
+    /// document's `data.id` may repeat in place of the id.
+    pub(crate) addressed_as: Option<String>,
 }
 
 impl<S: Store> Engine<S> {

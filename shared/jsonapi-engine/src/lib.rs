@@ -32,6 +32,8 @@
 //! - [`auth`]: bearer tokens, role permissions, the token endpoint; `cors`: CORS headers.
 //! - `precondition`: strong `ETag`s of stored resources, `If-Match` and `If-None-Match`.
 //! - `stored_secret`: keys the engine keeps in its own store.
+//! - `storefront`: the storefront headers (`X-Localization-ID`, `X-Currency`, a type's
+//!   alternate id header such as `X-Product-ID: sku`).
 //! - [`error`]: the one error type, mapped to JSON:API error objects.
 //!
 //! The engine knows nothing of HTTP servers, Lambda or AWS: adapters build an [`ApiRequest`]
@@ -68,6 +70,7 @@ pub mod resource;
 mod routing;
 pub mod shards;
 mod stored_secret;
+mod storefront;
 mod turns;
 mod values;
 

@@ -382,12 +382,7 @@ impl<S: Store> Engine<S> {
             .attributes
             .values()
             .filter(|a| a.readable() && shape.shows(&ty.name, &a.name))
-            .map(|a| {
-                (
-                    a.name.clone(),
-                    r.attributes.get(&a.name).cloned().unwrap_or(Value::Null),
-                )
-            })
+            .map(|a| (a.name.clone(), ctx.storefront.shown(a, &r.attributes)))
             .collect();
         if !attributes.is_empty() {
             obj.insert("attributes".into(), Value::Object(attributes));

@@ -136,6 +136,16 @@ impl Route {
         }
     }
 
+    /// The resource id a path below a type names (`None` for a list).
+    pub(crate) fn id_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Self::List { .. } => None,
+            Self::Item { id, .. } | Self::Related { id, .. } | Self::Relationship { id, .. } => {
+                Some(id)
+            }
+        }
+    }
+
     /// The shape of the path.
     pub(crate) fn kind(&self) -> PathKind {
         match self {

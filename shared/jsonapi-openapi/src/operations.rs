@@ -200,16 +200,7 @@ impl Route<'_> {
             );
         }
         if self.kind != PathKind::List && !item.is_empty() {
-            item.insert(
-                "parameters".into(),
-                json!([{
-                    "name": "id",
-                    "in": "path",
-                    "required": true,
-                    "description": format!("The id of the `{}` resource.", self.ty.name),
-                    "schema": values::id(self.ty.id),
-                }]),
-            );
+            item.insert("parameters".into(), json!([params::path_id(self.ty)]));
         }
         item
     }
@@ -285,6 +276,21 @@ impl Route<'_> {
             _ => &["noHateoas"],
         }));
         parameters.extend(params::preconditions(operation));
+        // Localized and converted values show in answers with resources, not in linkage.
+        let shows_resources = matches!(
+            operation,
+            Operation::Get
+                | Operation::GetList
+                | Operation::Create
+                | Operation::Update
+                | Operation::GetSubresource
+        );
+        parameters.extend(params::storefront(
+            self.schema,
+            self.ty,
+            shows_resources.then_some(target),
+            self.kind != PathKind::List,
+        ));
         let (summary, description) = self.describe(operation);
         let mut op = json!({
             "operationId": self.operation_id(operation),

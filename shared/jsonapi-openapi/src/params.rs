@@ -11,7 +11,7 @@ use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, Resou
 use jsonapi_engine::{Accepts, Operation};
 use serde_json::{Map, Value, json};
 
-use crate::values::{DECIMAL, SEQUENCE_ID};
+use crate::values::{self, DECIMAL, SEQUENCE_ID};
 
 /// `{"$ref": "#/components/parameters/{name}"}`
 fn reference(name: &str) -> Value {
@@ -403,6 +403,78 @@ pub(crate) fn preconditions(operation: Operation) -> Vec<Value> {
         out.push(header(
             "If-None-Match",
             "`*` or entity tags: 304 without a body while the resource is at one of these versions.",
+        ));
+    }
+    out
+}
+
+/// The `{id}` of a path below `ty`: its id, or with its alternate id header the value of that
+/// attribute (so any non-empty text).
+pub(crate) fn path_id(ty: &ResourceType) -> Value {
+    let mut schema = values::id(ty.id);
+    let description = match &ty.alternate_id {
+        None => format!("The id of the `{}` resource.", ty.name),
+        Some(a) => {
+            if let Some(s) = schema.as_object_mut() {
+                s.remove("pattern");
+                s.insert("minLength".into(), 1.into());
+            }
+            format!(
+                "The id of the `{}` resource; with `{}: {}`, its `{}`.",
+                ty.name, a.header, a.value, a.attribute
+            )
+        }
+    };
+    json!({ "name": "id", "in": "path", "required": true, "description": description, "schema": schema })
+}
+
+/// The storefront headers an operation reads: `X-Localization-ID` and `X-Currency` where the
+/// answer's resources (`target`) have localizable or money attributes, and on an item path
+/// (`item`) of `ty` its alternate id header. An undeclared value is a 400.
+pub(crate) fn storefront(
+    schema: &Schema,
+    ty: &ResourceType,
+    target: Option<&ResourceType>,
+    item: bool,
+) -> Vec<Value> {
+    let header = |name: &str, description: String, values: Vec<&str>| {
+        json!({
+            "name": name,
+            "in": "header",
+            "description": description,
+            "schema": { "type": "string", "enum": values },
+        })
+    };
+    let api = &schema.api;
+    let shows = |pick: fn(&jsonapi_config::Attribute) -> bool| {
+        target.is_some_and(|t| t.attributes.values().any(|a| a.readable() && pick(a)))
+    };
+    let mut out = Vec::new();
+    if !api.localizations.is_empty() && shows(|a| a.localizable) {
+        out.push(header(
+            "X-Localization-ID",
+            "The localization of localizable attributes (written in it, and shown in it or the first of its fallbacks that has a value, else the default value); filters and sorts use the default values.".to_owned(),
+            api.localizations.ids().collect(),
+        ));
+    }
+    if let Some(currencies) = api.currencies.as_ref().filter(|_| shows(|a| a.money)) {
+        out.push(header(
+            "X-Currency",
+            format!(
+                "The currency money attributes are shown in, converted from {} at the configured rates and rounded half away from zero to its minor unit; amounts are written in {} only.",
+                currencies.default, currencies.default
+            ),
+            currencies.by_code.keys().map(String::as_str).collect(),
+        ));
+    }
+    if let Some(a) = ty.alternate_id.as_ref().filter(|_| item) {
+        out.push(header(
+            &a.header,
+            format!(
+                "`{}`: the path's id is the resource's `{}`.",
+                a.value, a.attribute
+            ),
+            vec![a.value.as_str()],
         ));
     }
     out

@@ -7,7 +7,8 @@ use jsonapi_config::{Operation, ResourceType, Schema, Subresource, SubresourceMe
 use serde_json::{Map, Value, json};
 
 use crate::operations::allow_header;
-use crate::values::{self, reference};
+use crate::params;
+use crate::values::reference;
 use crate::{MEDIA_TYPE, plain};
 
 /// Every declared sub-resource's path and its operations.
@@ -35,6 +36,7 @@ fn path_item(schema: &Schema, ty: &ResourceType, sub: &Subresource) -> Value {
         "summary": sub.description.clone().unwrap_or_else(|| format!("{} of a {} resource", sub.name, ty.name)),
         "description": describe(sub),
         "responses": responses(schema, sub),
+        "parameters": params::storefront(schema, ty, None, true),
     });
     if sub.method == SubresourceMethod::Post {
         op["requestBody"] = json!({
@@ -46,13 +48,7 @@ fn path_item(schema: &Schema, ty: &ResourceType, sub: &Subresource) -> Value {
         });
     }
     json!({
-        "parameters": [{
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "description": format!("The id of the `{}` resource.", ty.name),
-            "schema": values::id(ty.id),
-        }],
+        "parameters": [params::path_id(ty)],
         method: op,
         "options": {
             "operationId": format!("{}-{slug}", Operation::Options.slug()),

@@ -361,7 +361,7 @@ fn query_parameters_follow_what_each_route_accepts() {
     let delete = names("/api/products/{id}", "delete");
     assert_eq!(
         delete,
-        BTreeSet::from(["If-Match".to_owned(), "X-Include".to_owned()])
+        BTreeSet::from(["If-Match", "X-Include", "X-Product-ID"].map(str::to_owned))
     );
     let one = names("/api/products/{id}", "get");
     assert!(one.contains("If-Match") && one.contains("If-None-Match"));
@@ -370,5 +370,36 @@ fn query_parameters_follow_what_each_route_accepts() {
     let linkage = names("/api/categories/{id}/relationships/products", "get");
     assert!(linkage.contains("filter[price]") && !linkage.contains("include"));
     let to_one = names("/api/products/{id}/relationships/category", "get");
-    assert_eq!(to_one, BTreeSet::from(["X-Include".to_owned()]));
+    assert_eq!(
+        to_one,
+        BTreeSet::from(["X-Include", "X-Product-ID"].map(str::to_owned))
+    );
+    // The storefront headers: localization and currency where products are shown, the SKU
+    // header on the products' item paths only.
+    let storefront = ["X-Localization-ID", "X-Currency", "X-Product-ID"];
+    let one = names("/api/products/{id}", "get");
+    assert!(storefront.iter().all(|h| one.contains(*h)), "{one:?}");
+    assert!(list.contains("X-Localization-ID") && list.contains("X-Currency"));
+    assert!(!list.contains("X-Product-ID"));
+    let related = names("/api/categories/{id}/products", "get");
+    assert!(related.contains("X-Currency") && !related.contains("X-Product-ID"));
+    let category = names("/api/categories/{id}", "get");
+    assert!(
+        storefront.iter().all(|h| !category.contains(*h)),
+        "{category:?}"
+    );
+    let header = doc["paths"]["/api/products/{id}"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "X-Currency")
+        .unwrap();
+    assert_eq!(
+        header["schema"]["enum"],
+        serde_json::json!(["USD", "EUR", "GBP", "JPY"])
+    );
+    assert_eq!(
+        doc["paths"]["/api/products/{id}"]["parameters"][0]["schema"],
+        serde_json::json!({ "type": "string", "minLength": 1, "examples": ["1"] })
+    );
 }

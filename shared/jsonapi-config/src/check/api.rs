@@ -3,7 +3,9 @@
 use indexmap::IndexMap;
 
 use super::batch::{check_api_batch, check_lifetime};
+use super::names::http_token;
 use super::problem::{Checked, problem};
+use super::storefront::{check_currencies, check_localizations};
 use crate::operation::Operation;
 use crate::raw::{RawApi, RawCors};
 use crate::schema::{ApiSettings, AuthSettings, CorsSettings, OPERATIONS_SEGMENT, ResourceType};
@@ -76,6 +78,9 @@ pub(super) fn check_api(raw: &RawApi) -> Checked<ApiSettings> {
             external_issuers: Vec::new(),
         },
         cors: check_cors(&raw.cors)?,
+        localizations: check_localizations(&raw.localizations)?,
+        currencies: check_currencies(raw.currencies.as_ref())?,
+        storefront_headers: Vec::new(),
     })
 }
 
@@ -159,11 +164,4 @@ pub(super) fn check_cors(raw: &RawCors) -> Checked<CorsSettings> {
         expose_headers: header_names("exposeHeaders", &raw.expose_headers)?,
         preflight_max_age: raw.preflight_max_age.unwrap_or(600),
     })
-}
-
-/// An RFC 9110 token (what a header name is made of).
-fn http_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }

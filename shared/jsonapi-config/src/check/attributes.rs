@@ -29,6 +29,8 @@ pub(super) fn check_attribute(path: &[&str], name: &str, raw: &RawAttribute) -> 
         read_only: raw.read_only,
         direction: raw.direction,
         timestamp: raw.timestamp,
+        localizable: raw.localizable,
+        money: raw.money,
     })
 }
 

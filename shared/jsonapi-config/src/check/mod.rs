@@ -4,7 +4,8 @@
 //! [`check`] runs the phases in order, each in the module that holds it: the `api` settings
 //! (`batch` holds the batch API's, a type's own too); each type's names, `attributes`, `relationships` and the rest of `types`; then, once every
 //! type is known, the inverses (`relationships`), sub-resources (`types`), what a list may ask
-//! (`queries`), titles (`title`) and `auth`, which relies on the users and roles types.
+//! (`queries`), titles (`title`) and `auth`, which relies on the users and roles types;
+//! last the storefront headers' attributes and CORS headers (`storefront`).
 //! `problem` is what all of them report.
 
 mod api;
@@ -15,6 +16,7 @@ mod names;
 mod problem;
 mod queries;
 mod relationships;
+mod storefront;
 mod title;
 mod types;
 
@@ -30,6 +32,7 @@ use names::check_type_name;
 use problem::{Checked, problem};
 use queries::{check_filters, check_indexes, check_sorters};
 use relationships::resolve_relationships;
+use storefront::{allow_storefront_headers, check_storefront_attributes};
 use title::check_title;
 use types::{check_subresources, check_type};
 
@@ -59,7 +62,9 @@ pub(crate) fn check(raw: &RawConfig) -> Checked<Schema> {
     api.operations = check_operations(raw.api.operations, &types)?;
     for (name, ty) in &types {
         check_require_if_match(name, ty)?;
+        check_storefront_attributes(ty, &api)?;
     }
+    allow_storefront_headers(&mut api, types.values());
     Ok(Schema {
         api,
         types: types.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),

@@ -1,4 +1,4 @@
-//! Names and descriptions: what a type, member or description may be.
+//! Names and descriptions: what a type, member, header name or description may be.
 
 use super::problem::{Checked, problem};
 use crate::schema::{ASYNC_OPERATIONS_SEGMENT, DOC_SEGMENT};
@@ -61,4 +61,11 @@ pub(super) fn check_description(path: &[&str], text: Option<&String>) -> Checked
         }
         Some(t) => Ok(Some(t.trim().to_owned())),
     }
+}
+
+/// An RFC 9110 token (what a header name is made of).
+pub(super) fn http_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }

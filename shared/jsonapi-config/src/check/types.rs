@@ -43,6 +43,7 @@ pub(super) fn check_type(
     }
     let actions = check_actions(name, raw)?;
     let upsert = check_upsert(name, raw, &attributes)?;
+    let alternate_id = super::storefront::check_alternate_id(name, raw, &attributes)?;
     let shards = check_shards(name, raw.shards)?;
     Ok(ResourceType {
         name: name.to_owned(),
@@ -60,6 +61,7 @@ pub(super) fn check_type(
         shards,
         title: Vec::new(),
         subresources: IndexMap::new(),
+        alternate_id,
         batch: check_type_batch(name, raw.batch.as_ref(), api_batch)?,
     })
 }

@@ -209,14 +209,18 @@ impl<S: Store> Engine<S> {
         if !reported(&errors, "/data/id") {
             match (url_id, &primary.id) {
                 (Some(_), None) => errors.push(ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.").at("/data/id")),
-                (Some(id), Some(body_id)) if body_id != id => errors.push(
+                (Some(id), Some(body_id))
+                    if body_id != id && ctx.addressed_as.as_ref() != Some(body_id) =>
+                {
+                    errors.push(
                     ApiError::new(
                         StatusCode::CONFLICT,
                         title::CONFLICT,
                         "The 'id' property of the primary data object should match 'id' parameter of the query string.",
                     )
                     .at("/data/id"),
-                ),
+                    )
+                }
                 // A new resource's id is the server's to choose (upsert by id excepted).
                 (None, Some(_)) if ty.id != IdStrategy::Client => errors.push(
                     ApiError::new(
@@ -496,7 +500,14 @@ impl<S: Store> Engine<S> {
                 None => self.new_resource(&node.ty, &ids[n]),
             };
             match self
-                .apply(&node.ty, base, node.object, befores[n].is_none(), &locals)
+                .apply(
+                    ctx,
+                    &node.ty,
+                    base,
+                    node.object,
+                    befores[n].is_none(),
+                    &locals,
+                )
                 .await
             {
                 Ok(a) => applied.push(a),
@@ -746,7 +757,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The resource holding a unique value (stored form), read from its unique-value item.
-    async fn unique_owner(
+    pub(crate) async fn unique_owner(
         &self,
         ty: &str,
         field: &str,

@@ -167,6 +167,7 @@ impl<S: Store> Engine<S> {
     /// or a `lid`) resolve through `locals`; the others must name stored resources.
     pub(crate) async fn apply(
         &self,
+        ctx: &Ctx,
         ty: &ResourceType,
         mut resource: Resource,
         object: &ResourceObject,
@@ -194,8 +195,11 @@ impl<S: Store> Engine<S> {
                     errors.push(values::not_blank().at(at("attributes", name)));
                 } else if !attr.nullable {
                     errors.push(values::not_null().at(at("attributes", name)));
-                } else {
-                    resource.attributes.insert(name.clone(), Value::Null);
+                } else if let Err(e) =
+                    ctx.storefront
+                        .store(attr, &mut resource.attributes, Value::Null, creating)
+                {
+                    errors.push(e.at(at("attributes", name)));
                 }
                 continue;
             }
@@ -204,7 +208,12 @@ impl<S: Store> Engine<S> {
                     errors.push(values::not_blank().at(at("attributes", name)))
                 }
                 Ok(v) => {
-                    resource.attributes.insert(name.clone(), v);
+                    if let Err(e) =
+                        ctx.storefront
+                            .store(attr, &mut resource.attributes, v, creating)
+                    {
+                        errors.push(e.at(at("attributes", name)));
+                    }
                 }
                 Err(e) => errors.push(e.at(at("attributes", name))),
             }

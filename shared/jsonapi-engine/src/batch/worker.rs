@@ -840,5 +840,7 @@ fn worker_ctx() -> Ctx {
         access: Arc::new(Access::Everything),
         preconditions: Preconditions::default(),
         query: Vec::new(),
+        storefront: crate::storefront::Storefront::default(),
+        addressed_as: None,
     }
 }

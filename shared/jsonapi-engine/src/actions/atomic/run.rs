@@ -87,7 +87,7 @@ impl<S: Store> Engine<S> {
                     staging.locals.insert(key, new_id.clone());
                 }
                 let base = self.new_resource(ty, &new_id);
-                self.stage_object(op, base, (&new_id, true), staging)
+                self.stage_object(ctx, op, base, (&new_id, true), staging)
                     .await?;
                 staging
                     .made_by
@@ -97,7 +97,7 @@ impl<S: Store> Engine<S> {
             (Op::Update, None, Some(id)) => {
                 let current = self.current(ty, &id, op, &staging.changes).await?;
                 let creating = matches!(staging.changes.original(&ty.name, &id), Some(None));
-                self.stage_object(op, current, (&id, creating), staging)
+                self.stage_object(ctx, op, current, (&id, creating), staging)
                     .await?;
                 staging
                     .made_by
@@ -163,6 +163,7 @@ impl<S: Store> Engine<S> {
     /// linkage it changes (`creating`: the resource is new in this request).
     async fn stage_object(
         &self,
+        ctx: &Ctx,
         op: &AtomicOp,
         base: Resource,
         (id, creating): (&str, bool),
@@ -174,7 +175,7 @@ impl<S: Store> Engine<S> {
             .expect("an add or update carries a resource object");
         let before = (op.op == Op::Update).then(|| base.clone());
         let applied = self
-            .apply(&op.ty, base, object, op.op == Op::Add, &staging.locals)
+            .apply(ctx, &op.ty, base, object, op.op == Op::Add, &staging.locals)
             .await?;
         staging.changes.put(before, applied.resource);
         self.stage_inverse(
