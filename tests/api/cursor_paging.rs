@@ -1,7 +1,7 @@
 //! Cursor paging: an empty `page[after]` starts it, `links.next` carries `page[after]=<cursor>`
 //! and `links.prev` `page[before]=<cursor>`; walking either way visits every resource once and
 //! in order; a tampered cursor or one from another query is a 400 naming the parameter
-//! (README "How lists are read"; JSON:API checklist G).
+//! (docs/lists.md; JSON:API checklist G).
 
 use std::cmp::Ordering;
 

@@ -1,6 +1,6 @@
 //! A cursor outlives a change of plan: a cursor names a position in the sort, not in the way
 //! the list happens to be read, so it holds when the planner reads the next page another way
-//! (README "How lists are read": a filter's matches are sorted in memory while there are at
+//! (docs/lists.md: a filter's matches are sorted in memory while there are at
 //! most 200 of them, and read from the sort field's index beyond).
 //!
 //! The plan is the engine's and reads through the same store calls whatever the store, so

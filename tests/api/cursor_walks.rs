@@ -3,7 +3,7 @@
 //! resource present throughout exactly once and in order, whatever is created or deleted
 //! between its pages, forwards and backwards, with ties and nulls, whichever way the list is
 //! read: an index in the sort order, a composite index, one value's entries in id order, or a
-//! filtered set sorted in memory (README "How lists are read"; `null` sorts first ascending).
+//! filtered set sorted in memory (docs/lists.md; `null` sorts first ascending).
 //!
 //! Between two pages a walk, in turns, deletes a resource it has returned and creates one like a
 //! resource ahead of it; creates one like a resource it returned early and deletes one it has

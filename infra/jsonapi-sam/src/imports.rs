@@ -62,7 +62,7 @@ pub(crate) fn write(out: &mut String) {
 }
 
 const RESOURCES: &str = r#"
-  # Files to import (README, "Batch API"): an object created under @PREFIX@{type}/ invokes the
+  # Files to import (docs/batch.md): an object created under @PREFIX@{type}/ invokes the
   # import function, which streams it into an asynchronous operation (items @PARTITION@{id})
   # whose chunks the batch worker applies. Objects there are deleted after 7 days.
   ImportBucket:

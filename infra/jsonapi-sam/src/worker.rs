@@ -43,7 +43,7 @@ pub(crate) fn write(out: &mut String) {
 }
 
 const FUNCTION: &str = r#"
-  # The asynchronous batch API (README, "Batch API"): the update-list function stores each
+  # The asynchronous batch API (docs/batch.md): the update-list function stores each
   # operation as chunks of up to 100 items in the table; the table's stream hands every chunk
   # to this function as it is stored, and it applies it as jsonapi-local's worker does. A chunk
   # delivered twice is applied once, a chunk cut short (timeout, crash) is completed when

@@ -1,5 +1,5 @@
-//! Test-only failure injection, read once from `JSONAPI_TEST_FAILPOINT` (documented in the
-//! README's batch section). Unset in every real deployment.
+//! Test-only failure injection, read once from `JSONAPI_TEST_FAILPOINT` (documented in
+//! docs/batch.md). Unset in every real deployment.
 //!
 //! - `fail-last-step`: the last step of a batch written in steps (`crate::intent`) fails as
 //!   when a concurrent writer took a unique value it claims;

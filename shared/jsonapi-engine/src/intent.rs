@@ -24,7 +24,7 @@
 //! read while the batch was visible does not match them.
 //!
 //! While the steps run, readers see the resources of the steps committed so far; a rollback
-//! takes them back. The README's batch section says so.
+//! takes them back. docs/batch.md says so.
 
 use std::collections::HashSet;
 use std::time::Duration;
