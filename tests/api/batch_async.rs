@@ -18,7 +18,13 @@ use crate::batch_sync::{batch, data_folder, new_product, runtime, start};
 /// Submits a batch in the default mode, checks the immediate answer, and returns the
 /// operation's path (below the base URL).
 async fn submit(api: &ApiClient, ty: &str, body: &Value) -> String {
-    let r = batch(api, ty, body, &[]).await;
+    accepted(&batch(api, ty, body, &[]).await, ty, "new")
+}
+
+/// Checks a batch's 202 answer: `Content-Location` (absolute) and the operation in `status`,
+/// not started (`progress` and `summary` null) when it is `new`; returns the operation's path
+/// (below the base URL).
+pub(crate) fn accepted(r: &TestResponse, ty: &str, status: &str) -> String {
     r.assert_status(202);
     let location = r
         .header("content-location")
@@ -26,8 +32,10 @@ async fn submit(api: &ApiClient, ty: &str, body: &Value) -> String {
         .to_owned();
     let data = &r.json()["data"];
     assert_eq!(data["type"], "asyncoperations");
-    assert_eq!(data["attributes"]["status"], "new");
-    assert_eq!(data["attributes"]["progress"], Value::Null);
+    assert_eq!(data["attributes"]["status"], status, "{}", r.describe());
+    if status == "new" {
+        assert_eq!(data["attributes"]["progress"], Value::Null);
+    }
     assert_eq!(data["attributes"]["summary"], Value::Null);
     assert_eq!(data["attributes"]["entityType"], ty);
     assert_eq!(data["links"]["self"], location.as_str());

@@ -10,7 +10,7 @@ use jsonapi_tests::{
     json,
 };
 
-use crate::batch_async::{errors, finished, summary};
+use crate::batch_async::{accepted, errors, finished, summary};
 use crate::batch_sync::{SYNC, batch, hundred_products, new_product};
 use crate::fixtures::create_product;
 
@@ -22,20 +22,11 @@ fn tiny_wait() -> String {
 /// Sends a synchronous batch expected to pass its wait: checks the 202 answer and returns
 /// the operation's path.
 async fn degraded(api: &ApiClient, body: &Value) -> String {
-    let r = batch(api, "products", body, &[SYNC]).await;
-    r.assert_status(202);
-    let location = r
-        .header("content-location")
-        .unwrap_or_else(|| panic!("no Content-Location:\n{}", r.describe()))
-        .to_owned();
-    let data = &r.json()["data"];
-    assert_eq!(data["type"], "asyncoperations");
-    assert_eq!(data["attributes"]["status"], "running", "{}", r.describe());
-    assert_eq!(data["attributes"]["entityType"], "products");
-    assert_eq!(data["attributes"]["summary"], Value::Null);
-    let path = format!("/api/asyncoperations/{}", id_of(data));
-    assert!(location.ends_with(&path), "{location}");
-    path
+    accepted(
+        &batch(api, "products", body, &[SYNC]).await,
+        "products",
+        "running",
+    )
 }
 
 #[tokio::test]

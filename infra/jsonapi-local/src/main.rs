@@ -194,8 +194,24 @@ enum Backend {
     Dynamodb,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Requests are served on the runtime's worker threads, and an unoptimised (debug) build's
+    // futures are large: a compound write on DynamoDB comes near tokio's default 2 MiB stack.
+    // 8 MiB is address space reserved, not memory used.
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 << 20)
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("jsonapi-local: cannot start its runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let args = Args::parse();
     init_logs(args.log_format);
     let dynamodb = (args.store == Backend::Dynamodb).then_some(DynamoOptions {
