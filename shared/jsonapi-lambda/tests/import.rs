@@ -15,13 +15,12 @@ use std::io::{Read as _, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::batch::{
-    Stream, WORK, config_file, deliver, engine, get, operation, path, product_count, start,
-    start_with,
+    Stream, WORK, config_file, deliver, engine, operation, operation_errors, path, product_count,
+    start, start_with,
 };
 use common::function::{Function, build};
 use common::runtime_api::{Record, RuntimeApi};
 use common::{admin_client, with_table};
-use jsonapi_engine::{Engine, Operation};
 use jsonapi_store::{Key, Store};
 use jsonapi_store_dynamodb::DynamoStore;
 use serde_json::{Value, json};
@@ -187,20 +186,6 @@ async fn operations_drawn(store: &DynamoStore) -> Value {
     seq.map(|i| Value::Object(i.attrs)).unwrap_or_default()
 }
 
-/// The operation's errors as the API lists them.
-async fn errors(engine: &Engine<DynamoStore>, token: &str, id: &str) -> Vec<Value> {
-    let doc = get(
-        engine,
-        token,
-        Operation::GetSubresource,
-        "/api/{type}/{id}/{relationship}",
-        &format!("/api/asyncoperations/{id}/errors"),
-        "",
-    )
-    .await;
-    doc["data"].as_array().expect("errors").clone()
-}
-
 #[tokio::test]
 #[ignore = "needs DynamoDB Local and a local S3 (JSONAPI_DYNAMODB_ENDPOINT, JSONAPI_S3_ENDPOINT); infra/test.sh runs it"]
 async fn files_put_in_s3_go_through_the_import_function_and_the_stream_to_the_worker_once() {
@@ -269,7 +254,7 @@ async fn files_put_in_s3_go_through_the_import_function_and_the_stream_to_the_wo
             ] {
                 assert_eq!(summary[counter], n, "{counter}: {summary}");
             }
-            let errors = errors(&engine, &token, id).await;
+            let errors = operation_errors(&engine, &token, id).await;
             assert_eq!(errors.len(), 1, "{errors:?}");
             let pointer = errors[0]["attributes"]["source"]["pointer"]
                 .as_str()
@@ -353,7 +338,7 @@ async fn a_refused_file_leaves_a_failed_operation_with_its_errors() {
             assert_eq!(op["attributes"]["status"], "failed", "{key}: {op}");
             assert_eq!(op["attributes"]["entityType"], entity_type, "{key}");
             assert_eq!(op["attributes"]["summary"]["errorCount"], 1, "{key}: {op}");
-            let errors = errors(&engine, &token, &id).await;
+            let errors = operation_errors(&engine, &token, &id).await;
             assert_eq!(errors.len(), 1, "{key}: {errors:?}");
             let error = &errors[0]["attributes"];
             assert_eq!(error["status"], status, "{key}: {error}");

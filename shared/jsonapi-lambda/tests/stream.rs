@@ -16,13 +16,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch::{
-    CHUNK_SIZE, Stream, WORK, config_file, deliver, engine, get, operation, path, product_count,
-    sequence, start, start_with,
+    CHUNK_SIZE, Stream, WORK, config_file, deliver, engine, operation, operation_errors, path,
+    product_count, sequence, start, start_with,
 };
 use common::function::build;
 use common::runtime_api::{Record, RuntimeApi};
 use common::{admin_client, event, with_table, with_token};
-use jsonapi_engine::{Engine, Operation};
+use jsonapi_engine::Engine;
 use jsonapi_store::{Item, Key, RangeQuery, Store, Write};
 use jsonapi_store_dynamodb::DynamoStore;
 use serde_json::{Value, json};
@@ -122,16 +122,7 @@ async fn a_batch_goes_from_update_list_through_the_stream_to_the_worker_once_how
         for (counter, n) in [("readCount", 25), ("createCount", 24), ("errorCount", 1)] {
             assert_eq!(summary[counter], n, "{counter}: {summary}");
         }
-        let errors = get(
-            &engine,
-            &token,
-            Operation::GetSubresource,
-            "/api/{type}/{id}/{relationship}",
-            &format!("/api/asyncoperations/{id}/errors"),
-            "",
-        )
-        .await;
-        let errors = errors["data"].as_array().expect("errors");
+        let errors = operation_errors(&engine, &token, &id).await;
         assert_eq!(errors.len(), 1, "{errors:?}");
         let pointer = errors[0]["attributes"]["source"]["pointer"]
             .as_str()
@@ -304,16 +295,7 @@ async fn a_chunk_failing_at_every_delivery_is_given_up_at_the_last_retry() {
         for (counter, n) in [("readCount", 3), ("writeCount", 0), ("errorCount", 3)] {
             assert_eq!(summary[counter], n, "{counter}: {summary}");
         }
-        let errors = get(
-            &engine,
-            &token,
-            Operation::GetSubresource,
-            "/api/{type}/{id}/{relationship}",
-            &format!("/api/asyncoperations/{id}/errors"),
-            "",
-        )
-        .await;
-        let errors = errors["data"].as_array().expect("errors").clone();
+        let errors = operation_errors(&engine, &token, &id).await;
         let pointers: Vec<&Value> = errors
             .iter()
             .map(|e| &e["attributes"]["source"]["pointer"])

@@ -246,6 +246,14 @@ pub async fn operation(engine: &Engine<DynamoStore>, token: &str, id: &str) -> V
     get(engine, token, Operation::Get, "/api/{type}/{id}", &path, "").await["data"].clone()
 }
 
+/// The errors of an operation (its first page), as `data` lists them.
+pub async fn operation_errors(engine: &Engine<DynamoStore>, token: &str, id: &str) -> Vec<Value> {
+    let path = format!("/api/asyncoperations/{id}/errors");
+    let route = "/api/{type}/{id}/{relationship}";
+    let doc = get(engine, token, Operation::GetSubresource, route, &path, "").await;
+    doc["data"].as_array().expect("errors").clone()
+}
+
 /// How many products the table holds.
 pub async fn product_count(engine: &Engine<DynamoStore>, token: &str) -> usize {
     let doc = get(
