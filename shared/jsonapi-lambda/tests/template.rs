@@ -779,7 +779,7 @@ fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_onl
             pattern,
             json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {
                 "pk": {"S": [{"prefix": jsonapi_engine::BATCH_PARTITION}]},
-                "sk": {"S": [{"prefix": jsonapi_engine::BATCH_CHUNK_PREFIX}]}}}})
+                "sk": {"S": [{"prefix": jsonapi_engine::BATCH_RELEASE_PREFIX}]}}}})
         );
         // The operations' items expire by the table's TTL attribute.
         assert_eq!(
