@@ -704,7 +704,7 @@ fn functions_run_as_the_lambda_edge_expects() {
 }
 
 #[test]
-fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_only_do_its_work() {
+fn the_batch_worker_sees_only_chunk_releases_reports_partial_failures_and_may_only_do_its_work() {
     for d in templates() {
         let t = &d.template;
         // Only where some type takes batches (the library's take none).
