@@ -29,7 +29,7 @@ use jsonapi_store::{RangeQuery, Store, prefix_end};
 use serde_json::Value;
 
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::filter::{Field, KeyRanges, Operand, Predicate};
 use crate::query::SortKey;
 use crate::resource::{self, Resource, id_key, indexed_fields};
@@ -546,7 +546,7 @@ fn sort_in_reading_order(sort: &[SortKey], members: &mut [(Resource, Position)],
 
 /// More resources to sort in memory than a request may.
 fn too_many_to_sort(detail: String) -> ApiError {
-    ApiError::bad_request(title::SORT, detail).param("sort")
+    ApiError::new(ErrorKind::Sort, detail).param("sort")
 }
 
 impl<S: Store> Engine<S> {

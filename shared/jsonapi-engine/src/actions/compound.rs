@@ -16,7 +16,7 @@ use crate::auth::access::access_denied;
 use crate::commit::CommitError;
 use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
 use crate::render::{self, Shape, resource_url};
@@ -66,7 +66,7 @@ struct Written {
 }
 
 fn value_error(pointer: String, detail: &str) -> ApiError {
-    ApiError::bad_request(title::VALUE, detail).at(pointer)
+    ApiError::new(ErrorKind::Value, detail).at(pointer)
 }
 
 /// Reads and checks the meta options of a resource object.
@@ -86,7 +86,7 @@ fn meta_op(
         .collect();
     if enabled.len() > 1 {
         errors.push(
-            ApiError::bad_request(title::REQUEST_DATA, "Only one meta option can be used.")
+            ApiError::new(ErrorKind::RequestData, "Only one meta option can be used.")
                 .at(format!("{}/meta", object.pointer)),
         );
         return MetaOp::None;
@@ -208,14 +208,13 @@ impl<S: Store> Engine<S> {
         }
         if !reported(&errors, "/data/id") {
             match (url_id, &primary.id) {
-                (Some(_), None) => errors.push(ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.").at("/data/id")),
+                (Some(_), None) => errors.push(ApiError::new(ErrorKind::RequestData, "The 'id' property is required.").at("/data/id")),
                 (Some(id), Some(body_id))
                     if body_id != id && ctx.addressed_as.as_ref() != Some(body_id) =>
                 {
                     errors.push(
                     ApiError::new(
-                        StatusCode::CONFLICT,
-                        title::CONFLICT,
+                        ErrorKind::Conflict,
                         "The 'id' property of the primary data object should match 'id' parameter of the query string.",
                     )
                     .at("/data/id"),
@@ -224,8 +223,7 @@ impl<S: Store> Engine<S> {
                 // A new resource's id is the server's to choose (upsert by id excepted).
                 (None, Some(_)) if ty.id != IdStrategy::Client => errors.push(
                     ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        title::ACCESS_DENIED,
+                        ErrorKind::AccessDenied,
                         format!("The server generates the ids of \"{}\"; remove \"id\" from the request (a \"lid\" can name it).", ty.name),
                     )
                     .at("/data/id"),
@@ -398,8 +396,8 @@ impl<S: Store> Engine<S> {
     ) -> Option<Node<'a>> {
         let Some(t) = self.schema.resource_type(&object.ty) else {
             errors.push(
-                ApiError::bad_request(
-                    title::ENTITY_TYPE,
+                ApiError::new(
+                    ErrorKind::EntityType,
                     format!("Unknown entity type: {}.", object.ty),
                 )
                 .at(format!("{}/type", object.pointer)),
@@ -415,8 +413,7 @@ impl<S: Store> Engine<S> {
         if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
             errors.push(
                 ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    title::ACTION_NOT_ALLOWED,
+                    ErrorKind::ActionNotAllowed,
                     format!("The \"{a}\" action is not allowed."),
                 )
                 .at(object.pointer.clone()),
@@ -424,7 +421,7 @@ impl<S: Store> Engine<S> {
         }
         if !primary && object.id.is_none() && object.lid.is_none() {
             errors.push(
-                ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.")
+                ApiError::new(ErrorKind::RequestData, "The 'id' property is required.")
                     .at(format!("{}/id", object.pointer)),
             );
         }
@@ -665,8 +662,8 @@ impl<S: Store> Engine<S> {
                 },
                 None => {
                     errors.push(
-                        ApiError::bad_request(
-                            title::REQUEST_DATA,
+                        ApiError::new(
+                            ErrorKind::RequestData,
                             "The 'id' property is required to update a resource.",
                         )
                         .at(id_pointer.clone()),
@@ -678,8 +675,8 @@ impl<S: Store> Engine<S> {
                 Some(id) => load(id, errors).await?,
                 None => {
                     errors.push(
-                        ApiError::bad_request(
-                            title::REQUEST_DATA,
+                        ApiError::new(
+                            ErrorKind::RequestData,
                             "The 'id' property is required to upsert by id.",
                         )
                         .at(id_pointer.clone()),
@@ -694,8 +691,8 @@ impl<S: Store> Engine<S> {
                 match (ty.id, &object.id, n) {
                     (IdStrategy::Client, None, _) => {
                         errors.push(
-                            ApiError::bad_request(
-                                title::ENTITY_IDENTIFIER,
+                            ApiError::new(
+                                ErrorKind::EntityIdentifier,
                                 "The identifier is mandatory.",
                             )
                             .at(id_pointer.clone()),
@@ -747,8 +744,7 @@ impl<S: Store> Engine<S> {
             [] => Ok(None),
             [one] => self.load(&node.ty, one).await,
             _ => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                title::CONFLICT,
+                ErrorKind::Conflict,
                 "The upsert operation founds more than one entity.",
             )
             .at(format!("{}/meta/upsert", object.pointer))
@@ -870,8 +866,8 @@ pub(crate) fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
         };
         match seen.get(&key) {
             Some(first) => errors.push(
-                ApiError::bad_request(
-                    title::REQUEST_DATA,
+                ApiError::new(
+                    ErrorKind::RequestData,
                     format!("The item duplicates the item with the index {first}."),
                 )
                 .at(node.object.pointer.clone()),
@@ -943,7 +939,7 @@ fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
         .zip(reached)
         .filter(|(_, r)| !r)
         .map(|(node, _)| {
-            ApiError::bad_request(title::REQUEST_DATA, detail).at(node.object.pointer.clone())
+            ApiError::new(ErrorKind::RequestData, detail).at(node.object.pointer.clone())
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::commit::CommitError;
 use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer};
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
@@ -62,8 +62,8 @@ pub(crate) struct Applied {
 }
 
 fn extra_field(pointer: String, name: &str) -> ApiError {
-    ApiError::bad_request(
-        title::EXTRA_FIELDS,
+    ApiError::new(
+        ErrorKind::ExtraFields,
         format!("This form should not contain extra fields: \"{name}\"."),
     )
     .at(pointer)
@@ -261,8 +261,8 @@ impl<S: Store> Engine<S> {
                 (true, Linkage::Many(idents)) => {
                     if idents.len() > self.schema.api.max_related {
                         errors.push(
-                            ApiError::bad_request(
-                                title::REQUEST_DATA,
+                            ApiError::new(
+                                ErrorKind::RequestData,
                                 format!(
                                     "A relationship takes at most {} members in one request.",
                                     self.schema.api.max_related
@@ -316,7 +316,7 @@ impl<S: Store> Engine<S> {
             for ident in idents {
                 if !found.iter().any(|r| r.id == ident.id) {
                     errors.push(
-                        ApiError::bad_request(title::FORM, "The entity does not exist.")
+                        ApiError::new(ErrorKind::Form, "The entity does not exist.")
                             .at(ident.pointer.clone()),
                     );
                 }
@@ -484,8 +484,7 @@ impl<S: Store> Engine<S> {
                         OnDelete::Restrict => {
                             let ids: Vec<&str> = referring.iter().map(|r| r.id.as_str()).collect();
                             return Err(ApiErrors::from(ApiError::new(
-                                StatusCode::CONFLICT,
-                                title::CONFLICT,
+                                ErrorKind::Conflict,
                                 format!(
                                     "The entity cannot be deleted: \"{}\" {} refer to it through the required relationship \"{}\"; delete or move them first.",
                                     referrer.name,
@@ -515,8 +514,8 @@ impl<S: Store> Engine<S> {
 /// each identifier named; a replacement at the linkage, which left them out.
 fn cannot_leave(w: &InverseWrite, leaving: &[Resource]) -> Vec<ApiError> {
     let refuse = |ids: &str, pointer: &str| {
-        ApiError::bad_request(
-            title::FORM,
+        ApiError::new(
+            ErrorKind::Form,
             format!(
                 "\"{}\" {ids} cannot leave this relationship because its \"{}\" is required; move it to another resource or delete it instead.",
                 w.target.name, w.field
@@ -565,8 +564,8 @@ fn resolve(
     }
     if ident.local {
         errors.push(
-            ApiError::bad_request(
-                title::REQUEST_DATA,
+            ApiError::new(
+                ErrorKind::RequestData,
                 format!(
                     "The lid \"{}\" does not name a resource of this request.",
                     ident.id
@@ -582,8 +581,8 @@ fn resolve(
 /// The error for an identifier whose type is not the relationship's target type.
 pub(crate) fn wrong_type(target: &ResourceType, ident: &Identifier) -> Option<ApiError> {
     (ident.ty != target.name).then(|| {
-        ApiError::bad_request(
-            title::FORM,
+        ApiError::new(
+            ErrorKind::Form,
             format!(
                 "The type \"{}\" does not fit this relationship; use \"{}\".",
                 ident.ty, target.name
@@ -617,8 +616,7 @@ pub(crate) fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::CONFLICT,
-            title::CONFLICT,
+            ErrorKind::Conflict,
             format!(
                 "The 'type' property of the primary data object should match the requested resource type \"{}\".",
                 ty.name
