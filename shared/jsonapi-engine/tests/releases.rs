@@ -181,7 +181,7 @@ async fn a_file_refused_after_chunks_were_stored_releases_nothing_and_leaves_not
         .await
         .expect_err("an item of another type");
 
-    assert_eq!(refused.0[0].status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.0[0].status(), StatusCode::BAD_REQUEST);
     let written: Vec<Key> = journal.lock().unwrap().concat();
     assert!(
         written.iter().any(|k| k.sk.starts_with("chunk#")),
