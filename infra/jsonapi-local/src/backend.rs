@@ -29,7 +29,13 @@ pub(crate) enum Opening {
     /// Commands that read or change what is there: a mistyped folder is an error, not a new
     /// empty store.
     Existing,
+    /// An import: as `MayCreate`, with a small page cache (it reads little back), so that
+    /// its memory stays flat however large the file.
+    Import,
 }
+
+/// The embedded store's page cache during an import.
+const IMPORT_CACHE_BYTES: usize = 64 << 20;
 
 /// The same call on whichever store it is.
 macro_rules! on_store {
@@ -76,6 +82,7 @@ impl Backend {
             return Ok(Self::Embedded(match opening {
                 Opening::MayCreate => RedbStore::open(&options.data)?,
                 Opening::Existing => RedbStore::open_existing(&options.data)?,
+                Opening::Import => RedbStore::open_with_cache(&options.data, IMPORT_CACHE_BYTES)?,
             }));
         };
         #[cfg(not(feature = "dynamodb"))]

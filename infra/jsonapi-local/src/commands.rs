@@ -66,7 +66,7 @@ pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result
         })
         .await;
     }
-    let engine = Arc::new(backend::command_engine(options, Opening::MayCreate).await?);
+    let engine = Arc::new(backend::command_engine(options, Opening::Import).await?);
     if command.sync {
         return command.execute(&engine).await;
     }

@@ -84,14 +84,18 @@ impl<S: Store> Engine<S> {
         let guarded = changes.guarded().to_vec();
         let records = changes.records().to_vec();
         let staged = self.finalize(changes);
-        let (writes, mut origins) = self.transaction_writes(&staged, &guarded, &records)?;
+        let Planned {
+            writes,
+            mut origins,
+            largest_change,
+        } = self.planned(&staged, &guarded, &records)?;
         if writes.is_empty() {
             return Ok(staged);
         }
         // A group of batch units (one record each) may pass the common limit on a store that
         // takes more: no request made it, and it is written unit by unit when it fails. A
         // single unit is held to the common limit, so that every store refuses the same units.
-        let max_writes = if records.len() > 1 && self.each_fits_alone(&staged) {
+        let max_writes = if records.len() > 1 && largest_change < limits::MAX_TRANSACTION_WRITES {
             self.store.max_grouped_writes()
         } else {
             limits::MAX_TRANSACTION_WRITES
@@ -145,16 +149,6 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Whether each resource's own writes, with a unit record, fit one transaction of the
-    /// common limit: a group of one-item units past that limit holds no unit that a store
-    /// keeping it would refuse.
-    fn each_fits_alone(&self, staged: &ChangeSet) -> bool {
-        staged.changes().all(|c| {
-            resource::writes_for(&self.schema, c.before.as_ref(), c.after.as_ref()).len()
-                < limits::MAX_TRANSACTION_WRITES
-        })
-    }
-
     /// The changes as they are written: versions bumped and timestamps set on every resource
     /// that changes; changes that leave a resource as it was are dropped.
     fn finalize(&self, changes: ChangeSet) -> ChangeSet {
@@ -203,12 +197,25 @@ impl<S: Store> Engine<S> {
         guarded: &[Resource],
         records: &[Write],
     ) -> Result<(Vec<Write>, Vec<Origin>), CommitError> {
+        self.planned(staged, guarded, records)
+            .map(|p| (p.writes, p.origins))
+    }
+
+    /// [`Self::transaction_writes`], with the size of the largest resource's own writes.
+    fn planned(
+        &self,
+        staged: &ChangeSet,
+        guarded: &[Resource],
+        records: &[Write],
+    ) -> Result<Planned, CommitError> {
         let mut writes = Vec::new();
         let mut origins = Vec::new();
+        let mut largest_change = 0;
         for change in staged.changes() {
-            for (w, o) in
-                resource::writes_for(&self.schema, change.before.as_ref(), change.after.as_ref())
-            {
+            let own =
+                resource::writes_for(&self.schema, change.before.as_ref(), change.after.as_ref());
+            largest_change = largest_change.max(own.len());
+            for (w, o) in own {
                 writes.push(w);
                 origins.push(o);
             }
@@ -239,7 +246,11 @@ impl<S: Store> Engine<S> {
             }
         }
         merge_unique_items(&mut writes, &mut origins)?;
-        Ok((writes, origins))
+        Ok(Planned {
+            writes,
+            origins,
+            largest_change,
+        })
     }
 
     /// The store writes that would commit `changes`, without writing anything: for tools
@@ -460,4 +471,14 @@ impl From<ApiError> for CommitError {
     fn from(e: ApiError) -> Self {
         Self::Rejected(e.into())
     }
+}
+
+/// The writes of a change set, as [`Engine::planned`] builds them.
+struct Planned {
+    writes: Vec<Write>,
+    origins: Vec<Origin>,
+    /// How many writes the largest resource's own change takes: a group of batch units
+    /// where each would fit one transaction of the common limit alone holds no unit that a
+    /// store keeping the group would refuse.
+    largest_change: usize,
 }

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, Write, limits};
 use serde_json::{Map, Value, json};
 
@@ -32,6 +33,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// How often a chunk's end is tried against a record other workers keep changing.
 const FINISH_ATTEMPTS: usize = 20;
+/// How many chunks of one operation the in-process worker runs at once.
+const CHUNKS_AT_ONCE: usize = 2;
 
 /// How many runs of a chunk may fail before it is given up: its items not applied are
 /// reported as errors and the chunk counts as done, so that its operation ends. The cloud's
@@ -169,9 +172,16 @@ impl<S: Store> Engine<S> {
             // Swept, or its record never stored: nothing is left to run.
             return self.finish_pending(id, Vec::new()).await;
         };
-        // A chunk already done (by an earlier run, or by another worker) is skipped.
-        for n in 0..record.chunks {
-            if !self.run_chunk(id, n, Some(stopped)).await? {
+        // A chunk already done (by an earlier run, or by another worker) is skipped. Chunks
+        // run two at a time, in order: one is checked and planned while the store writes the
+        // other (the embedded store writes on a thread of its own), as two workers would run
+        // them (their ends count both; an item of the second that needs the first's writes,
+        // an upsert of the same unique value, is retried alone and finds them).
+        let mut runs = futures_util::stream::iter(0..record.chunks)
+            .map(|n| self.run_chunk(id, n, Some(stopped)))
+            .buffered(CHUNKS_AT_ONCE);
+        while let Some(ran) = runs.next().await {
+            if !ran? {
                 return Ok(());
             }
         }
