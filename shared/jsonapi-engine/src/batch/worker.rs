@@ -652,14 +652,7 @@ impl<S: Store> Engine<S> {
             // A store that fails is tried again later; the items' own problems are reported.
             Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
             Err(mut errors) => {
-                // An error that names no place in the unit is its first item's: a unit whose
-                // writes exceed one store transaction (100 actions, 4 MB) is refused whole,
-                // never cut in parts that could be half applied.
-                if let Some(first) = data.first() {
-                    for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
-                        e.source = Some(Source::Pointer(first.pointer.clone()));
-                    }
-                }
+                point_at_first_item(&mut errors, data);
                 let counts = Counts {
                     read,
                     error: errors.0.len() as u64,
@@ -673,13 +666,26 @@ impl<S: Store> Engine<S> {
                     before: errors_before,
                     expires_at: chunk.expires_at,
                 };
-                self.store_errors(&place, &chunk.in_request(errors)).await?;
-                match self.store.transact(vec![put(&counts)]).await {
-                    // Another run of the chunk recorded the unit first.
-                    Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(counts),
-                    Err(e) => Err(e.into()),
-                }
+                self.record_refused(&place, chunk, errors, put(&counts))
+                    .await?;
+                Ok(counts)
             }
+        }
+    }
+
+    /// Stores a refused unit's errors, then its record; another run of the chunk may have
+    /// recorded the unit first.
+    async fn record_refused(
+        &self,
+        place: &ErrorPlace,
+        chunk: &Chunk,
+        errors: ApiErrors,
+        record: Write,
+    ) -> ApiResult<()> {
+        self.store_errors(place, &chunk.in_request(errors)).await?;
+        match self.store.transact(vec![record]).await {
+            Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -842,5 +848,16 @@ fn worker_ctx() -> Ctx {
         query: Vec::new(),
         storefront: crate::storefront::Storefront::default(),
         addressed_as: None,
+    }
+}
+
+/// An error that names no place in the unit is its first item's: a unit whose writes exceed
+/// one store transaction (100 actions, 4 MB) is refused whole, never cut in parts that could
+/// be half applied.
+fn point_at_first_item(errors: &mut ApiErrors, data: &[ResourceObject]) {
+    if let Some(first) = data.first() {
+        for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
+            e.source = Some(Source::Pointer(first.pointer.clone()));
+        }
     }
 }
