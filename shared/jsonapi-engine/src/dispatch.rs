@@ -13,7 +13,7 @@ use jsonapi_store::Store;
 
 use crate::auth::{Access, unauthenticated};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiResult, title, unsupported_subresource};
+use crate::error::{ApiError, ApiResult, ErrorKind, unsupported_subresource};
 use crate::format::Format;
 use crate::plain;
 use crate::precondition::Preconditions;
@@ -21,25 +21,9 @@ use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::routing::{Resolved, Route};
 use crate::storefront::Storefront;
 
-/// The 404 of a request no route answers.
-fn no_route(req: &ApiRequest) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        title::NOT_FOUND,
-        format!("No route found for \"{} {}\".", req.method, req.path),
-    )
-}
-
 /// The 405 of a method the route does not allow, with its `Allow` header.
 fn method_not_allowed(method: &Method, allowed: &str) -> ApiResponse {
-    let mut r = ApiResponse::errors(
-        &ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            title::METHOD_NOT_ALLOWED,
-            format!("The {method} method is not allowed for this URL; allowed methods: {allowed}."),
-        )
-        .into(),
-    );
+    let mut r = ApiResponse::errors(&ApiError::method_not_allowed(method, allowed).into());
     if let Ok(allow) = HeaderValue::from_str(allowed) {
         r.headers.insert(ALLOW, allow);
     }
@@ -132,7 +116,7 @@ impl<S: Store> Engine<S> {
         // The switch closes the API to callers; the process itself (seed data, the development
         // client's role) still reaches it.
         if !api.enabled && !system {
-            return Err(no_route(req).into());
+            return Err(ApiError::no_route(&req.method, &req.path).into());
         }
         // Every route but OPTIONS needs a caller; a bad token is refused before anything else
         // (also before unknown types are told apart, which would tell strangers what exists).
@@ -142,7 +126,7 @@ impl<S: Store> Engine<S> {
             self.authenticate(req).await?
         };
         if self.refuses_anonymous(&access, &resolved) {
-            return Err(unauthenticated(None).into());
+            return Err(unauthenticated().into());
         }
         if resolved.is_operations() {
             return self.operations_route(req, resolved, access).await;
@@ -162,13 +146,13 @@ impl<S: Store> Engine<S> {
             query,
             ..
         } = resolved;
-        let route = route.ok_or_else(|| no_route(req))?;
+        let route = route.ok_or_else(|| ApiError::no_route(&req.method, &req.path))?;
         let ty = self.route_type(&route)?;
         let relationship = route_relationship(ty, &route)?;
         let methods = route.allowed_methods(ty);
         if methods.len() == 1 {
             // No action is enabled on this route for the type: the route does not exist.
-            return Err(no_route(req).into());
+            return Err(ApiError::no_route(&req.method, &req.path).into());
         }
         let allowed = methods.join(", ");
         let operation = match operation {
@@ -216,8 +200,7 @@ impl<S: Store> Engine<S> {
                 "parent entity"
             };
             ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::ENTITY_TYPE,
+                ErrorKind::UnknownEntityType,
                 format!("Unknown {what} type: {}.", route.ty()),
             )
         })?)
@@ -267,8 +250,7 @@ impl<S: Store> Engine<S> {
                 Some(rel),
             ) => self.write_relationship(ctx, ty, &id, rel, op, body).await,
             (op, _, _) => Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                title::METHOD_NOT_ALLOWED,
+                ErrorKind::MethodNotAllowed,
                 format!("The {op} operation is not implemented for this URL yet."),
             )
             .into()),
@@ -289,8 +271,8 @@ impl<S: Store> Engine<S> {
                 let query = resolved.query?;
                 // Results are whole resources: there is nothing to filter, page or shape.
                 if let Some((name, _)) = query.into_iter().next() {
-                    return Err(ApiError::bad_request(
-                        title::FILTER,
+                    return Err(ApiError::new(
+                        ErrorKind::Filter,
                         format!("The \"{name}\" parameter is not supported by atomic operations."),
                     )
                     .param(name)

@@ -34,7 +34,8 @@
 //! - `stored_secret`: keys the engine keeps in its own store.
 //! - `storefront`: the storefront headers (`X-Localization-ID`, `X-Currency`, a type's
 //!   alternate id header such as `X-Product-ID: sku`).
-//! - [`error`]: the one error type, mapped to JSON:API error objects.
+//! - [`error`]: the one error type, mapped to JSON:API error objects, built from an
+//!   [`ErrorKind`] that knows its status and title.
 //!
 //! The engine knows nothing of HTTP servers, Lambda or AWS: adapters build an [`ApiRequest`]
 //! and send back the [`ApiResponse`], both through `edge`, the one conversion from and to
@@ -81,7 +82,7 @@ pub use batch::{
 };
 pub use commit::SEQUENCE_BLOCK;
 pub use engine::Engine;
-pub use error::{ApiError, ApiErrors};
+pub use error::{ApiError, ApiErrors, ErrorKind};
 pub use format::{Format, PLAIN_MEDIA_TYPE};
 pub use jsonapi_config::Operation;
 pub use jsonapi_config::Schema;

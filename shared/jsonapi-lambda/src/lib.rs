@@ -204,17 +204,7 @@ fn public_url(schema: &jsonapi_config::Schema) -> Option<&str> {
 pub fn handle_docs(docs: &Docs, request: Request) -> Response<Body> {
     let request = api_request(request, public_url(docs.schema()));
     let response = docs.answer(&request).unwrap_or_else(|| {
-        ApiResponse::errors(
-            &ApiError::new(
-                http::StatusCode::NOT_FOUND,
-                jsonapi_engine::error::title::NOT_FOUND,
-                format!(
-                    "No route found for \"{} {}\".",
-                    request.method, request.path
-                ),
-            )
-            .into(),
-        )
+        ApiResponse::errors(&ApiError::no_route(&request.method, &request.path).into())
     });
     tracing::info!(
         method = %request.method,

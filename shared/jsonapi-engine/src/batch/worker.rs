@@ -21,7 +21,7 @@ use super::reads::now_ms;
 use crate::auth::access::Access;
 use crate::document::{Batch, ResourceObject, parse_batch};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, Source, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind, Source};
 use crate::failpoint::{Failpoint, failpoint};
 use crate::precondition::Preconditions;
 use crate::values;
@@ -295,8 +295,7 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<bool> {
         if failpoint() == Failpoint::FailChunks {
             return Err(ApiError::new(
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                title::UNAVAILABLE,
+                ErrorKind::Unavailable,
                 "JSONAPI_TEST_FAILPOINT=fail-chunks",
             )
             .into());
@@ -367,12 +366,7 @@ impl<S: Store> Engine<S> {
             .filter(|(u, _)| !done.contains_key(u))
             .flat_map(|(_, (data, _))| data)
             .map(|&i| {
-                ApiError::new(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    title::ASYNC_OPERATION,
-                    detail.clone(),
-                )
-                .at(format!("/data/{i}"))
+                ApiError::new(ErrorKind::AsyncOperation, detail.clone()).at(format!("/data/{i}"))
             })
             .collect();
         counts.read += errors.len() as u64;
@@ -650,7 +644,7 @@ impl<S: Store> Engine<S> {
                 .map(|i| Counts::from_json(i.attrs.get("summary").unwrap_or(&Value::Null)))
                 .unwrap_or_default()),
             // A store that fails is tried again later; the items' own problems are reported.
-            Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
+            Err(errors) if errors.0.iter().any(|e| e.status().is_server_error()) => Err(errors),
             Err(mut errors) => {
                 point_at_first_item(&mut errors, data);
                 let counts = Counts {
@@ -708,8 +702,8 @@ impl<S: Store> Engine<S> {
                 let attrs = json!({
                     "chunk": place.chunk + 1,
                     "n": place.before + k + 1,
-                    "status": e.status.as_u16(),
-                    "title": e.title,
+                    "status": e.status().as_u16(),
+                    "title": e.title(),
                     "detail": e.detail,
                     "pointer": pointer,
                     "expiresAt": place.expires_at,

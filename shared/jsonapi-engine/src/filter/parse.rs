@@ -5,7 +5,7 @@ use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, Resou
 use serde_json::Value;
 
 use super::{Field, Operand, PathPredicate, Predicate};
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::numbers::canonical_integer;
 use crate::periods::{Kind, Period};
 use crate::values;
@@ -14,7 +14,7 @@ use crate::values;
 struct BadValue(String);
 
 fn constraint(parameter: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(title::FILTER, detail).param(parameter)
+    ApiError::new(ErrorKind::Filter, detail).param(parameter)
 }
 
 /// Parses one `filter[...]` parameter.

@@ -15,7 +15,7 @@ use super::{
     compare,
 };
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::filter::Field;
 use crate::query::SortKey;
 use crate::resource::Resource;
@@ -103,7 +103,7 @@ fn sort_in_reading_order(sort: &[SortKey], members: &mut [(Resource, Position)],
 
 /// More resources to sort in memory than a request may.
 fn too_many_to_sort(detail: String) -> ApiError {
-    ApiError::bad_request(title::SORT, detail).param("sort")
+    ApiError::new(ErrorKind::Sort, detail).param("sort")
 }
 
 impl<S: Store> Engine<S> {
