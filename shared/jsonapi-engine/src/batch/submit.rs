@@ -1,6 +1,6 @@
 //! Starting an asynchronous batch: the request's items are split into chunks of whole units
-//! and stored as the request wrote them, then the operation's record; the answer is 202 with
-//! the operation, and the worker is woken.
+//! and stored as the request wrote them, then the operation's record, which releases them
+//! (`release`); the answer is 202 with the operation, and the worker is woken.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::layout;
-use super::operation::{Counts, Record, Status, expires_at, operation_url};
+use super::operation::{Record, expires_at, operation_url};
 use super::reads::now_ms;
 use super::units::{Unit, chunks, units};
 use crate::document::Batch;
@@ -21,7 +21,6 @@ use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::request::ApiResponse;
-use crate::values;
 
 impl<S: Store> Engine<S> {
     /// Stores a checked batch as a new operation and answers 202.
@@ -59,64 +58,16 @@ impl<S: Store> Engine<S> {
         Ok(accepted(ctx, &record))
     }
 
-    /// Stores a new chunk of an operation (an operation's chunks are stored before its
-    /// record, so that no worker runs an operation whose chunks are not all there; the
-    /// record's durable write makes them durable, so they need not be synced one by one).
+    /// Stores a new chunk of an operation, which nothing runs until the operation's record
+    /// releases it (`layout`: chunks first, so that no worker runs an operation whose chunks
+    /// are not all there; the record's durable write makes them durable, so they need not be
+    /// synced one by one).
     pub(crate) async fn store_chunk(&self, item: Item) -> ApiResult<()> {
         let put = Write::Put {
             item,
             condition: Some(Condition::Absent),
         };
         Ok(self.store.transact_deferred(vec![put]).await?)
-    }
-
-    /// Stores the record of a new operation of `chunks` stored chunks, lists it among the
-    /// unfinished ones and wakes the worker; the record.
-    pub(crate) async fn store_operation(
-        &self,
-        id: u64,
-        entity_type: &str,
-        owner: Option<String>,
-        chunks: usize,
-        now: time::OffsetDateTime,
-        expires_at: i64,
-    ) -> ApiResult<Record> {
-        let stamp = values::format_datetime(now);
-        let record = Record {
-            id,
-            status: Status::New,
-            entity_type: entity_type.to_owned(),
-            owner,
-            created_at: stamp.clone(),
-            updated_at: stamp,
-            started_ms: None,
-            finished_ms: None,
-            chunks,
-            done_chunks: 0,
-            given_up: 0,
-            counts: Counts::default(),
-            expires_at,
-        };
-        let mut pending = Map::new();
-        pending.insert("id".into(), id.into());
-        pending.insert(layout::EXPIRES_AT.into(), expires_at.into());
-        self.store
-            .transact(vec![
-                Write::Put {
-                    item: record.to_item(),
-                    condition: Some(Condition::Absent),
-                },
-                Write::Put {
-                    item: Item {
-                        key: layout::pending_key(id),
-                        attrs: pending,
-                    },
-                    condition: None,
-                },
-            ])
-            .await?;
-        self.batch_queue.notify_one();
-        Ok(record)
     }
 }
 
