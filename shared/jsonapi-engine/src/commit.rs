@@ -14,6 +14,7 @@ use jsonapi_store::{Key, Store, StoreError, Write};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::{ChangeSet, FlushContext};
+use crate::intent::Steps;
 use crate::membership;
 use crate::resource::{self, Origin, Resource};
 use crate::turns::Turn;
@@ -64,18 +65,23 @@ impl<S: Store> Engine<S> {
         action: Operation,
         changes: ChangeSet,
     ) -> Result<ChangeSet, CommitError> {
-        self.commit_as(action, changes, false).await
+        self.commit_as(action, changes, false, None).await
     }
 
     /// As [`Self::commit`]; a `dry_run` (`meta.validate`) checks every condition by reading
     /// instead of writing, so it reports what the write would, and changes nothing. A batch's
-    /// change too large for one transaction is written in steps (`crate::intent`).
+    /// change too large for one transaction is written in steps (`crate::intent`) when `steps`
+    /// says how; one that was asked to stop writes nothing.
     pub(crate) async fn commit_as(
         &self,
         action: Operation,
         mut changes: ChangeSet,
         dry_run: bool,
+        steps: Option<&Steps>,
     ) -> Result<ChangeSet, CommitError> {
+        if let Some(steps) = steps.filter(|s| s.stop.asked()) {
+            return Err(CommitError::Rejected(steps.stop.honour()));
+        }
         for ext in &self.extensions {
             let mut ctx = FlushContext::new(action, &mut changes, self);
             ext.pre_flush(&mut ctx)
@@ -97,23 +103,22 @@ impl<S: Store> Engine<S> {
         } else {
             limits::MAX_TRANSACTION_WRITES
         };
-        match limits::check_transaction_of(&writes, max_writes) {
-            Ok(()) => {}
-            // Only a synchronous batch is written in steps: its answer waits for the whole
-            // change, and nothing else (a unit record, an `If-Match`) must be written with it.
-            Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_))
-                if action == Operation::UpdateList
-                    && records.is_empty()
-                    && guarded.is_empty()
-                    && !dry_run =>
-            {
-                self.commit_in_steps(&staged).await?;
+        match (limits::check_transaction_of(&writes, max_writes), steps) {
+            (Ok(()), _) => {}
+            // Only an atomic batch is written in steps (a synchronous one, or its chunk when it
+            // went on as an operation): nothing is checked with it (an `If-Match`), and its
+            // records are written by the commit point.
+            (
+                Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_)),
+                Some(steps),
+            ) if action == Operation::UpdateList && guarded.is_empty() && !dry_run => {
+                self.commit_in_steps(&staged, &records, steps).await?;
                 for ext in &self.extensions {
                     ext.post_save(action, &staged);
                 }
                 return Ok(staged);
             }
-            Err(e) => {
+            (Err(e), _) => {
                 return Err(CommitError::Rejected(
                     ApiError::from(StoreError::from(e)).into(),
                 ));

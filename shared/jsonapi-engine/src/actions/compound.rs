@@ -18,6 +18,7 @@ use crate::document::{self, Linkage, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
+use crate::intent::Steps;
 use crate::query::{self, Accepts};
 use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
@@ -254,7 +255,7 @@ impl<S: Store> Engine<S> {
         };
         let written = self
             .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
-                self.write_nodes(ctx, &nodes, url_id, action, validate, None)
+                self.write_nodes(ctx, &nodes, url_id, action, validate, None, None)
                     .await
             })
             .await?;
@@ -341,13 +342,15 @@ impl<S: Store> Engine<S> {
     /// first, in request order. `record` makes a put whose condition is that its item is
     /// absent, from whether each object is created; it is written in the same transaction:
     /// when its item exists already, the change was applied before and nothing is written
-    /// (`None`).
+    /// (`None`). A change too large for one transaction is written in `steps` when given
+    /// (`crate::intent`), else refused.
     pub(crate) async fn write_batch(
         &self,
         ctx: &Ctx,
         primary: &[ResourceObject],
         included: &[ResourceObject],
         record: Option<&UnitRecord<'_>>,
+        steps: Option<&Steps>,
     ) -> ApiResult<Option<BatchWritten>> {
         let record_key = record
             .and_then(|r| r(&[]).into_iter().next())
@@ -370,7 +373,8 @@ impl<S: Store> Engine<S> {
                 {
                     return Ok(None);
                 }
-                self.write_nodes(ctx, &nodes, None, Operation::UpdateList, false, record)
+                let (action, validate) = (Operation::UpdateList, false);
+                self.write_nodes(ctx, &nodes, None, action, validate, record, steps)
                     .await
                     .map(Some)
             })
@@ -437,6 +441,9 @@ impl<S: Store> Engine<S> {
     }
 
     /// One attempt at writing every node; re-run from fresh reads on a concurrency conflict.
+    /// A batch's units come with their `record`; an atomic batch says how it is written in
+    /// `steps` when it needs more than one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn write_nodes(
         &self,
         ctx: &Ctx,
@@ -445,11 +452,17 @@ impl<S: Store> Engine<S> {
         action: Operation,
         validate: bool,
         record: Option<&UnitRecord<'_>>,
+        steps: Option<&Steps>,
     ) -> Result<Written, CommitError> {
         let mut errors = Vec::new();
         // What each node is: an existing resource (update) or a new one (create).
         let mut befores: Vec<Option<Resource>> = Vec::new();
         for (n, node) in nodes.iter().enumerate() {
+            // A hundred reads take a while on a slow store: a write asked to stop need not
+            // finish them (nothing is written yet).
+            if let Some(steps) = steps.filter(|s| s.stop.asked()) {
+                return Err(CommitError::Rejected(steps.stop.honour()));
+            }
             befores.push(self.find_existing(n, node, url_id, &mut errors).await?);
         }
         if !errors.is_empty() {
@@ -598,7 +611,7 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors).into());
         }
-        let staged = match self.commit_as(action, changes, validate).await {
+        let staged = match self.commit_as(action, changes, validate, steps).await {
             Ok(staged) => staged,
             Err(CommitError::Exists { ty, id, key }) => {
                 let node = node_of(nodes, &ids, &ty, &id);

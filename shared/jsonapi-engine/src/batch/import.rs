@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::layout;
-use super::operation::expires_at;
+use super::operation::{Record, expires_at};
 use super::request::foreign_type;
 use super::stream::{self, ImportFormat, Piece};
 use super::submit::chunk_item;
@@ -106,8 +106,8 @@ impl<S: Store> Engine<S> {
             self.delete_partition(&layout::partition(id)).await?;
             return Err(refused);
         }
-        self.store_operation(id, &ty.name, owner, import.chunks, now, import.expires_at)
-            .await?;
+        let record = Record::new(id, &ty.name, owner, import.chunks, now, import.expires_at);
+        self.store_operation(record).await?;
         Ok(Imported {
             operation: id,
             data: import.data.unwrap_or(0),

@@ -72,7 +72,7 @@ impl<S: Store> Engine<S> {
         )?;
         let batch = self.check_batch(ctx, ty, &req.body, mode)?;
         match mode {
-            Mode::Sync => self.run_sync(ctx, ty, &q, batch).await,
+            Mode::Sync => self.run_sync(ctx, ty, &q, &req.body, &batch).await,
             Mode::Async => self.start_async(ctx, ty, &req.body, &batch).await,
         }
     }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::layout;
-use super::operation::{Counts, Record, Status, expires_at, operation_url};
+use super::operation::{Record, expires_at, operation_url};
 use super::reads::now_ms;
 use super::units::{Unit, chunks, units};
 use crate::document::Batch;
@@ -21,7 +21,6 @@ use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::request::ApiResponse;
-use crate::values;
 
 impl<S: Store> Engine<S> {
     /// Stores a checked batch as a new operation and answers 202.
@@ -53,9 +52,8 @@ impl<S: Store> Engine<S> {
             self.store_chunk(item).await?;
         }
         let owner = ctx.access.caller().map(str::to_owned);
-        let record = self
-            .store_operation(id, &ty.name, owner, groups.len(), now, expires_at)
-            .await?;
+        let record = Record::new(id, &ty.name, owner, groups.len(), now, expires_at);
+        let record = self.store_operation(record).await?;
         Ok(accepted(ctx, &record))
     }
 
@@ -70,33 +68,10 @@ impl<S: Store> Engine<S> {
         Ok(self.store.transact_deferred(vec![put]).await?)
     }
 
-    /// Stores the record of a new operation of `chunks` stored chunks, lists it among the
+    /// Stores the record of a new operation (its chunks stored), lists it among the
     /// unfinished ones and wakes the worker; the record.
-    pub(crate) async fn store_operation(
-        &self,
-        id: u64,
-        entity_type: &str,
-        owner: Option<String>,
-        chunks: usize,
-        now: time::OffsetDateTime,
-        expires_at: i64,
-    ) -> ApiResult<Record> {
-        let stamp = values::format_datetime(now);
-        let record = Record {
-            id,
-            status: Status::New,
-            entity_type: entity_type.to_owned(),
-            owner,
-            created_at: stamp.clone(),
-            updated_at: stamp,
-            started_ms: None,
-            finished_ms: None,
-            chunks,
-            done_chunks: 0,
-            given_up: 0,
-            counts: Counts::default(),
-            expires_at,
-        };
+    pub(crate) async fn store_operation(&self, record: Record) -> ApiResult<Record> {
+        let (id, expires_at) = (record.id, record.expires_at);
         let mut pending = Map::new();
         pending.insert("id".into(), id.into());
         pending.insert(layout::EXPIRES_AT.into(), expires_at.into());
@@ -136,7 +111,7 @@ pub(crate) fn accepted(ctx: &Ctx, record: &Record) -> ApiResponse {
 }
 
 /// The `data` and `included` items of a batch body as written (numbers keep every digit).
-fn raw_items(body: &[u8]) -> ApiResult<(Vec<&RawValue>, Vec<&RawValue>)> {
+pub(crate) fn raw_items(body: &[u8]) -> ApiResult<(Vec<&RawValue>, Vec<&RawValue>)> {
     let unreadable = || ApiError::internal(&"a checked batch could not be read again");
     let top: HashMap<String, &RawValue> = serde_json::from_slice(body).map_err(|_| unreadable())?;
     let list = |name: &str| -> ApiResult<Vec<&RawValue>> {
