@@ -13,7 +13,7 @@ use jsonapi_tests::{
 };
 
 use crate::auth_acl::as_roles;
-use crate::batch_sync::{batch, data_folder, new_product, runtime, start};
+use crate::batch_sync::{batch, data_folder, new_product, patient_config, runtime, start};
 
 /// Submits a batch in the default mode, checks the immediate answer, and returns the
 /// operation's path (below the base URL).
@@ -335,6 +335,7 @@ fn a_chunk_that_keeps_failing_is_given_up_and_its_operation_ends() {
     // store that keeps failing would: after its attempts the chunk is given up.
     let (server, api) = start(
         data.path(),
+        &patient_config(),
         &[("JSONAPI_TEST_FAILPOINT", "fail-chunks")],
         &runtime,
     );

@@ -177,8 +177,11 @@ impl<S: Store> Engine<S> {
                     e => CommitError::Rejected(ApiError::from(e).into()),
                 });
             }
-            if failpoint() == Failpoint::CrashAfterStep(n) {
-                std::process::abort();
+            match failpoint() {
+                Failpoint::CrashAfterStep(k) if k == n => std::process::abort(),
+                // A request's own write (its intent unnamed), not a worker's.
+                Failpoint::StopAfterStep(k) if k == n && how.intent.is_none() => how.stop.ask(),
+                _ => {}
             }
         }
         // The commit point: the header goes, with as many undo records as fit.

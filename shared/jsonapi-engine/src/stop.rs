@@ -56,13 +56,15 @@ impl Stop {
 }
 
 /// Runs `work` to its end, asking `stop` once `signal` completes first: the work is never
-/// dropped, so it ends at a point of its own choosing.
+/// dropped, so it ends at a point of its own choosing. The work (a whole batch's write) is
+/// kept on the heap: inline, its unoptimised future would grow every caller's past a test
+/// thread's 2 MiB stack.
 pub(crate) async fn stopping_at<T>(
     stop: &Stop,
     signal: impl Future<Output = ()>,
     work: impl Future<Output = T>,
 ) -> T {
-    tokio::pin!(work);
+    let mut work = Box::pin(work);
     tokio::select! {
         out = &mut work => return out,
         () = signal => stop.ask(),
