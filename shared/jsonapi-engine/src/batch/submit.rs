@@ -12,6 +12,7 @@ use jsonapi_store::{Condition, Item, Store, Write};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::body::chunk_writes;
 use super::layout;
 use super::operation::{Record, expires_at, operation_url};
 use super::reads::now_ms;
@@ -61,11 +62,10 @@ impl<S: Store> Engine<S> {
     /// record, so that no worker runs an operation whose chunks are not all there; the
     /// record's durable write makes them durable, so they need not be synced one by one).
     pub(crate) async fn store_chunk(&self, item: Item) -> ApiResult<()> {
-        let put = Write::Put {
-            item,
-            condition: Some(Condition::Absent),
-        };
-        Ok(self.store.transact_deferred(vec![put]).await?)
+        for write in chunk_writes(item, Some(Condition::Absent)) {
+            self.store.transact_deferred(vec![write]).await?;
+        }
+        Ok(())
     }
 
     /// Stores the record of a new operation (its chunks stored), lists it among the

@@ -311,8 +311,7 @@ impl<S: Store> Engine<S> {
             .into());
         }
         let key = item.key.clone();
-        let chunk = Chunk::of(item)
-            .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
+        let chunk = self.load_chunk(item).await?;
         let batch = parse_batch(chunk.body.as_bytes())?;
         let done = self.units_done(id, n).await?;
         self.mark_running(id).await?;
@@ -415,8 +414,7 @@ impl<S: Store> Engine<S> {
     /// units not applied gets an error (500, pointing at it in the request), and the chunk
     /// counts as done with them, so that its operation ends.
     async fn give_up(&self, id: u64, n: usize, item: &Item) -> ApiResult<()> {
-        let chunk = Chunk::of(item)
-            .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
+        let chunk = self.load_chunk(item).await?;
         let done = self.units_done(id, n).await?;
         let mut counts = Counts::default();
         done.values().for_each(|c| counts.add(*c));
