@@ -14,9 +14,9 @@ use jsonapi_store::{Key, Store, StoreError, Write};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::{ChangeSet, FlushContext};
-use crate::intent::Steps;
 use crate::membership;
 use crate::resource::{self, Origin, Resource};
+use crate::stop::Stop;
 use crate::turns::Turn;
 use crate::values;
 
@@ -27,6 +27,17 @@ const MAX_PAUSE_MS: u64 = 64;
 
 /// How many sequence ids one store round trip reserves.
 pub const SEQUENCE_BLOCK: u64 = 16;
+
+/// How a change too large for one transaction is written: under which intent, and whether
+/// it may be asked to stop.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Steps {
+    /// The intent's id; a new one when `None`. A writer that may be run again after it died
+    /// names its runs, so that the next run rolls back the one before (`Engine::roll_back_named`).
+    pub(crate) intent: Option<String>,
+    /// Looked at before each step.
+    pub(crate) stop: Stop,
+}
 
 impl<S: Store> Engine<S> {
     /// The next id of a sequence. Ids are reserved from the store in blocks, so most creates

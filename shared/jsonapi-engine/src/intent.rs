@@ -38,14 +38,13 @@ use jsonapi_store::limits::{self, LimitError, MAX_TRANSACTION_WRITES};
 use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, StoreError, Write};
 use serde_json::{Map, Value, json};
 
-use crate::commit::{CommitError, conflict};
+use crate::commit::{CommitError, Steps, conflict};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult, title};
 use crate::extension::{Change, ChangeSet};
 use crate::failpoint::{Failpoint, failpoint};
 use crate::membership;
 use crate::resource::{Origin, Resource, resource_key};
-use crate::stop::Stop;
 
 /// The partition of the intents' headers.
 const INTENTS: &str = "meta#intents";
@@ -67,17 +66,6 @@ fn undo_key(id: &str, step: usize) -> Key {
 
 fn now_ms() -> u64 {
     u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
-/// How a change too large for one transaction is written: under which intent, and whether
-/// it may be asked to stop.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Steps {
-    /// The intent's id; a new one when `None`. A writer that may be run again after it died
-    /// names its runs, so that the next run rolls back the one before ([`Engine::roll_back_named`]).
-    pub(crate) intent: Option<String>,
-    /// Looked at before each step.
-    pub(crate) stop: Stop,
 }
 
 /// One step's transaction, and the origin of each of its writes that belongs to the change.

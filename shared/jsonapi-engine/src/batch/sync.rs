@@ -8,10 +8,10 @@ use jsonapi_store::Store;
 use serde_json::{Value, json};
 
 use crate::actions::compound::BatchWritten;
+use crate::commit::Steps;
 use crate::document::Batch;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult};
-use crate::intent::Steps;
 use crate::query::QueryParams;
 use crate::render::{self, Rendered, Shape};
 use crate::request::ApiResponse;

@@ -13,10 +13,10 @@ use super::super::write::{Applied, Locals, local_key};
 use super::{MetaOp, Node, UnitRecord, Written, node_of, unlinked};
 use crate::auth::access::{Access, access_denied};
 use crate::commit::CommitError;
+use crate::commit::Steps;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::extension::ChangeSet;
-use crate::intent::Steps;
 use crate::resource::Resource;
 use crate::values;
 

@@ -19,11 +19,11 @@ use jsonapi_config::{IdStrategy, Operation, ResourceType};
 use jsonapi_store::{Store, Write};
 
 use super::write::check_type;
+use crate::commit::Steps;
 use crate::document::{self, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, title};
 use crate::extension::ChangeSet;
-use crate::intent::Steps;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
 use crate::resource::resource_key;
