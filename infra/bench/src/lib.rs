@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use http::{HeaderMap, Method, header};
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{HeaderName, HeaderValue, InvalidHeaderName, InvalidHeaderValue};
 use jsonapi_engine::{ApiRequest, MEDIA_TYPE};
 
 /// The fixed JSON:API document the `ceiling` server answers with. Small and
@@ -26,16 +26,64 @@ pub fn render_template(template: &str, n: u64, keys: u64) -> String {
         .replace("{k}", &(n % keys.max(1) + 1).to_string())
 }
 
+/// Why a command-line header or a load target is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgError {
+    /// A header without a `:`.
+    #[error("header {0:?} is not of the form K:V")]
+    HeaderForm(String),
+    /// A header whose name is not a header name.
+    #[error("bad header name in {raw:?}: {source}")]
+    HeaderName {
+        raw: String,
+        source: InvalidHeaderName,
+    },
+    /// A header whose value cannot be sent.
+    #[error("bad header value in {raw:?}: {source}")]
+    HeaderValue {
+        raw: String,
+        source: InvalidHeaderValue,
+    },
+    /// A target named by neither a loopback IP literal nor `localhost`.
+    #[error("refusing {0}: use a loopback IP literal or localhost")]
+    NotLoopbackName(String),
+    /// A target that could not be resolved.
+    #[error("cannot resolve {target}: {source}")]
+    Unresolved {
+        target: String,
+        source: std::io::Error,
+    },
+    /// A target that resolved to nothing.
+    #[error("{0} resolved to no address")]
+    NoAddress(String),
+    /// A target one of whose addresses is off this machine.
+    #[error(
+        "refusing {target}: it resolves to a non-loopback address ({addrs:?}); loadgen only targets this machine"
+    )]
+    NotLoopback {
+        target: String,
+        addrs: Vec<SocketAddr>,
+    },
+}
+
 /// Parses a `K:V` command-line header. Only the first `:` splits, so values
 /// may contain colons; surrounding whitespace is trimmed on both sides.
-pub fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue), String> {
+///
+/// # Errors
+/// A header without `:`, or with a name or value HTTP does not allow.
+pub fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue), ArgError> {
     let (name, value) = raw
         .split_once(':')
-        .ok_or_else(|| format!("header {raw:?} is not of the form K:V"))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|e| format!("bad header name in {raw:?}: {e}"))?;
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|e| format!("bad header value in {raw:?}: {e}"))?;
+        .ok_or_else(|| ArgError::HeaderForm(raw.to_owned()))?;
+    let name =
+        HeaderName::from_bytes(name.trim().as_bytes()).map_err(|source| ArgError::HeaderName {
+            raw: raw.to_owned(),
+            source,
+        })?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|source| ArgError::HeaderValue {
+        raw: raw.to_owned(),
+        source,
+    })?;
     Ok((name, value))
 }
 
@@ -55,7 +103,10 @@ pub fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
 /// Resolves `host:port` (an IP literal or `localhost`) and returns an address
 /// only if *every* resolved address is loopback. The load generator must never
 /// send traffic off this machine, so anything else is refused outright.
-pub async fn resolve_loopback(host: &str, port: u16) -> Result<SocketAddr, String> {
+///
+/// # Errors
+/// A name other than `localhost`, or one that resolves to nothing or off this machine.
+pub async fn resolve_loopback(host: &str, port: u16) -> Result<SocketAddr, ArgError> {
     // `Uri::host()` keeps IPv6 brackets ("[::1]"), which is exactly the form
     // `lookup_host` needs in front of ":port".
     let target = format!("{host}:{port}");
@@ -66,26 +117,27 @@ pub async fn resolve_loopback(host: &str, port: u16) -> Result<SocketAddr, Strin
         .parse::<std::net::IpAddr>()
         .is_ok();
     if !is_ip_literal && !host.eq_ignore_ascii_case("localhost") {
-        return Err(format!(
-            "refusing {target}: use a loopback IP literal or localhost"
-        ));
+        return Err(ArgError::NotLoopbackName(target));
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&target)
         .await
-        .map_err(|e| format!("cannot resolve {target}: {e}"))?
+        .map_err(|source| ArgError::Unresolved {
+            target: target.clone(),
+            source,
+        })?
         .collect();
     check_loopback(&target, &addrs)
 }
 
 /// The pure part of [`resolve_loopback`]: picks the first address if all are
 /// loopback.
-fn check_loopback(target: &str, addrs: &[SocketAddr]) -> Result<SocketAddr, String> {
+fn check_loopback(target: &str, addrs: &[SocketAddr]) -> Result<SocketAddr, ArgError> {
     match addrs.first() {
-        None => Err(format!("{target} resolved to no address")),
-        Some(_) if addrs.iter().any(|a| !a.ip().is_loopback()) => Err(format!(
-            "refusing {target}: it resolves to a non-loopback address ({addrs:?}); \
-             loadgen only targets this machine"
-        )),
+        None => Err(ArgError::NoAddress(target.to_owned())),
+        Some(_) if addrs.iter().any(|a| !a.ip().is_loopback()) => Err(ArgError::NotLoopback {
+            target: target.to_owned(),
+            addrs: addrs.to_vec(),
+        }),
         Some(first) => Ok(*first),
     }
 }
@@ -149,7 +201,7 @@ mod tests {
         let lo4: SocketAddr = "127.0.0.1:80".parse().unwrap();
         let lo6: SocketAddr = "[::1]:80".parse().unwrap();
         let other: SocketAddr = "10.0.0.1:80".parse().unwrap();
-        assert_eq!(check_loopback("t", &[lo4, lo6]), Ok(lo4));
+        assert_eq!(check_loopback("t", &[lo4, lo6]).ok(), Some(lo4));
         assert!(check_loopback("t", &[lo4, other]).is_err());
         assert!(check_loopback("t", &[]).is_err());
     }

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::StatusCode;
-use jsonapi_engine::error::title;
+use jsonapi_engine::error::ErrorKind;
 use jsonapi_engine::{ApiError, ApiResponse};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -53,9 +53,12 @@ impl<T> Documented<T> {
 fn replacement(buf: &[u8]) -> Option<Replacement> {
     let rest = buf.strip_prefix(b"HTTP/1.1 ")?;
     let status = StatusCode::from_bytes(rest.get(..3)?).ok()?;
-    if !matches!(status.as_u16(), 400 | 414 | 431) {
-        return None;
-    }
+    let kind = match status.as_u16() {
+        400 => ErrorKind::BadRequest,
+        414 => ErrorKind::UriTooLong,
+        431 => ErrorKind::HeaderFieldsTooLarge,
+        _ => return None,
+    };
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = std::str::from_utf8(&buf[..end]).ok()?;
     let lines: Vec<&str> = head.split("\r\n").filter(|l| !l.is_empty()).collect();
@@ -68,23 +71,14 @@ fn replacement(buf: &[u8]) -> Option<Replacement> {
     if has("content-type") {
         return None;
     }
-    let (title, detail) = match status.as_u16() {
-        414 => (
-            title::URI_TOO_LONG,
-            "The request URI is longer than the 65534 bytes the server reads; send long filter lists in the body of a POST with \"X-HTTP-Method-Override: GET\".".to_owned(),
+    let detail = match kind {
+        ErrorKind::UriTooLong => "The request URI is longer than the 65534 bytes the server reads; send long filter lists in the body of a POST with \"X-HTTP-Method-Override: GET\".".to_owned(),
+        ErrorKind::HeaderFieldsTooLarge => format!(
+            "The request's header section is larger than the server reads: at most {MAX_HEADERS} header fields and {MAX_HEAD_BYTES} bytes with the request line."
         ),
-        431 => (
-            title::HEADER_FIELDS_TOO_LARGE,
-            format!(
-                "The request's header section is larger than the server reads: at most {MAX_HEADERS} header fields and {MAX_HEAD_BYTES} bytes with the request line."
-            ),
-        ),
-        _ => (
-            title::BAD_REQUEST,
-            "The request could not be read as HTTP/1.1: its request line or a header field is malformed.".to_owned(),
-        ),
+        _ => "The request could not be read as HTTP/1.1: its request line or a header field is malformed.".to_owned(),
     };
-    let document = ApiResponse::errors(&ApiError::new(status, title, detail).into());
+    let document = ApiResponse::errors(&ApiError::new(kind, detail).into());
     let mut bytes = format!("{}\r\n", lines[0]).into_bytes();
     // hyper's own lines (`date`) stay; the length is the document's; the connection closes,
     // as hyper closes it after such an answer.

@@ -9,8 +9,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use jsonapi_engine::error::title;
+use hyper::{Request, Response};
+use jsonapi_engine::error::ErrorKind;
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse, Engine};
 use jsonapi_openapi::Docs;
 
@@ -25,16 +25,15 @@ fn unreadable_body(e: &(dyn std::error::Error + 'static)) -> ApiError {
     if e.downcast_ref::<LengthLimitError>().is_some() {
         return too_large();
     }
-    ApiError::bad_request(
-        title::BAD_REQUEST,
+    ApiError::new(
+        ErrorKind::BadRequest,
         "The request body ended before the length its Content-Length header gives (or broke its chunked framing).",
     )
 }
 
 fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        title::PAYLOAD_TOO_LARGE,
+        ErrorKind::PayloadTooLarge,
         format!("The request body is larger than {MAX_BODY} bytes."),
     )
 }

@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use http::StatusCode;
 use jsonapi_config::Operation;
 use jsonapi_store::limits::{self, LimitError};
 use jsonapi_store::{Key, Store, StoreError, Write};
 
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::{ChangeSet, FlushContext};
 use crate::membership;
 use crate::resource::{self, Origin, Resource};
@@ -369,8 +368,7 @@ impl<S: Store> Engine<S> {
 /// The answer to a write still in conflict when its retry budget is spent.
 fn busy() -> ApiError {
     ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        title::UNAVAILABLE,
+        ErrorKind::Unavailable,
         "The resource is being changed by many requests at once; retry the request later.",
     )
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::plan::Position;
 
 fn secret_key() -> Key {
@@ -23,8 +23,8 @@ fn secret_key() -> Key {
 }
 
 fn invalid(parameter: &str) -> ApiError {
-    ApiError::bad_request(
-        title::FILTER,
+    ApiError::new(
+        ErrorKind::Filter,
         "The cursor is not valid for this query; use the next or prev link of a response to this query.",
     )
     .param(parameter)

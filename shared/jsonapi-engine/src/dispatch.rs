@@ -13,7 +13,7 @@ use jsonapi_store::Store;
 
 use crate::auth::{Access, unauthenticated};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiResult, title, unsupported_subresource};
+use crate::error::{ApiError, ApiResult, ErrorKind, unsupported_subresource};
 use crate::format::Format;
 use crate::plain;
 use crate::precondition::Preconditions;
@@ -24,8 +24,7 @@ use crate::storefront::Storefront;
 /// The 404 of a request no route answers.
 fn no_route(req: &ApiRequest) -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        title::NOT_FOUND,
+        ErrorKind::NotFound,
         format!("No route found for \"{} {}\".", req.method, req.path),
     )
 }
@@ -34,8 +33,7 @@ fn no_route(req: &ApiRequest) -> ApiError {
 fn method_not_allowed(method: &Method, allowed: &str) -> ApiResponse {
     let mut r = ApiResponse::errors(
         &ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            title::METHOD_NOT_ALLOWED,
+            ErrorKind::MethodNotAllowed,
             format!("The {method} method is not allowed for this URL; allowed methods: {allowed}."),
         )
         .into(),
@@ -154,7 +152,7 @@ impl<S: Store> Engine<S> {
             .as_ref()
             .is_some_and(|r| api.auth.anonymous.iter().any(|t| t == r.ty()))
         {
-            return Err(unauthenticated(None).into());
+            return Err(unauthenticated().into());
         }
         if resolved.is_operations() {
             return self.operations_route(req, resolved, access).await;
@@ -182,8 +180,7 @@ impl<S: Store> Engine<S> {
                 "parent entity"
             };
             ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::ENTITY_TYPE,
+                ErrorKind::UnknownEntityType,
                 format!("Unknown {what} type: {}.", route.ty()),
             )
         })?;
@@ -269,8 +266,7 @@ impl<S: Store> Engine<S> {
                 Some(rel),
             ) => self.write_relationship(ctx, ty, &id, rel, op, body).await,
             (op, _, _) => Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                title::METHOD_NOT_ALLOWED,
+                ErrorKind::MethodNotAllowed,
                 format!("The {op} operation is not implemented for this URL yet."),
             )
             .into()),
@@ -291,8 +287,8 @@ impl<S: Store> Engine<S> {
                 let query = resolved.query?;
                 // Results are whole resources: there is nothing to filter, page or shape.
                 if let Some((name, _)) = query.into_iter().next() {
-                    return Err(ApiError::bad_request(
-                        title::FILTER,
+                    return Err(ApiError::new(
+                        ErrorKind::Filter,
                         format!("The \"{name}\" parameter is not supported by atomic operations."),
                     )
                     .param(name)

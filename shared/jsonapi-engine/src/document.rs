@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, ApiErrors, title};
+use crate::error::{ApiError, ApiErrors, ErrorKind};
 
 /// A resource identifier in a request (`{"type", "id"}`), with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub(crate) struct ResourceObject {
 }
 
 pub(crate) fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(title::REQUEST_DATA, detail).at(pointer)
+    ApiError::new(ErrorKind::RequestData, detail).at(pointer)
 }
 
 /// Parses a request document whose `data` is one resource object and whose `included` (when
@@ -212,8 +212,8 @@ pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
         return Err(shape("", "The request data should not be empty.").into());
     }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(
-            title::BAD_REQUEST,
+        ApiError::new(
+            ErrorKind::BadRequest,
             format!("Invalid json message received: {e}."),
         )
         .into()
@@ -568,6 +568,6 @@ mod tests {
     #[test]
     fn malformed_json_is_a_bad_request() {
         let e = parse_compound(b"{", false).unwrap_err();
-        assert_eq!(e.0[0].title, "bad request http exception");
+        assert_eq!(e.0[0].kind, ErrorKind::BadRequest);
     }
 }

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::StatusCode;
 use jsonapi_auth::Passwords;
 use jsonapi_config::{Operation, ResourceType, Schema};
 use jsonapi_store::{Key, RangeQuery, Store, limits};
 
 use crate::auth::{Access, Auth};
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::extension::{BoxFuture, Extension, Loader};
 use crate::precondition::Preconditions;
 use crate::request::{ApiRequest, ApiResponse};
@@ -148,8 +147,7 @@ impl<S: Store> Engine<S> {
                 tracing::error!(expected = operation.name(), got = function.name(), path = %req.path, "request routed to the wrong function");
                 ApiResponse::errors(
                     &ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        title::NOT_FOUND,
+                        ErrorKind::NotFound,
                         format!("No route found for \"{} {}\".", req.method, req.path),
                     )
                     .into(),
@@ -287,8 +285,8 @@ impl<S: Store> Engine<S> {
 pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
     use jsonapi_config::IdStrategy;
     let invalid = |what: &str| {
-        ApiError::bad_request(
-            title::ENTITY_IDENTIFIER,
+        ApiError::new(
+            ErrorKind::EntityIdentifier,
             format!("Expected {what} value. Given \"{id}\"."),
         )
     };

@@ -10,7 +10,7 @@ use jsonapi_config::{
 };
 use serde_json::Value;
 
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::numbers::canonical_integer;
 use crate::periods::{Kind, Period};
 use crate::resource::{Resource, id_key};
@@ -74,7 +74,7 @@ pub(crate) struct PathPredicate {
 struct BadValue(String);
 
 fn constraint(parameter: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(title::FILTER, detail).param(parameter)
+    ApiError::new(ErrorKind::Filter, detail).param(parameter)
 }
 
 /// Parses one `filter[...]` parameter.

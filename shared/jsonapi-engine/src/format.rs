@@ -6,9 +6,9 @@
 //! then refuse the wrong ones); every other request, a bare `curl` included, is plain.
 
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, Method};
 
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::request::{MEDIA_TYPE, header_str, media_ranges, negotiate};
 
 /// The media type of the plain view.
@@ -69,9 +69,8 @@ impl Format {
 /// `application/*` or `*/*`); `Content-Type`, when sent, must be `application/json` (its
 /// parameters, a charset say, do not matter). Both refusals are 406s, as in the model.
 fn negotiate_plain(headers: &HeaderMap) -> Result<(), ApiError> {
-    let not_acceptable = |detail: &str, header: &str| {
-        ApiError::new(StatusCode::NOT_ACCEPTABLE, title::NOT_ACCEPTABLE, detail).header(header)
-    };
+    let not_acceptable =
+        |detail: &str, header: &str| ApiError::new(ErrorKind::NotAcceptable, detail).header(header);
     if let Some(accept) = header_str(headers, &ACCEPT)?
         && !media_ranges(&accept).iter().any(|r| {
             matches!(
@@ -149,7 +148,7 @@ mod tests {
         let check = |accept, content_type| {
             negotiate_plain(&headers(accept, content_type))
                 .err()
-                .map(|e| (e.status.as_u16(), e.detail.unwrap_or_default()))
+                .map(|e| (e.status().as_u16(), e.detail.unwrap_or_default()))
         };
         for accepted in [
             None,

@@ -40,7 +40,7 @@ use serde_json::{Map, Value, json};
 
 use crate::commit::{CommitError, Steps, conflict};
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::extension::{Change, ChangeSet};
 use crate::failpoint::{Failpoint, failpoint};
 use crate::membership;
@@ -74,12 +74,27 @@ struct Step {
     origins: Vec<Origin>,
 }
 
+/// A step as planned, with the transaction that rolls it back: both must fit the store's
+/// limits before the step is taken.
+struct Candidate {
+    step: Step,
+    undo: Vec<Write>,
+}
+
+impl Candidate {
+    /// The step, or the limit that it or its rollback breaks.
+    fn fitting(self) -> Result<Step, LimitError> {
+        limits::check_transaction(&self.undo)?;
+        limits::check_transaction(&self.step.writes)?;
+        Ok(self.step)
+    }
+}
+
 /// The answer when a rollback took the intent over: the commit outlived its lease.
 fn taken_over() -> CommitError {
     CommitError::Rejected(
         ApiError::new(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            title::UNAVAILABLE,
+            ErrorKind::Unavailable,
             "The change took too long and was undone; retry the request later.",
         )
         .into(),
@@ -248,10 +263,11 @@ impl<S: Store> Engine<S> {
                     &changes[end..],
                     staged,
                 )?
+                .fitting()
                 .map_err(|e| CommitError::Rejected(ApiError::from(StoreError::from(e)).into()))?;
             while end < changes.len() {
                 let (run, later) = (&changes[first..=end], &changes[end + 1..]);
-                match self.step(id, steps.len(), run, later, staged)? {
+                match self.step(id, steps.len(), run, later, staged)?.fitting() {
                     Ok(bigger) => {
                         step = bigger;
                         end += 1;
@@ -265,8 +281,8 @@ impl<S: Store> Engine<S> {
         Ok(steps)
     }
 
-    /// The transaction of step `n` writing `changes` (before the `later` ones), or the limit
-    /// it breaks.
+    /// The transaction of step `n` writing `changes` (before the `later` ones), and its
+    /// rollback's.
     fn step(
         &self,
         id: &str,
@@ -274,7 +290,7 @@ impl<S: Store> Engine<S> {
         changes: &[&Change],
         later: &[&Change],
         staged: &ChangeSet,
-    ) -> Result<Result<Step, LimitError>, CommitError> {
+    ) -> Result<Candidate, CommitError> {
         let mut set = ChangeSet::default();
         if n == 0 {
             // The stamps the request read are checked once, with its first step.
@@ -324,12 +340,12 @@ impl<S: Store> Engine<S> {
             key: undo_key(id, n),
             condition: Some(Condition::Present),
         });
-        if let Err(e) = limits::check_transaction(&undo_writes) {
-            return Ok(Err(e));
-        }
         // The undo record and the header have no origin: a failed condition there is not
         // the client's (`commit_in_steps`).
-        Ok(limits::check_transaction(&writes).map(|()| Step { writes, origins }))
+        Ok(Candidate {
+            step: Step { writes, origins },
+            undo: undo_writes,
+        })
     }
 
     /// Rolls back the steps of an intent that were committed, last first, and removes it.

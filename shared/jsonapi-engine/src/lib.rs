@@ -82,7 +82,7 @@ pub use batch::{
 };
 pub use commit::SEQUENCE_BLOCK;
 pub use engine::Engine;
-pub use error::{ApiError, ApiErrors};
+pub use error::{ApiError, ApiErrors, ErrorKind};
 pub use format::{Format, PLAIN_MEDIA_TYPE};
 pub use jsonapi_config::Operation;
 pub use jsonapi_config::Schema;

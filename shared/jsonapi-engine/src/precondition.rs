@@ -17,12 +17,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{IF_MATCH, IF_NONE_MATCH};
-use http::{HeaderMap, HeaderName, StatusCode};
+use http::{HeaderMap, HeaderName};
 use jsonapi_config::ResourceType;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::resource::Resource;
 
 /// Bytes of the digest kept in a tag: 128 bits, 22 base64url characters.
@@ -100,8 +100,8 @@ impl Tags {
     /// Reads one precondition header (every field line of it).
     fn parse(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Self>, ApiError> {
         let malformed = || {
-            ApiError::bad_request(
-                title::BAD_REQUEST,
+            ApiError::new(
+                ErrorKind::BadRequest,
                 format!(
                     "The \"{name}\" header must be \"*\" or a list of entity tags such as \"\\\"abc\\\"\" (as the \"ETag\" header gives them)."
                 ),
@@ -204,8 +204,7 @@ impl Preconditions {
             // A write that creates (an upsert by PATCH) has no version to name.
             if ty.require_if_match && current.is_some() {
                 return Err(ApiError::new(
-                    StatusCode::PRECONDITION_REQUIRED,
-                    title::PRECONDITION_REQUIRED,
+                    ErrorKind::PreconditionRequired,
                     format!(
                         "Writes of \"{}\" must say which version they change: send \"If-Match\" with the \"ETag\" of the resource as last read.",
                         ty.name
@@ -224,12 +223,7 @@ impl Preconditions {
         } else {
             "The resource does not exist, so no version of it matches \"If-Match\"."
         };
-        Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            title::PRECONDITION_FAILED,
-            detail,
-        )
-        .header("If-Match"))
+        Err(ApiError::new(ErrorKind::PreconditionFailed, detail).header("If-Match"))
     }
 
     /// Whether a `GET` / `HEAD` of a resource with this tag is answered `304 Not Modified`
@@ -242,8 +236,7 @@ impl Preconditions {
             && !tags.matches_strongly(Some(tag))
         {
             return Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                title::PRECONDITION_FAILED,
+                ErrorKind::PreconditionFailed,
                 "The resource's current version is not one \"If-Match\" names.",
             )
             .header("If-Match"));
@@ -280,7 +273,7 @@ mod tests {
         );
         for bad in ["a", "\"a", "W/a", ",", "\"a\"b\""] {
             let e = tags(bad).unwrap_err();
-            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(e.kind, ErrorKind::BadRequest, "{bad}");
             assert_eq!(
                 e.source,
                 Some(crate::error::Source::Header("If-Match".into()))
@@ -316,8 +309,8 @@ mod tests {
         assert!(strong.not_modified(&tag).is_ok_and(|m| !m));
         let weak_match = Preconditions::of(&headers(&[(&IF_MATCH, &weak)])).unwrap();
         assert_eq!(
-            weak_match.not_modified(&tag).unwrap_err().status,
-            StatusCode::PRECONDITION_FAILED
+            weak_match.not_modified(&tag).unwrap_err().kind,
+            ErrorKind::PreconditionFailed
         );
         let none_match = Preconditions::of(&headers(&[(&IF_NONE_MATCH, &weak)])).unwrap();
         assert!(none_match.not_modified(&tag).unwrap());

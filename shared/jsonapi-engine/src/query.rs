@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use jsonapi_config::{ResourceType, Schema};
 
-use crate::error::{ApiError, ApiErrors, title};
+use crate::error::{ApiError, ApiErrors, ErrorKind};
 use crate::filter::{self, Field, PathPredicate};
 use jsonapi_config::Operation;
 
@@ -119,7 +119,7 @@ pub(crate) struct QueryParams {
 }
 
 fn constraint(name: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(title::FILTER, detail).param(name)
+    ApiError::new(ErrorKind::Filter, detail).param(name)
 }
 
 pub(crate) fn unsupported(name: &str) -> ApiError {
@@ -218,14 +218,14 @@ pub(crate) fn parse(
 
 fn parse_page_number(value: &str) -> Result<usize, ApiError> {
     let n: usize = value.parse().map_err(|_| {
-        ApiError::bad_request(
-            title::FILTER,
+        ApiError::new(
+            ErrorKind::Filter,
             format!("Expected unsigned integer value. Given \"{value}\"."),
         )
     })?;
     if n == 0 {
-        return Err(ApiError::bad_request(
-            title::FILTER,
+        return Err(ApiError::new(
+            ErrorKind::Filter,
             "The value should be greater than or equals to 1.",
         ));
     }
@@ -234,22 +234,22 @@ fn parse_page_number(value: &str) -> Result<usize, ApiError> {
 
 fn parse_page_size(value: &str, max_results: Option<usize>) -> Result<PageSize, ApiError> {
     let n: i64 = value.parse().map_err(|_| {
-        ApiError::bad_request(
-            title::FILTER,
+        ApiError::new(
+            ErrorKind::Filter,
             format!("Expected integer value. Given \"{value}\"."),
         )
     })?;
     match n {
         -1 => Ok(PageSize::Unpaged),
-        n if n < -1 => Err(ApiError::bad_request(
-            title::FILTER,
+        n if n < -1 => Err(ApiError::new(
+            ErrorKind::Filter,
             "The value should be greater than or equals to -1.",
         )),
         n => {
             let n = n as usize;
             match max_results {
-                Some(max) if n > max => Err(ApiError::bad_request(
-                    title::FILTER,
+                Some(max) if n > max => Err(ApiError::new(
+                    ErrorKind::Filter,
                     format!("The value should be less than or equals to {max}."),
                 )),
                 _ => Ok(PageSize::Size(n)),
@@ -260,8 +260,8 @@ fn parse_page_size(value: &str, max_results: Option<usize>) -> Result<PageSize, 
 
 fn cursor_value(value: &str) -> Result<String, ApiError> {
     if value.is_empty() {
-        return Err(ApiError::bad_request(
-            title::FILTER,
+        return Err(ApiError::new(
+            ErrorKind::Filter,
             "The cursor is empty; use the value of a next or prev link.",
         ));
     }
@@ -276,8 +276,8 @@ fn parse_sort(ty: &ResourceType, value: &str) -> Result<Vec<SortKey>, ApiError> 
             None => (part, false),
         };
         if !ty.sorters.iter().any(|s| s == name) {
-            return Err(ApiError::bad_request(
-                title::SORT,
+            return Err(ApiError::new(
+                ErrorKind::Sort,
                 format!("Sorting by \"{name}\" field is not supported."),
             ));
         }
@@ -289,8 +289,8 @@ fn parse_sort(ty: &ResourceType, value: &str) -> Result<Vec<SortKey>, ApiError> 
             Field::Relationship(name.to_owned(), false)
         };
         if keys.iter().any(|(f, _)| *f == field) {
-            return Err(ApiError::bad_request(
-                title::SORT,
+            return Err(ApiError::new(
+                ErrorKind::Sort,
                 format!("The field \"{name}\" appears twice in sort."),
             ));
         }
@@ -310,8 +310,8 @@ fn parse_include(
         let mut segments = Vec::new();
         for segment in path.split('.') {
             let rel = current.relationships.get(segment).ok_or_else(|| {
-                ApiError::bad_request(
-                    title::FILTER,
+                ApiError::new(
+                    ErrorKind::Filter,
                     format!(
                         "\"{}\" has no relationship \"{segment}\" (in include \"{path}\").",
                         current.name
@@ -332,8 +332,8 @@ fn parse_meta(value: &str) -> Result<bool, ApiError> {
         match name {
             "title" => title = true,
             other => {
-                return Err(ApiError::bad_request(
-                    title::FILTER,
+                return Err(ApiError::new(
+                    ErrorKind::Filter,
                     format!("The \"{other}\" is not known meta property. Known properties: title."),
                 ));
             }
@@ -345,21 +345,21 @@ fn parse_meta(value: &str) -> Result<bool, ApiError> {
 fn parse_fields(schema: &Schema, ty: &str, value: &str) -> Result<(String, Vec<String>), ApiError> {
     let target = schema
         .resource_type(ty)
-        .ok_or_else(|| ApiError::bad_request(title::FILTER, "An entity type is not known."))?;
+        .ok_or_else(|| ApiError::new(ErrorKind::Filter, "An entity type is not known."))?;
     let names: Vec<String> = value
         .split(',')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
     if value.starts_with(',') || value.ends_with(',') || value.contains(",,") {
-        return Err(ApiError::bad_request(
-            title::FILTER,
+        return Err(ApiError::new(
+            ErrorKind::Filter,
             format!("Expected an array of not empty strings. Given \"{value}\"."),
         ));
     }
     if let Some(unknown) = names.iter().find(|n| !target.has_field(n)) {
-        return Err(ApiError::bad_request(
-            title::FILTER,
+        return Err(ApiError::new(
+            ErrorKind::Filter,
             format!("\"{ty}\" has no field \"{unknown}\"."),
         ));
     }
@@ -396,8 +396,8 @@ pub(crate) fn merge_body_pairs(
         return Ok(from_query);
     }
     let invalid = || {
-        ApiErrors::from(ApiError::bad_request(
-            title::REQUEST_DATA,
+        ApiErrors::from(ApiError::new(
+            ErrorKind::RequestData,
             "The request body should be a JSON object of query parameters, like {\"filter\": {\"price\": {\"gt\": \"5\"}}}.",
         ))
     };

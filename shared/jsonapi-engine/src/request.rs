@@ -6,7 +6,7 @@ use http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiErrors, title};
+use crate::error::{ApiError, ApiErrors, ErrorKind};
 
 /// The JSON:API media type.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -154,8 +154,8 @@ pub(crate) fn header_str<'a>(
     let mut joined = Vec::new();
     for v in values {
         joined.push(v.to_str().map_err(|_| {
-            ApiError::bad_request(
-                title::BAD_REQUEST,
+            ApiError::new(
+                ErrorKind::BadRequest,
                 format!("The \"{name}\" header is not valid text."),
             )
             .header(name.as_str())
@@ -216,10 +216,7 @@ pub fn negotiate(
                 ),
                 None => "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\".".to_owned(),
             };
-            return Err(
-                ApiError::new(StatusCode::NOT_ACCEPTABLE, title::NOT_ACCEPTABLE, detail)
-                    .header("Accept"),
-            );
+            return Err(ApiError::new(ErrorKind::NotAcceptable, detail).header("Accept"));
         }
     }
     let sends_body = has_body || *method == Method::POST || *method == Method::PATCH;
@@ -227,12 +224,7 @@ pub fn negotiate(
         return Ok(());
     }
     let unsupported = |detail: &str| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            title::UNSUPPORTED_MEDIA_TYPE,
-            detail,
-        )
-        .header("Content-Type")
+        ApiError::new(ErrorKind::UnsupportedMediaType, detail).header("Content-Type")
     };
     let Some(content_type) = header_str(headers, &CONTENT_TYPE)? else {
         return Err(unsupported(
@@ -285,7 +277,7 @@ mod tests {
         }
         negotiate(&Method::POST, &h, true, None)
             .err()
-            .map(|e| e.status.as_u16())
+            .map(|e| e.status().as_u16())
     }
 
     #[test]

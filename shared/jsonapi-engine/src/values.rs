@@ -3,7 +3,6 @@
 
 use std::str::FromStr;
 
-use http::StatusCode;
 use jsonapi_config::{Attribute, DataType, Format};
 use jsonapi_store::limits::MAX_SORT_KEY_BYTES;
 use rust_decimal::Decimal;
@@ -12,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::numbers::Exact;
 
 /// A datetime as the API writes it: UTC, seconds, `Z`.
@@ -23,7 +22,7 @@ pub(crate) fn format_datetime(t: OffsetDateTime) -> String {
 }
 
 fn form_error(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(title::FORM, detail)
+    ApiError::new(ErrorKind::Form, detail)
 }
 
 /// Parses a datetime in any RFC 3339 form, or without an offset (taken as UTC).
@@ -91,8 +90,8 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
             let s = v.as_str().ok_or_else(|| expected("string"))?;
             check_length(attr, s)?;
             if attr.format == Some(Format::Email) && !email_address::EmailAddress::is_valid(s) {
-                return Err(ApiError::bad_request(
-                    title::EMAIL,
+                return Err(ApiError::new(
+                    ErrorKind::Email,
                     "This value is not a valid email address.",
                 ));
             }
@@ -101,8 +100,8 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
         DataType::Enum => {
             let s = v.as_str().ok_or_else(|| expected("string"))?;
             if !attr.values.iter().any(|x| x == s) {
-                return Err(ApiError::bad_request(
-                    title::CHOICE,
+                return Err(ApiError::new(
+                    ErrorKind::Choice,
                     format!(
                         "The value you selected is not a valid choice. Valid choices: {}.",
                         attr.values.join(", ")
@@ -194,14 +193,14 @@ fn whole_number(v: &Value) -> Option<i64> {
 fn check_length(attr: &Attribute, s: &str) -> Result<(), ApiError> {
     let len = s.chars().count();
     if let Some(max) = attr.max_length.filter(|m| len > *m) {
-        return Err(ApiError::bad_request(
-            title::LENGTH,
+        return Err(ApiError::new(
+            ErrorKind::Length,
             format!("This value is too long. It should have {max} characters or less."),
         ));
     }
     if let Some(min) = attr.min_length.filter(|m| len < *m) {
-        return Err(ApiError::bad_request(
-            title::LENGTH,
+        return Err(ApiError::new(
+            ErrorKind::Length,
             format!("This value is too short. It should have {min} characters or more."),
         ));
     }
@@ -211,14 +210,14 @@ fn check_length(attr: &Attribute, s: &str) -> Result<(), ApiError> {
 fn check_range(attr: &Attribute, n: Decimal) -> Result<(), ApiError> {
     let bound = |b: &Option<String>| b.as_deref().and_then(|s| Decimal::from_str(s).ok());
     if let Some(min) = bound(&attr.min).filter(|m| n < *m) {
-        return Err(ApiError::bad_request(
-            title::RANGE,
+        return Err(ApiError::new(
+            ErrorKind::Range,
             format!("This value should be {min} or more."),
         ));
     }
     if let Some(max) = bound(&attr.max).filter(|m| n > *m) {
-        return Err(ApiError::bad_request(
-            title::RANGE,
+        return Err(ApiError::new(
+            ErrorKind::Range,
             format!("This value should be {max} or less."),
         ));
     }
@@ -227,16 +226,12 @@ fn check_range(attr: &Attribute, n: Decimal) -> Result<(), ApiError> {
 
 /// A not-null violation.
 pub(crate) fn not_null() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        title::NOT_NULL,
-        "This value should not be null.",
-    )
+    ApiError::new(ErrorKind::NotNull, "This value should not be null.")
 }
 
 /// A not-blank violation.
 pub(crate) fn not_blank() -> ApiError {
-    ApiError::bad_request(title::NOT_BLANK, "This value should not be blank.")
+    ApiError::new(ErrorKind::NotBlank, "This value should not be blank.")
 }
 
 /// The sort key of a stored value: keys order like the values, and `null` sorts first.

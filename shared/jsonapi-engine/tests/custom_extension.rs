@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use jsonapi_engine::error::{ApiError, ApiResult};
+use jsonapi_engine::error::{ApiError, ApiResult, ErrorKind};
 use jsonapi_engine::extension::{BoxFuture, ChangeSet, Extension, FlushContext};
 use jsonapi_engine::resource::Resource;
 use jsonapi_engine::{ApiRequest, Engine, MEDIA_TYPE};
@@ -42,8 +42,8 @@ impl Extension for WordCount {
             for mut note in notes {
                 let text = note.attributes["text"].as_str().unwrap_or_default();
                 if text.contains("forbidden") {
-                    return Err(ApiError::bad_request(
-                        "note constraint",
+                    return Err(ApiError::new(
+                        ErrorKind::Constraint("note constraint"),
                         "A note may not say \"forbidden\".",
                     )
                     .into());

@@ -14,7 +14,7 @@ use jsonapi_config::{DataType, Schema};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use jsonapi_engine::error::{ApiError, ApiResult, title};
+use jsonapi_engine::error::{ApiError, ApiResult, ErrorKind};
 use jsonapi_engine::extension::{BoxFuture, Extension, FlushContext};
 use jsonapi_engine::resource::Resource;
 
@@ -75,8 +75,8 @@ impl OrderTotal {
 
 /// A total (or a line's amount) beyond the largest decimal is refused, not wrapped or rounded.
 fn too_large() -> ApiError {
-    ApiError::bad_request(
-        title::RANGE,
+    ApiError::new(
+        ErrorKind::Range,
         "The order's total would exceed the largest decimal (79228162514264337593543950335).",
     )
 }

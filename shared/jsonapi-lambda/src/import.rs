@@ -27,8 +27,7 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use http::StatusCode;
-use jsonapi_engine::error::title;
+use jsonapi_engine::error::ErrorKind;
 use jsonapi_engine::{ApiError, ApiErrors, Delivery, Engine, IMPORTS_PREFIX, ImportFormat};
 use jsonapi_store::Store;
 use serde::Deserialize;
@@ -153,6 +152,32 @@ impl fmt::Display for RetryLater {
 
 impl std::error::Error for RetryLater {}
 
+/// Why an object should be delivered again.
+#[derive(Debug)]
+enum Redeliver {
+    /// The engine or its store failed: claiming or releasing the delivery, or importing.
+    Engine(ApiErrors),
+    /// The import was stored as this operation, but not the claim that says so.
+    Unsettled { operation: u64, errors: ApiErrors },
+    /// The object cannot be read for now, or its transfer broke off.
+    Transient(String),
+}
+
+impl fmt::Display for Redeliver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Engine(errors) => write!(f, "{errors:?}"),
+            Self::Unsettled { operation, errors } => {
+                write!(
+                    f,
+                    "operation {operation} stored, but not its claim: {errors:?}"
+                )
+            }
+            Self::Transient(why) => f.write_str(why),
+        }
+    }
+}
+
 /// What became of one record.
 enum Outcome {
     /// Stored as this operation (which may have failed, refused).
@@ -180,7 +205,7 @@ pub async fn handle_import<S: Store>(
             tracing::warn!(
                 bucket,
                 key,
-                error = why,
+                error = %why,
                 "import left to be delivered again"
             );
             retry.push(format!("s3://{bucket}/{key}: {why}"));
@@ -199,7 +224,7 @@ async fn import_record<S: Store>(
     importer: &Importer,
     record: &S3Record,
     key: &str,
-) -> Result<(), String> {
+) -> Result<(), Redeliver> {
     let bucket = record.s3.bucket.name.as_str();
     let object = &record.s3.object;
     let Some((ty, format)) =
@@ -235,7 +260,7 @@ async fn import_record<S: Store>(
             tracing::info!(bucket, key, "being imported by an earlier delivery");
             return Ok(());
         }
-        Err(e) => return Err(format!("{e:?}")),
+        Err(e) => return Err(Redeliver::Engine(e)),
     };
     let target = ObjectRef {
         bucket,
@@ -243,28 +268,26 @@ async fn import_record<S: Store>(
         version: object.version_id.as_deref(),
         etag: object.e_tag.as_deref(),
     };
-    let outcome = match read_and_import(engine, importer, target, ty, format).await {
-        Ok(outcome) => outcome,
-        Err(e) => Outcome::Retry(format!("{e:?}")),
-    };
-    match outcome {
-        Outcome::Stored(operation) => engine
-            .settle_delivery(&claim, operation)
-            .await
-            .map_err(|e| format!("operation {operation} stored, but not its claim: {e:?}")),
-        Outcome::Skipped(why) => {
+    let why = match read_and_import(engine, importer, target, ty, format).await {
+        Ok(Outcome::Stored(operation)) => {
+            return engine
+                .settle_delivery(&claim, operation)
+                .await
+                .map_err(|errors| Redeliver::Unsettled { operation, errors });
+        }
+        Ok(Outcome::Skipped(why)) => {
             tracing::warn!(bucket, key, reason = why, "nothing imported");
-            engine
+            return engine
                 .release_delivery(&claim)
                 .await
-                .map_err(|e| format!("{e:?}"))
+                .map_err(Redeliver::Engine);
         }
-        Outcome::Retry(why) => {
-            // Given up so that the next delivery imports it; if that fails, the lease lapses.
-            let _ = engine.release_delivery(&claim).await;
-            Err(why)
-        }
-    }
+        Ok(Outcome::Retry(why)) => Redeliver::Transient(why),
+        Err(errors) => Redeliver::Engine(errors),
+    };
+    // Given up so that the next delivery imports it; if that fails, the lease lapses.
+    let _ = engine.release_delivery(&claim).await;
+    Err(why)
 }
 
 /// Reads the object and imports it; a refused import is stored as a failed operation.
@@ -287,8 +310,8 @@ async fn read_and_import<S: Store>(
             return Ok(Outcome::Skipped(e.to_string()));
         }
         Err(e) => {
-            let refused = ApiError::bad_request(
-                title::BAD_REQUEST,
+            let refused = ApiError::new(
+                ErrorKind::BadRequest,
                 format!("The object s3://{bucket}/{key} cannot be read: {e}."),
             );
             let owner = importer.default_client.clone();
@@ -303,8 +326,7 @@ async fn read_and_import<S: Store>(
         && !client_active(engine, client).await?
     {
         let refused = ApiError::new(
-            StatusCode::FORBIDDEN,
-            title::ACCESS_DENIED,
+            ErrorKind::AccessDenied,
             format!(
                 "The client \"{client}\" that owns the import (the object's metadata \"client\", \
                  or the stack's ImportClient) is not an active API client."
@@ -332,7 +354,7 @@ async fn read_and_import<S: Store>(
         Err(errors) if broken.load(Ordering::SeqCst) => Ok(Outcome::Retry(format!(
             "the transfer broke off: {errors:?}"
         ))),
-        Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
+        Err(errors) if errors.0.iter().any(|e| e.status().is_server_error()) => Err(errors),
         Err(errors) => refused_import(engine, bucket, key, ty, owner, errors).await,
     }
 }

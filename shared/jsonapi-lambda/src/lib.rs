@@ -34,7 +34,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use jsonapi_engine::{ApiError, ApiResponse, Engine};
+use jsonapi_engine::{ApiError, ApiResponse, Engine, ErrorKind};
 use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -206,8 +206,7 @@ pub fn handle_docs(docs: &Docs, request: Request) -> Response<Body> {
     let response = docs.answer(&request).unwrap_or_else(|| {
         ApiResponse::errors(
             &ApiError::new(
-                http::StatusCode::NOT_FOUND,
-                jsonapi_engine::error::title::NOT_FOUND,
+                ErrorKind::NotFound,
                 format!(
                     "No route found for \"{} {}\".",
                     request.method, request.path

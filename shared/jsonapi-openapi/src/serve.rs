@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use jsonapi_config::{DOC_SEGMENT, Schema};
-use jsonapi_engine::error::title;
+use jsonapi_engine::error::ErrorKind;
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
 
 use crate::{OPENAPI_FILE, sandbox};
@@ -80,8 +80,7 @@ impl Docs {
         let Some(found) = found else {
             return Some(ApiResponse::errors(
                 &ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    title::NOT_FOUND,
+                    ErrorKind::NotFound,
                     format!("No route found for \"{} {}\".", req.method, req.path),
                 )
                 .into(),
@@ -97,8 +96,7 @@ impl Docs {
             }
             _ => ApiResponse::errors(
                 &ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    jsonapi_engine::error::title::METHOD_NOT_ALLOWED,
+                    ErrorKind::MethodNotAllowed,
                     format!(
                         "The {} method is not allowed for this URL; allowed methods: {ALLOWED}.",
                         req.method

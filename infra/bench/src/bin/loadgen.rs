@@ -251,7 +251,9 @@ async fn plan(args: Args) -> Result<Plan, String> {
     let authority = uri
         .authority()
         .ok_or_else(|| format!("--url {:?} has no host", args.url))?;
-    let addr = resolve_loopback(authority.host(), authority.port_u16().unwrap_or(80)).await?;
+    let addr = resolve_loopback(authority.host(), authority.port_u16().unwrap_or(80))
+        .await
+        .map_err(|e| e.to_string())?;
 
     let mut headers = HeaderMap::new();
     headers.insert(

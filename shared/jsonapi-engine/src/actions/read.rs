@@ -10,7 +10,7 @@ use jsonapi_store::Store;
 use serde_json::{Map, Value};
 
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::filter::{Field, Operand, PathPredicate, Predicate};
 use crate::plan::{self, PlanPage, Window};
 use crate::precondition;
@@ -204,8 +204,8 @@ impl<S: Store> Engine<S> {
                     )
                     .await?;
                 if page.more {
-                    return Err(ApiError::bad_request(
-                        crate::error::title::FILTER,
+                    return Err(ApiError::new(
+                        ErrorKind::Filter,
                         format!("The filter matches more than {MAX_PATH_MATCHES} related resources; narrow it."),
                     )
                     .param(&f.predicate.parameter)
@@ -400,8 +400,8 @@ impl<S: Store> Engine<S> {
         count: bool,
     ) -> ApiResult<(Vec<Resource>, Option<u64>)> {
         if q.filters.is_empty() {
-            return Err(ApiErrors::from(ApiError::bad_request(
-                crate::error::title::FILTER,
+            return Err(ApiErrors::from(ApiError::new(
+                ErrorKind::Filter,
                 "At least one filter must be provided.",
             )));
         }

@@ -16,7 +16,7 @@ use super::write::{InverseWrite, MemberOp};
 use crate::commit::CommitError;
 use crate::document::{self, Identifier, Linkage};
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::precondition;
 use crate::query::{self, Accepts};
@@ -51,8 +51,7 @@ impl<S: Store> Engine<S> {
             if ident.ty != target.name {
                 errors.push(
                     ApiError::new(
-                        StatusCode::CONFLICT,
-                        title::CONFLICT,
+                        ErrorKind::Conflict,
                         format!(
                             "The type \"{}\" does not fit this relationship; use \"{}\".",
                             ident.ty, target.name
@@ -62,8 +61,8 @@ impl<S: Store> Engine<S> {
                 );
             } else if ident.local {
                 errors.push(
-                    ApiError::bad_request(
-                        title::REQUEST_DATA,
+                    ApiError::new(
+                        ErrorKind::RequestData,
                         "A relationship endpoint takes ids, not lids.",
                     )
                     .at(format!("{}/lid", ident.pointer)),
@@ -179,12 +178,7 @@ fn all_found(idents: &[Identifier], found: &[Resource]) -> Result<(), ApiErrors>
         .iter()
         .filter(|i| !found.iter().any(|r| r.id == i.id))
         .map(|i| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                title::NOT_FOUND,
-                "The entity does not exist.",
-            )
-            .at(i.pointer.clone())
+            ApiError::new(ErrorKind::NotFound, "The entity does not exist.").at(i.pointer.clone())
         })
         .collect();
     if missing.is_empty() {
@@ -217,8 +211,8 @@ fn change_members(
         }
     }
     if members.len() > max {
-        return Err(ApiError::bad_request(
-            title::REQUEST_DATA,
+        return Err(ApiError::new(
+            ErrorKind::RequestData,
             format!("A relationship holds at most {max} members."),
         )
         .into());

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::commit::CommitError;
 use crate::document::{self, shape};
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiResult, title, unsupported_subresource};
+use crate::error::{ApiError, ApiResult, ErrorKind, unsupported_subresource};
 use crate::extension::{ChangeSet, Extension, FlushContext, SubresourceAnswer, SubresourceCall};
 use crate::render::{self, Shape, resource_url};
 use crate::request::ApiResponse;
@@ -44,8 +44,8 @@ impl<S: Store> Engine<S> {
         check_id(ty, id)?;
         // The answer is whatever the extension computes: nothing to filter, page or shape.
         if let Some((name, _)) = ctx.query.first() {
-            return Err(ApiError::bad_request(
-                title::FILTER,
+            return Err(ApiError::new(
+                ErrorKind::Filter,
                 format!("The \"{name}\" parameter is not supported by this subresource."),
             )
             .param(name.clone())

@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use http::StatusCode;
 use jsonapi_auth::{Grants, Permission, TokenError};
 
-use crate::error::{ApiError, ApiErrors, title};
+use crate::error::{ApiError, ApiErrors, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::filter::PathPredicate;
 
@@ -29,28 +28,32 @@ pub(crate) enum Access {
 /// The 403 of every missing permission.
 pub(crate) fn access_denied() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        title::ACCESS_DENIED,
+        ErrorKind::AccessDenied,
         "No access to this type of entities.",
     )
 }
 
-/// The 401 of a request without a usable token: no token where one is needed (`None`), or a
-/// token that does not check out. Its challenge has no error code when no credentials came
-/// (RFC 6750 §3).
-pub(crate) fn unauthenticated(reason: Option<TokenError>) -> ApiError {
-    let (detail, challenge) = match reason {
-        None => (
-            "A valid access token is required (Authorization: Bearer ...).",
-            "Bearer realm=\"api\"".to_owned(),
-        ),
-        Some(e) => (e.reason(), e.www_authenticate()),
-    };
+/// The 401 of a request without a token where one is needed: its challenge has no error code,
+/// as no credentials came (RFC 6750 §3).
+pub(crate) fn unauthenticated() -> ApiError {
+    challenged(
+        "A valid access token is required (Authorization: Bearer ...).",
+        "Bearer realm=\"api\"".to_owned(),
+    )
+}
+
+/// The auth crate's refusal of a token, told as a 401 whose challenge says why.
+impl From<TokenError> for ApiError {
+    fn from(refusal: TokenError) -> Self {
+        challenged(refusal.reason(), refusal.www_authenticate())
+    }
+}
+
+fn challenged(detail: &str, challenge: String) -> ApiError {
     ApiError {
         challenge: Some(challenge),
         ..ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            title::AUTHENTICATION,
+            ErrorKind::Authentication,
             format!("{}.", detail.trim_end_matches('.')),
         )
     }
@@ -89,7 +92,7 @@ impl Access {
         Err(match self {
             Self::Granted {
                 anonymous: true, ..
-            } => unauthenticated(None),
+            } => unauthenticated(),
             _ => access_denied(),
         })
     }
@@ -116,8 +119,7 @@ impl Access {
                 .into_iter()
                 .map(|(ty, needed)| {
                     ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        title::ACCESS_DENIED,
+                        ErrorKind::AccessDenied,
                         format!(
                             "Deleting this would {} \"{ty}\" resources (a delete rule), which needs {needed} permission on them.",
                             if needed == Permission::Delete { "delete" } else { "change" },

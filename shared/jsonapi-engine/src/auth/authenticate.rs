@@ -15,8 +15,8 @@ use jsonapi_store::Store;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::Access;
 use super::users::Users;
-use super::{Access, unauthenticated};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult};
 use crate::request::ApiRequest;
@@ -87,7 +87,7 @@ impl<S: Store> Engine<S> {
             return Ok(Arc::clone(anonymous));
         };
         let Some(token) = bearer(header) else {
-            return Err(unauthenticated(Some(TokenError::Malformed)).into());
+            return Err(ApiError::from(TokenError::Malformed).into());
         };
         let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         if let Some((_, access)) = self.auth.verified.get(&digest) {
@@ -97,7 +97,7 @@ impl<S: Store> Engine<S> {
             Ok(p) => p,
             Err(e) => {
                 tracing::debug!(reason = %e, "bearer token refused");
-                return Err(unauthenticated(Some(e)).into());
+                return Err(ApiError::from(e).into());
             }
         };
         // Trusted until the token expires, and no longer than what it was built from.
@@ -131,7 +131,7 @@ impl<S: Store> Engine<S> {
         );
         if let Some((active, fresh_until)) = client? {
             if !active {
-                return Err(unauthenticated(Some(TokenError::Revoked)).into());
+                return Err(ApiError::from(TokenError::Revoked).into());
             }
             until = until.min(fresh_until);
         }
@@ -144,7 +144,7 @@ impl<S: Store> Engine<S> {
         // A user's access follows the user's current roles, not those the token names.
         let roles = match user? {
             Some((None, _)) => {
-                return Err(unauthenticated(Some(TokenError::UserInactive)).into());
+                return Err(ApiError::from(TokenError::UserInactive).into());
             }
             Some((Some(roles), fresh_until)) => {
                 until = until.min(fresh_until);

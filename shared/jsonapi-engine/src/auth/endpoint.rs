@@ -16,7 +16,7 @@ use jsonapi_store::Store;
 use serde_json::Value;
 
 use crate::engine::Engine;
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::request::{ApiRequest, ApiResponse};
 
 fn json_response(status: StatusCode, body: &Value, cache: &'static str) -> ApiResponse {
@@ -52,8 +52,7 @@ fn only(allow: &'static str, method: &Method) -> ApiResponse {
     } else {
         ApiResponse::errors(
             &ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                title::METHOD_NOT_ALLOWED,
+                ErrorKind::MethodNotAllowed,
                 format!(
                     "The {method} method is not allowed for this URL; allowed methods: {allow}."
                 ),

@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::Read;
 
-use http::StatusCode;
 use jsonapi_config::{Operation, ResourceType};
 use jsonapi_store::Store;
 use serde_json::Value;
@@ -43,7 +42,7 @@ use super::worker::Chunk;
 use crate::actions::write::local_key;
 use crate::document::{Linkage, ResourceObject, parse_batch, resource_object, shape};
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 
 /// How many refusals are gathered before reading stops.
 const MAX_REFUSALS: usize = 20;
@@ -85,8 +84,7 @@ impl<S: Store> Engine<S> {
             .filter(|t| t.actions.allows(Operation::UpdateList))
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    title::METHOD_NOT_ALLOWED,
+                    ErrorKind::MethodNotAllowed,
                     format!("No type \"{type_name}\" accepts batches (update_list)."),
                 )
             })?;

@@ -15,7 +15,7 @@ use super::operation::{Record, operation_url};
 use crate::actions::read::number_links;
 use crate::auth::access::Access;
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::format::Format;
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render;
@@ -52,8 +52,7 @@ impl<S: Store> Engine<S> {
             Route::Related { id, rel, .. } if rel == "errors" => (id, true),
             _ => {
                 return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    title::NOT_FOUND,
+                    ErrorKind::NotFound,
                     format!("No route found for \"{} {}\".", req.method, req.path),
                 )
                 .into());
@@ -71,8 +70,7 @@ impl<S: Store> Engine<S> {
             _ => {
                 let mut r = ApiResponse::errors(
                     &ApiError::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method not allowed http exception",
+                        ErrorKind::MethodNotAllowed,
                         format!(
                             "The {} method is not allowed for this URL; allowed methods: {ALLOWED}.",
                             req.method

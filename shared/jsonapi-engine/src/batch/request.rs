@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::auth::access::access_denied;
 use crate::document::{self, Batch, ResourceObject};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 
 /// How a batch is processed, from the `X-Mode` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +32,8 @@ impl Mode {
         match headers.get("x-mode").map(|v| v.as_bytes()) {
             None | Some(b"async") => Ok(Self::Async),
             Some(b"sync") => Ok(Self::Sync),
-            Some(_) => Err(ApiError::bad_request(
-                title::INVALID_HEADER_VALUE,
+            Some(_) => Err(ApiError::new(
+                ErrorKind::InvalidHeaderValue,
                 "The accepted values for the \"X-Mode\" are \"sync\" or \"async\".",
             )
             .header("X-Mode")),
@@ -44,8 +44,8 @@ impl Mode {
 /// The refusal of a `data` item that is not of the batch's type.
 pub(crate) fn foreign_type(ty: &ResourceType, object: &ResourceObject) -> Option<ApiError> {
     (object.ty != ty.name).then(|| {
-        ApiError::bad_request(
-            title::ENTITY_TYPE,
+        ApiError::new(
+            ErrorKind::EntityType,
             format!(
                 "The entity type \"{}\" is not supported by this batch operation.",
                 object.ty
@@ -83,8 +83,8 @@ impl<S: Store> Engine<S> {
         }
         if mode == Mode::Sync {
             let exceeded = |section: &str| {
-                ApiError::bad_request(
-                    title::REQUEST_DATA,
+                ApiError::new(
+                    ErrorKind::RequestData,
                     format!("The data limit for the synchronous operation exceeded{section}."),
                 )
             };

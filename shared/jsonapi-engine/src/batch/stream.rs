@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc::Sender;
 
 use crate::document::shape;
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 
 /// How an import file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ fn read_document(reader: impl Read, tx: &Sender<Piece>) {
         } else {
             format!("Invalid json message received: {e}.")
         };
-        refuse(tx, ApiError::bad_request(title::BAD_REQUEST, detail));
+        refuse(tx, ApiError::new(ErrorKind::BadRequest, detail));
     }
 }
 
@@ -79,7 +79,7 @@ fn read_lines(mut reader: impl BufRead, tx: &Sender<Piece>) {
                 let detail = format!("Line {} cannot be read: {e}.", n + 1);
                 return refuse(
                     tx,
-                    ApiError::bad_request(title::BAD_REQUEST, detail).at(format!("/data/{n}")),
+                    ApiError::new(ErrorKind::BadRequest, detail).at(format!("/data/{n}")),
                 );
             }
         }
@@ -98,7 +98,7 @@ fn read_lines(mut reader: impl BufRead, tx: &Sender<Piece>) {
                 let detail = format!("Invalid json message received on line {}: {e}.", n + 1);
                 return refuse(
                     tx,
-                    ApiError::bad_request(title::BAD_REQUEST, detail).at(format!("/data/{n}")),
+                    ApiError::new(ErrorKind::BadRequest, detail).at(format!("/data/{n}")),
                 );
             }
         }

@@ -22,7 +22,7 @@ use crate::auth::access::Access;
 use crate::commit::Steps;
 use crate::document::{Batch, ResourceObject, parse_batch};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, Source, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind, Source};
 use crate::failpoint::{Failpoint, failpoint};
 use crate::precondition::Preconditions;
 use crate::stop::{Stop, stopping_at};
@@ -304,8 +304,7 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<bool> {
         if failpoint() == Failpoint::FailChunks {
             return Err(ApiError::new(
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                title::UNAVAILABLE,
+                ErrorKind::Unavailable,
                 "JSONAPI_TEST_FAILPOINT=fail-chunks",
             )
             .into());
@@ -429,12 +428,7 @@ impl<S: Store> Engine<S> {
             .filter(|(u, _)| !done.contains_key(u))
             .flat_map(|(_, (data, _))| data)
             .map(|&i| {
-                ApiError::new(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    title::ASYNC_OPERATION,
-                    detail.clone(),
-                )
-                .at(format!("/data/{i}"))
+                ApiError::new(ErrorKind::AsyncOperation, detail.clone()).at(format!("/data/{i}"))
             })
             .collect();
         counts.read += errors.len() as u64;
@@ -715,7 +709,7 @@ impl<S: Store> Engine<S> {
                 .map(|i| Counts::from_json(i.attrs.get("summary").unwrap_or(&Value::Null)))
                 .unwrap_or_default()),
             // A store that fails is tried again later; the items' own problems are reported.
-            Err(errors) if errors.0.iter().any(|e| e.status.is_server_error()) => Err(errors),
+            Err(errors) if errors.0.iter().any(|e| e.status().is_server_error()) => Err(errors),
             Err(mut errors) => {
                 // An error that names no place in the unit is its first item's: a unit whose
                 // writes exceed one store transaction (100 actions, 4 MB) is refused whole,
@@ -760,8 +754,8 @@ impl<S: Store> Engine<S> {
                 let attrs = json!({
                     "chunk": place.chunk + 1,
                     "n": place.before + k + 1,
-                    "status": e.status.as_u16(),
-                    "title": e.title,
+                    "status": e.status().as_u16(),
+                    "title": e.title(),
                     "detail": e.detail,
                     "pointer": pointer,
                     "expiresAt": place.expires_at,

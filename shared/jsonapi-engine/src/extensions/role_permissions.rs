@@ -6,7 +6,7 @@ use jsonapi_auth::RolePermissions;
 use jsonapi_config::Schema;
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::extension::{BoxFuture, Extension, FlushContext};
 
 /// Checks the permissions of every role a request writes.
@@ -32,8 +32,8 @@ impl Extension for RolePermissionsCheck {
                 };
                 let permissions = after.attributes.get("permissions").unwrap_or(&Value::Null);
                 if let Err(e) = RolePermissions::parse(permissions) {
-                    errors.push(ApiError::bad_request(
-                        title::VALUE,
+                    errors.push(ApiError::new(
+                        ErrorKind::Value,
                         format!("The permissions of role \"{}\" are invalid: {e}.", after.id),
                     ));
                 }

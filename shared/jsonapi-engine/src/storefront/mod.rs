@@ -18,7 +18,7 @@ use http::HeaderMap;
 use jsonapi_config::{ApiSettings, Attribute, Currency};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 
 /// The request header naming a localization.
 pub(crate) const LOCALIZATION_HEADER: &str = "X-Localization-ID";
@@ -36,7 +36,7 @@ pub(crate) struct Storefront {
 
 /// The 400 of a header value the configuration does not declare.
 fn unknown(header: &str, detail: String) -> ApiError {
-    ApiError::bad_request(title::INVALID_HEADER_VALUE, detail).header(header)
+    ApiError::new(ErrorKind::InvalidHeaderValue, detail).header(header)
 }
 
 /// A header's value as text, or the 400 that it is not text.
@@ -123,8 +123,8 @@ impl Storefront {
         creating: bool,
     ) -> Result<(), ApiError> {
         if let (Some(currency), true) = (&self.currency, attr.money) {
-            return Err(ApiError::bad_request(
-                title::VALUE,
+            return Err(ApiError::new(
+                ErrorKind::Value,
                 format!(
                     "Amounts are written in the default currency; this request asks for {} (\"{CURRENCY_HEADER}\"): send it without that header.",
                     currency.code

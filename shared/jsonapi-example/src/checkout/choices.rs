@@ -8,7 +8,7 @@ use jsonapi_engine::extension::{FlushContext, SubresourceAnswer, SubresourceCall
 use jsonapi_engine::resource::Resource;
 use serde_json::Value;
 
-use super::{CHECKOUTS, PAYMENT_METHODS, SHIPPING_METHODS, title};
+use super::{CHECKOUTS, PAYMENT_METHODS, SHIPPING_METHODS, kind};
 
 /// Most methods of one kind a storefront offers.
 const MAX_METHODS: usize = 100;
@@ -45,8 +45,8 @@ pub(super) async fn check_changes(ctx: &mut FlushContext<'_>) -> ApiResult<()> {
     for (before, after) in changed {
         // The payment itself completes the checkout; nothing else changes it afterwards.
         if before.as_ref().is_some_and(completed) && ctx.action != Operation::AddSubresource {
-            return Err(ApiError::bad_request(
-                title::PAYMENT_STATUS,
+            return Err(ApiError::new(
+                kind::PAYMENT_STATUS,
                 "The checkout is completed: its order is placed, and it cannot change any more.",
             )
             .into());
@@ -62,8 +62,8 @@ pub(super) async fn check_changes(ctx: &mut FlushContext<'_>) -> ApiResult<()> {
             let Some(id) = chosen else { continue };
             let method = ctx.load(ty, id).await?;
             if !method.as_ref().is_some_and(enabled) {
-                return Err(ApiError::bad_request(
-                    title::PAYMENT,
+                return Err(ApiError::new(
+                    kind::PAYMENT,
                     format!("The {ty} \"{id}\" is not available for this checkout; choose one of its available {ty}."),
                 )
                 .at(format!("/data/relationships/{rel}/data"))

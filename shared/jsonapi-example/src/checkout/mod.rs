@@ -21,14 +21,16 @@ use jsonapi_engine::extension::{
     BoxFuture, Extension, FlushContext, SubresourceAnswer, SubresourceCall,
 };
 
-/// The model's error titles of the checkout API.
-pub(crate) mod title {
+/// The model's error kinds of the checkout API, constraints this extension defines.
+pub(crate) mod kind {
+    use jsonapi_engine::error::ErrorKind;
+
     /// The checkout cannot be paid as it is (missing data, an unavailable method, stock).
-    pub(crate) const PAYMENT: &str = "payment constraint";
+    pub(crate) const PAYMENT: ErrorKind = ErrorKind::Constraint("payment constraint");
     /// The checkout's payment is done already.
-    pub(crate) const PAYMENT_STATUS: &str = "payment status constraint";
+    pub(crate) const PAYMENT_STATUS: ErrorKind = ErrorKind::Constraint("payment status constraint");
     /// The client must act before the payment completes (follow `purchaseRedirectUrl`).
-    pub(crate) const PAYMENT_ACTION: &str = "payment action constraint";
+    pub(crate) const PAYMENT_ACTION: ErrorKind = ErrorKind::Constraint("payment action constraint");
 }
 
 const CHECKOUTS: &str = "checkouts";

@@ -12,7 +12,7 @@ use jsonapi_engine::resource::Resource;
 use serde_json::{Map, Value, json};
 
 use super::choices::completed;
-use super::{CHECKOUT_LINES, MAX_LINES, PAYMENT_METHODS, title};
+use super::{CHECKOUT_LINES, MAX_LINES, PAYMENT_METHODS, kind};
 
 /// The payment sub-resource of each payment method kind.
 fn payment_path(kind: &str) -> &'static str {
@@ -92,8 +92,8 @@ pub(super) async fn readiness(call: &mut SubresourceCall<'_>) -> ApiResult<Subre
 /// Refuses a payment the checkout is not ready for, or one by the other kind of method.
 async fn check_ready(call: &mut SubresourceCall<'_>, kind: &str) -> ApiResult<()> {
     if completed(&call.parent) {
-        return Err(ApiError::bad_request(
-            title::PAYMENT_STATUS,
+        return Err(ApiError::new(
+            kind::PAYMENT_STATUS,
             "The checkout is paid already: its order is placed.",
         )
         .into());
@@ -103,13 +103,13 @@ async fn check_ready(call: &mut SubresourceCall<'_>, kind: &str) -> ApiResult<()
         return Err(jsonapi_engine::error::ApiErrors(
             errors
                 .into_iter()
-                .map(|e| ApiError::bad_request(title::PAYMENT, e))
+                .map(|e| ApiError::new(kind::PAYMENT, e))
                 .collect(),
         ));
     }
     if method_kind(call).await?.as_deref() != Some(kind) {
-        return Err(ApiError::bad_request(
-            title::PAYMENT,
+        return Err(ApiError::new(
+            kind::PAYMENT,
             format!(
                 "The checkout's payment method is not paid here; use {}.",
                 payment_path(if kind == "redirect" {
@@ -144,8 +144,8 @@ pub(super) async fn pay_by_redirect(
     let url = |name: &str| {
         match call.meta.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => Err(ApiError::bad_request(
-            title::PAYMENT,
+        _ => Err(ApiError::new(
+            kind::PAYMENT,
             format!("The redirect payment needs meta.{name}, the URL the provider sends the customer back to."),
         )
         .at(format!("/meta/{name}"))),
@@ -165,16 +165,16 @@ pub(super) async fn pay_by_redirect(
             data.insert("purchaseRedirectUrl".into(), redirect.into());
             let mut meta = Map::new();
             meta.insert("data".into(), Value::Object(data));
-            Err(ApiError::bad_request(
-                title::PAYMENT_ACTION,
+            Err(ApiError::new(
+                kind::PAYMENT_ACTION,
                 "The payment is completed at the provider: send the customer to data.purchaseRedirectUrl, then repeat this request with meta.paymentToken.",
             )
             .with_meta(meta)
             .into())
         }
         Some(Value::String(given)) if *given == token => place_order(call, "paid").await,
-        Some(_) => Err(ApiError::bad_request(
-            title::PAYMENT,
+        Some(_) => Err(ApiError::new(
+            kind::PAYMENT,
             "meta.paymentToken is not the token of this checkout's payment (a changed checkout needs a new redirect).",
         )
         .at("/meta/paymentToken")
@@ -249,8 +249,8 @@ async fn take_stock(
     quantity: i64,
 ) -> ApiResult<()> {
     let Some(mut product) = call.flush.load("products", product_id).await? else {
-        return Err(ApiError::bad_request(
-            title::PAYMENT,
+        return Err(ApiError::new(
+            kind::PAYMENT,
             format!("The product \"{product_id}\" of a line item does not exist any more."),
         )
         .into());
@@ -266,8 +266,8 @@ async fn take_stock(
             .get("sku")
             .and_then(Value::as_str)
             .unwrap_or(product_id);
-        return Err(ApiError::bad_request(
-            title::PAYMENT,
+        return Err(ApiError::new(
+            kind::PAYMENT,
             format!("Only {stock} of the product \"{sku}\" are in stock; the checkout asks for {quantity}."),
         )
         .into());

@@ -6,7 +6,7 @@ use jsonapi_engine::extension::{SubresourceAnswer, SubresourceCall};
 use jsonapi_engine::resource::Resource;
 use serde_json::Value;
 
-use super::{CHECKOUT_LINES, CHECKOUTS, MAX_LINES, title};
+use super::{CHECKOUT_LINES, CHECKOUTS, MAX_LINES, kind};
 
 /// `POST /shoppinglists/{id}/checkout`.
 pub(super) async fn from_list(call: &mut SubresourceCall<'_>) -> ApiResult<SubresourceAnswer> {
@@ -42,15 +42,15 @@ async fn start(
     items: &[Resource],
 ) -> ApiResult<SubresourceAnswer> {
     if items.is_empty() {
-        return Err(ApiError::bad_request(
-            title::PAYMENT,
+        return Err(ApiError::new(
+            kind::PAYMENT,
             format!("The {} has no items to check out.", call.parent.ty),
         )
         .into());
     }
     if items.len() > MAX_LINES {
-        return Err(ApiError::bad_request(
-            title::PAYMENT,
+        return Err(ApiError::new(
+            kind::PAYMENT,
             format!("A checkout holds at most {MAX_LINES} line items."),
         )
         .into());

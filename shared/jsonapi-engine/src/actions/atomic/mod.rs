@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::auth::access::access_denied;
 use crate::document::{Identifier, ResourceObject};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::render::Shape;
 use crate::request::{ApiResponse, MEDIA_TYPE};
@@ -129,8 +129,7 @@ impl<S: Store> Engine<S> {
             if !op.ty.actions.allows(action) {
                 errors.push(
                     ApiError::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        title::ACTION_NOT_ALLOWED,
+                        ErrorKind::ActionNotAllowed,
                         format!("The \"{action}\" action is not allowed."),
                     )
                     .at(op.pointer.clone()),

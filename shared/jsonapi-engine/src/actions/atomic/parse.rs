@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::StatusCode;
 use jsonapi_config::{Relationship, ResourceType};
 use jsonapi_store::{Store, limits};
 use serde_json::{Map, Value};
@@ -13,7 +12,7 @@ use super::{AtomicOp, OPERATIONS, Op};
 use crate::actions::write::{check_identifier, wrong_type};
 use crate::document::{self, Identifier, Linkage, ResourceObject, shape, string_member};
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiErrors, title};
+use crate::error::{ApiError, ApiErrors, ErrorKind};
 
 /// Reads the operations of a request document, collecting every problem with its pointer.
 pub(super) fn parse<S: Store>(engine: &Engine<S>, body: &[u8]) -> Result<Vec<AtomicOp>, ApiErrors> {
@@ -67,8 +66,7 @@ fn check_size(items: &[Value]) -> Result<(), ApiErrors> {
         return Ok(());
     }
     Err(ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        title::REQUEST_DATA,
+        ErrorKind::TooManyOperations,
         format!(
             "A request holds at most {} operations (the store writes them in one transaction); this one has {}. Split it into smaller requests.",
             limits::MAX_TRANSACTION_WRITES,
@@ -93,8 +91,8 @@ fn check_lids(ops: &[AtomicOp], errors: &mut Vec<ApiError>) {
         };
         if let Some(first) = given.insert((op.ty.name.clone(), lid.clone()), n) {
             errors.push(
-                ApiError::bad_request(
-                    title::REQUEST_DATA,
+                ApiError::new(
+                    ErrorKind::RequestData,
                     format!("The lid \"{lid}\" names the resource operation {first} adds already."),
                 )
                 .at(format!("{}/data/lid", op.pointer)),
@@ -320,8 +318,8 @@ fn operation_type<'e, S: Store>(
     let ty = engine.schema.resource_type(&type_name);
     if ty.is_none() {
         errors.push(
-            ApiError::bad_request(
-                title::ENTITY_TYPE,
+            ApiError::new(
+                ErrorKind::EntityType,
                 format!("Unknown entity type: {type_name}."),
             )
             .at(type_at),
@@ -343,8 +341,7 @@ fn named_resource(
     if d.ty != ty.name {
         errors.push(
             ApiError::new(
-                StatusCode::CONFLICT,
-                title::CONFLICT,
+                ErrorKind::Conflict,
                 format!(
                     "The 'type' of the resource object should be \"{}\", the type 'ref' names.",
                     ty.name
@@ -361,8 +358,7 @@ fn named_resource(
     match (&from_ref, named) {
         (Some(r), Some((i, local))) if r.id != i || r.local != local => errors.push(
             ApiError::new(
-                StatusCode::CONFLICT,
-                title::CONFLICT,
+                ErrorKind::Conflict,
                 "The resource object should name the resource 'ref' names.",
             )
             .at(data_at.to_owned()),
@@ -398,7 +394,7 @@ fn check_linkage<'t, S: Store>(
 ) -> Option<&'t Relationship> {
     let Some(r) = ty.relationships.get(name) else {
         errors.push(
-            ApiError::bad_request(title::RELATIONSHIP, "Unsupported subresource.")
+            ApiError::new(ErrorKind::Relationship, "Unsupported subresource.")
                 .at(format!("{pointer}/ref/relationship")),
         );
         return None;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::StatusCode;
 use jsonapi_config::{IdStrategy, Operation, Relationship, ResourceType};
 use jsonapi_store::Store;
 
@@ -13,7 +12,7 @@ use crate::actions::write::{Locals, local_key};
 use crate::commit::CommitError;
 use crate::document::{Identifier, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::resource::Resource;
 
@@ -260,15 +259,14 @@ impl<S: Store> Engine<S> {
                 check_id(ty, id).map_err(|e| e.at(id_at))?;
                 Ok(id.clone())
             }
-            (IdStrategy::Client, None) => Err(ApiError::bad_request(
-                title::ENTITY_IDENTIFIER,
+            (IdStrategy::Client, None) => Err(ApiError::new(
+                ErrorKind::EntityIdentifier,
                 "The identifier is mandatory.",
             )
             .at(id_at)
             .into()),
             (_, Some(_)) => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                title::ACCESS_DENIED,
+                ErrorKind::AccessDenied,
                 format!("The server generates the ids of \"{}\"; remove \"id\" from the operation (a \"lid\" can name it).", ty.name),
             )
             .at(id_at)
@@ -309,8 +307,8 @@ fn resolve_local(ident: &Identifier, locals: &Locals) -> Result<String, ApiError
         .get(&local_key(&ident.ty, &ident.id, true))
         .cloned()
         .ok_or_else(|| {
-            ApiError::bad_request(
-                title::REQUEST_DATA,
+            ApiError::new(
+                ErrorKind::RequestData,
                 format!(
                     "The lid \"{}\" does not name a resource an earlier operation adds.",
                     ident.id

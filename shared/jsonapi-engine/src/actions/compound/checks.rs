@@ -10,7 +10,7 @@ use super::super::write::local_key;
 use super::{Node, node_of};
 use crate::document::Linkage;
 use crate::engine::Engine;
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::values;
 
@@ -54,8 +54,8 @@ pub(crate) fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
         };
         match seen.get(&key) {
             Some(first) => errors.push(
-                ApiError::bad_request(
-                    title::REQUEST_DATA,
+                ApiError::new(
+                    ErrorKind::RequestData,
                     format!("The item duplicates the item with the index {first}."),
                 )
                 .at(node.object.pointer.clone()),
@@ -127,7 +127,7 @@ pub(super) fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
         .zip(reached)
         .filter(|(_, r)| !r)
         .map(|(node, _)| {
-            ApiError::bad_request(title::REQUEST_DATA, detail).at(node.object.pointer.clone())
+            ApiError::new(ErrorKind::RequestData, detail).at(node.object.pointer.clone())
         })
         .collect()
 }

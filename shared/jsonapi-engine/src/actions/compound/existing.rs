@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::meta::value_error;
 use super::{MetaOp, Node};
 use crate::engine::{Engine, check_id};
-use crate::error::{ApiError, ApiResult, title};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::resource::Resource;
 use crate::values;
 
@@ -128,8 +128,7 @@ impl<S: Store> Engine<S> {
             [] => Ok(None),
             [one] => self.load(&node.ty, one).await,
             _ => Err(ApiError::new(
-                http::StatusCode::CONFLICT,
-                title::CONFLICT,
+                ErrorKind::Conflict,
                 "The upsert operation founds more than one entity.",
             )
             .at(format!("{}/meta/upsert", object.pointer))
@@ -182,7 +181,7 @@ impl<S: Store> Engine<S> {
 }
 
 fn id_required(node: &Node<'_>, detail: &str) -> ApiError {
-    ApiError::bad_request(title::REQUEST_DATA, detail).at(format!("{}/id", node.object.pointer))
+    ApiError::new(ErrorKind::RequestData, detail).at(format!("{}/id", node.object.pointer))
 }
 
 /// A created resource's id: the type's clients must send one, in the type's id format; an
@@ -192,7 +191,7 @@ fn check_new_id(node: &Node<'_>, errors: &mut Vec<ApiError>) {
     let id_pointer = || format!("{}/id", node.object.pointer);
     match (node.ty.id, &node.object.id) {
         (IdStrategy::Client, None) => errors.push(
-            ApiError::bad_request(title::ENTITY_IDENTIFIER, "The identifier is mandatory.")
+            ApiError::new(ErrorKind::EntityIdentifier, "The identifier is mandatory.")
                 .at(id_pointer()),
         ),
         (IdStrategy::Client, Some(id)) => {

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::MetaOp;
 use crate::document::ResourceObject;
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 
 pub(super) fn value_error(pointer: String, detail: &str) -> ApiError {
-    ApiError::bad_request(title::VALUE, detail).at(pointer)
+    ApiError::new(ErrorKind::Value, detail).at(pointer)
 }
 
 /// Reads and checks the meta options of a resource object.
@@ -28,7 +28,7 @@ pub(super) fn meta_op(
         .collect();
     if enabled.len() > 1 {
         errors.push(
-            ApiError::bad_request(title::REQUEST_DATA, "Only one meta option can be used.")
+            ApiError::new(ErrorKind::RequestData, "Only one meta option can be used.")
                 .at(format!("{}/meta", object.pointer)),
         );
         return MetaOp::None;

@@ -14,7 +14,6 @@ mod meta;
 
 use std::sync::Arc;
 
-use http::StatusCode;
 use jsonapi_config::{IdStrategy, Operation, ResourceType};
 use jsonapi_store::{Store, Write};
 
@@ -22,7 +21,7 @@ use super::write::check_type;
 use crate::commit::Steps;
 use crate::document::{self, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
@@ -188,8 +187,8 @@ impl<S: Store> Engine<S> {
     ) -> Option<Node<'a>> {
         let Some(t) = self.schema.resource_type(&object.ty) else {
             errors.push(
-                ApiError::bad_request(
-                    title::ENTITY_TYPE,
+                ApiError::new(
+                    ErrorKind::EntityType,
                     format!("Unknown entity type: {}.", object.ty),
                 )
                 .at(format!("{}/type", object.pointer)),
@@ -205,8 +204,7 @@ impl<S: Store> Engine<S> {
         if let Some(a) = actions.iter().find(|a| !t.actions.allows(**a)) {
             errors.push(
                 ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    title::ACTION_NOT_ALLOWED,
+                    ErrorKind::ActionNotAllowed,
                     format!("The \"{a}\" action is not allowed."),
                 )
                 .at(object.pointer.clone()),
@@ -214,7 +212,7 @@ impl<S: Store> Engine<S> {
         }
         if !primary && object.id.is_none() && object.lid.is_none() {
             errors.push(
-                ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.")
+                ApiError::new(ErrorKind::RequestData, "The 'id' property is required.")
                     .at(format!("{}/id", object.pointer)),
             );
         }
@@ -251,7 +249,7 @@ fn check_primary(
     }
     match (url_id, &primary.id) {
         (Some(_), None) => errors.push(
-            ApiError::bad_request(title::REQUEST_DATA, "The 'id' property is required.")
+            ApiError::new(ErrorKind::RequestData, "The 'id' property is required.")
                 .at("/data/id"),
         ),
         (Some(id), Some(body_id))
@@ -259,8 +257,7 @@ fn check_primary(
         {
             errors.push(
                 ApiError::new(
-                    StatusCode::CONFLICT,
-                    title::CONFLICT,
+                    ErrorKind::Conflict,
                     "The 'id' property of the primary data object should match 'id' parameter of the query string.",
                 )
                 .at("/data/id"),
@@ -269,8 +266,7 @@ fn check_primary(
         // A new resource's id is the server's to choose (upsert by id excepted).
         (None, Some(_)) if ty.id != IdStrategy::Client => errors.push(
             ApiError::new(
-                StatusCode::FORBIDDEN,
-                title::ACCESS_DENIED,
+                ErrorKind::AccessDenied,
                 format!("The server generates the ids of \"{}\"; remove \"id\" from the request (a \"lid\" can name it).", ty.name),
             )
             .at("/data/id"),

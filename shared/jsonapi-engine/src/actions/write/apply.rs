@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{Applied, InverseWrite, Locals, MemberOp, extra_field, resolve};
 use crate::document::{self, Identifier, Linkage, ResourceObject, escape_pointer};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::resource::Resource;
 use crate::values;
 
@@ -87,8 +87,8 @@ impl<S: Store> Engine<S> {
                 (true, Linkage::Many(idents)) => {
                     if idents.len() > self.schema.api.max_related {
                         errors.push(
-                            ApiError::bad_request(
-                                title::REQUEST_DATA,
+                            ApiError::new(
+                                ErrorKind::RequestData,
                                 format!(
                                     "A relationship takes at most {} members in one request.",
                                     self.schema.api.max_related
@@ -134,7 +134,7 @@ impl<S: Store> Engine<S> {
             for ident in idents {
                 if !found.iter().any(|r| r.id == ident.id) {
                     errors.push(
-                        ApiError::bad_request(title::FORM, "The entity does not exist.")
+                        ApiError::new(ErrorKind::Form, "The entity does not exist.")
                             .at(ident.pointer.clone()),
                     );
                 }

@@ -11,7 +11,7 @@ use jsonapi_store::{RangeQuery, Store};
 
 use crate::commit::CommitError;
 use crate::engine::{Ctx, Engine, check_id};
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
@@ -211,8 +211,7 @@ impl<S: Store> Engine<S> {
 fn restricted(referrer: &ResourceType, rel: &str, referring: &[Resource]) -> ApiError {
     let ids: Vec<&str> = referring.iter().map(|r| r.id.as_str()).collect();
     ApiError::new(
-        StatusCode::CONFLICT,
-        title::CONFLICT,
+        ErrorKind::Conflict,
         format!(
             "The entity cannot be deleted: \"{}\" {} refer to it through the required relationship \"{rel}\"; delete or move them first.",
             referrer.name,

@@ -7,7 +7,7 @@ use jsonapi_store::Store;
 use super::{InverseWrite, MemberOp};
 use crate::commit::CommitError;
 use crate::engine::Engine;
-use crate::error::{ApiError, ApiErrors, ApiResult, title};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::ChangeSet;
 use crate::resource::Resource;
 
@@ -106,8 +106,8 @@ impl<S: Store> Engine<S> {
 /// each identifier named; a replacement at the linkage, which left them out.
 fn cannot_leave(w: &InverseWrite, leaving: &[Resource]) -> Vec<ApiError> {
     let refuse = |ids: &str, pointer: &str| {
-        ApiError::bad_request(
-            title::FORM,
+        ApiError::new(
+            ErrorKind::Form,
             format!(
                 "\"{}\" {ids} cannot leave this relationship because its \"{}\" is required; move it to another resource or delete it instead.",
                 w.target.name, w.field

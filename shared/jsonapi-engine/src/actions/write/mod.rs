@@ -10,12 +10,11 @@ mod inverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::StatusCode;
 use jsonapi_config::ResourceType;
 
 use crate::document::{Identifier, ResourceObject};
 use crate::engine::check_id;
-use crate::error::{ApiError, title};
+use crate::error::{ApiError, ErrorKind};
 use crate::resource::Resource;
 
 /// What a write of a to-many relationship does with the members it names.
@@ -55,8 +54,8 @@ pub(crate) struct Applied {
 }
 
 pub(super) fn extra_field(pointer: String, name: &str) -> ApiError {
-    ApiError::bad_request(
-        title::EXTRA_FIELDS,
+    ApiError::new(
+        ErrorKind::ExtraFields,
         format!("This form should not contain extra fields: \"{name}\"."),
     )
     .at(pointer)
@@ -90,8 +89,8 @@ pub(super) fn resolve(
     }
     if ident.local {
         errors.push(
-            ApiError::bad_request(
-                title::REQUEST_DATA,
+            ApiError::new(
+                ErrorKind::RequestData,
                 format!(
                     "The lid \"{}\" does not name a resource of this request.",
                     ident.id
@@ -107,8 +106,8 @@ pub(super) fn resolve(
 /// The error for an identifier whose type is not the relationship's target type.
 pub(crate) fn wrong_type(target: &ResourceType, ident: &Identifier) -> Option<ApiError> {
     (ident.ty != target.name).then(|| {
-        ApiError::bad_request(
-            title::FORM,
+        ApiError::new(
+            ErrorKind::Form,
             format!(
                 "The type \"{}\" does not fit this relationship; use \"{}\".",
                 ident.ty, target.name
@@ -142,8 +141,7 @@ pub(crate) fn check_type(ty: &ResourceType, object: &ResourceObject) -> Result<(
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::CONFLICT,
-            title::CONFLICT,
+            ErrorKind::Conflict,
             format!(
                 "The 'type' property of the primary data object should match the requested resource type \"{}\".",
                 ty.name

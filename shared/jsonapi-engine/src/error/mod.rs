@@ -1,8 +1,12 @@
 //! The engine's one error type: a list of JSON:API error objects and the status they add up to.
 //!
-//! Titles follow the model system: validation problems end in "constraint", exceptions in
-//! "exception". The detail always says what to change; `source` points at the member, parameter
-//! or header at fault. A 5xx never shows its cause to the client; the cause is logged once.
+//! Every error is built from an [`ErrorKind`], which knows its status and title (`kind`). The
+//! detail always says what to change; `source` points at the member, parameter or header at
+//! fault. A 5xx never shows its cause to the client; the cause is logged once.
+
+mod kind;
+
+pub use kind::ErrorKind;
 
 use http::StatusCode;
 use jsonapi_store::{StoreError, limits};
@@ -22,10 +26,8 @@ pub enum Source {
 /// One JSON:API error object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// The HTTP status of this problem.
-    pub status: StatusCode,
-    /// The short, stable category (`not blank constraint`, `not found http exception`…).
-    pub title: String,
+    /// What went wrong: the status and title of this problem.
+    pub kind: ErrorKind,
     /// What happened and what to change.
     pub detail: Option<String>,
     /// What in the request is at fault.
@@ -37,85 +39,11 @@ pub struct ApiError {
     pub challenge: Option<String>,
 }
 
-/// Every error title of the model system the engine answers with: the one place they are
-/// spelled (the OAuth endpoints answer RFC 6749 error codes instead).
-pub mod title {
-    /// An invalid request document.
-    pub const REQUEST_DATA: &str = "request data constraint";
-    /// A 409.
-    pub const CONFLICT: &str = "conflict constraint";
-    /// A bad query parameter.
-    pub const FILTER: &str = "filter constraint";
-    /// A bad `sort`.
-    pub const SORT: &str = "sort constraint";
-    /// An unknown or not-writable field.
-    pub const EXTRA_FIELDS: &str = "extra fields constraint";
-    /// A value that does not fit its field, or linkage to a missing resource.
-    pub const FORM: &str = "form constraint";
-    /// A malformed or missing id.
-    pub const ENTITY_IDENTIFIER: &str = "entity identifier constraint";
-    /// An unknown type.
-    pub const ENTITY_TYPE: &str = "entity type constraint";
-    /// An unknown relationship.
-    pub const RELATIONSHIP: &str = "relationship constraint";
-    /// A misused meta option.
-    pub const VALUE: &str = "value constraint";
-    /// A 405: the route does not allow the method.
-    pub const METHOD_NOT_ALLOWED: &str = "method not allowed http exception";
-    /// A 404.
-    pub const NOT_FOUND: &str = "not found http exception";
-    /// A 403.
-    pub const ACCESS_DENIED: &str = "access denied exception";
-    /// A 412: `If-Match` names a version that is not the current one.
-    pub const PRECONDITION_FAILED: &str = "precondition failed";
-    /// A 428: the type requires `If-Match` on writes.
-    pub const PRECONDITION_REQUIRED: &str = "precondition required";
-    /// A 503: retry later (the response carries `Retry-After`).
-    pub const UNAVAILABLE: &str = "service unavailable http exception";
-    /// A request the model refuses before reading its document (a malformed query or header value).
-    pub const BAD_REQUEST: &str = "bad request http exception";
-    /// A 406: `Accept` admits no format the route answers in.
-    pub const NOT_ACCEPTABLE: &str = "not acceptable http exception";
-    /// A 415: a body in a media type the route does not read.
-    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported media type http exception";
-    /// A header value the route cannot use (`X-Mode`).
-    pub const INVALID_HEADER_VALUE: &str = "invalid header value exception";
-    /// A 401: no usable bearer token.
-    pub const AUTHENTICATION: &str = "authentication exception";
-    /// An operation the type does not enable (in a compound document, atomic operations or a batch).
-    pub const ACTION_NOT_ALLOWED: &str = "action not allowed exception";
-    /// A value a unique field already holds on another resource.
-    pub const UNIQUE_ENTITY: &str = "unique entity constraint";
-    /// A required value that is missing or empty.
-    pub const NOT_BLANK: &str = "not blank constraint";
-    /// A null where the field takes none.
-    pub const NOT_NULL: &str = "not null constraint";
-    /// A string or list too short or too long.
-    pub const LENGTH: &str = "length constraint";
-    /// A number or date out of its bounds.
-    pub const RANGE: &str = "range constraint";
-    /// A value not among the field's choices.
-    pub const CHOICE: &str = "choice constraint";
-    /// A value that is not an e-mail address.
-    pub const EMAIL: &str = "email constraint";
-    /// A 413: a body larger than the server reads.
-    pub const PAYLOAD_TOO_LARGE: &str = "payload too large http exception";
-    /// A 414: a URI longer than the server reads.
-    pub const URI_TOO_LONG: &str = "uri too long http exception";
-    /// A 431: a header section larger than the server reads.
-    pub const HEADER_FIELDS_TOO_LARGE: &str = "request header fields too large http exception";
-    /// A 500: the cause is logged, never shown.
-    pub const RUNTIME: &str = "runtime exception";
-    /// An asynchronous operation could not process an item (the model's wording).
-    pub const ASYNC_OPERATION: &str = "async operation exception";
-}
-
 impl ApiError {
-    /// An error with a status, title and detail.
-    pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
+    /// An error of `kind` with a detail.
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         Self {
-            status,
-            title: title.to_owned(),
+            kind,
             detail: Some(detail.into()),
             source: None,
             meta: None,
@@ -123,9 +51,14 @@ impl ApiError {
         }
     }
 
-    /// A 400 with a title and detail.
-    pub fn bad_request(title: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, title, detail)
+    /// The HTTP status of this problem.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The short, stable category (`not blank constraint`, `not found http exception`…).
+    pub fn title(&self) -> &'static str {
+        self.kind.title()
     }
 
     /// Adds a pointer into the request document.
@@ -159,50 +92,37 @@ impl ApiError {
     /// The canonical 404 for a missing resource.
     pub fn not_found() -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            title::NOT_FOUND,
+            ErrorKind::NotFound,
             "An entity with the requested identifier does not exist.",
         )
     }
 
     /// A 409: the resource object at `resource` (a pointer) creates a resource that exists.
     pub fn exists(resource: &str) -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            title::CONFLICT,
-            "The entity already exists.",
-        )
-        .at(format!("{resource}/id"))
+        Self::new(ErrorKind::Conflict, "The entity already exists.").at(format!("{resource}/id"))
     }
 
     /// A 400: another resource holds the value of the unique attribute `field` of the resource
     /// object at `resource` (a pointer).
     pub fn value_used(resource: &str, field: &str) -> Self {
-        Self::bad_request(title::UNIQUE_ENTITY, "This value is already used.")
+        Self::new(ErrorKind::UniqueEntity, "This value is already used.")
             .at(format!("{resource}/attributes/{field}"))
     }
 
     /// A 500 whose cause goes to the log, never to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error.message = %cause, "internal error");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            title: title::RUNTIME.to_owned(),
-            detail: Some(
-                "An unexpected error occurred while processing the request; it has been logged."
-                    .to_owned(),
-            ),
-            source: None,
-            meta: None,
-            challenge: None,
-        }
+        Self::new(
+            ErrorKind::Runtime,
+            "An unexpected error occurred while processing the request; it has been logged.",
+        )
     }
 
     /// The error object.
     pub fn to_json(&self) -> Value {
         let mut obj = Map::new();
-        obj.insert("status".into(), self.status.as_u16().to_string().into());
-        obj.insert("title".into(), self.title.clone().into());
+        obj.insert("status".into(), self.status().as_u16().to_string().into());
+        obj.insert("title".into(), self.title().into());
         if let Some(detail) = &self.detail {
             obj.insert("detail".into(), detail.clone().into());
         }
@@ -223,11 +143,7 @@ impl ApiError {
 
 /// The 404 of a sub-resource path that neither a relationship nor a served sub-resource has.
 pub fn unsupported_subresource() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        title::RELATIONSHIP,
-        "Unsupported subresource.",
-    )
+    ApiError::new(ErrorKind::UnknownRelationship, "Unsupported subresource.")
 }
 
 /// Every problem of one request.
@@ -239,13 +155,13 @@ impl ApiErrors {
     /// it a single distinct code is used as is, a 4xx mix containing 409 is 409, otherwise the
     /// class's base code (400 or 500).
     pub fn status(&self) -> StatusCode {
-        let Some(class) = self.0.iter().map(|e| e.status.as_u16() / 100).max() else {
+        let Some(class) = self.0.iter().map(|e| e.status().as_u16() / 100).max() else {
             return StatusCode::INTERNAL_SERVER_ERROR;
         };
         let mut codes: Vec<u16> = self
             .0
             .iter()
-            .map(|e| e.status.as_u16())
+            .map(|e| e.status().as_u16())
             .filter(|c| c / 100 == class)
             .collect();
         codes.sort_unstable();
@@ -279,8 +195,8 @@ impl From<StoreError> for ApiError {
             // The engine never sends one item twice in a transaction; if it did, that is a bug,
             // and the item's key stays in the log.
             StoreError::Limit(limits::LimitError::DuplicateKey(_)) => ApiError::internal(&e),
-            StoreError::Limit(limit) => ApiError::bad_request(
-                title::REQUEST_DATA,
+            StoreError::Limit(limit) => ApiError::new(
+                ErrorKind::RequestData,
                 format!(
                     "The request is too large to be applied at once: {limit}. Split it into smaller requests."
                 ),
@@ -288,8 +204,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable { ref detail, .. } => {
                 tracing::warn!(error.message = %detail, "store unavailable");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    title::UNAVAILABLE,
+                    ErrorKind::Unavailable,
                     "The data store is busy; retry the request later.",
                 )
             }
@@ -312,12 +227,15 @@ mod tests {
     use super::*;
 
     fn errors(codes: &[u16]) -> ApiErrors {
-        ApiErrors(
-            codes
-                .iter()
-                .map(|c| ApiError::new(StatusCode::from_u16(*c).unwrap(), "t", "d"))
-                .collect(),
-        )
+        let kind = |code| match code {
+            400 => ErrorKind::RequestData,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            500 => ErrorKind::Runtime,
+            503 => ErrorKind::Unavailable,
+            _ => unreachable!("no kind of status {code} in these cases"),
+        };
+        ApiErrors(codes.iter().map(|c| ApiError::new(kind(*c), "d")).collect())
     }
 
     #[test]
