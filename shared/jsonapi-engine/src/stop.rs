@@ -12,9 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use http::StatusCode;
-
-use crate::error::{ApiError, ApiErrors, title};
+use crate::error::{ApiError, ApiErrors, ErrorKind};
 
 /// A request to stop, shared by the writer and whoever may ask.
 #[derive(Debug, Clone, Default)]
@@ -42,8 +40,7 @@ impl Stop {
     pub(crate) fn honour(&self) -> ApiErrors {
         self.0.honoured.store(true, Ordering::SeqCst);
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            title::UNAVAILABLE,
+            ErrorKind::Unavailable,
             "The change was stopped before its end and undone.",
         )
         .into()
