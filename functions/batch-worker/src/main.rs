@@ -1,6 +1,7 @@
 //! The batch worker: the table's DynamoDB Stream hands it each chunk of an asynchronous batch
-//! as the `update-list` function stores it, and it applies the chunk (jsonapi_lambda's
-//! `stream` module says how failures are reported and retried).
+//! (or import) as the chunk is released, after its operation's record is stored, and it
+//! applies the chunk (jsonapi_lambda's `stream` module says how failures are reported and
+//! retried).
 
 // One invocation at a time per Lambda instance: a single-threaded runtime starts faster.
 #[tokio::main(flavor = "current_thread")]

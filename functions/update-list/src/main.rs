@@ -1,6 +1,7 @@
 //! `PATCH /{type}` (API prefix first): the `update-list` operation (the batch API) as one
-//! Lambda function. In the asynchronous mode it stores the operation and its chunks and
-//! answers 202; the table's stream hands the chunks to the `batch-worker` function.
+//! Lambda function. In the asynchronous mode it stores the operation's chunks, then its
+//! record with their releases, and answers 202; the table's stream hands the releases to the
+//! `batch-worker` function.
 
 // One invocation at a time per Lambda instance: a single-threaded runtime starts faster.
 #[tokio::main(flavor = "current_thread")]

@@ -1,13 +1,13 @@
 //! The batch API's cloud half, when some type enables `update_list`: the `batch-worker`
-//! function, the event source mapping that feeds it the chunks the `update-list` function
-//! stores (from the table's stream), and the queue that keeps what it could not apply.
+//! function, the event source mapping that feeds it the chunks the `update-list` and `import`
+//! functions release (from the table's stream), and the queue that keeps what it could not apply.
 //!
 //! The mapping is a plain `AWS::Lambda::EventSourceMapping` rather than a SAM `DynamoDB`
 //! event: SAM would attach the managed `AWSLambdaDynamoDBExecutionRole`, which reads every
 //! stream of the account; the function's own statements name this table's stream alone.
 
 use jsonapi_config::{Operation, Schema};
-use jsonapi_engine::{BATCH_CHUNK_PREFIX, BATCH_PARTITION};
+use jsonapi_engine::{BATCH_PARTITION, BATCH_RELEASE_PREFIX};
 
 use crate::policy;
 use crate::yaml::quote;
@@ -19,11 +19,12 @@ pub(crate) fn deploys(schema: &Schema) -> bool {
         .any(|t| t.actions.allows(Operation::UpdateList))
 }
 
-/// The stream records the worker is given: INSERTs of chunk items (a chunk marked done is a
-/// MODIFY, the operation's other items have other sort keys).
+/// The stream records the worker is given: INSERTs of chunks' releases, which are written after
+/// their operation's record (the chunks themselves, stored before it, and the operation's
+/// other items have other sort keys; a release written again is a MODIFY).
 fn filter_pattern() -> String {
     format!(
-        r#"{{"eventName":["INSERT"],"dynamodb":{{"Keys":{{"pk":{{"S":[{{"prefix":"{BATCH_PARTITION}"}}]}},"sk":{{"S":[{{"prefix":"{BATCH_CHUNK_PREFIX}"}}]}}}}}}}}"#
+        r#"{{"eventName":["INSERT"],"dynamodb":{{"Keys":{{"pk":{{"S":[{{"prefix":"{BATCH_PARTITION}"}}]}},"sk":{{"S":[{{"prefix":"{BATCH_RELEASE_PREFIX}"}}]}}}}}}}}"#
     )
 }
 
@@ -43,11 +44,12 @@ pub(crate) fn write(out: &mut String) {
 }
 
 const FUNCTION: &str = r#"
-  # The asynchronous batch API (docs/batch.md): the update-list function stores each
-  # operation as chunks of up to 100 items in the table; the table's stream hands every chunk
-  # to this function as it is stored, and it applies it as jsonapi-local's worker does. A chunk
-  # delivered twice is applied once, a chunk cut short (timeout, crash) is completed when
-  # delivered again. It answers batchItemFailures with the first chunk it could not apply.
+  # The asynchronous batch API (docs/batch.md): the update-list and import functions store
+  # each operation as chunks of up to 100 items in the table, then its record with one release
+  # item per chunk; the table's stream hands every release to this function, and it applies
+  # the chunk as jsonapi-local's worker does. A chunk delivered twice is applied once, a chunk
+  # cut short (timeout, crash) is completed when delivered again. It answers batchItemFailures
+  # with the first chunk it could not apply.
   BatchWorkerFunction:
     Type: AWS::Serverless::Function
     Metadata:
@@ -81,8 +83,9 @@ const MAPPING: &str = r#"
       DestinationConfig:
         OnFailure:
           Destination: !GetAtt BatchFailures.Arn
-      # Only chunks of operations (jsonapi_engine::BATCH_PARTITION, BATCH_CHUNK_PREFIX), as
-      # they are stored: every other change of the table never invokes the worker.
+      # Only the releases of operations' chunks (jsonapi_engine::BATCH_PARTITION,
+      # BATCH_RELEASE_PREFIX), written after their operation's record: every other change of
+      # the table, the chunks themselves included, never invokes the worker.
       FilterCriteria:
         Filters:
           - Pattern: @PATTERN@
@@ -105,13 +108,13 @@ mod tests {
     use super::filter_pattern;
 
     #[test]
-    fn the_filter_is_json_matching_chunk_inserts() {
+    fn the_filter_is_json_matching_release_inserts() {
         let pattern: serde_json::Value =
             serde_json::from_str(&filter_pattern()).expect("the pattern is JSON");
         assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
         assert_eq!(
             pattern["dynamodb"]["Keys"]["sk"]["S"][0]["prefix"],
-            jsonapi_engine::BATCH_CHUNK_PREFIX
+            jsonapi_engine::BATCH_RELEASE_PREFIX
         );
     }
 }

@@ -21,23 +21,9 @@ use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::routing::{Resolved, Route};
 use crate::storefront::Storefront;
 
-/// The 404 of a request no route answers.
-fn no_route(req: &ApiRequest) -> ApiError {
-    ApiError::new(
-        ErrorKind::NotFound,
-        format!("No route found for \"{} {}\".", req.method, req.path),
-    )
-}
-
 /// The 405 of a method the route does not allow, with its `Allow` header.
 fn method_not_allowed(method: &Method, allowed: &str) -> ApiResponse {
-    let mut r = ApiResponse::errors(
-        &ApiError::new(
-            ErrorKind::MethodNotAllowed,
-            format!("The {method} method is not allowed for this URL; allowed methods: {allowed}."),
-        )
-        .into(),
-    );
+    let mut r = ApiResponse::errors(&ApiError::method_not_allowed(method, allowed).into());
     if let Ok(allow) = HeaderValue::from_str(allowed) {
         r.headers.insert(ALLOW, allow);
     }
@@ -130,7 +116,7 @@ impl<S: Store> Engine<S> {
         // The switch closes the API to callers; the process itself (seed data, the development
         // client's role) still reaches it.
         if !api.enabled && !system {
-            return Err(no_route(req).into());
+            return Err(ApiError::no_route(&req.method, &req.path).into());
         }
         // Every route but OPTIONS needs a caller; a bad token is refused before anything else
         // (also before unknown types are told apart, which would tell strangers what exists).
@@ -172,7 +158,7 @@ impl<S: Store> Engine<S> {
             query,
             ..
         } = resolved;
-        let route = route.ok_or_else(|| no_route(req))?;
+        let route = route.ok_or_else(|| ApiError::no_route(&req.method, &req.path))?;
         let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
             let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
                 "entity"
@@ -198,7 +184,7 @@ impl<S: Store> Engine<S> {
         let methods = route.allowed_methods(ty);
         if methods.len() == 1 {
             // No action is enabled on this route for the type: the route does not exist.
-            return Err(no_route(req).into());
+            return Err(ApiError::no_route(&req.method, &req.path).into());
         }
         let allowed = methods.join(", ");
         let operation = match operation {

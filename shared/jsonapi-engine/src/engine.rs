@@ -145,13 +145,7 @@ impl<S: Store> Engine<S> {
             // Paths outside the API and unknown methods get the engine's own 404/405.
             Some(function) if function != operation.function() => {
                 tracing::error!(expected = operation.name(), got = function.name(), path = %req.path, "request routed to the wrong function");
-                ApiResponse::errors(
-                    &ApiError::new(
-                        ErrorKind::NotFound,
-                        format!("No route found for \"{} {}\".", req.method, req.path),
-                    )
-                    .into(),
-                )
+                ApiResponse::errors(&ApiError::no_route(&req.method, &req.path).into())
             }
             _ => self.serve(&req, resolved, false).await,
         }

@@ -34,7 +34,8 @@
 //! - `stored_secret`: keys the engine keeps in its own store.
 //! - `storefront`: the storefront headers (`X-Localization-ID`, `X-Currency`, a type's
 //!   alternate id header such as `X-Product-ID: sku`).
-//! - [`error`]: the one error type, mapped to JSON:API error objects.
+//! - [`error`]: the one error type, mapped to JSON:API error objects, built from an
+//!   [`ErrorKind`] that knows its status and title.
 //!
 //! The engine knows nothing of HTTP servers, Lambda or AWS: adapters build an [`ApiRequest`]
 //! and send back the [`ApiResponse`], both through `edge`, the one conversion from and to
@@ -76,7 +77,7 @@ mod turns;
 mod values;
 
 pub use batch::{
-    BATCH_CHUNK_ATTEMPTS, BATCH_CHUNK_PREFIX, BATCH_EXPIRES_AT, BATCH_PARTITION, Claim, Delivery,
+    BATCH_CHUNK_ATTEMPTS, BATCH_EXPIRES_AT, BATCH_PARTITION, BATCH_RELEASE_PREFIX, Claim, Delivery,
     IMPORT_DELIVERY_PARTITION, IMPORTS_PREFIX, ImportFormat, Imported, OPERATIONS_KEY_PREFIX,
     OperationReport, SUMMARY_COUNTERS,
 };

@@ -34,7 +34,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use jsonapi_engine::{ApiError, ApiResponse, Engine, ErrorKind};
+use jsonapi_engine::{ApiError, ApiResponse, Engine};
 use jsonapi_openapi::Docs;
 use jsonapi_store::Store;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -204,16 +204,7 @@ fn public_url(schema: &jsonapi_config::Schema) -> Option<&str> {
 pub fn handle_docs(docs: &Docs, request: Request) -> Response<Body> {
     let request = api_request(request, public_url(docs.schema()));
     let response = docs.answer(&request).unwrap_or_else(|| {
-        ApiResponse::errors(
-            &ApiError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "No route found for \"{} {}\".",
-                    request.method, request.path
-                ),
-            )
-            .into(),
-        )
+        ApiResponse::errors(&ApiError::no_route(&request.method, &request.path).into())
     });
     tracing::info!(
         method = %request.method,

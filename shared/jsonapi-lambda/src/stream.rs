@@ -1,7 +1,8 @@
-//! The `batch-worker` function: the table's DynamoDB Stream hands it the chunks of
-//! asynchronous batches as they are stored (the event source mapping's filter lets only the
-//! INSERTs of chunk keys through), and it applies each with the engine's one chunk path
-//! ([`Engine::run_stored_chunk`], the in-process worker's too).
+//! The `batch-worker` function: the table's DynamoDB Stream hands it the releases of the
+//! chunks of asynchronous batches, written after their operation's record (the event source
+//! mapping's filter lets only the INSERTs of release keys through), and it applies each
+//! released chunk with the engine's one chunk path ([`Engine::run_released_chunk`], the
+//! in-process worker's too).
 //!
 //! Records are applied in stream order. The first that fails ends the invocation with its
 //! sequence number in `batchItemFailures` (`ReportBatchItemFailures`): Lambda checkpoints
@@ -88,7 +89,7 @@ impl StreamRecord {
     }
 }
 
-/// Applies the chunks an event's records stored, in order, until one fails; never fails
+/// Applies the chunks an event's records released, in order, until one fails; never fails
 /// itself (a panic is a failed record).
 pub async fn handle_stream<S: Store>(engine: &Engine<S>, event: StreamEvent) -> StreamResponse {
     for record in event.records {
@@ -96,7 +97,7 @@ pub async fn handle_stream<S: Store>(engine: &Engine<S>, event: StreamEvent) -> 
         let Some(key) = record.inserted_key() else {
             continue;
         };
-        let outcome = AssertUnwindSafe(engine.run_stored_chunk(&key))
+        let outcome = AssertUnwindSafe(engine.run_released_chunk(&key))
             .catch_unwind()
             .await;
         let sequence = record.dynamodb.sequence_number.unwrap_or_default();

@@ -3,7 +3,8 @@
 //! function is invoked through the Runtime API fake with S3 event notifications shaped as
 //! AWS documents them (the object's real key, size and ETag), it streams each object into an
 //! operation whose chunks the table's stream (DynamoDB Local) hands to the real
-//! `batch-worker`; then the operation's status and errors are read through the API. Also: a
+//! `batch-worker` (each released after its operation's record is stored, which the stream's
+//! order shows); then the operation's status and errors are read through the API. Also: a
 //! repeated delivery of the same event imports nothing, and a refused file leaves a failed
 //! operation with its errors.
 //!
@@ -230,8 +231,13 @@ async fn files_put_in_s3_go_through_the_import_function_and_the_stream_to_the_wo
         invoke(&mut api, &importer, "ndjson", nd_event).await;
         let doc_op = logged_operation(&importer, "import stored", doc_key);
         let nd_op = logged_operation(&importer, "import stored", nd_key);
-        // The stream hands the chunks (20 and 3) to the worker, ten a delivery as deployed.
-        let records = Stream::open(store.table()).await.next(23).await;
+        // The stream hands the chunks (20 and 3) to the worker, ten a delivery as deployed,
+        // each once its operation's record exists: nothing the filter lets through comes
+        // before it in the stream (work given earlier would be refused, then retried until
+        // Lambda gives it up, on an import lasting longer than its retries).
+        let mut stream = Stream::open(store.table()).await;
+        let records = stream.next(23).await;
+        assert_eq!(stream.before_their_record, Vec::<String>::new());
         let mut worker_api = RuntimeApi::start().await;
         let _worker = start(&worker, &worker_api, &store, path(&config));
         for (n, batch) in records.chunks(10).enumerate() {

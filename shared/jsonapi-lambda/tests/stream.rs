@@ -1,13 +1,14 @@
 //! The cloud's asynchronous batch, end to end with the real binaries, as deployed: a batch
-//! sent to the `update-list` function (an API Gateway event) is stored as chunks; the table's
-//! stream on DynamoDB Local is read (DescribeStream, GetShardIterator, GetRecords), filtered
-//! with the event source mapping's pattern from `template.yaml`, and handed to the
-//! `batch-worker` function through the Runtime API fake, as Lambda's event source mapping
-//! would; then the operation's status and errors are read through the API. Also: the same
-//! records delivered twice (nothing doubled, counters exact), a worker killed mid-chunk (the
-//! redelivery completes it), a record that cannot be applied yet (named in
-//! `batchItemFailures`, the records after it left for the redelivery), a chunk that fails
-//! at every delivery (given up at Lambda's last retry, its operation ended), and a
+//! sent to the `update-list` function (an API Gateway event) is stored as chunks, released
+//! after the operation's record; the table's stream on DynamoDB Local is read
+//! (DescribeStream, GetShardIterator, GetRecords), filtered with the event source mapping's
+//! pattern from `template.yaml` (nothing it lets through may come before its operation's
+//! record), and handed to the `batch-worker` function through the Runtime API fake, as
+//! Lambda's event source mapping would; then the operation's status and errors are read
+//! through the API. Also: the same records delivered twice (nothing doubled, counters exact),
+//! a worker killed mid-chunk (the redelivery completes it), the release of an operation that
+//! has expired (acknowledged, nothing applied, the records around it applied), and a chunk
+//! that fails at every delivery (given up at Lambda's last retry, its operation ended), and a
 //! synchronous batch past its wait (answered 202 by `update-list`, written all or nothing by
 //! the worker, also when the worker dies in the middle of it).
 //!
@@ -18,8 +19,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch::{
-    CHUNK_SIZE, Stream, WORK, config_file, config_file_with, deliver, engine, operation,
-    operation_errors, path, product_count, sequence, start, start_with,
+    Stream, WORK, config_file, config_file_with, deliver, engine, operation, operation_errors,
+    path, product_count, start, start_with,
 };
 use common::function::build;
 use common::runtime_api::{Record, RuntimeApi};
@@ -110,11 +111,14 @@ async fn a_batch_goes_from_update_list_through_the_stream_to_the_worker_once_how
         let _worker = start(&worker, &worker_api, &store, config_path);
         let answer = deliver(&mut worker_api, "chunks-1", &records).await;
 
-        // Assert: applied, counted, the bad item reported where the request had it.
+        // Assert: the worker was given nothing before the operation's record existed (the
+        // chunks themselves passed no filter); applied, counted, the bad item reported where
+        // the request had it.
+        assert_eq!(stream.before_their_record, Vec::<String>::new());
         assert_eq!(answer, json!({"batchItemFailures": []}));
         assert!(
-            stream.dropped > 0,
-            "the filter let every change of the table through"
+            stream.dropped > 3,
+            "the filter let the chunks or other changes of the table through"
         );
         let op = operation(&engine, &token, &id).await;
         let attributes = &op["attributes"];
@@ -207,50 +211,67 @@ async fn units(store: &DynamoStore, partition: &str) -> usize {
 
 #[tokio::test]
 #[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
-async fn a_chunk_that_cannot_be_applied_yet_is_named_in_batch_item_failures() {
+async fn the_release_of_an_expired_operation_is_acknowledged_and_nothing_of_it_applied() {
     let (update_list, worker) = (build("fn-update-list"), build("fn-batch-worker"));
     let config = config_file();
-    with_table("stream-fail", |store| async move {
-        // Arrange: a batch of two chunks, and between them in the stream a chunk whose
-        // operation's record is not stored (as between a submit's chunk writes and its
-        // record's).
+    with_table("stream-expired", |store| async move {
+        // Arrange: a batch of two chunks, and between their releases in the stream the
+        // release of an operation whose record has expired while its chunk has not (the
+        // table's TTL deletes an operation's items in no particular order): a copy of the
+        // batch's first chunk under another operation, released.
         let Submitted { engine, token, id } =
             submitted(&config, &store, &update_list, &products(15, None)).await;
         let config_path = path(&config);
-        let orphan = Key::new(
-            format!("{}999999", jsonapi_engine::BATCH_PARTITION),
-            "chunk#000000",
-        );
-        store
-            .transact(vec![Write::Put {
-                item: Item {
-                    key: orphan,
-                    attrs: serde_json::Map::new(),
-                },
-                condition: None,
-            }])
+        let partition = |op: &str| format!("{}{op}", jsonapi_engine::BATCH_PARTITION);
+        let chunk = store
+            .get(&Key::new(partition(&id), "chunk#000000"))
             .await
-            .expect("stored");
+            .expect("read")
+            .expect("the batch's first chunk");
+        let expired = partition("999999");
+        let release = format!("{}000000", jsonapi_engine::BATCH_RELEASE_PREFIX);
+        let put = |sk: &str, attrs: serde_json::Map<String, Value>| Write::Put {
+            item: Item {
+                key: Key::new(expired.clone(), sk),
+                attrs,
+            },
+            condition: None,
+        };
+        let writes = vec![
+            put("chunk#000000", chunk.attrs.clone()),
+            put(&release, serde_json::Map::new()),
+        ];
+        store.transact(writes).await.expect("stored");
         let mut stream = Stream::open(store.table()).await;
         let mut records = stream.next(3).await;
-        let orphan = records.pop().expect("the orphan chunk, stored last");
-        records.insert(1, orphan.clone());
+        let orphan = records
+            .pop()
+            .expect("the expired operation's release, stored last");
+        records.insert(1, orphan);
+        assert_eq!(
+            stream.before_their_record,
+            [format!("{expired} {release}")],
+            "the expired operation's release has no record before it"
+        );
 
         // Act
         let mut worker_api = RuntimeApi::start().await;
         let _worker = start(&worker, &worker_api, &store, config_path);
         let answer = deliver(&mut worker_api, "chunks-1", &records).await;
 
-        // Assert: the orphan's sequence number is the checkpoint; the chunk before it is
-        // applied, the one after it is left for the redelivery.
-        assert_eq!(
-            answer,
-            json!({"batchItemFailures": [{"itemIdentifier": sequence(&orphan)}]})
-        );
+        // Assert: every record acknowledged; the batch applied whole; the expired operation's
+        // chunk not run (no unit applied, no run counted).
+        assert_eq!(answer, json!({"batchItemFailures": []}));
         let op = operation(&engine, &token, &id).await;
-        assert_eq!(op["attributes"]["status"], "running", "{op}");
-        assert_eq!(op["attributes"]["progress"], 0.5, "{op}");
-        assert_eq!(product_count(&engine, &token).await, CHUNK_SIZE);
+        assert_eq!(op["attributes"]["status"], "success", "{op}");
+        assert_eq!(product_count(&engine, &token).await, 15);
+        assert_eq!(units(&store, &expired).await, 0);
+        let left = store
+            .get(&Key::new(expired.clone(), "chunk#000000"))
+            .await
+            .expect("read")
+            .expect("the expired operation's chunk");
+        assert_eq!(left.attrs, chunk.attrs);
     })
     .await;
 }

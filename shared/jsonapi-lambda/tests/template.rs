@@ -704,7 +704,7 @@ fn functions_run_as_the_lambda_edge_expects() {
 }
 
 #[test]
-fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_only_do_its_work() {
+fn the_batch_worker_sees_only_chunk_releases_reports_partial_failures_and_may_only_do_its_work() {
     for d in templates() {
         let t = &d.template;
         // Only where some type takes batches (the library's take none).
@@ -779,7 +779,7 @@ fn the_batch_worker_sees_only_chunk_inserts_reports_partial_failures_and_may_onl
             pattern,
             json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {
                 "pk": {"S": [{"prefix": jsonapi_engine::BATCH_PARTITION}]},
-                "sk": {"S": [{"prefix": jsonapi_engine::BATCH_CHUNK_PREFIX}]}}}})
+                "sk": {"S": [{"prefix": jsonapi_engine::BATCH_RELEASE_PREFIX}]}}}})
         );
         // The operations' items expire by the table's TTL attribute.
         assert_eq!(

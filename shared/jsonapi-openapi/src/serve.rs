@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use jsonapi_config::{DOC_SEGMENT, Schema};
-use jsonapi_engine::error::ErrorKind;
 use jsonapi_engine::{ApiError, ApiRequest, ApiResponse};
 
 use crate::{OPENAPI_FILE, sandbox};
@@ -79,11 +78,7 @@ impl Docs {
         };
         let Some(found) = found else {
             return Some(ApiResponse::errors(
-                &ApiError::new(
-                    ErrorKind::NotFound,
-                    format!("No route found for \"{} {}\".", req.method, req.path),
-                )
-                .into(),
+                &ApiError::no_route(&req.method, &req.path).into(),
             ));
         };
         const ALLOWED: &str = "OPTIONS, GET, HEAD";
@@ -94,16 +89,7 @@ impl Docs {
                 r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
                 r
             }
-            _ => ApiResponse::errors(
-                &ApiError::new(
-                    ErrorKind::MethodNotAllowed,
-                    format!(
-                        "The {} method is not allowed for this URL; allowed methods: {ALLOWED}.",
-                        req.method
-                    ),
-                )
-                .into(),
-            ),
+            _ => ApiResponse::errors(&ApiError::method_not_allowed(&req.method, ALLOWED).into()),
         };
         if req.method != Method::GET && req.method != Method::HEAD {
             response

@@ -16,7 +16,7 @@ use jsonapi_store::Store;
 use serde_json::Value;
 
 use crate::engine::Engine;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::request::{ApiRequest, ApiResponse};
 
 fn json_response(status: StatusCode, body: &Value, cache: &'static str) -> ApiResponse {
@@ -50,15 +50,7 @@ fn only(allow: &'static str, method: &Method) -> ApiResponse {
         r.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
         r
     } else {
-        ApiResponse::errors(
-            &ApiError::new(
-                ErrorKind::MethodNotAllowed,
-                format!(
-                    "The {method} method is not allowed for this URL; allowed methods: {allow}."
-                ),
-            )
-            .into(),
-        )
+        ApiResponse::errors(&ApiError::method_not_allowed(method, allow).into())
     };
     response
         .headers

@@ -6,8 +6,9 @@
 //!
 //! - A file refused up front (malformed JSON, a wrong shape, an item of another type) stores
 //!   nothing: the chunks stored so far are deleted and the first refusals are returned, as a
-//!   batch request would be answered 400. The operation's record is stored last, so no worker
-//!   starts on an import that is not whole.
+//!   batch request would be answered 400. The operation's record is stored last, with the
+//!   releases of its chunks (`layout`): no worker starts on an import that is not whole, in
+//!   this process or in the cloud, however long the file takes to read.
 //! - `data` items are cut into windows of the type's `chunkSize`; a window's items that name
 //!   each other form units as in a request; an item naming an item of another window by `lid`
 //!   is reported by the worker (the `lid` names nothing in its unit).

@@ -5,6 +5,8 @@
 //! - `chunk#{n}`: the items of one chunk as the request wrote them, with their places in the
 //!   request, and `state` (`pending` until the chunk's counters are added to the record, in
 //!   the same transaction, under the condition that it was still `pending`);
+//! - `ready#{n}`: the release of chunk `n`, which holds nothing but its expiry: its key names
+//!   the chunk, and its INSERT is what starts the chunk's work in the cloud (below);
 //! - `unit#{n}#{u}`: written in the same transaction as the resources of one unit of work
 //!   (the items linked to each other), absent before: a unit is applied once however often
 //!   its chunk is run;
@@ -19,10 +21,22 @@
 //! Unfinished operations are also listed in one partition of their own, so that a worker that
 //! starts resumes them.
 //!
-//! In the cloud, storing a chunk is what starts its work: the table's stream delivers the
-//! chunk's INSERT to the `batch-worker` function, whose event filter matches the chunk keys by
-//! [`PARTITION`] and [`CHUNK_PREFIX`] (the template is generated from both). Every item of an
-//! operation carries [`EXPIRES_AT`], the table's TTL attribute.
+//! Every operation, a batch request's or an import's, is stored in one order: its chunks
+//! first, which nothing runs yet; then its record, with its entry in the list of unfinished
+//! operations and its chunks' releases, in the same transaction as far as one holds them (the
+//! rest of the releases in the transactions after it). An import refused half-way has stored
+//! chunks only, which it deletes: no work starts for a file that is not whole, and no record
+//! shows an operation whose chunks are not all there. The record cannot come first: an import
+//! learns how many chunks it has at the end of its file, and the in-process worker runs every
+//! chunk a listed record counts.
+//!
+//! In the cloud, a release's INSERT is what starts a chunk's work: the table's stream delivers
+//! it to the `batch-worker` function, whose event filter matches the releases' keys by
+//! [`PARTITION`] and [`RELEASE_PREFIX`] (the template is generated from both), never the
+//! chunks themselves. A release is written after its operation's record, so the worker finds
+//! the record of every release it is given, unless the operation has expired. The in-process
+//! worker (`jsonapi-local`) finds its work in the list of unfinished operations and reads no
+//! release. Every item of an operation carries [`EXPIRES_AT`], the table's TTL attribute.
 
 use jsonapi_store::Key;
 
@@ -32,7 +46,9 @@ pub const OPERATIONS_KEY_PREFIX: &str = "meta#asyncoperation";
 /// The start of every operation's partition key.
 pub const PARTITION: &str = "meta#asyncoperation#";
 /// The start of every chunk's sort key.
-pub const CHUNK_PREFIX: &str = "chunk#";
+const CHUNK_PREFIX: &str = "chunk#";
+/// The start of every chunk's release's sort key: what the cloud's worker is given.
+pub const RELEASE_PREFIX: &str = "ready#";
 /// The attribute holding the epoch second after which an item of an operation is deleted
 /// (the table's TTL attribute in the cloud, the worker's sweep on the embedded store).
 pub use jsonapi_store::EXPIRES_AT;
@@ -53,10 +69,26 @@ pub(crate) fn chunk_key(op: u64, chunk: usize) -> Key {
     Key::new(partition(op), format!("{CHUNK_PREFIX}{chunk:06}"))
 }
 
+/// The release of one chunk of the operation.
+pub(crate) fn release_key(op: u64, chunk: usize) -> Key {
+    Key::new(partition(op), format!("{RELEASE_PREFIX}{chunk:06}"))
+}
+
+/// The operation and chunk number a release's key names (`None`: not a release's key).
+pub(crate) fn released_chunk(key: &Key) -> Option<(u64, usize)> {
+    numbered(key, RELEASE_PREFIX)
+}
+
 /// The operation and chunk number of a chunk's key (`None`: not a chunk's key).
 pub(crate) fn chunk_of(key: &Key) -> Option<(u64, usize)> {
+    numbered(key, CHUNK_PREFIX)
+}
+
+/// The operation and chunk number of a key of an operation's partition whose sort key is
+/// `prefix` and the chunk's number.
+fn numbered(key: &Key, prefix: &str) -> Option<(u64, usize)> {
     let op = key.pk.strip_prefix(PARTITION)?.parse().ok()?;
-    let chunk = key.sk.strip_prefix(CHUNK_PREFIX)?.parse().ok()?;
+    let chunk = key.sk.strip_prefix(prefix)?.parse().ok()?;
     Some((op, chunk))
 }
 
@@ -119,17 +151,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_chunk_key_reads_back_as_its_operation_and_number() {
-        assert_eq!(chunk_of(&chunk_key(42, 7)), Some((42, 7)));
-        assert_eq!(chunk_of(&record_key(42)), None);
-        assert_eq!(chunk_of(&unit_key(42, 7, 1)), None);
-        assert_eq!(chunk_of(&Key::new("products#1", "chunk#000001")), None);
+    fn a_release_key_names_its_operation_and_chunk_and_no_other_key_does() {
+        assert_eq!(released_chunk(&release_key(42, 7)), Some((42, 7)));
+        assert_eq!(released_chunk(&chunk_key(42, 7)), None);
+        assert_eq!(released_chunk(&record_key(42)), None);
+        assert_eq!(released_chunk(&unit_key(42, 7, 1)), None);
+        assert_eq!(
+            released_chunk(&Key::new("products#1", "ready#000001")),
+            None
+        );
     }
 
     #[test]
     fn every_partition_of_the_operations_starts_with_their_prefix() {
         for pk in [
             partition(42),
+            release_key(42, 0).pk,
             pending_partition().to_owned(),
             sequence_key().pk,
         ] {

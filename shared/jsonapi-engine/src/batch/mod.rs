@@ -7,9 +7,10 @@
 //!   answered with every primary resource; `degrade`: such a batch not done within its wait
 //!   answered 202, going on as an operation.
 //! - The asynchronous mode (the default): `submit` stores the request as an operation in
-//!   chunks of whole `units` (items linked to each other) and answers 202; `worker` applies
+//!   chunks of whole `units` (items linked to each other), then `release` stores the
+//!   operation's record with what releases the chunks, and it answers 202; `worker` applies
 //!   them (in this process, or in the cloud's `batch-worker` function, which the table's
-//!   stream hands each chunk as it is stored); `operation` is the operation's record and
+//!   stream hands each chunk's release); `operation` is the operation's record and
 //!   resource, `reads` the routes that show it and its errors, `layout` where it all lives in
 //!   the store, `body` a chunk's body too large for one stored item.
 //! - Imports (a file of any size, from the command line or an S3 object): `stream` reads it
@@ -24,6 +25,7 @@ mod import;
 mod layout;
 mod operation;
 pub(crate) mod reads;
+mod release;
 mod request;
 mod stream;
 mod submit;
@@ -34,8 +36,8 @@ mod worker;
 pub use delivery::{Claim, Delivery, IMPORTS_PREFIX};
 pub use import::Imported;
 pub use layout::{
-    CHUNK_PREFIX as BATCH_CHUNK_PREFIX, DELIVERY_PARTITION as IMPORT_DELIVERY_PARTITION,
-    EXPIRES_AT as BATCH_EXPIRES_AT, OPERATIONS_KEY_PREFIX, PARTITION as BATCH_PARTITION,
+    DELIVERY_PARTITION as IMPORT_DELIVERY_PARTITION, EXPIRES_AT as BATCH_EXPIRES_AT,
+    OPERATIONS_KEY_PREFIX, PARTITION as BATCH_PARTITION, RELEASE_PREFIX as BATCH_RELEASE_PREFIX,
 };
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
 pub use reads::OperationReport;

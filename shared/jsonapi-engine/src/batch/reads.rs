@@ -15,7 +15,7 @@ use super::operation::{Record, operation_url};
 use crate::actions::read::number_links;
 use crate::auth::access::Access;
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::error::{ApiError, ApiResult};
 use crate::format::Format;
 use crate::query::{self, Accepts, PageSize, QueryParams};
 use crate::render;
@@ -51,11 +51,7 @@ impl<S: Store> Engine<S> {
             Route::Item { id, .. } => (id, false),
             Route::Related { id, rel, .. } if rel == "errors" => (id, true),
             _ => {
-                return Err(ApiError::new(
-                    ErrorKind::NotFound,
-                    format!("No route found for \"{} {}\".", req.method, req.path),
-                )
-                .into());
+                return Err(ApiError::no_route(&req.method, &req.path).into());
             }
         };
         let allow = HeaderValue::from_static(ALLOWED);
@@ -68,16 +64,8 @@ impl<S: Store> Engine<S> {
             }
             Method::GET | Method::HEAD => {}
             _ => {
-                let mut r = ApiResponse::errors(
-                    &ApiError::new(
-                        ErrorKind::MethodNotAllowed,
-                        format!(
-                            "The {} method is not allowed for this URL; allowed methods: {ALLOWED}.",
-                            req.method
-                        ),
-                    )
-                    .into(),
-                );
+                let mut r =
+                    ApiResponse::errors(&ApiError::method_not_allowed(&req.method, ALLOWED).into());
                 r.headers.insert(ALLOW, allow);
                 return Ok(r);
             }

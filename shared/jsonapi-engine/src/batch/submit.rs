@@ -1,6 +1,6 @@
 //! Starting an asynchronous batch: the request's items are split into chunks of whole units
-//! and stored as the request wrote them, then the operation's record; the answer is 202 with
-//! the operation, and the worker is woken.
+//! and stored as the request wrote them, then the operation's record, which releases them
+//! (`release`); the answer is 202 with the operation, and the worker is woken.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{CONTENT_LOCATION, HeaderValue};
 use jsonapi_config::ResourceType;
-use jsonapi_store::{Condition, Item, Store, Write};
+use jsonapi_store::{Condition, Item, Store};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -58,40 +58,15 @@ impl<S: Store> Engine<S> {
         Ok(accepted(ctx, &record))
     }
 
-    /// Stores a new chunk of an operation (an operation's chunks are stored before its
-    /// record, so that no worker runs an operation whose chunks are not all there; the
-    /// record's durable write makes them durable, so they need not be synced one by one).
+    /// Stores a new chunk of an operation, which nothing runs until the operation's record
+    /// releases it (`layout`: chunks first, so that no worker runs an operation whose chunks
+    /// are not all there; the record's durable write makes them durable, so they need not be
+    /// synced one by one).
     pub(crate) async fn store_chunk(&self, item: Item) -> ApiResult<()> {
         for write in chunk_writes(item, Some(Condition::Absent)) {
             self.store.transact_deferred(vec![write]).await?;
         }
         Ok(())
-    }
-
-    /// Stores the record of a new operation (its chunks stored), lists it among the
-    /// unfinished ones and wakes the worker; the record.
-    pub(crate) async fn store_operation(&self, record: Record) -> ApiResult<Record> {
-        let (id, expires_at) = (record.id, record.expires_at);
-        let mut pending = Map::new();
-        pending.insert("id".into(), id.into());
-        pending.insert(layout::EXPIRES_AT.into(), expires_at.into());
-        self.store
-            .transact(vec![
-                Write::Put {
-                    item: record.to_item(),
-                    condition: Some(Condition::Absent),
-                },
-                Write::Put {
-                    item: Item {
-                        key: layout::pending_key(id),
-                        attrs: pending,
-                    },
-                    condition: None,
-                },
-            ])
-            .await?;
-        self.batch_queue.notify_one();
-        Ok(record)
     }
 }
 

@@ -189,22 +189,26 @@ impl<S: Store> Engine<S> {
         self.finish_pending(id, Vec::new()).await
     }
 
-    /// Applies the chunk a stored key names (the `batch-worker` function's work: the table's
-    /// stream delivers each chunk as it is stored), exactly as the in-process worker would: a
-    /// chunk already done is left alone, and a chunk interrupted is completed. A key that is
-    /// not a chunk's is ignored.
+    /// Applies the chunk a release names (the `batch-worker` function's work: the table's
+    /// stream delivers each release as it is stored), exactly as the in-process worker would:
+    /// a chunk already done is left alone, and a chunk interrupted is completed. A key that is
+    /// not a release's is ignored, and so is a release whose operation is gone (expired:
+    /// releases are written after their operation's record, so a missing one never comes).
     ///
     /// # Errors
-    /// The chunk could not be applied now (its operation's record is not stored yet, or the
-    /// store failed): it should be delivered again; what it applied so far is kept and not
-    /// applied again.
-    pub async fn run_stored_chunk(&self, key: &Key) -> ApiResult<()> {
-        let Some((id, n)) = layout::chunk_of(key) else {
+    /// The chunk could not be applied now (the store failed): it should be delivered again;
+    /// what it applied so far is kept and not applied again.
+    pub async fn run_released_chunk(&self, key: &Key) -> ApiResult<()> {
+        let Some((id, n)) = layout::released_chunk(key) else {
             return Ok(());
         };
-        // Chunks are stored before their operation's record: until it is, the chunk waits.
         if self.load_record(id).await?.is_none() {
-            return Err(ApiError::internal(&"the batch operation is not stored yet").into());
+            tracing::info!(
+                op = id,
+                chunk = n,
+                "a released chunk's operation has expired"
+            );
+            return Ok(());
         }
         self.run_chunk(id, n, None).await.map(|_| ())
     }
@@ -499,9 +503,10 @@ impl<S: Store> Engine<S> {
             }),
         };
         for _ in 0..FINISH_ATTEMPTS {
-            let mut record = self.load_record(id).await?.ok_or_else(|| {
-                ApiError::internal(&format!("batch operation {id} has no record"))
-            })?;
+            let Some(mut record) = self.load_record(id).await? else {
+                // Expired, and deleted with its counters meanwhile: nothing is left to count.
+                return Ok(());
+            };
             let read = record.done_chunks;
             record.done_chunks += 1;
             record.given_up += usize::from(given_up);
@@ -772,15 +777,7 @@ impl<S: Store> Engine<S> {
                 }
             })
             .collect();
-        let mut writes = writes.into_iter().peekable();
-        while writes.peek().is_some() {
-            let batch: Vec<Write> = writes
-                .by_ref()
-                .take(limits::MAX_TRANSACTION_WRITES)
-                .collect();
-            self.store.transact(batch).await?;
-        }
-        Ok(())
+        self.transact_in_turn(writes).await
     }
 
     /// Deletes the operations whose lifetime is over, with everything they left (the cloud's

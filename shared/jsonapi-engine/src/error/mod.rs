@@ -8,7 +8,7 @@ mod kind;
 
 pub use kind::ErrorKind;
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use jsonapi_store::{StoreError, limits};
 use serde_json::{Map, Value, json};
 
@@ -94,6 +94,23 @@ impl ApiError {
         Self::new(
             ErrorKind::NotFound,
             "An entity with the requested identifier does not exist.",
+        )
+    }
+
+    /// The 404 of a URL no route answers.
+    pub fn no_route(method: &Method, path: &str) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            format!("No route found for \"{method} {path}\"."),
+        )
+    }
+
+    /// The 405 of a method the route does not allow; the response names the `allowed` ones in
+    /// `Allow` too.
+    pub fn method_not_allowed(method: &Method, allowed: &str) -> Self {
+        Self::new(
+            ErrorKind::MethodNotAllowed,
+            format!("The {method} method is not allowed for this URL; allowed methods: {allowed}."),
         )
     }
 

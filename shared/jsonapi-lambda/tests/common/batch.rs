@@ -3,6 +3,7 @@
 //! (filtered with the template's pattern), and the operation read back through the API.
 //! Used by the stream and import end-to-end tests.
 
+use std::collections::HashSet;
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
@@ -134,6 +135,11 @@ pub struct Stream {
     pattern: Value,
     /// Records the filter dropped.
     pub dropped: usize,
+    /// The partitions of the operations whose record's INSERT has been read.
+    recorded: HashSet<String>,
+    /// The keys of the records the filter let through before their operation's record was
+    /// stored (work the worker would be given for an operation that does not exist yet).
+    pub before_their_record: Vec<String>,
 }
 
 impl Stream {
@@ -170,10 +176,14 @@ impl Stream {
             iterator,
             pattern: template_pattern(),
             dropped: 0,
+            recorded: HashSet::new(),
+            before_their_record: Vec::new(),
         }
     }
 
-    /// The next `n` records that pass the filter, with the source ARN Lambda adds.
+    /// The next `n` records that pass the filter, with the source ARN Lambda adds (in the
+    /// stream's order: DynamoDB Local keeps a table's stream in one shard, so every record
+    /// before one was written before it).
     pub async fn next(&mut self, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut out = Vec::new();
@@ -195,7 +205,16 @@ impl Stream {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             for mut record in records {
+                let keys = &record["dynamodb"]["Keys"];
+                let (pk, sk) = (keys["pk"]["S"].as_str(), keys["sk"]["S"].as_str());
+                let (pk, sk) = (pk.unwrap_or_default(), sk.unwrap_or_default());
+                if record["eventName"] == "INSERT" && sk == "op" {
+                    self.recorded.insert(pk.to_owned());
+                }
                 if matches(&self.pattern, &record) {
+                    if !self.recorded.contains(pk) {
+                        self.before_their_record.push(format!("{pk} {sk}"));
+                    }
                     record["eventSourceARN"] = self.arn.clone().into();
                     out.push(record);
                 } else {
