@@ -13,7 +13,7 @@ use jsonapi_tests::{
 };
 
 use crate::auth_acl::as_roles;
-use crate::batch_sync::{batch, data_folder, new_product, runtime, start};
+use crate::batch_sync::{batch, data_folder, new_product, patient_config, runtime, start};
 
 /// Submits a batch in the default mode, checks the immediate answer, and returns the
 /// operation's path (below the base URL).
@@ -335,6 +335,7 @@ fn a_chunk_that_keeps_failing_is_given_up_and_its_operation_ends() {
     // store that keeps failing would: after its attempts the chunk is given up.
     let (server, api) = start(
         data.path(),
+        &patient_config(),
         &[("JSONAPI_TEST_FAILPOINT", "fail-chunks")],
         &runtime,
     );
@@ -362,4 +363,27 @@ fn a_chunk_that_keeps_failing_is_given_up_and_its_operation_ends() {
     });
     server.signal("TERM");
     server.wait();
+}
+
+#[tokio::test]
+async fn a_chunk_past_one_stored_item_is_kept_in_parts_and_applied_whole() {
+    let app = TestApp::spawn().await;
+    // A hundred products with long descriptions: their one chunk is about 480 KB as sent,
+    // more than one stored item holds (DynamoDB's 400 KB).
+    let long = "Leaves picked at dawn, rolled by hand. ".repeat(120);
+    let items: Vec<Value> = (0..100)
+        .map(|i| {
+            let mut product = new_product(&format!("LONG-{i}"));
+            product["attributes"]["description"] = json!(long);
+            product
+        })
+        .collect();
+    let path = submit(&app, "products", &json!({ "data": items })).await;
+    let op = finished(&app, &path).await;
+    assert_eq!(op["attributes"]["status"], "success", "{op}");
+    assert_eq!(summary(&op, "createCount"), 100, "{op}");
+    assert_eq!(summary(&op, "errorCount"), 0, "{op}");
+    let r = app.get("/api/products?filter%5Bsku%5D=LONG-99").await;
+    r.assert_status(200);
+    assert_eq!(attr(&r.json()["data"][0], "description"), &json!(long));
 }

@@ -21,7 +21,7 @@ pub(crate) const SYNC: (&str, &str) = ("X-Mode", "sync");
 /// The example domain with the longest wait a synchronous batch may have: a hundred products
 /// take DynamoDB Local longer than the model's 25 s on a loaded machine, and these tests are of
 /// the synchronous answer (`batch_wait` tests what follows the wait).
-fn patient_config() -> String {
+pub(crate) fn patient_config() -> String {
     example_config_with("  batch: { syncWait: 900 }\n")
 }
 
@@ -349,12 +349,13 @@ async fn a_sync_batch_failing_at_item_97_writes_nothing() {
     }
 }
 
-/// `jsonapi-local` arguments for a server on `data`, on the store the suite runs on (a table
-/// named after the data folder on DynamoDB).
-fn server_args(data: &Path) -> Vec<String> {
+/// `jsonapi-local` arguments for a server on `data` with the configuration `config`, on the
+/// store the suite runs on (a table named after the data folder on DynamoDB).
+pub(crate) fn server_args(data: &Path, config: &str) -> Vec<String> {
     let path = data.to_str().expect("a UTF-8 path").to_owned();
-    let config = data.join("patient.yaml");
-    std::fs::write(&config, patient_config()).expect("the configuration is written");
+    let text = config;
+    let config = data.join("config.yaml");
+    std::fs::write(&config, text).expect("the configuration is written");
     let mut args = vec![
         "--listen".into(),
         "127.0.0.1:0".into(),
@@ -385,13 +386,15 @@ fn server_args(data: &Path) -> Vec<String> {
     args
 }
 
-/// Starts the real binary on `data` with `env`; the server and a client holding its token.
+/// Starts the real binary on `data` with the configuration `config` and `env`; the server
+/// and a client holding its token.
 pub(crate) fn start(
     data: &Path,
+    config: &str,
     env: &[(&str, &str)],
     runtime: &Runtime,
 ) -> (ServerProcess, ApiClient) {
-    let args = server_args(data);
+    let args = server_args(data, config);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = ServerProcess::start_with_env(&args, env);
     let api = ApiClient::new(server.base_url.clone());
@@ -437,6 +440,7 @@ fn a_step_failing_mid_commit_rolls_back_the_steps_before_it() {
     // a concurrent writer took a SKU it claims (every step before it is committed by then).
     let (server, api) = start(
         data.path(),
+        &patient_config(),
         &[("JSONAPI_TEST_FAILPOINT", "fail-last-step")],
         &runtime,
     );
@@ -472,6 +476,7 @@ fn a_crash_mid_commit_is_rolled_back_at_the_next_start() {
     let runtime = runtime();
     let (server, api) = start(
         data.path(),
+        &patient_config(),
         &[("JSONAPI_TEST_FAILPOINT", "crash-after-step:3")],
         &runtime,
     );
@@ -495,7 +500,7 @@ fn a_crash_mid_commit_is_rolled_back_at_the_next_start() {
 
     // The next start finds the unfinished change: at open on the embedded store, once its
     // lease is over on DynamoDB (where another process may still be writing it).
-    let args = server_args(data.path());
+    let args = server_args(data.path(), &patient_config());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = ServerProcess::start(&args);
     let api = ApiClient::new(server.base_url.clone()).with_token(token.as_deref());

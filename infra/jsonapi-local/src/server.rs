@@ -93,7 +93,7 @@ impl Server {
             .await
             .map_err(Error::Engine)?;
         let dev_client = prepare(&engine, &options).await?;
-        let engine = engine.shared();
+        let engine = Arc::new(engine);
         let (stop, stopped) = watch::channel(false);
         // The embedded store is this process's alone: client commands reach it through the
         // server. Without the socket they need the server stopped, as before.

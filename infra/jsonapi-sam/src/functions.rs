@@ -143,6 +143,15 @@ fn routes(prefix: &str, op: Operation) -> Vec<(String, Method, String)> {
     out
 }
 
+/// The update-list function's own timeout: a synchronous batch is answered at its wait
+/// (`syncWait`, 25 s by default), after its write has stopped and rolled back and the batch
+/// is stored as an operation (docs/batch.md), so it needs API Gateway's whole 30 s.
+const UPDATE_LIST_TIMEOUT: &str =
+    "      # A synchronous batch past its wait (syncWait, 25 s) is rolled back and stored as an
+      # operation before the 202: the function takes API Gateway's whole 30 s.
+      Timeout: 30
+";
+
 /// `GET` is `Get`: the start of an event's name.
 fn camel_method(method: &Method) -> String {
     camel(&method.as_str().to_ascii_lowercase())
@@ -165,6 +174,9 @@ impl Deployed {
                 description(op, schema)
             )),
         );
+        if op == Operation::UpdateList {
+            out.push_str(UPDATE_LIST_TIMEOUT);
+        }
         policy::write(out, op, schema);
         out.push_str("      Events:\n");
         for (event, method, path) in &self.routes {

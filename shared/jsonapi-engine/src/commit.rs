@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 use crate::extension::{ChangeSet, FlushContext};
 use crate::membership;
 use crate::resource::{self, Origin, Resource};
+use crate::stop::Stop;
 use crate::turns::Turn;
 use crate::values;
 
@@ -25,6 +26,17 @@ const MAX_PAUSE_MS: u64 = 64;
 
 /// How many sequence ids one store round trip reserves.
 pub const SEQUENCE_BLOCK: u64 = 16;
+
+/// How a change too large for one transaction is written: under which intent, and whether
+/// it may be asked to stop.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Steps {
+    /// The intent's id; a new one when `None`. A writer that may be run again after it died
+    /// names its runs, so that the next run rolls back the one before (`Engine::roll_back_named`).
+    pub(crate) intent: Option<String>,
+    /// Looked at before each step.
+    pub(crate) stop: Stop,
+}
 
 impl<S: Store> Engine<S> {
     /// The next id of a sequence. Ids are reserved from the store in blocks, so most creates
@@ -63,18 +75,23 @@ impl<S: Store> Engine<S> {
         action: Operation,
         changes: ChangeSet,
     ) -> Result<ChangeSet, CommitError> {
-        self.commit_as(action, changes, false).await
+        self.commit_as(action, changes, false, None).await
     }
 
     /// As [`Self::commit`]; a `dry_run` (`meta.validate`) checks every condition by reading
     /// instead of writing, so it reports what the write would, and changes nothing. A batch's
-    /// change too large for one transaction is written in steps (`crate::intent`).
+    /// change too large for one transaction is written in steps (`crate::intent`) when `steps`
+    /// says how; one that was asked to stop writes nothing.
     pub(crate) async fn commit_as(
         &self,
         action: Operation,
         mut changes: ChangeSet,
         dry_run: bool,
+        steps: Option<&Steps>,
     ) -> Result<ChangeSet, CommitError> {
+        if let Some(steps) = steps.filter(|s| s.stop.asked()) {
+            return Err(CommitError::Rejected(steps.stop.honour()));
+        }
         for ext in &self.extensions {
             let mut ctx = FlushContext::new(action, &mut changes, self);
             ext.pre_flush(&mut ctx)
@@ -100,23 +117,22 @@ impl<S: Store> Engine<S> {
         } else {
             limits::MAX_TRANSACTION_WRITES
         };
-        match limits::check_transaction_of(&writes, max_writes) {
-            Ok(()) => {}
-            // Only a synchronous batch is written in steps: its answer waits for the whole
-            // change, and nothing else (a unit record, an `If-Match`) must be written with it.
-            Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_))
-                if action == Operation::UpdateList
-                    && records.is_empty()
-                    && guarded.is_empty()
-                    && !dry_run =>
-            {
-                self.commit_in_steps(&staged).await?;
+        match (limits::check_transaction_of(&writes, max_writes), steps) {
+            (Ok(()), _) => {}
+            // Only an atomic batch is written in steps (a synchronous one, or its chunk when it
+            // went on as an operation): nothing is checked with it (an `If-Match`), and its
+            // records are written by the commit point.
+            (
+                Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_)),
+                Some(steps),
+            ) if action == Operation::UpdateList && guarded.is_empty() && !dry_run => {
+                self.commit_in_steps(&staged, &records, steps).await?;
                 for ext in &self.extensions {
                     ext.post_save(action, &staged);
                 }
                 return Ok(staged);
             }
-            Err(e) => {
+            (Err(e), _) => {
                 return Err(CommitError::Rejected(
                     ApiError::from(StoreError::from(e)).into(),
                 ));

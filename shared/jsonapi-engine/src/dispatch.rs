@@ -125,19 +125,7 @@ impl<S: Store> Engine<S> {
         } else {
             self.authenticate(req).await?
         };
-        // A caller without a token learns nothing beyond the types open to it, not even
-        // which other types exist.
-        if matches!(
-            *access,
-            Access::Granted {
-                anonymous: true,
-                ..
-            }
-        ) && !resolved
-            .route
-            .as_ref()
-            .is_some_and(|r| api.auth.anonymous.iter().any(|t| t == r.ty()))
-        {
+        if self.refuses_anonymous(&access, &resolved) {
             return Err(unauthenticated().into());
         }
         if resolved.is_operations() {
@@ -159,28 +147,8 @@ impl<S: Store> Engine<S> {
             ..
         } = resolved;
         let route = route.ok_or_else(|| ApiError::no_route(&req.method, &req.path))?;
-        let ty = self.schema.resource_type(route.ty()).ok_or_else(|| {
-            let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
-                "entity"
-            } else {
-                "parent entity"
-            };
-            ApiError::new(
-                ErrorKind::UnknownEntityType,
-                format!("Unknown {what} type: {}.", route.ty()),
-            )
-        })?;
-        // A relationship route's name is resolved here, once: the actions get the relationship
-        // (none for a declared sub-resource, which its extension serves).
-        let relationship = match &route {
-            Route::Related { rel, .. } if ty.subresources.contains_key(rel) => None,
-            Route::Related { rel, .. } | Route::Relationship { rel, .. } => Some(
-                ty.relationships
-                    .get(rel)
-                    .ok_or_else(unsupported_subresource)?,
-            ),
-            Route::List { .. } | Route::Item { .. } => None,
-        };
+        let ty = self.route_type(&route)?;
+        let relationship = route_relationship(ty, &route)?;
         let methods = route.allowed_methods(ty);
         if methods.len() == 1 {
             // No action is enabled on this route for the type: the route does not exist.
@@ -206,6 +174,36 @@ impl<S: Store> Engine<S> {
         };
         self.dispatch(&ctx, operation, (route, relationship), ty, req, &body)
             .await
+    }
+
+    /// A caller without a token learns nothing beyond the types open to it, not even which
+    /// other types exist.
+    fn refuses_anonymous(&self, access: &Access, resolved: &Resolved) -> bool {
+        matches!(
+            access,
+            Access::Granted {
+                anonymous: true,
+                ..
+            }
+        ) && !resolved
+            .route
+            .as_ref()
+            .is_some_and(|r| self.schema.api.auth.anonymous.iter().any(|t| t == r.ty()))
+    }
+
+    /// The type a route names; 404 when the schema has none of that name.
+    fn route_type(&self, route: &Route) -> ApiResult<&Arc<ResourceType>> {
+        Ok(self.schema.resource_type(route.ty()).ok_or_else(|| {
+            let what = if matches!(route, Route::List { .. } | Route::Item { .. }) {
+                "entity"
+            } else {
+                "parent entity"
+            };
+            ApiError::new(
+                ErrorKind::UnknownEntityType,
+                format!("Unknown {what} type: {}.", route.ty()),
+            )
+        })?)
     }
 
     /// The one dispatch: each operation to its action (`actions/`, `batch/`). `body` is the
@@ -330,6 +328,23 @@ impl<S: Store> Engine<S> {
             addressed_as: None,
         })
     }
+}
+
+/// A relationship route's name, resolved once: the actions get the relationship (none for a
+/// declared sub-resource, which its extension serves).
+fn route_relationship<'t>(
+    ty: &'t ResourceType,
+    route: &Route,
+) -> ApiResult<Option<&'t Relationship>> {
+    Ok(match route {
+        Route::Related { rel, .. } if ty.subresources.contains_key(rel) => None,
+        Route::Related { rel, .. } | Route::Relationship { rel, .. } => Some(
+            ty.relationships
+                .get(rel)
+                .ok_or_else(unsupported_subresource)?,
+        ),
+        Route::List { .. } | Route::Item { .. } => None,
+    })
 }
 
 /// The permissions the operation needs (the model's defaults: VIEW to read, CREATE + VIEW to

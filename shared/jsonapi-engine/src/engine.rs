@@ -40,9 +40,6 @@ pub struct Engine<S> {
     pub(crate) retry_budget: Duration,
     /// Wakes the batch worker when an asynchronous batch is stored (`crate::batch`).
     pub(crate) batch_queue: tokio::sync::Notify,
-    /// The engine itself once [`Engine::shared`]: work a request started may then go on after
-    /// its answer (a synchronous batch past its wait).
-    pub(crate) me: std::sync::Weak<Self>,
 }
 
 /// Per-request settings: read from the headers and the query parameters.
@@ -93,7 +90,6 @@ impl<S: Store> Engine<S> {
             turns: crate::turns::Turns::default(),
             retry_budget: RETRY_BUDGET,
             batch_queue: tokio::sync::Notify::new(),
-            me: std::sync::Weak::new(),
         };
         engine.with_extensions(builtin.into_iter().flatten())
     }
@@ -114,18 +110,6 @@ impl<S: Store> Engine<S> {
     ) -> Self {
         self.extensions.extend(extensions);
         self
-    }
-
-    /// The engine, shared by the tasks of a server. Work a request started may then outlive
-    /// its answer: a synchronous batch not done within its wait is answered `202` and goes on
-    /// as an asynchronous operation. An engine never shared (a Lambda function, frozen between
-    /// two invocations) waits for such a batch instead.
-    #[must_use]
-    pub fn shared(self) -> Arc<Self> {
-        Arc::new_cyclic(|me| Self {
-            me: me.clone(),
-            ..self
-        })
     }
 
     /// The schema served.

@@ -23,6 +23,11 @@
 //! (logged), never overwritten. Restored resources get a version of their own, so that a tag
 //! read while the batch was visible does not match them.
 //!
+//! A committer asked to stop ([`Steps::stop`]) looks before each step: it rolls back the
+//! steps it wrote and fails, the stop honoured (`crate::stop`). A change may carry records
+//! that say it was made (a batch chunk's unit record): they are written by the commit point,
+//! so the change and its record are there together or not at all.
+//!
 //! While the steps run, readers see the resources of the steps committed so far; a rollback
 //! takes them back. docs/batch.md says so.
 
@@ -33,7 +38,7 @@ use jsonapi_store::limits::{self, LimitError, MAX_TRANSACTION_WRITES};
 use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, StoreError, Write};
 use serde_json::{Map, Value, json};
 
-use crate::commit::{CommitError, conflict};
+use crate::commit::{CommitError, Steps, conflict};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::extension::{Change, ChangeSet};
@@ -125,12 +130,28 @@ fn attrs(value: Value) -> Map<String, Value> {
 }
 
 impl<S: Store> Engine<S> {
-    /// Writes finalized changes in steps under an intent (see the module's documentation).
-    pub(crate) async fn commit_in_steps(&self, staged: &ChangeSet) -> Result<(), CommitError> {
-        let id = ulid::Ulid::new().to_string();
+    /// Writes finalized changes in steps under an intent, with `records` at the commit point
+    /// (see the module's documentation).
+    pub(crate) async fn commit_in_steps(
+        &self,
+        staged: &ChangeSet,
+        records: &[Write],
+        how: &Steps,
+    ) -> Result<(), CommitError> {
+        let id = how
+            .intent
+            .clone()
+            .unwrap_or_else(|| ulid::Ulid::new().to_string());
         let steps = self.plan_steps(&id, staged)?;
         let count = steps.len();
         for (n, mut step) in steps.into_iter().enumerate() {
+            if how.stop.asked() {
+                // Nothing to undo before the first step.
+                if n > 0 {
+                    self.roll_back(&id).await?;
+                }
+                return Err(CommitError::Rejected(how.stop.honour()));
+            }
             // The lease runs from this step, not from the first: a long change stays owned
             // while its steps keep coming.
             if let Some(header) = step.writes.last_mut() {
@@ -159,8 +180,11 @@ impl<S: Store> Engine<S> {
                     e => CommitError::Rejected(ApiError::from(e).into()),
                 });
             }
-            if failpoint() == Failpoint::CrashAfterStep(n) {
-                std::process::abort();
+            match failpoint() {
+                Failpoint::CrashAfterStep(k) if k == n => std::process::abort(),
+                // A request's own write (its intent unnamed), not a worker's.
+                Failpoint::StopAfterStep(k) if k == n && how.intent.is_none() => how.stop.ask(),
+                _ => {}
             }
         }
         // The commit point: the header goes, with as many undo records as fit.
@@ -172,7 +196,9 @@ impl<S: Store> Engine<S> {
             key: header_key(&id),
             condition: Some(writing()),
         }];
-        clear.extend(undo.by_ref().take(MAX_TRANSACTION_WRITES - 1));
+        clear.extend_from_slice(records);
+        let room = MAX_TRANSACTION_WRITES.saturating_sub(clear.len());
+        clear.extend(undo.by_ref().take(room));
         if let Err(e) = self.store.transact(clear).await {
             self.undo_after_failure(&id).await;
             return Err(match e {
@@ -187,6 +213,17 @@ impl<S: Store> Engine<S> {
             if let Err(e) = self.store.transact(chunk.to_vec()).await {
                 tracing::warn!(error = %e, "undo records of a committed change were left");
             }
+        }
+        Ok(())
+    }
+
+    /// Rolls back every intent whose id starts with `prefix`: the runs of a writer that names
+    /// its runs ([`Steps::intent`]), before it runs again. A run still writing (a duplicate
+    /// delivery) fails its next step.
+    pub(crate) async fn roll_back_named(&self, prefix: &str) -> ApiResult<()> {
+        let query = RangeQuery::prefix(INTENTS, prefix, 100);
+        for header in self.store.query(&query).await?.items {
+            self.roll_back(&header.key.sk).await?;
         }
         Ok(())
     }

@@ -70,6 +70,7 @@ pub mod request;
 pub mod resource;
 mod routing;
 pub mod shards;
+mod stop;
 mod stored_secret;
 mod storefront;
 mod turns;

@@ -74,6 +74,9 @@ pub(crate) struct Rendered {
     pub(crate) included: Option<Vec<Value>>,
 }
 
+/// A resource of the answer with its type and the linkage shown.
+type Linked = (Arc<ResourceType>, Resource, IndexMap<String, Linkage>);
+
 impl<S: Store> Engine<S> {
     /// The linkage of a resource's relationships (those the shape shows); inverse to-many
     /// relationships are read from the related type's index.
@@ -207,28 +210,7 @@ impl<S: Store> Engine<S> {
         let mut paths: Vec<&[String]> = shape.include.iter().map(Vec::as_slice).collect();
         let mut level = frontier;
         while !paths.is_empty() && !level.is_empty() {
-            let mut wanted: Vec<(&Arc<ResourceType>, String)> = Vec::new();
-            for (lty, _, linkage) in &level {
-                for path in &paths {
-                    let Some((rel, _)) = path.split_first() else {
-                        continue;
-                    };
-                    let (Some(link), Some(rel)) = (linkage.get(rel), lty.relationships.get(rel))
-                    else {
-                        continue;
-                    };
-                    // What the caller may not read stays linkage only.
-                    if !ctx.access.can_view(&rel.target) {
-                        continue;
-                    }
-                    let target = self.schema.target(rel);
-                    for id in link.ids() {
-                        if seen.insert((target.name.clone(), id.clone())) {
-                            wanted.push((target, id));
-                        }
-                    }
-                }
-            }
+            let wanted = self.next_included(ctx, &level, &paths, &mut seen);
             paths = paths
                 .iter()
                 .filter_map(|p| p.get(1..).filter(|rest| !rest.is_empty()))
@@ -260,10 +242,42 @@ impl<S: Store> Engine<S> {
         })
     }
 
+    /// The resources the next step of the include paths reaches from `level`, each once over
+    /// the whole answer (`seen`); what the caller may not read stays linkage only.
+    fn next_included(
+        &self,
+        ctx: &Ctx,
+        level: &[Linked],
+        paths: &[&[String]],
+        seen: &mut HashSet<(String, String)>,
+    ) -> Vec<(&Arc<ResourceType>, String)> {
+        let mut wanted = Vec::new();
+        for (lty, _, linkage) in level {
+            for path in paths {
+                let Some((rel, _)) = path.split_first() else {
+                    continue;
+                };
+                let (Some(link), Some(rel)) = (linkage.get(rel), lty.relationships.get(rel)) else {
+                    continue;
+                };
+                if !ctx.access.can_view(&rel.target) {
+                    continue;
+                }
+                let target = self.schema.target(rel);
+                for id in link.ids() {
+                    if seen.insert((target.name.clone(), id.clone())) {
+                        wanted.push((target, id));
+                    }
+                }
+            }
+        }
+        wanted
+    }
+
     async fn objects(
         &self,
         ctx: &Ctx,
-        items: &[(Arc<ResourceType>, Resource, IndexMap<String, Linkage>)],
+        items: &[Linked],
         shape: Shape<'_>,
     ) -> ApiResult<Vec<Value>> {
         let titles = if shape.meta_title {
@@ -286,11 +300,7 @@ impl<S: Store> Engine<S> {
 
     /// `meta.title` of each resource: the first alternative whose placeholders are all
     /// non-empty (related values come from one batch read per relationship).
-    async fn titles(
-        &self,
-        ctx: &Ctx,
-        items: &[(Arc<ResourceType>, Resource, IndexMap<String, Linkage>)],
-    ) -> ApiResult<Vec<String>> {
+    async fn titles(&self, ctx: &Ctx, items: &[Linked]) -> ApiResult<Vec<String>> {
         let mut related: HashMap<(String, String), Resource> = HashMap::new();
         let mut wanted: IndexMap<&str, (&ResourceType, Vec<String>)> = IndexMap::new();
         for (ty, r, _) in items {

@@ -184,45 +184,58 @@ pub fn negotiate(
     has_body: bool,
     ext: Option<&str>,
 ) -> Result<(), ApiError> {
-    if let Some(accept) = header_str(headers, &ACCEPT)? {
-        let ranges = media_ranges(&accept);
-        let jsonapi: Vec<_> = ranges.iter().filter(|r| r.essence == MEDIA_TYPE).collect();
-        // A JSON:API range is usable when its only parameters are `q`, `profile` (profiles
-        // MUST be ignored when unknown) and an `ext` naming only the route's extension; on a
-        // route that answers with an extension, it must name it (the answer applies it).
-        let usable = jsonapi.iter().any(|r| {
-            r.accepts()
-                && r.params
-                    .iter()
-                    .all(|(k, v)| k == "q" || k == "profile" || k == "ext" && ext_supported(v, ext))
-                && (ext.is_none() || r.params.iter().any(|(k, _)| k == "ext"))
-        });
-        // The JSON:API type named only with `q=0` is refused outright: a wildcard next to it
-        // does not bring it back (RFC 9110 §12.5.1: the more specific range decides).
-        let refused = !jsonapi.is_empty() && jsonapi.iter().all(|r| !r.accepts());
-        let wildcard = ranges.iter().any(|r| {
-            matches!(
-                r.essence.as_str(),
-                "*/*" | "application/*" | "application/json"
-            ) && r.accepts()
-        });
-        if !usable && (refused || !wildcard) {
-            let detail = match ext {
-                _ if jsonapi.is_empty() || refused => {
-                    "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\").".to_owned()
-                }
-                Some(e) => format!(
-                    "The answer applies an extension: the \"Accept\" header must allow \"application/vnd.api+json; ext=\\\"{e}\\\"\" (or \"*/*\")."
-                ),
-                None => "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\".".to_owned(),
-            };
-            return Err(ApiError::new(ErrorKind::NotAcceptable, detail).header("Accept"));
-        }
-    }
+    check_accept(headers, ext)?;
     let sends_body = has_body || *method == Method::POST || *method == Method::PATCH;
     if !sends_body {
         return Ok(());
     }
+    check_content_type(headers, ext)
+}
+
+/// `Accept` must admit a usable JSON:API media type (406 otherwise); no header admits all.
+fn check_accept(headers: &HeaderMap, ext: Option<&str>) -> Result<(), ApiError> {
+    let Some(accept) = header_str(headers, &ACCEPT)? else {
+        return Ok(());
+    };
+    let ranges = media_ranges(&accept);
+    let jsonapi: Vec<_> = ranges.iter().filter(|r| r.essence == MEDIA_TYPE).collect();
+    // A JSON:API range is usable when its only parameters are `q`, `profile` (profiles
+    // MUST be ignored when unknown) and an `ext` naming only the route's extension; on a
+    // route that answers with an extension, it must name it (the answer applies it).
+    let usable = jsonapi.iter().any(|r| {
+        r.accepts()
+            && r.params
+                .iter()
+                .all(|(k, v)| k == "q" || k == "profile" || k == "ext" && ext_supported(v, ext))
+            && (ext.is_none() || r.params.iter().any(|(k, _)| k == "ext"))
+    });
+    // The JSON:API type named only with `q=0` is refused outright: a wildcard next to it
+    // does not bring it back (RFC 9110 §12.5.1: the more specific range decides).
+    let refused = !jsonapi.is_empty() && jsonapi.iter().all(|r| !r.accepts());
+    let wildcard = ranges.iter().any(|r| {
+        matches!(
+            r.essence.as_str(),
+            "*/*" | "application/*" | "application/json"
+        ) && r.accepts()
+    });
+    if !usable && (refused || !wildcard) {
+        let detail = match ext {
+            _ if jsonapi.is_empty() || refused => {
+                "The \"Accept\" header must allow \"application/vnd.api+json\" (or \"*/*\").".to_owned()
+            }
+            Some(e) => format!(
+                "The answer applies an extension: the \"Accept\" header must allow \"application/vnd.api+json; ext=\\\"{e}\\\"\" (or \"*/*\")."
+            ),
+            None => "The \"Accept\" header must contain at least one \"application/vnd.api+json\" media type without parameters other than \"q\" and \"profile\".".to_owned(),
+        };
+        return Err(ApiError::new(ErrorKind::NotAcceptable, detail).header("Accept"));
+    }
+    Ok(())
+}
+
+/// A body's `Content-Type` must be the JSON:API media type, with no parameters but `profile`
+/// and an `ext` naming the route's extension (which it then must): 415 otherwise.
+fn check_content_type(headers: &HeaderMap, ext: Option<&str>) -> Result<(), ApiError> {
     let unsupported = |detail: &str| {
         ApiError::new(ErrorKind::UnsupportedMediaType, detail).header("Content-Type")
     };

@@ -84,68 +84,17 @@ pub(crate) fn is_blank(v: &Value) -> bool {
 
 /// Checks a value sent for `attr` and returns its stored form. `null` is left to the caller.
 pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
-    let expected = |what: &str| form_error(format!("This value should be of type {what}."));
     let stored = match attr.data_type {
-        DataType::String | DataType::Text => {
-            let s = v.as_str().ok_or_else(|| expected("string"))?;
-            check_length(attr, s)?;
-            if attr.format == Some(Format::Email) && !email_address::EmailAddress::is_valid(s) {
-                return Err(ApiError::new(
-                    ErrorKind::Email,
-                    "This value is not a valid email address.",
-                ));
-            }
-            Value::String(s.to_owned())
-        }
-        DataType::Enum => {
-            let s = v.as_str().ok_or_else(|| expected("string"))?;
-            if !attr.values.iter().any(|x| x == s) {
-                return Err(ApiError::new(
-                    ErrorKind::Choice,
-                    format!(
-                        "The value you selected is not a valid choice. Valid choices: {}.",
-                        attr.values.join(", ")
-                    ),
-                ));
-            }
-            Value::String(s.to_owned())
-        }
+        DataType::String | DataType::Text => accept_string(attr, v)?,
+        DataType::Enum => accept_enum(attr, v)?,
         DataType::Integer => {
             let n = whole_number(v).ok_or_else(|| expected("integer"))?;
             check_range(attr, Decimal::from(n))?;
             Value::from(n)
         }
-        DataType::Bigint => {
-            let n = match v {
-                Value::Number(_) => whole_number(v),
-                Value::String(s) => s.trim().parse::<i64>().ok(),
-                _ => None,
-            }
-            .ok_or_else(|| expected("bigint (an integer, or a string of digits)"))?;
-            check_range(attr, Decimal::from(n))?;
-            Value::String(n.to_string())
-        }
-        DataType::Decimal => {
-            let d = parse_decimal(v).map_err(|e| match e {
-                NotDecimal::Malformed => expected("decimal (a number or a string like \"12.50\")"),
-                NotDecimal::TooPrecise => form_error(DECIMAL_LIMIT),
-            })?;
-            check_range(attr, d)?;
-            Value::String(d.to_string())
-        }
-        DataType::Float => {
-            // A string holds a number whose digits a JSON number would have lost on the way
-            // (the request document keeps those as written); it is a float all the same.
-            let f = match v {
-                Value::String(s) if Exact::parse(s.trim()).is_some() => s.trim().parse().ok(),
-                _ => v.as_f64(),
-            }
-            .ok_or_else(|| expected("float"))?;
-            if let Ok(d) = Decimal::try_from(f) {
-                check_range(attr, d)?;
-            }
-            Value::from(f)
-        }
+        DataType::Bigint => accept_bigint(attr, v)?,
+        DataType::Decimal => accept_decimal(attr, v)?,
+        DataType::Float => accept_float(attr, v)?,
         DataType::Boolean => Value::Bool(v.as_bool().ok_or_else(|| expected("boolean"))?),
         DataType::Date => {
             let d = v
@@ -175,6 +124,76 @@ pub(crate) fn accept(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
         }
     };
     Ok(stored)
+}
+
+fn expected(what: &str) -> ApiError {
+    form_error(format!("This value should be of type {what}."))
+}
+
+/// A string or text within its length (and its format, for an email).
+fn accept_string(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
+    let s = v.as_str().ok_or_else(|| expected("string"))?;
+    check_length(attr, s)?;
+    if attr.format == Some(Format::Email) && !email_address::EmailAddress::is_valid(s) {
+        return Err(ApiError::new(
+            ErrorKind::Email,
+            "This value is not a valid email address.",
+        ));
+    }
+    Ok(Value::String(s.to_owned()))
+}
+
+/// One of the attribute's choices.
+fn accept_enum(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
+    let s = v.as_str().ok_or_else(|| expected("string"))?;
+    if !attr.values.iter().any(|x| x == s) {
+        return Err(ApiError::new(
+            ErrorKind::Choice,
+            format!(
+                "The value you selected is not a valid choice. Valid choices: {}.",
+                attr.values.join(", ")
+            ),
+        ));
+    }
+    Ok(Value::String(s.to_owned()))
+}
+
+/// A 64-bit integer, as a number or a string of digits; stored as a string (JSON readers
+/// would round it).
+fn accept_bigint(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
+    let n = match v {
+        Value::Number(_) => whole_number(v),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| expected("bigint (an integer, or a string of digits)"))?;
+    check_range(attr, Decimal::from(n))?;
+    Ok(Value::String(n.to_string()))
+}
+
+/// A decimal, as a number or a string; stored as a string with its digits kept.
+fn accept_decimal(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
+    let d = parse_decimal(v).map_err(|e| match e {
+        NotDecimal::Malformed => expected("decimal (a number or a string like \"12.50\")"),
+        NotDecimal::TooPrecise => form_error(DECIMAL_LIMIT),
+    })?;
+    check_range(attr, d)?;
+    Ok(Value::String(d.to_string()))
+}
+
+/// A float within the attribute's range.
+fn accept_float(attr: &Attribute, v: &Value) -> Result<Value, ApiError> {
+    // A string holds a number whose digits a JSON number would have lost on the way
+    // (the request document keeps those as written); it is a float all the same.
+    let f = match v {
+        Value::String(s) if Exact::parse(s.trim()).is_some() => s.trim().parse().ok(),
+        _ => v.as_f64(),
+    }
+    .ok_or_else(|| expected("float"))?;
+    if let Ok(d) = Decimal::try_from(f) {
+        check_range(attr, d)?;
+    }
+    Ok(Value::from(f))
 }
 
 /// A JSON number that is a whole number within 64 bits, however written: `3`, `3.0`, `3e0`,

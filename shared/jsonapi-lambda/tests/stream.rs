@@ -8,7 +8,9 @@
 //! through the API. Also: the same records delivered twice (nothing doubled, counters exact),
 //! a worker killed mid-chunk (the redelivery completes it), the release of an operation that
 //! has expired (acknowledged, nothing applied, the records around it applied), and a chunk
-//! that fails at every delivery (given up at Lambda's last retry, its operation ended).
+//! that fails at every delivery (given up at Lambda's last retry, its operation ended), and a
+//! synchronous batch past its wait (answered 202 by `update-list`, written all or nothing by
+//! the worker, also when the worker dies in the middle of it).
 //!
 //! Needs `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`).
 
@@ -17,8 +19,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch::{
-    Stream, WORK, config_file, deliver, engine, operation, operation_errors, path, product_count,
-    start, start_with,
+    Stream, WORK, config_file, config_file_with, deliver, engine, operation, operation_errors,
+    path, product_count, start, start_with,
 };
 use common::function::build;
 use common::runtime_api::{Record, RuntimeApi};
@@ -327,6 +329,98 @@ async fn a_chunk_failing_at_every_delivery_is_given_up_at_the_last_retry() {
         );
         assert!(errors.iter().all(|e| e["attributes"]["status"] == 500));
         assert_eq!(product_count(&engine, &token).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
+async fn a_sync_batch_past_its_wait_is_answered_202_and_the_worker_writes_it_all_or_nothing() {
+    let (update_list, worker) = (build("fn-update-list"), build("fn-batch-worker"));
+    let config = config_file_with(", syncWait: 0.001");
+    with_table("stream-sync", |store| async move {
+        // Arrange: 30 products (about 450 store writes: several transactions), sent with
+        // `X-Mode: sync` to an update-list function whose wait is a millisecond.
+        let engine = engine(&config, store.clone());
+        let token = admin_client(&engine).await.token;
+        let config_path = path(&config);
+        let mut api = RuntimeApi::start().await;
+        let _submitter = start(&update_list, &api, &store, config_path);
+        let mut sync = with_token(
+            event(
+                "PATCH",
+                "/api/{type}",
+                "/api/products",
+                Some(&products(30, None)),
+            ),
+            &token,
+        );
+        sync["headers"]["x-mode"] = "sync".into();
+
+        // Act
+        api.invoke("sync", sync);
+
+        // Assert: the function answers 202 with a running operation, having written nothing.
+        let Some(Record::Response { body, .. }) = api.record(WORK).await else {
+            panic!("the update-list function answers");
+        };
+        assert_eq!(body["statusCode"], 202, "{body}");
+        let doc: Value =
+            serde_json::from_str(body["body"].as_str().expect("a body")).expect("JSON");
+        assert_eq!(doc["data"]["attributes"]["status"], "running", "{doc}");
+        let id = doc["data"]["id"]
+            .as_str()
+            .expect("the operation's id")
+            .to_owned();
+        assert_eq!(product_count(&engine, &token).await, 0);
+        // One chunk, the whole batch: the stream holds no other.
+        let records = Stream::open(store.table()).await.next(1).await;
+
+        // Act: a worker dies right after the second transaction of the batch's write.
+        let first_api = RuntimeApi::start().await;
+        let mut first = start_with(
+            &worker,
+            &first_api,
+            &store,
+            config_path,
+            &[("JSONAPI_TEST_FAILPOINT", "crash-after-step:1")],
+        );
+        first_api.invoke("sync-1", json!({ "Records": records }));
+        // Waited for without blocking: the Runtime API fake runs on this test's thread.
+        let deadline = Instant::now() + WORK;
+        let status = loop {
+            if let Some(status) = first.child.try_wait().expect("the worker's process") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the worker did not die mid-write"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(!status.success(), "{status}");
+
+        // Assert: the operation goes on; what the dead run wrote is visible until undone.
+        let op = operation(&engine, &token, &id).await;
+        assert_eq!(op["attributes"]["status"], "running", "{op}");
+
+        // Act: Lambda delivers the record again, to a new instance, then once more.
+        let mut second_api = RuntimeApi::start().await;
+        let _second = start(&worker, &second_api, &store, config_path);
+        let answer = deliver(&mut second_api, "sync-2", &records).await;
+        let again = deliver(&mut second_api, "sync-3", &records).await;
+
+        // Assert: the dead run was rolled back and the batch written once, counters exact.
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        assert_eq!(again, json!({"batchItemFailures": []}));
+        let op = operation(&engine, &token, &id).await;
+        assert_eq!(op["attributes"]["status"], "success", "{op}");
+        let summary = &op["attributes"]["summary"];
+        for (counter, n) in [("readCount", 30), ("createCount", 30), ("errorCount", 0)] {
+            assert_eq!(summary[counter], n, "{counter}: {summary}");
+        }
+        assert!(operation_errors(&engine, &token, &id).await.is_empty());
+        assert_eq!(product_count(&engine, &token).await, 30);
     })
     .await;
 }

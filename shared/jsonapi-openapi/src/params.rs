@@ -93,52 +93,57 @@ pub(crate) fn components(schema: &Schema) -> Map<String, Value> {
         ),
     );
     for ty in schema.types() {
-        let fields: Vec<String> = ty
-            .attributes
-            .keys()
-            .chain(ty.relationships.keys())
-            .cloned()
-            .collect();
-        out.insert(
-            format!("fields.{}", ty.name),
-            comma_list(
-                &format!("fields[{}]", ty.name),
-                &format!(
-                    "Sparse fieldset: only these fields of `{}` resources are returned.",
-                    ty.name
-                ),
-                fields,
-                0,
-            ),
-        );
-        let sort = ty
-            .sorters
-            .iter()
-            .flat_map(|s| [s.clone(), format!("-{s}")])
-            .collect();
-        out.insert(
-            format!("{}.sort", ty.name),
-            comma_list(
-                "sort",
-                "Sort keys in order, `-` for descending; by id ascending by default.",
-                sort,
-                1,
-            ),
-        );
-        out.insert(
-            format!("{}.include", ty.name),
-            comma_list(
-                "include",
-                "Related resources to add to `included`, as relationship paths (longer paths than these are accepted too).",
-                include_paths(schema, ty, 2),
-                0,
-            ),
-        );
-        for (name, parameter) in filters(schema, ty) {
-            out.insert(name, parameter);
-        }
+        type_components(schema, ty, &mut out);
     }
     out
+}
+
+/// A type's own parameter components: `fields[type]`, `sort`, `include` and its filters.
+fn type_components(schema: &Schema, ty: &ResourceType, out: &mut Map<String, Value>) {
+    let fields: Vec<String> = ty
+        .attributes
+        .keys()
+        .chain(ty.relationships.keys())
+        .cloned()
+        .collect();
+    out.insert(
+        format!("fields.{}", ty.name),
+        comma_list(
+            &format!("fields[{}]", ty.name),
+            &format!(
+                "Sparse fieldset: only these fields of `{}` resources are returned.",
+                ty.name
+            ),
+            fields,
+            0,
+        ),
+    );
+    let sort = ty
+        .sorters
+        .iter()
+        .flat_map(|s| [s.clone(), format!("-{s}")])
+        .collect();
+    out.insert(
+        format!("{}.sort", ty.name),
+        comma_list(
+            "sort",
+            "Sort keys in order, `-` for descending; by id ascending by default.",
+            sort,
+            1,
+        ),
+    );
+    out.insert(
+        format!("{}.include", ty.name),
+        comma_list(
+            "include",
+            "Related resources to add to `included`, as relationship paths (longer paths than these are accepted too).",
+            include_paths(schema, ty, 2),
+            0,
+        ),
+    );
+    for (name, parameter) in filters(schema, ty) {
+        out.insert(name, parameter);
+    }
 }
 
 /// Relationship paths from `ty`, up to `depth` relationships long.

@@ -76,43 +76,13 @@ pub(crate) const DECIMAL: &str = r"^-?[0-9]+(\.[0-9]+)?$";
 const BIGINT: &str = r"^-?[0-9]{1,18}$";
 
 fn data_type(attr: &Attribute, input: bool) -> Map<String, Value> {
-    let number = |s: &str| -> Option<Value> {
-        let n: Number = s.parse().ok()?;
-        Some(Value::Number(n))
-    };
     let mut out = Map::new();
     let mut set = |k: &str, v: Value| {
         out.insert(k.to_owned(), v);
     };
     match attr.data_type {
-        DataType::String | DataType::Text => {
-            set("type", "string".into());
-            if let Some(n) = attr.max_length {
-                set("maxLength", n.into());
-            }
-            if let Some(n) = attr.min_length {
-                set("minLength", n.into());
-            }
-            if attr.format == Some(Format::Email) {
-                set("format", "email".into());
-            }
-        }
-        DataType::Integer | DataType::Float => {
-            let integer = attr.data_type == DataType::Integer;
-            set("type", if integer { "integer" } else { "number" }.into());
-            set("format", if integer { "int64" } else { "double" }.into());
-            let (lo, hi) = if integer {
-                (Some(json!(i64::MIN)), Some(json!(i64::MAX)))
-            } else {
-                (None, None)
-            };
-            if let Some(min) = attr.min.as_deref().and_then(number).or(lo) {
-                set("minimum", min);
-            }
-            if let Some(max) = attr.max.as_deref().and_then(number).or(hi) {
-                set("maximum", max);
-            }
-        }
+        DataType::String | DataType::Text => out.extend(string_type(attr)),
+        DataType::Integer | DataType::Float => out.extend(number_type(attr)),
         DataType::Bigint if input => {
             set(
                 "anyOf",
@@ -126,19 +96,7 @@ fn data_type(attr: &Attribute, input: bool) -> Map<String, Value> {
             set("type", "string".into());
             set("pattern", BIGINT.into());
         }
-        DataType::Decimal if input => {
-            let mut n = json!({"type": "number"});
-            if let Some(min) = attr.min.as_deref().and_then(number) {
-                n["minimum"] = min;
-            }
-            if let Some(max) = attr.max.as_deref().and_then(number) {
-                n["maximum"] = max;
-            }
-            set(
-                "anyOf",
-                json!([{"type": "string", "pattern": DECIMAL, "examples": ["12.50"]}, n]),
-            );
-        }
+        DataType::Decimal if input => set("anyOf", decimal_input(attr)),
         DataType::Decimal => {
             set("type", "string".into());
             set("pattern", DECIMAL.into());
@@ -163,6 +121,65 @@ fn data_type(attr: &Attribute, input: bool) -> Map<String, Value> {
         DataType::Json => set("type", "object".into()),
     }
     out
+}
+
+fn number(s: &str) -> Option<Value> {
+    let n: Number = s.parse().ok()?;
+    Some(Value::Number(n))
+}
+
+/// A string or text: its length bounds and format.
+fn string_type(attr: &Attribute) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("type".into(), "string".into());
+    if let Some(n) = attr.max_length {
+        out.insert("maxLength".into(), n.into());
+    }
+    if let Some(n) = attr.min_length {
+        out.insert("minLength".into(), n.into());
+    }
+    if attr.format == Some(Format::Email) {
+        out.insert("format".into(), "email".into());
+    }
+    out
+}
+
+/// An integer (within 64 bits) or a float, within the attribute's bounds.
+fn number_type(attr: &Attribute) -> Map<String, Value> {
+    let integer = attr.data_type == DataType::Integer;
+    let mut out = Map::new();
+    out.insert(
+        "type".into(),
+        if integer { "integer" } else { "number" }.into(),
+    );
+    out.insert(
+        "format".into(),
+        if integer { "int64" } else { "double" }.into(),
+    );
+    let (lo, hi) = if integer {
+        (Some(json!(i64::MIN)), Some(json!(i64::MAX)))
+    } else {
+        (None, None)
+    };
+    if let Some(min) = attr.min.as_deref().and_then(number).or(lo) {
+        out.insert("minimum".into(), min);
+    }
+    if let Some(max) = attr.max.as_deref().and_then(number).or(hi) {
+        out.insert("maximum".into(), max);
+    }
+    out
+}
+
+/// A decimal sent: a string of digits, or a number within the attribute's bounds.
+fn decimal_input(attr: &Attribute) -> Value {
+    let mut n = json!({"type": "number"});
+    if let Some(min) = attr.min.as_deref().and_then(number) {
+        n["minimum"] = min;
+    }
+    if let Some(max) = attr.max.as_deref().and_then(number) {
+        n["maximum"] = max;
+    }
+    json!([{"type": "string", "pattern": DECIMAL, "examples": ["12.50"]}, n])
 }
 
 /// `required` means "not blank": a string with something besides white space, a non-empty

@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use jsonapi_bench::request;
 use jsonapi_engine::Engine;
 use jsonapi_store::Store;
-use jsonapi_store::counting::Counting;
+use jsonapi_store::counting::{Counting, RoundTrips};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -36,6 +36,12 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
     // Requests run as the process itself: this measures the planner and the store round
     // trips; token checks are measured over HTTP by run.sh.
     let engine = Arc::new(Engine::new(jsonapi_config::example_domain(), store));
+    load(&engine, args, backend).await;
+    measure(&engine, &trips, args, backend).await;
+}
+
+/// Five categories, then `args.products` products created concurrently.
+async fn load<S: Store>(engine: &Arc<Engine<S>>, args: &Args, backend: &str) {
     let started = Instant::now();
     for name in ["Garden", "Kitchen", "Office", "Outdoor", "Toys"] {
         let body =
@@ -47,7 +53,7 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let loaders: Vec<_> = (0..args.load_concurrency)
         .map(|_| {
-            let (engine, next, total) = (Arc::clone(&engine), Arc::clone(&next), args.products);
+            let (engine, next, total) = (Arc::clone(engine), Arc::clone(&next), args.products);
             tokio::spawn(async move {
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -74,7 +80,10 @@ async fn run<S: Store>(store: S, args: &Args, backend: &str) {
         load.as_secs_f64(),
         args.products as f64 / load.as_secs_f64()
     );
+}
 
+/// Runs each scenario for `args.seconds`: requests per second and round trips per request.
+async fn measure<S: Store>(engine: &Engine<S>, trips: &RoundTrips, args: &Args, backend: &str) {
     let scenarios: [(&str, Method, &str); 5] = [
         ("GET one", Method::GET, "/api/products/777"),
         ("GET list page", Method::GET, "/api/products?page[size]=10"),

@@ -111,29 +111,7 @@ impl<S: Store> Engine<S> {
         };
         if rel.many {
             // The members are the target resources that match one more predicate.
-            let member = match &rel.storage {
-                RelationshipStorage::Owned => Predicate {
-                    parameter: String::new(),
-                    field: Field::Id,
-                    op: Operator::Eq,
-                    operand: Operand::List(
-                        owner
-                            .to_many
-                            .get(rel_name)
-                            .into_iter()
-                            .flatten()
-                            .cloned()
-                            .map(Value::String)
-                            .collect(),
-                    ),
-                },
-                RelationshipStorage::InverseOf { field } => Predicate {
-                    parameter: String::new(),
-                    field: Field::Relationship(field.clone(), false),
-                    op: Operator::Eq,
-                    operand: Operand::One(Value::String(id.to_owned())),
-                },
-            };
+            let member = member_predicate(rel, &owner, id);
             let related = identifiers.then_some(related_url);
             return self
                 .collection(ctx, &target, vec![member], &q, &url, related)
@@ -278,38 +256,7 @@ impl<S: Store> Engine<S> {
         // come and go.
         let path = url.strip_prefix(ctx.api_url.as_str()).unwrap_or(url);
         let scope = format!("{path}|{:?}|{:?}", q.filters, q.sort);
-        let sort_fields = plan.sort.len();
-        let window = match (&q.paging.after, &q.paging.before) {
-            (Some(c), _) => Window::Cursor {
-                from: if c.is_empty() {
-                    None
-                } else {
-                    Some(
-                        self.decode_cursor(&scope, sort_fields, c, "page[after]")
-                            .await?,
-                    )
-                },
-                backwards: false,
-                limit: page_size,
-            },
-            (None, Some(c)) => Window::Cursor {
-                from: Some(
-                    self.decode_cursor(&scope, sort_fields, c, "page[before]")
-                        .await?,
-                ),
-                backwards: true,
-                limit: page_size,
-            },
-            // Without paging (`page[size]=-1`) `page[number]` is ignored.
-            (None, None) if q.paging.size == PageSize::Unpaged => Window::Offset {
-                skip: 0,
-                limit: page_size,
-            },
-            (None, None) => Window::Offset {
-                skip: (q.paging.number - 1).saturating_mul(page_size),
-                limit: page_size,
-            },
-        };
+        let window = self.window(q, &scope, plan.sort.len(), page_size).await?;
         let page = self.execute(ty, &plan, window).await?;
         let links = if ctx.hateoas {
             let mut links = if cursor_mode {
@@ -345,6 +292,48 @@ impl<S: Store> Engine<S> {
                 .insert("x-include-total-count", HeaderValue::from(total));
         }
         Ok(response)
+    }
+
+    /// The slice of the results a query's paging asks for: after or before a cursor, or a
+    /// page number.
+    async fn window(
+        &self,
+        q: &QueryParams,
+        scope: &str,
+        sort_fields: usize,
+        page_size: usize,
+    ) -> ApiResult<Window> {
+        Ok(match (&q.paging.after, &q.paging.before) {
+            (Some(c), _) => Window::Cursor {
+                from: if c.is_empty() {
+                    None
+                } else {
+                    Some(
+                        self.decode_cursor(scope, sort_fields, c, "page[after]")
+                            .await?,
+                    )
+                },
+                backwards: false,
+                limit: page_size,
+            },
+            (None, Some(c)) => Window::Cursor {
+                from: Some(
+                    self.decode_cursor(scope, sort_fields, c, "page[before]")
+                        .await?,
+                ),
+                backwards: true,
+                limit: page_size,
+            },
+            // Without paging (`page[size]=-1`) `page[number]` is ignored.
+            (None, None) if q.paging.size == PageSize::Unpaged => Window::Offset {
+                skip: 0,
+                limit: page_size,
+            },
+            (None, None) => Window::Offset {
+                skip: (q.paging.number - 1).saturating_mul(page_size),
+                limit: page_size,
+            },
+        })
     }
 
     async fn cursor_links(
@@ -448,4 +437,32 @@ pub(crate) fn number_links(url: &str, q: &QueryParams, more: bool) -> Map<String
         }
     }
     links
+}
+
+/// The members of a to-many relationship, as a predicate on the target type: ids among the
+/// owner's (owned), or a to-one pointing at the owner (inverse).
+fn member_predicate(rel: &Relationship, owner: &Resource, id: &str) -> Predicate {
+    match &rel.storage {
+        RelationshipStorage::Owned => Predicate {
+            parameter: String::new(),
+            field: Field::Id,
+            op: Operator::Eq,
+            operand: Operand::List(
+                owner
+                    .to_many
+                    .get(&rel.name)
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .map(Value::String)
+                    .collect(),
+            ),
+        },
+        RelationshipStorage::InverseOf { field } => Predicate {
+            parameter: String::new(),
+            field: Field::Relationship(field.clone(), false),
+            op: Operator::Eq,
+            operand: Operand::One(Value::String(id.to_owned())),
+        },
+    }
 }

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::AUTHORIZATION;
 use jsonapi_auth::{
-    ClientStore, Grants, Permission, RolePermissions, SigningKey, TokenError, UserDirectory as _,
+    ClientStore, Grants, Permission, Principal, RolePermissions, SigningKey, TokenError,
+    UserDirectory as _,
 };
 use jsonapi_store::Store;
 use serde_json::Value;
@@ -100,6 +101,16 @@ impl<S: Store> Engine<S> {
                 return Err(ApiError::from(e).into());
             }
         };
+        let (access, until) = self.principal_access(principal).await?;
+        let access = Arc::new(access);
+        self.auth.verified.put(digest, Arc::clone(&access), until);
+        Ok(access)
+    }
+
+    /// What a verified token's principal may do, and until when that is trusted: its client
+    /// must still be active and its user's current roles (not those the token names) count.
+    async fn principal_access(&self, principal: Principal) -> ApiResult<(Access, Instant)> {
+        let settings = &self.schema.api.auth;
         // Trusted until the token expires, and no longer than what it was built from.
         let left = principal
             .expires_at
@@ -168,9 +179,7 @@ impl<S: Store> Engine<S> {
                 }
             }
         };
-        let access = Arc::new(access);
-        self.auth.verified.put(digest, Arc::clone(&access), until);
-        Ok(access)
+        Ok((access, until))
     }
 
     /// Whether a client still exists and is not revoked, and until when that is trusted.

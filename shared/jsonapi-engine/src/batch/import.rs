@@ -27,13 +27,14 @@ use std::hash::{Hash, Hasher};
 use std::io::Read;
 
 use jsonapi_config::{Operation, ResourceType};
-use jsonapi_store::{Store, Write};
+use jsonapi_store::Store;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
+use super::body::chunk_writes;
 use super::layout;
-use super::operation::expires_at;
+use super::operation::{Record, expires_at};
 use super::request::foreign_type;
 use super::stream::{self, ImportFormat, Piece};
 use super::submit::chunk_item;
@@ -105,8 +106,8 @@ impl<S: Store> Engine<S> {
             self.delete_partition(&layout::partition(id)).await?;
             return Err(refused);
         }
-        self.store_operation(id, &ty.name, owner, import.chunks, now, import.expires_at)
-            .await?;
+        let record = Record::new(id, &ty.name, owner, import.chunks, now, import.expires_at);
+        self.store_operation(record).await?;
         Ok(Imported {
             operation: id,
             data: import.data.unwrap_or(0),
@@ -297,16 +298,13 @@ impl<'a, S: Store> Import<'a, S> {
         for (n, joining) in std::mem::take(&mut self.waiting) {
             let key = layout::chunk_key(self.op, n);
             let stored = self.engine.store.get(&key).await?;
-            let chunk = stored
-                .as_ref()
-                .and_then(Chunk::of)
+            let stored = stored
                 .ok_or_else(|| ApiError::internal(&format!("import chunk {n} is unreadable")))?;
+            let chunk = self.engine.load_chunk(&stored).await?;
             let item = chunk.joined(self.op, n, &joining)?;
-            let put = Write::Put {
-                item,
-                condition: None,
-            };
-            self.engine.store.transact_deferred(vec![put]).await?;
+            for write in chunk_writes(item, None) {
+                self.engine.store.transact_deferred(vec![write]).await?;
+            }
         }
         self.waiting_len = 0;
         Ok(())

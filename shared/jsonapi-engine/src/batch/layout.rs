@@ -10,7 +10,9 @@
 //! - `unit#{n}#{u}`: written in the same transaction as the resources of one unit of work
 //!   (the items linked to each other), absent before: a unit is applied once however often
 //!   its chunk is run;
-//! - `error#{n}#{u}#{k}`: the errors of a unit that could not be applied.
+//! - `error#{n}#{u}#{k}`: the errors of a unit that could not be applied;
+//! - `body#{n}#{k}`: part `k` of the body of chunk `n` when it is too large for one item
+//!   (the chunk then holds `parts`, their count, instead of its body; `super::body`).
 //!
 //! An import delivered by an event (an S3 object's) has a claim of its own, outside the
 //! operations' partitions: `meta#import-delivery#{digest}` names the operation that imported
@@ -74,9 +76,30 @@ pub(crate) fn release_key(op: u64, chunk: usize) -> Key {
 
 /// The operation and chunk number a release's key names (`None`: not a release's key).
 pub(crate) fn released_chunk(key: &Key) -> Option<(u64, usize)> {
+    numbered(key, RELEASE_PREFIX)
+}
+
+/// The operation and chunk number of a chunk's key (`None`: not a chunk's key).
+pub(crate) fn chunk_of(key: &Key) -> Option<(u64, usize)> {
+    numbered(key, CHUNK_PREFIX)
+}
+
+/// The operation and chunk number of a key of an operation's partition whose sort key is
+/// `prefix` and the chunk's number.
+fn numbered(key: &Key, prefix: &str) -> Option<(u64, usize)> {
     let op = key.pk.strip_prefix(PARTITION)?.parse().ok()?;
-    let chunk = key.sk.strip_prefix(RELEASE_PREFIX)?.parse().ok()?;
+    let chunk = key.sk.strip_prefix(prefix)?.parse().ok()?;
     Some((op, chunk))
+}
+
+/// The sort-key prefix of the parts of a chunk's body.
+pub(crate) fn body_prefix(chunk: usize) -> String {
+    format!("body#{chunk:06}#")
+}
+
+/// Part `k` of the body of chunk `n`.
+pub(crate) fn body_key(op: u64, chunk: usize, k: usize) -> Key {
+    Key::new(partition(op), format!("{}{k:04}", body_prefix(chunk)))
 }
 
 /// The sort-key prefix of the unit records of a chunk.

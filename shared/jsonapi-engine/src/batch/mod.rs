@@ -12,12 +12,13 @@
 //!   them (in this process, or in the cloud's `batch-worker` function, which the table's
 //!   stream hands each chunk's release); `operation` is the operation's record and
 //!   resource, `reads` the routes that show it and its errors, `layout` where it all lives in
-//!   the store.
+//!   the store, `body` a chunk's body too large for one stored item.
 //! - Imports (a file of any size, from the command line or an S3 object): `stream` reads it
 //!   item by item, `import` checks the items and stores them as an asynchronous operation in
 //!   the same chunks; `delivery` makes an import an event delivers (at least once) happen
 //!   once, and records one refused as a failed operation.
 
+mod body;
 mod degrade;
 mod delivery;
 mod import;
@@ -74,7 +75,7 @@ impl<S: Store> Engine<S> {
         )?;
         let batch = self.check_batch(ctx, ty, &req.body, mode)?;
         match mode {
-            Mode::Sync => self.run_sync(ctx, ty, &q, batch).await,
+            Mode::Sync => self.run_sync(ctx, ty, &q, &req.body, &batch).await,
             Mode::Async => self.start_async(ctx, ty, &req.body, &batch).await,
         }
     }

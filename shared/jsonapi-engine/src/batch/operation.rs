@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::access::Access;
 use crate::routing::encode_segment;
+use crate::values;
 
 /// The epoch second after which an operation started `now` is deleted (`api.batch.lifetime`,
 /// the model's `lifetime`).
@@ -144,6 +145,33 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// A new operation of `chunks` chunks, not started, made `now` by `owner` on `entity_type`.
+    pub(crate) fn new(
+        id: u64,
+        entity_type: &str,
+        owner: Option<String>,
+        chunks: usize,
+        now: time::OffsetDateTime,
+        expires_at: i64,
+    ) -> Self {
+        let stamp = values::format_datetime(now);
+        Self {
+            id,
+            status: Status::New,
+            entity_type: entity_type.to_owned(),
+            owner,
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            started_ms: None,
+            finished_ms: None,
+            chunks,
+            done_chunks: 0,
+            given_up: 0,
+            counts: Counts::default(),
+            expires_at,
+        }
+    }
+
     /// The stored item.
     pub(crate) fn to_item(&self) -> Item {
         let attrs = json!({

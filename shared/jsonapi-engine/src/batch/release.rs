@@ -6,13 +6,12 @@ use jsonapi_store::{Condition, Item, Store, Write, limits};
 use serde_json::Map;
 
 use super::layout;
-use super::operation::{Counts, Record, Status};
+use super::operation::Record;
 use crate::engine::Engine;
 use crate::error::ApiResult;
-use crate::values;
 
 impl<S: Store> Engine<S> {
-    /// Stores the record of a new operation of `chunks` stored chunks, lists it among the
+    /// Stores the record of a new operation (its chunks stored), lists it among the
     /// unfinished ones, releases its chunks and wakes the worker; the record.
     ///
     /// The record, its list entry and the first 98 releases are one transaction; an operation
@@ -20,31 +19,8 @@ impl<S: Store> Engine<S> {
     /// in-process worker needs none of them (it runs what the list holds); in the cloud, a
     /// process stopped between those transactions leaves the chunks not released yet unrun,
     /// their operation `running` until it expires.
-    pub(crate) async fn store_operation(
-        &self,
-        id: u64,
-        entity_type: &str,
-        owner: Option<String>,
-        chunks: usize,
-        now: time::OffsetDateTime,
-        expires_at: i64,
-    ) -> ApiResult<Record> {
-        let stamp = values::format_datetime(now);
-        let record = Record {
-            id,
-            status: Status::New,
-            entity_type: entity_type.to_owned(),
-            owner,
-            created_at: stamp.clone(),
-            updated_at: stamp,
-            started_ms: None,
-            finished_ms: None,
-            chunks,
-            done_chunks: 0,
-            given_up: 0,
-            counts: Counts::default(),
-            expires_at,
-        };
+    pub(crate) async fn store_operation(&self, record: Record) -> ApiResult<Record> {
+        let (id, chunks, expires_at) = (record.id, record.chunks, record.expires_at);
         let mut pending = Map::new();
         pending.insert("id".into(), id.into());
         pending.insert(layout::EXPIRES_AT.into(), expires_at.into());

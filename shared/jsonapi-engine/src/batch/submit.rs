@@ -8,10 +8,11 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{CONTENT_LOCATION, HeaderValue};
 use jsonapi_config::ResourceType;
-use jsonapi_store::{Condition, Item, Store, Write};
+use jsonapi_store::{Condition, Item, Store};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::body::chunk_writes;
 use super::layout;
 use super::operation::{Record, expires_at, operation_url};
 use super::reads::now_ms;
@@ -52,9 +53,8 @@ impl<S: Store> Engine<S> {
             self.store_chunk(item).await?;
         }
         let owner = ctx.access.caller().map(str::to_owned);
-        let record = self
-            .store_operation(id, &ty.name, owner, groups.len(), now, expires_at)
-            .await?;
+        let record = Record::new(id, &ty.name, owner, groups.len(), now, expires_at);
+        let record = self.store_operation(record).await?;
         Ok(accepted(ctx, &record))
     }
 
@@ -63,11 +63,10 @@ impl<S: Store> Engine<S> {
     /// are not all there; the record's durable write makes them durable, so they need not be
     /// synced one by one).
     pub(crate) async fn store_chunk(&self, item: Item) -> ApiResult<()> {
-        let put = Write::Put {
-            item,
-            condition: Some(Condition::Absent),
-        };
-        Ok(self.store.transact_deferred(vec![put]).await?)
+        for write in chunk_writes(item, Some(Condition::Absent)) {
+            self.store.transact_deferred(vec![write]).await?;
+        }
+        Ok(())
     }
 }
 
@@ -87,7 +86,7 @@ pub(crate) fn accepted(ctx: &Ctx, record: &Record) -> ApiResponse {
 }
 
 /// The `data` and `included` items of a batch body as written (numbers keep every digit).
-fn raw_items(body: &[u8]) -> ApiResult<(Vec<&RawValue>, Vec<&RawValue>)> {
+pub(crate) fn raw_items(body: &[u8]) -> ApiResult<(Vec<&RawValue>, Vec<&RawValue>)> {
     let unreadable = || ApiError::internal(&"a checked batch could not be read again");
     let top: HashMap<String, &RawValue> = serde_json::from_slice(body).map_err(|_| unreadable())?;
     let list = |name: &str| -> ApiResult<Vec<&RawValue>> {

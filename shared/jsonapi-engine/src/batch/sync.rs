@@ -8,6 +8,7 @@ use jsonapi_store::Store;
 use serde_json::{Value, json};
 
 use crate::actions::compound::BatchWritten;
+use crate::commit::Steps;
 use crate::document::Batch;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult};
@@ -16,12 +17,17 @@ use crate::render::{self, Rendered, Shape};
 use crate::request::ApiResponse;
 
 impl<S: Store> Engine<S> {
-    /// Writes a checked batch at once, all or nothing.
-    pub(crate) async fn write_sync(&self, ctx: &Ctx, batch: &Batch) -> ApiResult<BatchWritten> {
+    /// Writes a checked batch at once, all or nothing, in `steps` when it needs them.
+    pub(crate) async fn write_sync(
+        &self,
+        ctx: &Ctx,
+        batch: &Batch,
+        steps: &Steps,
+    ) -> ApiResult<BatchWritten> {
         // A batch written in steps by a process that stopped mid-way is rolled back by the
         // next batch that comes after its lease (one query when there is none).
         self.recover_commits(false).await?;
-        self.write_batch(ctx, &batch.primary, &batch.included, None)
+        self.write_batch(ctx, &batch.primary, &batch.included, None, Some(steps))
             .await?
             .ok_or_else(|| ApiError::internal(&"a batch without a record was found applied").into())
     }

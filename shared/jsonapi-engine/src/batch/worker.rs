@@ -20,11 +20,13 @@ use super::layout;
 use super::operation::{Counts, Record, Status};
 use super::reads::now_ms;
 use crate::auth::access::Access;
+use crate::commit::Steps;
 use crate::document::{Batch, ResourceObject, parse_batch};
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind, Source};
 use crate::failpoint::{Failpoint, failpoint};
 use crate::precondition::Preconditions;
+use crate::stop::{Stop, stopping_at};
 use crate::values;
 
 /// How often the worker deletes expired operations, and looks for work it was not told of.
@@ -43,6 +45,11 @@ const CHUNKS_AT_ONCE: usize = 2;
 /// never left to the on-failure queue; the in-process worker keeps the same budget.
 pub const CHUNK_ATTEMPTS: u64 = 10;
 
+/// The attribute that marks a chunk *atomic*: a synchronous batch that went on as an
+/// operation (`super::degrade`), one unit written all or nothing, in steps when it needs more
+/// than one transaction.
+pub(crate) const ATOMIC: &str = "atomic";
+
 /// A chunk as stored.
 pub(crate) struct Chunk {
     pub(crate) body: String,
@@ -50,6 +57,7 @@ pub(crate) struct Chunk {
     pub(crate) included_index: Vec<usize>,
     units: Vec<(Vec<usize>, Vec<usize>)>,
     pub(crate) expires_at: i64,
+    atomic: bool,
 }
 
 impl Chunk {
@@ -73,6 +81,7 @@ impl Chunk {
             included_index: list(a.get("includedIndex")?)?,
             units,
             expires_at: a.get(layout::EXPIRES_AT)?.as_i64()?,
+            atomic: a.get(ATOMIC).and_then(Value::as_bool).unwrap_or(false),
         })
     }
 
@@ -251,7 +260,7 @@ impl<S: Store> Engine<S> {
             self.give_up(id, n, &item).await?;
             return Ok(true);
         }
-        match self.apply_chunk(id, n, &item, stopped).await {
+        match self.apply_chunk(id, (n, attempt), &item, stopped).await {
             Err(errors) if attempt >= CHUNK_ATTEMPTS => {
                 tracing::error!(?errors, op = id, chunk = n, "a batch chunk is given up");
                 self.give_up(id, n, &item).await?;
@@ -299,11 +308,11 @@ impl<S: Store> Engine<S> {
         Err(ApiError::internal(&"a batch chunk is being run by many workers at once").into())
     }
 
-    /// One run of a chunk (see [`Self::run_chunk`]).
+    /// Run `attempt` of chunk `n` (see [`Self::run_chunk`]).
     async fn apply_chunk(
         &self,
         id: u64,
-        n: usize,
+        (n, attempt): (usize, u64),
         item: &Item,
         stopped: Option<&tokio::sync::watch::Receiver<bool>>,
     ) -> ApiResult<bool> {
@@ -315,11 +324,15 @@ impl<S: Store> Engine<S> {
             .into());
         }
         let key = item.key.clone();
-        let chunk = Chunk::of(item)
-            .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
+        let chunk = self.load_chunk(item).await?;
         let batch = parse_batch(chunk.body.as_bytes())?;
         let done = self.units_done(id, n).await?;
         self.mark_running(id).await?;
+        if chunk.atomic {
+            return self
+                .apply_atomic(id, (n, attempt), &chunk, &batch, &done, stopped)
+                .await;
+        }
         let mut counts = Counts::default();
         let mut errors_before = 0;
         let mut u = 0;
@@ -349,8 +362,15 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .map(|&i| batch.included[i].clone())
                     .collect();
+                let place = ErrorPlace {
+                    op: id,
+                    chunk: n,
+                    unit: k,
+                    before: errors_before,
+                    expires_at: chunk.expires_at,
+                };
                 let unit_counts = self
-                    .run_unit(id, n, k, &chunk, &data, &included, errors_before)
+                    .run_unit(&place, &chunk, &data, &included, None)
                     .await?;
                 errors_before += usize::try_from(unit_counts.error).unwrap_or(0);
                 counts.add(unit_counts);
@@ -360,12 +380,54 @@ impl<S: Store> Engine<S> {
         Ok(true)
     }
 
+    /// Run `attempt` of an atomic chunk: the batch as one unit, every item or nothing. What
+    /// an earlier run that died wrote is rolled back first (its intent is named after the
+    /// run); a worker told to stop stops the write before its next transaction, rolls it back
+    /// and leaves the chunk to its next run (`false`).
+    async fn apply_atomic(
+        &self,
+        id: u64,
+        (n, attempt): (usize, u64),
+        chunk: &Chunk,
+        batch: &Batch,
+        done: &HashMap<usize, Counts>,
+        stopped: Option<&tokio::sync::watch::Receiver<bool>>,
+    ) -> ApiResult<bool> {
+        let counts = match done.get(&0) {
+            Some(counts) => *counts,
+            None => {
+                let runs = format!("batch-{id}-{n}-");
+                self.roll_back_named(&runs).await?;
+                let steps = Steps {
+                    intent: Some(format!("{runs}{attempt}")),
+                    stop: Stop::default(),
+                };
+                let place = ErrorPlace {
+                    op: id,
+                    chunk: n,
+                    unit: 0,
+                    before: 0,
+                    expires_at: chunk.expires_at,
+                };
+                let (data, included) = (&batch.primary, &batch.included);
+                let run = self.run_unit(&place, chunk, data, included, Some(&steps));
+                let counts = stopping_at(&steps.stop, told_to_stop(stopped), run).await;
+                if steps.stop.honoured() {
+                    return Ok(false);
+                }
+                counts?
+            }
+        };
+        self.finish_chunk(id, layout::chunk_key(id, n), chunk, counts, false)
+            .await?;
+        Ok(true)
+    }
+
     /// Ends a chunk that could not be applied within its attempts: each `data` item of its
     /// units not applied gets an error (500, pointing at it in the request), and the chunk
     /// counts as done with them, so that its operation ends.
     async fn give_up(&self, id: u64, n: usize, item: &Item) -> ApiResult<()> {
-        let chunk = Chunk::of(item)
-            .ok_or_else(|| ApiError::internal(&format!("batch chunk {n} is unreadable")))?;
+        let chunk = self.load_chunk(item).await?;
         let done = self.units_done(id, n).await?;
         let mut counts = Counts::default();
         done.values().for_each(|c| counts.add(*c));
@@ -464,8 +526,10 @@ impl<S: Store> Engine<S> {
             let last = record.done_chunks >= record.chunks;
             if last {
                 // Items with problems of their own leave a `success` (the model's rule); an
-                // operation that wrote nothing because chunks were given up `failed`.
-                record.status = if record.given_up > 0 && record.counts.write == 0 {
+                // operation that wrote nothing because chunks were given up, or because its
+                // atomic batch was refused, `failed`.
+                let wrote_nothing = record.counts.write == 0;
+                record.status = if wrote_nothing && (record.given_up > 0 || chunk.atomic) {
                     Status::Failed
                 } else {
                     Status::Success
@@ -570,7 +634,7 @@ impl<S: Store> Engine<S> {
                 .collect()
         };
         let written = self
-            .write_batch(&worker_ctx(), &data, &included, Some(&records))
+            .write_batch(&worker_ctx(), &data, &included, Some(&records), None)
             .await;
         match written {
             Ok(Some(written)) => {
@@ -607,21 +671,20 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Applies one unit, or stores why it cannot be; its counters.
-    #[allow(clippy::too_many_arguments)]
+    /// Applies the unit at `place`, or stores why it cannot be; its counters. An atomic
+    /// chunk's unit is written in `steps` when it needs more than one transaction.
     async fn run_unit(
         &self,
-        op: u64,
-        chunk_n: usize,
-        unit: usize,
+        place: &ErrorPlace,
         chunk: &Chunk,
         data: &[ResourceObject],
         included: &[ResourceObject],
-        errors_before: usize,
+        steps: Option<&Steps>,
     ) -> ApiResult<Counts> {
         let started = Instant::now();
         let ctx = worker_ctx();
-        let unit_key = layout::unit_key(op, chunk_n, unit);
+        let unit = place.unit;
+        let unit_key = layout::unit_key(place.op, place.chunk, unit);
         let read = data.len() as u64;
         let elapsed = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let put = |counts: &Counts| Write::Put {
@@ -645,7 +708,9 @@ impl<S: Store> Engine<S> {
         };
         // Written with the unit's resources.
         let record = |created: &[bool]| vec![put(&applied(created))];
-        let outcome = self.write_batch(&ctx, data, included, Some(&record)).await;
+        let outcome = self
+            .write_batch(&ctx, data, included, Some(&record), steps)
+            .await;
         match outcome {
             Ok(Some(written)) => {
                 let created: Vec<bool> = written.items.iter().map(|i| i.2).collect();
@@ -661,34 +726,33 @@ impl<S: Store> Engine<S> {
             // A store that fails is tried again later; the items' own problems are reported.
             Err(errors) if errors.0.iter().any(|e| e.status().is_server_error()) => Err(errors),
             Err(mut errors) => {
-                // An error that names no place in the unit is its first item's: a unit whose
-                // writes exceed one store transaction (100 actions, 4 MB) is refused whole,
-                // never cut in parts that could be half applied.
-                if let Some(first) = data.first() {
-                    for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
-                        e.source = Some(Source::Pointer(first.pointer.clone()));
-                    }
-                }
+                point_at_first_item(&mut errors, data);
                 let counts = Counts {
                     read,
                     error: errors.0.len() as u64,
                     aggregate_ms: elapsed(),
                     ..Counts::default()
                 };
-                let place = ErrorPlace {
-                    op,
-                    chunk: chunk_n,
-                    unit,
-                    before: errors_before,
-                    expires_at: chunk.expires_at,
-                };
-                self.store_errors(&place, &chunk.in_request(errors)).await?;
-                match self.store.transact(vec![put(&counts)]).await {
-                    // Another run of the chunk recorded the unit first.
-                    Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(counts),
-                    Err(e) => Err(e.into()),
-                }
+                self.record_refused(place, chunk, errors, put(&counts))
+                    .await?;
+                Ok(counts)
             }
+        }
+    }
+
+    /// Stores a refused unit's errors, then its record; another run of the chunk may have
+    /// recorded the unit first.
+    async fn record_refused(
+        &self,
+        place: &ErrorPlace,
+        chunk: &Chunk,
+        errors: ApiErrors,
+        record: Write,
+    ) -> ApiResult<()> {
+        self.store_errors(place, &chunk.in_request(errors)).await?;
+        match self.store.transact(vec![record]).await {
+            Err(jsonapi_store::StoreError::ConditionFailed { .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -831,6 +895,16 @@ fn unit_attrs(unit: usize, counts: &Counts, expires_at: i64) -> Map<String, Valu
     attrs
 }
 
+/// Completes once the worker is told to stop (never without a worker: a function's run).
+async fn told_to_stop(stopped: Option<&tokio::sync::watch::Receiver<bool>>) {
+    if let Some(stopped) = stopped
+        && stopped.clone().wait_for(|stop| *stop).await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+}
+
 /// The worker writes with the permissions the request was checked for when it was accepted.
 fn worker_ctx() -> Ctx {
     Ctx {
@@ -843,5 +917,16 @@ fn worker_ctx() -> Ctx {
         query: Vec::new(),
         storefront: crate::storefront::Storefront::default(),
         addressed_as: None,
+    }
+}
+
+/// An error that names no place in the unit is its first item's: a unit whose writes exceed
+/// one store transaction (100 actions, 4 MB) is refused whole, never cut in parts that could
+/// be half applied.
+fn point_at_first_item(errors: &mut ApiErrors, data: &[ResourceObject]) {
+    if let Some(first) = data.first() {
+        for e in errors.0.iter_mut().filter(|e| e.source.is_none()) {
+            e.source = Some(Source::Pointer(first.pointer.clone()));
+        }
     }
 }

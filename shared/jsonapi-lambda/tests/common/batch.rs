@@ -23,10 +23,15 @@ pub const WORK: Duration = Duration::from_secs(300);
 
 /// The example domain with small chunks, as a file the functions read (`JSONAPI_CONFIG`).
 pub fn config_file() -> tempfile::NamedTempFile {
+    config_file_with("")
+}
+
+/// [`config_file`] with more batch settings (`", syncWait: 0.001"`).
+pub fn config_file_with(more: &str) -> tempfile::NamedTempFile {
     let text = jsonapi_config::EXAMPLE_DOMAIN;
     let at = text.find("\napi:\n").expect("an api section") + "\napi:\n".len();
     let text = format!(
-        "{}  batch: {{ chunkSize: {CHUNK_SIZE} }}\n{}",
+        "{}  batch: {{ chunkSize: {CHUNK_SIZE}{more} }}\n{}",
         &text[..at],
         &text[at..]
     );

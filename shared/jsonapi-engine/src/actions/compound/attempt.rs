@@ -13,6 +13,7 @@ use super::super::write::{Applied, Locals, local_key};
 use super::{MetaOp, Node, UnitRecord, Written, node_of, unlinked};
 use crate::auth::access::{Access, access_denied};
 use crate::commit::CommitError;
+use crate::commit::Steps;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiErrors, ApiResult};
 use crate::extension::ChangeSet;
@@ -69,6 +70,9 @@ fn rename(r: &mut Resource, ids: &HashMap<String, String>) {
 
 impl<S: Store> Engine<S> {
     /// One attempt at writing every node; re-run from fresh reads on a concurrency conflict.
+    /// A batch's units come with their `record`; an atomic batch says how it is written in
+    /// `steps` when it needs more than one transaction (and may be asked to stop).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn write_nodes(
         &self,
         ctx: &Ctx,
@@ -77,7 +81,12 @@ impl<S: Store> Engine<S> {
         action: Operation,
         validate: bool,
         record: Option<&UnitRecord<'_>>,
+        steps: Option<&Steps>,
     ) -> Result<Written, CommitError> {
+        // A write asked to stop before it read anything (a rerun after a conflict) stops.
+        if let Some(steps) = steps.filter(|s| s.stop.asked()) {
+            return Err(CommitError::Rejected(steps.stop.honour()));
+        }
         let mut errors = Vec::new();
         // What each node is: an existing resource (update) or a new one (create).
         let befores = self.find_all_existing(nodes, url_id, &mut errors).await?;
@@ -135,7 +144,7 @@ impl<S: Store> Engine<S> {
         errors.extend(self.missing_required(&changes, nodes, &ids));
         refuse(&mut errors)?;
         let staged = self
-            .commit_nodes(action, changes, validate, nodes, &ids)
+            .commit_nodes((action, validate, steps), changes, nodes, &ids)
             .await?;
         Ok(Written {
             staged,
@@ -219,13 +228,12 @@ impl<S: Store> Engine<S> {
     /// that sends it, or retried when it was a racing upsert by that value.
     async fn commit_nodes(
         &self,
-        action: Operation,
+        (action, validate, steps): (Operation, bool, Option<&Steps>),
         changes: ChangeSet,
-        validate: bool,
         nodes: &[Node<'_>],
         ids: &[String],
     ) -> Result<ChangeSet, CommitError> {
-        match self.commit_as(action, changes, validate).await {
+        match self.commit_as(action, changes, validate, steps).await {
             Ok(staged) => Ok(staged),
             Err(CommitError::Exists { ty, id, key }) => {
                 let node = node_of(nodes, ids, &ty, &id);

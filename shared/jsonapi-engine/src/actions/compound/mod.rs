@@ -18,6 +18,7 @@ use jsonapi_config::{IdStrategy, Operation, ResourceType};
 use jsonapi_store::{Store, Write};
 
 use super::write::check_type;
+use crate::commit::Steps;
 use crate::document::{self, ResourceObject};
 use crate::engine::{Ctx, Engine, check_id};
 use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
@@ -112,7 +113,7 @@ impl<S: Store> Engine<S> {
         let validate = nodes[0].meta == MetaOp::Validate;
         let written = self
             .with_retries(url_id.map(|id| resource_key(&ty.name, id)), async || {
-                self.write_nodes(ctx, &nodes, url_id, action, validate, None)
+                self.write_nodes(ctx, &nodes, url_id, action, validate, None, None)
                     .await
             })
             .await?;
@@ -126,13 +127,15 @@ impl<S: Store> Engine<S> {
     /// first, in request order. `record` makes a put whose condition is that its item is
     /// absent, from whether each object is created; it is written in the same transaction:
     /// when its item exists already, the change was applied before and nothing is written
-    /// (`None`).
+    /// (`None`). A change too large for one transaction is written in `steps` when given
+    /// (`crate::intent`), else refused.
     pub(crate) async fn write_batch(
         &self,
         ctx: &Ctx,
         primary: &[ResourceObject],
         included: &[ResourceObject],
         record: Option<&UnitRecord<'_>>,
+        steps: Option<&Steps>,
     ) -> ApiResult<Option<BatchWritten>> {
         let record_key = record
             .and_then(|r| r(&[]).into_iter().next())
@@ -155,7 +158,8 @@ impl<S: Store> Engine<S> {
                 {
                     return Ok(None);
                 }
-                self.write_nodes(ctx, &nodes, None, Operation::UpdateList, false, record)
+                let (action, validate) = (Operation::UpdateList, false);
+                self.write_nodes(ctx, &nodes, None, action, validate, record, steps)
                     .await
                     .map(Some)
             })
