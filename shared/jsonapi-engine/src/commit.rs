@@ -109,14 +109,7 @@ impl<S: Store> Engine<S> {
         if writes.is_empty() {
             return Ok(staged);
         }
-        // A group of batch units (one record each) may pass the common limit on a store that
-        // takes more: no request made it, and it is written unit by unit when it fails. A
-        // single unit is held to the common limit, so that every store refuses the same units.
-        let max_writes = if records.len() > 1 && largest_change < limits::MAX_TRANSACTION_WRITES {
-            self.store.max_grouped_writes()
-        } else {
-            limits::MAX_TRANSACTION_WRITES
-        };
+        let max_writes = self.max_writes(records.len(), largest_change);
         match (limits::check_transaction_of(&writes, max_writes), steps) {
             (Ok(()), _) => {}
             // Only an atomic batch is written in steps (a synchronous one, or its chunk when it
@@ -162,6 +155,19 @@ impl<S: Store> Engine<S> {
             }
             Err(StoreError::Conflict) => Err(CommitError::Stale(None)),
             Err(e) => Err(CommitError::Rejected(e.into())),
+        }
+    }
+
+    /// How many writes one transaction of `units` batch units may take. A group of units (one
+    /// record each) may pass the common limit on a store that takes more: no request made it,
+    /// and it is written unit by unit when it fails. A single unit, or a group holding a
+    /// resource that alone needs the common limit, is held to it, so that every store refuses
+    /// the same units.
+    fn max_writes(&self, units: usize, largest_change: usize) -> usize {
+        if units > 1 && largest_change < limits::MAX_TRANSACTION_WRITES {
+            self.store.max_grouped_writes()
+        } else {
+            limits::MAX_TRANSACTION_WRITES
         }
     }
 

@@ -5,60 +5,18 @@
 //! holds releases the rest right after; a refused import releases nothing and leaves nothing.
 //! Batch requests and imports take the same path.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode, header};
 use jsonapi_engine::{ApiRequest, BATCH_PARTITION, BATCH_RELEASE_PREFIX, Engine, ImportFormat};
-use jsonapi_store::{Item, Key, QueryPage, RangeQuery, Store, StoreResult, Write};
+use jsonapi_store::{Key, RangeQuery, Store};
+use jsonapi_store::counting::{Counting, RoundTrips};
 use jsonapi_store_redb::RedbStore;
 use serde_json::{Value, json};
 
-/// A store that keeps the keys each transaction wrote, in commit order.
-#[derive(Debug)]
-struct Journal {
-    inner: RedbStore,
-    transactions: Transactions,
-}
-
-impl Journal {
-    fn note(&self, writes: &[Write]) {
-        let keys = writes.iter().map(|w| w.key().clone()).collect();
-        self.transactions.lock().unwrap().push(keys);
-    }
-}
-
-impl Store for Journal {
-    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
-        self.inner.get(key).await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> StoreResult<Vec<Item>> {
-        self.inner.batch_get(keys).await
-    }
-    async fn query(&self, query: &RangeQuery) -> StoreResult<QueryPage> {
-        self.inner.query(query).await
-    }
-    async fn count(&self, query: &RangeQuery) -> StoreResult<u64> {
-        self.inner.count(query).await
-    }
-    async fn allocate(&self, key: &Key, n: u64) -> StoreResult<u64> {
-        self.inner.allocate(key, n).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        self.note(&writes);
-        self.inner.transact(writes).await
-    }
-    async fn transact_deferred(&self, writes: Vec<Write>) -> StoreResult<()> {
-        self.note(&writes);
-        self.inner.transact_deferred(writes).await
-    }
-}
-
-/// The transactions a [`Journal`] saw, in commit order.
-type Transactions = Arc<Mutex<Vec<Vec<Key>>>>;
-
-/// The example domain with one product a chunk, on a journaled store; the journal, and the
-/// store under it.
-fn engine(dir: &std::path::Path) -> (Engine<Journal>, Transactions, RedbStore) {
+/// The example domain with one product a chunk, on a store that keeps the keys each
+/// transaction wrote; its round trips (the journal), and the store under it.
+fn engine(dir: &std::path::Path) -> (Engine<Counting<RedbStore>>, Arc<RoundTrips>, RedbStore) {
     let text = jsonapi_config::EXAMPLE_DOMAIN;
     let at = text.find("\napi:\n").expect("an api section") + "\napi:\n".len();
     let text = format!(
@@ -67,13 +25,9 @@ fn engine(dir: &std::path::Path) -> (Engine<Journal>, Transactions, RedbStore) {
         &text[at..]
     );
     let schema = jsonapi_config::parse("releases.yaml", &text).expect("a valid configuration");
-    let transactions = Arc::new(Mutex::new(Vec::new()));
     let inner = RedbStore::open(dir).unwrap();
-    let store = Journal {
-        inner: inner.clone(),
-        transactions: Arc::clone(&transactions),
-    };
-    (jsonapi_example::engine(schema, store), transactions, inner)
+    let (store, trips) = Counting::new(inner.clone());
+    (jsonapi_example::engine(schema, store), trips, inner)
 }
 
 fn products(prefix: &str, n: usize) -> Vec<Value> {
@@ -134,7 +88,7 @@ async fn an_import_of_more_chunks_than_a_transaction_holds_releases_them_all_aft
         .await
         .expect("imported");
 
-    let journal = journal.lock().unwrap();
+    let journal = journal.written();
     let in_record = assert_released_after_the_record(&journal, imported.operation, 150);
     // The record, its entry among the unfinished operations, and 98 releases.
     assert_eq!(in_record, 98);
@@ -163,7 +117,7 @@ async fn a_batch_request_is_stored_in_the_same_order() {
     assert_eq!(response.status, StatusCode::ACCEPTED);
     let doc: Value = serde_json::from_slice(&response.body).unwrap();
     let op = doc["data"]["id"].as_str().unwrap().parse().unwrap();
-    let journal = journal.lock().unwrap();
+    let journal = journal.written();
     assert_eq!(assert_released_after_the_record(&journal, op, 3), 3);
 }
 
@@ -182,7 +136,7 @@ async fn a_file_refused_after_chunks_were_stored_releases_nothing_and_leaves_not
         .expect_err("an item of another type");
 
     assert_eq!(refused.0[0].status(), StatusCode::BAD_REQUEST);
-    let written: Vec<Key> = journal.lock().unwrap().concat();
+    let written: Vec<Key> = journal.written().concat();
     assert!(
         written.iter().any(|k| k.sk.starts_with("chunk#")),
         "chunks were stored first"

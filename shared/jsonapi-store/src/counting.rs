@@ -1,8 +1,9 @@
 //! A [`Store`] wrapper that counts round trips, so tests and benchmarks can assert how many
-//! requests an API call costs.
+//! requests an API call costs, and keeps the keys each transaction wrote, so tests can assert
+//! the order in which a change reaches the store.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::{Item, Key, QueryPage, RangeQuery, Store, StoreResult, Write};
 
@@ -15,6 +16,7 @@ pub struct RoundTrips {
     counts: AtomicU64,
     allocations: AtomicU64,
     transactions: AtomicU64,
+    written: Mutex<Vec<Vec<Key>>>,
 }
 
 /// A snapshot of [`RoundTrips`].
@@ -47,6 +49,23 @@ impl RoundTripCounts {
 }
 
 impl RoundTrips {
+    /// The keys each transaction wrote, in commit order.
+    pub fn written(&self) -> Vec<Vec<Key>> {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn transaction(&self, writes: &[Write]) {
+        bump(&self.transactions);
+        let keys = writes.iter().map(|w| w.key().clone()).collect();
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(keys);
+    }
+
     /// The counts so far.
     pub fn snapshot(&self) -> RoundTripCounts {
         RoundTripCounts {
@@ -112,12 +131,12 @@ impl<S: Store> Store for Counting<S> {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        bump(&self.trips.transactions);
+        self.trips.transaction(&writes);
         self.inner.transact(writes).await
     }
 
     async fn transact_deferred(&self, writes: Vec<Write>) -> StoreResult<()> {
-        bump(&self.trips.transactions);
+        self.trips.transaction(&writes);
         self.inner.transact_deferred(writes).await
     }
 
