@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode, header};
 use jsonapi_engine::{ApiRequest, BATCH_PARTITION, BATCH_RELEASE_PREFIX, Engine, ImportFormat};
-use jsonapi_store::{Key, RangeQuery, Store};
 use jsonapi_store::counting::{Counting, RoundTrips};
+use jsonapi_store::{Key, RangeQuery, Store};
 use jsonapi_store_redb::RedbStore;
 use serde_json::{Value, json};
 
