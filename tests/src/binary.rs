@@ -13,8 +13,11 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// How long the binary may take to start, or to stop after a signal.
+/// How long the binary may take to stop after a signal, or to print a line it owes.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the binary may take to start: `--seed` on a DynamoDB Local that already holds a
+/// whole test pass's items took past a minute in CI (the seeding, not the tests, is slow).
+pub const START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The path of an up-to-date `jsonapi-local` binary (built once per test run when needed).
 ///
@@ -88,7 +91,7 @@ impl ServerProcess {
     /// Starts the binary with `args` and waits for its `listening on http://ADDR` line.
     ///
     /// # Panics
-    /// When it cannot start, exits, or prints no such line within [`PROCESS_TIMEOUT`].
+    /// When it cannot start, exits, or prints no such line within [`START_TIMEOUT`].
     pub fn start(args: &[&str]) -> Self {
         Self::start_with_env(args, &[])
     }
@@ -125,7 +128,7 @@ impl ServerProcess {
         let err = child.stderr.take().expect("piped stderr");
         let stderr = std::thread::spawn(move || read_all(err));
         let base_url = loop {
-            match stdout.recv_timeout(PROCESS_TIMEOUT) {
+            match stdout.recv_timeout(START_TIMEOUT) {
                 Ok(line) => {
                     if let Some(url) = line.trim().strip_prefix("listening on ") {
                         break url.trim_end_matches('/').to_owned();
