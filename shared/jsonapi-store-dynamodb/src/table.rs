@@ -1,5 +1,5 @@
-//! The one table, described once: [`DynamoStore::create_table`](crate::DynamoStore::create_table)
-//! builds its request from these constants, and a check of `template.yaml` can compare the
+//! The one table, described once: [`DynamoStore::create_table`] builds its request from these
+//! constants (and waits for the table to be active), and a check of `template.yaml` can compare the
 //! template's `AWS::DynamoDB::Table` against [`cloudformation_properties`]. The table has no
 //! secondary index: every access pattern is a key or a key range of the table itself.
 
@@ -9,8 +9,14 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     StreamSpecification, StreamViewType,
 };
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::TableStatus;
 use jsonapi_store::{EXPIRES_AT, StoreError, StoreResult};
 use serde_json::{Value, json};
+
+use crate::client::DynamoStore;
+use crate::errors::sdk_error;
 
 /// The partition key attribute (type S).
 pub const PARTITION_KEY: &str = "pk";
@@ -50,10 +56,7 @@ fn build_error(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// The CreateTable request for a table named `name`.
-pub(crate) fn create_table_request(
-    client: &Client,
-    name: &str,
-) -> StoreResult<CreateTableFluentBuilder> {
+fn create_table_request(client: &Client, name: &str) -> StoreResult<CreateTableFluentBuilder> {
     let mut request = client
         .create_table()
         .table_name(name)
@@ -84,6 +87,70 @@ pub(crate) fn create_table_request(
         );
     }
     Ok(request)
+}
+
+impl DynamoStore {
+    /// Creates the table as this module describes it, unless it exists, and waits until it is
+    /// active.
+    ///
+    /// # Errors
+    /// The table cannot be created, or does not become active within five minutes.
+    pub async fn create_table(&self) -> StoreResult<()> {
+        match create_table_request(&self.client, &self.table)?
+            .send()
+            .await
+        {
+            Ok(_) => tracing::info!(table = %self.table, "created the DynamoDB table"),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+            Err(e) => return Err(sdk_error("CreateTable", &e)),
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            let described = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeTable", &e))?;
+            let status = described.table().and_then(|t| t.table_status());
+            if status == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(StoreError::Unavailable {
+                    detail: format!("table {} is still {status:?} after 5 minutes", self.table),
+                    retry_after: 60,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Deletes the table (for tests that made their own).
+    ///
+    /// # Errors
+    /// The request fails (a missing table is fine).
+    pub async fn delete_table(&self) -> StoreResult<()> {
+        match self
+            .client
+            .delete_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk_error("DeleteTable", &e)),
+        }
+    }
 }
 
 #[cfg(test)]
