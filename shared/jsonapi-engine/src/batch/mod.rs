@@ -9,10 +9,11 @@
 //! - The asynchronous mode (the default): `submit` stores the request as an operation in
 //!   chunks of whole `units` (items linked to each other), then `release` stores the
 //!   operation's record with what releases the chunks, and it answers 202; `worker` applies
-//!   them (in this process, or in the cloud's `batch-worker` function, which the table's
-//!   stream hands each chunk's release); `operation` is the operation's record and
-//!   resource, `reads` the routes that show it and its errors, `layout` where it all lives in
-//!   the store, `body` a chunk's body too large for one stored item.
+//!   them chunk by chunk, a module per phase (in this process, or in the cloud's
+//!   `batch-worker` function, which the table's stream hands each chunk's release);
+//!   `operation` is the operation's record and resource, `reads` the routes that show it and
+//!   its errors, `layout` where it all lives in the store, `body` a chunk's body too large for
+//!   one stored item.
 //! - Imports (a file of any size, from the command line or an S3 object): `stream` reads it
 //!   item by item, `import` checks the items and stores them as an asynchronous operation in
 //!   the same chunks; `delivery` makes an import an event delivers (at least once) happen
