@@ -2,8 +2,8 @@
 //! `asyncoperations` resource, the operation polled to `success` with exact counters, items
 //! with errors skipped and reported at `GET .../errors` with pointers into the original
 //! request (paged), chunks (of 10 items here, 100 by default), visibility to the owner and admins only, the
-//! operation routes' methods, and a restart that resumes unfinished operations (Oro §10;
-//! acceptance rows 75, 77–81).
+//! operation routes' methods, and a restart (after a stop or a kill) that resumes unfinished
+//! operations (Oro §10; acceptance rows 75, 77–81).
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,10 @@ use jsonapi_tests::{
 };
 
 use crate::auth_acl::as_roles;
-use crate::batch_sync::{batch, data_folder, new_product, patient_config, runtime, start};
+use crate::batch_sync::{
+    batch, data_folder, new_product, patient_config, runtime, server_args, start,
+};
+use jsonapi_tests::binary::ServerProcess;
 
 /// Submits a batch in the default mode, checks the immediate answer, and returns the
 /// operation's path (below the base URL).
@@ -277,6 +280,59 @@ async fn a_restart_resumes_unfinished_operations_without_doubling_anything() {
     skus.sort_unstable();
     skus.dedup();
     assert_eq!(skus.len(), 60, "no product was created twice");
+}
+
+/// A worker killed in the middle of an operation (`kill -9`: on the embedded store the
+/// commits not synced yet are lost, the ends of its last chunks among them) ends it after the
+/// restart, every item written once: chunks whose ends were lost are run again and write only
+/// the units whose records were lost with them.
+#[test]
+fn a_killed_worker_resumes_its_operation_losing_and_doubling_nothing() {
+    let data = data_folder();
+    let runtime = runtime();
+    let config = small_chunks();
+    let (server, api) = start(data.path(), &config, &[], &runtime);
+    let token = api.token().map(str::to_owned);
+    let items: Vec<Value> = (0..1000)
+        .map(|i| new_product(&format!("KILLED-{i}")))
+        .collect();
+    let (before, path) = runtime.block_on(async {
+        let before = api.list_all("products").await.len();
+        let path = submit(&api, "products", &json!({ "data": items })).await;
+        // Killed once some of its 100 chunks are done (on a fast machine it may be over).
+        loop {
+            let op = api.get(&path).await.json()["data"]["attributes"].clone();
+            if op["progress"].as_f64().unwrap_or(0.0) >= 0.2 || op["status"] == "success" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (before, path)
+    });
+    server.signal("KILL");
+    server.wait();
+
+    let args = server_args(data.path(), &config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = ServerProcess::start(&args);
+    let api = ApiClient::new(server.base_url.clone()).with_token(token.as_deref());
+    runtime.block_on(async {
+        let op = finished(&api, &path).await;
+        assert_eq!(op["attributes"]["status"], "success", "{op}");
+        assert_eq!(summary(&op, "createCount"), 1000, "{op}");
+        assert_eq!(summary(&op, "errorCount"), 0, "{op}");
+        let products = api.list_all("products").await;
+        assert_eq!(products.len(), before + 1000, "every product once");
+        let mut skus: Vec<&str> = products
+            .iter()
+            .map(|p| attr(p, "sku").as_str().unwrap_or_default())
+            .collect();
+        skus.sort_unstable();
+        skus.dedup();
+        assert_eq!(skus.len(), products.len(), "no product was created twice");
+    });
+    server.signal("TERM");
+    server.wait();
 }
 
 #[tokio::test]

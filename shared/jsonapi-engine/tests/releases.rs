@@ -3,14 +3,16 @@
 //! after it, never before (in the cloud a release is what starts a chunk's work, and the
 //! worker must find the operation's record). An operation of more chunks than one transaction
 //! holds releases the rest right after; a refused import releases nothing and leaves nothing.
-//! Batch requests and imports take the same path.
+//! Batch requests and imports take the same path. Then how the in-process worker makes its
+//! runs durable: a sync per lease on a window of chunks, not two per chunk, and every chunk
+//! synced up to the end of a lease an earlier run left.
 
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode, header};
 use jsonapi_engine::{ApiRequest, BATCH_PARTITION, BATCH_RELEASE_PREFIX, Engine, ImportFormat};
 use jsonapi_store::counting::{Counting, RoundTrips};
-use jsonapi_store::{Key, RangeQuery, Store};
+use jsonapi_store::{Item, Key, RangeQuery, Store, Write};
 use jsonapi_store_redb::RedbStore;
 use serde_json::{Value, json};
 
@@ -157,4 +159,107 @@ async fn a_file_refused_after_chunks_were_stored_releases_nothing_and_leaves_not
         .await
         .unwrap();
     assert_eq!(left.items.len(), 0, "the chunks stored were deleted");
+}
+
+/// Imports `n` products (a chunk each) and runs the in-process worker until the operation
+/// ends, `lease_end` first stored as the lease a run that died left (when given); the keys
+/// of the durable transactions of the worker's run.
+async fn run_import(n: usize, lease_end: Option<usize>) -> Vec<Vec<Key>> {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, journal, store) = engine(dir.path());
+    let lines: Vec<String> = products("RUN", n).iter().map(Value::to_string).collect();
+    let file = std::io::Cursor::new(lines.join("\n").into_bytes());
+    let op = engine
+        .import("products", None, ImportFormat::Ndjson, file, &|_| {})
+        .await
+        .expect("imported")
+        .operation;
+    if let Some(end) = lease_end {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("end".into(), end.into());
+        let item = Item {
+            key: Key::new(format!("{BATCH_PARTITION}{op}"), "lease"),
+            attrs,
+        };
+        let put = Write::Put {
+            item,
+            condition: None,
+        };
+        store.transact(vec![put]).await.unwrap();
+    }
+    let before = journal.synced().len();
+    let engine = Arc::new(engine);
+    let watcher = Arc::clone(&engine);
+    let ended = async move {
+        while !watcher
+            .operation_report(op, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .finished()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    Arc::clone(&engine).run_batch_worker(ended).await;
+    let report = engine.operation_report(op, 0).await.unwrap().unwrap();
+    let summary = &report.operation["attributes"]["summary"];
+    assert_eq!(summary["createCount"], n, "{summary}");
+    journal.synced().split_off(before)
+}
+
+/// The chunks whose items the transactions of `synced` wrote.
+fn synced_chunks(synced: &[Vec<Key>]) -> Vec<usize> {
+    let mut chunks: Vec<usize> = synced
+        .iter()
+        .flatten()
+        .filter_map(|k| k.sk.strip_prefix("chunk#")?.parse().ok())
+        .collect();
+    chunks.sort_unstable();
+    chunks.dedup();
+    chunks
+}
+
+/// How many transactions of `synced` wrote a lease.
+fn leases(synced: &[Vec<Key>]) -> usize {
+    synced
+        .iter()
+        .filter(|t| t.iter().any(|k| k.sk == "lease"))
+        .count()
+}
+
+#[tokio::test]
+async fn the_in_process_worker_syncs_once_a_window_of_chunks_not_twice_a_chunk() {
+    let synced = run_import(100, None).await;
+
+    // A lease per 32 chunks (4), the operation marked running, its last chunk's end, and the
+    // tidying of its entry among the unfinished ones: 7, where a sync per run counted and per
+    // chunk ended made 200.
+    assert_eq!(leases(&synced), 4, "{synced:?}");
+    assert!(synced.len() <= 8, "{} syncs: {synced:?}", synced.len());
+    // The end that ends the operation: chunk 98's or 99's (two chunks run at once).
+    let chunks = synced_chunks(&synced);
+    assert!(
+        chunks == [98] || chunks == [99],
+        "only the last end is synced: {chunks:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_finds_a_lease_runs_every_chunk_before_its_end_synced() {
+    // As a run that died in the window ending at chunk 40 would have left it.
+    let synced = run_import(60, Some(40)).await;
+
+    // Each chunk before 40 is counted durably before it starts, and ended durably; past it
+    // the worker takes leases again, and only the last end is synced.
+    let chunks = synced_chunks(&synced);
+    assert_eq!(chunks[..40], (0..40).collect::<Vec<_>>());
+    assert!(chunks[40..] == [58] || chunks[40..] == [59], "{chunks:?}");
+    for n in 0..40 {
+        let key = format!("chunk#{n:06}");
+        let of_chunk = synced.iter().filter(|t| t.iter().any(|k| k.sk == key));
+        // An end is tried again when the other chunk's end changed the record first.
+        assert!(of_chunk.count() >= 2, "chunk {n}: its count and its end");
+    }
+    assert_eq!(leases(&synced), 1, "one lease, from chunk 40 on");
 }

@@ -1,6 +1,7 @@
 //! A [`Store`] wrapper that counts round trips, so tests and benchmarks can assert how many
-//! requests an API call costs, and keeps the keys each transaction wrote, so tests can assert
-//! the order in which a change reaches the store.
+//! requests an API call costs, and keeps the keys each transaction wrote (and whether it was
+//! durable or deferred), so tests can assert the order in which a change reaches the store
+//! and what waits for a sync.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,8 @@ pub struct RoundTrips {
     counts: AtomicU64,
     allocations: AtomicU64,
     transactions: AtomicU64,
-    written: Mutex<Vec<Vec<Key>>>,
+    /// Each transaction's keys, and whether it was durable ([`Store::transact`]).
+    written: Mutex<Vec<(Vec<Key>, bool)>>,
 }
 
 /// A snapshot of [`RoundTrips`].
@@ -51,19 +53,32 @@ impl RoundTripCounts {
 impl RoundTrips {
     /// The keys each transaction wrote, in commit order.
     pub fn written(&self) -> Vec<Vec<Key>> {
+        self.journal(|_| true)
+    }
+
+    /// The keys each durable transaction ([`Store::transact`], not a deferred one) wrote, in
+    /// commit order: on a store that syncs, each is a sync.
+    pub fn synced(&self) -> Vec<Vec<Key>> {
+        self.journal(|durable| durable)
+    }
+
+    fn journal(&self, wanted: impl Fn(bool) -> bool) -> Vec<Vec<Key>> {
         self.written
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .iter()
+            .filter(|(_, durable)| wanted(*durable))
+            .map(|(keys, _)| keys.clone())
+            .collect()
     }
 
-    fn transaction(&self, writes: &[Write]) {
+    fn transaction(&self, writes: &[Write], durable: bool) {
         bump(&self.transactions);
         let keys = writes.iter().map(|w| w.key().clone()).collect();
         self.written
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(keys);
+            .push((keys, durable));
     }
 
     /// The counts so far.
@@ -131,12 +146,12 @@ impl<S: Store> Store for Counting<S> {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        self.trips.transaction(&writes);
+        self.trips.transaction(&writes, true);
         self.inner.transact(writes).await
     }
 
     async fn transact_deferred(&self, writes: Vec<Write>) -> StoreResult<()> {
-        self.trips.transaction(&writes);
+        self.trips.transaction(&writes, false);
         self.inner.transact_deferred(writes).await
     }
 

@@ -12,7 +12,9 @@
 //!   its chunk is run;
 //! - `error#{n}#{u}#{k}`: the errors of a unit that could not be applied;
 //! - `body#{n}#{k}`: part `k` of the body of chunk `n` when it is too large for one item
-//!   (the chunk then holds `parts`, their count, instead of its body; `super::body`).
+//!   (the chunk then holds `parts`, their count, instead of its body; `super::body`);
+//! - `lease`: where the window of chunks the in-process worker last took ends
+//!   (`super::worker::lease`).
 //!
 //! An import delivered by an event (an S3 object's) has a claim of its own, outside the
 //! operations' partitions: `meta#import-delivery#{digest}` names the operation that imported
@@ -62,6 +64,11 @@ pub(crate) fn partition(op: u64) -> String {
 /// The operation's record.
 pub(crate) fn record_key(op: u64) -> Key {
     Key::new(partition(op), "op")
+}
+
+/// The in-process worker's lease on the operation's next chunks.
+pub(crate) fn lease_key(op: u64) -> Key {
+    Key::new(partition(op), "lease")
 }
 
 /// One chunk of the operation.

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::errors::ErrorPlace;
 use super::group::{WRITES_PER_ITEM, group_end};
+use super::lease::Pace;
 use crate::batch::layout;
 use crate::batch::operation::Counts;
 use crate::document::{ResourceObject, parse_batch};
@@ -22,6 +23,7 @@ impl<S: Store> Engine<S> {
         (n, attempt): (usize, u64),
         item: &Item,
         stopped: Option<&tokio::sync::watch::Receiver<bool>>,
+        pace: Pace,
     ) -> ApiResult<bool> {
         if failpoint() == Failpoint::FailChunks {
             return Err(ApiError::new(
@@ -83,7 +85,8 @@ impl<S: Store> Engine<S> {
                 counts.add(unit_counts);
             }
         }
-        self.finish_chunk(id, key, &chunk, counts, false).await?;
+        self.finish_chunk(id, key, &chunk, counts, false, pace)
+            .await?;
         Ok(true)
     }
 

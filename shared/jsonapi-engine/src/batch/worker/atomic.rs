@@ -6,6 +6,7 @@ use jsonapi_store::Store;
 
 use super::chunk::Chunk;
 use super::errors::ErrorPlace;
+use super::lease::Pace;
 use super::told_to_stop;
 use crate::batch::layout;
 use crate::batch::operation::Counts;
@@ -54,7 +55,9 @@ impl<S: Store> Engine<S> {
                 counts?
             }
         };
-        self.finish_chunk(id, layout::chunk_key(id, n), chunk, counts, false)
+        // An atomic chunk is its operation's only one: its end is durable at any pace.
+        let key = layout::chunk_key(id, n);
+        self.finish_chunk(id, key, chunk, counts, false, Pace::Synced)
             .await?;
         Ok(true)
     }

@@ -4,6 +4,7 @@ use jsonapi_store::{Condition, Item, Key, Store, Write};
 use serde_json::Value;
 
 use super::errors::ErrorPlace;
+use super::lease::Pace;
 use super::{CHUNK_ATTEMPTS, FINISH_ATTEMPTS};
 use crate::batch::layout;
 use crate::batch::operation::Counts;
@@ -19,9 +20,10 @@ impl<S: Store> Engine<S> {
         id: u64,
         n: usize,
         stopped: Option<&tokio::sync::watch::Receiver<bool>>,
+        pace: Pace,
     ) -> ApiResult<bool> {
         let key = layout::chunk_key(id, n);
-        let Some((item, attempt)) = self.count_attempt(&key).await? else {
+        let Some((item, attempt)) = self.count_attempt(&key, pace).await? else {
             // Done, or expired and deleted with its operation.
             return Ok(true);
         };
@@ -30,7 +32,10 @@ impl<S: Store> Engine<S> {
             self.give_up(id, n, &item).await?;
             return Ok(true);
         }
-        match self.apply_chunk(id, (n, attempt), &item, stopped).await {
+        match self
+            .apply_chunk(id, (n, attempt), &item, stopped, pace)
+            .await
+        {
             Err(errors) if attempt >= CHUNK_ATTEMPTS => {
                 tracing::error!(?errors, op = id, chunk = n, "a batch chunk is given up");
                 self.give_up(id, n, &item).await?;
@@ -42,8 +47,8 @@ impl<S: Store> Engine<S> {
 
     /// Counts a run of a pending chunk before it starts, so that a run cut short counts too
     /// (a conditional write: two runs at once count twice); the chunk and the run's number,
-    /// `None` when the chunk is done or gone.
-    async fn count_attempt(&self, key: &Key) -> ApiResult<Option<(Item, u64)>> {
+    /// `None` when the chunk is done or gone. Durable unless the run is leased (`lease`).
+    async fn count_attempt(&self, key: &Key, pace: Pace) -> ApiResult<Option<(Item, u64)>> {
         for _ in 0..FINISH_ATTEMPTS {
             let Some(mut item) = self.store.get(key).await? else {
                 return Ok(None);
@@ -69,7 +74,7 @@ impl<S: Store> Engine<S> {
                 item: item.clone(),
                 condition: Some(condition),
             };
-            match self.store.transact(vec![put]).await {
+            match pace.transact(&*self.store, vec![put]).await {
                 Ok(()) => return Ok(Some((item, attempt))),
                 Err(jsonapi_store::StoreError::ConditionFailed { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -112,7 +117,7 @@ impl<S: Store> Engine<S> {
         };
         self.store_errors(&place, &chunk.in_request(ApiErrors(errors)))
             .await?;
-        self.finish_chunk(id, item.key.clone(), &chunk, counts, true)
+        self.finish_chunk(id, item.key.clone(), &chunk, counts, true, Pace::Synced)
             .await
     }
 }

@@ -5,6 +5,7 @@ use serde_json::Map;
 
 use super::FINISH_ATTEMPTS;
 use super::chunk::Chunk;
+use super::lease::Pace;
 use crate::batch::layout;
 use crate::batch::operation::{Counts, Status};
 use crate::batch::reads::now_ms;
@@ -41,7 +42,7 @@ impl<S: Store> Engine<S> {
     /// Marks a chunk done and adds its counters to the operation's in one transaction, under
     /// the conditions that the chunk was not done yet and that the record is the one read
     /// (two workers finishing chunks of one operation at once both count); the last chunk
-    /// also ends the operation.
+    /// also ends the operation, always durably (the client is told); the others at `pace`.
     pub(super) async fn finish_chunk(
         &self,
         id: u64,
@@ -49,6 +50,7 @@ impl<S: Store> Engine<S> {
         chunk: &Chunk,
         counts: Counts,
         given_up: bool,
+        pace: Pace,
     ) -> ApiResult<()> {
         let mut attrs = Map::new();
         attrs.insert("state".into(), "done".into());
@@ -104,7 +106,8 @@ impl<S: Store> Engine<S> {
                     condition: None,
                 });
             }
-            match self.store.transact(writes).await {
+            let pace = if last { Pace::Synced } else { pace };
+            match pace.transact(&*self.store, writes).await {
                 Ok(()) => return Ok(()),
                 Err(jsonapi_store::StoreError::ConditionFailed { .. }) => {
                     // Done by another run meanwhile, or the record moved on: look again.

@@ -17,6 +17,8 @@
 //!   `unit` one unit written (or, through `errors`, its errors stored), `atomic` a chunk
 //!   written all or nothing;
 //! - `finish`: a chunk's counters added to its operation's, which the last chunk ends;
+//! - `lease`: the in-process worker's leases on windows of chunks, so that their counts and
+//!   ends need no sync each;
 //! - `sweep`: expired operations deleted.
 
 mod apply;
@@ -26,6 +28,7 @@ mod chunk;
 mod errors;
 mod finish;
 mod group;
+mod lease;
 mod sweep;
 mod unit;
 
@@ -46,6 +49,7 @@ use crate::auth::access::Access;
 use crate::engine::{Ctx, Engine};
 use crate::error::ApiResult;
 use crate::precondition::Preconditions;
+use lease::Pace;
 
 /// How often the worker deletes expired operations, and looks for work it was not told of.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -133,8 +137,14 @@ impl<S: Store> Engine<S> {
         // other (the embedded store writes on a thread of its own), as two workers would run
         // them (their ends count both; an item of the second that needs the first's writes,
         // an upsert of the same unique value, is retried alone and finds them).
+        // Leased past the end of a lease an earlier run left, synced before it (`lease`).
+        let synced_until = self.synced_until(id).await?;
+        let expires_at = record.expires_at;
         let mut runs = futures_util::stream::iter(0..record.chunks)
-            .map(|n| self.run_chunk(id, n, Some(stopped)))
+            .map(|n| async move {
+                let pace = self.pace_of(id, n, synced_until, expires_at).await?;
+                self.run_chunk(id, n, Some(stopped), pace).await
+            })
             .buffered(CHUNKS_AT_ONCE);
         while let Some(ran) = runs.next().await {
             if !ran? {
@@ -167,7 +177,7 @@ impl<S: Store> Engine<S> {
             );
             return Ok(());
         }
-        self.run_chunk(id, n, None).await.map(|_| ())
+        self.run_chunk(id, n, None, Pace::Synced).await.map(|_| ())
     }
 
     /// The operation's record, if stored.
