@@ -42,14 +42,30 @@ pub enum LimitError {
     DuplicateKey(String),
 }
 
-/// The size of an item as DynamoDB counts it, closely enough: names and values.
+/// The size of an item as DynamoDB counts it, closely enough: names and values (as JSON).
 pub fn item_size(item: &Item) -> usize {
-    let attrs: usize = item
-        .attrs
-        .iter()
-        .map(|(k, v)| k.len() + serde_json::to_string(v).map_or(0, |s| s.len()))
-        .sum();
-    "pk".len() + item.key.pk.len() + "sk".len() + item.key.sk.len() + attrs
+    let mut bytes = ByteCount(0);
+    for (name, value) in &item.attrs {
+        bytes.0 += name.len();
+        // Counting never fails, and a value that cannot be written as JSON is not stored.
+        let _ = serde_json::to_writer(&mut bytes, value);
+    }
+    "pk".len() + item.key.pk.len() + "sk".len() + item.key.sk.len() + bytes.0
+}
+
+/// Counts what is written to it: an item's size without building its JSON (every write of
+/// every transaction is measured).
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Checks a transaction against every limit.

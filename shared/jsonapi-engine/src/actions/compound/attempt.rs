@@ -4,6 +4,7 @@
 //! conflict re-runs the attempt from fresh reads.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use jsonapi_auth::Permission;
 use jsonapi_config::{IdStrategy, Operation, ResourceType};
@@ -205,6 +206,7 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<HashMap<String, String>> {
         let mut real: HashMap<String, String> = HashMap::new();
         let mut peeked: HashMap<String, u64> = HashMap::new();
+        let mut reserved = self.reserve_sequences(nodes, ids, validate).await?;
         for (n, node) in nodes.iter().enumerate() {
             if ids[n] != placeholder(n) {
                 continue;
@@ -215,13 +217,38 @@ impl<S: Store> Engine<S> {
                     *offset += 1;
                     (self.peek_sequence(&node.ty.name).await? + *offset - 1).to_string()
                 }
-                IdStrategy::Sequence => self.next_sequence(&node.ty.name).await?.to_string(),
+                IdStrategy::Sequence => reserved
+                    .get_mut(node.ty.name.as_str())
+                    .and_then(Iterator::next)
+                    .ok_or_else(|| ApiError::internal(&"a sequence id was not reserved"))?
+                    .to_string(),
                 IdStrategy::Ulid | IdStrategy::Client => ulid::Ulid::new().to_string(),
             };
             real.insert(ids[n].clone(), id.clone());
             ids[n] = id;
         }
         Ok(real)
+    }
+
+    /// The sequence ids the nodes still under a placeholder need, reserved by type in one
+    /// round trip each (none for a dry run, which only peeks).
+    async fn reserve_sequences<'n>(
+        &self,
+        nodes: &'n [Node<'_>],
+        ids: &[String],
+        validate: bool,
+    ) -> ApiResult<HashMap<&'n str, Range<u64>>> {
+        let mut wanted: HashMap<&str, u64> = HashMap::new();
+        for (n, node) in nodes.iter().enumerate() {
+            if !validate && node.ty.id == IdStrategy::Sequence && ids[n] == placeholder(n) {
+                *wanted.entry(node.ty.name.as_str()).or_default() += 1;
+            }
+        }
+        let mut reserved = HashMap::new();
+        for (ty, n) in wanted {
+            reserved.insert(ty, self.next_sequences(ty, n).await?);
+        }
+        Ok(reserved)
     }
 
     /// Commits the change set; a unique value or an id taken meanwhile is reported at the node
