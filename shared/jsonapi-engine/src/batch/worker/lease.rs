@@ -78,7 +78,7 @@ impl<S: Store> Engine<S> {
         if n < synced_until {
             return Ok(Pace::Synced);
         }
-        if (n - synced_until) % WINDOW == 0 {
+        if (n - synced_until).is_multiple_of(WINDOW) {
             let mut attrs = Map::new();
             attrs.insert("end".into(), (n + WINDOW).into());
             attrs.insert(layout::EXPIRES_AT.into(), expires_at.into());
