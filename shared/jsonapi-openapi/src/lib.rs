@@ -5,19 +5,25 @@
 //! # Layout
 //! - [`document`]: the OpenAPI document of a [`Schema`].
 //! - `operations`: paths and operations, one per route each type enables (the engine's
-//!   `ROUTES` and `allowed_methods`), with their statuses; `params`: query and header
+//!   `ROUTES` and `allowed_methods`): what each says of itself (`describe`), its request body
+//!   (`body`) and its answers (`responses`); `error_responses`: the error statuses all
+//!   operations refer to; `headers`: the response headers they name; `params`: query and header
 //!   parameters (the engine's `Accepts` table); `schemas`: JSON Schemas of the documents;
 //!   `values`: attribute values by data type; `plain`: the schemas of the plain view
 //!   (`application/json`), listed beside JSON:API's on every route; `token`: the OAuth 2.0
 //!   scheme and routes, `authorize`: the authorization endpoint's pages and redirects among
 //!   them.
-//! - `batch`: the batch API (`PATCH {prefix}/{type}`) of the types that enable it.
+//! - `atomic`: the atomic extension's endpoint (`POST {prefix}/operations`), when enabled;
+//!   `batch`: the batch API (`PATCH {prefix}/{type}`) of the types that enable it.
 //! - `sandbox`: the page and its assets (Swagger UI, fetched and checked by `build.rs`), embedded.
 //! - [`Docs`]: answers `GET {prefix}/doc` and `GET {prefix}/doc/{file}` (`openapi.json` and
 //!   the page's assets); the HTTP edges ask it before the engine.
 
+mod atomic;
 mod authorize;
 mod batch;
+mod error_responses;
+mod headers;
 mod operations;
 mod params;
 mod plain;
@@ -76,7 +82,7 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
     if batch::add(schema, &mut paths, &mut components) {
         tags.push(json!({ "name": "asyncoperations", "description": "The batch API's asynchronous operations." }));
     }
-    if let Some((path, item)) = operations::atomic_path(schema) {
+    if let Some((path, item)) = atomic::path(schema) {
         paths.insert(path, item);
         tags.push(json!({ "name": "operations", "description": "Changes to several resources at once, all or nothing (the JSON:API atomic extension)." }));
     }
@@ -98,7 +104,7 @@ pub fn document(schema: &Schema, base_url: &str) -> Value {
     );
     all.insert(
         "responses".into(),
-        Value::Object(operations::error_responses(auth)),
+        Value::Object(error_responses::components(auth)),
     );
     if auth {
         all.insert(

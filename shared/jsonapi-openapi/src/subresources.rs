@@ -6,7 +6,7 @@
 use jsonapi_config::{Operation, ResourceType, Schema, Subresource, SubresourceMethod};
 use serde_json::{Map, Value, json};
 
-use crate::operations::allow_header;
+use crate::headers::allow_header;
 use crate::params;
 use crate::values::reference;
 use crate::{MEDIA_TYPE, plain};
