@@ -14,7 +14,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{ApiClient, Credentials, Setup, authenticated_client, start_server};
+use crate::app::{authenticated_client, start_server};
+use crate::setup::Setup;
+use crate::{ApiClient, Credentials};
 
 /// A client for one server loaded with the seed data and shared by every test of this process
 /// that only reads it (seeding is the slow part of starting a server, much more so on

@@ -109,7 +109,7 @@ fn undo_entry(change: &Change) -> Value {
     };
     let any = change.after.as_ref().or(change.before.as_ref());
     json!({
-        "type": any.map(|r| r.ty.as_str()),
+        "type": any.map(|r| r.ty.name()),
         "before": item(&change.before),
         "after": item(&change.after),
     })
@@ -144,7 +144,7 @@ impl<S: Store> Engine<S> {
             .unwrap_or_else(|| ulid::Ulid::new().to_string());
         let steps = self.plan_steps(&id, staged)?;
         let count = steps.len();
-        for (n, mut step) in steps.into_iter().enumerate() {
+        for (n, step) in steps.into_iter().enumerate() {
             if how.stop.asked() {
                 // Nothing to undo before the first step.
                 if n > 0 {
@@ -152,34 +152,7 @@ impl<S: Store> Engine<S> {
                 }
                 return Err(CommitError::Rejected(how.stop.honour()));
             }
-            // The lease runs from this step, not from the first: a long change stays owned
-            // while its steps keep coming.
-            if let Some(header) = step.writes.last_mut() {
-                *header = lease_header(&id, n);
-            }
-            let keys: Vec<Key> = step.writes.iter().map(|w| w.key().clone()).collect();
-            let outcome = if failpoint() == Failpoint::FailLastStep && n + 1 == count {
-                // As when a concurrent writer took a unique value the step claims.
-                let index = step
-                    .origins
-                    .iter()
-                    .position(|o| matches!(o, Origin::Unique { .. }))
-                    .unwrap_or(0);
-                Err(StoreError::ConditionFailed { index })
-            } else {
-                self.store.transact(step.writes).await
-            };
-            if let Err(e) = outcome {
-                self.undo_after_failure(&id).await;
-                return Err(match e {
-                    StoreError::ConditionFailed { index } if index < step.origins.len() => {
-                        conflict(step.origins[index].clone(), keys[index].clone())
-                    }
-                    StoreError::ConditionFailed { .. } => taken_over(),
-                    StoreError::Conflict => CommitError::Stale(None),
-                    e => CommitError::Rejected(ApiError::from(e).into()),
-                });
-            }
+            self.write_step(&id, (n, count), step).await?;
             match failpoint() {
                 Failpoint::CrashAfterStep(k) if k == n => std::process::abort(),
                 // A request's own write (its intent unnamed), not a worker's.
@@ -187,20 +160,69 @@ impl<S: Store> Engine<S> {
                 _ => {}
             }
         }
-        // The commit point: the header goes, with as many undo records as fit.
+        self.reach_commit_point(&id, count, records).await
+    }
+
+    /// Writes step `n` of `count` in one transaction, renewing the intent's lease; a step
+    /// that fails rolls back the steps before it.
+    async fn write_step(
+        &self,
+        id: &str,
+        (n, count): (usize, usize),
+        mut step: Step,
+    ) -> Result<(), CommitError> {
+        // The lease runs from this step, not from the first: a long change stays owned
+        // while its steps keep coming.
+        if let Some(header) = step.writes.last_mut() {
+            *header = lease_header(id, n);
+        }
+        let keys: Vec<Key> = step.writes.iter().map(|w| w.key().clone()).collect();
+        let outcome = if failpoint() == Failpoint::FailLastStep && n + 1 == count {
+            // As when a concurrent writer took a unique value the step claims.
+            let index = step
+                .origins
+                .iter()
+                .position(|o| matches!(o, Origin::Unique { .. }))
+                .unwrap_or(0);
+            Err(StoreError::ConditionFailed { index })
+        } else {
+            self.store.transact(step.writes).await
+        };
+        let Err(e) = outcome else {
+            return Ok(());
+        };
+        self.undo_after_failure(id).await;
+        Err(match e {
+            StoreError::ConditionFailed { index } if index < step.origins.len() => {
+                conflict(step.origins[index].clone(), keys[index].clone())
+            }
+            StoreError::ConditionFailed { .. } => taken_over(),
+            StoreError::Conflict => CommitError::Stale(None),
+            e => CommitError::Rejected(ApiError::from(e).into()),
+        })
+    }
+
+    /// The commit point of an intent of `count` steps: its header goes, with `records` and as
+    /// many undo records as fit; the undo records left are deleted after it.
+    async fn reach_commit_point(
+        &self,
+        id: &str,
+        count: usize,
+        records: &[Write],
+    ) -> Result<(), CommitError> {
         let mut undo = (0..count).map(|n| Write::Delete {
-            key: undo_key(&id, n),
+            key: undo_key(id, n),
             condition: None,
         });
         let mut clear = vec![Write::Delete {
-            key: header_key(&id),
+            key: header_key(id),
             condition: Some(writing()),
         }];
         clear.extend_from_slice(records);
         let room = MAX_TRANSACTION_WRITES.saturating_sub(clear.len());
         clear.extend(undo.by_ref().take(room));
         if let Err(e) = self.store.transact(clear).await {
-            self.undo_after_failure(&id).await;
+            self.undo_after_failure(id).await;
             return Err(match e {
                 StoreError::ConditionFailed { .. } => taken_over(),
                 e => CommitError::Rejected(ApiError::from(e).into()),
@@ -238,16 +260,14 @@ impl<S: Store> Engine<S> {
     /// Cuts finalized changes into steps that each fit one transaction with their undo record
     /// and the intent's header.
     fn plan_steps(&self, id: &str, staged: &ChangeSet) -> Result<Vec<Step>, CommitError> {
-        let joined: HashSet<(String, String)> = staged
-            .changes()
-            .flat_map(|c| membership::joined(&self.schema, c))
-            .collect();
+        let joined: HashSet<(String, String)> =
+            staged.changes().flat_map(membership::joined).collect();
         let mut changes: Vec<&Change> = staged.changes().collect();
         // Resources the change makes others point at go first, so that the steps linking to
         // them find them (their stamps check that they exist).
         changes.sort_by_key(|c| {
             let r = c.after.as_ref().or(c.before.as_ref());
-            !r.is_some_and(|r| joined.contains(&(r.ty.clone(), r.id.clone())))
+            !r.is_some_and(|r| joined.contains(&(r.ty.to_string(), r.id.clone())))
         });
         let mut steps = Vec::new();
         let mut first = 0;

@@ -1,17 +1,16 @@
 //! The one table, described once: [`DynamoStore::create_table`] builds its request from these
-//! constants (and waits for the table to be active), and a check of `template.yaml` can compare the
-//! template's `AWS::DynamoDB::Table` against [`cloudformation_properties`]. The table has no
-//! secondary index: every access pattern is a key or a key range of the table itself.
+//! constants (and waits for the table to be active), and a check of `template.yaml` can compare
+//! the template's `AWS::DynamoDB::Table` against [`cloudformation_properties`]. The table has
+//! no secondary index: every access pattern is a key or a key range of the table itself.
+
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
+    StreamSpecification, StreamViewType, TableStatus,
 };
-use std::time::Duration;
-
-use aws_sdk_dynamodb::types::TableStatus;
 use jsonapi_store::{EXPIRES_AT, StoreError, StoreResult};
 use serde_json::{Value, json};
 
