@@ -63,10 +63,15 @@ impl Schema {
         self.types.values()
     }
 
-    /// The related type of a relationship of this schema. Cannot fail: the target was
-    /// resolved when the configuration loaded, and a schema never loses a type.
+    /// The type a reference of this schema names. Cannot fail: the name was resolved when the
+    /// configuration loaded, and a schema never loses a type.
+    pub fn referenced(&self, ty: &TypeRef) -> &Arc<ResourceType> {
+        &self.types[ty.index]
+    }
+
+    /// The related type of a relationship of this schema.
     pub fn target(&self, rel: &Relationship) -> &Arc<ResourceType> {
-        &self.types[rel.target.index]
+        self.referenced(&rel.target)
     }
 
     /// The related type of `ty`'s relationship named `rel`, if it has one.
@@ -75,9 +80,10 @@ impl Schema {
     }
 }
 
-/// A relationship's related type: its name, and where the [`Schema`] holds it. Made only when
-/// the configuration loads, after the name was found among the declared types, so following
-/// a relationship at request time ([`Schema::target`]) is a plain index.
+/// A type the configuration names (a relationship's related type, the users and roles types of
+/// `api.auth`): its name, and where the [`Schema`] holds it. Made only when the configuration
+/// loads, after the name was found among the declared types, so following it at request time
+/// ([`Schema::referenced`], [`Schema::target`]) is a plain index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeRef {
     name: String,
@@ -89,7 +95,7 @@ impl TypeRef {
         Self { name, index }
     }
 
-    /// The related type's name (its `type` member).
+    /// The type's name (its `type` member).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -190,10 +196,10 @@ pub struct AuthSettings {
     pub anonymous: Vec<String>,
     /// The type whose resources sign in with the password grant (`username`, `password`,
     /// `enabled`, to-many `roles`); `None` turns the password grant off.
-    pub users: Option<String>,
+    pub users: Option<TypeRef>,
     /// The type whose resources are roles (their `permissions` attribute grants VIEW / CREATE /
     /// EDIT / DELETE per type); `None` = every authenticated caller may do everything.
-    pub roles: Option<String>,
+    pub roles: Option<TypeRef>,
     /// Other token issuers (OpenID providers such as Cognito) whose access tokens are accepted.
     pub external_issuers: Vec<ExternalIssuerSettings>,
 }

@@ -183,7 +183,7 @@ impl<S: Store> Engine<S> {
             let after = change.after.map(|mut a| {
                 if change.before.as_ref() != Some(&a) {
                     a.version = change.before.as_ref().map_or(1, |b| b.version + 1);
-                    let ty = self.schema.resource_type(&a.ty).expect("known type");
+                    let ty = a.ty.declaration();
                     for attr in ty.attributes.values() {
                         use jsonapi_config::Timestamp;
                         match attr.timestamp {

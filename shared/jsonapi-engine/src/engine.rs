@@ -152,7 +152,11 @@ impl<S: Store> Engine<S> {
     }
 
     /// One stored resource.
-    pub(crate) async fn load(&self, ty: &ResourceType, id: &str) -> ApiResult<Option<Resource>> {
+    pub(crate) async fn load(
+        &self,
+        ty: &Arc<ResourceType>,
+        id: &str,
+    ) -> ApiResult<Option<Resource>> {
         let item = self
             .store
             .get(&resource::resource_key(&ty.name, id))
@@ -160,7 +164,11 @@ impl<S: Store> Engine<S> {
         Ok(item.map(|item| self.decode(ty, &item)).transpose()?)
     }
 
-    fn decode(&self, ty: &ResourceType, item: &jsonapi_store::Item) -> Result<Resource, ApiError> {
+    fn decode(
+        &self,
+        ty: &Arc<ResourceType>,
+        item: &jsonapi_store::Item,
+    ) -> Result<Resource, ApiError> {
         let mut r = Resource::from_item(ty, item).ok_or_else(|| {
             ApiError::internal(&format!(
                 "unreadable item {} / {}",
@@ -207,7 +215,7 @@ impl<S: Store> Engine<S> {
                     continue;
                 };
                 let r = self.decode(ty, &item)?;
-                found.insert((r.ty.clone(), r.id.clone()), r);
+                found.insert((r.ty.to_string(), r.id.clone()), r);
             }
         }
         Ok(keys
@@ -356,14 +364,18 @@ impl<S: Store> Loader for Engine<S> {
         })
     }
 
-    fn new_id<'a>(&'a self, ty: &'a str) -> BoxFuture<'a, ApiResult<String>> {
+    fn empty_resource<'a>(&'a self, ty: &'a str) -> BoxFuture<'a, ApiResult<Resource>> {
         Box::pin(async move {
-            match self.schema.resource_type(ty).map(|t| t.id) {
-                Some(jsonapi_config::IdStrategy::Sequence) => {
-                    Ok(self.next_sequence(ty).await?.to_string())
-                }
-                _ => Ok(ulid::Ulid::new().to_string()),
-            }
+            let t = self.schema.resource_type(ty).ok_or_else(|| {
+                ApiError::internal(&format!(
+                    "an extension made a resource of the undeclared type \"{ty}\""
+                ))
+            })?;
+            let id = match t.id {
+                jsonapi_config::IdStrategy::Sequence => self.next_sequence(ty).await?.to_string(),
+                _ => ulid::Ulid::new().to_string(),
+            };
+            Ok(Resource::new(t, &id))
         })
     }
 }

@@ -65,7 +65,7 @@ pub struct ChangeSet {
 impl ChangeSet {
     /// Stages a new state for a resource (`before` is kept from an earlier staging).
     pub fn put(&mut self, before: Option<Resource>, after: Resource) {
-        let key = (after.ty.clone(), after.id.clone());
+        let key = (after.ty.to_string(), after.id.clone());
         match self.changes.get_mut(&key) {
             Some(change) => change.after = Some(after),
             None => {
@@ -94,7 +94,7 @@ impl ChangeSet {
 
     /// Stages the deletion of a stored resource.
     pub fn delete(&mut self, before: Resource) {
-        let key = (before.ty.clone(), before.id.clone());
+        let key = (before.ty.to_string(), before.id.clone());
         match self.changes.get_mut(&key) {
             Some(change) => change.after = None,
             None => {
@@ -183,9 +183,9 @@ pub trait Loader: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'a, ApiResult<Vec<Resource>>>;
 
-    /// A fresh id for a new resource of `ty` (its id strategy's: the next of its sequence, or
-    /// a ULID).
-    fn new_id<'a>(&'a self, ty: &'a str) -> BoxFuture<'a, ApiResult<String>>;
+    /// An empty new resource of `ty` with a fresh id (its id strategy's: the next of its
+    /// sequence, or a ULID); an error if the schema has no such type.
+    fn empty_resource<'a>(&'a self, ty: &'a str) -> BoxFuture<'a, ApiResult<Resource>>;
 }
 
 /// What a hook sees and may change.
@@ -263,17 +263,20 @@ impl<'a> FlushContext<'a> {
         self.loader.pointing_at(ty, field, id, limit).await
     }
 
-    /// A fresh id for a resource of `ty` to [`Self::stage`] as new.
+    /// A new resource of `ty` with a fresh id and nothing else (no attributes, no linkage,
+    /// no defaults), to fill and [`Self::stage`]. It holds its type resolved
+    /// ([`crate::KnownType`]), so the engine never looks it up again.
     ///
     /// # Errors
-    /// The store fails to reserve a sequence id.
-    pub async fn new_id(&self, ty: &str) -> ApiResult<String> {
-        self.loader.new_id(ty).await
+    /// The schema has no type `ty` (a 500: the extension names a type the configuration does
+    /// not declare), or the store fails to reserve a sequence id.
+    pub async fn empty_resource(&self, ty: &str) -> ApiResult<Resource> {
+        self.loader.empty_resource(ty).await
     }
 
     /// Stages a new state of a resource returned by [`Self::load`], or a new resource.
     pub fn stage(&mut self, resource: Resource) {
-        let key = (resource.ty.clone(), resource.id.clone());
+        let key = (resource.ty.to_string(), resource.id.clone());
         let before = match self.changes.original(&key.0, &key.1) {
             Some(original) => original.cloned(),
             None => self.loaded.get(&key).cloned(),

@@ -109,7 +109,7 @@ fn undo_entry(change: &Change) -> Value {
     };
     let any = change.after.as_ref().or(change.before.as_ref());
     json!({
-        "type": any.map(|r| r.ty.as_str()),
+        "type": any.map(|r| r.ty.name()),
         "before": item(&change.before),
         "after": item(&change.after),
     })
@@ -260,16 +260,14 @@ impl<S: Store> Engine<S> {
     /// Cuts finalized changes into steps that each fit one transaction with their undo record
     /// and the intent's header.
     fn plan_steps(&self, id: &str, staged: &ChangeSet) -> Result<Vec<Step>, CommitError> {
-        let joined: HashSet<(String, String)> = staged
-            .changes()
-            .flat_map(|c| membership::joined(&self.schema, c))
-            .collect();
+        let joined: HashSet<(String, String)> =
+            staged.changes().flat_map(membership::joined).collect();
         let mut changes: Vec<&Change> = staged.changes().collect();
         // Resources the change makes others point at go first, so that the steps linking to
         // them find them (their stamps check that they exist).
         changes.sort_by_key(|c| {
             let r = c.after.as_ref().or(c.before.as_ref());
-            !r.is_some_and(|r| joined.contains(&(r.ty.clone(), r.id.clone())))
+            !r.is_some_and(|r| joined.contains(&(r.ty.to_string(), r.id.clone())))
         });
         let mut steps = Vec::new();
         let mut first = 0;

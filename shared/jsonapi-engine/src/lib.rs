@@ -22,7 +22,8 @@
 //!   the atomic extension's operations (`POST {prefix}/operations`).
 //! - `batch`: the batch API (`PATCH {prefix}/{type}`): its checks, its synchronous mode, and
 //!   asynchronous operations (`{prefix}/asyncoperations/{id}`) with their worker.
-//! - [`resource`]: a resource and its items in the logical table; [`shards`]: listing and
+//! - [`resource`]: a resource and its items in the logical table; [`known_type`]: the type a
+//!   resource holds, resolved when the resource is made; [`shards`]: listing and
 //!   index partitions spread over shards, and the merged reads of them; `values`: data types,
 //!   constraints and order-preserving sort keys; `numbers`: numerals' exact values (no digit
 //!   is dropped silently); `periods`: the period a partial date or datetime filter value names.
@@ -58,6 +59,7 @@ mod failpoint;
 mod filter;
 pub mod format;
 mod intent;
+pub mod known_type;
 mod membership;
 mod numbers;
 mod periods;
@@ -87,6 +89,7 @@ pub use error::{ApiError, ApiErrors, ErrorKind};
 pub use format::{Format, PLAIN_MEDIA_TYPE};
 pub use jsonapi_config::Operation;
 pub use jsonapi_config::Schema;
+pub use known_type::KnownType;
 pub use query::Accepts;
 pub use request::{ApiRequest, ApiResponse, MEDIA_TYPE};
 pub use routing::{AUTH_ROUTES, DOC_ROUTES, OPERATIONS_ROUTES, PathKind, ROUTES, allowed_methods};

@@ -77,11 +77,11 @@ fn is_target(schema: &Schema, ty: &str) -> bool {
 
 /// The resources a change makes the changed resource point at (through owned relationships),
 /// that it did not point at before.
-pub(crate) fn joined(schema: &Schema, change: &Change) -> Vec<(String, String)> {
+pub(crate) fn joined(change: &Change) -> Vec<(String, String)> {
     let Some(after) = &change.after else {
         return Vec::new();
     };
-    let ty = schema.resource_type(&after.ty).expect("known type");
+    let ty = after.ty.declaration();
     let links = |r: &Resource, name: &str| -> Vec<String> {
         match r.related(name) {
             Some(id) => vec![id.to_owned()],
@@ -114,7 +114,7 @@ pub(crate) fn joined(schema: &Schema, change: &Change) -> Vec<(String, String)> 
 pub(crate) fn stamp_writes(schema: &Schema, changes: &ChangeSet) -> Vec<(Write, Origin)> {
     let mut joins: IndexSet<(String, String)> = IndexSet::new();
     for change in changes.changes() {
-        joins.extend(joined(schema, change));
+        joins.extend(joined(change));
     }
     let read = changes.members_read();
     let deleted: IndexSet<(String, String)> = changes
@@ -122,7 +122,7 @@ pub(crate) fn stamp_writes(schema: &Schema, changes: &ChangeSet) -> Vec<(Write, 
         .filter(|c| c.after.is_none())
         .filter_map(|c| c.before.as_ref())
         .filter(|b| is_target(schema, &b.ty))
-        .map(|b| (b.ty.clone(), b.id.clone()))
+        .map(|b| (b.ty.to_string(), b.id.clone()))
         .collect();
     let mut touched = joins.clone();
     touched.extend(read.keys().cloned());

@@ -31,7 +31,7 @@ const TAG_BYTES: usize = 16;
 /// The strong entity tag of a stored resource, quoted as the `ETag` header carries it.
 pub(crate) fn etag(r: &Resource) -> String {
     let mut hasher = Sha256::new();
-    for part in [r.ty.as_str(), r.id.as_str(), &r.version.to_string()] {
+    for part in [r.ty.name(), r.id.as_str(), &r.version.to_string()] {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
@@ -282,13 +282,20 @@ mod tests {
         assert_eq!(Tags::parse(&HeaderMap::new(), &IF_MATCH).unwrap(), None);
     }
 
+    /// An empty resource of a one-type schema's `products`.
+    fn product(id: &str) -> Resource {
+        let schema = jsonapi_config::parse("test.yaml", "types:\n  products:\n    id: sequence\n")
+            .expect("a valid configuration");
+        Resource::new(schema.resource_type("products").expect("declared"), id)
+    }
+
     #[test]
     fn the_tag_follows_the_stored_state_not_the_order_of_members() {
-        let mut a = Resource::new("products", "1");
+        let mut a = product("1");
         a.version = 3;
         a.attributes.insert("x".into(), 1.into());
         a.attributes.insert("y".into(), 2.into());
-        let mut b = Resource::new("products", "1");
+        let mut b = product("1");
         b.version = 3;
         b.attributes.insert("y".into(), 2.into());
         b.attributes.insert("x".into(), 1.into());
@@ -302,7 +309,7 @@ mod tests {
 
     #[test]
     fn if_match_compares_strongly_and_if_none_match_weakly() {
-        let r = Resource::new("products", "1");
+        let r = product("1");
         let tag = etag(&r);
         let weak = format!("W/{tag}");
         let strong = Preconditions::of(&headers(&[(&IF_MATCH, &tag)])).unwrap();

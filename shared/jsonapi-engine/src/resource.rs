@@ -26,6 +26,8 @@
 //! A unique value longer than 1024 bytes is named by its first 1024 bytes (whole characters),
 //! `#` and its SHA-256 (base64url). Items written before this layout are not migrated.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use indexmap::IndexMap;
@@ -34,6 +36,7 @@ use jsonapi_store::{Attrs, Condition, Item, Key, Write};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::known_type::KnownType;
 use crate::shards::entry_pk;
 use crate::values::{self, PAIRED_VALUE_KEY_BYTES, SEPARATOR, VALUE_KEY_BYTES, index_key};
 
@@ -41,7 +44,7 @@ use crate::values::{self, PAIRED_VALUE_KEY_BYTES, SEPARATOR, VALUE_KEY_BYTES, in
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     /// Its type.
-    pub ty: String,
+    pub ty: KnownType,
     /// Its id.
     pub id: String,
     /// Bumped by every write; guards against lost updates.
@@ -56,9 +59,9 @@ pub struct Resource {
 
 impl Resource {
     /// An empty resource of a type (no attributes, no linkage, version 0).
-    pub fn new(ty: &str, id: &str) -> Self {
+    pub fn new(ty: &Arc<ResourceType>, id: &str) -> Self {
         Self {
-            ty: ty.to_owned(),
+            ty: KnownType::new(ty),
             id: id.to_owned(),
             version: 0,
             attributes: Map::new(),
@@ -92,7 +95,7 @@ impl Resource {
     }
 
     /// Reads a resource item.
-    pub(crate) fn from_item(ty: &ResourceType, item: &Item) -> Option<Self> {
+    pub(crate) fn from_item(ty: &Arc<ResourceType>, item: &Item) -> Option<Self> {
         let a = &item.attrs;
         let id = a.get("id")?.as_str()?.to_owned();
         let version = a.get("v")?.as_u64()?;
@@ -122,7 +125,7 @@ impl Resource {
             }
         }
         Some(Self {
-            ty: ty.name.clone(),
+            ty: KnownType::new(ty),
             id,
             version,
             attributes,
@@ -284,9 +287,7 @@ pub fn composite_pk(ty: &str, first: &str, second: &str) -> String {
 }
 
 fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
-    let ty = schema
-        .resource_type(&r.ty)
-        .expect("resources have known types");
+    let ty = r.ty.declaration();
     let idk = id_key(ty, &r.id);
     let id_attrs = || {
         let mut a = Attrs::new();
@@ -367,7 +368,7 @@ pub(crate) fn writes_for(
         return writes;
     };
     let origin = Origin::Resource {
-        ty: any.ty.clone(),
+        ty: any.ty.to_string(),
         id: any.id.clone(),
         created: before.is_none(),
     };
@@ -409,7 +410,7 @@ pub(crate) fn writes_for(
             Some(field) => (
                 Some(Condition::Absent),
                 Origin::Unique {
-                    ty: any.ty.clone(),
+                    ty: any.ty.to_string(),
                     id: any.id.clone(),
                     field,
                 },
@@ -443,7 +444,8 @@ mod tests {
         for length in [0, 100, 379, 380, 764, 765, 1024, 1025, 5000] {
             for unit in ["x", "é", "€", "\u{1D11E}"] {
                 let value = unit.repeat(length / unit.len());
-                let mut r = Resource::new("notes", &"i".repeat(values::MAX_ID_KEY_BYTES));
+                let notes = schema.resource_type("notes").expect("declared");
+                let mut r = Resource::new(notes, &"i".repeat(values::MAX_ID_KEY_BYTES));
                 r.attributes.insert("a".into(), value.clone().into());
                 r.attributes.insert("b".into(), value.into());
                 let writes: Vec<Write> = writes_for(&schema, None, Some(&r))

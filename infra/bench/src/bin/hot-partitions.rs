@@ -19,8 +19,10 @@
 //! `cargo run --release -p jsonapi-bench --bin hot-partitions`
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use clap::Parser;
+use jsonapi_config::ResourceType;
 use jsonapi_engine::extension::ChangeSet;
 use jsonapi_engine::resource::{self, Resource};
 use jsonapi_engine::shards::shard_pk;
@@ -152,9 +154,9 @@ fn schema(shards: u32) -> jsonapi_engine::Schema {
     jsonapi_config::parse("example.yaml", &text).expect("the example with shards is valid")
 }
 
-/// A product as the engine stores it.
-fn product(id: u64, category: u64) -> Resource {
-    let mut r = Resource::new("products", &id.to_string());
+/// A product (of `products`, the type) as the engine stores it.
+fn product(products: &Arc<ResourceType>, id: u64, category: u64) -> Resource {
+    let mut r = Resource::new(products, &id.to_string());
     r.version = 1;
     for (name, value) in [
         ("sku", Value::from(format!("SKU-{id:08}"))),
@@ -184,7 +186,7 @@ fn simulate<S: jsonapi_store::Store>(engine: &Engine<S>, args: &Args, shards: u3
     for n in 0..args.creates {
         let id = args.resources + 1 + n;
         let mut changes = ChangeSet::default();
-        changes.put(None, product(id, 1 + sample.below(args.categories)));
+        changes.put(None, product(ty, id, 1 + sample.below(args.categories)));
         for w in engine
             .planned_writes(&changes)
             .expect("one create's writes")
@@ -264,7 +266,8 @@ fn transaction_units<S: jsonapi_store::Store>(
 
 /// Prints what one create and one price update of a product write, for the cost table.
 fn per_request<S: jsonapi_store::Store>(engine: &Engine<S>) {
-    let before = product(42, 1);
+    let products = engine.schema().resource_type("products").expect("products");
+    let before = product(products, 42, 1);
     let mut create = ChangeSet::default();
     create.put(None, before.clone());
     let mut after = before.clone();
@@ -296,8 +299,9 @@ fn engine(shards: u32) -> (Engine<jsonapi_store_redb::RedbStore>, tempfile::Temp
 
 /// The sizes of a product's resource item and of its listing entry, as the engine writes them.
 fn sizes<S: jsonapi_store::Store>(engine: &Engine<S>, id: u64) -> (usize, usize) {
+    let products = engine.schema().resource_type("products").expect("products");
     let mut changes = ChangeSet::default();
-    changes.put(None, product(id, 1));
+    changes.put(None, product(products, id, 1));
     let writes = engine
         .planned_writes(&changes)
         .expect("one create's writes");

@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use super::problem::{Checked, problem};
 use crate::raw::{RawAuth, RawIssuer};
-use crate::schema::{AuthSettings, DataType, ExternalIssuerSettings, IssuerKeys, ResourceType};
+use crate::schema::{
+    AuthSettings, DataType, ExternalIssuerSettings, IssuerKeys, ResourceType, TypeRef,
+};
 
 /// The default lifetime of refresh tokens: the model's 18144000 s.
 const REFRESH_TOKEN_LIFETIME: u64 = 18_144_000;
@@ -145,18 +147,18 @@ fn auth_type(
     (default, lenient): (&str, bool),
     types: &IndexMap<String, ResourceType>,
     check: impl Fn(&ResourceType) -> Result<(), Unfit>,
-) -> Checked<Option<String>> {
+) -> Checked<Option<TypeRef>> {
     let at = ["api", "auth", key];
     let ty = match named {
         Some(ty) => ty,
         None if types.contains_key(default) => default,
         None => return Ok(None),
     };
-    let resolved = types
-        .get(ty)
+    let (index, _, resolved) = types
+        .get_full(ty)
         .ok_or_else(|| problem(&at, format!("unknown type \"{ty}\"")))?;
     match check(resolved) {
-        Ok(()) => Ok(Some(ty.to_owned())),
+        Ok(()) => Ok(Some(TypeRef::new(ty.to_owned(), index))),
         Err(_) if named.is_none() && lenient => Ok(None),
         Err(Unfit(m)) => Err(problem(&at, format!("the type \"{ty}\" {m}"))),
     }
@@ -166,7 +168,7 @@ fn auth_type(
 fn check_roles_type(
     named: Option<&str>,
     types: &IndexMap<String, ResourceType>,
-) -> Checked<Option<String>> {
+) -> Checked<Option<TypeRef>> {
     auth_type("roles", named, ("roles", false), types, |ty| {
         if ty
             .attributes
@@ -188,7 +190,7 @@ fn check_users_type(
     named: Option<&str>,
     roles: Option<&str>,
     types: &IndexMap<String, ResourceType>,
-) -> Checked<Option<String>> {
+) -> Checked<Option<TypeRef>> {
     auth_type("users", named, ("users", true), types, |ty| {
         let string = |name: &str| {
             ty.attributes

@@ -30,7 +30,7 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn write_relationship(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         rel: &Relationship,
         action: Operation,

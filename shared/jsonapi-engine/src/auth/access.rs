@@ -103,8 +103,8 @@ impl Access {
         let mut refused: Vec<(&str, Permission)> = Vec::new();
         for change in changes.changes() {
             let (ty, needed) = match (&change.before, &change.after) {
-                (Some(before), None) => (before.ty.as_str(), Permission::Delete),
-                (_, Some(after)) => (after.ty.as_str(), Permission::Edit),
+                (Some(before), None) => (before.ty.name(), Permission::Delete),
+                (_, Some(after)) => (after.ty.name(), Permission::Edit),
                 (None, None) => continue,
             };
             if !self.allows(ty, needed) && !refused.contains(&(ty, needed)) {

@@ -12,6 +12,7 @@ use jsonapi_auth::{
     ClientStore, Grants, Permission, Principal, RolePermissions, SigningKey, TokenError,
     UserDirectory as _,
 };
+use jsonapi_config::TypeRef;
 use jsonapi_store::Store;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -214,7 +215,7 @@ impl<S: Store> Engine<S> {
     /// The permissions of these roles: cached ones, the rest in one batch read.
     async fn role_permissions(
         &self,
-        roles_type: &str,
+        roles_type: &TypeRef,
         roles: &[String],
     ) -> ApiResult<Vec<(Instant, RolePermissions)>> {
         let mut found = Vec::new();
@@ -228,10 +229,7 @@ impl<S: Store> Engine<S> {
         if missing.is_empty() {
             return Ok(found);
         }
-        let ty = self
-            .schema
-            .resource_type(roles_type)
-            .expect("checked with the configuration");
+        let ty = self.schema.referenced(roles_type);
         let mut loaded: HashMap<String, RolePermissions> = HashMap::new();
         for r in self.load_many(ty, &missing).await? {
             let permissions = r.attributes.get("permissions").unwrap_or(&Value::Null);

@@ -43,16 +43,10 @@ impl<S: Store> UserDirectory for Users<S> {
     }
 
     async fn find_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-        let Some(ty) = self
-            .schema
-            .api
-            .auth
-            .users
-            .as_deref()
-            .and_then(|t| self.schema.resource_type(t))
-        else {
+        let Some(users) = &self.schema.api.auth.users else {
             return Ok(None);
         };
+        let ty = self.schema.referenced(users);
         let Some(item) = self.store.get(&resource_key(&ty.name, id)).await? else {
             return Ok(None);
         };

@@ -21,11 +21,11 @@ impl PasswordHashing {
     /// The extension for the users type's `password`, if the schema declares it as an
     /// input-only string.
     pub fn for_users(schema: &Schema, passwords: Passwords) -> Option<Self> {
-        let ty = schema.api.auth.users.as_deref()?;
-        let attr = schema.resource_type(ty)?.attributes.get("password")?;
+        let ty = schema.api.auth.users.as_ref()?;
+        let attr = schema.referenced(ty).attributes.get("password")?;
         (attr.data_type == DataType::String && attr.direction == Direction::InputOnly).then(|| {
             Self {
-                ty: ty.to_owned(),
+                ty: ty.name().to_owned(),
                 field: "password".to_owned(),
                 passwords,
             }

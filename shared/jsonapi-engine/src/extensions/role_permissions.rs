@@ -18,7 +18,9 @@ pub struct RolePermissionsCheck {
 impl RolePermissionsCheck {
     /// The check for the schema's roles type (`api.auth.roles`), if it has one.
     pub fn for_roles(schema: &Schema) -> Option<Self> {
-        schema.api.auth.roles.clone().map(|ty| Self { ty })
+        schema.api.auth.roles.as_ref().map(|ty| Self {
+            ty: ty.name().to_owned(),
+        })
     }
 }
 

@@ -91,7 +91,7 @@ impl Extension for Checkout {
         call: &'a mut SubresourceCall<'_>,
     ) -> BoxFuture<'a, ApiResult<SubresourceAnswer>> {
         Box::pin(async move {
-            match (call.parent.ty.as_str(), call.name.as_str()) {
+            match (call.parent.ty.name(), call.name.as_str()) {
                 ("shoppinglists", _) => start::from_list(call).await,
                 ("orders", _) => start::from_order(call).await,
                 (_, "availableShippingMethods") => choices::available(call, SHIPPING_METHODS).await,

@@ -197,8 +197,8 @@ fn encode(s: &str) -> String {
 /// Stages the order (`status`), its line items, the stock taken and the checkout completed.
 async fn place_order(call: &mut SubresourceCall<'_>, status: &str) -> ApiResult<SubresourceAnswer> {
     let lines = lines(call).await?;
-    let order_id = call.flush.new_id("orders").await?;
-    let mut order = Resource::new("orders", &order_id);
+    let mut order = call.flush.empty_resource("orders").await?;
+    let order_id = order.id.clone();
     order.attributes.insert("status".into(), status.into());
     let currency = call.parent.attributes.get("currency").cloned();
     order
@@ -219,10 +219,7 @@ async fn place_order(call: &mut SubresourceCall<'_>, status: &str) -> ApiResult<
             .and_then(Value::as_i64)
             .unwrap_or(0);
         take_stock(call, product_id, quantity).await?;
-        let mut item = Resource::new(
-            "orderlineitems",
-            &call.flush.new_id("orderlineitems").await?,
-        );
+        let mut item = call.flush.empty_resource("orderlineitems").await?;
         item.attributes.insert("quantity".into(), quantity.into());
         let price = line.attributes.get("price").cloned().unwrap_or(Value::Null);
         item.attributes.insert("price".into(), price);

@@ -55,8 +55,8 @@ async fn start(
         )
         .into());
     }
-    let checkout_id = call.flush.new_id(CHECKOUTS).await?;
-    let mut checkout = Resource::new(CHECKOUTS, &checkout_id);
+    let mut checkout = call.flush.empty_resource(CHECKOUTS).await?;
+    let checkout_id = checkout.id.clone();
     checkout
         .attributes
         .insert("status".into(), Value::from("open"));
@@ -86,7 +86,7 @@ async fn start(
             None => None,
         };
         let Some(price) = price else { continue };
-        let mut line = Resource::new(CHECKOUT_LINES, &call.flush.new_id(CHECKOUT_LINES).await?);
+        let mut line = call.flush.empty_resource(CHECKOUT_LINES).await?;
         line.attributes.insert(
             "quantity".into(),
             item.attributes

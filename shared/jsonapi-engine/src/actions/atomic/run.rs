@@ -197,9 +197,9 @@ impl<S: Store> Engine<S> {
         let mut errors = Vec::new();
         for change in changes.changes().filter(|c| c.before.is_none()) {
             let Some(r) = &change.after else { continue };
-            let ty = self.schema.resource_type(&r.ty).expect("known type");
+            let ty = r.ty.declaration();
             let at = made_by
-                .get(&(r.ty.clone(), r.id.clone()))
+                .get(&(r.ty.to_string(), r.id.clone()))
                 .copied()
                 .unwrap_or("");
             for rel in ty
@@ -223,7 +223,7 @@ impl<S: Store> Engine<S> {
     /// The resource an operation changes, as the earlier operations left it.
     async fn current(
         &self,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         op: &AtomicOp,
         changes: &ChangeSet,

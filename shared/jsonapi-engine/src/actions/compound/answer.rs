@@ -2,6 +2,7 @@
 //! resource object of the request (marked by `meta.includeId`) ahead of what `include` adds.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
@@ -110,7 +111,7 @@ impl<S: Store> Engine<S> {
     /// (it was not written).
     async fn written_resource(
         &self,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
         staged: &ChangeSet,
     ) -> ApiResult<Resource> {

@@ -4,6 +4,7 @@
 //! conflict re-runs the attempt from fresh reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jsonapi_auth::Permission;
 use jsonapi_config::{IdStrategy, Operation, ResourceType};
@@ -183,8 +184,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// A new resource of a type, with its defaults.
-    pub(crate) fn new_resource(&self, ty: &ResourceType, id: &str) -> Resource {
-        let mut r = Resource::new(&ty.name, id);
+    pub(crate) fn new_resource(&self, ty: &Arc<ResourceType>, id: &str) -> Resource {
+        let mut r = Resource::new(ty, id);
         for attr in ty.attributes.values() {
             if let Some(default) = &attr.default
                 && let Ok(v) = values::accept(attr, default)

@@ -26,7 +26,7 @@ impl<S: Store> Engine<S> {
         let mut errors = Vec::new();
         for change in changes.changes().filter(|c| c.before.is_none()) {
             let Some(r) = &change.after else { continue };
-            let ty = self.schema.resource_type(&r.ty).expect("known type");
+            let ty = r.ty.declaration();
             let pointer = node_of(nodes, ids, &r.ty, &r.id).map_or("/data", |n| &n.object.pointer);
             for rel in ty
                 .relationships

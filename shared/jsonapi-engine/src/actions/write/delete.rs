@@ -25,7 +25,7 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn delete(
         &self,
         ctx: &Ctx,
-        ty: &ResourceType,
+        ty: &Arc<ResourceType>,
         id: &str,
     ) -> ApiResult<ApiResponse> {
         check_id(ty, id)?;
@@ -125,22 +125,24 @@ impl<S: Store> Engine<S> {
             if matches!(changes.staged(&doomed.ty, &doomed.id), Some(None)) {
                 continue;
             }
-            let doomed_ty = self
-                .schema
-                .resource_type(&doomed.ty)
-                .expect("known type")
-                .clone();
+            let doomed_ty = doomed.ty.clone();
             // Who points at it is read from index ranges: the stamp first, so that the
             // transaction fails if anyone joins after these reads.
             self.read_members(&doomed.ty, &doomed.id, changes).await?;
             changes.delete(doomed.clone());
             for referrer in self.schema.types() {
                 for rel in referrer.relationships.values() {
-                    if rel.target != doomed.ty || rel.storage != RelationshipStorage::Owned {
+                    if rel.target != *doomed.ty || rel.storage != RelationshipStorage::Owned {
                         continue;
                     }
                     let referring = self
-                        .referring(referrer, &rel.name, &doomed_ty, &doomed.id, changes)
+                        .referring(
+                            referrer,
+                            &rel.name,
+                            doomed_ty.declaration(),
+                            &doomed.id,
+                            changes,
+                        )
                         .await?;
                     if referring.is_empty() {
                         continue;
