@@ -80,8 +80,8 @@ impl Schema {
     }
 }
 
-/// A type the configuration names (a relationship's related type, the users and roles types of
-/// `api.auth`): its name, and where the [`Schema`] holds it. Made only when the configuration
+/// A type the configuration names (a relationship's related type, the type a sub-resource
+/// returns, the users and roles types of `api.auth`): its name, and where the [`Schema`] holds it. Made only when the configuration
 /// loads, after the name was found among the declared types, so following it at request time
 /// ([`Schema::referenced`], [`Schema::target`]) is a plain index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,7 +304,7 @@ pub struct Subresource {
     /// What it does, for the API's documentation.
     pub description: Option<String>,
     /// The type of the resources it answers with; `None`: a document with `meta` only.
-    pub returns: Option<String>,
+    pub returns: Option<TypeRef>,
     /// Whether it answers with a collection of `returns` (otherwise one resource).
     pub many: bool,
 }

@@ -10,7 +10,7 @@ use super::relationships::check_relationship;
 use crate::operation::Operation;
 use crate::raw::{RawConfig, RawType};
 use crate::schema::{
-    ActionSet, Attribute, BatchSettings, IdStrategy, MAX_SHARDS, ResourceType, Subresource,
+    ActionSet, Attribute, BatchSettings, IdStrategy, MAX_SHARDS, ResourceType, Subresource, TypeRef,
 };
 
 /// `declared` are every type of the file: relationship targets are resolved against them (the
@@ -153,13 +153,17 @@ pub(super) fn check_subresources(
             if sub == "relationships" || types[name].relationships.contains_key(sub) {
                 return Err(problem(&path, "a relationship already has this path"));
             }
-            if let Some(returns) = &rawsub.returns
-                && !types.contains_key(returns)
-            {
-                let mut p = path.to_vec();
-                p.push("returns");
-                return Err(problem(&p, format!("\"{returns}\" is not a declared type")));
-            }
+            let returns = match &rawsub.returns {
+                Some(returns) => {
+                    let Some(index) = types.get_index_of(returns) else {
+                        let mut p = path.to_vec();
+                        p.push("returns");
+                        return Err(problem(&p, format!("\"{returns}\" is not a declared type")));
+                    };
+                    Some(TypeRef::new(returns.clone(), index))
+                }
+                None => None,
+            };
             if rawsub.many && rawsub.returns.is_none() {
                 let mut p = path.to_vec();
                 p.push("many");
@@ -175,7 +179,7 @@ pub(super) fn check_subresources(
                     name: sub.clone(),
                     method: rawsub.method,
                     description,
-                    returns: rawsub.returns.clone(),
+                    returns,
                     many: rawsub.many,
                 },
             );

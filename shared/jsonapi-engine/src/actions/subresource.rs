@@ -124,27 +124,23 @@ impl<S: Store> Engine<S> {
         answer: SubresourceAnswer,
         written: &ChangeSet,
     ) -> ApiResult<ApiResponse> {
-        let returns = sub
-            .returns
-            .as_deref()
-            .and_then(|name| self.schema.resource_type(name));
-        let (resources, created) = match (answer, returns) {
+        let returns = sub.returns.as_ref().map(|t| self.schema.referenced(t));
+        let (resources, created, ty) = match (answer, returns) {
             (SubresourceAnswer::Meta(meta), None) => {
                 let doc = json!({ "jsonapi": { "version": "1.1" }, "meta": meta });
                 return Ok(ApiResponse::document(StatusCode::OK, &doc));
             }
-            (SubresourceAnswer::Resources(resources), Some(_)) => (resources, None),
+            (SubresourceAnswer::Resources(resources), Some(t)) => (resources, None, t),
             (SubresourceAnswer::Created(id), Some(t)) => {
                 let r = written
                     .staged(&t.name, &id)
                     .flatten()
                     .cloned()
                     .ok_or_else(|| mismatch(sub))?;
-                (vec![r], Some(id))
+                (vec![r], Some(id), t)
             }
             _ => return Err(mismatch(sub).into()),
         };
-        let ty = returns.expect("matched above");
         let rendered = self
             .render(ctx, ty, only_of(ty, resources), Shape::FULL)
             .await?;
