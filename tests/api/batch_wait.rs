@@ -12,14 +12,13 @@ use jsonapi_tests::{
     json,
 };
 
-use crate::batch_async::{accepted, errors, finished, summary};
+use crate::batch_async::{accepted, distinct_skus, errors, finished, summary};
 use crate::batch_sync::{
     SYNC, batch, data_folder, hundred_products, new_product, patient_config, runtime, server_args,
     start,
 };
 use crate::fixtures::create_product;
 use jsonapi_tests::binary::ServerProcess;
-use jsonapi_tests::values::attr;
 
 /// The example domain with a wait no hundred-product batch is written within.
 fn tiny_wait() -> String {
@@ -43,13 +42,11 @@ async fn all_written_once(api: &ApiClient, path: &str) {
     assert_eq!(summary(&op, "createCount"), 100, "{op}");
     assert_eq!(summary(&op, "errorCount"), 0, "{op}");
     let products = api.list_all("products").await;
-    let mut skus: Vec<&str> = products
-        .iter()
-        .map(|p| attr(p, "sku").as_str().unwrap_or_default())
-        .collect();
-    skus.sort_unstable();
-    skus.dedup();
-    assert_eq!(skus.len(), products.len(), "no product was created twice");
+    assert_eq!(
+        distinct_skus(&products),
+        products.len(),
+        "no product was created twice"
+    );
     assert_eq!(errors(api, path).await.json()["data"], json!([]));
 }
 

@@ -34,13 +34,7 @@ impl ApiClient {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let headers = with_defaults(
-            &[("Accept", self.media()), ("Content-Type", self.media())],
-            headers,
-        );
-        let body = self.body_text(path, body);
-        self.request(Method::POST, path, &headers, Some(&body))
-            .await
+        self.send_document(Method::POST, path, body, headers).await
     }
 
     /// `PATCH` of a JSON document with the JSON:API `Content-Type` and `Accept` (the client's
@@ -56,13 +50,7 @@ impl ApiClient {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let headers = with_defaults(
-            &[("Accept", self.media()), ("Content-Type", self.media())],
-            headers,
-        );
-        let body = self.body_text(path, body);
-        self.request(Method::PATCH, path, &headers, Some(&body))
-            .await
+        self.send_document(Method::PATCH, path, body, headers).await
     }
 
     /// `DELETE` with the JSON:API `Accept` (the client's format).
@@ -149,6 +137,23 @@ impl ApiClient {
             .as_array()
             .unwrap_or_else(|| panic!("{}\nthe data is not an array", response.describe()))
             .clone()
+    }
+
+    /// A JSON document sent with the JSON:API `Content-Type` and `Accept` (the client's
+    /// format), `headers` over them.
+    async fn send_document(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let headers = with_defaults(
+            &[("Accept", self.media()), ("Content-Type", self.media())],
+            headers,
+        );
+        let body = self.body_text(path, body);
+        self.request(method, path, &headers, Some(&body)).await
     }
 }
 
