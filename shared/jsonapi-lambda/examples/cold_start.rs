@@ -11,8 +11,10 @@
 //! the OpenAPI document's event; any other name the get event) on a table holding one
 //! product, with
 //! the access token of an API client (the signing key kept in the table, which each process
-//! reads on its first authenticated request). Prints one line per binary, the
-//! medians of the runs: `NAME<TAB>init ms<TAB>first answer ms`, where init ends when the process
+//! reads on its first authenticated request). Prints first `round-trip<TAB>ms`: one DynamoDB
+//! round trip, the median of [`ROUND_TRIPS`] GetItems of that product on this process's warm
+//! connection (after [`WARM_UP`] that warm DynamoDB Local's JVM up), then one line per binary,
+//! the medians of the runs: `NAME<TAB>init ms<TAB>first answer ms`, where init ends when the process
 //! first asks the Runtime API for an invocation (what Lambda reports as Init Duration) and the
 //! first answer includes the request (one or more DynamoDB round trips). With
 //! `COLD_START_LOGS=<filter>` (`info`, `debug`…) the functions' logs go to stderr.
@@ -27,14 +29,25 @@ use std::time::{Duration, Instant};
 use common::runtime_api::{Record, RuntimeApi};
 use common::{fixture, with_token};
 use jsonapi_engine::Operation;
+use jsonapi_engine::resource::resource_key;
+use jsonapi_store::Store;
 use jsonapi_store_dynamodb::{Config, DynamoStore};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-/// The event a function binary is given: one of its own routes, with a bearer token.
-fn event_for(name: &str, token: &str) -> Value {
+/// The event a function binary is given in its run `run`: one of its own routes, with a
+/// bearer token. A create names a new SKU each run: the fixture's, created before the runs,
+/// would time a refused duplicate instead of a create.
+fn event_for(name: &str, token: &str, run: usize) -> Value {
+    if name == "fn-create" {
+        let product = json!({"data": {"type": "products", "attributes": {
+            "sku": format!("COLD-START-{run}"), "name": "Cold start", "price": "1.00"}}});
+        return with_token(
+            common::event("POST", "/api/{type}", "/api/products", Some(&product)),
+            token,
+        );
+    }
     let fixture_name = match name.strip_prefix("fn-") {
         Some("get-list") => "list-products",
-        Some("create") => "create-product",
         Some("update") => "update-product",
         Some("delete") => "delete-product",
         Some("delete-list") => "delete-products",
@@ -91,6 +104,28 @@ async fn cold_start(binary: &str, event: Value, table: &str, endpoint: &str) -> 
     }
 }
 
+/// GetItems timed for one round trip, and those sent before them, untimed.
+const ROUND_TRIPS: usize = 20;
+const WARM_UP: usize = 50;
+
+/// Milliseconds of one GetItem of the product, as the get function sends it (signed, parsed).
+async fn round_trip(store: &DynamoStore) -> f64 {
+    let key = resource_key("products", "1");
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for n in 0..WARM_UP + ROUND_TRIPS {
+        let sent = Instant::now();
+        let found = store
+            .get(&key)
+            .await
+            .expect("DynamoDB Local answers GetItem");
+        assert!(found.is_some(), "the product the events read exists");
+        if n >= WARM_UP {
+            times.push(sent.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    median(times)
+}
+
 fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
@@ -117,12 +152,13 @@ async fn main() {
     let token = common::admin_client(&engine).await.token;
     let create = common::request(&with_token(fixture("create-product"), &token));
     jsonapi_lambda::handle(&engine, Operation::Create, create).await;
+    println!("round-trip\t{:.2}", round_trip(&store).await);
 
     for arg in &args {
         let (name, binary) = arg.split_once('=').expect("NAME=BINARY");
         let (mut init, mut answer) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            let event = event_for(name, &token);
+        for run in 0..runs {
+            let event = event_for(name, &token, run);
             let (i, a) = cold_start(binary, event, store.table(), &endpoint).await;
             init.push(i);
             answer.push(a);
