@@ -212,6 +212,11 @@ impl<S: Store> Engine<S> {
         // Where reading resumes: it only moves on, across the ranges too.
         let mut start = fill.from.as_ref().map(|p| order.resume_at(p, reverse));
         let mut seen = HashSet::new();
+        // When items may fail the predicates, read ahead: twice what is still wanted, doubled
+        // at each further read of the scan, so that a page whose matches are sparse takes few
+        // round trips and one whose matches are dense reads and decodes little more than
+        // the page.
+        let mut ahead = if plan.exact { 1 } else { 2 };
         let mut ranges: Vec<&KeyRange> = plan.scan.ranges.iter().collect();
         if reverse {
             ranges.reverse();
@@ -222,10 +227,10 @@ impl<S: Store> Engine<S> {
                 if is_empty(&(from.clone(), to.clone())) {
                     break;
                 }
-                // When items may fail the predicates, read ahead: a batch read of a hundred
-                // items costs one round trip, like a batch read of ten.
-                let wanted = fill.wanted();
-                let want = if plan.exact { wanted } else { wanted.max(100) }.clamp(1, 1000);
+                let want = fill.wanted().saturating_mul(ahead).clamp(1, 1000);
+                if !plan.exact {
+                    ahead = ahead.saturating_mul(2);
+                }
                 let query = RangeQuery {
                     pk: plan.scan.pk.clone(),
                     from,
