@@ -22,7 +22,9 @@
 #        BENCH_SMALL (products loaded first, default 1000), BENCH_LARGE (the total
 #        for the large scenarios, default 100000; 0 skips them), BENCH_DYNAMODB_LARGE
 #        (1: the large scenarios on DynamoDB Local too; loading 100,000 products
-#        there takes many minutes), BENCH_DYNAMODB (0: as --no-dynamodb).
+#        there takes many minutes), BENCH_DYNAMODB (0: as --no-dynamodb), BENCH_BIN (a
+#        folder holding jsonapi-local, ceiling, loadgen and dataset already built, e.g. an
+#        earlier commit's, to compare two builds in turn: nothing is built).
 # Prints progress (each loadgen JSON line) on stderr and the table on stdout.
 set -euo pipefail
 
@@ -121,14 +123,18 @@ better() {
   awk -v a="$(field rps "$1")" -v b="$(field rps "$2")" 'BEGIN { exit !(a > b) }'
 }
 
-echo "building release binaries..." >&2
-# Only the binaries used: the planner (a tool of its own) would double the link time.
-(cd "$ROOT" && cargo build --profile local -p jsonapi-local -p jsonapi-bench \
-  --bin jsonapi-local --bin ceiling --bin loadgen --bin dataset)
-# Ask cargo where it put them, so CARGO_TARGET_DIR and config are honoured.
-TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-BIN="$TARGET_DIR/local"
+if [[ -n ${BENCH_BIN:-} ]]; then
+  BIN=$(cd "$BENCH_BIN" && pwd)
+else
+  echo "building release binaries..." >&2
+  # Only the binaries used: the planner (a tool of its own) would double the link time.
+  (cd "$ROOT" && cargo build --profile local -p jsonapi-local -p jsonapi-bench \
+    --bin jsonapi-local --bin ceiling --bin loadgen --bin dataset)
+  # Ask cargo where it put them, so CARGO_TARGET_DIR and config are honoured.
+  TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+  BIN="$TARGET_DIR/local"
+fi
 
 start_server ceiling "$BIN/ceiling" --listen 127.0.0.1:0
 CEILING_URL=$STARTED_URL

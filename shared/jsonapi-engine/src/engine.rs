@@ -161,13 +161,15 @@ impl<S: Store> Engine<S> {
             .store
             .get(&resource::resource_key(&ty.name, id))
             .await?;
-        Ok(item.map(|item| self.decode(ty, &item)).transpose()?)
+        Ok(item
+            .map(|mut item| self.decode(ty, &mut item))
+            .transpose()?)
     }
 
     fn decode(
         &self,
         ty: &Arc<ResourceType>,
-        item: &jsonapi_store::Item,
+        item: &mut jsonapi_store::Item,
     ) -> Result<Resource, ApiError> {
         let mut r = Resource::from_item(ty, item).ok_or_else(|| {
             ApiError::internal(&format!(
@@ -201,27 +203,25 @@ impl<S: Store> Engine<S> {
         &self,
         keys: &[(&str, &str)],
     ) -> ApiResult<Vec<Option<Resource>>> {
-        let mut found = std::collections::HashMap::new();
-        for chunk in keys.chunks(limits::MAX_BATCH_GET) {
-            let item_keys: Vec<Key> = chunk
-                .iter()
-                .map(|(ty, id)| resource::resource_key(ty, id))
-                .collect();
-            for item in self.store.batch_get(&item_keys).await? {
+        let item_keys: Vec<Key> = keys
+            .iter()
+            .map(|(ty, id)| resource::resource_key(ty, id))
+            .collect();
+        // Found by partition key, which names the resource's type and id.
+        let mut found = std::collections::HashMap::with_capacity(keys.len());
+        for chunk in item_keys.chunks(limits::MAX_BATCH_GET) {
+            for mut item in self.store.batch_get(chunk).await? {
                 let Some((ty, _)) = item.key.pk.split_once('#') else {
                     continue;
                 };
                 let Some(ty) = self.schema.resource_type(ty) else {
                     continue;
                 };
-                let r = self.decode(ty, &item)?;
-                found.insert((r.ty.to_string(), r.id.clone()), r);
+                let r = self.decode(ty, &mut item)?;
+                found.insert(item.key.pk, r);
             }
         }
-        Ok(keys
-            .iter()
-            .map(|(ty, id)| found.remove(&((*ty).to_owned(), (*id).to_owned())))
-            .collect())
+        Ok(item_keys.iter().map(|k| found.remove(&k.pk)).collect())
     }
 
     /// Ids read from an index or listing range (spread over `shards`): up to `limit` ids, and

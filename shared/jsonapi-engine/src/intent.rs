@@ -487,11 +487,11 @@ impl<S: Store> Engine<S> {
             let read = |name: &str| -> ApiResult<Option<Resource>> {
                 match &entry[name] {
                     Value::Object(attrs) => {
-                        let item = Item {
+                        let mut item = Item {
                             key: resource_key(&ty.name, attrs["id"].as_str().unwrap_or_default()),
                             attrs: attrs.clone(),
                         };
-                        Resource::from_item(ty, &item)
+                        Resource::from_item(ty, &mut item)
                             .map(Some)
                             .ok_or_else(|| unreadable().into())
                     }

@@ -94,12 +94,16 @@ impl Resource {
         }
     }
 
-    /// Reads a resource item.
-    pub(crate) fn from_item(ty: &Arc<ResourceType>, item: &Item) -> Option<Self> {
-        let a = &item.attrs;
+    /// Reads a resource item, taking its attributes out of it (a page of resources would
+    /// otherwise copy every attribute map it has just decoded).
+    pub(crate) fn from_item(ty: &Arc<ResourceType>, item: &mut Item) -> Option<Self> {
+        let a = &mut item.attrs;
+        let attributes = match a.get_mut("a")? {
+            Value::Object(attributes) => std::mem::take(attributes),
+            _ => return None,
+        };
         let id = a.get("id")?.as_str()?.to_owned();
         let version = a.get("v")?.as_u64()?;
-        let attributes = a.get("a")?.as_object()?.clone();
         let r = a.get("r")?.as_object()?;
         let mut to_one = IndexMap::new();
         let mut to_many = IndexMap::new();

@@ -17,6 +17,7 @@ pub struct RoundTrips {
     counts: AtomicU64,
     allocations: AtomicU64,
     transactions: AtomicU64,
+    items_read: AtomicU64,
     /// Each transaction's keys, and whether it was durable ([`Store::transact`]).
     written: Mutex<Vec<(Vec<Key>, bool)>>,
 }
@@ -36,6 +37,9 @@ pub struct RoundTripCounts {
     pub allocations: u64,
     /// Transactions.
     pub transactions: u64,
+    /// Items asked for by reads (one per get, one per key of a batch read): not round trips,
+    /// but what DynamoDB bills a read by and what the engine decodes.
+    pub items_read: u64,
 }
 
 impl RoundTripCounts {
@@ -90,6 +94,7 @@ impl RoundTrips {
             counts: self.counts.load(Ordering::Relaxed),
             allocations: self.allocations.load(Ordering::Relaxed),
             transactions: self.transactions.load(Ordering::Relaxed),
+            items_read: self.items_read.load(Ordering::Relaxed),
         }
     }
 }
@@ -122,11 +127,15 @@ impl<S> Counting<S> {
 impl<S: Store> Store for Counting<S> {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         bump(&self.trips.gets);
+        bump(&self.trips.items_read);
         self.inner.get(key).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> StoreResult<Vec<Item>> {
         bump(&self.trips.batch_gets);
+        self.trips
+            .items_read
+            .fetch_add(keys.len() as u64, Ordering::Relaxed);
         self.inner.batch_get(keys).await
     }
 

@@ -47,10 +47,10 @@ impl<S: Store> UserDirectory for Users<S> {
             return Ok(None);
         };
         let ty = self.schema.referenced(users);
-        let Some(item) = self.store.get(&resource_key(&ty.name, id)).await? else {
+        let Some(mut item) = self.store.get(&resource_key(&ty.name, id)).await? else {
             return Ok(None);
         };
-        let Some(r) = Resource::from_item(ty, &item) else {
+        let Some(r) = Resource::from_item(ty, &mut item) else {
             return Ok(None);
         };
         let text = |name: &str| r.attributes.get(name).and_then(Value::as_str);

@@ -2,7 +2,7 @@
 //! read and sorted in memory; and counting a plan's matches.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
 use jsonapi_config::ResourceType;
@@ -212,6 +212,11 @@ impl<S: Store> Engine<S> {
         // Where reading resumes: it only moves on, across the ranges too.
         let mut start = fill.from.as_ref().map(|p| order.resume_at(p, reverse));
         let mut seen = HashSet::new();
+        // When items may fail the predicates, read ahead: twice what is still wanted, doubled
+        // at each further read of the scan, so that a page whose matches are sparse takes few
+        // round trips and one whose matches are dense reads and decodes little more than
+        // the page.
+        let mut ahead = if plan.exact { 1 } else { 2 };
         let mut ranges: Vec<&KeyRange> = plan.scan.ranges.iter().collect();
         if reverse {
             ranges.reverse();
@@ -222,10 +227,10 @@ impl<S: Store> Engine<S> {
                 if is_empty(&(from.clone(), to.clone())) {
                     break;
                 }
-                // When items may fail the predicates, read ahead: a batch read of a hundred
-                // items costs one round trip, like a batch read of ten.
-                let wanted = fill.wanted();
-                let want = if plan.exact { wanted } else { wanted.max(100) }.clamp(1, 1000);
+                let want = fill.wanted().saturating_mul(ahead).clamp(1, 1000);
+                if !plan.exact {
+                    ahead = ahead.saturating_mul(2);
+                }
                 let query = RangeQuery {
                     pk: plan.scan.pk.clone(),
                     from,
@@ -289,25 +294,33 @@ impl<S: Store> Engine<S> {
             .map(|(_, id)| id.clone())
             .filter(|id| !seen.contains(id))
             .collect();
-        let loaded = self.load_many(ty, &ids).await?;
+        let mut loaded: HashMap<String, Resource> = self
+            .load_many(ty, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
         for run in
             in_hand.chunk_by(|(a, _), (b, _)| order.group_of(a).is_some_and(|g| b.starts_with(&g)))
         {
             let mut members = Vec::new();
             for (key, id) in run {
-                let Some(r) = loaded.iter().find(|r| &r.id == id) else {
+                let Some(r) = loaded.get(id) else {
                     continue;
                 };
                 let position = Position::of(&self.schema, ty, &plan.sort, r);
                 // Left out: an entry the resource has moved away from since it was
-                // read (its current entry is elsewhere), or a resource already seen.
+                // read (its current entry is elsewhere: that one may follow in the run),
+                // or a resource already seen.
                 if order.entry_key(&position) != *key
                     || !seen.insert(id.clone())
                     || !self.passes(ty, plan, r).await?
                 {
                     continue;
                 }
-                members.push((r.clone(), position));
+                if let Some(r) = loaded.remove(id) {
+                    members.push((r, position));
+                }
             }
             // A run of one group's entries: ordered by the stored values.
             if run.len() > 1 && order.group_of(&run[0].0).is_some() {
