@@ -125,6 +125,9 @@ better() {
 
 if [[ -n ${BENCH_BIN:-} ]]; then
   BIN=$(cd "$BENCH_BIN" && pwd)
+  for tool in jsonapi-local ceiling loadgen dataset; do
+    [[ -x $BIN/$tool ]] || { echo "BENCH_BIN: no $tool in $BIN" >&2; exit 2; }
+  done
 else
   echo "building release binaries..." >&2
   # Only the binaries used: the planner (a tool of its own) would double the link time.

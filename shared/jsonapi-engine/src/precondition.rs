@@ -62,7 +62,6 @@ fn canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => canonical_object(map, out),
         Value::Array(items) => sequence(items, *b"[]", out, canonical),
-        Value::String(s) => string(s, out),
         scalar => serde_json::to_writer(out, scalar).expect("JSON values serialize"),
     }
 }

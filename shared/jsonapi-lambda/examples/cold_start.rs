@@ -104,8 +104,9 @@ async fn cold_start(binary: &str, event: Value, table: &str, endpoint: &str) -> 
     }
 }
 
-/// GetItems timed for one round trip, and those sent before them, untimed.
+/// GetItems timed for one round trip (their median).
 const ROUND_TRIPS: usize = 20;
+/// GetItems sent before them, untimed: they warm DynamoDB Local's JVM and the connection.
 const WARM_UP: usize = 50;
 
 /// Milliseconds of one GetItem of the product, as the get function sends it (signed, parsed).
