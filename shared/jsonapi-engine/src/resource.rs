@@ -305,8 +305,12 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
         },
         unique: None,
     }];
+    // Only a field of several values (an array, a to-many relationship) can repeat a key.
+    let mut several = false;
     for field in indexed_fields(ty) {
-        for k in field_keys(schema, ty, r, field) {
+        let keys = field_keys(schema, ty, r, field);
+        several |= keys.len() > 1;
+        for k in keys {
             out.push(Derived {
                 item: Item {
                     key: Key::new(
@@ -320,12 +324,17 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
         }
     }
     for [first, second] in &ty.indexes {
-        for ka in &field_keys(schema, ty, r, first) {
-            for kb in field_keys(schema, ty, r, second) {
+        let (firsts, seconds) = (
+            field_keys(schema, ty, r, first),
+            field_keys(schema, ty, r, second),
+        );
+        several |= firsts.len() > 1 || seconds.len() > 1;
+        for ka in &firsts {
+            for kb in &seconds {
                 let sk = format!(
                     "{}{SEPARATOR}{}{SEPARATOR}{idk}",
                     index_key(ka, PAIRED_VALUE_KEY_BYTES),
-                    index_key(&kb, PAIRED_VALUE_KEY_BYTES)
+                    index_key(kb, PAIRED_VALUE_KEY_BYTES)
                 );
                 out.push(Derived {
                     item: Item {
@@ -352,10 +361,12 @@ fn derived_items(schema: &Schema, r: &Resource) -> Vec<Derived> {
             unique: Some(attr.name.clone()),
         });
     }
-    // An array that repeats an element holds one value to find it by: one entry, written once
-    // (a transaction takes one action per item).
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|d| seen.insert(d.item.key.clone()));
+    // An array that repeats an element (or elements cut to the same key) holds one value to
+    // find it by: one entry, written once (a transaction takes one action per item).
+    if several {
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|d| seen.insert(d.item.key.clone()));
+    }
     out
 }
 
