@@ -25,8 +25,14 @@ use crate::values;
 /// lockstep.
 const MAX_PAUSE_MS: u64 = 64;
 
-/// How many sequence ids one store round trip reserves.
+/// How many sequence ids one store round trip reserves, at least.
 pub const SEQUENCE_BLOCK: u64 = 16;
+/// A reservation takes this many times the ids asked for (when that is more than
+/// [`SEQUENCE_BLOCK`]): a batch worker's group of 100 creates then reserves for the next seven
+/// groups too. On the embedded store a reservation waits behind the commit being written, so
+/// one per group kept the worker from planning a group while the store wrote the one before
+/// (an import ran at the speed of the two in turn, not of the slower one).
+const RESERVE_AHEAD: u64 = 8;
 
 /// How a change too large for one transaction is written: under which intent, and whether
 /// it may be asked to stop.
@@ -48,8 +54,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// The next `n` ids of a sequence, in one reservation at most: a batch of 100 creates
-    /// takes one round trip, not one per block (on the embedded store each waits behind the
-    /// commit being written). What was left of the block before is skipped.
+    /// takes one round trip, not one per block, and most take none ([`RESERVE_AHEAD`]). What
+    /// was left of the block before is skipped.
     pub(crate) async fn next_sequences(&self, ty: &str, n: u64) -> ApiResult<Range<u64>> {
         // Held across the reservation, so concurrent creates share one block instead of each
         // reserving (and wasting) their own.
@@ -60,7 +66,7 @@ impl<S: Store> Engine<S> {
             slot.0 += n;
             return Ok(slot.0 - n..slot.0);
         }
-        let block = n.max(SEQUENCE_BLOCK);
+        let block = n.saturating_mul(RESERVE_AHEAD).max(SEQUENCE_BLOCK);
         let first = self
             .store
             .allocate(&resource::sequence_key(ty), block)

@@ -10,7 +10,10 @@
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode, header};
-use jsonapi_engine::{ApiRequest, BATCH_PARTITION, BATCH_RELEASE_PREFIX, Engine, ImportFormat};
+use jsonapi_engine::{
+    ApiRequest, BATCH_CHUNKS_AT_ONCE as CHUNKS_AT_ONCE, BATCH_PARTITION, BATCH_RELEASE_PREFIX,
+    Engine, ImportFormat,
+};
 use jsonapi_store::counting::{Counting, RoundTrips};
 use jsonapi_store::{Item, Key, RangeQuery, Store, Write};
 use jsonapi_store_redb::RedbStore;
@@ -237,10 +240,10 @@ async fn the_in_process_worker_syncs_once_a_window_of_chunks_not_twice_a_chunk()
     // chunk ended made 200.
     assert_eq!(leases(&synced), 4, "{synced:?}");
     assert!(synced.len() <= 8, "{} syncs: {synced:?}", synced.len());
-    // The end that ends the operation: chunk 98's or 99's (two chunks run at once).
+    // The end that ends the operation: one of the last chunks' (several run at once).
     let chunks = synced_chunks(&synced);
     assert!(
-        chunks == [98] || chunks == [99],
+        chunks.len() == 1 && chunks[0] >= 100 - CHUNKS_AT_ONCE,
         "only the last end is synced: {chunks:?}"
     );
 }
@@ -254,7 +257,10 @@ async fn a_run_that_finds_a_lease_runs_every_chunk_before_its_end_synced() {
     // the worker takes leases again, and only the last end is synced.
     let chunks = synced_chunks(&synced);
     assert_eq!(chunks[..40], (0..40).collect::<Vec<_>>());
-    assert!(chunks[40..] == [58] || chunks[40..] == [59], "{chunks:?}");
+    assert!(
+        chunks.len() == 41 && chunks[40] >= 60 - CHUNKS_AT_ONCE,
+        "{chunks:?}"
+    );
     for n in 0..40 {
         let key = format!("chunk#{n:06}");
         let of_chunk = synced.iter().filter(|t| t.iter().any(|k| k.sk == key));

@@ -57,8 +57,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// How often a chunk's end is tried against a record other workers keep changing.
 const FINISH_ATTEMPTS: usize = 20;
-/// How many chunks of one operation the in-process worker runs at once.
-const CHUNKS_AT_ONCE: usize = 2;
+/// How many chunks of one operation the in-process worker runs at once: enough that one is
+/// always ready to be planned while the store writes another, although each chunk's run also
+/// waits for small writes (its count, its end) queued behind the others' large ones.
+pub const CHUNKS_AT_ONCE: usize = 4;
 
 /// How many runs of a chunk may fail before it is given up: its items not applied are
 /// reported as errors and the chunk counts as done, so that its operation ends. The cloud's
@@ -133,12 +135,16 @@ impl<S: Store> Engine<S> {
             return self.finish_pending(id, Vec::new()).await;
         };
         // A chunk already done (by an earlier run, or by another worker) is skipped. Chunks
-        // run two at a time, in order: one is checked and planned while the store writes the
-        // other (the embedded store writes on a thread of its own), as two workers would run
-        // them (their ends count both; an item of the second that needs the first's writes,
-        // an upsert of the same unique value, is retried alone and finds them).
+        // run [`CHUNKS_AT_ONCE`] at a time, in order: one is checked and planned while the
+        // store writes another (the embedded store writes on a thread of its own), as several
+        // workers would run them (their ends count all; an item of a later one that needs an
+        // earlier one's writes, an upsert of the same unique value, is retried alone and finds
+        // them).
         // Leased past the end of a lease an earlier run left, synced before it (`lease`).
         let synced_until = self.synced_until(id).await?;
+        // Marked running here, once, not by each of the chunks that start at once (each
+        // would try, and all but one would fail a durable write).
+        self.mark_running(id).await?;
         let expires_at = record.expires_at;
         let mut runs = futures_util::stream::iter(0..record.chunks)
             .map(|n| async move {
