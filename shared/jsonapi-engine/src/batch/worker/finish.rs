@@ -7,7 +7,7 @@ use super::FINISH_ATTEMPTS;
 use super::chunk::Chunk;
 use super::lease::Pace;
 use crate::batch::layout;
-use crate::batch::operation::{Counts, Status};
+use crate::batch::operation::{Counts, Record, Status};
 use crate::batch::reads::now_ms;
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult};
@@ -17,9 +17,14 @@ impl<S: Store> Engine<S> {
     /// Marks a new operation running (a record no longer new is left alone: its counters may
     /// already hold chunks).
     pub(super) async fn mark_running(&self, id: u64) -> ApiResult<()> {
-        let Some(mut record) = self.load_record(id).await? else {
-            return Ok(());
-        };
+        match self.load_record(id).await? {
+            Some(record) => self.mark_record_running(record).await,
+            None => Ok(()),
+        }
+    }
+
+    /// As [`Self::mark_running`], with the operation's record in hand.
+    pub(super) async fn mark_record_running(&self, mut record: Record) -> ApiResult<()> {
         if record.status != Status::New {
             return Ok(());
         }

@@ -142,11 +142,11 @@ impl<S: Store> Engine<S> {
         // them).
         // Leased past the end of a lease an earlier run left, synced before it (`lease`).
         let synced_until = self.synced_until(id).await?;
+        let (expires_at, chunks) = (record.expires_at, record.chunks);
         // Marked running here, once, not by each of the chunks that start at once (each
         // would try, and all but one would fail a durable write).
-        self.mark_running(id).await?;
-        let expires_at = record.expires_at;
-        let mut runs = futures_util::stream::iter(0..record.chunks)
+        self.mark_record_running(record).await?;
+        let mut runs = futures_util::stream::iter(0..chunks)
             .map(|n| async move {
                 let pace = self.pace_of(id, n, synced_until, expires_at).await?;
                 self.run_chunk(id, n, Some(stopped), pace).await
