@@ -14,12 +14,13 @@
 //! made durable by the next group that syncs (redb persists every commit before a durable
 //! one), or when the store closes. A crash loses such groups whole, in commit order.
 
+use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use jsonapi_store::{Attrs, Key, StoreError, StoreResult, Write};
-use redb::{Database, Durability, ReadableTable, Table};
+use redb::{CursorError, Database, Durability, ReadableTable, Table};
 use tokio::sync::oneshot;
 
 use crate::{ITEMS, TupleKey, decode, encode, internal};
@@ -28,10 +29,15 @@ use crate::{ITEMS, TupleKey, decode, encode, internal};
 /// any load.
 const MAX_GROUP: usize = 256;
 
+/// A request of this many writes or more has them applied in key order (see [`key_order`]).
+const KEY_ORDER_FROM: usize = 32;
+
 /// One request to the writer.
 enum Job {
     Transact {
         writes: Vec<Write>,
+        /// The order they are applied in ([`key_order`]).
+        order: Option<Vec<u32>>,
         /// Answered only once durable (not for a deferred request).
         durable: bool,
         reply: oneshot::Sender<StoreResult<()>>,
@@ -75,8 +81,11 @@ impl Writer {
     /// they are committed (durable with the next group that is).
     pub(crate) async fn transact(&self, writes: Vec<Write>, durable: bool) -> StoreResult<()> {
         let (reply, answer) = oneshot::channel();
+        // Sorted here, on the requester's thread: the writer's time is every request's.
+        let order = key_order(&writes);
         self.send(Job::Transact {
             writes,
+            order,
             durable,
             reply,
         })?;
@@ -198,9 +207,12 @@ fn apply_all(db: &Database, group: &[Job], durable: bool) -> StoreResult<Vec<Out
 /// condition is the job's own outcome).
 fn apply(table: &mut Table<'_, TupleKey<'_>, &[u8]>, job: &Job) -> StoreResult<Outcome> {
     Ok(match job {
-        Job::Transact { writes, .. } => Outcome::Transact(match check(table, writes)? {
+        Job::Transact { writes, order, .. } => Outcome::Transact(match check(table, writes)? {
             Some(index) => Err(StoreError::ConditionFailed { index }),
-            None => write_all(table, writes).map(Ok)?,
+            None => match order {
+                Some(order) => write_in_runs(table, writes, order).map(Ok)?,
+                None => write_all(table, writes).map(Ok)?,
+            },
         }),
         Job::Allocate { key, n, .. } => Outcome::Allocate(Ok(take(table, key, *n)?)),
     })
@@ -226,27 +238,116 @@ fn check(table: &Table<'_, TupleKey<'_>, &[u8]>, writes: &[Write]) -> StoreResul
 }
 
 fn write_all(table: &mut Table<'_, TupleKey<'_>, &[u8]>, writes: &[Write]) -> StoreResult<()> {
-    // One buffer for every value (an import's transaction puts ~1,500 items).
     let mut value = Vec::new();
     for write in writes {
-        match write {
-            Write::Put { item, .. } => {
-                value.clear();
-                serde_json::to_writer(&mut value, &item.attrs).map_err(internal)?;
-                table
-                    .insert(
-                        (item.key.pk.as_str(), item.key.sk.as_str()),
-                        value.as_slice(),
-                    )
-                    .map_err(internal)?;
-            }
-            Write::Delete { key, .. } => {
-                table
-                    .remove((key.pk.as_str(), key.sk.as_str()))
-                    .map_err(internal)?;
-            }
-            Write::Check { .. } => {}
+        write_one(table, write, &mut value)?;
+    }
+    Ok(())
+}
+
+/// Applies one write; `value` is a buffer for the encoded attributes.
+fn write_one(
+    table: &mut Table<'_, TupleKey<'_>, &[u8]>,
+    write: &Write,
+    value: &mut Vec<u8>,
+) -> StoreResult<()> {
+    match write {
+        Write::Put { item, .. } => {
+            encode_into(&item.attrs, value)?;
+            table
+                .insert(
+                    (item.key.pk.as_str(), item.key.sk.as_str()),
+                    value.as_slice(),
+                )
+                .map_err(internal)?;
         }
+        Write::Delete { key, .. } => {
+            table
+                .remove((key.pk.as_str(), key.sk.as_str()))
+                .map_err(internal)?;
+        }
+        Write::Check { .. } => {}
+    }
+    Ok(())
+}
+
+fn encode_into(attrs: &Attrs, value: &mut Vec<u8>) -> StoreResult<()> {
+    value.clear();
+    serde_json::to_writer(value, attrs).map_err(internal)
+}
+
+/// The order a large request's writes are applied in: by key, and only the last write of
+/// each key (the state a key is left in is its last write's, and conditions are checked on
+/// the request's writes as given, before any). `None` for a small request: applied as given.
+fn key_order(writes: &[Write]) -> Option<Vec<u32>> {
+    if writes.len() < KEY_ORDER_FROM {
+        return None;
+    }
+    let mut order: Vec<u32> = (0..writes.len())
+        .filter(|&i| !matches!(writes[i], Write::Check { .. }))
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect();
+    let key = |i: u32| writes[i as usize].key();
+    // Stable: of equal keys, the last one given stays last.
+    order.sort_by(|&a, &b| key(a).cmp(key(b)));
+    let mut last_of_key = Vec::with_capacity(order.len());
+    for (k, &i) in order.iter().enumerate() {
+        if order.get(k + 1).is_none_or(|&next| key(next) != key(i)) {
+            last_of_key.push(i);
+        }
+    }
+    Some(last_of_key)
+}
+
+/// Applies `writes` in `order` ([`key_order`]). Puts that fall between the same two stored
+/// keys (a batch's entries appended to the end of a listing or of an index value's range)
+/// go in through one cursor, which packs them into full pages in one pass instead of
+/// descending the tree for each and splitting pages as they fill: an import writes and
+/// syncs a smaller file, sooner.
+fn write_in_runs(
+    table: &mut Table<'_, TupleKey<'_>, &[u8]>,
+    writes: &[Write],
+    order: &[u32],
+) -> StoreResult<()> {
+    let mut value = Vec::new();
+    let mut writes = order.iter().map(|&i| &writes[i as usize]).peekable();
+    while let Some(write) = writes.next() {
+        write_one(table, write, &mut value)?;
+        let Write::Put { item, .. } = write else {
+            continue;
+        };
+        // A run is worth opening only for a next put in the same partition.
+        let same_partition =
+            |w: &&Write| matches!(w, Write::Put { item: next, .. } if next.key.pk == item.key.pk);
+        if !writes.peek().is_some_and(same_partition) {
+            continue;
+        }
+        let key = (item.key.pk.as_str(), item.key.sk.as_str());
+        let mut cursor = table
+            .upper_bound_mut(Bound::Included(key))
+            .map_err(internal)?;
+        // The stored key after the gap: the run takes the puts that sort before it.
+        let end = cursor.peek_next().map_err(internal)?.map(|(k, _)| {
+            let (pk, sk) = k.value();
+            (pk.to_owned(), sk.to_owned())
+        });
+        while let Some(Write::Put { item, .. }) = writes.peek() {
+            let key = (item.key.pk.as_str(), item.key.sk.as_str());
+            if end
+                .as_ref()
+                .is_some_and(|(pk, sk)| key >= (pk.as_str(), sk.as_str()))
+            {
+                break;
+            }
+            encode_into(&item.attrs, &mut value)?;
+            match cursor.insert_before(key, value.as_slice()) {
+                Ok(()) => {}
+                Err(CursorError::UnorderedKey) => break,
+                Err(e) => return Err(internal(e)),
+            }
+            writes.next();
+        }
+        cursor.close().map_err(internal)?;
     }
     Ok(())
 }

@@ -61,3 +61,70 @@ async fn deferred_writes_are_visible_and_kept_across_a_reopen() {
         .expect("taken");
     assert_eq!(next, 11, "the counter's values are not handed out again");
 }
+
+/// A transaction large enough to be applied in key order, through runs of inserts between
+/// stored keys, leaves the store as its writes applied one after another would: new keys
+/// before, between and after stored ones, in several partitions, stored keys overwritten and
+/// deleted, and a key written twice in one transaction keeping its last write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_transactions_apply_as_their_writes_in_order() {
+    use std::collections::BTreeMap;
+
+    use jsonapi_store::{Item, Key, RangeQuery, Store, Write};
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = RedbStore::open(dir.path()).expect("the store opens");
+    // A fixed linear congruential sequence: the same cases on every run.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |below: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % below
+    };
+    let mut model: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for round in 0..40_u64 {
+        let mut writes = Vec::new();
+        for _ in 0..(32 + next(200)) {
+            let pk = ["a", "b", "c"][usize::try_from(next(3)).expect("small")];
+            // Ascending runs (a batch appending) mixed with scattered keys.
+            let sk = if next(2) == 0 {
+                format!("{:05}", round * 1000 + next(1000))
+            } else {
+                format!("{:05}", next(100_000))
+            };
+            let key = (pk.to_owned(), sk.clone());
+            if next(5) == 0 {
+                model.remove(&key);
+                writes.push(Write::Delete {
+                    key: Key::new(pk, sk),
+                    condition: None,
+                });
+            } else {
+                let value = next(1_000_000);
+                model.insert(key, value);
+                let mut attrs = serde_json::Map::new();
+                attrs.insert("v".into(), value.into());
+                writes.push(Write::Put {
+                    item: Item {
+                        key: Key::new(pk, sk),
+                        attrs,
+                    },
+                    condition: None,
+                });
+            }
+        }
+        store.transact(writes).await.expect("the transaction");
+        let mut stored = BTreeMap::new();
+        for pk in ["a", "b", "c"] {
+            let page = store
+                .query(&RangeQuery::partition(pk, 100_000))
+                .await
+                .expect("a read");
+            for item in page.items {
+                let v = item.attrs["v"].as_u64().expect("a number");
+                stored.insert((item.key.pk, item.key.sk), v);
+            }
+        }
+        assert_eq!(stored, model, "round {round}");
+    }
+}
