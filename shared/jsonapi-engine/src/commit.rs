@@ -3,7 +3,6 @@
 //! back to what the client did, and retries within a time budget; sequence ids reserved in
 //! blocks.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -441,7 +440,8 @@ fn merge_unique_items(
     let releases =
         |w: &Write, o: &Origin| matches!((w, o), (Write::Delete { .. }, Origin::Derived));
     // Keys borrowed, not cloned: a batch's transaction holds ~1,500 writes.
-    let mut first: HashMap<&Key, usize> = HashMap::with_capacity(writes.len());
+    let mut first: foldhash::HashMap<&Key, usize> =
+        foldhash::HashMapExt::with_capacity(writes.len());
     let mut dropped = Vec::new();
     let mut claims = Vec::new();
     for (i, write) in writes.iter().enumerate() {

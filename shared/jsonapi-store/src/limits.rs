@@ -1,7 +1,7 @@
 //! The limits of the strictest backend, DynamoDB, enforced for every backend so that an API
 //! behaves the same locally and in the cloud.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use crate::{Item, Write};
 
@@ -85,7 +85,7 @@ pub fn check_transaction_of(writes: &[Write], max_writes: usize) -> Result<(), L
     if writes.len() > max_writes {
         return Err(LimitError::TooManyWrites(writes.len()));
     }
-    let mut keys = HashSet::new();
+    let mut keys = HashSet::with_capacity(writes.len());
     let mut total = 0;
     for write in writes {
         let key = write.key();
