@@ -12,7 +12,9 @@
 #
 # Knobs: BATCH_N (items of the async batch, 1000), SMALL_N (items of each per-store import,
 # 10000), IMPORT_N (the big import, 1000000; 0 skips it), DYNAMO_N (batch and import sizes on
-# DynamoDB Local, 500).
+# DynamoDB Local, 500), IMPORT_VALUES (`sequential`: skus and names that follow the item's
+# number and one price, so that each index's new entries of a chunk land side by side;
+# `random`: random skus, names, prices and quantities, so that most land on pages of their own).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -36,14 +38,24 @@ trap 'stop_servers; [[ -z $DDB_PORT ]] || bash "$root/infra/dynamodb/local.sh" s
 # as one JSON:API document (written an item at a time: the file may be larger than memory).
 products() {
   python3 - "$@" <<'PY'
-import json, sys
+import json, os, random, sys
 path, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ndjson = path.endswith(".ndjson")
+rand = random.Random(7) if os.environ.get("IMPORT_VALUES") == "random" else None
+words = "red blue steel oak mini pro eco smart lamp chair desk cable mug bag".split()
+
+def attributes(i):
+    if rand is None:
+        return {"sku": f"{prefix}{i}", "name": f"Product {i}", "price": "9.99"}
+    return {"sku": f"{prefix}{rand.getrandbits(32):08X}-{i}",
+            "name": " ".join(rand.choice(words) for _ in range(3)) + f" {rand.randrange(100000)}",
+            "price": f"{rand.randrange(1, 1000)}.{rand.randrange(100):02d}",
+            "quantity": rand.randrange(500)}
+
 with open(path, "w") as f:
     f.write("" if ndjson else '{"data": [\n')
     for i in range(n):
-        item = json.dumps({"type": "products", "attributes": {
-            "sku": f"{prefix}{i}", "name": f"Product {i}", "price": "9.99"}})
+        item = json.dumps({"type": "products", "attributes": attributes(i)})
         f.write(item + "\n" if ndjson else item + (",\n" if i + 1 < n else "\n"))
     f.write("" if ndjson else "]}\n")
 PY
