@@ -128,3 +128,130 @@ async fn large_transactions_apply_as_their_writes_in_order() {
         assert_eq!(stored, model, "round {round}");
     }
 }
+
+/// Requests committed in one group see each other's writes in their conditions, in arrival
+/// order: of many writers racing to claim one key, one wins and the others write nothing of
+/// theirs; writers that each add one to a counter under the condition that it holds what they
+/// read lose no increment, whether or not their group holds the write they read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_of_one_group_see_each_others_writes() {
+    use std::sync::Arc;
+
+    use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, StoreError, Write};
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = Arc::new(RedbStore::open(dir.path()).expect("the store opens"));
+    let put = |pk: &str, sk: String, n: u64, condition: Option<Condition>| {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("n".into(), n.into());
+        Write::Put {
+            item: Item {
+                key: Key::new(pk, sk),
+                attrs,
+            },
+            condition,
+        }
+    };
+    // A large write keeps the writer busy while the claims queue behind it, so that they are
+    // committed in one group.
+    let busy = {
+        let store = Arc::clone(&store);
+        // Scattered keys: each insert descends the tree on its own.
+        let writes = (0..50_000_u64)
+            .map(|n| {
+                put(
+                    "busy",
+                    format!("{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                    n,
+                    None,
+                )
+            })
+            .collect();
+        tokio::spawn(async move { store.transact(writes).await })
+    };
+    tokio::task::yield_now().await;
+    let claims = (0..64_u64).map(|w| {
+        let store = Arc::clone(&store);
+        // Each claimant's own entries sort on both sides of the claimed key.
+        let writes = vec![
+            put("a", format!("{w:03}"), w, None),
+            put("claim", "k".into(), w, Some(Condition::Absent)),
+            put("z", format!("{w:03}"), w, None),
+        ];
+        tokio::spawn(async move { store.transact(writes).await })
+    });
+    let claims: Vec<_> = claims.collect();
+    let mut won = 0;
+    for claim in claims {
+        match claim.await.expect("the task") {
+            Ok(()) => won += 1,
+            Err(StoreError::ConditionFailed { index: 1 }) => {}
+            Err(e) => panic!("unexpected: {e:?}"),
+        }
+    }
+    busy.await.expect("the task").expect("the large write");
+    assert_eq!(won, 1);
+    let winner = store
+        .get(&Key::new("claim", "k"))
+        .await
+        .expect("a read")
+        .expect("claimed")
+        .attrs["n"]
+        .as_u64()
+        .expect("a number");
+    for pk in ["a", "z"] {
+        let page = store
+            .query(&RangeQuery::partition(pk, 100))
+            .await
+            .expect("a read");
+        let keys: Vec<String> = page.items.into_iter().map(|i| i.key.sk).collect();
+        assert_eq!(
+            keys,
+            vec![format!("{winner:03}")],
+            "only the winner wrote {pk}"
+        );
+    }
+
+    store
+        .transact(vec![put("counter", "c".into(), 0, None)])
+        .await
+        .expect("the counter");
+    let adders = (0..32_u64).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            loop {
+                let read = store
+                    .get(&Key::new("counter", "c"))
+                    .await
+                    .expect("a read")
+                    .expect("the counter")
+                    .attrs["n"]
+                    .as_u64()
+                    .expect("a number");
+                let condition = Condition::Equals {
+                    name: "n".into(),
+                    value: read.into(),
+                };
+                match store
+                    .transact(vec![put("counter", "c".into(), read + 1, Some(condition))])
+                    .await
+                {
+                    Ok(()) => return,
+                    Err(StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => panic!("unexpected: {e:?}"),
+                }
+            }
+        })
+    });
+    let adders: Vec<_> = adders.collect();
+    for adder in adders {
+        adder.await.expect("the task");
+    }
+    let counted = store
+        .get(&Key::new("counter", "c"))
+        .await
+        .expect("a read")
+        .expect("the counter")
+        .attrs["n"]
+        .as_u64();
+    assert_eq!(counted, Some(32));
+}
