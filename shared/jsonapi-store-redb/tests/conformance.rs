@@ -65,7 +65,8 @@ async fn deferred_writes_are_visible_and_kept_across_a_reopen() {
 /// A transaction large enough to be applied in key order, through runs of inserts between
 /// stored keys, leaves the store as its writes applied one after another would: new keys
 /// before, between and after stored ones, in several partitions, stored keys overwritten and
-/// deleted, and a key written twice in one transaction keeping its last write.
+/// deleted, items larger than a page, and a key written twice in one transaction keeping its
+/// last write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_transactions_apply_as_their_writes_in_order() {
     use std::collections::BTreeMap;
@@ -104,6 +105,11 @@ async fn large_transactions_apply_as_their_writes_in_order() {
                 model.insert(key, value);
                 let mut attrs = serde_json::Map::new();
                 attrs.insert("v".into(), value.into());
+                // Now and then an item larger than a page, which takes pages of its own.
+                if next(20) == 0 {
+                    let len = usize::try_from(4_000 + next(20_000)).expect("small");
+                    attrs.insert("text".into(), "x".repeat(len).into());
+                }
                 writes.push(Write::Put {
                     item: Item {
                         key: Key::new(pk, sk),
