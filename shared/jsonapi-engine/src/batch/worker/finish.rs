@@ -71,10 +71,6 @@ impl<S: Store> Engine<S> {
                 value: "pending".into(),
             }),
         };
-        // The chunks this process runs at once end one at a time: each would read the same
-        // counters, and all but the first would fail their condition and go again (a read and
-        // a write more per chunk). Other processes' ends still race through the condition.
-        let _turn = self.turns.take(layout::record_key(id)).await;
         for _ in 0..FINISH_ATTEMPTS {
             let Some(mut record) = self.load_record(id).await? else {
                 // Expired, and deleted with its counters meanwhile: nothing is left to count.
