@@ -167,6 +167,14 @@ async fn a_large_batch_runs_in_chunks_and_its_errors_are_paged() {
     assert_eq!(summary(&op, "errorCount"), 3);
     assert_eq!(app.list_all("products").await.len(), 22);
 
+    // A page number far past the end (its first item's position overflows) is an empty page.
+    let far = app
+        .get(&format!(
+            "{path}/errors?page%5Bsize%5D=392&page%5Bnumber%5D=2504739069320345088"
+        ))
+        .await;
+    far.assert_status(200);
+    assert_eq!(far.json()["data"], json!([]));
     let first = app.get(&format!("{path}/errors?page%5Bsize%5D=2")).await;
     first.assert_status(200);
     let page = first.json()["data"].as_array().expect("a page");

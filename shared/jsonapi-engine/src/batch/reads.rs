@@ -146,11 +146,14 @@ impl<S: Store> Engine<S> {
             PageSize::Unpaged => self.schema.api.max_results.unwrap_or(usize::MAX),
         };
         let skip = (q.paging.number - 1).saturating_mul(size);
+        // Items read to answer the page and tell whether more follow; saturating, as a page
+        // number past the end (even one near `usize::MAX / size`) is an empty page, not a panic.
+        let wanted = skip.saturating_add(size).saturating_add(1);
         let mut range = RangeQuery::prefix(layout::partition(record.id), layout::ERRORS_PREFIX, 1);
         let mut errors = Vec::new();
         let mut seen = 0usize;
         let more = loop {
-            range.limit = (skip + size + 1 - seen).clamp(1, 1000);
+            range.limit = wanted.saturating_sub(seen).clamp(1, 1000);
             let page = self.store.query(&range).await?;
             for item in page.items {
                 seen += 1;
@@ -163,7 +166,7 @@ impl<S: Store> Engine<S> {
                 break true;
             }
             match page.next {
-                Some(next) if seen < skip + size + 1 => range.after = Some(next),
+                Some(next) if seen < wanted => range.after = Some(next),
                 _ => break false,
             }
         };
