@@ -37,7 +37,7 @@ enum Job {
     Transact {
         writes: Vec<Write>,
         /// The order they are applied in ([`key_order`]).
-        order: Option<Vec<u32>>,
+        order: Option<Vec<usize>>,
         /// Answered only once durable (not for a deferred request).
         durable: bool,
         reply: oneshot::Sender<StoreResult<()>>,
@@ -279,15 +279,14 @@ fn encode_into(attrs: &Attrs, value: &mut Vec<u8>) -> StoreResult<()> {
 /// The order a large request's writes are applied in: by key, and only the last write of
 /// each key (the state a key is left in is its last write's, and conditions are checked on
 /// the request's writes as given, before any). `None` for a small request: applied as given.
-fn key_order(writes: &[Write]) -> Option<Vec<u32>> {
+fn key_order(writes: &[Write]) -> Option<Vec<usize>> {
     if writes.len() < KEY_ORDER_FROM {
         return None;
     }
-    let mut order: Vec<u32> = (0..writes.len())
+    let mut order: Vec<usize> = (0..writes.len())
         .filter(|&i| !matches!(writes[i], Write::Check { .. }))
-        .filter_map(|i| u32::try_from(i).ok())
         .collect();
-    let key = |i: u32| writes[i as usize].key();
+    let key = |i: usize| writes[i].key();
     // Stable: of equal keys, the last one given stays last.
     order.sort_by(|&a, &b| key(a).cmp(key(b)));
     let mut last_of_key = Vec::with_capacity(order.len());
@@ -307,10 +306,10 @@ fn key_order(writes: &[Write]) -> Option<Vec<u32>> {
 fn write_in_runs(
     table: &mut Table<'_, TupleKey<'_>, &[u8]>,
     writes: &[Write],
-    order: &[u32],
+    order: &[usize],
 ) -> StoreResult<()> {
     let mut value = Vec::new();
-    let mut writes = order.iter().map(|&i| &writes[i as usize]).peekable();
+    let mut writes = order.iter().map(|&i| &writes[i]).peekable();
     while let Some(write) = writes.next() {
         write_one(table, write, &mut value)?;
         let Write::Put { item, .. } = write else {

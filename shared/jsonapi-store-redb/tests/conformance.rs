@@ -1,6 +1,32 @@
 //! The storage conformance suite against the embedded backend.
 
+use jsonapi_store::{Condition, Item, Key, Store, Write};
 use jsonapi_store_redb::RedbStore;
+
+/// A put of the item at `pk`/`sk` whose attribute `n` is `n`.
+fn put_n(pk: &str, sk: String, n: u64, condition: Option<Condition>) -> Write {
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("n".into(), n.into());
+    Write::Put {
+        item: Item {
+            key: Key::new(pk, sk),
+            attrs,
+        },
+        condition,
+    }
+}
+
+/// The attribute `n` of the stored item at `pk`/`sk`.
+async fn n_at(store: &RedbStore, pk: &str, sk: &str) -> u64 {
+    store
+        .get(&Key::new(pk, sk))
+        .await
+        .expect("a read")
+        .expect("the item")
+        .attrs["n"]
+        .as_u64()
+        .expect("a number")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_passes_the_storage_conformance_suite() {
@@ -14,7 +40,7 @@ async fn redb_passes_the_storage_conformance_suite() {
 /// followed them; their conditions hold as a transaction's do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deferred_writes_are_visible_and_kept_across_a_reopen() {
-    use jsonapi_store::{Condition, Item, Key, Store, StoreError, Write};
+    use jsonapi_store::StoreError;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let put = |sk: String| Write::Put {
         item: Item {
@@ -71,7 +97,7 @@ async fn deferred_writes_are_visible_and_kept_across_a_reopen() {
 async fn large_transactions_apply_as_their_writes_in_order() {
     use std::collections::BTreeMap;
 
-    use jsonapi_store::{Item, Key, RangeQuery, Store, Write};
+    use jsonapi_store::RangeQuery;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let store = RedbStore::open(dir.path()).expect("the store opens");
     // A fixed linear congruential sequence: the same cases on every run.
@@ -143,20 +169,9 @@ async fn large_transactions_apply_as_their_writes_in_order() {
 async fn requests_of_one_group_see_each_others_writes() {
     use std::sync::Arc;
 
-    use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, StoreError, Write};
+    use jsonapi_store::{RangeQuery, StoreError};
     let dir = tempfile::tempdir().expect("a temporary folder");
     let store = Arc::new(RedbStore::open(dir.path()).expect("the store opens"));
-    let put = |pk: &str, sk: String, n: u64, condition: Option<Condition>| {
-        let mut attrs = serde_json::Map::new();
-        attrs.insert("n".into(), n.into());
-        Write::Put {
-            item: Item {
-                key: Key::new(pk, sk),
-                attrs,
-            },
-            condition,
-        }
-    };
     // A large write keeps the writer busy while the claims queue behind it, so that they are
     // committed in one group.
     let busy = {
@@ -164,28 +179,25 @@ async fn requests_of_one_group_see_each_others_writes() {
         // Scattered keys: each insert descends the tree on its own.
         let writes = (0..50_000_u64)
             .map(|n| {
-                put(
-                    "busy",
-                    format!("{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-                    n,
-                    None,
-                )
+                let sk = format!("{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                put_n("busy", sk, n, None)
             })
             .collect();
         tokio::spawn(async move { store.transact(writes).await })
     };
     tokio::task::yield_now().await;
-    let claims = (0..64_u64).map(|w| {
-        let store = Arc::clone(&store);
-        // Each claimant's own entries sort on both sides of the claimed key.
-        let writes = vec![
-            put("a", format!("{w:03}"), w, None),
-            put("claim", "k".into(), w, Some(Condition::Absent)),
-            put("z", format!("{w:03}"), w, None),
-        ];
-        tokio::spawn(async move { store.transact(writes).await })
-    });
-    let claims: Vec<_> = claims.collect();
+    let claims: Vec<_> = (0..64_u64)
+        .map(|w| {
+            let store = Arc::clone(&store);
+            // Each claimant's own entries sort on both sides of the claimed key.
+            let writes = vec![
+                put_n("a", format!("{w:03}"), w, None),
+                put_n("claim", "k".into(), w, Some(Condition::Absent)),
+                put_n("z", format!("{w:03}"), w, None),
+            ];
+            tokio::spawn(async move { store.transact(writes).await })
+        })
+        .collect();
     let mut won = 0;
     for claim in claims {
         match claim.await.expect("the task") {
@@ -196,14 +208,7 @@ async fn requests_of_one_group_see_each_others_writes() {
     }
     busy.await.expect("the task").expect("the large write");
     assert_eq!(won, 1);
-    let winner = store
-        .get(&Key::new("claim", "k"))
-        .await
-        .expect("a read")
-        .expect("claimed")
-        .attrs["n"]
-        .as_u64()
-        .expect("a number");
+    let winner = n_at(&store, "claim", "k").await;
     for pk in ["a", "z"] {
         let page = store
             .query(&RangeQuery::partition(pk, 100))
@@ -218,46 +223,31 @@ async fn requests_of_one_group_see_each_others_writes() {
     }
 
     store
-        .transact(vec![put("counter", "c".into(), 0, None)])
+        .transact(vec![put_n("counter", "c".into(), 0, None)])
         .await
         .expect("the counter");
-    let adders = (0..32_u64).map(|_| {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move {
-            loop {
-                let read = store
-                    .get(&Key::new("counter", "c"))
-                    .await
-                    .expect("a read")
-                    .expect("the counter")
-                    .attrs["n"]
-                    .as_u64()
-                    .expect("a number");
-                let condition = Condition::Equals {
-                    name: "n".into(),
-                    value: read.into(),
-                };
-                match store
-                    .transact(vec![put("counter", "c".into(), read + 1, Some(condition))])
-                    .await
-                {
-                    Ok(()) => return,
-                    Err(StoreError::ConditionFailed { .. }) => {}
-                    Err(e) => panic!("unexpected: {e:?}"),
+    let adders: Vec<_> = (0..32)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                loop {
+                    let read = n_at(&store, "counter", "c").await;
+                    let condition = Condition::Equals {
+                        name: "n".into(),
+                        value: read.into(),
+                    };
+                    let add = put_n("counter", "c".into(), read + 1, Some(condition));
+                    match store.transact(vec![add]).await {
+                        Ok(()) => return,
+                        Err(StoreError::ConditionFailed { .. }) => {}
+                        Err(e) => panic!("unexpected: {e:?}"),
+                    }
                 }
-            }
+            })
         })
-    });
-    let adders: Vec<_> = adders.collect();
+        .collect();
     for adder in adders {
         adder.await.expect("the task");
     }
-    let counted = store
-        .get(&Key::new("counter", "c"))
-        .await
-        .expect("a read")
-        .expect("the counter")
-        .attrs["n"]
-        .as_u64();
-    assert_eq!(counted, Some(32));
+    assert_eq!(n_at(&store, "counter", "c").await, 32);
 }
