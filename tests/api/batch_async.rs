@@ -52,17 +52,23 @@ pub(crate) fn accepted(r: &TestResponse, ty: &str, status: &str) -> String {
 
 /// Polls an operation until it is finished.
 pub(crate) async fn finished(api: &ApiClient, path: &str) -> Value {
+    ended(api, path).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The operation at `path` once it has ended, or what was last read of it when it did not
+/// end within 240 s (or ended in no known status).
+async fn ended(api: &ApiClient, path: &str) -> Result<Value, String> {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let r = api.get(path).await;
         r.assert_status(200);
         let op = r.json()["data"].clone();
         match op["attributes"]["status"].as_str() {
-            Some("success" | "failed") => return op,
+            Some("success" | "failed") => return Ok(op),
             Some("new" | "running") if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            other => panic!("the operation is {other:?}:\n{}", r.describe()),
+            other => return Err(format!("the operation is {other:?}:\n{}", r.describe())),
         }
     }
 }
@@ -330,8 +336,16 @@ fn a_killed_worker_resumes_its_operation_losing_and_doubling_nothing() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = ServerProcess::start(&args);
     let api = ApiClient::new(server.base_url.clone()).with_token(token.as_deref());
+    // A restarted worker that does not end the operation says why in its log.
+    let op = match runtime.block_on(ended(&api, &path)) {
+        Ok(op) => op,
+        Err(e) => {
+            server.signal("TERM");
+            let (_, _, log) = server.wait();
+            panic!("{e}\nthe restarted server's log:\n{log}");
+        }
+    };
     runtime.block_on(async {
-        let op = finished(&api, &path).await;
         assert_eq!(op["attributes"]["status"], "success", "{op}");
         assert_eq!(summary(&op, "createCount"), 600, "{op}");
         assert_eq!(summary(&op, "errorCount"), 0, "{op}");
