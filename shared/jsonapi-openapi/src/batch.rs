@@ -167,7 +167,7 @@ fn error_schemas(components: &mut Map<String, Value>) {
 
 /// `GET {prefix}/asyncoperations/{id}`.
 fn operation_item(schema: &Schema) -> Value {
-    let mut ok = error_refs(schema, &[400, 401, 404, 405, 406]);
+    let mut ok = error_refs(schema, &[400, 401, 404, 405, 406, 503]);
     ok.insert(
         "200".into(),
         json!({
@@ -193,7 +193,7 @@ fn operation_item(schema: &Schema) -> Value {
 
 /// `GET {prefix}/asyncoperations/{id}/errors`.
 fn errors_item(schema: &Schema) -> Value {
-    let mut page = error_refs(schema, &[400, 401, 404, 405, 406]);
+    let mut page = error_refs(schema, &[400, 401, 404, 405, 406, 503]);
     page.insert("200".into(), json!({
         "description": "A page of the operation's errors, in the order of the request's items; `source.pointer` points into the request (`/data/57/attributes/price`, `/included/3`).",
         "content": {
