@@ -136,6 +136,21 @@ async fn an_async_batch_saves_the_good_items_and_reports_the_others() {
     );
     assert_eq!(errors[1]["attributes"]["status"], 404);
     assert_eq!(errors[1]["attributes"]["source"]["pointer"], "/data/3");
+    // A page of them counts them all when asked.
+    let r = app
+        .get_with(
+            &format!("{path}/errors?page%5Bsize%5D=1"),
+            &[("X-Include", "totalCount")],
+        )
+        .await;
+    r.assert_status(200);
+    assert_eq!(r.json()["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        r.header("x-include-total-count"),
+        Some("2"),
+        "{}",
+        r.describe()
+    );
 
     let skus: Vec<String> = app
         .list_all("products")
@@ -241,13 +256,20 @@ async fn an_operation_is_visible_to_its_owner_and_admins_only() {
 #[tokio::test]
 async fn the_operation_routes_answer_get_only() {
     let app = TestApp::spawn().await;
-    let path = submit(
-        &app,
-        "categories",
-        &json!({ "data": [{ "type": "categories", "attributes": { "name": "A" } }] }),
-    )
-    .await;
+    // An empty X-Mode asks for nothing: the default, asynchronous mode.
+    let body = json!({ "data": [{ "type": "categories", "attributes": { "name": "A" } }] });
+    let r = batch(&app, "categories", &body, &[("X-Mode", "")]).await;
+    let path = accepted(&r, "categories", "new");
     finished(&app, &path).await;
+    // An id that is no integer is malformed, as a sequence type's is.
+    for bad in [
+        "/api/asyncoperations/abc",
+        "/api/asyncoperations/007",
+        "/api/asyncoperations/abc/errors",
+    ] {
+        let r = app.get(bad).await;
+        assert_error(&r, 400, "entity identifier constraint", Source::Any);
+    }
     for p in [path.clone(), format!("{path}/errors")] {
         let r = app.delete(&p).await;
         assert_error(&r, 405, "method not allowed http exception", Source::Any);

@@ -59,6 +59,7 @@ async fn a_sync_batch_writes_every_item_in_request_order_and_answers_them() {
             { "type": "products", "id": existing, "meta": { "update": true },
               "attributes": { "name": "Renamed" } },
             new_product("SYNC-2"),
+            { "type": "products", "lid": "p4", "attributes": product_attributes("SYNC-4") },
         ],
         "included": [{ "type": "categories", "id": "c1", "attributes": { "name": "Tea" } }],
     });
@@ -66,7 +67,7 @@ async fn a_sync_batch_writes_every_item_in_request_order_and_answers_them() {
     r.assert_status(200);
     assert!(r.header("content-location").is_none(), "{}", r.describe());
     let items = data(&r);
-    assert_eq!(items.len(), 3, "{}", r.describe());
+    assert_eq!(items.len(), 4, "{}", r.describe());
     assert_eq!(attr(&items[0], "sku"), "SYNC-1");
     assert_eq!(items[0]["meta"]["dataId"], "p1");
     assert_ne!(id_of(&items[0]), "p1", "a created product gets a real id");
@@ -79,6 +80,8 @@ async fn a_sync_batch_writes_every_item_in_request_order_and_answers_them() {
             .get("meta")
             .is_none_or(|m| m.get("dataId").is_none())
     );
+    // A local id is the request's id of the item too.
+    assert_eq!(items[3]["meta"]["dataId"], "p4", "{}", r.describe());
     let included = r.json()["included"].as_array().expect("included");
     let category = included
         .iter()
@@ -93,7 +96,7 @@ async fn a_sync_batch_writes_every_item_in_request_order_and_answers_them() {
         attr(&app.fetch("products", &existing).await, "name"),
         "Renamed"
     );
-    assert_eq!(app.list_all("products").await.len(), 3);
+    assert_eq!(app.list_all("products").await.len(), 4);
 }
 
 #[tokio::test]
@@ -185,6 +188,43 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
         );
         let r = batch(&app, "products", &json!({ "data": [] }), &headers).await;
         assert_error(&r, 400, "request data constraint", Source::Pointer("/data"));
+        // `{}` and `[]` hold no request data, as an empty body does (the model reads all
+        // three as an empty array).
+        for empty in [json!({}), json!([])] {
+            let r = batch(&app, "products", &empty, &headers).await;
+            assert_error_detail(
+                &r,
+                400,
+                "request data constraint",
+                Source::Pointer(""),
+                "The request data should not be empty.",
+            );
+        }
+        // An item without a type is told so once (not also that "" is a foreign type).
+        let body = json!({ "data": [{ "attributes": product_attributes("NT-1") }] });
+        let r = batch(&app, "products", &body, &headers).await;
+        assert_error(
+            &r,
+            400,
+            "request data constraint",
+            Source::Pointer("/data/0/type"),
+        );
+        assert_eq!(r.errors().len(), 1, "{}", r.describe());
+        // Two new items under one temporary id: a linkage to it would name either.
+        let twice = |id_member: &str| {
+            let item = |name: &str| json!({ "type": "categories", id_member: "d1", "attributes": { "name": name } });
+            json!({ "data": [item("A"), { "type": "categories", "attributes": { "name": "B" } }, item("C")] })
+        };
+        for id_member in ["id", "lid"] {
+            let r = batch(&app, "categories", &twice(id_member), &headers).await;
+            assert_error_detail(
+                &r,
+                400,
+                "request data constraint",
+                Source::Pointer("/data/2"),
+                "The item duplicates the item with the index 0.",
+            );
+        }
 
         let body = json!({ "data": [new_product("A"), { "type": "categories", "attributes": { "name": "x" } }] });
         let r = batch(&app, "products", &body, &headers).await;
@@ -225,6 +265,48 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
     );
     assert!(app.list_all("products").await.is_empty());
     assert!(app.list_all("categories").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_update_item_needs_a_well_formed_id_and_is_told_once_what_is_wrong() {
+    let app = TestApp::spawn().await;
+    let update = |id: Option<&str>| {
+        let mut item = json!({ "type": "products", "meta": { "update": true },
+                               "attributes": { "quantity": 1 } });
+        if let Some(id) = id {
+            item["id"] = json!(id);
+        }
+        json!({ "data": [item] })
+    };
+    // No id: the model's identifier error, at the item.
+    let r = batch(&app, "products", &update(None), &[SYNC]).await;
+    assert_error_detail(
+        &r,
+        400,
+        "entity identifier constraint",
+        Source::Pointer("/data/0"),
+        "The 'id' property is required to update a resource.",
+    );
+    assert_eq!(r.errors().len(), 1, "{}", r.describe());
+    // A malformed id is that, not also a resource not found.
+    for id in ["abc", ""] {
+        let r = batch(&app, "products", &update(Some(id)), &[SYNC]).await;
+        assert_error(
+            &r,
+            400,
+            "entity identifier constraint",
+            Source::Pointer("/data/0/id"),
+        );
+        assert_eq!(r.errors().len(), 1, "{}", r.describe());
+    }
+    // A well-formed unknown one is not found.
+    let r = batch(&app, "products", &update(Some("999999")), &[SYNC]).await;
+    assert_error(
+        &r,
+        404,
+        "not found http exception",
+        Source::Pointer("/data/0"),
+    );
 }
 
 #[tokio::test]

@@ -286,16 +286,9 @@ impl<S: Store> Engine<S> {
 /// system reads GUIDs in lower case only), so that one resource has one URL.
 pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
     use jsonapi_config::IdStrategy;
-    let invalid = |what: &str| {
-        ApiError::new(
-            ErrorKind::EntityIdentifier,
-            format!("Expected {what} value. Given \"{id}\"."),
-        )
-    };
+    let invalid = |what: &str| malformed_id(what, id);
     match ty.id {
-        IdStrategy::Sequence => crate::numbers::canonical_integer(id)
-            .map(|_| ())
-            .ok_or_else(|| invalid("integer")),
+        IdStrategy::Sequence => sequence_id(id).map(drop),
         IdStrategy::Ulid => canonical_ulid(id)
             .then_some(())
             .ok_or_else(|| invalid("ULID")),
@@ -312,6 +305,19 @@ pub(crate) fn check_id(ty: &ResourceType, id: &str) -> Result<(), ApiError> {
             }
         }
     }
+}
+
+/// A sequence id (an operation's, a sequence type's): an integer as the API writes it.
+pub(crate) fn sequence_id(id: &str) -> Result<i64, ApiError> {
+    crate::numbers::canonical_integer(id).ok_or_else(|| malformed_id("integer", id))
+}
+
+/// The 400 of an id that cannot be read as the id `what` is.
+fn malformed_id(what: &str, id: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::EntityIdentifier,
+        format!("Expected {what} value. Given \"{id}\"."),
+    )
 }
 
 /// A ULID as the API writes it: 26 upper-case Crockford base-32 characters within 128 bits

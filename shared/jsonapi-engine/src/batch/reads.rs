@@ -95,10 +95,9 @@ impl<S: Store> Engine<S> {
     }
 
     /// The operation with this id, when the caller may see it (404 otherwise, as for an id
-    /// that names nothing).
+    /// that names nothing; 400 for one that is no integer, as for a sequence type's).
     pub(crate) async fn visible_operation(&self, access: &Access, id: &str) -> ApiResult<Record> {
-        let Some(id) = crate::numbers::canonical_integer(id).and_then(|n| u64::try_from(n).ok())
-        else {
+        let Ok(id) = u64::try_from(crate::engine::sequence_id(id)?) else {
             return Err(ApiError::not_found().into());
         };
         let record = self
@@ -172,10 +171,18 @@ impl<S: Store> Engine<S> {
         };
         let url = format!("{}/errors", operation_url(&ctx.api_url, record.id));
         let links = ctx.hateoas.then(|| number_links(&url, q, more));
-        Ok(ApiResponse::document(
+        let mut response = ApiResponse::document(
             StatusCode::OK,
             &render::document(Value::Array(errors), None, links),
-        ))
+        );
+        if ctx.total_count {
+            range.after = None;
+            let total = self.store.count(&range).await?;
+            response
+                .headers
+                .insert("x-include-total-count", HeaderValue::from(total));
+        }
+        Ok(response)
     }
 }
 

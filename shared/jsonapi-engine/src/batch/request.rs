@@ -9,10 +9,11 @@ use jsonapi_config::{Operation, ResourceType};
 use jsonapi_store::Store;
 use serde_json::Value;
 
+use crate::actions::compound::repeated;
 use crate::auth::access::access_denied;
 use crate::document::{self, Batch, ResourceObject};
 use crate::engine::{Ctx, Engine};
-use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
+use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind, Source};
 
 /// How a batch is processed, from the `X-Mode` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +31,8 @@ impl Mode {
     /// Any value but `sync` or `async` (the model's 400).
     pub(crate) fn of(headers: &HeaderMap) -> Result<Self, ApiError> {
         match headers.get("x-mode").map(|v| v.as_bytes()) {
-            None | Some(b"async") => Ok(Self::Async),
+            // An empty value asks for nothing: the default, as in the model.
+            None | Some(b"" | b"async") => Ok(Self::Async),
             Some(b"sync") => Ok(Self::Sync),
             Some(_) => Err(ApiError::new(
                 ErrorKind::InvalidHeaderValue,
@@ -69,7 +71,27 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<Batch> {
         let mut batch = document::parse_batch(body)?;
         let mut errors = std::mem::take(&mut batch.errors);
-        errors.extend(batch.primary.iter().filter_map(|o| foreign_type(ty, o)));
+        // An item whose type is missing or not a string was told so already.
+        let type_reported = |o: &ResourceObject, errors: &[ApiError]| {
+            let at = format!("{}/type", o.pointer);
+            errors
+                .iter()
+                .any(|e| matches!(&e.source, Some(Source::Pointer(p)) if *p == at))
+        };
+        let foreign: Vec<ApiError> = batch
+            .primary
+            .iter()
+            .filter(|o| !type_reported(o, &errors))
+            .filter_map(|o| foreign_type(ty, o))
+            .collect();
+        errors.extend(foreign);
+        // Two new items under one temporary id (or lid): which one would a linkage name?
+        errors.extend(repeated(
+            batch
+                .primary
+                .iter()
+                .filter(|o| meta_actions(o) == [Operation::Create]),
+        ));
         if !errors.is_empty() {
             return Err(ApiErrors(errors));
         }
@@ -103,27 +125,26 @@ impl<S: Store> Engine<S> {
     /// creating needs the create action's permissions, `meta.update` the update action's,
     /// `meta.upsert` both. (Unknown types are reported by the write itself.)
     fn may_write(&self, ctx: &Ctx, object: &ResourceObject) -> bool {
-        let flag = |key: &str| {
-            object
-                .meta
-                .get(key)
-                .is_some_and(|v| *v == Value::Bool(true))
-        };
-        let upsert = object
-            .meta
-            .get("upsert")
-            .is_some_and(|v| !matches!(v, Value::Bool(false) | Value::Null));
-        let actions: &[Operation] = if upsert {
-            &[Operation::Create, Operation::Update]
-        } else if flag("update") {
-            &[Operation::Update]
-        } else {
-            &[Operation::Create]
-        };
-        actions.iter().all(|a| {
+        meta_actions(object).iter().all(|a| {
             permissions::required(*a)
                 .iter()
                 .all(|p| ctx.access.allows(&object.ty, *p))
         })
+    }
+}
+
+/// The actions a resource object's meta option asks for: creating (no option), updating
+/// (`meta.update`), or both (`meta.upsert`).
+fn meta_actions(object: &ResourceObject) -> &'static [Operation] {
+    let upsert = object
+        .meta
+        .get("upsert")
+        .is_some_and(|v| !matches!(v, Value::Bool(false) | Value::Null));
+    if upsert {
+        &[Operation::Create, Operation::Update]
+    } else if object.meta.get("update") == Some(&Value::Bool(true)) {
+        &[Operation::Update]
+    } else {
+        &[Operation::Create]
     }
 }

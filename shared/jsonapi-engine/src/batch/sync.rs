@@ -1,5 +1,5 @@
 //! `X-Mode: sync`: the batch's items are written as one change, all or nothing, and the answer
-//! is every primary resource in request order (`meta.dataId` on items that came with an id)
+//! is every primary resource in request order (`meta.dataId` on items that came with an id or lid)
 //! with the included ones (`meta.includeId`). A batch not written within its wait is
 //! answered as an asynchronous one (`degrade`).
 
@@ -63,15 +63,8 @@ impl<S: Store> Engine<S> {
             };
             let rendered = self.render(ctx, item_ty, vec![stored], shape).await?;
             let (mut obj, more) = first(rendered);
-            let (key, request_id) = if primary {
-                ("dataId", object.id.clone())
-            } else {
-                (
-                    "includeId",
-                    object.id.clone().or_else(|| object.lid.clone()),
-                )
-            };
-            if let Some(request_id) = request_id {
+            let key = if primary { "dataId" } else { "includeId" };
+            if let Some(request_id) = object.id.clone().or_else(|| object.lid.clone()) {
                 obj["meta"][key] = json!(request_id);
             }
             if primary {

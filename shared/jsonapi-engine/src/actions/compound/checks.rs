@@ -8,7 +8,7 @@ use jsonapi_store::Store;
 
 use super::super::write::local_key;
 use super::{Node, node_of};
-use crate::document::Linkage;
+use crate::document::{Linkage, ResourceObject};
 use crate::engine::Engine;
 use crate::error::{ApiError, ErrorKind};
 use crate::extension::ChangeSet;
@@ -44,12 +44,18 @@ impl<S: Store> Engine<S> {
 
 /// Included items that repeat an earlier one (same type and id or lid).
 pub(crate) fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    repeated(nodes.iter().filter(|n| !n.primary).map(|n| n.object))
+}
+
+/// Resource objects that repeat an earlier one of `objects` (same type and id or lid), each
+/// naming the first by its index in the request's section (`/included/3`: 3).
+pub(crate) fn repeated<'a>(objects: impl IntoIterator<Item = &'a ResourceObject>) -> Vec<ApiError> {
+    let mut seen: HashMap<(String, String), &str> = HashMap::new();
     let mut errors = Vec::new();
-    for (n, node) in nodes.iter().filter(|n| !n.primary).enumerate() {
-        let key = match (&node.object.id, &node.object.lid) {
-            (Some(id), _) => local_key(&node.ty.name, id, false),
-            (None, Some(lid)) => local_key(&node.ty.name, lid, true),
+    for object in objects {
+        let key = match (&object.id, &object.lid) {
+            (Some(id), _) => local_key(&object.ty, id, false),
+            (None, Some(lid)) => local_key(&object.ty, lid, true),
             (None, None) => continue,
         };
         match seen.get(&key) {
@@ -58,10 +64,11 @@ pub(crate) fn duplicates(nodes: &[Node<'_>]) -> Vec<ApiError> {
                     ErrorKind::RequestData,
                     format!("The item duplicates the item with the index {first}."),
                 )
-                .at(node.object.pointer.clone()),
+                .at(object.pointer.clone()),
             ),
             None => {
-                seen.insert(key, n);
+                let index = object.pointer.rsplit('/').next().unwrap_or_default();
+                seen.insert(key, index);
             }
         }
     }

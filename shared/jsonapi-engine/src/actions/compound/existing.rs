@@ -46,18 +46,25 @@ impl<S: Store> Engine<S> {
                 None => None,
             },
             (MetaOp::Update, _, _) => match &object.id {
-                Some(id) => match self.load_checked(node, id, errors).await? {
-                    Some(r) => Some(r),
-                    None => {
+                Some(id) => {
+                    let before = errors.len();
+                    let found = self.load_checked(node, id, errors).await?;
+                    // A malformed id was reported as such: it names nothing to look for.
+                    if found.is_none() && errors.len() == before {
                         errors.push(ApiError::not_found().at(object.pointer.clone()));
-                        None
                     }
-                },
+                    found
+                }
+                // The model's answer to an update that names no resource: an identifier
+                // problem of the item.
                 None => {
-                    errors.push(id_required(
-                        node,
-                        "The 'id' property is required to update a resource.",
-                    ));
+                    errors.push(
+                        ApiError::new(
+                            ErrorKind::EntityIdentifier,
+                            "The 'id' property is required to update a resource.",
+                        )
+                        .at(object.pointer.clone()),
+                    );
                     None
                 }
             },
