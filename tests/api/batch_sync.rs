@@ -310,6 +310,37 @@ async fn an_update_item_needs_a_well_formed_id_and_is_told_once_what_is_wrong() 
 }
 
 #[tokio::test]
+async fn a_sync_batch_sent_twice_hears_of_every_taken_value() {
+    let app = TestApp::spawn().await;
+    let body =
+        json!({ "data": [new_product("TWICE-0"), new_product("TWICE-1"), new_product("TWICE-2")] });
+    batch(&app, "products", &body, &[SYNC])
+        .await
+        .assert_status(200);
+    let r = batch(&app, "products", &body, &[SYNC]).await;
+    r.assert_status(400);
+    for n in 0..3 {
+        assert_has_error(
+            &r,
+            400,
+            "unique entity constraint",
+            Source::Pointer(&format!("/data/{n}/attributes/sku")),
+        );
+    }
+    assert_eq!(r.errors().len(), 3, "{}", r.describe());
+    // Two items of one batch with one value: the second is told.
+    let body = json!({ "data": [new_product("SAME"), new_product("SAME")] });
+    let r = batch(&app, "products", &body, &[SYNC]).await;
+    assert_error(
+        &r,
+        400,
+        "unique entity constraint",
+        Source::Pointer("/data/1/attributes/sku"),
+    );
+    assert_eq!(app.list_all("products").await.len(), 3);
+}
+
+#[tokio::test]
 async fn a_sync_batch_is_limited_to_100_items_and_50_included() {
     let app = TestApp::spawn().await;
     let many: Vec<Value> = (0..101).map(|i| new_product(&format!("LIM-{i}"))).collect();

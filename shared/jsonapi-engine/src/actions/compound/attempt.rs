@@ -146,7 +146,7 @@ impl<S: Store> Engine<S> {
         errors.extend(self.missing_required(&changes, nodes, &ids));
         refuse(&mut errors)?;
         let staged = self
-            .commit_nodes((action, validate, steps), changes, nodes, &ids)
+            .commit_nodes((action, validate, steps), changes, nodes, (&ids, &befores))
             .await?;
         Ok(Written {
             staged,
@@ -259,7 +259,7 @@ impl<S: Store> Engine<S> {
         (action, validate, steps): (Operation, bool, Option<&Steps>),
         changes: ChangeSet,
         nodes: &[Node<'_>],
-        ids: &[String],
+        (ids, befores): (&[String], &[Option<Resource>]),
     ) -> Result<ChangeSet, CommitError> {
         match self.commit_as(action, changes, validate, steps).await {
             Ok(staged) => Ok(staged),
@@ -281,7 +281,15 @@ impl<S: Store> Engine<S> {
                     return Err(CommitError::Stale(Some(key)));
                 }
                 let pointer = node.map_or("/data", |n| n.object.pointer.as_str());
-                Err(ApiErrors::from(ApiError::value_used(pointer, &field)).into())
+                // Every value the request sends that is taken (a batch of a hundred items
+                // sent twice hears of all hundred), and this one, which may be taken by
+                // another item of the request itself.
+                let clash = ApiError::value_used(pointer, &field);
+                let mut errors = self.taken_values(nodes, befores).await?;
+                if !errors.iter().any(|e| e.source == clash.source) {
+                    errors.push(clash);
+                }
+                Err(ApiErrors(errors).into())
             }
             Err(e) => Err(e),
         }
