@@ -186,8 +186,24 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
             Source::Pointer("/data"),
             "The primary data object collection should be an array.",
         );
-        let r = batch(&app, "products", &json!({ "data": [] }), &headers).await;
-        assert_error(&r, 400, "request data constraint", Source::Pointer("/data"));
+        for empty in [json!([]), Value::Null] {
+            let r = batch(&app, "products", &json!({ "data": empty }), &headers).await;
+            assert_error_detail(
+                &r,
+                400,
+                "request data constraint",
+                Source::Pointer("/data"),
+                "The primary data object collection should not be empty.",
+            );
+        }
+        let r = batch(&app, "products", &json!({ "data": ["test"] }), &headers).await;
+        assert_error_detail(
+            &r,
+            400,
+            "request data constraint",
+            Source::Pointer("/data/0"),
+            "The primary resource object should be an object.",
+        );
         // `{}` and `[]` hold no request data, as an empty body does (the model reads all
         // three as an empty array).
         for empty in [json!({}), json!([])] {

@@ -153,7 +153,7 @@ pub(crate) fn parse_batch(body: &[u8]) -> Result<Batch, ApiErrors> {
             "The primary data object collection should exist.",
         )),
         None => {}
-        Some(Value::Array(items)) if items.is_empty() => errors.push(shape(
+        Some(v) if v.is_null() || v.as_array().is_some_and(Vec::is_empty) => errors.push(shape(
             "/data",
             "The primary data object collection should not be empty.",
         )),
@@ -162,7 +162,10 @@ pub(crate) fn parse_batch(body: &[u8]) -> Result<Batch, ApiErrors> {
                 let at = format!("/data/{i}");
                 match item {
                     Value::Object(o) => primary.extend(resource_object(o, &at, &mut errors)),
-                    _ => errors.push(shape(&at, "The primary data item should be an object.")),
+                    _ => errors.push(shape(
+                        &at,
+                        "The primary resource object should be an object.",
+                    )),
                 }
             }
         }
