@@ -6,8 +6,10 @@
 use std::fmt::Write as _;
 
 use jsonapi_tests::ApiClient;
-use jsonapi_tests::binary::{ServerProcess, run_to_exit};
+use jsonapi_tests::binary::{ServerProcess, run_to_exit, run_to_exit_with_env};
 use serde_json::json;
+
+use crate::batch_sync::hundred_products;
 
 /// Runs `jsonapi-local import FILE --type products --data DATA`: status, stdout, stderr.
 fn import(data: &str, file: &std::path::Path) -> (Option<i32>, String, String) {
@@ -98,4 +100,95 @@ fn files_are_imported_with_or_without_a_server_and_a_refused_one_stores_nothing(
     server.signal("TERM");
     let (status, _, stderr) = server.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn an_import_reports_what_a_request_would_and_exits_non_zero_when_it_failed() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().expect("UTF-8");
+
+    // 150 products (two chunks): the 6th and the 121st link to one new category; another
+    // included category is linked to nothing.
+    let mut items: Vec<_> = (0..150).map(|i| product(&format!("REP-{i}"))).collect();
+    for n in [5, 120] {
+        items[n]["relationships"] =
+            json!({"category": {"data": {"type": "categories", "lid": "shared"}}});
+    }
+    let document = json!({
+        "data": items,
+        "included": [
+            {"type": "categories", "lid": "shared", "attributes": {"name": "Shared"}},
+            {"type": "categories", "lid": "alone", "attributes": {"name": "Alone"}},
+        ],
+    });
+    let file = dir.path().join("linked.json");
+    std::fs::write(&file, document.to_string()).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(0), "{out}\n{err}");
+    assert!(
+        err.contains("operation 1: stored"),
+        "said before it is applied: {err}"
+    );
+    // The category goes with the first product that names it; the other one, in another
+    // chunk, cannot name it (documented); the lone category is reported, not dropped.
+    assert!(out.contains("errors 2"), "{out}");
+    assert!(out.contains("/data/120"), "{out}");
+    assert!(
+        out.contains("/included/1: request data constraint: The entity should have a relationship with at least one primary entity"),
+        "{out}"
+    );
+
+    // Two new items under one lid are refused, as in a request, with nothing stored.
+    let twice = json!({"type": "products", "lid": "p", "attributes": {"sku": "TW", "name": "t", "price": "1"}});
+    let file = dir.path().join("twice.ndjson");
+    std::fs::write(&file, format!("{twice}\n{twice}\n")).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(1), "{out}\n{err}");
+    assert!(
+        err.contains(
+            "/data/1: request data constraint: The item duplicates the item with the index 0."
+        ),
+        "{err}"
+    );
+
+    // An operation that ends `failed` (every chunk given up) is a failed command.
+    let file = dir.path().join("one.ndjson");
+    std::fs::write(&file, format!("{}\n", product("FAILS"))).expect("written");
+    let file = file.to_str().expect("UTF-8");
+    let (status, out, err) = run_to_exit_with_env(
+        &["import", file, "--type", "products", "--data", data],
+        &[("JSONAPI_TEST_FAILPOINT", "fail-chunks")],
+        &[],
+    );
+    assert_eq!(status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("the import failed:") && err.contains(": failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_sync_import_cut_short_is_rolled_back_by_the_next_import() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().expect("UTF-8");
+    // A hundred products with fifty categories: written in steps under an intent.
+    let file = dir.path().join("hundred.json");
+    std::fs::write(&file, hundred_products("ISYNC").to_string()).expect("written");
+    let file = file.to_str().expect("UTF-8");
+    let args = [
+        "import", file, "--type", "products", "--data", data, "--sync",
+    ];
+    // The process ends between two steps, as `kill -9` would end it.
+    let (status, out, err) = run_to_exit_with_env(
+        &args,
+        &[("JSONAPI_TEST_FAILPOINT", "crash-after-step:3")],
+        &[],
+    );
+    assert!(!status.success(), "{out}\n{err}");
+    // The next import rolls the half-written batch back first, then writes it whole.
+    let (status, out, err) = run_to_exit(&args);
+    assert_eq!(status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("imported 100 products (sync)"), "{out}");
 }

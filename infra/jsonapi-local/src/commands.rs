@@ -67,6 +67,12 @@ pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result
         .await;
     }
     let engine = Arc::new(backend::command_engine(options, Opening::Import).await?);
+    // As at a server's start: a synchronous batch a stopped process left half-written is
+    // rolled back before this import reads or writes (its items would clash with them).
+    engine
+        .recover_commits(options.dynamodb.is_none())
+        .await
+        .map_err(Error::Engine)?;
     if command.sync {
         return command.execute(&engine).await;
     }

@@ -96,6 +96,9 @@ pub enum Error {
     /// An import was refused (its first errors, one a line).
     #[error("the import was refused:\n{0}")]
     ImportRefused(String),
+    /// An import's operation ended `failed` (its summary and first errors).
+    #[error("the import failed:\n{0}")]
+    ImportFailed(String),
     /// The seed data could not be loaded.
     #[error("cannot load the seed data: {0}")]
     Seed(Box<Error>),

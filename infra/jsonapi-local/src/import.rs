@@ -122,6 +122,9 @@ where
     R: Future<Output = Result<OperationReport, Error>>,
 {
     let terminal = std::io::stderr().is_terminal();
+    // Said at once: if this command stops, the operation goes on (a server, or the next
+    // command on the data, resumes it), and this is how to find it.
+    eprintln!("operation {id}: stored (GET /api/asyncoperations/{id}), applying");
     loop {
         let report = poll().await?;
         let attributes = &report.operation["attributes"];
@@ -133,7 +136,12 @@ where
             if terminal {
                 eprintln!();
             }
-            return Ok(summary(id, &report));
+            let summary = summary(id, &report);
+            return if attributes["status"] == "failed" {
+                Err(Error::ImportFailed(summary))
+            } else {
+                Ok(summary)
+            };
         }
         tokio::time::sleep(POLL_EVERY).await;
     }

@@ -136,6 +136,19 @@ fn included_objects(
 /// # Errors
 /// Malformed JSON, or a document whose `data` is missing, empty or not an array.
 pub(crate) fn parse_batch(body: &[u8]) -> Result<Batch, ApiErrors> {
+    parse_items(body, true)
+}
+
+/// Parses a stored chunk of a batch: as [`parse_batch`], but its `data` may be empty (a chunk
+/// of an import's included items linked to no `data` item, which the worker reports).
+///
+/// # Errors
+/// As [`parse_batch`].
+pub(crate) fn parse_chunk(body: &[u8]) -> Result<Batch, ApiErrors> {
+    parse_items(body, false)
+}
+
+fn parse_items(body: &[u8], data_required: bool) -> Result<Batch, ApiErrors> {
     let mut doc = parse_json(body)?;
     // `{}` and `[]` hold no batch, as an empty body does (the model reads all three as an
     // empty array: acceptance row 86).
@@ -153,10 +166,12 @@ pub(crate) fn parse_batch(body: &[u8]) -> Result<Batch, ApiErrors> {
             "The primary data object collection should exist.",
         )),
         None => {}
-        Some(v) if v.is_null() || v.as_array().is_some_and(Vec::is_empty) => errors.push(shape(
-            "/data",
-            "The primary data object collection should not be empty.",
-        )),
+        Some(v) if data_required && (v.is_null() || v.as_array().is_some_and(Vec::is_empty)) => {
+            errors.push(shape(
+                "/data",
+                "The primary data object collection should not be empty.",
+            ))
+        }
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let at = format!("/data/{i}");

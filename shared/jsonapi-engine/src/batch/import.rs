@@ -4,8 +4,8 @@
 //! like any other. Only a window of one chunk's items (and a bounded backlog of `included`
 //! items) is in memory at a time.
 //!
-//! - A file refused up front (malformed JSON, a wrong shape, an item of another type) stores
-//!   nothing: the chunks stored so far are deleted and the first refusals are returned, as a
+//! - A file refused up front (malformed JSON, a wrong shape, an item of another type, two new
+//!   items under one `id` or `lid`) stores nothing: the chunks stored so far are deleted and the first refusals are returned, as a
 //!   batch request would be answered 400. The operation's record is stored last, with the
 //!   releases of its chunks (`layout`): no worker starts on an import that is not whole, in
 //!   this process or in the cloud, however long the file takes to read.
@@ -19,9 +19,10 @@
 //!   each identifier the `data` items carry or link to (about 16 bytes each; items with no
 //!   `id`, `lid` or relationship cost nothing) with its chunk; chunks that gain included items
 //!   are stored again with them, in batches of [`INCLUDED_BACKLOG`] items. Included items
-//!   linked to nothing go to chunks of their own, where the worker reports them.
+//!   linked to nothing go to chunks of their own (no `data`), where the worker reports them.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::Read;
@@ -35,13 +36,13 @@ use tokio::sync::mpsc;
 use super::body::chunk_writes;
 use super::layout;
 use super::operation::{Record, expires_at};
-use super::request::foreign_type;
+use super::request::{foreign_type, meta_actions};
 use super::stream::{self, ImportFormat, Piece};
 use super::submit::chunk_item;
 use super::units::{Unit, units};
 use super::worker::Chunk;
 use crate::actions::write::local_key;
-use crate::document::{Linkage, ResourceObject, parse_batch, resource_object, shape};
+use crate::document::{Linkage, ResourceObject, parse_chunk, resource_object, shape};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 
@@ -129,6 +130,8 @@ struct Import<'a, S: Store> {
     chunks: usize,
     /// The chunk of each identifier (hashed) that a placed item carries or links to.
     links: HashMap<u64, usize>,
+    /// The position of each new `data` item that carries an identifier (hashed).
+    created: HashMap<u64, usize>,
     /// Included items waiting to be stored with their chunk.
     waiting: BTreeMap<usize, Vec<(usize, Box<RawValue>)>>,
     waiting_len: usize,
@@ -151,6 +154,7 @@ impl<'a, S: Store> Import<'a, S> {
             objects: Vec::new(),
             chunks: 0,
             links: HashMap::new(),
+            created: HashMap::new(),
             waiting: BTreeMap::new(),
             waiting_len: 0,
             unlinked: Vec::new(),
@@ -222,10 +226,39 @@ impl<'a, S: Store> Import<'a, S> {
         let pointer = format!("/data/{n}");
         let object = read_object(&raw, &pointer, &mut self.refusals);
         if let Some(object) = object {
-            self.refusals.extend(foreign_type(self.ty, &object));
+            let foreign = foreign_type(self.ty, &object, &self.refusals);
+            self.refusals.extend(foreign);
+            self.refuse_repeated(n, &object);
             if self.refusals.is_empty() {
                 self.objects.push(object);
                 self.window.push((n, raw));
+            }
+        }
+    }
+
+    /// Refuses a new item under the `id` or `lid` of an earlier new item, as a request is.
+    fn refuse_repeated(&mut self, n: usize, object: &ResourceObject) {
+        if meta_actions(object) != [Operation::Create] {
+            return;
+        }
+        let own = match (&object.id, &object.lid) {
+            (Some(id), _) => local_key(&object.ty, id, false),
+            (None, Some(lid)) => local_key(&object.ty, lid, true),
+            (None, None) => return,
+        };
+        match self.created.entry(hashed(&own)) {
+            Entry::Occupied(first) => self.refusals.push(
+                ApiError::new(
+                    ErrorKind::RequestData,
+                    format!(
+                        "The item duplicates the item with the index {}.",
+                        first.get()
+                    ),
+                )
+                .at(object.pointer.clone()),
+            ),
+            Entry::Vacant(slot) => {
+                slot.insert(n);
             }
         }
     }
@@ -240,7 +273,7 @@ impl<'a, S: Store> Import<'a, S> {
         let objects = std::mem::take(&mut self.objects);
         for object in &objects {
             for key in identifiers(object) {
-                self.links.insert(key, n);
+                self.links.entry(key).or_insert(n);
             }
         }
         // Positions in the window as positions in the file.
@@ -371,7 +404,7 @@ impl Chunk {
             data.join(","),
             included.join(",")
         );
-        let batch = parse_batch(text.as_bytes())?;
+        let batch = parse_chunk(text.as_bytes())?;
         // Positions in the file, to the text of the item.
         let data_at: HashMap<usize, &str> = self.data_index.iter().copied().zip(data).collect();
         let included_at: HashMap<usize, &str> =
@@ -409,13 +442,15 @@ fn read_object(
     }
 }
 
+/// An identifier as the importer keeps it.
+fn hashed(key: &(String, String)) -> u64 {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
 /// The identifiers an item carries (`id`, `lid`) and links to, hashed.
 fn identifiers(object: &ResourceObject) -> Vec<u64> {
-    let hash = |key: (String, String)| {
-        let mut h = DefaultHasher::new();
-        key.hash(&mut h);
-        h.finish()
-    };
     let own = [(&object.id, false), (&object.lid, true)]
         .into_iter()
         .filter_map(|(v, local)| v.as_ref().map(|v| local_key(&object.ty, v, local)));
@@ -424,5 +459,5 @@ fn identifiers(object: &ResourceObject) -> Vec<u64> {
         .values()
         .flat_map(Linkage::identifiers)
         .map(|ident| local_key(&ident.ty, &ident.id, ident.local));
-    own.chain(linked).map(hash).collect()
+    own.chain(linked).map(|k| hashed(&k)).collect()
 }

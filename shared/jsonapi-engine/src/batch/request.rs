@@ -43,9 +43,18 @@ impl Mode {
     }
 }
 
-/// The refusal of a `data` item that is not of the batch's type.
-pub(crate) fn foreign_type(ty: &ResourceType, object: &ResourceObject) -> Option<ApiError> {
-    (object.ty != ty.name).then(|| {
+/// The refusal of a `data` item that is not of the batch's type, unless its type was found
+/// missing or not a string already (among `reported`): `""` is no type it named.
+pub(crate) fn foreign_type(
+    ty: &ResourceType,
+    object: &ResourceObject,
+    reported: &[ApiError],
+) -> Option<ApiError> {
+    let at = format!("{}/type", object.pointer);
+    let told = reported
+        .iter()
+        .any(|e| matches!(&e.source, Some(Source::Pointer(p)) if *p == at));
+    (object.ty != ty.name && !told).then(|| {
         ApiError::new(
             ErrorKind::EntityType,
             format!(
@@ -53,7 +62,7 @@ pub(crate) fn foreign_type(ty: &ResourceType, object: &ResourceObject) -> Option
                 object.ty
             ),
         )
-        .at(format!("{}/type", object.pointer))
+        .at(at)
     })
 }
 
@@ -71,18 +80,10 @@ impl<S: Store> Engine<S> {
     ) -> ApiResult<Batch> {
         let mut batch = document::parse_batch(body)?;
         let mut errors = std::mem::take(&mut batch.errors);
-        // An item whose type is missing or not a string was told so already.
-        let type_reported = |o: &ResourceObject, errors: &[ApiError]| {
-            let at = format!("{}/type", o.pointer);
-            errors
-                .iter()
-                .any(|e| matches!(&e.source, Some(Source::Pointer(p)) if *p == at))
-        };
         let foreign: Vec<ApiError> = batch
             .primary
             .iter()
-            .filter(|o| !type_reported(o, &errors))
-            .filter_map(|o| foreign_type(ty, o))
+            .filter_map(|o| foreign_type(ty, o, &errors))
             .collect();
         errors.extend(foreign);
         // Two new items under one temporary id (or lid): which one would a linkage name?
@@ -135,7 +136,7 @@ impl<S: Store> Engine<S> {
 
 /// The actions a resource object's meta option asks for: creating (no option), updating
 /// (`meta.update`), or both (`meta.upsert`).
-fn meta_actions(object: &ResourceObject) -> &'static [Operation] {
+pub(crate) fn meta_actions(object: &ResourceObject) -> &'static [Operation] {
     let upsert = object
         .meta
         .get("upsert")

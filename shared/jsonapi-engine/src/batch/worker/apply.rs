@@ -10,7 +10,7 @@ use super::group::{WRITES_PER_ITEM, group_end};
 use super::lease::Pace;
 use crate::batch::layout;
 use crate::batch::operation::Counts;
-use crate::document::{ResourceObject, parse_batch};
+use crate::document::{ResourceObject, parse_chunk};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::failpoint::{Failpoint, failpoint};
@@ -34,7 +34,7 @@ impl<S: Store> Engine<S> {
         }
         let key = item.key.clone();
         let chunk = self.load_chunk(item).await?;
-        let batch = parse_batch(chunk.body.as_bytes())?;
+        let batch = parse_chunk(chunk.body.as_bytes())?;
         let done = self.units_done(id, n).await?;
         self.mark_running(id).await?;
         if chunk.atomic {
