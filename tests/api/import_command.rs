@@ -152,6 +152,23 @@ fn an_import_reports_what_a_request_would_and_exits_non_zero_when_it_failed() {
         "{err}"
     );
 
+    // A byte order mark is skipped; `data` that is no array is one refusal.
+    let file = dir.path().join("bom.ndjson");
+    std::fs::write(&file, format!("\u{feff}{}\n", product("BOM-1"))).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(0), "{out}\n{err}");
+    assert!(out.contains("created 1,"), "{out}");
+    let file = dir.path().join("object.json");
+    std::fs::write(&file, json!({ "data": product("OBJ-1") }).to_string()).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(1), "{out}\n{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("  ")).count(),
+        1,
+        "one refusal: {err}"
+    );
+    assert!(err.contains("  /data: request data constraint: The primary data object collection should be an array."), "{err}");
+
     // An operation that ends `failed` (every chunk given up) is a failed command.
     let file = dir.path().join("one.ndjson");
     std::fs::write(&file, format!("{}\n", product("FAILS"))).expect("written");

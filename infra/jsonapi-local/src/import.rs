@@ -195,7 +195,10 @@ fn document_error_lines(doc: &Value) -> String {
 fn error_line(e: &Value) -> String {
     format!(
         "  {}: {}: {}",
-        e["source"]["pointer"].as_str().unwrap_or("-"),
+        e["source"]["pointer"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("-"),
         e["title"].as_str().unwrap_or(""),
         e["detail"].as_str().unwrap_or("")
     )

@@ -45,7 +45,14 @@ const STOPPED: &str = "import stopped";
 
 /// Reads `reader` to its end (or to the first problem) and sends its pieces to `tx`.
 pub(crate) fn read(format: ImportFormat, reader: impl Read, tx: &Sender<Piece>) {
-    let reader = BufReader::with_capacity(1 << 16, reader);
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    // A byte order mark (spreadsheet exports write one) is no part of the JSON.
+    if reader
+        .fill_buf()
+        .is_ok_and(|start| start.starts_with(b"\xEF\xBB\xBF"))
+    {
+        reader.consume(3);
+    }
     match format {
         ImportFormat::Document => read_document(reader, tx),
         ImportFormat::Ndjson => read_lines(reader, tx),
@@ -55,8 +62,9 @@ pub(crate) fn read(format: ImportFormat, reader: impl Read, tx: &Sender<Piece>) 
 fn read_document(reader: impl Read, tx: &Sender<Piece>) {
     let mut de = serde_json::Deserializer::from_reader(reader);
     let read = de::Deserializer::deserialize_any(&mut de, Top { tx }).and_then(|()| de.end());
+    // serde adds where it stopped to the message ("import stopped at line 1 column 11").
     if let Err(e) = read
-        && e.to_string() != STOPPED
+        && !e.to_string().starts_with(STOPPED)
     {
         let detail = if e.is_eof() && e.line() == 1 && e.column() == 0 {
             return refuse(tx, shape("", "The request data should not be empty."));
