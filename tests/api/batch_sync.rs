@@ -305,13 +305,25 @@ async fn an_update_item_needs_a_well_formed_id_and_is_told_once_what_is_wrong() 
     );
     assert_eq!(r.errors().len(), 1, "{}", r.describe());
     // A malformed id is that, not also a resource not found.
-    for id in ["abc", ""] {
-        let r = batch(&app, "products", &update(Some(id)), &[SYNC]).await;
-        assert_error(
+    let r = batch(&app, "products", &update(Some("abc")), &[SYNC]).await;
+    assert_error(
+        &r,
+        400,
+        "entity identifier constraint",
+        Source::Pointer("/data/0/id"),
+    );
+    assert_eq!(r.errors().len(), 1, "{}", r.describe());
+    // A blank or null one names nothing (the model's request validator).
+    let mut null_id = update(Some("1"));
+    null_id["data"][0]["id"] = Value::Null;
+    for (body, what) in [(update(Some(" ")), "blank"), (null_id, "null")] {
+        let r = batch(&app, "products", &body, &[SYNC]).await;
+        assert_error_detail(
             &r,
             400,
-            "entity identifier constraint",
+            "request data constraint",
             Source::Pointer("/data/0/id"),
+            &format!("The 'id' property should not be {what}."),
         );
         assert_eq!(r.errors().len(), 1, "{}", r.describe());
     }

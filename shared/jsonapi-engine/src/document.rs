@@ -378,8 +378,23 @@ pub(crate) fn string_member(
     pointer: &str,
     errors: &mut Vec<ApiError>,
 ) -> Option<String> {
+    // The model's messages: a null or blank `type` or `id` names nothing.
+    let problem = |what: &str| {
+        shape(
+            &format!("{pointer}/{key}"),
+            format!("The '{key}' property should not be {what}."),
+        )
+    };
     match obj.get(key) {
         None => None,
+        Some(Value::Null) => {
+            errors.push(problem("null"));
+            None
+        }
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            errors.push(problem("blank"));
+            None
+        }
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => {
             errors.push(shape(
