@@ -78,9 +78,10 @@ pub const OPERATIONS_ROUTES: [(Method, &str); 2] = [
 
 /// Every (method, path, operation) the engine serves. `HEAD` is served by the operation of
 /// `GET`; `OPTIONS` on every path by [`Operation::Options`].
-pub const ROUTES: [(Method, PathKind, Operation); 16] = [
+pub const ROUTES: [(Method, PathKind, Operation); 17] = [
     (Method::GET, PathKind::List, Operation::GetList),
     (Method::POST, PathKind::List, Operation::Create),
+    (Method::PATCH, PathKind::List, Operation::UpdateList),
     (Method::DELETE, PathKind::List, Operation::DeleteList),
     (Method::GET, PathKind::Item, Operation::Get),
     (Method::PATCH, PathKind::Item, Operation::Update),
@@ -272,11 +273,6 @@ fn route_operation(
     }
     if overridden {
         return Some(Operation::GetList);
-    }
-    // The batch API has no function of its own yet, so it is not in the table the template
-    // is checked against.
-    if *method == Method::PATCH && matches!(route, Route::List { .. }) {
-        return Some(Operation::UpdateList);
     }
     let method = if *method == Method::HEAD {
         &Method::GET

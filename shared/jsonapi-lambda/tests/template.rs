@@ -189,6 +189,19 @@ fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists()
                 assert!(actual.insert(route), "{id}.{name} is a duplicate");
             }
         }
+        // A function of the API that no route reaches serves nothing (the batch API's had
+        // none while the route table lacked it, and every other check here passed).
+        for (binary, (id, f)) in functions(t) {
+            if binary == IMPORT || binary == BATCH_WORKER {
+                continue;
+            }
+            let events = f["Properties"]["Events"].as_object();
+            assert!(
+                events.is_some_and(|e| !e.is_empty()),
+                "{}: {id} has no route",
+                d.name
+            );
+        }
         // Only the functions the configuration uses are deployed (the next test checks which).
         expected.retain(|(_, _, function)| ops.iter().any(|op| binary(*op) == *function));
         let missing: Vec<_> = expected.difference(&actual).collect();

@@ -115,6 +115,10 @@ impl Route<'_> {
                 item.insert("options".into(), self.options(&allowed));
                 continue;
             }
+            // The batch request has a document of its own (`batch`).
+            if *operation == Operation::UpdateList {
+                continue;
+            }
             item.insert(
                 method.as_str().to_ascii_lowercase(),
                 self.operation(method, *operation),
