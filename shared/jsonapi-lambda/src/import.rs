@@ -11,7 +11,9 @@
 //!   exist or is revoked refuses the import.
 //! - S3 delivers an event at least once: each upload (bucket, key, version or ETag,
 //!   sequencer) is claimed before it is read ([`Engine::claim_delivery`]), so that a second
-//!   delivery imports nothing. The object is read at the ETag the event names: an upload that
+//!   delivery imports nothing; the claim is a short lease renewed while the import runs, and
+//!   a delivery that finds it held waits for that import to end or die. The object is read
+//!   at the ETag the event names: an upload that
 //!   replaced it meanwhile is left to its own event.
 //! - A file refused (a type that takes no batches, malformed JSON, items of another type, an
 //!   object the function may not read, an unknown client) leaves an operation that failed,
@@ -34,9 +36,19 @@ use serde::Deserialize;
 
 use crate::s3::{ObjectRef, S3, S3Error};
 
-/// How long a delivery holds its claim: longer than the function may run (Lambda's limit is
-/// 15 minutes), so that a claim is only taken over from an import that died.
-const LEASE: Duration = Duration::from_secs(16 * 60);
+/// How long a delivery holds its claim without renewing it: an import renews it every
+/// [`RENEW_EVERY`] while it runs, so that one that died (a crash, out of memory, the
+/// function's timeout) loses it within a minute, before Lambda's first retry of the event
+/// (a minute after the failure) comes.
+const LEASE: Duration = Duration::from_secs(45);
+/// How often a running import renews its claim.
+const RENEW_EVERY: Duration = Duration::from_secs(15);
+/// How long a delivery waits for an earlier one that holds the claim (a duplicate delivery
+/// while the first imports, or a retry just after the first died) before it fails, for
+/// Lambda to deliver it again.
+const BUSY_WAIT: Duration = Duration::from_secs(120);
+/// How often a waiting delivery looks at the claim again.
+const BUSY_POLL: Duration = Duration::from_secs(5);
 
 /// An S3 event notification, as Lambda delivers it (only what the function reads).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -245,22 +257,32 @@ async fn import_record<S: Store>(
         upload.unwrap_or_default(),
         object.sequencer.as_deref().unwrap_or_default(),
     ];
-    let claim = match engine.claim_delivery(&names, LEASE).await {
-        Ok(Delivery::Claimed(claim)) => claim,
-        Ok(Delivery::Imported(operation)) => {
-            tracing::info!(
-                bucket,
-                key,
-                operation,
-                "already imported (a repeated delivery)"
-            );
-            return Ok(());
+    // An earlier delivery importing the object now either ends (it imported it: nothing to
+    // do) or dies (its lease lapses: this one takes over); it is waited for. Answering
+    // success at once would end a retry of an import that died with nothing imported.
+    let waiting = tokio::time::Instant::now() + BUSY_WAIT;
+    let mut claim = loop {
+        match engine.claim_delivery(&names, LEASE).await {
+            Ok(Delivery::Claimed(claim)) => break claim,
+            Ok(Delivery::Imported(operation)) => {
+                tracing::info!(
+                    bucket,
+                    key,
+                    operation,
+                    "already imported (a repeated delivery)"
+                );
+                return Ok(());
+            }
+            Ok(Delivery::Busy) if tokio::time::Instant::now() < waiting => {
+                tokio::time::sleep(BUSY_POLL).await;
+            }
+            Ok(Delivery::Busy) => {
+                return Err(Redeliver::Transient(
+                    "an earlier delivery is still importing it".into(),
+                ));
+            }
+            Err(e) => return Err(Redeliver::Engine(e)),
         }
-        Ok(Delivery::Busy) => {
-            tracing::info!(bucket, key, "being imported by an earlier delivery");
-            return Ok(());
-        }
-        Err(e) => return Err(Redeliver::Engine(e)),
     };
     let target = ObjectRef {
         bucket,
@@ -268,7 +290,22 @@ async fn import_record<S: Store>(
         version: object.version_id.as_deref(),
         etag: object.e_tag.as_deref(),
     };
-    let why = match read_and_import(engine, importer, target, ty, format).await {
+    let importing = read_and_import(engine, importer, target, ty, format);
+    tokio::pin!(importing);
+    let first_renewal = tokio::time::Instant::now() + RENEW_EVERY;
+    let mut renew = tokio::time::interval_at(first_renewal, RENEW_EVERY);
+    let imported = loop {
+        tokio::select! {
+            imported = &mut importing => break imported,
+            _ = renew.tick() => {
+                if let Err(e) = engine.renew_delivery(&mut claim, LEASE).await {
+                    // Settling fails then too, and the event is delivered again.
+                    tracing::warn!(bucket, key, error = ?e, "the import's claim was not renewed");
+                }
+            }
+        }
+    };
+    let why = match imported {
         Ok(Outcome::Stored(operation)) => {
             return engine
                 .settle_delivery(&claim, operation)

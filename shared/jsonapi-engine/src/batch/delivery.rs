@@ -4,9 +4,9 @@
 //! sequencer). The claim then records the operation the import became, and a second
 //! delivery of the same upload finds it and imports nothing.
 //!
-//! A claim is held for a lease (the importing function's longest run): an import that died
-//! half-way (a timeout, a crash) leaves a claim without an operation, which the next delivery
-//! may take over once its lease is over. An import that fails for a reason worth a retry (the
+//! A claim is held for a short lease that the import renews while it runs: an import that
+//! died half-way (a timeout, a crash) leaves a claim without an operation, which the next
+//! delivery may take over once its lease is over. An import that fails for a reason worth a retry (the
 //! store, the object's transfer) gives its claim up, so that the retry imports it.
 //!
 //! An import refused for what the file holds (a type that takes no batches, malformed JSON,
@@ -92,6 +92,21 @@ impl<S: Store> Engine<S> {
                 self.take_over(claim, condition).await
             }
         }
+    }
+
+    /// Extends a held claim by `lease` from now, so that a long import keeps it while a dead
+    /// one loses it within a lease.
+    ///
+    /// # Errors
+    /// The claim was taken over (its lease lapsed), or the store failed.
+    pub async fn renew_delivery(&self, claim: &mut Claim, lease: Duration) -> ApiResult<()> {
+        let renewed = Claim {
+            digest: claim.digest.clone(),
+            until: now_ms() / 1000 + i64::try_from(lease.as_secs()).unwrap_or(i64::MAX / 2),
+        };
+        self.put_claim(&renewed, None, held_by(claim)).await?;
+        *claim = renewed;
+        Ok(())
     }
 
     /// Records that the claimed upload became operation `op`.
