@@ -37,7 +37,7 @@ pub(crate) fn write(out: &mut String) {
             .replace("@PATTERN@", &quote(&filter_pattern()))
             .replace(
                 "@RETRIES@",
-                &jsonapi_engine::BATCH_CHUNK_ATTEMPTS.to_string(),
+                &(2 * jsonapi_engine::BATCH_CHUNK_ATTEMPTS).to_string(),
             ),
     );
     out.push_str(QUEUE);
@@ -76,8 +76,9 @@ const MAPPING: &str = r#"
       FunctionResponseTypes: [ReportBatchItemFailures]
       # A failed invocation (timeout, crash) is split in halves until the bad record is alone.
       BisectBatchOnFunctionError: true
-      # The worker's budget (jsonapi_engine::BATCH_CHUNK_ATTEMPTS): a chunk still failing at
-      # its last delivery is ended with its items reported as errors, never left pending.
+      # Twice the worker's budget (jsonapi_engine::BATCH_CHUNK_ATTEMPTS): a chunk still failing
+      # at the worker's last run is ended with its items reported as errors, never left
+      # pending, even when failures before a run is counted (throttling) spent deliveries.
       MaximumRetryAttempts: @RETRIES@
       MaximumRecordAgeInSeconds: 86400
       DestinationConfig:

@@ -278,7 +278,7 @@ async fn the_release_of_an_expired_operation_is_acknowledged_and_nothing_of_it_a
 
 #[tokio::test]
 #[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
-async fn a_chunk_failing_at_every_delivery_is_given_up_at_the_last_retry() {
+async fn a_chunk_failing_at_every_delivery_is_given_up_at_its_last_run() {
     let (update_list, worker) = (build("fn-update-list"), build("fn-batch-worker"));
     let config = config_file();
     with_table("stream-give-up", |store| async move {

@@ -64,9 +64,10 @@ pub const CHUNKS_AT_ONCE: usize = 4;
 
 /// How many runs of a chunk may fail before it is given up: its items not applied are
 /// reported as errors and the chunk counts as done, so that its operation ends. The cloud's
-/// stream delivers a record once and retries it this many times (the template's
-/// `MaximumRetryAttempts` is this constant), so a chunk is given up by its last delivery,
-/// never left to the on-failure queue; the in-process worker keeps the same budget.
+/// stream retries a record twice this many times (the template's `MaximumRetryAttempts`):
+/// a failure before a run is counted (a throttled read of the operation) spends a delivery
+/// too, and the chunk must still be given up by a delivery, never left to the on-failure
+/// queue; the in-process worker keeps the same budget.
 pub const CHUNK_ATTEMPTS: u64 = 10;
 
 impl<S: Store> Engine<S> {
