@@ -209,8 +209,11 @@ const BATCH_WORKER_STREAM: &str = r#"            - Effect: Allow
                 - dynamodb:DescribeStream
                 - dynamodb:GetRecords
                 - dynamodb:GetShardIterator
-                - dynamodb:ListStreams
               Resource: !GetAtt Table.StreamArn
+            # ListStreams names no one stream: it is granted on the table's streams.
+            - Effect: Allow
+              Action: dynamodb:ListStreams
+              Resource: !Sub "${Table.Arn}/stream/*"
             - Effect: Allow
               Action: sqs:SendMessage
               Resource: !GetAtt BatchFailures.Arn

@@ -738,22 +738,28 @@ fn the_batch_worker_sees_only_chunk_releases_reports_partial_failures_and_may_on
         assert_eq!(granted.table, every, "{id}");
         assert!(granted.partitions.is_empty(), "{id}");
         assert_eq!(granted.denied.len(), 1, "{id}: the signing key is denied");
-        // Elsewhere: the table's stream and the failure queue, nothing else.
+        // Elsewhere: the table's stream (ListStreams on the table's streams, as it names no
+        // one stream) and the failure queue, nothing else.
         let resources: Vec<&Value> = elsewhere.iter().map(|s| &s["Resource"]).collect();
         assert_eq!(
             resources,
             [
                 &json!({"Fn::GetAtt": ["Table", "StreamArn"]}),
+                &json!({"Fn::Sub": "${Table.Arn}/stream/*"}),
                 &json!({"Fn::GetAtt": ["BatchFailures", "Arn"]})
             ],
             "{id}"
         );
-        assert_eq!(actions(elsewhere[1]), ["sqs:SendMessage"]);
-        assert!(
-            actions(elsewhere[0])
-                .iter()
-                .all(|a| a.starts_with("dynamodb:"))
+        assert_eq!(
+            actions(elsewhere[0]),
+            [
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator"
+            ]
         );
+        assert_eq!(actions(elsewhere[1]), ["dynamodb:ListStreams"]);
+        assert_eq!(actions(elsewhere[2]), ["sqs:SendMessage"]);
         // No managed policy (a SAM DynamoDB event would add one reading every stream).
         assert!(f["Properties"].get("ManagedPolicies").is_none(), "{id}");
         let mapping = &t["Resources"]["BatchWorkerChunks"]["Properties"];
@@ -775,7 +781,7 @@ fn the_batch_worker_sees_only_chunk_releases_reports_partial_failures_and_may_on
         assert!(mapping["MaximumRecordAgeInSeconds"].as_u64().is_some());
         assert_eq!(
             mapping["DestinationConfig"]["OnFailure"]["Destination"],
-            resources[1].clone()
+            resources[2].clone()
         );
         assert_eq!(
             t["Resources"]["BatchFailures"]["Type"], "AWS::SQS::Queue",
