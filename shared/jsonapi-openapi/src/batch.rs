@@ -265,14 +265,14 @@ fn operation(schema: &Schema, ty: &ResourceType) -> Value {
     parameters.push(json!({
         "name": "X-Mode",
         "in": "header",
-        "description": "`sync`: write now, all or nothing; `async`: the default.",
+        "description": "`sync`: write now, all or nothing; `async` (or an empty value): the default.",
         "schema": { "enum": ["sync", "async"] },
     }));
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
         json!({
-            "description": "`X-Mode: sync`: every item was written; `data` holds every primary resource in request order (`meta.dataId`: the id the request gave it), `included` the included ones (`meta.includeId`).",
+            "description": "`X-Mode: sync`: every item was written; `data` holds every primary resource in request order (`meta.dataId`: the id or lid the request gave it), `included` the included ones (`meta.includeId`).",
             "content": { MEDIA_TYPE: { "schema": reference(&format!("{t}.collection")) } },
         }),
     );
