@@ -152,6 +152,18 @@ fn an_import_reports_what_a_request_would_and_exits_non_zero_when_it_failed() {
         "{err}"
     );
 
+    // An item that is no object is refused in a request's words.
+    let file = dir.path().join("scalar.ndjson");
+    std::fs::write(&file, format!("{}\n[1]\n", product("SC-1"))).expect("written");
+    let (status, out, err) = import(data, &file);
+    assert_eq!(status, Some(1), "{out}\n{err}");
+    assert!(
+        err.contains(
+            "/data/1: request data constraint: The primary resource object should be an object."
+        ),
+        "{err}"
+    );
+
     // A byte order mark is skipped; `data` that is no array is one refusal.
     let file = dir.path().join("bom.ndjson");
     std::fs::write(&file, format!("\u{feff}{}\n", product("BOM-1"))).expect("written");

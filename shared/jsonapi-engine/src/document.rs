@@ -105,6 +105,16 @@ pub(crate) struct Parsed {
     pub(crate) errors: Vec<ApiError>,
 }
 
+/// The refusal of an item of `data` or `included` (at `pointer`) that is no object.
+pub(crate) fn not_an_object(pointer: &str) -> ApiError {
+    let detail = if pointer.starts_with("/included") {
+        "An included item should be a resource object."
+    } else {
+        "The primary resource object should be an object."
+    };
+    shape(pointer, detail)
+}
+
 /// The resource objects of a document's `included` array.
 fn included_objects(
     top: Option<&Map<String, Value>>,
@@ -118,7 +128,7 @@ fn included_objects(
                 let at = format!("/included/{i}");
                 match item {
                     Value::Object(o) => included.extend(resource_object(o, &at, errors)),
-                    _ => errors.push(shape(&at, "An included item should be a resource object.")),
+                    _ => errors.push(not_an_object(&at)),
                 }
             }
         }
@@ -177,10 +187,7 @@ fn parse_items(body: &[u8], data_required: bool) -> Result<Batch, ApiErrors> {
                 let at = format!("/data/{i}");
                 match item {
                     Value::Object(o) => primary.extend(resource_object(o, &at, &mut errors)),
-                    _ => errors.push(shape(
-                        &at,
-                        "The primary resource object should be an object.",
-                    )),
+                    _ => errors.push(not_an_object(&at)),
                 }
             }
         }

@@ -42,7 +42,9 @@ use super::submit::chunk_item;
 use super::units::{Unit, units};
 use super::worker::Chunk;
 use crate::actions::write::local_key;
-use crate::document::{Linkage, ResourceObject, parse_chunk, resource_object, shape};
+use crate::document::{
+    Linkage, ResourceObject, not_an_object, parse_chunk, resource_object, shape,
+};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiErrors, ApiResult, ErrorKind};
 
@@ -436,7 +438,7 @@ fn read_object(
     match serde_json::from_str::<Value>(raw.get()) {
         Ok(Value::Object(o)) => resource_object(&o, pointer, refusals),
         _ => {
-            refusals.push(shape(pointer, "The item should be a resource object."));
+            refusals.push(not_an_object(pointer));
             None
         }
     }
