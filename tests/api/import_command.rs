@@ -139,29 +139,26 @@ fn an_import_reports_what_a_request_would_and_exits_non_zero_when_it_failed() {
         "{out}"
     );
 
-    // Two new items under one lid are refused, as in a request, with nothing stored.
+    // Refused as a request would be, nothing stored: the command exits 1 naming the item.
+    let refused = |name: &str, lines: String, expected: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, lines).expect("written");
+        let (status, out, err) = import(data, &file);
+        assert_eq!(status, Some(1), "{out}\n{err}");
+        assert!(err.contains(expected), "{err}");
+    };
+    // Two new items under one lid.
     let twice = json!({"type": "products", "lid": "p", "attributes": {"sku": "TW", "name": "t", "price": "1"}});
-    let file = dir.path().join("twice.ndjson");
-    std::fs::write(&file, format!("{twice}\n{twice}\n")).expect("written");
-    let (status, out, err) = import(data, &file);
-    assert_eq!(status, Some(1), "{out}\n{err}");
-    assert!(
-        err.contains(
-            "/data/1: request data constraint: The item duplicates the item with the index 0."
-        ),
-        "{err}"
+    refused(
+        "twice.ndjson",
+        format!("{twice}\n{twice}\n"),
+        "/data/1: request data constraint: The item duplicates the item with the index 0.",
     );
-
-    // An item that is no object is refused in a request's words.
-    let file = dir.path().join("scalar.ndjson");
-    std::fs::write(&file, format!("{}\n[1]\n", product("SC-1"))).expect("written");
-    let (status, out, err) = import(data, &file);
-    assert_eq!(status, Some(1), "{out}\n{err}");
-    assert!(
-        err.contains(
-            "/data/1: request data constraint: The primary resource object should be an object."
-        ),
-        "{err}"
+    // An item that is no object, in a request's words.
+    refused(
+        "scalar.ndjson",
+        format!("{}\n[1]\n", product("SC-1")),
+        "/data/1: request data constraint: The primary resource object should be an object.",
     );
 
     // A byte order mark is skipped; `data` that is no array is one refusal.

@@ -385,7 +385,7 @@ pub(crate) fn string_member(
     pointer: &str,
     errors: &mut Vec<ApiError>,
 ) -> Option<String> {
-    // The model's messages: a null or blank `type` or `id` names nothing.
+    // The model's messages: a null or blank member (`type`, `id`, `lid`) names nothing.
     let problem = |what: &str| {
         shape(
             &format!("{pointer}/{key}"),

@@ -5,10 +5,11 @@
 //! items) is in memory at a time.
 //!
 //! - A file refused up front (malformed JSON, a wrong shape, an item of another type, two new
-//!   items under one `id` or `lid`) stores nothing: the chunks stored so far are deleted and the first refusals are returned, as a
-//!   batch request would be answered 400. The operation's record is stored last, with the
-//!   releases of its chunks (`layout`): no worker starts on an import that is not whole, in
-//!   this process or in the cloud, however long the file takes to read.
+//!   items under one `id` or `lid`) stores nothing: the chunks stored so far are deleted and
+//!   the first refusals are returned, as a batch request would be answered 400. The
+//!   operation's record is stored last, with the releases of its chunks (`layout`): no worker
+//!   starts on an import that is not whole, in this process or in the cloud, however long the
+//!   file takes to read.
 //! - `data` items are cut into windows of the type's `chunkSize`; a window's items that name
 //!   each other form units as in a request; an item naming an item of another window by `lid`
 //!   is reported by the worker (the `lid` names nothing in its unit).
@@ -21,8 +22,7 @@
 //!   are stored again with them, in batches of [`INCLUDED_BACKLOG`] items. Included items
 //!   linked to nothing go to chunks of their own (no `data`), where the worker reports them.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::Read;
@@ -41,6 +41,7 @@ use super::stream::{self, ImportFormat, Piece};
 use super::submit::chunk_item;
 use super::units::{Unit, units};
 use super::worker::Chunk;
+use crate::actions::compound::{duplicate_of, own_key};
 use crate::actions::write::local_key;
 use crate::document::{
     Linkage, ResourceObject, not_an_object, parse_chunk, resource_object, shape,
@@ -243,22 +244,9 @@ impl<'a, S: Store> Import<'a, S> {
         if meta_actions(object) != [Operation::Create] {
             return;
         }
-        let own = match (&object.id, &object.lid) {
-            (Some(id), _) => local_key(&object.ty, id, false),
-            (None, Some(lid)) => local_key(&object.ty, lid, true),
-            (None, None) => return,
-        };
+        let Some(own) = own_key(object) else { return };
         match self.created.entry(hashed(&own)) {
-            Entry::Occupied(first) => self.refusals.push(
-                ApiError::new(
-                    ErrorKind::RequestData,
-                    format!(
-                        "The item duplicates the item with the index {}.",
-                        first.get()
-                    ),
-                )
-                .at(object.pointer.clone()),
-            ),
+            Entry::Occupied(first) => self.refusals.push(duplicate_of(object, first.get())),
             Entry::Vacant(slot) => {
                 slot.insert(n);
             }

@@ -53,19 +53,9 @@ pub(crate) fn repeated<'a>(objects: impl IntoIterator<Item = &'a ResourceObject>
     let mut seen: HashMap<(String, String), &str> = HashMap::new();
     let mut errors = Vec::new();
     for object in objects {
-        let key = match (&object.id, &object.lid) {
-            (Some(id), _) => local_key(&object.ty, id, false),
-            (None, Some(lid)) => local_key(&object.ty, lid, true),
-            (None, None) => continue,
-        };
+        let Some(key) = own_key(object) else { continue };
         match seen.get(&key) {
-            Some(first) => errors.push(
-                ApiError::new(
-                    ErrorKind::RequestData,
-                    format!("The item duplicates the item with the index {first}."),
-                )
-                .at(object.pointer.clone()),
-            ),
+            Some(first) => errors.push(duplicate_of(object, first)),
             None => {
                 let index = object.pointer.rsplit('/').next().unwrap_or_default();
                 seen.insert(key, index);
@@ -73,6 +63,24 @@ pub(crate) fn repeated<'a>(objects: impl IntoIterator<Item = &'a ResourceObject>
         }
     }
     errors
+}
+
+/// The identifier a resource object carries for the request (its `id`, else its `lid`).
+pub(crate) fn own_key(object: &ResourceObject) -> Option<(String, String)> {
+    match (&object.id, &object.lid) {
+        (Some(id), _) => Some(local_key(&object.ty, id, false)),
+        (None, Some(lid)) => Some(local_key(&object.ty, lid, true)),
+        (None, None) => None,
+    }
+}
+
+/// The refusal of `object`, which repeats the item at index `first` of its section.
+pub(crate) fn duplicate_of(object: &ResourceObject, first: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        ErrorKind::RequestData,
+        format!("The item duplicates the item with the index {first}."),
+    )
+    .at(object.pointer.clone())
 }
 
 /// Included items not linked to a primary resource, directly or through other included

@@ -26,7 +26,7 @@ use crate::extension::ChangeSet;
 use crate::query::{self, Accepts};
 use crate::request::ApiResponse;
 use crate::resource::resource_key;
-pub(crate) use checks::repeated;
+pub(crate) use checks::{duplicate_of, own_key, repeated};
 use checks::{duplicates, unlinked};
 use meta::meta_op;
 
