@@ -50,60 +50,8 @@ cargo test --locked --workspace 2>&1 | tee -a "$results"
 step "the tests that need DynamoDB Local (storage conformance, Lambda events and processes, S3 imports)"
 cargo test --locked --workspace --lib --bins --tests -- --ignored 2>&1 | tee -a "$results"
 
-step "the black-box suite on DynamoDB Local"
-# Access decisions (roles, anonymous types, CORS, the API switch, forged tokens) are the
-# engine's and read through the same store calls as every request, so those modules run on the
-# embedded store only; what auth keeps in the store (clients, refresh-token families, back-off
-# counters, consent tickets and authorization codes, the signing keys) runs here too
-# (auth_tokens, auth_code, auth_keys), and in the Lambda event tests. The documentation is built
-# from the configuration alone (documentation, inspect_commands); every other module's answers
-# are still held to it here. The binary's own behaviour (startup_errors, which reaches DynamoDB
-# Local itself, client_commands, readme_walkthrough) is the embedded store's.
-# The concurrency tests send forty writers at once at one resource, and DynamoDB Local applies
-# transactions one at a time (some 25 ms per item on this machine): they run after the rest, one
-# test at a time, so that they slow neither the other tests nor each other into timeouts, on a
-# fresh server (it keeps every table of the pass above in its 512 MB heap, and slows down as
-# that fills). Likewise the planner's change of plan under a cursor (cursor_plans, 205 writes)
-# runs on the embedded store only; the cursor walks themselves run on both.
-# Likewise the hundred-product synchronous batches (batch_sync, batch_wait: some 1,500 writes each) and the
-# hundred-product list delete run one at a time there: beside the other tests they kept DynamoDB
-# Local busy past the harness's 60 s timeout. The rest runs in two halves, each on a fresh
-# server, since DynamoDB Local slows as its tables grow.
-# So does the killed worker's 600-product operation: beside the other tests its restarted
-# worker did not always end it within the test's 240 s (reproduced with three copies at once
-# beside two busy loops: ~1 s per product). Each group on a server of its own: the many thousand items the bulk group leaves slowed
-# DynamoDB Local enough for one of the 200 concurrent creates to miss the 60 s timeout, and the
-# items batch_sync and batch_wait leave behind slowed the hundred-product list delete past it.
-concurrent=(concurrency:: concurrent_links:: write_properties::)
-bulk_groups=(batch_sync:: batch_wait:: delete_list::one_call_deletes_at_most_max_delete_resources
-    batch_async::a_killed_worker_resumes_its_operation_losing_and_doubling_nothing)
-embedded_only=(auth_acl:: auth_attacks:: auth_settings:: auth_external:: cors:: api_disabled::
-    auth_logs:: cursor_plans:: documentation:: inspect_commands:: startup_errors::
-    client_commands:: readme_walkthrough::)
-first_half=(atomic_operations:: auth_code:: auth_keys:: auth_tokens:: batch_async:: batch_sync::
-    checkout:: compound_writes:: creating:: cursor_paging:: cursor_walks:: delete_list::
-    deleting:: errors:: exactness:: fetching:: filtering:: fixtures:: formats:: http_edges::)
-on_dynamodb() {
-    JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- "$@" \
-        "${embedded_only[@]/#/--skip=}" 2>&1 | tee -a "$results"
-}
-fresh_dynamodb() {
-    bash infra/dynamodb/local.sh stop "$port"
-    bash infra/dynamodb/local.sh start "$port"
-}
-one_at_a_time=("${concurrent[@]}" "${bulk_groups[@]}")
-on_dynamodb "${first_half[@]}" "${one_at_a_time[@]/#/--skip=}"
-fresh_dynamodb
-on_dynamodb "${first_half[@]/#/--skip=}" "${one_at_a_time[@]/#/--skip=}"
-one_by_one() {
-    fresh_dynamodb
-    JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests --test api -- \
-        --test-threads=1 "$@" 2>&1 | tee -a "$results"
-}
-one_by_one "${concurrent[@]}"
-for group in "${bulk_groups[@]}"; do
-    one_by_one "$group"
-done
+step "the black-box suite on DynamoDB Local (two lanes at once, each on servers of its own)"
+bash infra/dynamodb/suite.sh "$results"
 
 step "list reads over sharded types (JSONAPI_TEST_SHARDS=4: every type's listing and indexes in 4 partitions)"
 # Pages, cursors, numbered pages, filters, sorts, counts and includes must answer exactly as
@@ -112,7 +60,9 @@ step "list reads over sharded types (JSONAPI_TEST_SHARDS=4: every type's listing
 sharded=(paging:: cursor_paging:: cursor_walks:: filtering:: sorting:: total_count:: including::)
 JSONAPI_TEST_SHARDS=4 cargo test --locked -p jsonapi-tests --test api -- "${sharded[@]}" \
     cursor_plans:: batch_sync:: deleting:: delete_list:: fetching:: 2>&1 | tee -a "$results"
-fresh_dynamodb
+# A fresh server: the one above holds the tables of the tests that needed DynamoDB Local.
+bash infra/dynamodb/local.sh stop "$port"
+bash infra/dynamodb/local.sh start "$port"
 JSONAPI_TEST_SHARDS=4 JSONAPI_TEST_BACKEND=dynamodb cargo test --locked -p jsonapi-tests \
     --test api -- "${sharded[@]}" 2>&1 | tee -a "$results"
 
