@@ -16,6 +16,7 @@ use crate::auth_acl::as_roles;
 use crate::batch_sync::{
     batch, data_folder, new_product, patient_config, runtime, server_args, start,
 };
+use crate::user_access::signed_in;
 use jsonapi_tests::binary::ServerProcess;
 
 /// Submits a batch in the default mode, checks the immediate answer, and returns the
@@ -238,7 +239,13 @@ async fn an_operation_is_visible_to_its_owner_and_admins_only() {
         &json!({ "data": [new_product("MINE")] }),
     )
     .await;
-    finished(&editor, &path).await;
+    let op = finished(&editor, &path).await;
+    // An API client's own token speaks for no user: the operation names no owner.
+    assert_eq!(
+        op["relationships"]["owner"],
+        json!({ "data": null }),
+        "{op}"
+    );
     // The seeded client is an admin.
     app.get(&path).await.assert_status(200);
     for p in [path.clone(), format!("{path}/errors")] {
@@ -250,6 +257,38 @@ async fn an_operation_is_visible_to_its_owner_and_admins_only() {
         404,
         "not found http exception",
         Source::Any,
+    );
+}
+
+/// A user's operation names the user as its `owner` (Oro §10.2), in the 202 and when polled.
+#[tokio::test]
+async fn an_operation_started_by_a_user_names_the_user_as_its_owner() {
+    let app = TestApp::spawn_seeded().await;
+    let (user, as_user, _) = signed_in(&app, "grace", &["editor"]).await;
+    let r = batch(
+        &as_user,
+        "products",
+        &json!({ "data": [new_product("OWN")] }),
+        &[],
+    )
+    .await;
+    let path = accepted(&r, "products", "new");
+    let owner = json!({ "data": { "type": "users", "id": user } });
+    assert_eq!(
+        r.json()["data"]["relationships"]["owner"],
+        owner,
+        "{}",
+        r.describe()
+    );
+    let op = finished(&as_user, &path).await;
+    assert_eq!(op["relationships"]["owner"], owner, "{op}");
+    // An admin sees whose it is.
+    let r = app.get(&path).await;
+    assert_eq!(
+        r.json()["data"]["relationships"]["owner"],
+        owner,
+        "{}",
+        r.describe()
     );
 }
 

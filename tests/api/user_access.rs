@@ -17,7 +17,11 @@ const TTL: Duration = Duration::from_millis(300);
 
 /// A user of the example domain with these roles (password `hopper-1906`), signed in through
 /// the development client: its id, a client holding its access token, and its refresh token.
-async fn signed_in(app: &TestApp, username: &str, roles: &[&str]) -> (String, ApiClient, String) {
+pub(crate) async fn signed_in(
+    app: &TestApp,
+    username: &str,
+    roles: &[&str],
+) -> (String, ApiClient, String) {
     let user = app
         .create(
             "users",

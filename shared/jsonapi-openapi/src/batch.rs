@@ -105,12 +105,35 @@ fn operation_schemas(components: &mut Map<String, Value>) {
                 "id": { "type": "string" },
                 "links": reference("links"),
                 "attributes": { "type": "object", "required": required, "properties": attributes },
+                "relationships": {
+                    "type": "object",
+                    "properties": {
+                        "owner": {
+                            "type": "object",
+                            "required": ["data"],
+                            "properties": {
+                                "data": {
+                                    "description": "The user who started the operation; null when an API client's own token started it.",
+                                    "oneOf": [
+                                        { "type": "null" },
+                                        {
+                                            "type": "object",
+                                            "required": ["type", "id"],
+                                            "properties": { "type": { "type": "string" }, "id": { "type": "string" } },
+                                        },
+                                    ],
+                                },
+                            },
+                        },
+                    },
+                },
             },
         }),
     );
     // The plain view's answer (`Accept: application/json`): the fields beside the id.
     let mut flat = attributes.as_object().cloned().unwrap_or_default();
     flat.insert("id".into(), json!({ "type": "string" }));
+    flat.insert("owner".into(), json!({ "type": ["string", "null"] }));
     components.insert(
         plain::name("asyncoperations", "document"),
         json!({ "type": "object", "required": ["id"], "properties": flat }),

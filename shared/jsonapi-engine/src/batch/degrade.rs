@@ -29,7 +29,7 @@ use jsonapi_store::Store;
 use super::layout;
 use super::operation::{Record, Status, expires_at};
 use super::reads::now_ms;
-use super::submit::{accepted, chunk_item, raw_items};
+use super::submit::{chunk_item, raw_items};
 use super::units::Unit;
 use super::worker::ATOMIC;
 use crate::commit::Steps;
@@ -102,6 +102,6 @@ impl<S: Store> Engine<S> {
         record.status = Status::Running;
         record.started_ms = Some(started_ms);
         let record = self.store_operation(record).await?;
-        Ok(accepted(ctx, &record))
+        Ok(self.accepted(ctx, &record))
     }
 }

@@ -230,13 +230,25 @@ impl Record {
         admin || (self.owner.is_some() && self.owner.as_deref() == access.caller())
     }
 
+    /// The id of the user who started the operation (tokens of users speak for `user:{id}`).
+    fn owner_user(&self, users: Option<&str>) -> Option<&str> {
+        users.and(self.owner.as_deref()?.strip_prefix("user:"))
+    }
+
     /// Whether the operation expired (kept until its TTL sweep or the embedded sweep).
     pub(crate) fn expired(&self, now_secs: i64) -> bool {
         self.expires_at <= now_secs
     }
 
     /// The `asyncoperations` resource object; `api_url` starts its link (`None`: no links).
-    pub(crate) fn resource(&self, api_url: Option<&str>, now_ms: i64) -> Value {
+    /// `users` is the type users sign in as: an operation a user started names the user as its
+    /// `owner`; one an API client started (its token speaks for no user), none.
+    pub(crate) fn resource(
+        &self,
+        api_url: Option<&str>,
+        now_ms: i64,
+        users: Option<&str>,
+    ) -> Value {
         let progress = match self.status {
             Status::New => Value::Null,
             _ if self.chunks == 0 => json!(1),
@@ -261,6 +273,9 @@ impl Record {
                 "elapsedTime": elapsed,
                 "entityType": self.entity_type,
                 "summary": summary,
+            },
+            "relationships": {
+                "owner": { "data": self.owner_user(users).map(|id| json!({ "type": users, "id": id })) },
             },
         });
         if let Some(url) = api_url {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use http::{Method, StatusCode};
-use jsonapi_config::Operation;
+use jsonapi_config::{Operation, TypeRef};
 use jsonapi_store::{RangeQuery, Store};
 use serde_json::{Value, json};
 
@@ -37,6 +37,12 @@ impl<S: Store> Engine<S> {
                 .schema
                 .types()
                 .any(|t| t.actions.allows(Operation::UpdateList))
+    }
+
+    /// An operation's resource object as of now; `api_url` starts its link (`None`: none).
+    pub(crate) fn operation_resource(&self, record: &Record, api_url: Option<&str>) -> Value {
+        let users = self.schema.api.auth.users.as_ref().map(TypeRef::name);
+        record.resource(api_url, now_ms(), users)
     }
 
     /// Answers a request below `{prefix}/asyncoperations`.
@@ -86,7 +92,7 @@ impl<S: Store> Engine<S> {
             self.operation_errors(&ctx, &record, &q).await
         } else {
             let url = ctx.hateoas.then_some(ctx.api_url.as_str());
-            let data = record.resource(url, now_ms());
+            let data = self.operation_resource(&record, url);
             Ok(ApiResponse::document(
                 StatusCode::OK,
                 &render::document(data, None, None),
@@ -226,7 +232,7 @@ impl<S: Store> Engine<S> {
         );
         let errors = self.store.query(&range).await?.items;
         Ok(Some(OperationReport {
-            operation: record.resource(None, now_ms()),
+            operation: self.operation_resource(&record, None),
             errors: errors
                 .iter()
                 .take(first_errors)

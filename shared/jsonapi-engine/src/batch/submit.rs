@@ -15,7 +15,6 @@ use serde_json::{Map, Value, json};
 use super::body::chunk_writes;
 use super::layout;
 use super::operation::{Record, expires_at, operation_url};
-use super::reads::now_ms;
 use super::units::{Unit, chunks, units};
 use crate::document::Batch;
 use crate::engine::{Ctx, Engine};
@@ -55,7 +54,22 @@ impl<S: Store> Engine<S> {
         let owner = ctx.access.caller().map(str::to_owned);
         let record = Record::new(id, &ty.name, owner, groups.len(), now, expires_at);
         let record = self.store_operation(record).await?;
-        Ok(accepted(ctx, &record))
+        Ok(self.accepted(ctx, &record))
+    }
+
+    /// The answer to a batch that goes on as an operation: 202, the operation and its URL in
+    /// `Content-Location`.
+    pub(crate) fn accepted(&self, ctx: &Ctx, record: &Record) -> ApiResponse {
+        let url = operation_url(&ctx.api_url, record.id);
+        let links = ctx.hateoas.then_some(ctx.api_url.as_str());
+        let mut response = ApiResponse::document(
+            StatusCode::ACCEPTED,
+            &render::document(self.operation_resource(record, links), None, None),
+        );
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            response.headers.insert(CONTENT_LOCATION, v);
+        }
+        response
     }
 
     /// Stores a new chunk of an operation, which nothing runs until the operation's record
@@ -68,21 +82,6 @@ impl<S: Store> Engine<S> {
         }
         Ok(())
     }
-}
-
-/// The answer to a batch that goes on as an operation: 202, the operation and its URL in
-/// `Content-Location`.
-pub(crate) fn accepted(ctx: &Ctx, record: &Record) -> ApiResponse {
-    let url = operation_url(&ctx.api_url, record.id);
-    let links = ctx.hateoas.then_some(ctx.api_url.as_str());
-    let mut response = ApiResponse::document(
-        StatusCode::ACCEPTED,
-        &render::document(record.resource(links, now_ms()), None, None),
-    );
-    if let Ok(v) = HeaderValue::from_str(&url) {
-        response.headers.insert(CONTENT_LOCATION, v);
-    }
-    response
 }
 
 /// The `data` and `included` items of a batch body as written (numbers keep every digit).
