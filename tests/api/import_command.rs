@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 
 use jsonapi_tests::ApiClient;
-use jsonapi_tests::binary::{ServerProcess, run_to_exit, run_to_exit_with_env};
+use jsonapi_tests::binary::{
+    ServerProcess, run_to_exit, run_to_exit_with_env, run_to_exit_with_input,
+};
 use serde_json::json;
 
 use crate::batch_sync::hundred_products;
@@ -97,6 +99,55 @@ fn files_are_imported_with_or_without_a_server_and_a_refused_one_stores_nothing(
         "Imported",
         "the included category was written with the product far before it"
     );
+    server.signal("TERM");
+    let (status, _, stderr) = server.wait();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+/// `-` imports standard input (a document, or NDJSON with `--ndjson`), with or without a server
+/// on the folder, and leaves no copy of it behind.
+#[test]
+fn standard_input_is_imported_with_or_without_a_server() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().expect("UTF-8");
+    let from_stdin = |input: String, ndjson: bool| {
+        let mut args = vec!["import", "-", "--type", "products", "--data", data];
+        if ndjson {
+            args.push("--ndjson");
+        }
+        let (status, out, err) = run_to_exit_with_input(&args, input.into_bytes());
+        (status.code(), out, err)
+    };
+    let items: Vec<_> = (0..130).map(|i| product(&format!("IN-D{i}"))).collect();
+    let (status, out, err) = from_stdin(json!({ "data": items }).to_string(), false);
+    assert_eq!(status, Some(0), "{out}\n{err}");
+    assert!(out.contains("read 130, written 130, created 130"), "{out}");
+
+    let server = ServerProcess::start_seeded(data);
+    let mut lines = String::new();
+    for i in 0..30 {
+        let _ = writeln!(lines, "{}", product(&format!("IN-N{i}")));
+    }
+    let (status, out, err) = from_stdin(lines, true);
+    assert_eq!(status, Some(0), "{out}\n{err}");
+    assert!(out.contains("read 30, written 30, created 30"), "{out}");
+    // Without --ndjson, lines are not one document.
+    let (status, out, err) = from_stdin(
+        format!("{}\n{}\n", product("IN-X0"), product("IN-X1")),
+        false,
+    );
+    assert_eq!(status, Some(1), "{out}\n{err}");
+    let left: Vec<_> = std::fs::read_dir(&data_dir)
+        .expect("the data folder")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".import-stdin-")
+        })
+        .collect();
+    assert!(left.is_empty(), "copies of standard input left: {left:?}");
     server.signal("TERM");
     let (status, _, stderr) = server.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");

@@ -252,6 +252,23 @@ pub fn run_to_exit_with_env(
     set: &[(&str, &str)],
     removed: &[&str],
 ) -> (ExitStatus, String, String) {
+    run(args, set, removed, None)
+}
+
+/// [`run_to_exit`] with `input` on its standard input.
+///
+/// # Panics
+/// As [`run_to_exit`].
+pub fn run_to_exit_with_input(args: &[&str], input: Vec<u8>) -> (ExitStatus, String, String) {
+    run(args, &[], &[], Some(input))
+}
+
+fn run(
+    args: &[&str],
+    set: &[(&str, &str)],
+    removed: &[&str],
+    input: Option<Vec<u8>>,
+) -> (ExitStatus, String, String) {
     crate::tally::count("command process");
     let mut command = Command::new(server_binary());
     for name in removed {
@@ -260,11 +277,23 @@ pub fn run_to_exit_with_env(
     let mut child = command
         .args(args)
         .envs(set.iter().copied())
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("jsonapi-local starts");
+    // Written from a thread of its own, so that a child that writes much before it reads all
+    // of its input cannot block on a full pipe while this one blocks on its input's.
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            let _ = stdin.write_all(&input);
+        });
+    }
     let out = child.stdout.take().expect("piped stdout");
     let err = child.stderr.take().expect("piped stderr");
     let stdout = std::thread::spawn(move || read_all(out));

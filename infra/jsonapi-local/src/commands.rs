@@ -2,7 +2,10 @@
 //! through that server's control socket (module `control`); otherwise the command opens the
 //! store itself (a DynamoDB table is shared, so it always does).
 
+use std::path::Path;
 use std::sync::Arc;
+
+use tempfile::NamedTempFile;
 
 use crate::backend::{self, Opening};
 use crate::control::{self, Request};
@@ -47,6 +50,14 @@ pub async fn run_keys_command(options: &Options, command: KeysCommand) -> Result
 /// # Errors
 /// The file cannot be read or is refused, the store cannot be opened or failed.
 pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result<String, Error> {
+    // Standard input is imported as a file: a server reads its imports by path.
+    let _spooled = if command.file.as_os_str() == "-" {
+        let spooled = spool_stdin(&options.data).await?;
+        command.file = spooled.path().to_path_buf();
+        Some(spooled)
+    } else {
+        None
+    };
     command.file = std::fs::canonicalize(&command.file).map_err(|source| Error::ImportFile {
         path: command.file.clone(),
         source,
@@ -90,4 +101,29 @@ pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result
     let _ = stop.send(());
     let _ = worker.await;
     outcome
+}
+
+/// Standard input copied to a temporary file, removed when dropped: in the data folder when it
+/// exists (a server holding the folder can read it there, even with a private `/tmp`), else in
+/// the system's temporary folder.
+async fn spool_stdin(data: &Path) -> Result<NamedTempFile, Error> {
+    let folder = if data.is_dir() {
+        data.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let failed = |source| Error::ImportFile {
+        path: "-".into(),
+        source,
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut file = tempfile::Builder::new()
+            .prefix(".import-stdin-")
+            .tempfile_in(folder)?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| failed(std::io::Error::other(e)))?
+    .map_err(failed)
 }

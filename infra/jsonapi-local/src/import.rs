@@ -1,7 +1,8 @@
 //! `jsonapi-local import FILE --type T [--sync]`: a file of resource objects (a JSON:API
 //! document, or NDJSON) through the batch pipeline. By default it is streamed into one
 //! asynchronous operation, which the command follows to its end; with `--sync` the file is
-//! one synchronous batch (all or nothing, within the synchronous limits). A data folder a
+//! one synchronous batch (all or nothing, within the synchronous limits). `-` is standard
+//! input, copied to a temporary file first (`commands::run_import`). A data folder a
 //! running server holds is imported by that server (through its control socket: it reads the
 //! file itself; module `commands` decides which); otherwise this process opens the store and
 //! runs the batch worker itself.

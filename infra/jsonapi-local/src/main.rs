@@ -99,7 +99,8 @@ enum Command {
     /// of any size, streamed; prints the operation's summary and its first errors (a server
     /// running on the same data folder does the import).
     Import {
-        /// The file (NDJSON when it ends in .ndjson or .jsonl).
+        /// The file (NDJSON when it ends in .ndjson or .jsonl); `-` reads standard input (a
+        /// JSON:API document unless --ndjson).
         file: PathBuf,
         /// The type of its data items.
         #[arg(long = "type", value_name = "TYPE")]
