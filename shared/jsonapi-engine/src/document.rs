@@ -54,6 +54,16 @@ pub(crate) struct ResourceObject {
     pub(crate) pointer: String,
 }
 
+impl ResourceObject {
+    /// The meta options the object turns on (`false` and `null` turn an option off).
+    pub(crate) fn meta_options(&self) -> impl Iterator<Item = &String> {
+        self.meta
+            .iter()
+            .filter(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null))
+            .map(|(k, _)| k)
+    }
+}
+
 pub(crate) fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorKind::RequestData, detail).at(pointer)
 }

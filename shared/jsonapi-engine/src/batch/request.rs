@@ -135,13 +135,10 @@ impl<S: Store> Engine<S> {
 }
 
 /// The actions a resource object's meta option asks for: creating (no option), updating
-/// (`meta.update`), or both (`meta.upsert`).
+/// (`meta.update`), or both (`meta.upsert`). (An object with several options is refused
+/// by the write itself, as `compound::meta` reads them.)
 pub(crate) fn meta_actions(object: &ResourceObject) -> &'static [Operation] {
-    let upsert = object
-        .meta
-        .get("upsert")
-        .is_some_and(|v| !matches!(v, Value::Bool(false) | Value::Null));
-    if upsert {
+    if object.meta_options().any(|o| o == "upsert") {
         &[Operation::Create, Operation::Update]
     } else if object.meta.get("update") == Some(&Value::Bool(true)) {
         &[Operation::Update]

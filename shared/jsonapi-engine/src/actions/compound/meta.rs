@@ -20,12 +20,7 @@ pub(super) fn meta_op(
     patch: bool,
     errors: &mut Vec<ApiError>,
 ) -> MetaOp {
-    let enabled: Vec<&String> = object
-        .meta
-        .iter()
-        .filter(|(_, v)| !matches!(v, Value::Bool(false) | Value::Null))
-        .map(|(k, _)| k)
-        .collect();
+    let enabled: Vec<&String> = object.meta_options().collect();
     if enabled.len() > 1 {
         errors.push(
             ApiError::new(ErrorKind::RequestData, "Only one meta option can be used.")
