@@ -1,11 +1,11 @@
 //! The order in which an asynchronous operation is stored, seen from the store: its chunks
-//! first, then its record, with the releases of its chunks in the record's transaction or
-//! after it, never before (in the cloud a release is what starts a chunk's work, and the
-//! worker must find the operation's record). An operation of more chunks than one transaction
-//! holds releases the rest right after; a refused import releases nothing and leaves nothing.
-//! Batch requests and imports take the same path. Then how the in-process worker makes its
-//! runs durable: a sync per lease on a window of chunks, not two per chunk, and every chunk
-//! synced up to the end of a lease an earlier run left.
+//! first, then its record, with the releases of its first chunks in the record's transaction,
+//! never before (in the cloud a release is what starts a chunk's work, and the worker must
+//! find the operation's record). An operation of more chunks than one transaction holds has
+//! the rest released by the deliveries of the first ones; a refused import releases nothing
+//! and leaves nothing. Batch requests and imports take the same path. Then how the in-process
+//! worker makes its runs durable: a sync per lease on a window of chunks, not two per chunk,
+//! and every chunk synced up to the end of a lease an earlier run left.
 
 use std::sync::Arc;
 
@@ -44,59 +44,120 @@ fn products(prefix: &str, n: usize) -> Vec<Value> {
         .collect()
 }
 
-/// Asserts the order of operation `op`'s items in the journal: every chunk stored before the
-/// transaction of its record, every one of its `chunks` chunks released once, in that
-/// transaction (as many as it holds) or after it. How many releases the record's transaction
-/// held.
-fn assert_released_after_the_record(journal: &[Vec<Key>], op: u64, chunks: usize) -> usize {
+/// The transaction of operation `op`'s record in the journal, and the chunks whose releases
+/// were written, each with its transaction (a write of a release that is there already
+/// counts too).
+fn releases(journal: &[Vec<Key>], op: u64) -> (usize, Vec<(usize, usize)>) {
     let partition = format!("{BATCH_PARTITION}{op}");
     let ours = |k: &&Key| k.pk == partition;
     let record = journal
         .iter()
         .position(|t| t.iter().filter(ours).any(|k| k.sk == "op"))
         .expect("the operation's record is stored");
-    let mut released = Vec::new();
+    let released = journal
+        .iter()
+        .enumerate()
+        .flat_map(|(at, t)| t.iter().filter(ours).map(move |k| (at, k)))
+        .filter_map(|(at, k)| {
+            let n = k.sk.strip_prefix(BATCH_RELEASE_PREFIX)?;
+            Some((at, n.parse::<usize>().expect("a chunk number")))
+        })
+        .collect();
+    (record, released)
+}
+
+/// Asserts the order of operation `op`'s items in the journal, no worker having run: every
+/// chunk stored before the transaction of its record, chunks `0..chunks` released once each,
+/// in that transaction (as many as it holds) or after it. How many releases the record's
+/// transaction held.
+fn assert_released_after_the_record(journal: &[Vec<Key>], op: u64, chunks: usize) -> usize {
+    let (record, released) = releases(journal, op);
+    let partition = format!("{BATCH_PARTITION}{op}");
     for (at, transaction) in journal.iter().enumerate() {
-        for key in transaction.iter().filter(ours) {
+        for key in transaction.iter().filter(|k| k.pk == partition) {
             // No worker runs here: nothing writes a chunk once it is released.
             assert!(
                 !key.sk.starts_with("chunk#") || at < record,
                 "{} stored after its operation's record",
                 key.sk
             );
-            if let Some(n) = key.sk.strip_prefix(BATCH_RELEASE_PREFIX) {
-                assert!(
-                    at >= record,
-                    "chunk {n} released before its operation's record"
-                );
-                released.push(n.parse::<usize>().expect("a chunk number"));
-            }
         }
     }
-    released.sort_unstable();
-    assert_eq!(released, (0..chunks).collect::<Vec<_>>());
-    let in_record = journal[record].iter().filter(ours);
-    in_record
-        .filter(|k| k.sk.starts_with(BATCH_RELEASE_PREFIX))
-        .count()
+    for (at, n) in &released {
+        assert!(
+            *at >= record,
+            "chunk {n} released before its operation's record"
+        );
+    }
+    let mut chunks_released: Vec<usize> = released.iter().map(|(_, n)| *n).collect();
+    chunks_released.sort_unstable();
+    assert_eq!(chunks_released, (0..chunks).collect::<Vec<_>>());
+    released.iter().filter(|(at, _)| *at == record).count()
+}
+
+/// The stream's part, as the cloud's `batch-worker` plays it: every release not delivered yet
+/// is delivered (run through `run_released_chunk`) until a round finds none; how many were.
+async fn deliver_releases<S: Store>(engine: &Engine<S>, store: &RedbStore, op: u64) -> usize {
+    let mut delivered = std::collections::HashSet::new();
+    loop {
+        let range =
+            RangeQuery::prefix(format!("{BATCH_PARTITION}{op}"), BATCH_RELEASE_PREFIX, 1000);
+        let released = store.query(&range).await.unwrap().items;
+        let new: Vec<Key> = released
+            .into_iter()
+            .map(|i| i.key)
+            .filter(|k| delivered.insert(k.clone()))
+            .collect();
+        if new.is_empty() {
+            return delivered.len();
+        }
+        for key in new {
+            engine.run_released_chunk(&key).await.expect("applied");
+        }
+    }
 }
 
 #[tokio::test]
-async fn an_import_of_more_chunks_than_a_transaction_holds_releases_them_all_after_its_record() {
+async fn an_import_of_more_chunks_than_a_transaction_holds_is_released_by_its_own_work() {
     let dir = tempfile::tempdir().unwrap();
-    let (engine, journal, _) = engine(dir.path());
-    let lines: Vec<String> = products("IMP", 150).iter().map(Value::to_string).collect();
+    let (engine, journal, store) = engine(dir.path());
+    let lines: Vec<String> = products("IMP", 250).iter().map(Value::to_string).collect();
     let file = std::io::Cursor::new(lines.join("\n").into_bytes());
 
     let imported = engine
         .import("products", None, ImportFormat::Ndjson, file, &|_| {})
         .await
         .expect("imported");
+    let op = imported.operation;
 
-    let journal = journal.written();
-    let in_record = assert_released_after_the_record(&journal, imported.operation, 150);
-    // The record, its entry among the unfinished operations, and 98 releases.
+    // One transaction: the record, its entry among the unfinished operations, 98 releases;
+    // nothing else is released yet.
+    let stored = journal.written();
+    let in_record = assert_released_after_the_record(&stored, op, 98);
     assert_eq!(in_record, 98);
+    // Each delivery releases the chunk 98 further on before its own runs: every chunk is
+    // released once, after the record, and the operation ends with every product.
+    assert_eq!(deliver_releases(&engine, &store, op).await, 250);
+    let (record, released) = releases(&journal.written(), op);
+    let mut chunks: Vec<usize> = released.iter().map(|(_, n)| *n).collect();
+    chunks.sort_unstable();
+    assert_eq!(chunks, (0..250).collect::<Vec<_>>());
+    assert!(released.iter().all(|(at, _)| *at >= record));
+    let report = engine.operation_report(op, 0).await.unwrap().unwrap();
+    let attributes = &report.operation["attributes"];
+    assert_eq!(attributes["status"], "success", "{attributes}");
+    assert_eq!(attributes["summary"]["createCount"], 250, "{attributes}");
+    // A delivery repeated (at least once, the stream's promise) writes no release again.
+    let first = Key::new(
+        format!("{BATCH_PARTITION}{op}"),
+        format!("{BATCH_RELEASE_PREFIX}000000"),
+    );
+    engine
+        .run_released_chunk(&first)
+        .await
+        .expect("acknowledged");
+    let releases = RangeQuery::prefix(format!("{BATCH_PARTITION}{op}"), BATCH_RELEASE_PREFIX, 1000);
+    assert_eq!(store.query(&releases).await.unwrap().items.len(), 250);
 }
 
 #[tokio::test]

@@ -24,13 +24,14 @@
 //! starts resumes them.
 //!
 //! Every operation, a batch request's or an import's, is stored in one order: its chunks
-//! first, which nothing runs yet; then its record, with its entry in the list of unfinished
-//! operations and its chunks' releases, in the same transaction as far as one holds them (the
-//! rest of the releases in the transactions after it). An import refused half-way has stored
-//! chunks only, which it deletes: no work starts for a file that is not whole, and no record
-//! shows an operation whose chunks are not all there. The record cannot come first: an import
-//! learns how many chunks it has at the end of its file, and the in-process worker runs every
-//! chunk a listed record counts.
+//! first, which nothing runs yet; then, in one transaction, its record, its entry in the list
+//! of unfinished operations and the releases of its first 98 chunks; the delivery of chunk
+//! `n`'s release writes the release of chunk `n + 98` (`super::release`), so no failure
+//! between transactions can leave a stored operation with chunks never released. An import
+//! refused half-way has stored chunks only, which it deletes: no work starts for a file that
+//! is not whole, and no record shows an operation whose chunks are not all there. The record
+//! cannot come first: an import learns how many chunks it has at the end of its file, and the
+//! in-process worker runs every chunk a listed record counts.
 //!
 //! In the cloud, a release's INSERT is what starts a chunk's work: the table's stream delivers
 //! it to the `batch-worker` function, whose event filter matches the releases' keys by

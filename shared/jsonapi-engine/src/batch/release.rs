@@ -1,8 +1,9 @@
 //! The step that makes a new operation visible and starts its work, once every chunk of it is
-//! stored: its record, its entry in the list of unfinished operations and its chunks' releases
-//! (`layout` says why in this order).
+//! stored: its record, its entry in the list of unfinished operations and the first of its
+//! chunks' releases, in one transaction (`layout` says why in this order); the rest of the
+//! releases come from the work itself ([`Engine::release_successor`]).
 
-use jsonapi_store::{Condition, Item, Store, Write, limits};
+use jsonapi_store::{Condition, Item, Store, StoreError, Write, limits};
 use serde_json::Map;
 
 use super::layout;
@@ -10,15 +11,19 @@ use super::operation::Record;
 use crate::engine::Engine;
 use crate::error::ApiResult;
 
+/// How many releases an operation's record's transaction holds (beside the record and its
+/// list entry). The release of chunk `n` releases chunk `n + FIRST_RELEASES`, so an
+/// operation of more chunks runs as this many chains, each started by the record.
+pub(crate) const FIRST_RELEASES: usize = limits::MAX_TRANSACTION_WRITES - 2;
+
 impl<S: Store> Engine<S> {
     /// Stores the record of a new operation (its chunks stored), lists it among the
-    /// unfinished ones, releases its chunks and wakes the worker; the record.
+    /// unfinished ones, releases its first chunks and wakes the worker; the record.
     ///
-    /// The record, its list entry and the first 98 releases are one transaction; an operation
-    /// of more chunks has its other releases written in the transactions after it. The
-    /// in-process worker needs none of them (it runs what the list holds); in the cloud, a
-    /// process stopped between those transactions leaves the chunks not released yet unrun,
-    /// their operation `running` until it expires.
+    /// One transaction: an operation is stored whole or not at all, whatever its size, so a
+    /// store failure here leaves nothing to recover (an import that failed may be run again).
+    /// The in-process worker needs no release (it runs what the list holds); in the cloud,
+    /// each release's delivery writes the release [`FIRST_RELEASES`] chunks further on.
     pub(crate) async fn store_operation(&self, record: Record) -> ApiResult<Record> {
         let (id, chunks, expires_at) = (record.id, record.chunks, record.expires_at);
         let mut pending = Map::new();
@@ -37,10 +42,32 @@ impl<S: Store> Engine<S> {
                 condition: None,
             },
         ];
-        writes.extend((0..chunks).map(|n| release(id, n, expires_at)));
-        self.transact_in_turn(writes).await?;
+        writes.extend((0..chunks.min(FIRST_RELEASES)).map(|n| release(id, n, expires_at)));
+        self.store.transact(writes).await?;
         self.batch_queue.notify_one();
         Ok(record)
+    }
+
+    /// Releases the chunk [`FIRST_RELEASES`] after chunk `n` of `record`'s operation, if it
+    /// has one: what the delivery of chunk `n`'s release does first, before its chunk runs,
+    /// so that a chunk that fails or is given up still passes the work on. A delivery repeated
+    /// finds that release written and writes nothing (a second INSERT would run it twice).
+    ///
+    /// # Errors
+    /// The store failed: the delivery should be repeated.
+    pub(crate) async fn release_successor(&self, record: &Record, n: usize) -> ApiResult<()> {
+        let next = n + FIRST_RELEASES;
+        if next >= record.chunks {
+            return Ok(());
+        }
+        match self
+            .store
+            .transact(vec![release(record.id, next, record.expires_at)])
+            .await
+        {
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Writes `writes` in order, in as few transactions as the store's common limit allows
@@ -69,6 +96,6 @@ fn release(op: u64, n: usize, expires_at: i64) -> Write {
             key: layout::release_key(op, n),
             attrs,
         },
-        condition: None,
+        condition: Some(Condition::Absent),
     }
 }

@@ -168,6 +168,7 @@ impl<S: Store> Engine<S> {
     /// a chunk already done is left alone, and a chunk interrupted is completed. A key that is
     /// not a release's is ignored, and so is a release whose operation is gone (expired:
     /// releases are written after their operation's record, so a missing one never comes).
+    /// First it releases the chunk [`super::release::FIRST_RELEASES`] further on, if any.
     ///
     /// # Errors
     /// The chunk could not be applied now (the store failed): it should be delivered again;
@@ -176,14 +177,15 @@ impl<S: Store> Engine<S> {
         let Some((id, n)) = layout::released_chunk(key) else {
             return Ok(());
         };
-        if self.load_record(id).await?.is_none() {
+        let Some(record) = self.load_record(id).await? else {
             tracing::info!(
                 op = id,
                 chunk = n,
                 "a released chunk's operation has expired"
             );
             return Ok(());
-        }
+        };
+        self.release_successor(&record, n).await?;
         self.run_chunk(id, n, None, Pace::Synced).await.map(|_| ())
     }
 
