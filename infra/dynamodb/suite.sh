@@ -89,19 +89,25 @@ lane_b() {
 # The test binary is built before the lanes start, so that they do not both wait on the build.
 cargo test --locked -p jsonapi-tests --test api --no-run
 
-pids=()
-for lane in a b; do
+# Both servers answer before either lane starts: a server that fails to start stops the
+# script with no lane left running.
+lanes=(a b)
+for _ in "${lanes[@]}"; do
     port=$(free_port)
     ports+=("$port")
     bash infra/dynamodb/local.sh start "$port"
-    ("lane_$lane" "$port" >"$logs/$lane.log" 2>&1) &
+done
+pids=()
+for i in 0 1; do
+    lane=${lanes[$i]}
+    ("lane_$lane" "${ports[$i]}" >"$logs/$lane.log" 2>&1) &
     pids+=($!)
 done
 failed=0
 for i in 0 1; do
     wait "${pids[$i]}" || failed=1
 done
-for lane in a b; do
+for lane in "${lanes[@]}"; do
     printf '\n-- lane %s\n' "$lane"
     tee -a "$results" <"$logs/$lane.log"
 done

@@ -230,9 +230,14 @@ impl Record {
         admin || (self.owner.is_some() && self.owner.as_deref() == access.caller())
     }
 
-    /// The id of the user who started the operation (tokens of users speak for `user:{id}`).
-    fn owner_user(&self, users: Option<&str>) -> Option<&str> {
-        users.and(self.owner.as_deref()?.strip_prefix("user:"))
+    /// The linkage of the user who started the operation, of type `users` (tokens of users
+    /// speak for `user:{id}`); `null` for anyone else.
+    fn owner_linkage(&self, users: Option<&str>) -> Value {
+        let user = self.owner.as_deref().and_then(|o| o.strip_prefix("user:"));
+        match (users, user) {
+            (Some(ty), Some(id)) => json!({ "type": ty, "id": id }),
+            _ => Value::Null,
+        }
     }
 
     /// Whether the operation expired (kept until its TTL sweep or the embedded sweep).
@@ -275,7 +280,7 @@ impl Record {
                 "summary": summary,
             },
             "relationships": {
-                "owner": { "data": self.owner_user(users).map(|id| json!({ "type": users, "id": id })) },
+                "owner": { "data": self.owner_linkage(users) },
             },
         });
         if let Some(url) = api_url {

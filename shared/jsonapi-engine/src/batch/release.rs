@@ -69,20 +69,6 @@ impl<S: Store> Engine<S> {
             Err(e) => Err(e.into()),
         }
     }
-
-    /// Writes `writes` in order, in as few transactions as the store's common limit allows
-    /// (each one whole; a failure stops before the next).
-    pub(crate) async fn transact_in_turn(&self, writes: Vec<Write>) -> ApiResult<()> {
-        let mut writes = writes.into_iter().peekable();
-        while writes.peek().is_some() {
-            let batch: Vec<Write> = writes
-                .by_ref()
-                .take(limits::MAX_TRANSACTION_WRITES)
-                .collect();
-            self.store.transact(batch).await?;
-        }
-        Ok(())
-    }
 }
 
 /// The release of chunk `n`: its key names the chunk, and it expires with its operation.

@@ -1,6 +1,6 @@
 //! A unit's errors stored in their place (numbered in their chunk, pointing into the request).
 
-use jsonapi_store::{Item, Store, Write};
+use jsonapi_store::{Item, Store, Write, limits};
 use serde_json::{Map, Value, json};
 
 use crate::batch::layout;
@@ -56,5 +56,19 @@ impl<S: Store> Engine<S> {
             })
             .collect();
         self.transact_in_turn(writes).await
+    }
+
+    /// Writes `writes` in order, in as few transactions as the store's common limit allows
+    /// (each one whole; a failure stops before the next).
+    async fn transact_in_turn(&self, writes: Vec<Write>) -> ApiResult<()> {
+        let mut writes = writes.into_iter().peekable();
+        while writes.peek().is_some() {
+            let batch: Vec<Write> = writes
+                .by_ref()
+                .take(limits::MAX_TRANSACTION_WRITES)
+                .collect();
+            self.store.transact(batch).await?;
+        }
+        Ok(())
     }
 }
