@@ -28,9 +28,16 @@ fn filter_pattern() -> String {
     )
 }
 
+/// How often the schedule invokes the worker's sweep: as often as an operation may go without
+/// a chunk ending before the sweep releases its pending chunks again.
+fn sweep_rate() -> String {
+    let minutes = jsonapi_engine::BATCH_STALL_AFTER.as_secs() / 60;
+    format!("rate({minutes} minutes)")
+}
+
 /// The worker's resources, at two spaces under `Resources`.
 pub(crate) fn write(out: &mut String) {
-    out.push_str(FUNCTION);
+    out.push_str(&FUNCTION.replace("@SWEEP@", &sweep_rate()));
     policy::batch_worker(out);
     out.push_str(
         &MAPPING
@@ -49,7 +56,9 @@ const FUNCTION: &str = r#"
   # item per chunk; the table's stream hands every release to this function, and it applies
   # the chunk as jsonapi-local's worker does. A chunk delivered twice is applied once, a chunk
   # cut short (timeout, crash) is completed when delivered again. It answers batchItemFailures
-  # with the first chunk it could not apply.
+  # with the first chunk it could not apply. Every hour, it releases again the pending
+  # chunks of the operations in which no chunk has ended for BATCH_STALL_AFTER_SECONDS (an
+  # hour when unset): releases the stream gave up on (see BatchFailures).
   BatchWorkerFunction:
     Type: AWS::Serverless::Function
     Metadata:
@@ -60,6 +69,12 @@ const FUNCTION: &str = r#"
       Description: !Sub "${AWS::StackName} batch-worker: applies the chunks of asynchronous batches, delivered by the table's stream"
       # A chunk is up to 100 items, one transaction per group of linked items.
       Timeout: 300
+      Events:
+        StalledChunks:
+          Type: Schedule
+          Properties:
+            Schedule: @SWEEP@
+            Description: Releases again the pending chunks of stalled batch operations
 "#;
 
 const MAPPING: &str = r#"
@@ -95,8 +110,8 @@ const MAPPING: &str = r#"
 const QUEUE: &str = r#"
   # Where Lambda records the stream batches it gave up on. The worker ends a chunk at its last
   # retry (its items reported as errors), so a message here means a record never reached the
-  # worker in time (older than a day); its chunk stays pending in the table until its
-  # operation expires. Kept 14 days.
+  # worker in time (older than a day) or the table failed through every retry; the worker's
+  # scheduled sweep releases its chunk again. Kept 14 days.
   BatchFailures:
     Type: AWS::SQS::Queue
     Properties:

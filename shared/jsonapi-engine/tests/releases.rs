@@ -8,11 +8,12 @@
 //! and every chunk synced up to the end of a lease an earlier run left.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode, header};
 use jsonapi_engine::{
     ApiRequest, BATCH_CHUNKS_AT_ONCE as CHUNKS_AT_ONCE, BATCH_PARTITION, BATCH_RELEASE_PREFIX,
-    Engine, ImportFormat,
+    BATCH_STALL_AFTER, Engine, ImportFormat,
 };
 use jsonapi_store::counting::{Counting, RoundTrips};
 use jsonapi_store::{Item, Key, RangeQuery, Store, Write};
@@ -42,6 +43,17 @@ fn products(prefix: &str, n: usize) -> Vec<Value> {
                 "name": format!("Product {i}"), "price": "1.00"}})
         })
         .collect()
+}
+
+/// Imports `n` products (NDJSON, skus `{prefix}-{i}`); the operation's id.
+async fn import_products<S: Store>(engine: &Engine<S>, prefix: &str, n: usize) -> u64 {
+    let lines: Vec<String> = products(prefix, n).iter().map(Value::to_string).collect();
+    let file = std::io::Cursor::new(lines.join("\n").into_bytes());
+    engine
+        .import("products", None, ImportFormat::Ndjson, file, &|_| {})
+        .await
+        .expect("imported")
+        .operation
 }
 
 /// The transaction of operation `op`'s record in the journal, and the chunks whose releases
@@ -128,14 +140,8 @@ async fn deliver_releases<S: Store>(engine: &Engine<S>, store: &RedbStore, op: u
 async fn an_import_of_more_chunks_than_a_transaction_holds_is_released_by_its_own_work() {
     let dir = tempfile::tempdir().unwrap();
     let (engine, journal, store) = engine(dir.path());
-    let lines: Vec<String> = products("IMP", 250).iter().map(Value::to_string).collect();
-    let file = std::io::Cursor::new(lines.join("\n").into_bytes());
 
-    let imported = engine
-        .import("products", None, ImportFormat::Ndjson, file, &|_| {})
-        .await
-        .expect("imported");
-    let op = imported.operation;
+    let op = import_products(&engine, "IMP", 250).await;
 
     // One transaction: the record, its entry among the unfinished operations, 98 releases;
     // nothing else is released yet.
@@ -161,6 +167,62 @@ async fn an_import_of_more_chunks_than_a_transaction_holds_is_released_by_its_ow
         .expect("acknowledged");
     let releases = RangeQuery::prefix(format!("{BATCH_PARTITION}{op}"), BATCH_RELEASE_PREFIX, 1000);
     assert_eq!(store.query(&releases).await.unwrap().items.len(), 250);
+}
+
+#[tokio::test]
+async fn the_sweep_releases_again_the_pending_chunks_the_stream_gave_up_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, journal, store) = engine(dir.path());
+    let op = import_products(&engine, "LOST", 110).await;
+    let release = |n: usize| {
+        Key::new(
+            format!("{BATCH_PARTITION}{op}"),
+            format!("{BATCH_RELEASE_PREFIX}{n:06}"),
+        )
+    };
+    // The stream delivers every release but chunk 5's (given up: its retries spent), so
+    // chunk 5 stays pending, and chunk 103, which its delivery would have released, too.
+    for n in (0..110).filter(|&n| n != 5 && n != 103) {
+        engine
+            .run_released_chunk(&release(n))
+            .await
+            .expect("applied");
+    }
+    let status = async |engine: &Engine<_>| {
+        let report = engine.operation_report(op, 0).await.unwrap().unwrap();
+        report.operation["attributes"].clone()
+    };
+    let attributes = status(&engine).await;
+    assert_eq!(attributes["status"], "running", "{attributes}");
+    assert_eq!(attributes["progress"], 108.0 / 110.0, "{attributes}");
+
+    // Not idle long enough: nothing is released again.
+    assert_eq!(engine.release_stalled(BATCH_STALL_AFTER).await.unwrap(), 0);
+    // Idle: chunk 5's release is deleted and written again (a new INSERT for the stream),
+    // and no other (the done chunks' releases are left alone, 103 has none yet).
+    let before = journal.written().len();
+    assert_eq!(engine.release_stalled(Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(
+        journal.written()[before..],
+        [vec![release(5)], vec![release(5)]]
+    );
+    assert!(store.get(&release(5)).await.unwrap().is_some());
+
+    // Its delivery releases chunk 103, whose delivery ends the operation with every product.
+    engine
+        .run_released_chunk(&release(5))
+        .await
+        .expect("applied");
+    assert!(store.get(&release(103)).await.unwrap().is_some());
+    engine
+        .run_released_chunk(&release(103))
+        .await
+        .expect("applied");
+    let attributes = status(&engine).await;
+    assert_eq!(attributes["status"], "success", "{attributes}");
+    assert_eq!(attributes["summary"]["createCount"], 110, "{attributes}");
+    // A finished operation is not swept.
+    assert_eq!(engine.release_stalled(Duration::ZERO).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -234,13 +296,7 @@ async fn a_file_refused_after_chunks_were_stored_releases_nothing_and_leaves_not
 async fn run_import(n: usize, lease_end: Option<usize>) -> Vec<Vec<Key>> {
     let dir = tempfile::tempdir().unwrap();
     let (engine, journal, store) = engine(dir.path());
-    let lines: Vec<String> = products("RUN", n).iter().map(Value::to_string).collect();
-    let file = std::io::Cursor::new(lines.join("\n").into_bytes());
-    let op = engine
-        .import("products", None, ImportFormat::Ndjson, file, &|_| {})
-        .await
-        .expect("imported")
-        .operation;
+    let op = import_products(&engine, "RUN", n).await;
     if let Some(end) = lease_end {
         let mut attrs = serde_json::Map::new();
         attrs.insert("end".into(), end.into());

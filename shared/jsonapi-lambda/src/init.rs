@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use jsonapi_auth::SigningKey;
 use jsonapi_config::Schema;
@@ -51,6 +51,23 @@ fn token_lifetime(value: Option<&str>) -> Result<Option<u64>, InitError> {
             ),
         }),
     }
+}
+
+/// `BATCH_STALL_AFTER_SECONDS` (the `batch-worker` function's): how long an unfinished
+/// operation may go without a chunk ending before its scheduled sweep releases its pending
+/// chunks again; [`jsonapi_engine::BATCH_STALL_AFTER`] when unset.
+pub(crate) fn stall_after() -> Result<Duration, InitError> {
+    let Some(value) = var("BATCH_STALL_AFTER_SECONDS") else {
+        return Ok(jsonapi_engine::BATCH_STALL_AFTER);
+    };
+    value
+        .trim()
+        .parse()
+        .map(Duration::from_secs)
+        .map_err(|_| InitError {
+            kind: "InvalidStallAfter",
+            message: format!("BATCH_STALL_AFTER_SECONDS must be whole seconds, not \"{value}\""),
+        })
 }
 
 /// Where the signing key comes from, for the init log line (never the key itself).

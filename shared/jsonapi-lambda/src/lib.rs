@@ -11,7 +11,8 @@
 //! - `packaged`: the API configuration built into every function (`build.rs`:
 //!   `JSONAPI_CONFIG_FILE`, checked at build time).
 //! - `telemetry`: JSON logs with the Lambda request id.
-//! - `stream`: the `batch-worker` function, fed by the table's DynamoDB Stream.
+//! - `stream`: the `batch-worker` function, fed by the table's DynamoDB Stream (and an hourly
+//!   schedule, for releases the stream gave up on).
 //! - `import`: the `import` function, fed by S3 event notifications of objects created under
 //!   `imports/{type}/`, which it reads through `s3` (GetObject, signed with SigV4).
 //!
@@ -50,7 +51,10 @@ pub use init::InitError;
 pub use jsonapi_engine::Operation;
 pub use lambda_http::{Body, Error, Request, Response};
 pub use s3::{Object, ObjectRef, S3, S3Error};
-pub use stream::{Change, ItemFailure, StreamEvent, StreamRecord, StreamResponse, handle_stream};
+pub use stream::{
+    Change, ItemFailure, ScheduledEvent, StreamEvent, StreamRecord, StreamResponse, WorkerEvent,
+    handle_stream, handle_worker_event,
+};
 pub use telemetry::init_tracing;
 
 /// Answers one request on behalf of `operation`. Never fails: the response is the engine's
@@ -103,17 +107,22 @@ pub async fn run(operation: Operation) -> Result<(), Error> {
 }
 
 /// Runs the `batch-worker` function: the engine built as [`run`] builds it (without auth: it
-/// answers no client), then every DynamoDB Stream event answered by [`handle_stream`].
+/// answers no client) and `BATCH_STALL_AFTER_SECONDS`, then every DynamoDB Stream event and
+/// every scheduled sweep answered by [`handle_worker_event`].
 ///
 /// # Errors
 /// The function cannot start ([`InitError`], also reported to the Runtime API), or the
 /// Runtime API fails.
 pub async fn run_batch_worker() -> Result<(), Error> {
     let engine = start(None).await?;
+    let stall_after = match init::stall_after() {
+        Ok(after) => after,
+        Err(e) => return Err(init_failed(e).await),
+    };
     let engine = &engine;
     lambda_http::lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<StreamEvent>| async move {
-            Ok::<_, Error>(handle_stream(engine, event.payload).await)
+        move |event: LambdaEvent<WorkerEvent>| async move {
+            handle_worker_event(engine, event.payload, stall_after).await
         },
     ))
     .await
@@ -135,9 +144,7 @@ pub async fn run_import() -> Result<(), Error> {
                 kind: "S3Unavailable",
                 message: e.to_string(),
             };
-            tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
-            init::report(&e).await;
-            return Err(e.into());
+            return Err(init_failed(e).await);
         }
     };
     let (engine, importer) = (&engine, &importer);
@@ -161,12 +168,16 @@ async fn start(
     };
     match built {
         Ok(engine) => Ok(engine),
-        Err(e) => {
-            tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
-            init::report(&e).await;
-            Err(e.into())
-        }
+        Err(e) => Err(init_failed(e).await),
     }
+}
+
+/// Logs why the function cannot start and reports it to the Runtime API; the error to end
+/// the process with.
+async fn init_failed(e: InitError) -> Error {
+    tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
+    init::report(&e).await;
+    e.into()
 }
 
 /// Runs the `docs` function: the configuration read once (as [`run`] reads it), then every
@@ -180,11 +191,7 @@ pub async fn run_docs() -> Result<(), Error> {
     init_tracing();
     let docs = match init::docs_schema_from_env() {
         Ok(schema) => Docs::new(&schema),
-        Err(e) => {
-            tracing::error!(error.kind = e.kind, error.message = %e.message, "init failed");
-            init::report(&e).await;
-            return Err(e.into());
-        }
+        Err(e) => return Err(init_failed(e).await),
     };
     let docs = &docs;
     serve(move |request| std::future::ready(handle_docs(docs, request))).await

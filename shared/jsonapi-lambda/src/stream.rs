@@ -2,7 +2,9 @@
 //! chunks of asynchronous batches, written after their operation's record (the event source
 //! mapping's filter lets only the INSERTs of release keys through), and it applies each
 //! released chunk with the engine's one chunk path ([`Engine::run_released_chunk`], the
-//! in-process worker's too).
+//! in-process worker's too). An hourly schedule invokes it too: it then releases again the
+//! pending chunks of operations that have stalled, their releases given up by the stream
+//! ([`Engine::release_stalled`]).
 //!
 //! Records are applied in stream order. The first that fails ends the invocation with its
 //! sequence number in `batchItemFailures` (`ReportBatchItemFailures`): Lambda checkpoints
@@ -15,12 +17,32 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use jsonapi_engine::Engine;
 use jsonapi_store::{Key, Store};
 use jsonapi_store_dynamodb::table::{PARTITION_KEY, SORT_KEY};
 use serde::{Deserialize, Serialize};
+
+/// What invokes the `batch-worker` function.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum WorkerEvent {
+    /// The schedule's: the sweep of stalled operations.
+    Scheduled(ScheduledEvent),
+    /// The stream's records.
+    Stream(StreamEvent),
+}
+
+/// An EventBridge scheduled event (only what tells it apart: a stream event has no
+/// `detail-type`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScheduledEvent {
+    /// `Scheduled Event`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+}
 
 /// A DynamoDB Stream event, as Lambda delivers it (only what the worker reads).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -86,6 +108,37 @@ impl StreamRecord {
         }
         let part = |name: &str| self.dynamodb.keys.get(name)?.s.clone();
         Some(Key::new(part(PARTITION_KEY)?, part(SORT_KEY)?))
+    }
+}
+
+/// Answers one invocation of the `batch-worker` function: a stream event with
+/// [`handle_stream`]; a scheduled one by releasing again the pending chunks of the operations
+/// idle for `stall_after`, which fails the invocation when the store fails (Lambda retries an
+/// event it invoked asynchronously; the next hour's sweep finishes the work in any case).
+///
+/// # Errors
+/// The sweep could not read or write the table.
+pub async fn handle_worker_event<S: Store>(
+    engine: &Engine<S>,
+    event: WorkerEvent,
+    stall_after: Duration,
+) -> Result<StreamResponse, lambda_http::Error> {
+    match event {
+        WorkerEvent::Stream(event) => Ok(handle_stream(engine, event).await),
+        WorkerEvent::Scheduled(event) => match engine.release_stalled(stall_after).await {
+            Ok(released) => {
+                tracing::info!(
+                    detail_type = event.detail_type,
+                    released,
+                    "stalled batch chunks released again"
+                );
+                Ok(StreamResponse::default())
+            }
+            Err(errors) => {
+                tracing::warn!(error = ?errors, "the sweep of stalled batch operations failed");
+                Err(format!("the sweep of stalled batch operations failed: {errors:?}").into())
+            }
+        },
     }
 }
 

@@ -10,7 +10,8 @@
 //! has expired (acknowledged, nothing applied, the records around it applied), and a chunk
 //! that fails at every delivery (given up at Lambda's last retry, its operation ended), and a
 //! synchronous batch past its wait (answered 202 by `update-list`, written all or nothing by
-//! the worker, also when the worker dies in the middle of it).
+//! the worker, also when the worker dies in the middle of it), and a release the stream gave
+//! up on (released again by the worker's scheduled sweep).
 //!
 //! Needs `JSONAPI_DYNAMODB_ENDPOINT` (`infra/dynamodb/local.sh start 8000`).
 
@@ -272,6 +273,69 @@ async fn the_release_of_an_expired_operation_is_acknowledged_and_nothing_of_it_a
             .expect("read")
             .expect("the expired operation's chunk");
         assert_eq!(left.attrs, chunk.attrs);
+    })
+    .await;
+}
+
+/// The event EventBridge sends for a schedule's rule.
+fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-12-07T23:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/stack-BatchWorkerStalledChunks"],
+        "detail": {}
+    })
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local (JSONAPI_DYNAMODB_ENDPOINT); infra/test.sh runs it"]
+async fn a_release_the_stream_gave_up_on_is_released_again_by_the_scheduled_sweep() {
+    let (update_list, worker) = (build("fn-update-list"), build("fn-batch-worker"));
+    let config = config_file();
+    with_table("stream-sweep", |store| async move {
+        // Arrange: 25 products (3 chunks); the stream delivers the first two releases and
+        // gives the third up (its retries spent, or aged past a day). A worker whose sweep
+        // takes any operation not changed since now as stalled.
+        let Submitted { engine, token, id } =
+            submitted(&config, &store, &update_list, &products(25, None)).await;
+        let mut stream = Stream::open(store.table()).await;
+        let records = stream.next(3).await;
+        let mut api = RuntimeApi::start().await;
+        let _worker = start_with(
+            &worker,
+            &api,
+            &store,
+            path(&config),
+            &[("BATCH_STALL_AFTER_SECONDS", "0")],
+        );
+        let answer = deliver(&mut api, "chunks", &records[..2]).await;
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        let op = operation(&engine, &token, &id).await;
+        assert_eq!(op["attributes"]["status"], "running", "{op}");
+
+        // Act: the schedule invokes the worker.
+        api.invoke("sweep", scheduled_event());
+        let Some(Record::Response { body, .. }) = api.record(WORK).await else {
+            panic!("the worker answers the schedule");
+        };
+
+        // Assert: the given-up release is written again as a new INSERT the worker's filter
+        // passes, and nothing else is; delivered, it ends the operation with every product.
+        assert_eq!(body, json!({"batchItemFailures": []}));
+        let again = stream.next(1).await;
+        assert_eq!(again[0]["eventName"], "INSERT");
+        assert_eq!(again[0]["dynamodb"]["Keys"], records[2]["dynamodb"]["Keys"]);
+        let answer = deliver(&mut api, "again", &again).await;
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        let op = operation(&engine, &token, &id).await;
+        assert_eq!(op["attributes"]["status"], "success", "{op}");
+        assert_eq!(op["attributes"]["summary"]["createCount"], 25, "{op}");
+        assert_eq!(product_count(&engine, &token).await, 25);
     })
     .await;
 }

@@ -170,8 +170,8 @@ fn every_route_goes_to_the_function_of_its_operation_and_no_other_route_exists()
         }
         let mut actual = BTreeSet::new();
         for (binary, (id, f)) in functions(t) {
-            // Its event is the bucket's (its own test, below).
-            if binary == IMPORT {
+            // Their events are the bucket's and the schedule's (their own tests, below).
+            if binary == IMPORT || binary == BATCH_WORKER {
                 continue;
             }
             for (name, event) in f["Properties"]["Events"].as_object().into_iter().flatten() {
@@ -762,6 +762,17 @@ fn the_batch_worker_sees_only_chunk_releases_reports_partial_failures_and_may_on
         assert_eq!(actions(elsewhere[2]), ["sqs:SendMessage"]);
         // No managed policy (a SAM DynamoDB event would add one reading every stream).
         assert!(f["Properties"].get("ManagedPolicies").is_none(), "{id}");
+        // Its one event: the sweep of stalled operations, as often as an operation may stall.
+        let events = f["Properties"]["Events"].as_object().expect("Events");
+        assert_eq!(events.len(), 1, "{id}: {events:?}");
+        let sweep = &events["StalledChunks"];
+        assert_eq!(sweep["Type"], "Schedule", "{id}");
+        let minutes = jsonapi_engine::BATCH_STALL_AFTER.as_secs() / 60;
+        assert_eq!(
+            sweep["Properties"]["Schedule"],
+            format!("rate({minutes} minutes)"),
+            "{id}"
+        );
         let mapping = &t["Resources"]["BatchWorkerChunks"]["Properties"];
         assert_eq!(
             mapping["FunctionName"],

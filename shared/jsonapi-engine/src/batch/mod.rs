@@ -42,6 +42,7 @@ pub use layout::{
 };
 pub use operation::COUNTERS as SUMMARY_COUNTERS;
 pub use reads::OperationReport;
+pub use release::STALL_AFTER as BATCH_STALL_AFTER;
 pub use stream::ImportFormat;
 pub use worker::{CHUNK_ATTEMPTS as BATCH_CHUNK_ATTEMPTS, CHUNKS_AT_ONCE as BATCH_CHUNKS_AT_ONCE};
 

@@ -1,20 +1,32 @@
 //! The step that makes a new operation visible and starts its work, once every chunk of it is
 //! stored: its record, its entry in the list of unfinished operations and the first of its
 //! chunks' releases, in one transaction (`layout` says why in this order); the rest of the
-//! releases come from the work itself ([`Engine::release_successor`]).
+//! releases come from the work itself ([`Engine::release_successor`]). Releases the stream
+//! gave up on are written again by [`Engine::release_stalled`].
 
-use jsonapi_store::{Condition, Item, Store, StoreError, Write, limits};
-use serde_json::Map;
+use std::time::Duration;
+
+use jsonapi_store::{Condition, Item, Key, RangeQuery, Store, StoreError, Write, limits};
+use serde_json::{Map, Value};
 
 use super::layout;
-use super::operation::Record;
+use super::operation::{Record, Status};
 use crate::engine::Engine;
 use crate::error::ApiResult;
+use crate::values;
 
 /// How many releases an operation's record's transaction holds (beside the record and its
 /// list entry). The release of chunk `n` releases chunk `n + FIRST_RELEASES`, so an
 /// operation of more chunks runs as this many chains, each started by the record.
 pub(crate) const FIRST_RELEASES: usize = limits::MAX_TRANSACTION_WRITES - 2;
+
+/// How long an unfinished operation may go without a chunk ending before the cloud's hourly
+/// sweep ([`Engine::release_stalled`]) releases its pending chunks again.
+pub const STALL_AFTER: Duration = Duration::from_secs(3600);
+
+/// How many chunks the sweep reads at once: a pending chunk holds its body (up to an item's
+/// 400 KB), and one read answers at most 16 MB.
+const CHUNKS_READ_AT_ONCE: usize = 25;
 
 impl<S: Store> Engine<S> {
     /// Stores the record of a new operation (its chunks stored), lists it among the
@@ -69,11 +81,99 @@ impl<S: Store> Engine<S> {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// Releases again, as new INSERTs, the pending chunks of every unfinished operation
+    /// whose record has not changed for `idle_for`: the cloud's scheduled sweep. The stream
+    /// gives a release up when its record ages past a day or its retries are spent (the
+    /// table failing throughout, the worker broken by a deployment); its chunk, and the
+    /// chunks its delivery would have released, then stay pending, and the operation
+    /// `running`, until this sweep. A release written again is deleted first (rewriting it
+    /// would be a MODIFY, which the worker's filter does not pass). A chunk still queued in
+    /// the stream is then delivered twice, which applies it once. The number of chunks
+    /// released again.
+    ///
+    /// # Errors
+    /// The store failed; a sweep repeated later does the rest.
+    pub async fn release_stalled(&self, idle_for: Duration) -> ApiResult<usize> {
+        let before = time::OffsetDateTime::now_utc() - idle_for;
+        let mut released = 0;
+        let mut after = None;
+        loop {
+            let mut query = RangeQuery::partition(layout::pending_partition(), 100);
+            query.after = after;
+            let page = self.store.query(&query).await?;
+            for item in &page.items {
+                let Some(id) = item.attrs.get("id").and_then(Value::as_u64) else {
+                    continue;
+                };
+                let Some(record) = self.load_record(id).await? else {
+                    continue;
+                };
+                let idle = values::parse_datetime(&record.updated_at).is_some_and(|t| t <= before);
+                if idle && matches!(record.status, Status::New | Status::Running) {
+                    released += self.release_pending_chunks(&record).await?;
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(released),
+            }
+        }
+    }
+
+    /// Writes again the releases of `record`'s operation whose chunks are pending; how many.
+    async fn release_pending_chunks(&self, record: &Record) -> ApiResult<usize> {
+        let mut released = 0;
+        let mut after = None;
+        loop {
+            let mut query = RangeQuery::prefix(
+                layout::partition(record.id),
+                layout::RELEASE_PREFIX,
+                limits::MAX_BATCH_GET,
+            );
+            query.after = after;
+            let page = self.store.query(&query).await?;
+            for releases in page.items.chunks(CHUNKS_READ_AT_ONCE) {
+                let chunks: Vec<Key> = releases
+                    .iter()
+                    .filter_map(|r| layout::released_chunk(&r.key))
+                    .map(|(op, n)| layout::chunk_key(op, n))
+                    .collect();
+                for chunk in self.store.batch_get(&chunks).await? {
+                    if chunk.attrs.get("state") != Some(&Value::from("pending")) {
+                        continue;
+                    }
+                    let Some((op, n)) = layout::chunk_of(&chunk.key) else {
+                        continue;
+                    };
+                    self.store
+                        .transact(vec![Write::Delete {
+                            key: layout::release_key(op, n),
+                            condition: None,
+                        }])
+                        .await?;
+                    // Written meanwhile by its predecessor's delivery: released all the same.
+                    match self
+                        .store
+                        .transact(vec![release(op, n, record.expires_at)])
+                        .await
+                    {
+                        Ok(()) | Err(StoreError::ConditionFailed { .. }) => released += 1,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(released),
+            }
+        }
+    }
 }
 
 /// The release of chunk `n`: its key names the chunk, and it expires with its operation.
-/// Written without a condition: writing it again is a change, not an INSERT, so it starts
-/// nothing twice.
+/// Written only where absent: written again in place it would be a MODIFY, which starts
+/// nothing, and a second INSERT would start its chunk twice.
 fn release(op: u64, n: usize, expires_at: i64) -> Write {
     let mut attrs = Map::new();
     attrs.insert(layout::EXPIRES_AT.into(), expires_at.into());

@@ -190,7 +190,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The operation's record, if stored.
-    async fn load_record(&self, id: u64) -> ApiResult<Option<Record>> {
+    pub(in crate::batch) async fn load_record(&self, id: u64) -> ApiResult<Option<Record>> {
         Ok(self
             .store
             .get(&layout::record_key(id))
