@@ -108,34 +108,20 @@ impl DynamoStore {
     /// # Errors
     /// See [`ConnectError`].
     pub async fn connect(config: Config) -> Result<Self, ConnectError> {
+        let unchecked = Self::open(config).await?;
+        unchecked.check().await?;
+        Ok(unchecked.store)
+    }
+
+    /// [`Self::connect`] in two steps, so that the table's check (a round trip) may run beside
+    /// other first reads of a process (a Lambda function's init): the client, checked for a
+    /// region and credentials, and the table still to check with [`Unchecked::check`].
+    ///
+    /// # Errors
+    /// See [`ConnectError`] (all but the table's own).
+    pub async fn open(config: Config) -> Result<Unchecked, ConnectError> {
         let (store, place) = Self::client_for(config).await?;
-        match store
-            .client
-            .describe_table()
-            .table_name(&store.table)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(store),
-            Err(SdkError::ServiceError(service))
-                if service.err().is_resource_not_found_exception() =>
-            {
-                Err(ConnectError::NoTable {
-                    table: store.table,
-                    place,
-                })
-            }
-            Err(SdkError::ServiceError(service)) => Err(ConnectError::Refused {
-                place,
-                code: service.err().code().unwrap_or("unknown error").to_owned(),
-                message: service.err().message().unwrap_or("no message").to_owned(),
-            }),
-            // Refused, unresolvable, timed out, or an endpoint that is no URL.
-            Err(e) => Err(ConnectError::Unreachable {
-                place,
-                cause: root_cause(&e),
-            }),
-        }
+        Ok(Unchecked { store, place })
     }
 
     /// [`Self::connect`], creating the table first when it does not exist.
@@ -230,5 +216,53 @@ impl DynamoStore {
     /// The SDK client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// A store whose table has not been checked yet ([`DynamoStore::open`]).
+#[derive(Debug, Clone)]
+pub struct Unchecked {
+    /// The store, usable now: a request to a table that does not exist fails as the check
+    /// would.
+    pub store: DynamoStore,
+    /// Where it points, for messages.
+    place: String,
+}
+
+impl Unchecked {
+    /// Checks that the table exists (a DescribeTable), which also opens the client's first
+    /// connection.
+    ///
+    /// # Errors
+    /// See [`ConnectError`].
+    pub async fn check(&self) -> Result<(), ConnectError> {
+        let (store, place) = (&self.store, self.place.clone());
+        match store
+            .client
+            .describe_table()
+            .table_name(&store.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_resource_not_found_exception() =>
+            {
+                Err(ConnectError::NoTable {
+                    table: store.table.clone(),
+                    place,
+                })
+            }
+            Err(SdkError::ServiceError(service)) => Err(ConnectError::Refused {
+                place,
+                code: service.err().code().unwrap_or("unknown error").to_owned(),
+                message: service.err().message().unwrap_or("no message").to_owned(),
+            }),
+            // Refused, unresolvable, timed out, or an endpoint that is no URL.
+            Err(e) => Err(ConnectError::Unreachable {
+                place,
+                cause: root_cause(&e),
+            }),
+        }
     }
 }

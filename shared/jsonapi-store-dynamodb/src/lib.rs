@@ -40,7 +40,7 @@ pub mod table;
 mod tls;
 mod writes;
 
-pub use client::{Config, ConnectError, DynamoStore, MAX_ATTEMPTS};
+pub use client::{Config, ConnectError, DynamoStore, MAX_ATTEMPTS, Unchecked};
 use jsonapi_store::{Item, Key, QueryPage, RangeQuery, Store, StoreResult, Write};
 
 /// The port, one request each (the table above): the reads in `reads`, the writes in `writes`.
