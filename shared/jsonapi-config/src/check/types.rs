@@ -81,7 +81,7 @@ fn check_shards(name: &str, raw: Option<u64>) -> Checked<u32> {
 }
 
 /// The type's actions: every operation on a type but `update-list` unless `actions` says
-/// otherwise.
+/// otherwise (and `update-list` only with `get` and `create` or `update`).
 fn check_actions(name: &str, raw: &RawType) -> Checked<Vec<Operation>> {
     let mut actions: Vec<Operation> = Operation::OF_TYPES
         .into_iter()
@@ -99,6 +99,12 @@ fn check_actions(name: &str, raw: &RawType) -> Checked<Vec<Operation>> {
         if *enabled {
             actions.push(a);
         }
+    }
+    // As in the model, a batch needs its items' reads and writes: without `get`, or without
+    // both `create` and `update`, `update_list` is off (405) whatever `actions` says.
+    let has = |a: Operation| actions.contains(&a);
+    if !has(Operation::Get) || !(has(Operation::Create) || has(Operation::Update)) {
+        actions.retain(|x| *x != Operation::UpdateList);
     }
     Ok(actions)
 }
@@ -189,4 +195,27 @@ pub(super) fn check_subresources(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Operation;
+
+    /// Whether `products` serves `update_list` with these actions.
+    fn batches(actions: &str) -> bool {
+        let text = format!("types:\n  products:\n    id: sequence\n    actions: {{ {actions} }}\n");
+        let schema = crate::parse("api.yaml", &text).expect("valid");
+        let products = schema.resource_type("products").expect("declared");
+        products.actions.allows(Operation::UpdateList)
+    }
+
+    #[test]
+    fn update_list_needs_get_and_create_or_update_as_in_the_model() {
+        assert!(batches("update_list: true"));
+        assert!(batches("update_list: true, create: false"));
+        assert!(batches("update_list: true, update: false"));
+        assert!(!batches("update_list: true, create: false, update: false"));
+        assert!(!batches("update_list: true, get: false"));
+        assert!(!batches("get: true"));
+    }
 }

@@ -86,13 +86,12 @@ impl<S: Store> Engine<S> {
             .filter_map(|o| foreign_type(ty, o, &errors))
             .collect();
         errors.extend(foreign);
-        // Two new items under one temporary id (or lid): which one would a linkage name?
-        errors.extend(repeated(
-            batch
-                .primary
-                .iter()
-                .filter(|o| meta_actions(o) == [Operation::Create]),
-        ));
+        // Two items of `data` under one id (or new ones under one lid): which one would a
+        // linkage name, which write would win (chunks run in any order), and a synchronous
+        // answer would hold one resource twice. Included items that repeat one another are
+        // refused as in any compound write, here before anything is stored in both modes.
+        errors.extend(repeated(&batch.primary));
+        errors.extend(repeated(&batch.included));
         if !errors.is_empty() {
             return Err(ApiErrors(errors));
         }
