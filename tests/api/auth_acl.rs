@@ -33,7 +33,7 @@ pub(crate) async fn as_roles(app: &TestApp, roles: &[&str]) -> ApiClient {
 }
 
 /// Creates a role (as the admin) with these permissions.
-async fn role(app: &TestApp, id: &str, permissions: Value) {
+pub(crate) async fn role(app: &TestApp, id: &str, permissions: Value) {
     app.post(
         "/api/roles",
         &resource_doc(

@@ -13,7 +13,7 @@ use jsonapi_tests::{
 };
 use tokio::runtime::Runtime;
 
-use crate::auth_acl::as_roles;
+use crate::auth_acl::{as_roles, role};
 use crate::fixtures::{create_product, product_attributes};
 
 pub(crate) const SYNC: (&str, &str) = ("X-Mode", "sync");
@@ -444,19 +444,48 @@ async fn types_without_update_list_answer_405_and_callers_need_the_items_permiss
         Some("OPTIONS, GET, HEAD, PATCH, POST, DELETE")
     );
 
+    // The items' permissions, and (the model's rule) CREATE and VIEW on `asyncoperations`:
+    // a batch is an operation the caller starts and reads.
+    let catalog = json!(["VIEW", "CREATE", "EDIT"]);
+    role(&app, "items-only", json!({ "products": catalog })).await;
+    role(
+        &app,
+        "create-only",
+        json!({ "products": catalog, "asyncoperations": ["CREATE"] }),
+    )
+    .await;
+    role(
+        &app,
+        "batches",
+        json!({ "products": catalog, "asyncoperations": ["CREATE", "VIEW"] }),
+    )
+    .await;
     let viewer = as_roles(&app, &["viewer"]).await;
+    let items_only = as_roles(&app, &["items-only"]).await;
+    let create_only = as_roles(&app, &["create-only"]).await;
     let before = app.list_all("products").await.len();
     for mode in [SYNC, ("X-Mode", "async")] {
-        let r = batch(
-            &viewer,
-            "products",
-            &json!({ "data": [new_product("NOPE")] }),
-            &[mode],
-        )
-        .await;
-        assert_error(&r, 403, "access denied exception", Source::Any);
+        for caller in [&viewer, &items_only, &create_only] {
+            let r = batch(
+                caller,
+                "products",
+                &json!({ "data": [new_product("NOPE")] }),
+                &[mode],
+            )
+            .await;
+            assert_error(&r, 403, "access denied exception", Source::Any);
+        }
     }
     assert_eq!(app.list_all("products").await.len(), before);
+    let batches = as_roles(&app, &["batches"]).await;
+    let r = batch(
+        &batches,
+        "products",
+        &json!({ "data": [new_product("YES")] }),
+        &[SYNC],
+    )
+    .await;
+    r.assert_status(200);
 }
 
 /// A sync batch of 100 products and 50 included categories (products `2k` and `2k+1` in

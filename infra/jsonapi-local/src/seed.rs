@@ -57,7 +57,8 @@ pub(crate) async fn load(engine: &Engine<Backend>) -> Result<(), Error> {
     markers::write(engine.store(), marker(), serde_json::Map::new()).await
 }
 
-/// `admin` (everything), `editor` (the catalog) and `viewer` (reads of the catalog).
+/// `admin` (everything), `editor` (the catalog, and batches of it) and `viewer` (reads of the
+/// catalog).
 async fn roles(engine: &Engine<Backend>) -> Result<(), Error> {
     let catalog = json!(["VIEW", "CREATE", "EDIT", "DELETE"]);
     for (label, id, permissions) in [
@@ -66,7 +67,8 @@ async fn roles(engine: &Engine<Backend>) -> Result<(), Error> {
             "Editor",
             "editor",
             json!({"categories": catalog, "products": catalog, "customers": ["VIEW"],
-                   "orders": ["VIEW"], "orderlineitems": ["VIEW"]}),
+                   "orders": ["VIEW"], "orderlineitems": ["VIEW"],
+                   "asyncoperations": ["VIEW", "CREATE"]}),
         ),
         (
             "Viewer",

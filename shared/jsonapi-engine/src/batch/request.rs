@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use http::HeaderMap;
-use jsonapi_auth::permissions;
-use jsonapi_config::{Operation, ResourceType};
+use jsonapi_auth::{Permission, permissions};
+use jsonapi_config::{ASYNC_OPERATIONS_SEGMENT, Operation, ResourceType};
 use jsonapi_store::Store;
 use serde_json::Value;
 
@@ -68,9 +68,10 @@ pub(crate) fn foreign_type(
 
 impl<S: Store> Engine<S> {
     /// Reads a batch document and checks what can be checked without the store: the shape,
-    /// that every `data` item is of the endpoint's type, that the caller may do what each
-    /// item asks (CREATE to create, EDIT to update, both to upsert; VIEW for either), and
-    /// the synchronous mode's limits.
+    /// that every `data` item is of the endpoint's type, that the caller may start an
+    /// operation (CREATE and VIEW on `asyncoperations`) and do what each item asks (CREATE
+    /// to create, EDIT to update, both to upsert; VIEW for either), and the synchronous
+    /// mode's limits.
     pub(crate) fn check_batch(
         &self,
         ctx: &Ctx,
@@ -95,12 +96,17 @@ impl<S: Store> Engine<S> {
         if !errors.is_empty() {
             return Err(ApiErrors(errors));
         }
+        // As in the model, a batch is an asynchronous operation the caller creates and reads:
+        // CREATE and VIEW on `asyncoperations` (a synchronous one too, which may become one).
+        let operations = [Permission::Create, Permission::View]
+            .into_iter()
+            .all(|p| ctx.access.allows(ASYNC_OPERATIONS_SEGMENT, p));
         let refused = batch
             .primary
             .iter()
             .chain(&batch.included)
             .any(|o| !self.may_write(ctx, o));
-        if refused {
+        if refused || !operations {
             return Err(access_denied().into());
         }
         if mode == Mode::Sync {
