@@ -147,6 +147,28 @@ async fn a_sync_batch_with_one_bad_item_writes_nothing() {
         Source::Pointer("/data/1"),
     );
     assert_eq!(app.list_all("products").await.len(), 1);
+    // Beside another item's problem, both are told, under the status of their group (§3:
+    // 400 and 404 make a 400).
+    let body = json!({ "data": [
+        { "type": "products", "attributes": { "sku": "ALL-5", "price": "1.00" } },
+        { "type": "products", "id": "999999", "meta": { "update": true }, "attributes": { "name": "X" } },
+    ] });
+    let r = batch(&app, "products", &body, &[SYNC]).await;
+    r.assert_status(400);
+    assert_has_error(
+        &r,
+        400,
+        "not blank constraint",
+        Source::Pointer("/data/0/attributes/name"),
+    );
+    assert_has_error(
+        &r,
+        404,
+        "not found http exception",
+        Source::Pointer("/data/1"),
+    );
+    assert_eq!(r.errors().len(), 2, "{}", r.describe());
+    assert_eq!(app.list_all("products").await.len(), 1);
 }
 
 #[tokio::test]

@@ -91,8 +91,13 @@ impl<S: Store> Engine<S> {
         }
         let mut errors = Vec::new();
         // What each node is: an existing resource (update) or a new one (create).
-        let befores = self.find_all_existing(nodes, url_id, &mut errors).await?;
-        refuse(&mut errors)?;
+        let (befores, unfound) = self.find_all_existing(nodes, url_id, &mut errors).await?;
+        if !errors.is_empty() {
+            // Every problem of the request at once, as the model checks each item: the
+            // objects whose resource was found (or is new) are still checked.
+            errors.extend(self.problems_of_found(ctx, nodes, &befores, &unfound).await);
+            return Err(ApiErrors(errors).into());
+        }
         // The primary resource of a PATCH is written under the version `If-Match` names.
         if url_id.is_some() {
             ctx.preconditions
@@ -182,6 +187,33 @@ impl<S: Store> Engine<S> {
             }
         }
         applied
+    }
+
+    /// The problems of the nodes not marked `unfound`, as the write would find them, when
+    /// others could not be looked up (nothing is written then): none when the caller may
+    /// not write them (that refusal would come first).
+    async fn problems_of_found(
+        &self,
+        ctx: &Ctx,
+        nodes: &[Node<'_>],
+        befores: &[Option<Resource>],
+        unfound: &[bool],
+    ) -> Vec<ApiError> {
+        let (found, befores): (Vec<Node<'_>>, Vec<Option<Resource>>) = nodes
+            .iter()
+            .zip(befores)
+            .zip(unfound)
+            .filter(|(_, unfound)| !**unfound)
+            .map(|((node, before), _)| (node.clone(), before.clone()))
+            .unzip();
+        if !denied_nodes(&ctx.access, &found, &befores).is_empty() {
+            return Vec::new();
+        }
+        let (locals, ids) = provisional_ids(&found, &befores);
+        let mut errors = Vec::new();
+        self.apply_nodes(ctx, &found, &befores, &ids, &locals, &mut errors)
+            .await;
+        errors
     }
 
     /// A new resource of a type, with its defaults.

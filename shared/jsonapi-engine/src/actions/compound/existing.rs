@@ -15,18 +15,21 @@ use crate::values;
 
 impl<S: Store> Engine<S> {
     /// The stored resource each node updates, `None` for those it creates; problems with the
-    /// ids go to `errors`.
+    /// ids go to `errors`, and the nodes they are about are marked in the second list.
     pub(super) async fn find_all_existing(
         &self,
         nodes: &[Node<'_>],
         url_id: Option<&str>,
         errors: &mut Vec<ApiError>,
-    ) -> ApiResult<Vec<Option<Resource>>> {
+    ) -> ApiResult<(Vec<Option<Resource>>, Vec<bool>)> {
         let mut befores = Vec::new();
+        let mut unfound = Vec::new();
         for (n, node) in nodes.iter().enumerate() {
+            let before = errors.len();
             befores.push(self.find_existing(n, node, url_id, errors).await?);
+            unfound.push(errors.len() > before);
         }
-        Ok(befores)
+        Ok((befores, unfound))
     }
 
     /// The stored resource a node updates, or `None` when it creates one.

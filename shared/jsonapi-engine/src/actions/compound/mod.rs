@@ -43,6 +43,7 @@ pub(crate) enum MetaOp {
 }
 
 /// One resource object of the request.
+#[derive(Clone)]
 pub(crate) struct Node<'a> {
     object: &'a ResourceObject,
     ty: Arc<ResourceType>,
