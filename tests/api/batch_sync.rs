@@ -262,7 +262,7 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
                 400,
                 "request data constraint",
                 Source::Pointer("/data/2"),
-                "The item duplicates the item with the index 0.",
+                "The item duplicates the item with the index 0",
             );
         }
 
@@ -276,7 +276,7 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
             400,
             "request data constraint",
             Source::Pointer("/data/1"),
-            "The item duplicates the item with the index 0.",
+            "The item duplicates the item with the index 0",
         );
         // Included items repeating one another, refused before anything is stored (an
         // asynchronous batch too, not reported later as an unlinked item).
@@ -292,7 +292,7 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
             400,
             "request data constraint",
             Source::Pointer("/included/1"),
-            "The item duplicates the item with the index 0.",
+            "The item duplicates the item with the index 0",
         );
         assert_eq!(r.errors().len(), 1, "{}", r.describe());
 
@@ -331,7 +331,7 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
         400,
         "request data constraint",
         Source::Pointer("/included/0"),
-        "The entity should have a relationship with at least one primary entity and this should be explicitly specified in the request.",
+        "The entity should have a relationship with at least one primary entity and this should be explicitly specified in the request",
     );
     assert_eq!(
         app.list_all("products").await.len(),
@@ -381,7 +381,7 @@ async fn an_update_item_needs_a_well_formed_id_and_is_told_once_what_is_wrong() 
             400,
             "request data constraint",
             Source::Pointer("/data/0/id"),
-            &format!("The 'id' property should not be {what}."),
+            &format!("The 'id' property should not be {what}"),
         );
         assert_eq!(r.errors().len(), 1, "{}", r.describe());
     }

@@ -203,7 +203,7 @@ fn an_import_reports_what_a_request_would_and_exits_non_zero_when_it_failed() {
     refused(
         "twice.ndjson",
         format!("{twice}\n{twice}\n"),
-        "/data/1: request data constraint: The item duplicates the item with the index 0.",
+        "/data/1: request data constraint: The item duplicates the item with the index 0",
     );
     // An item that is no object, in a request's words.
     refused(

@@ -83,7 +83,7 @@ pub(crate) fn parse_compound(body: &[u8], with_included: bool) -> Result<Parsed,
     let data = top.and_then(|t| t.get("data"));
     let object = match data {
         None if top.is_some() => {
-            errors.push(shape("/data", "The primary data object should exist."));
+            errors.push(shape("/data", "The primary data object should exist"));
             None
         }
         None => None,
@@ -236,7 +236,7 @@ pub(crate) fn parse_linkage(body: &[u8]) -> Result<Linkage, ApiErrors> {
     let linkage = match top {
         Some(t) if t.contains_key("data") => relationship(&doc, "", &mut errors),
         Some(_) => {
-            errors.push(shape("/data", "The 'data' property is required."));
+            errors.push(shape("/data", "The 'data' property is required"));
             None
         }
         None => None,
@@ -252,11 +252,10 @@ pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiErrors> {
         return Err(empty_request().into());
     }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            ErrorKind::BadRequest,
-            format!("Invalid json message received: {e}."),
-        )
-        .into()
+        // The model's words; where the parser stopped goes to the log (a request body is
+        // short; an import's file names its line and column, `batch::stream`).
+        tracing::debug!(reason = %e, "a request body is not JSON");
+        ApiError::new(ErrorKind::BadRequest, "Invalid json message received.").into()
     })
 }
 
@@ -399,7 +398,7 @@ pub(crate) fn string_member(
     let problem = |what: &str| {
         shape(
             &format!("{pointer}/{key}"),
-            format!("The '{key}' property should not be {what}."),
+            format!("The '{key}' property should not be {what}"),
         )
     };
     match obj.get(key) {
@@ -432,7 +431,7 @@ pub(crate) fn resource_object(
     if !obj.contains_key("type") {
         errors.push(shape(
             &format!("{pointer}/type"),
-            "The 'type' property is required.",
+            "The 'type' property is required",
         ));
     }
     let id = string_member(obj, "id", pointer, errors);
@@ -501,7 +500,7 @@ pub(crate) fn relationship(
         return None;
     };
     let Some(data) = rel.get("data") else {
-        errors.push(shape(pointer, "The 'data' property is required."));
+        errors.push(shape(pointer, "The 'data' property is required"));
         return None;
     };
     let at = format!("{pointer}/data");
@@ -551,13 +550,13 @@ fn identifier(
     if !obj.contains_key("type") {
         errors.push(shape(
             &format!("{pointer}/type"),
-            "The 'type' property is required.",
+            "The 'type' property is required",
         ));
     }
     if !obj.contains_key("id") && !obj.contains_key("lid") {
         errors.push(shape(
             &format!("{pointer}/id"),
-            "The 'id' property is required.",
+            "The 'id' property is required",
         ));
     }
     if let Some(key) = obj

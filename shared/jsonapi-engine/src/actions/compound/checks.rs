@@ -78,7 +78,7 @@ pub(crate) fn own_key(object: &ResourceObject) -> Option<(String, String)> {
 pub(crate) fn duplicate_of(object: &ResourceObject, first: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         ErrorKind::RequestData,
-        format!("The item duplicates the item with the index {first}."),
+        format!("The item duplicates the item with the index {first}"),
     )
     .at(object.pointer.clone())
 }
@@ -92,9 +92,9 @@ pub(super) fn unlinked(nodes: &[Node<'_>]) -> Vec<ApiError> {
         .iter()
         .any(|n| n.primary && n.object.pointer == "/data")
     {
-        "The entity should have a relationship with at least one primary entity and this should be explicitly specified in the request."
+        "The entity should have a relationship with at least one primary entity and this should be explicitly specified in the request"
     } else {
-        "The entity should have a relationship with the primary entity and this should be explicitly specified in the request."
+        "The entity should have a relationship with the primary entity and this should be explicitly specified in the request"
     };
     let names = |node: &Node<'_>| -> Vec<(String, String)> {
         let mut keys = Vec::new();

@@ -214,7 +214,7 @@ impl<S: Store> Engine<S> {
         }
         if !primary && object.id.is_none() && object.lid.is_none() {
             errors.push(
-                ApiError::new(ErrorKind::RequestData, "The 'id' property is required.")
+                ApiError::new(ErrorKind::RequestData, "The 'id' property is required")
                     .at(format!("{}/id", object.pointer)),
             );
         }
@@ -251,7 +251,7 @@ fn check_primary(
     }
     match (url_id, &primary.id) {
         (Some(_), None) => errors.push(
-            ApiError::new(ErrorKind::RequestData, "The 'id' property is required.")
+            ApiError::new(ErrorKind::RequestData, "The 'id' property is required")
                 .at("/data/id"),
         ),
         (Some(id), Some(body_id))
