@@ -266,6 +266,19 @@ async fn malformed_batches_are_refused_before_anything_is_written() {
             );
         }
 
+        // A `lid` and an `id` of one value: both would be answered as `meta.dataId` "d1".
+        let body = json!({ "data": [
+            { "type": "categories", "lid": "d1", "attributes": { "name": "A" } },
+            { "type": "categories", "id": "d1", "attributes": { "name": "B" } },
+        ] });
+        let r = batch(&app, "categories", &body, &headers).await;
+        assert_error_detail(
+            &r,
+            400,
+            "request data constraint",
+            Source::Pointer("/data/1"),
+            "The item duplicates the item with the index 0",
+        );
         // Two items updating one resource: which write wins, and a synchronous answer would
         // hold the resource twice (a JSON:API document holds each resource once).
         let update = |name: &str| json!({ "type": "products", "id": existing, "meta": { "update": true }, "attributes": { "name": name } });

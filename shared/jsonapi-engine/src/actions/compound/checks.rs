@@ -65,13 +65,12 @@ pub(crate) fn repeated<'a>(objects: impl IntoIterator<Item = &'a ResourceObject>
     errors
 }
 
-/// The identifier a resource object carries for the request (its `id`, else its `lid`).
+/// The identifier a resource object carries for the request (its `id`, else its `lid`), by
+/// its value alone: an item under `lid: "a"` and another under `id: "a"` would be answered
+/// with the same `meta.dataId` (or `includeId`), so they repeat one another too.
 pub(crate) fn own_key(object: &ResourceObject) -> Option<(String, String)> {
-    match (&object.id, &object.lid) {
-        (Some(id), _) => Some(local_key(&object.ty, id, false)),
-        (None, Some(lid)) => Some(local_key(&object.ty, lid, true)),
-        (None, None) => None,
-    }
+    let value = object.id.as_ref().or(object.lid.as_ref())?;
+    Some(local_key(&object.ty, value, false))
 }
 
 /// The refusal of `object`, which repeats the item at index `first` of its section.
