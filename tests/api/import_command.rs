@@ -67,6 +67,28 @@ fn files_are_imported_with_or_without_a_server_and_a_refused_one_stores_nothing(
     let (status, out, err) = import(data, &file);
     assert_eq!(status, Some(0), "{out}\n{err}");
     assert!(out.contains("read 120, written 120, created 120"), "{out}");
+    // Told at once that the server reads the file, and that a configuration named here is
+    // not the one it imports with.
+    assert!(
+        err.contains(&format!("the server holding {data} reads ")),
+        "{err}"
+    );
+    let file_arg = file.to_str().expect("UTF-8");
+    let (status, _, err) = run_to_exit(&[
+        "import",
+        file_arg,
+        "--type",
+        "products",
+        "--data",
+        data,
+        "--config",
+        "other.yaml",
+    ]);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("--config other.yaml is not used: the server holding"),
+        "{err}"
+    );
 
     // A malformed line refuses the whole file, with its line.
     let file = dir.path().join("broken.ndjson");

@@ -62,7 +62,21 @@ enum Answer {
 /// Sends `command` to the server holding `data`; `None` when no server listens there (no
 /// socket, or one left by a server that was killed), for the caller to open the store itself.
 pub(crate) async fn send(data: &Path, command: &Request) -> Option<Result<String, Error>> {
-    let mut stream = UnixStream::connect(data.join(SOCKET_FILE)).await.ok()?;
+    let stream = connect(data).await?;
+    Some(exchange(data, stream, command).await)
+}
+
+/// A connection to the server holding `data`; `None` as for [`send`].
+pub(crate) async fn connect(data: &Path) -> Option<UnixStream> {
+    UnixStream::connect(data.join(SOCKET_FILE)).await.ok()
+}
+
+/// Sends `command` on a connection to the server holding `data` and reads its answer.
+pub(crate) async fn exchange(
+    data: &Path,
+    mut stream: UnixStream,
+    command: &Request,
+) -> Result<String, Error> {
     let unanswered = |reason: String| Error::Control {
         data: data.to_owned(),
         reason,
@@ -88,7 +102,7 @@ pub(crate) async fn send(data: &Path, command: &Request) -> Option<Result<String
             Err(e) => Err(unanswered(e.to_string())),
         }
     };
-    Some(exchange.await)
+    exchange.await
 }
 
 /// Listens on the data folder's socket until `stopped`, running each command on `engine`.
