@@ -9,7 +9,7 @@ use tempfile::NamedTempFile;
 
 use crate::backend::{self, Opening};
 use crate::control::{self, Request};
-use crate::import::{follow, reading_progress, report};
+use crate::import::{follow, reading_progress, report, tell_server_reads};
 use crate::{ClientCommand, Error, ImportCommand, KeysCommand, Options};
 
 /// Runs a client command on the store the options name; returns what to print.
@@ -65,27 +65,7 @@ pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result
     if options.dynamodb.is_none()
         && let Some(server) = control::connect(&options.data).await
     {
-        // The server reads the file itself, with its own configuration; until the file is
-        // stored there is nothing to follow, so say what is going on.
-        if let Some(config) = &options.config {
-            eprintln!(
-                "--config {} is not used: the server holding {} imports with the configuration it was started with",
-                config.display(),
-                options.data.display()
-            );
-        }
-        let size = std::fs::metadata(&command.file).map_or(0, |m| m.len());
-        let then = if command.sync {
-            "as one synchronous batch"
-        } else {
-            "its operation is followed once the file is stored"
-        };
-        eprintln!(
-            "the server holding {} reads {} ({:.1} MB); {then}",
-            options.data.display(),
-            command.file.display(),
-            size as f64 / 1e6
-        );
+        tell_server_reads(options, &command);
         let request = Request::Import(command.clone());
         let answer = control::exchange(&options.data, server, &request).await?;
         if command.sync {

@@ -17,7 +17,7 @@ use jsonapi_engine::{ApiErrors, Engine, ImportFormat, OperationReport};
 use serde_json::Value;
 
 use crate::backend::Backend;
-use crate::{Error, system};
+use crate::{Error, Options, system};
 
 /// How many of an operation's errors the command prints.
 const FIRST_ERRORS: usize = 10;
@@ -98,6 +98,30 @@ impl ImportCommand {
             _ => Err(Error::ImportRefused(document_error_lines(&doc))),
         }
     }
+}
+
+/// Says what happens when the server holding the data folder imports the file: it reads the
+/// file itself, with the configuration it was started with, and shows nothing until the file
+/// is stored.
+pub(crate) fn tell_server_reads(options: &Options, command: &ImportCommand) {
+    let data = options.data.display();
+    if let Some(config) = &options.config {
+        eprintln!(
+            "--config {} is not used: the server holding {data} imports with the configuration it was started with",
+            config.display()
+        );
+    }
+    let size = std::fs::metadata(&command.file).map_or(0, |m| m.len());
+    let then = if command.sync {
+        "as one synchronous batch"
+    } else {
+        "its operation is followed once the file is stored"
+    };
+    eprintln!(
+        "the server holding {data} reads {} ({:.1} MB); {then}",
+        command.file.display(),
+        size as f64 / 1e6
+    );
 }
 
 /// An operation's report from this process's engine.

@@ -236,7 +236,7 @@ impl Unchecked {
     /// # Errors
     /// See [`ConnectError`].
     pub async fn check(&self) -> Result<(), ConnectError> {
-        let (store, place) = (&self.store, self.place.clone());
+        let (store, place) = (&self.store, || self.place.clone());
         match store
             .client
             .describe_table()
@@ -250,17 +250,17 @@ impl Unchecked {
             {
                 Err(ConnectError::NoTable {
                     table: store.table.clone(),
-                    place,
+                    place: place(),
                 })
             }
             Err(SdkError::ServiceError(service)) => Err(ConnectError::Refused {
-                place,
+                place: place(),
                 code: service.err().code().unwrap_or("unknown error").to_owned(),
                 message: service.err().message().unwrap_or("no message").to_owned(),
             }),
             // Refused, unresolvable, timed out, or an endpoint that is no URL.
             Err(e) => Err(ConnectError::Unreachable {
-                place,
+                place: place(),
                 cause: root_cause(&e),
             }),
         }

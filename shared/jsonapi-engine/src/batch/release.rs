@@ -72,11 +72,13 @@ impl<S: Store> Engine<S> {
         if next >= record.chunks {
             return Ok(());
         }
-        match self
-            .store
-            .transact(vec![release(record.id, next, record.expires_at)])
-            .await
-        {
+        self.write_release(record.id, next, record.expires_at).await
+    }
+
+    /// Writes the release of chunk `n` where it is absent; one there already (written by
+    /// another delivery) is released all the same.
+    async fn write_release(&self, op: u64, n: usize, expires_at: i64) -> ApiResult<()> {
+        match self.store.transact(vec![release(op, n, expires_at)]).await {
             Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -97,10 +99,8 @@ impl<S: Store> Engine<S> {
     pub async fn release_stalled(&self, idle_for: Duration) -> ApiResult<usize> {
         let before = time::OffsetDateTime::now_utc() - idle_for;
         let mut released = 0;
-        let mut after = None;
+        let mut query = RangeQuery::partition(layout::pending_partition(), 100);
         loop {
-            let mut query = RangeQuery::partition(layout::pending_partition(), 100);
-            query.after = after;
             let page = self.store.query(&query).await?;
             for item in &page.items {
                 let Some(id) = item.attrs.get("id").and_then(Value::as_u64) else {
@@ -115,7 +115,7 @@ impl<S: Store> Engine<S> {
                 }
             }
             match page.next {
-                Some(next) => after = Some(next),
+                Some(next) => query.after = Some(next),
                 None => return Ok(released),
             }
         }
@@ -124,14 +124,12 @@ impl<S: Store> Engine<S> {
     /// Writes again the releases of `record`'s operation whose chunks are pending; how many.
     async fn release_pending_chunks(&self, record: &Record) -> ApiResult<usize> {
         let mut released = 0;
-        let mut after = None;
+        let mut query = RangeQuery::prefix(
+            layout::partition(record.id),
+            layout::RELEASE_PREFIX,
+            limits::MAX_BATCH_GET,
+        );
         loop {
-            let mut query = RangeQuery::prefix(
-                layout::partition(record.id),
-                layout::RELEASE_PREFIX,
-                limits::MAX_BATCH_GET,
-            );
-            query.after = after;
             let page = self.store.query(&query).await?;
             for releases in page.items.chunks(CHUNKS_READ_AT_ONCE) {
                 let chunks: Vec<Key> = releases
@@ -140,34 +138,28 @@ impl<S: Store> Engine<S> {
                     .map(|(op, n)| layout::chunk_key(op, n))
                     .collect();
                 for chunk in self.store.batch_get(&chunks).await? {
-                    if chunk.attrs.get("state") != Some(&Value::from("pending")) {
-                        continue;
-                    }
-                    let Some((op, n)) = layout::chunk_of(&chunk.key) else {
-                        continue;
-                    };
-                    self.store
-                        .transact(vec![Write::Delete {
-                            key: layout::release_key(op, n),
-                            condition: None,
-                        }])
-                        .await?;
-                    // Written meanwhile by its predecessor's delivery: released all the same.
-                    match self
-                        .store
-                        .transact(vec![release(op, n, record.expires_at)])
-                        .await
-                    {
-                        Ok(()) | Err(StoreError::ConditionFailed { .. }) => released += 1,
-                        Err(e) => return Err(e.into()),
+                    let pending = chunk.attrs.get("state") == Some(&Value::from("pending"));
+                    if let Some((op, n)) = layout::chunk_of(&chunk.key).filter(|_| pending) {
+                        self.release_again(op, n, record.expires_at).await?;
+                        released += 1;
                     }
                 }
             }
             match page.next {
-                Some(next) => after = Some(next),
+                Some(next) => query.after = Some(next),
                 None => return Ok(released),
             }
         }
+    }
+
+    /// Deletes the release of chunk `n` and writes it anew: an INSERT for the stream.
+    async fn release_again(&self, op: u64, n: usize, expires_at: i64) -> ApiResult<()> {
+        let delete = Write::Delete {
+            key: layout::release_key(op, n),
+            condition: None,
+        };
+        self.store.transact(vec![delete]).await?;
+        self.write_release(op, n, expires_at).await
     }
 }
 
