@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use jsonapi_tests::ApiClient;
 use jsonapi_tests::binary::{
-    ServerProcess, run_to_exit, run_to_exit_with_env, run_to_exit_with_input,
+    ServerProcess, run_on_terminal, run_to_exit, run_to_exit_with_env, run_to_exit_with_input,
 };
 use serde_json::json;
 
@@ -121,6 +121,46 @@ fn files_are_imported_with_or_without_a_server_and_a_refused_one_stores_nothing(
         "Imported",
         "the included category was written with the product far before it"
     );
+    server.signal("TERM");
+    let (status, _, stderr) = server.wait();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+/// On a terminal the command shows how many items were read, whether it reads the file
+/// itself or the server holding the folder does (the server sends its count as it goes),
+/// then the operation's progress and its summary.
+#[test]
+fn an_import_on_a_terminal_shows_its_progress_with_or_without_a_server() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().expect("UTF-8");
+    let on_terminal = |prefix: &str| {
+        let mut lines = String::new();
+        for i in 0..250 {
+            let _ = writeln!(lines, "{}", product(&format!("{prefix}{i}")));
+        }
+        let file = dir.path().join(format!("{prefix}.ndjson"));
+        std::fs::write(&file, &lines).expect("written");
+        let file = file.to_str().expect("UTF-8");
+        let args = [
+            "import", file, "--type", "products", "--ndjson", "--data", data,
+        ];
+        let (status, shown) = run_on_terminal(&args);
+        assert_eq!(status.code(), Some(0), "{shown}");
+        // (A count the server sends is the only way the command knows it.)
+        for expected in [
+            "\rread 250 items",
+            "applying, 100%",
+            "read 250, written 250, created 250",
+        ] {
+            assert!(shown.contains(expected), "{expected:?} not in {shown:?}");
+        }
+        shown
+    };
+    on_terminal("TTY-A");
+    let server = ServerProcess::start_seeded(data);
+    let shown = on_terminal("TTY-S");
+    assert!(shown.contains("the server holding"), "{shown:?}");
     server.signal("TERM");
     let (status, _, stderr) = server.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");

@@ -263,19 +263,46 @@ pub fn run_to_exit_with_input(args: &[&str], input: Vec<u8>) -> (ExitStatus, Str
     run(args, &[], &[], Some(input))
 }
 
+/// [`run_to_exit`] on a terminal (a pseudo-terminal from util-linux's `script`, which the
+/// command's standard output and error both reach): the exit status and what it showed.
+///
+/// # Panics
+/// As [`run_to_exit`], or `script` is not installed.
+pub fn run_on_terminal(args: &[&str]) -> (ExitStatus, String) {
+    let line = std::iter::once(server_binary().to_str().expect("a UTF-8 path"))
+        .chain(args.iter().copied())
+        .map(|arg| format!("'{}'", arg.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = Command::new("script");
+    command.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+    let (status, shown, _) = run_command(command, args, &[], &[], None);
+    (status, shown)
+}
+
 fn run(
     args: &[&str],
     set: &[(&str, &str)],
     removed: &[&str],
     input: Option<Vec<u8>>,
 ) -> (ExitStatus, String, String) {
-    crate::tally::count("command process");
     let mut command = Command::new(server_binary());
+    command.args(args);
+    run_command(command, args, set, removed, input)
+}
+
+fn run_command(
+    mut command: Command,
+    args: &[&str],
+    set: &[(&str, &str)],
+    removed: &[&str],
+    input: Option<Vec<u8>>,
+) -> (ExitStatus, String, String) {
+    crate::tally::count("command process");
     for name in removed {
         command.env_remove(name);
     }
     let mut child = command
-        .args(args)
         .envs(set.iter().copied())
         .stdin(if input.is_some() {
             Stdio::piped()

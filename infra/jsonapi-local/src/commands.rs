@@ -67,7 +67,7 @@ pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result
     {
         tell_server_reads(options, &command);
         let request = Request::Import(command.clone());
-        let answer = control::exchange(&options.data, server, &request).await?;
+        let answer = control::exchange(&options.data, server, &request, &reading_progress).await?;
         if command.sync {
             return Ok(answer);
         }
@@ -87,7 +87,7 @@ pub async fn run_import(options: &Options, mut command: ImportCommand) -> Result
         .await
         .map_err(Error::Engine)?;
     if command.sync {
-        return command.execute(&engine).await;
+        return command.execute(&engine, &|_| {}).await;
     }
     // This process's own worker applies the operation (a server on the same DynamoDB table
     // may share the work: chunks and units are applied once whoever runs them).

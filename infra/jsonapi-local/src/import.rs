@@ -40,13 +40,18 @@ pub struct ImportCommand {
 }
 
 impl ImportCommand {
-    /// Runs the command on `engine` (a server's, for a command from its control socket): the
-    /// operation's id, or what a synchronous batch printed.
-    pub(crate) async fn execute(&self, engine: &Engine<Backend>) -> Result<String, Error> {
+    /// Runs the command on `engine` (a server's, for a command from its control socket),
+    /// telling `progress` how many items it stored: the operation's id, or what a synchronous
+    /// batch printed.
+    pub(crate) async fn execute(
+        &self,
+        engine: &Engine<Backend>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<String, Error> {
         if self.sync {
             return self.sync_batch(engine).await;
         }
-        Ok(self.start(engine, &|_| {}).await?.to_string())
+        Ok(self.start(engine, progress).await?.to_string())
     }
 
     pub(crate) async fn start(
@@ -101,8 +106,8 @@ impl ImportCommand {
 }
 
 /// Says what happens when the server holding the data folder imports the file: it reads the
-/// file itself, with the configuration it was started with, and shows nothing until the file
-/// is stored.
+/// file itself, with the configuration it was started with (its progress is shown as it
+/// sends it).
 pub(crate) fn tell_server_reads(options: &Options, command: &ImportCommand) {
     let data = options.data.display();
     if let Some(config) = &options.config {
@@ -115,7 +120,7 @@ pub(crate) fn tell_server_reads(options: &Options, command: &ImportCommand) {
     let then = if command.sync {
         "as one synchronous batch"
     } else {
-        "its operation is followed once the file is stored"
+        "then its operation is followed"
     };
     eprintln!(
         "the server holding {data} reads {} ({:.1} MB); {then}",
@@ -147,6 +152,10 @@ where
     R: Future<Output = Result<OperationReport, Error>>,
 {
     let terminal = std::io::stderr().is_terminal();
+    if terminal {
+        // Below the reading's progress line.
+        eprintln!();
+    }
     // Said at once: if this command stops, the operation goes on (a server, or the next
     // command on the data, resumes it), and this is how to find it.
     eprintln!("operation {id}: stored (GET /api/asyncoperations/{id}), applying");
