@@ -125,3 +125,56 @@ async fn deleting_an_order_deletes_its_line_items() {
     let customer = app.fetch("customers", id_of(&customer)).await;
     assert_eq!(to_many_ids(&customer, "orders"), vec![other_order]);
 }
+
+/// A resource with more related resources than one store transaction can unlink (DynamoDB's
+/// 100 actions: each product's item, listing and index entries change) is still deleted, and
+/// a to-many replaced past that size still answers 204: the change is written in steps that
+/// stay all or nothing (module `intent`), as a synchronous batch is.
+#[tokio::test]
+async fn a_resource_with_many_related_ones_is_deleted_and_relinked_whole() {
+    let app = jsonapi_tests::shared_scratch();
+    let category = create_category(&app, "Crowded", None).await;
+    let crowded = id_of(&category).to_owned();
+    let child = create_category(&app, "Crowded child", Some(&crowded)).await;
+    let mut products = Vec::new();
+    for n in 0..40 {
+        let product = app
+            .create(
+                "products",
+                crate::fixtures::product_attributes(&format!("CROWD-{n}")),
+                json!({ "category": to_one("categories", &crowded) }),
+            )
+            .await;
+        products.push(id_of(&product).to_owned());
+    }
+
+    // All 40 moved to another category by replacing its to-many at once.
+    let other = id_of(&create_category(&app, "Roomy", None).await).to_owned();
+    let members: Vec<_> = products
+        .iter()
+        .map(|id| json!({"type": "products", "id": id}))
+        .collect();
+    let path = format!("/api/categories/{other}/relationships/products");
+    app.patch(&path, &json!({ "data": members }))
+        .await
+        .assert_status(204);
+    let linked = app.fetch("categories", &other).await;
+    assert_eq!(to_many_ids(&linked, "products").len(), 40);
+    for id in &products {
+        let product = app.fetch("products", id).await;
+        assert_eq!(to_one_id(&product, "category"), Some(other.as_str()));
+    }
+
+    // Deleted with its 40 products and a child: none of them links to it afterwards.
+    let path = format!("/api/categories/{other}");
+    app.delete(&path).await.assert_status(204);
+    for id in &products {
+        let product = app.fetch("products", id).await;
+        assert_eq!(to_one_id(&product, "category"), None);
+    }
+    app.delete(&format!("/api/categories/{crowded}"))
+        .await
+        .assert_status(204);
+    let child = app.fetch("categories", &id_of(&child)).await;
+    assert_eq!(to_one_id(&child, "parent"), None);
+}

@@ -124,22 +124,29 @@ impl<S: Store> Engine<S> {
             return Ok(staged);
         }
         let max_writes = self.max_writes(records.len(), largest_change);
-        match (limits::check_transaction_of(&writes, max_writes), steps) {
-            (Ok(()), _) => {}
-            // Only an atomic batch is written in steps (a synchronous one, or its chunk when it
-            // went on as an operation): nothing is checked with it (an `If-Match`), and its
-            // records are written by the commit point.
-            (
-                Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_)),
-                Some(steps),
-            ) if action == Operation::UpdateList && guarded.is_empty() && !dry_run => {
-                self.commit_in_steps(&staged, &records, steps).await?;
-                for ext in &self.extensions {
-                    ext.post_save(action, &staged);
+        match limits::check_transaction_of(&writes, max_writes) {
+            Ok(()) => {}
+            // A change too large for one transaction is written in steps (module `intent`):
+            // an atomic batch (a synchronous one, or its chunk when it went on as an
+            // operation), or a single request whose resource has many others to unlink or
+            // relink (a category deleted with its products, a to-many replaced). Nothing is
+            // checked beside it (an `If-Match` would hold for the first step only), and a
+            // batch unit's records are written by the commit point. A dry run checks the
+            // same conditions as for a small change.
+            Err(LimitError::TooManyWrites(_) | LimitError::TransactionTooLarge(_))
+                if guarded.is_empty() && (records.is_empty() || steps.is_some()) =>
+            {
+                if !dry_run {
+                    let single = Steps::default();
+                    self.commit_in_steps(&staged, &records, steps.unwrap_or(&single))
+                        .await?;
+                    for ext in &self.extensions {
+                        ext.post_save(action, &staged);
+                    }
+                    return Ok(staged);
                 }
-                return Ok(staged);
             }
-            (Err(e), _) => {
+            Err(e) => {
                 return Err(CommitError::Rejected(
                     ApiError::from(StoreError::from(e)).into(),
                 ));
