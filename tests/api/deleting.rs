@@ -175,6 +175,6 @@ async fn a_resource_with_many_related_ones_is_deleted_and_relinked_whole() {
     app.delete(&format!("/api/categories/{crowded}"))
         .await
         .assert_status(204);
-    let child = app.fetch("categories", &id_of(&child)).await;
+    let child = app.fetch("categories", id_of(&child)).await;
     assert_eq!(to_one_id(&child, "parent"), None);
 }
