@@ -1136,8 +1136,29 @@ async fn a_value_of_the_wrong_type_names_its_parameter() {
             "filter[category.parent]",
         ),
         ("/api/orders?filter[total][lt]=cheap", "filter[total][lt]"),
+        // ULID ids are read as in a URL: 26 upper-case characters.
+        ("/api/customers?filter[id]=abc", "filter[id]"),
+        (
+            "/api/customers?filter[id]=01m99ma5p6bg5ze8xmj566kjjc",
+            "filter[id]",
+        ),
+        ("/api/orders?filter[customer]=abc", "filter[customer]"),
+        (
+            "/api/orderlineitems?filter[order.customer]=abc",
+            "filter[order.customer]",
+        ),
     ];
     assert_all_rejected(&app, &cases).await;
+    let response = app
+        .get("/api/customers?filter[id]=01M99MA5P6BG5ZE8XMJ566KJJC,abc")
+        .await;
+    assert_error_detail(
+        &response,
+        400,
+        "filter constraint",
+        Source::Parameter("filter[id]"),
+        "Expected ULID value. Given \"abc\".",
+    );
     let response = app.get("/api/products?filter[id]=abc").await;
     assert_error_detail(
         &response,

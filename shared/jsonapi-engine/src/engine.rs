@@ -322,7 +322,7 @@ fn malformed_id(what: &str, id: &str) -> ApiError {
 
 /// A ULID as the API writes it: 26 upper-case Crockford base-32 characters within 128 bits
 /// (the first at most `7`).
-fn canonical_ulid(id: &str) -> bool {
+pub(crate) fn canonical_ulid(id: &str) -> bool {
     id.len() == 26
         && id.as_bytes()[0] <= b'7'
         && !id.bytes().any(|b| b.is_ascii_lowercase())

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{Field, Operand, PathPredicate, Predicate};
 use crate::error::{ApiError, ErrorKind};
+use crate::engine::canonical_ulid;
 use crate::numbers::canonical_integer;
 use crate::periods::{Kind, Period};
 use crate::values;
@@ -199,7 +200,11 @@ fn parse_value(field: &Field, id_type: &ResourceType, s: &str) -> Result<Value, 
             IdStrategy::Sequence => canonical_integer(s)
                 .map(|_| Value::String(s.to_owned()))
                 .ok_or_else(|| expected("integer")),
-            _ => Ok(Value::String(s.to_owned())),
+            // Read as the URL's id is (`engine::check_id`): a lower-case ULID is no id.
+            IdStrategy::Ulid => canonical_ulid(s)
+                .then(|| Value::String(s.to_owned()))
+                .ok_or_else(|| expected("ULID")),
+            IdStrategy::Client => Ok(Value::String(s.to_owned())),
         },
         Field::Attribute(name, dt) => match dt {
             DataType::Enum => {
