@@ -113,6 +113,66 @@ async fn a_resource_carries_a_strong_etag_and_if_none_match_answers_304_without_
     assert_eq!(app.get("/api/products").await.header("etag"), None);
 }
 
+/// The plain view, a currency and a localization are other representations at the same URL
+/// (`Vary` names their headers): each has its own tag, so a cache holding one never gets a
+/// `304` for another. `If-Match` names the resource, whatever representation its tag came from.
+#[tokio::test]
+async fn each_representation_has_its_own_tag_and_if_match_takes_any_of_them() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&create_product(&app, "ET-V").await).to_owned();
+    let path = format!("/api/products/{id}");
+    let variants: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("Accept", "application/json")],
+        &[("X-Currency", "EUR")],
+        &[("X-Localization-ID", "fr")],
+    ];
+    let mut tags = BTreeSet::new();
+    for headers in variants {
+        let r = get_tagged(&app, &path, headers).await;
+        r.assert_status(200);
+        let vary: Vec<&str> = r
+            .headers
+            .get_all("vary")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(',').map(str::trim))
+            .collect();
+        assert!(vary.contains(&"Accept"), "{headers:?}: {vary:?}");
+        let tag = etag(&r);
+        // The same request, the same tag: a 304.
+        let mut again = headers.to_vec();
+        again.push(("If-None-Match", &tag));
+        get_tagged(&app, &path, &again).await.assert_status(304);
+        tags.insert(tag);
+    }
+    assert_eq!(tags.len(), 4, "one tag per representation: {tags:?}");
+    // The default representation's tag is no 304 of the euro one.
+    let default = etag(&get_tagged(&app, &path, &[]).await);
+    get_tagged(
+        &app,
+        &path,
+        &[("X-Currency", "EUR"), ("If-None-Match", &default)],
+    )
+    .await
+    .assert_status(200);
+    // A write checked with the plain view's tag applies; then every old tag is stale.
+    let plain = etag(&get_tagged(&app, &path, &[("Accept", "application/json")]).await);
+    let patched = app
+        .patch_with(&path, &name_patch(&id, "Renamed"), &[("If-Match", &plain)])
+        .await;
+    patched.assert_status(200);
+    let stale = app
+        .patch_with(&path, &name_patch(&id, "Again"), &[("If-Match", &default)])
+        .await;
+    assert_error(
+        &stale,
+        412,
+        "precondition failed",
+        Source::Header("If-Match"),
+    );
+}
+
 #[tokio::test]
 async fn a_stale_if_match_is_412_and_changes_nothing_a_current_one_applies() {
     let app = jsonapi_tests::shared_scratch();

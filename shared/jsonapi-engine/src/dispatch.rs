@@ -16,7 +16,7 @@ use crate::engine::{Ctx, Engine};
 use crate::error::{ApiError, ApiResult, ErrorKind, unsupported_subresource};
 use crate::format::Format;
 use crate::plain;
-use crate::precondition::Preconditions;
+use crate::precondition::{Preconditions, Variant};
 use crate::request::{ApiRequest, ApiResponse, negotiate};
 use crate::routing::{Resolved, Route};
 use crate::storefront::Storefront;
@@ -62,6 +62,8 @@ impl<S: Store> Engine<S> {
                     Some(_) => Format::of(&req.headers),
                     None => Format::JsonApi,
                 };
+                // The route's answers differ by `Accept` (JSON:API or the plain view).
+                let negotiated = resolved.route.is_some();
                 let view = match (format, &resolved.route) {
                     (Format::Plain, Some(route)) => {
                         let pairs = resolved.query.as_deref().unwrap_or_default();
@@ -69,10 +71,15 @@ impl<S: Store> Engine<S> {
                     }
                     _ => None,
                 };
-                let response = self
+                let mut response = self
                     .admit(req, resolved, system, format)
                     .await
                     .unwrap_or_else(|errors| ApiResponse::errors(&errors));
+                if negotiated {
+                    response
+                        .headers
+                        .append(VARY, HeaderValue::from_static("Accept"));
+                }
                 match view {
                     Some(view) => view.response(response),
                     None => response,
@@ -164,6 +171,7 @@ impl<S: Store> Engine<S> {
         authorize(&access, operation, relationship, ty)?;
         format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
         let mut ctx = self.context(req, access, query?)?;
+        ctx.variant = Variant::of(format, &req.headers, &api.storefront_headers);
         // After the permission check: a caller that may not read the type learns nothing of
         // which alternate ids exist.
         let (route, addressed_as) = self.resolve_alternate_id(&req.headers, ty, route).await?;
@@ -326,6 +334,7 @@ impl<S: Store> Engine<S> {
             query,
             storefront: Storefront::of(&self.schema.api, &req.headers)?,
             addressed_as: None,
+            variant: Variant::default(),
         })
     }
 }

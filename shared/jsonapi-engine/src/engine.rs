@@ -66,6 +66,8 @@ pub(crate) struct Ctx {
     /// The alternate id the path named the resource by (`X-Product-ID: sku`), which a
     /// document's `data.id` may repeat in place of the id.
     pub(crate) addressed_as: Option<String>,
+    /// The representation asked for, which a resource's `ETag` names.
+    pub(crate) variant: crate::precondition::Variant,
 }
 
 impl<S: Store> Engine<S> {

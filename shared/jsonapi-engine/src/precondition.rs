@@ -8,6 +8,12 @@
 //! the content is the same too, and then the representation is. Inverse linkage (read from the
 //! other side) and included resources are not part of the item, so not part of the tag.
 //!
+//! One resource has several representations at one URL, chosen by headers that `Vary` names:
+//! the plain view or JSON:API (`Accept`), a localization or a currency. Each gets a tag of
+//! its own ([`Variant`]: the item's digest, then `.` and a digest of those headers), so that
+//! a cache never takes one representation's `304` for another's. `If-Match` asks whether the
+//! resource is still the one read, whatever its representation: it compares the item's part.
+//!
 //! `If-Match` is checked against the resource as the write read it, and the write's
 //! transaction requires that very version (its own condition on the item, or a check the
 //! [`crate::extension::ChangeSet`] guard adds when the item is not rewritten): a write that
@@ -23,13 +29,61 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorKind};
+use crate::format::Format;
 use crate::resource::Resource;
 
 /// Bytes of the digest kept in a tag: 128 bits, 22 base64url characters.
 const TAG_BYTES: usize = 16;
 
-/// The strong entity tag of a stored resource, quoted as the `ETag` header carries it.
-pub(crate) fn etag(r: &Resource) -> String {
+/// Bytes of the digest of a [`Variant`]: 48 bits, 8 base64url characters.
+const VARIANT_BYTES: usize = 6;
+
+/// What besides the stored resource chooses a response's representation: its format and the
+/// values of the storefront headers (`api.storefrontHeaders`). The default one (JSON:API, no
+/// storefront header) adds nothing to a tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Variant(Option<String>);
+
+impl Variant {
+    /// The variant a request asks for.
+    pub(crate) fn of(format: Format, headers: &HeaderMap, storefront_headers: &[String]) -> Self {
+        let sent: Vec<(&String, &[u8])> = storefront_headers
+            .iter()
+            .filter_map(|name| Some((name, headers.get(name.as_str())?.as_bytes())))
+            .collect();
+        if format == Format::JsonApi && sent.is_empty() {
+            return Self(None);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update([u8::from(format == Format::Plain)]);
+        for (name, value) in sent {
+            hasher.update(name.to_ascii_lowercase().as_bytes());
+            hasher.update([0]);
+            hasher.update(value);
+            hasher.update([0]);
+        }
+        let digest = hasher.finalize();
+        Self(Some(URL_SAFE_NO_PAD.encode(&digest[..VARIANT_BYTES])))
+    }
+}
+
+/// The strong entity tag of a stored resource in `variant`, quoted as the `ETag` header
+/// carries it.
+pub(crate) fn etag(r: &Resource, variant: &Variant) -> String {
+    match &variant.0 {
+        None => format!("\"{}\"", item_digest(r)),
+        Some(v) => format!("\"{}.{v}\"", item_digest(r)),
+    }
+}
+
+/// The part of a quoted tag that names the stored item (base64url has no `.`).
+fn item_part(tag: &str) -> &str {
+    let opaque = tag.trim_matches('"');
+    opaque.split_once('.').map_or(opaque, |(item, _)| item)
+}
+
+/// The digest of the stored item, unquoted.
+fn item_digest(r: &Resource) -> String {
     let mut hasher = Sha256::new();
     for part in [r.ty.name(), r.id.as_str(), &r.version.to_string()] {
         hasher.update(part.as_bytes());
@@ -53,7 +107,7 @@ pub(crate) fn etag(r: &Resource) -> String {
     }
     hasher.update(&text);
     let digest = hasher.finalize();
-    format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..TAG_BYTES]))
+    URL_SAFE_NO_PAD.encode(&digest[..TAG_BYTES])
 }
 
 /// JSON text with the members of every object in key order, written straight from the
@@ -148,12 +202,15 @@ impl Tags {
         Ok(Some(Self::List(tags)))
     }
 
-    /// `If-Match` (strong comparison): a weak tag never matches.
+    /// `If-Match` (strong comparison): a weak tag never matches; a tag of any representation
+    /// of the current resource does.
     fn matches_strongly(&self, current: Option<&str>) -> bool {
         match (self, current) {
             (_, None) => false,
             (Self::Any, Some(_)) => true,
-            (Self::List(tags), Some(c)) => tags.iter().any(|(weak, t)| !weak && t == c),
+            (Self::List(tags), Some(c)) => tags
+                .iter()
+                .any(|(weak, t)| !weak && item_part(t) == item_part(c)),
         }
     }
 
@@ -225,7 +282,7 @@ impl Preconditions {
             }
             return Ok(());
         };
-        let tag = current.map(etag);
+        let tag = current.map(|r| etag(r, &Variant::default()));
         if tags.matches_strongly(tag.as_deref()) {
             return Ok(());
         }
@@ -310,12 +367,12 @@ mod tests {
         b.version = 3;
         b.attributes.insert("y".into(), 2.into());
         b.attributes.insert("x".into(), 1.into());
-        assert_eq!(etag(&a), etag(&b));
+        assert_eq!(etag(&a, &Variant::default()), etag(&b, &Variant::default()));
         b.version = 4;
-        assert_ne!(etag(&a), etag(&b));
+        assert_ne!(etag(&a, &Variant::default()), etag(&b, &Variant::default()));
         b.version = 3;
         b.attributes.insert("x".into(), 5.into());
-        assert_ne!(etag(&a), etag(&b));
+        assert_ne!(etag(&a, &Variant::default()), etag(&b, &Variant::default()));
     }
 
     #[test]
@@ -336,13 +393,13 @@ mod tests {
         r.to_many
             .insert("tags".into(), vec!["a".into(), "b\\".into()]);
         r.to_many.insert("empty".into(), Vec::new());
-        assert_eq!(etag(&r), "\"j-l97OefSguoggglGemE3w\"");
+        assert_eq!(etag(&r, &Variant::default()), "\"j-l97OefSguoggglGemE3w\"");
     }
 
     #[test]
     fn if_match_compares_strongly_and_if_none_match_weakly() {
         let r = product("1");
-        let tag = etag(&r);
+        let tag = etag(&r, &Variant::default());
         let weak = format!("W/{tag}");
         let strong = Preconditions::of(&headers(&[(&IF_MATCH, &tag)])).unwrap();
         assert!(strong.not_modified(&tag).is_ok_and(|m| !m));

@@ -38,7 +38,7 @@ impl<S: Store> Engine<S> {
             Accepts::of(Operation::Get, false),
         )?;
         let r = self.load(ty, id).await?.ok_or_else(ApiError::not_found)?;
-        let tag = precondition::etag(&r);
+        let tag = precondition::etag(&r, &ctx.variant);
         if ctx.preconditions.not_modified(&tag)? {
             return Ok(ApiResponse::empty(StatusCode::NOT_MODIFIED).with_etag(&tag));
         }

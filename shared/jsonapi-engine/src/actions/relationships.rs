@@ -101,7 +101,8 @@ impl<S: Store> Engine<S> {
                     .unwrap_or(owner))
             })
             .await?;
-        Ok(ApiResponse::empty(StatusCode::NO_CONTENT).with_etag(&precondition::etag(&owner)))
+        Ok(ApiResponse::empty(StatusCode::NO_CONTENT)
+            .with_etag(&precondition::etag(&owner, &ctx.variant)))
     }
 
     /// Stages a write of `owner`'s relationship (`owner` as stored, or as this request staged

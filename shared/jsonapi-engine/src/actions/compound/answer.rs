@@ -35,7 +35,7 @@ impl<S: Store> Engine<S> {
         let stored = self
             .written_resource(ty, primary_id, &written.staged)
             .await?;
-        let tag = crate::precondition::etag(&stored);
+        let tag = crate::precondition::etag(&stored, &ctx.variant);
         let shape = Shape::of(q);
         let mut rendered = self.render(ctx, ty, vec![stored], shape).await?;
         if nodes.len() > 1 {

@@ -230,5 +230,6 @@ fn worker_ctx() -> Ctx {
         query: Vec::new(),
         storefront: crate::storefront::Storefront::default(),
         addressed_as: None,
+        variant: crate::precondition::Variant::default(),
     }
 }
