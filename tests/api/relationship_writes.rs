@@ -556,6 +556,33 @@ async fn a_parent_set_from_either_side_shows_on_both() {
     );
 }
 
+/// A category made its own child, through the inverse side, is its own parent, as when it is
+/// made its own parent; and released the same way.
+#[tokio::test]
+async fn a_resource_linked_to_itself_through_the_inverse_side_is_linked() {
+    let app = jsonapi_tests::shared_scratch();
+    let own = new_category(&app, "Own").await;
+    let children = rel("categories", &own, "children");
+    for patch in [false, true] {
+        let linked = if patch {
+            patch_rel(&app, &children, identifiers("categories", &[&own])).await
+        } else {
+            post_rel(&app, &children, identifiers("categories", &[&own])).await
+        };
+        assert_no_content(&linked);
+        assert_eq!(
+            one(&app, "categories", &own, "parent").await,
+            Some(own.clone())
+        );
+        assert_eq!(
+            members(&app, "categories", &own, "children").await,
+            vec![own.clone()]
+        );
+        assert_no_content(&delete_rel(&app, &children, identifiers("categories", &[&own])).await);
+        assert_eq!(one(&app, "categories", &own, "parent").await, None);
+    }
+}
+
 #[tokio::test]
 async fn deleting_a_resource_leaves_no_dangling_linkage() {
     let app = jsonapi_tests::shared_scratch();

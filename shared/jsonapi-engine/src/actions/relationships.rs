@@ -164,8 +164,11 @@ impl<S: Store> Engine<S> {
                     pointer: pointer.to_owned(),
                 };
                 let creating = matches!(changes.original(&ty.name, &owner.id), Some(None));
-                self.stage_inverse(ty, &owner.id, &[write], changes, creating, &found)
-                    .await?;
+                // Only the members change: the owner is not put back, which would undo its
+                // own change when it is one of them (a category made its own child).
+                return self
+                    .stage_inverse(ty, &owner.id, &[write], changes, creating, &found)
+                    .await;
             }
         }
         changes.put(Some(owner), after);
