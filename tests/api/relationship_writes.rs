@@ -5,7 +5,8 @@
 
 use jsonapi_tests::values::{assert_decimal, attr, id_of, to_many_ids, to_one_id};
 use jsonapi_tests::{
-    ApiClient, MT, Method, Source, TestApp, TestResponse, Value, assert_error, json, to_one,
+    ApiClient, MT, Method, Source, TestApp, TestResponse, Value, assert_error, assert_error_detail,
+    json, to_one,
 };
 
 use crate::fixtures::{
@@ -418,7 +419,7 @@ async fn relationship_bodies_of_the_wrong_shape_are_rejected() {
 }
 
 #[tokio::test]
-async fn a_member_that_does_not_exist_is_not_found_and_nothing_changes() {
+async fn a_member_that_does_not_exist_is_refused_as_in_a_body_and_nothing_changes() {
     let app = jsonapi_tests::shared_scratch();
     let c = new_category(&app, "C").await;
     let p1 = new_product(&app, "NF-1", Some(&c)).await;
@@ -428,14 +429,12 @@ async fn a_member_that_does_not_exist_is_not_found_and_nothing_changes() {
         post_rel(&app, &to_many, identifiers("products", &[&p2, "9999"])).await,
         patch_rel(&app, &to_many, identifiers("products", &[&p2, "9999"])).await,
     ] {
-        response.assert_status(404);
-        assert!(
-            response
-                .errors()
-                .iter()
-                .any(|e| e["status"] == "404" && e["source"]["pointer"] == "/data/1"),
-            "{}\nexpected a 404 pointing at /data/1",
-            response.describe()
+        assert_error_detail(
+            &response,
+            400,
+            "form constraint",
+            Source::Pointer("/data/1"),
+            "The entity does not exist.",
         );
     }
     assert_eq!(
@@ -449,7 +448,13 @@ async fn a_member_that_does_not_exist_is_not_found_and_nothing_changes() {
         json!({ "type": "categories", "id": "9999" }),
     )
     .await;
-    response.assert_status(404);
+    assert_error_detail(
+        &response,
+        400,
+        "form constraint",
+        Source::Pointer("/data"),
+        "The entity does not exist.",
+    );
     assert_eq!(
         one(&app, "products", &p1, "category").await,
         Some(c.clone())

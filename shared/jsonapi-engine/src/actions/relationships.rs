@@ -176,14 +176,14 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// Every identifier names a resource that exists (staged or stored).
+/// Every identifier names a resource that exists (staged or stored): else, as a related id
+/// in a resource's body, `400 form constraint` at its identifier (the model's answer; the
+/// URL's own resource missing is the 404).
 fn all_found(idents: &[Identifier], found: &[Resource]) -> Result<(), ApiErrors> {
     let missing: Vec<ApiError> = idents
         .iter()
         .filter(|i| !found.iter().any(|r| r.id == i.id))
-        .map(|i| {
-            ApiError::new(ErrorKind::NotFound, "The entity does not exist.").at(i.pointer.clone())
-        })
+        .map(|i| ApiError::new(ErrorKind::Form, "The entity does not exist.").at(i.pointer.clone()))
         .collect();
     if missing.is_empty() {
         Ok(())
