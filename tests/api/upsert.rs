@@ -31,7 +31,7 @@ fn assert_upsert_error(response: &TestResponse, detail: &str) {
         response,
         400,
         "value constraint",
-        Source::Pointer("/data/meta/upsert"),
+        Source::Pointer("/meta/upsert"),
         detail,
     );
 }
@@ -190,7 +190,7 @@ async fn upsert_where_it_is_not_available_is_a_value_constraint() {
             &response,
             400,
             "value constraint",
-            Source::Pointer("/data/meta/upsert"),
+            Source::Pointer("/meta/upsert"),
         );
     }
     // A field not declared for upsert (not unique, or unique but not listed).
@@ -244,7 +244,7 @@ async fn upsert_where_it_is_not_available_is_a_value_constraint() {
             &response,
             400,
             "value constraint",
-            Source::Pointer("/data/meta/upsert"),
+            Source::Pointer("/meta/upsert"),
         );
     }
     assert_eq!(count(&app, "products").await, 1);

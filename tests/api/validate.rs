@@ -248,7 +248,7 @@ async fn validate_on_a_type_without_validation_is_not_supported() {
         &response,
         400,
         "value constraint",
-        Source::Pointer("/data/meta/validate"),
+        Source::Pointer("/meta/validate"),
         "The option is not supported.",
     );
     assert!(ids(&app, "categories").await.is_empty());
@@ -265,7 +265,7 @@ async fn validate_on_a_type_without_validation_is_not_supported() {
         &response,
         400,
         "value constraint",
-        Source::Pointer("/data/meta/validate"),
+        Source::Pointer("/meta/validate"),
     );
     assert_eq!(attr(&app.fetch("categories", &id).await, "name"), "Kept");
 }
@@ -283,7 +283,7 @@ async fn only_one_meta_option_may_be_on() {
         &response,
         400,
         "request data constraint",
-        Source::Pointer("/data/meta"),
+        Source::Pointer("/meta"),
         "Only one meta option can be used.",
     );
     assert!(ids(&app, "products").await.is_empty());
@@ -298,7 +298,7 @@ async fn only_one_meta_option_may_be_on() {
         &response,
         400,
         "request data constraint",
-        Source::Pointer("/data/meta"),
+        Source::Pointer("/meta"),
     );
     assert!(!ids(&app, "roles").await.contains(&"r".to_owned()));
     // An option set to false does not count.

@@ -55,6 +55,23 @@ pub(crate) struct ResourceObject {
 }
 
 impl ResourceObject {
+    /// Where a member of the object's `meta` is pointed at in an error: `/meta/{option}`
+    /// for a request's one primary resource, as the model writes it (its pointers into a
+    /// request's `meta` leave `/data` out), else below the object (`/included/0/meta/...`,
+    /// `/data/3/meta/...`). `option` empty points at `meta` itself.
+    pub(crate) fn meta_pointer(&self, option: &str) -> String {
+        let below = if self.pointer == "/data" {
+            ""
+        } else {
+            self.pointer.as_str()
+        };
+        if option.is_empty() {
+            format!("{below}/meta")
+        } else {
+            format!("{below}/meta/{option}")
+        }
+    }
+
     /// The meta options the object turns on (`false` and `null` turn an option off).
     pub(crate) fn meta_options(&self) -> impl Iterator<Item = &String> {
         self.meta

@@ -268,7 +268,7 @@ async fn validate_persists_nothing_and_consumes_no_id() {
         StatusCode::BAD_REQUEST,
         "categories do not enable validation: {doc}"
     );
-    assert_eq!(doc["errors"][0]["source"]["pointer"], "/data/meta/validate");
+    assert_eq!(doc["errors"][0]["source"]["pointer"], "/meta/validate");
 }
 
 #[tokio::test]

@@ -119,7 +119,7 @@ impl<S: Store> Engine<S> {
             let attr = &node.ty.attributes[field];
             let Some(value) = object.attributes.get(field).filter(|v| !v.is_null()) else {
                 errors.push(value_error(
-                    format!("{}/meta/upsert", object.pointer),
+                    object.meta_pointer("upsert"),
                     &format!("The upsert field \"{field}\" needs a value in the request."),
                 ));
                 return Ok(None);
@@ -141,7 +141,7 @@ impl<S: Store> Engine<S> {
                 ErrorKind::Conflict,
                 "The upsert operation founds more than one entity.",
             )
-            .at(format!("{}/meta/upsert", object.pointer))
+            .at(object.meta_pointer("upsert"))
             .into()),
         }
     }

@@ -24,7 +24,7 @@ pub(super) fn meta_op(
     if enabled.len() > 1 {
         errors.push(
             ApiError::new(ErrorKind::RequestData, "Only one meta option can be used.")
-                .at(format!("{}/meta", object.pointer)),
+                .at(object.meta_pointer("")),
         );
         return MetaOp::None;
     }
@@ -41,10 +41,7 @@ pub(super) fn meta_op(
         _ => Err("The option is not supported."),
     };
     checked.unwrap_or_else(|detail| {
-        errors.push(value_error(
-            format!("{}/meta/{key}", object.pointer),
-            detail,
-        ));
+        errors.push(value_error(object.meta_pointer(key), detail));
         MetaOp::None
     })
 }
