@@ -9,20 +9,24 @@
 //! whose condition fails writes nothing (conditions are checked before its first write), and
 //! no request is answered before the commit that holds its writes is durable.
 //!
-//! A deferred request (`Store::transact_deferred`) is answered once its group is committed
-//! without a sync: a group of deferred requests only is committed with `Durability::None`, and
-//! made durable by the next group that syncs (redb persists every commit before a durable
-//! one), or when the store closes. A crash loses such groups whole, in commit order.
+//! A group is made durable by its record in the write-ahead log (module `wal`: one append
+//! and one `fdatasync`), then committed to redb without a sync; checkpoints (durable redb
+//! commits) empty the log. A deferred request (`Store::transact_deferred`) is answered once
+//! its group is committed, before any sync: its group is durable with the next one that
+//! syncs, or at the next checkpoint, or when the store closes. A crash loses such groups
+//! whole, in commit order.
 
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use jsonapi_store::{Attrs, Key, StoreError, StoreResult, Write};
 use redb::{CursorError, Database, Durability, ReadableTable, Table};
 use tokio::sync::oneshot;
 
+use crate::wal::{Commit, Entry, Wal};
 use crate::{ITEMS, TupleKey, decode, encode, internal};
 
 /// A group never grows past this many requests, so one commit's latency stays bounded under
@@ -31,6 +35,9 @@ const MAX_GROUP: usize = 256;
 
 /// A request of this many writes or more has them applied in key order (see [`key_order`]).
 const KEY_ORDER_FROM: usize = 32;
+
+/// A writer with no job for this long checkpoints what the log holds.
+const IDLE_CHECKPOINT: Duration = Duration::from_millis(100);
 
 /// One request to the writer.
 enum Job {
@@ -65,12 +72,12 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread for `db`.
-    pub(crate) fn start(db: Arc<Database>) -> std::io::Result<Self> {
+    /// Starts the writer thread for `db`, logging to `wal`.
+    pub(crate) fn start(db: Arc<Database>, mut wal: Wal) -> std::io::Result<Self> {
         let (queue, jobs) = channel();
         let thread = std::thread::Builder::new()
             .name("redb-writer".to_owned())
-            .spawn(move || run(&db, &jobs))?;
+            .spawn(move || run(&db, &mut wal, &jobs))?;
         Ok(Self {
             queue: Some(queue),
             thread: Some(thread),
@@ -119,10 +126,24 @@ impl Drop for Writer {
 }
 
 /// The writer's loop: waits for a job, takes whatever else is queued, commits them together;
-/// once the queue closes, makes the deferred groups committed last durable.
-fn run(db: &Database, jobs: &Receiver<Job>) {
-    let mut unsynced = false;
-    while let Ok(first) = jobs.recv() {
+/// checkpoints when it has been idle a moment, and once the queue closes.
+fn run(db: &Database, wal: &mut Wal, jobs: &Receiver<Job>) {
+    loop {
+        let first = if wal.pending() {
+            match jobs.recv_timeout(IDLE_CHECKPOINT) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    checkpoint(db, wal);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
@@ -131,18 +152,37 @@ fn run(db: &Database, jobs: &Receiver<Job>) {
             }
         }
         let durable = group.iter().any(Job::durable);
-        if commit_group(db, group, durable) {
-            unsynced = !durable;
-        }
+        commit_group(db, wal, group, durable);
     }
-    // An empty durable commit syncs the deferred ones before it. Nobody waits for them any
-    // more: if this fails, they are lost as a crash would lose them, which their writers allow.
-    if unsynced && let Ok(txn) = db.begin_write() {
-        let _ = txn.commit();
+    // Nobody waits for this any more: if it fails, what is logged is applied at the next
+    // open, and deferred groups not logged are lost as a crash would lose them.
+    if wal.pending() {
+        checkpoint(db, wal);
+    }
+}
+
+/// An empty durable commit: redb then holds every commit before it durably, and the log
+/// empties.
+fn checkpoint(db: &Database, wal: &mut Wal) {
+    let done = db
+        .begin_write()
+        .map_err(internal)
+        .and_then(|txn| txn.commit().map_err(internal))
+        .map(|()| wal.checkpointed());
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "the store's checkpoint failed; the next one retries");
     }
 }
 
 impl Job {
+    /// How many keys the job may write.
+    fn writes(&self) -> usize {
+        match self {
+            Self::Transact { writes, .. } => writes.len(),
+            Self::Allocate { .. } => 1,
+        }
+    }
+
     /// Whether the job's group must be durable before it is answered. An allocation need not
     /// be: its values reach the world only in writes committed after it, and a commit that
     /// survives a crash brings every commit before it along, so a value is taken again after
@@ -155,11 +195,11 @@ impl Job {
     }
 }
 
-/// Applies every job of `group` in one transaction and answers them after its commit (synced
+/// Applies every job of `group` in one transaction and answers them after its commit (durable
 /// when `durable`); whether it was committed. A storage failure fails the whole group
 /// (nothing of it is committed).
-fn commit_group(db: &Database, group: Vec<Job>, durable: bool) -> bool {
-    match apply_all(db, &group, durable) {
+fn commit_group(db: &Database, wal: &mut Wal, group: Vec<Job>, durable: bool) -> bool {
+    match apply_all(db, wal, &group, durable) {
         Ok(outcomes) => {
             for (job, outcome) in group.into_iter().zip(outcomes) {
                 // A requester that went away (its request was cancelled) needs no answer.
@@ -185,22 +225,88 @@ fn commit_group(db: &Database, group: Vec<Job>, durable: bool) -> bool {
     }
 }
 
-/// The outcome of each job, once all of them are committed.
-fn apply_all(db: &Database, group: &[Job], durable: bool) -> StoreResult<Vec<Outcome>> {
+/// The outcome of each job, once all of them are committed as the log's plan says.
+fn apply_all(
+    db: &Database,
+    wal: &mut Wal,
+    group: &[Job],
+    durable: bool,
+) -> StoreResult<Vec<Outcome>> {
     let mut txn = db.begin_write().map_err(internal)?;
-    if !durable {
-        txn.set_durability(Durability::None).map_err(internal)?;
-    }
-    let outcomes = {
+    let mut commit = wal.plan(durable);
+    let (outcomes, logged) = {
         let mut table = txn.open_table(ITEMS).map_err(internal)?;
-        group
+        let outcomes = group
             .iter()
             .map(|job| apply(&mut table, job))
-            .collect::<StoreResult<Vec<_>>>()?
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut logged = None;
+        if let Commit::Logged { sync } = commit {
+            // Counted before the keys are gathered: a bulk chunk's thousand would be sorted
+            // for nothing.
+            let writes = group.iter().map(Job::writes).sum();
+            if sync || wal.worth_logging(writes) {
+                logged = Some(entries(&table, changed_keys(group, &outcomes))?);
+            } else {
+                commit = Commit::Unlogged;
+            }
+        }
+        (outcomes, logged)
     };
-    // Returning early above drops the transaction, which aborts it.
-    txn.commit().map_err(internal)?;
+    // Returning early drops the transaction, which aborts it.
+    if commit != Commit::Checkpoint {
+        txn.set_durability(Durability::None).map_err(internal)?;
+    }
+    if let (Commit::Logged { sync }, Some(entries)) = (commit, &logged) {
+        let seq = wal.stamp(&txn).map_err(internal)?;
+        wal.append(seq, entries, sync).map_err(internal)?;
+    }
+    if let Err(e) = txn.commit() {
+        if let Some(entries) = &logged
+            && let Err(undo) = wal.take_back(entries)
+        {
+            // The record stays: a restart would apply a group its writers were told failed.
+            tracing::error!(error = %undo, "cannot take back the log record of a failed commit");
+        }
+        return Err(internal(e));
+    }
+    if commit == Commit::Checkpoint {
+        wal.checkpointed();
+    }
     Ok(outcomes)
+}
+
+/// Each key the group's applied jobs wrote, once.
+fn changed_keys<'g>(group: &'g [Job], outcomes: &[Outcome]) -> Vec<&'g Key> {
+    let mut keys: Vec<&Key> = Vec::new();
+    for (job, outcome) in group.iter().zip(outcomes) {
+        match (job, outcome) {
+            (Job::Transact { writes, .. }, Outcome::Transact(Ok(()))) => keys.extend(
+                writes
+                    .iter()
+                    .filter(|w| !matches!(w, Write::Check { .. }))
+                    .map(Write::key),
+            ),
+            (Job::Allocate { key, .. }, Outcome::Allocate(Ok(_))) => keys.push(key),
+            _ => {}
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Each of `keys` with what it holds now: a group's log record.
+fn entries(table: &Table<'_, TupleKey<'_>, &[u8]>, keys: Vec<&Key>) -> StoreResult<Vec<Entry>> {
+    keys.into_iter()
+        .map(|key| {
+            let value = table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(internal)?
+                .map(|v| v.value().to_vec());
+            Ok(((key.pk.clone(), key.sk.clone()), value))
+        })
+        .collect()
 }
 
 /// Applies one job; `Err` only for a storage failure, which aborts the group (a failed

@@ -4,9 +4,10 @@
 //! Items live in one redb table keyed by `(pk, sk)`; a tuple of strings orders exactly as
 //! DynamoDB orders a partition's sort keys (byte-wise), so range reads agree between the
 //! backends. Values are the item's attributes as JSON. Every write is durable when it returns
-//! (fsync on commit), and all writes go through one writer thread ([`group_commit`]), so a
-//! condition checked for one cannot be raced; the writes that queue while a commit syncs are
-//! committed together, with one sync.
+//! (its group's record synced in the write-ahead log, [`wal`], before the group is committed),
+//! and all writes go through one writer thread ([`group_commit`]), so a condition checked for
+//! one cannot be raced; the writes that queue while a group syncs are committed together,
+//! with one sync.
 //!
 //! redb is synchronous. Writes go to the writer thread, so a commit's fsync never stalls the
 //! request threads. Short reads (one item, a batch, a page) run on the request's own thread:
@@ -26,6 +27,7 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 use group_commit::Writer;
 
 mod group_commit;
+mod wal;
 
 /// `(pk, sk)`
 type TupleKey<'a> = (&'a str, &'a str);
@@ -105,8 +107,9 @@ impl RedbStore {
         let txn = db.begin_write().map_err(|e| unusable(&e))?;
         txn.open_table(ITEMS).map_err(|e| unusable(&e))?;
         txn.commit().map_err(|e| unusable(&e))?;
+        let wal = wal::Wal::open(dir, &db).map_err(|e| unusable(&e))?;
         let db = Arc::new(db);
-        let writer = Writer::start(Arc::clone(&db)).map_err(|e| unusable(&e))?;
+        let writer = Writer::start(Arc::clone(&db), wal).map_err(|e| unusable(&e))?;
         Ok(Self {
             db,
             writer: Arc::new(writer),
