@@ -191,3 +191,47 @@ async fn a_bad_body_parameter_is_rejected_naming_it() {
     let response = post_get(&app, "/api/products", &json!({ "sort": "nope" }), "GET").await;
     assert_error(&response, 400, "sort constraint", Source::Parameter("sort"));
 }
+
+/// The parameters may all be in the URL: the `POST` then has no body, and needs no
+/// `Content-Type`.
+#[tokio::test]
+async fn a_post_without_a_body_reads_the_list_its_url_names() {
+    let app = jsonapi_tests::shared_seeded();
+    let response = app
+        .request(
+            jsonapi_tests::Method::POST,
+            "/api/products?page[size]=1",
+            &[
+                ("Accept", jsonapi_tests::MT),
+                ("X-HTTP-Method-Override", "GET"),
+            ],
+            None,
+        )
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.items().len(), 1);
+}
+
+/// Only `GET` is tunnelled: another method named there is refused rather than run as the
+/// `POST` (a tunnelled `DELETE` would otherwise create), and nothing is written.
+#[tokio::test]
+async fn an_override_to_another_method_is_refused() {
+    let app = jsonapi_tests::shared_scratch();
+    let before = app.list_all("products").await.len();
+    let doc = json!({"data": {"type": "products", "attributes": {
+        "sku": "OVR-1", "name": "Override", "price": "1.00"}}});
+    for method in ["DELETE", "PATCH", "FOO"] {
+        let response = post_get(&app, "/api/products", &doc, method).await;
+        assert_error(
+            &response,
+            400,
+            "bad request http exception",
+            Source::Header("X-HTTP-Method-Override"),
+        );
+    }
+    assert_eq!(app.list_all("products").await.len(), before);
+    // POST itself is no override.
+    post_get(&app, "/api/products", &doc, "POST")
+        .await
+        .assert_status(201);
+}

@@ -30,6 +30,27 @@ fn method_not_allowed(method: &Method, allowed: &str) -> ApiResponse {
     r
 }
 
+/// `X-HTTP-Method-Override` on a `POST` names `GET` (a get_list whose parameters are too
+/// long for a URL) or `POST` itself: any other method would otherwise run silently as the
+/// `POST` (a tunnelled `DELETE` as a create), so it is refused.
+fn unsupported_override(req: &ApiRequest) -> Result<(), ApiError> {
+    let Some(value) = req.headers.get("x-http-method-override") else {
+        return Ok(());
+    };
+    let named = value.to_str().map(str::trim).unwrap_or_default();
+    if req.method != Method::POST
+        || named.eq_ignore_ascii_case("GET")
+        || named.eq_ignore_ascii_case("POST")
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorKind::BadRequest,
+        "The \"X-HTTP-Method-Override\" header may name only \"GET\", on a POST to a list route (a get_list with its parameters in the body).",
+    )
+    .header("X-HTTP-Method-Override"))
+}
+
 /// The answer to `OPTIONS`: the route's methods, no body.
 fn options(allowed: &str) -> ApiResponse {
     let mut r = ApiResponse::empty(StatusCode::OK);
@@ -135,6 +156,7 @@ impl<S: Store> Engine<S> {
         if self.refuses_anonymous(&access, &resolved) {
             return Err(unauthenticated().into());
         }
+        unsupported_override(req)?;
         if resolved.is_operations() {
             return self.operations_route(req, resolved, access).await;
         }
@@ -151,7 +173,7 @@ impl<S: Store> Engine<S> {
             route,
             operation,
             query,
-            ..
+            overridden,
         } = resolved;
         let route = route.ok_or_else(|| ApiError::no_route(&req.method, &req.path))?;
         let ty = self.route_type(&route)?;
@@ -169,7 +191,13 @@ impl<S: Store> Engine<S> {
             _ => return Ok(method_not_allowed(&req.method, &allowed)),
         };
         authorize(&access, operation, relationship, ty)?;
-        format.negotiate(&req.method, &req.headers, !req.body.is_empty())?;
+        // A get_list sent as `POST` may come without a body (its parameters in the URL).
+        let method = if overridden {
+            &Method::GET
+        } else {
+            &req.method
+        };
+        format.negotiate(method, &req.headers, !req.body.is_empty())?;
         let mut ctx = self.context(req, access, query?)?;
         ctx.variant = Variant::of(format, &req.headers, &api.storefront_headers);
         // After the permission check: a caller that may not read the type learns nothing of
