@@ -164,6 +164,42 @@ async fn an_allowed_origin_gets_preflights_and_exposed_headers() {
     );
 }
 
+/// The OpenAPI document is what a page or a tool on another origin loads: it answers CORS as
+/// the API does (the sandbox page itself is same-origin).
+#[tokio::test]
+async fn the_openapi_document_answers_cors_as_the_api_does() {
+    let app = TestApp::spawn_with_config(
+        &example_config_with("  cors:\n    allowOrigins: [\"https://app.example.com\"]\n"),
+        false,
+    )
+    .await;
+    let path = "/api/doc/openapi.json";
+    let response = preflight(&app, path, ORIGIN, "GET").await;
+    response.assert_status(200);
+    assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
+    assert_eq!(
+        response.header("access-control-allow-methods"),
+        Some("OPTIONS, GET, HEAD")
+    );
+    let response = app
+        .anonymous()
+        .request(Method::GET, path, &[("Origin", ORIGIN)], None)
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
+    assert!(vary_has_origin(&response), "{}", response.describe());
+    let stranger = app
+        .anonymous()
+        .request(
+            Method::GET,
+            path,
+            &[("Origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert!(access_control_headers(&stranger).is_empty());
+}
+
 #[tokio::test]
 async fn credentials_extra_headers_and_max_age_are_configurable() {
     let app = TestApp::spawn_with_config(

@@ -47,7 +47,8 @@ fn list(always: &[&str], extra: &[String]) -> Option<HeaderValue> {
 }
 
 /// Adds the CORS headers a request from an allowed origin gets; nothing for other requests.
-pub(crate) fn apply(
+/// (Also for the OpenAPI document, which a browser page on another origin may load.)
+pub fn apply(
     settings: &CorsSettings,
     method: &Method,
     request: &HeaderMap,

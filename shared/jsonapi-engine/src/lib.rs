@@ -85,6 +85,7 @@ pub use batch::{
     SUMMARY_COUNTERS,
 };
 pub use commit::SEQUENCE_BLOCK;
+pub use cors::apply as apply_cors;
 pub use engine::Engine;
 pub use error::{ApiError, ApiErrors, ErrorKind};
 pub use format::{Format, PLAIN_MEDIA_TYPE};

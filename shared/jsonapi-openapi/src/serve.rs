@@ -96,6 +96,11 @@ impl Docs {
                 .headers
                 .insert(ALLOW, HeaderValue::from_static(ALLOWED));
         }
+        // The document is what a tool or page elsewhere loads (the API's CORS settings, as
+        // for the API itself); the page and its assets are same-origin.
+        if matches!(found, Found::OpenApi) {
+            jsonapi_engine::apply_cors(&api.cors, &req.method, &req.headers, &mut response);
+        }
         if req.method == Method::HEAD {
             let length = response.body.len();
             response.body = Bytes::new();
