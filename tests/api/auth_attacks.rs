@@ -76,7 +76,7 @@ async fn no_token_is_a_401_asking_for_a_bearer_token() {
 }
 
 #[tokio::test]
-async fn garbage_and_other_schemes_are_malformed_tokens() {
+async fn garbage_is_a_malformed_token_and_another_scheme_gets_the_bare_challenge() {
     let app = TestApp::spawn().await;
     for token in ["garbage", "a.b.c", "e30.e30.", "...."] {
         assert_invalid_token(
@@ -93,14 +93,24 @@ async fn garbage_and_other_schemes_are_malformed_tokens() {
                 format!("{}:{}", client.id, client.secret)
             )
         ),
-        "Bearer".to_owned(),
         format!("Token {}", app.token().expect("a token")),
+        "WSSE profile=\"UsernameToken\"".to_owned(),
     ] {
+        // No error code for a scheme the API does not use (RFC 6750 §3.1).
         let response = app
             .get_with("/api/products", &[("Authorization", &authorization)])
             .await;
-        assert_invalid_token(&response, "The access token is malformed");
+        assert_error(&response, 401, "authentication exception", Source::Absent);
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer realm=\"api\""),
+            "{authorization}"
+        );
     }
+    let response = app
+        .get_with("/api/products", &[("Authorization", "Bearer")])
+        .await;
+    assert_invalid_token(&response, "The access token is malformed");
     // A token in the query string is not read.
     let token = app.token().expect("a token").to_owned();
     let response = app

@@ -17,8 +17,8 @@ use jsonapi_store::Store;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::Access;
 use super::users::Users;
+use super::{Access, unauthenticated};
 use crate::engine::Engine;
 use crate::error::{ApiError, ApiResult};
 use crate::request::ApiRequest;
@@ -38,6 +38,16 @@ fn bearer(header: &http::HeaderValue) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Whether an `Authorization` header names the bearer scheme (with or without a token).
+fn is_bearer_scheme(header: &http::HeaderValue) -> bool {
+    header.to_str().is_ok_and(|v| {
+        v.trim()
+            .split(' ')
+            .next()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"))
+    })
 }
 
 impl<S: Store> Engine<S> {
@@ -89,7 +99,14 @@ impl<S: Store> Engine<S> {
             return Ok(Arc::clone(anonymous));
         };
         let Some(token) = bearer(header) else {
-            return Err(ApiError::from(TokenError::Malformed).into());
+            // Another scheme (Basic, WSSE...) is no attempt at a bearer token: the bare
+            // challenge, without an error code (RFC 6750 §3.1).
+            return Err(if is_bearer_scheme(header) {
+                ApiError::from(TokenError::Malformed)
+            } else {
+                unauthenticated()
+            }
+            .into());
         };
         let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         if let Some((_, access)) = self.auth.verified.get(&digest) {
