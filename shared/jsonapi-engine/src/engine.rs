@@ -11,6 +11,7 @@ use jsonapi_store::{Key, RangeQuery, Store, limits};
 use crate::auth::{Access, Auth};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::extension::{BoxFuture, Extension, Loader};
+use crate::numbers::canonical_ulid;
 use crate::precondition::Preconditions;
 use crate::request::{ApiRequest, ApiResponse};
 use crate::resource::{self, Resource};
@@ -320,15 +321,6 @@ fn malformed_id(what: &str, id: &str) -> ApiError {
         ErrorKind::EntityIdentifier,
         format!("Expected {what} value. Given \"{id}\"."),
     )
-}
-
-/// A ULID as the API writes it: 26 upper-case Crockford base-32 characters within 128 bits
-/// (the first at most `7`).
-pub(crate) fn canonical_ulid(id: &str) -> bool {
-    id.len() == 26
-        && id.as_bytes()[0] <= b'7'
-        && !id.bytes().any(|b| b.is_ascii_lowercase())
-        && ulid::Ulid::from_string(id).is_ok()
 }
 
 impl<S: Store> Loader for Engine<S> {

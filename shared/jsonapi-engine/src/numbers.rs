@@ -75,6 +75,15 @@ pub(crate) fn survives(literal: &str, read: &serde_json::Number) -> bool {
     }
 }
 
+/// A ULID as the API writes it: 26 upper-case Crockford base-32 characters within 128 bits
+/// (the first at most `7`).
+pub(crate) fn canonical_ulid(id: &str) -> bool {
+    id.len() == 26
+        && id.as_bytes()[0] <= b'7'
+        && !id.bytes().any(|b| b.is_ascii_lowercase())
+        && ulid::Ulid::from_string(id).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

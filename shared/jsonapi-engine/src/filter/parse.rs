@@ -5,9 +5,8 @@ use jsonapi_config::{DataType, Filter, FilterTarget, IdStrategy, Operator, Resou
 use serde_json::Value;
 
 use super::{Field, Operand, PathPredicate, Predicate};
-use crate::engine::canonical_ulid;
 use crate::error::{ApiError, ErrorKind};
-use crate::numbers::canonical_integer;
+use crate::numbers::{canonical_integer, canonical_ulid};
 use crate::periods::{Kind, Period};
 use crate::values;
 
