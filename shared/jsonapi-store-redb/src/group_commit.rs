@@ -196,9 +196,8 @@ impl Job {
 }
 
 /// Applies every job of `group` in one transaction and answers them after its commit (durable
-/// when `durable`); whether it was committed. A storage failure fails the whole group
-/// (nothing of it is committed).
-fn commit_group(db: &Database, wal: &mut Wal, group: Vec<Job>, durable: bool) -> bool {
+/// when `durable`). A storage failure fails the whole group (nothing of it is committed).
+fn commit_group(db: &Database, wal: &mut Wal, group: Vec<Job>, durable: bool) {
     match apply_all(db, wal, &group, durable) {
         Ok(outcomes) => {
             for (job, outcome) in group.into_iter().zip(outcomes) {
@@ -209,7 +208,6 @@ fn commit_group(db: &Database, wal: &mut Wal, group: Vec<Job>, durable: bool) ->
                     _ => unreachable!("each outcome is its job's kind"),
                 }
             }
-            true
         }
         Err(e) => {
             // Only storage failures get here; each requester gets its own copy.
@@ -220,7 +218,6 @@ fn commit_group(db: &Database, wal: &mut Wal, group: Vec<Job>, durable: bool) ->
                     Job::Allocate { reply, .. } => drop(reply.send(Err(failed()))),
                 }
             }
-            false
         }
     }
 }
